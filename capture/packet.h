@@ -13,6 +13,7 @@
 #ifndef LOOPHOLE_PACKET_H
 #define LOOPHOLE_PACKET_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* Addresses are kept as 16 bytes; IPv4 as the IPv4-mapped IPv6 address
@@ -86,5 +87,18 @@ typedef struct packet {
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
 #define TCP_URG 0x20
+
+#define PKT_ADDR_STRLEN 46 /* INET6_ADDRSTRLEN */
+
+/* 1 when a holds an IPv4 address (IPv4-mapped form). */
+int pkt_addr_is_v4(const pkt_addr *a);
+
+/* Writes a in the usual text form (dotted quad for IPv4) into buf, which
+ * holds at least PKT_ADDR_STRLEN bytes. Returns buf. */
+char *pkt_addr_format(const pkt_addr *a, char *buf, size_t len);
+
+/* Parses text (IPv4 or IPv6) into a. Returns 0, or -1 when it is not an
+ * address. */
+int pkt_addr_parse(const char *text, pkt_addr *a);
 
 #endif

@@ -1,0 +1,270 @@
+/* dpi.c -- nDPI on the first packets of each flow (see dpi.h).
+ *
+ * When inspection stops: nDPI 4.2 keeps dissecting after it has named the
+ * application while more metadata may come (the TLS certificate, the HTTP
+ * response, the DNS answer, the SSH key exchange); ndpi_extra_dissection_
+ * possible() says when that is over. We follow ndpiReader 4.2's rule so
+ * that classifications match its reference output: stop when the
+ * application is known and no extra dissection is possible, or when the
+ * flow has had 80 (TCP) or 24 (UDP and others) packets; a flow that ends
+ * while still unknown gets nDPI's port/address guess.
+ */
+#include "dpi.h"
+
+#include <ndpi_api.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/stats.h"
+
+#define DPI_MAX_TCP_PKTS   80
+#define DPI_MAX_OTHER_PKTS 24
+
+#define DPI_NDPI_AT_LEAST(maj, min) (NDPI_MAJOR > (maj) || (NDPI_MAJOR == (maj) && NDPI_MINOR >= (min)))
+
+/* ndpi_protocol moved its ids into `.proto` in 4.11. */
+#if DPI_NDPI_AT_LEAST(4, 11)
+#define DPI_MASTER(p) ((p).proto.master_protocol)
+#define DPI_APPID(p)  ((p).proto.app_protocol)
+#else
+#define DPI_MASTER(p) ((p).master_protocol)
+#define DPI_APPID(p)  ((p).app_protocol)
+#endif
+
+struct dpi {
+    struct ndpi_detection_module_struct *mod;
+    dpi_stats stats;
+};
+
+dpi *dpi_new(char *err, size_t errlen)
+{
+    dpi *d = calloc(1, sizeof(*d));
+    NDPI_PROTOCOL_BITMASK all;
+
+    if (d == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+#if DPI_NDPI_AT_LEAST(4, 10)
+    d->mod = ndpi_init_detection_module(NULL);
+#else
+    d->mod = ndpi_init_detection_module(ndpi_no_prefs);
+#endif
+    if (d->mod == NULL) {
+        snprintf(err, errlen, "cannot initialise nDPI %s", ndpi_revision());
+        free(d);
+        return NULL;
+    }
+    NDPI_BITMASK_SET_ALL(all);
+    ndpi_set_protocol_detection_bitmask2(d->mod, &all);
+    ndpi_finalize_initialization(d->mod);
+    return d;
+}
+
+void dpi_free(dpi *d)
+{
+    if (d == NULL)
+        return;
+    ndpi_exit_detection_module(d->mod);
+    free(d);
+}
+
+const dpi_stats *dpi_get_stats(const dpi *d)
+{
+    return &d->stats;
+}
+
+const char *dpi_fact(const dpi_facts *f, int which)
+{
+    if (f == NULL || which < 0 || which >= DPI_NFACTS || f->off[which] == DPI_ABSENT)
+        return NULL;
+    return f->text + f->off[which];
+}
+
+static ndpi_protocol dpi_process(dpi *d, flow *f, const packet *p)
+{
+    unsigned len = p->caplen > 0xffff ? 0xffff : p->caplen;
+    uint64_t ms = p->ts_us / 1000;
+#if DPI_NDPI_AT_LEAST(4, 6)
+    return ndpi_detection_process_packet(d->mod, f->ndpi, p->data + p->l3_off,
+                                         (unsigned short)len, ms, NULL);
+#else
+    return ndpi_detection_process_packet(d->mod, f->ndpi, p->data + p->l3_off,
+                                         (unsigned short)len, ms);
+#endif
+}
+
+static ndpi_protocol dpi_giveup(dpi *d, flow *f)
+{
+#if DPI_NDPI_AT_LEAST(4, 10)
+    return ndpi_detection_giveup(d->mod, f->ndpi, NULL);
+#else
+    u_int8_t guessed = 0;
+    return ndpi_detection_giveup(d->mod, f->ndpi, 1, &guessed);
+#endif
+}
+
+static void dpi_set_verdict(dpi *d, flow *f, ndpi_protocol proto)
+{
+    f->proto_master = DPI_MASTER(proto);
+    f->proto_app = DPI_APPID(proto);
+    f->proto_category = (uint16_t)ndpi_get_proto_category(d->mod, proto);
+}
+
+int dpi_packet(dpi *d, flow *f, const packet *p)
+{
+    if (f->dpi_state == FLOW_DPI_DONE)
+        return 1;
+    if (p->flags & PKT_F_FRAG_LATER)
+        return 0; /* nDPI ignores them: no L4 header */
+    if (f->ndpi == NULL) {
+        f->ndpi = calloc(1, SIZEOF_FLOW_STRUCT);
+        if (f->ndpi == NULL) {
+            f->dpi_state = FLOW_DPI_DONE; /* inspection is skipped, the flow counted */
+            return 1;
+        }
+        STAT_ADD(d->stats.flows_inspected, 1);
+    }
+    STAT_ADD(d->stats.packets, 1);
+    f->dpi_pkts++;
+    dpi_set_verdict(d, f, dpi_process(d, f, p));
+    int budget = f->key.proto == 6 ? DPI_MAX_TCP_PKTS : DPI_MAX_OTHER_PKTS;
+    int enough = f->dpi_pkts > budget;
+    if ((f->proto_app != NDPI_PROTOCOL_UNKNOWN || enough) &&
+        (enough || !ndpi_extra_dissection_possible(d->mod, f->ndpi))) {
+        dpi_finish(d, f);
+        return 1;
+    }
+    return 0;
+}
+
+/* Strings kept per fact, at most this long: nDPI's own buffers are shorter
+ * for everything but URLs and user agents. */
+#define DPI_FACT_MAX 512
+
+typedef struct dpi_builder {
+    const char *s[DPI_NFACTS];
+} dpi_builder;
+
+static int dpi_is(const flow *f, uint16_t id)
+{
+    return f->proto_master == id || f->proto_app == id;
+}
+
+static int dpi_is_tls(const flow *f)
+{
+    return dpi_is(f, NDPI_PROTOCOL_TLS) || dpi_is(f, NDPI_PROTOCOL_DTLS) ||
+           dpi_is(f, NDPI_PROTOCOL_QUIC) || dpi_is(f, NDPI_PROTOCOL_MAIL_SMTPS) ||
+           dpi_is(f, NDPI_PROTOCOL_MAIL_IMAPS) || dpi_is(f, NDPI_PROTOCOL_MAIL_POPS);
+}
+
+static const char *dpi_nonempty(const char *s)
+{
+    return s != NULL && s[0] != '\0' ? s : NULL;
+}
+
+/* Picks the facts out of nDPI's flow state. `protos` is a union: only the
+ * member of the detected protocol is read. */
+static void dpi_collect(const flow *f, dpi_builder *b)
+{
+    const struct ndpi_flow_struct *n = f->ndpi;
+    const char *name = dpi_nonempty((const char *)n->host_server_name);
+
+    if (dpi_is_tls(f)) {
+        b->s[DPI_SNI] = name;
+        b->s[DPI_JA3C] = dpi_nonempty(n->protos.tls_quic.ja3_client);
+    } else if (dpi_is(f, NDPI_PROTOCOL_DNS)) {
+        b->s[DPI_DNS_QUERY] = name;
+    } else if (dpi_is(f, NDPI_PROTOCOL_SSH)) {
+        b->s[DPI_SSH_CLIENT] = dpi_nonempty(n->protos.ssh.client_signature);
+        b->s[DPI_SSH_SERVER] = dpi_nonempty(n->protos.ssh.server_signature);
+    } else {
+        b->s[DPI_HOST] = name;
+    }
+    if (dpi_is(f, NDPI_PROTOCOL_HTTP) || dpi_is(f, NDPI_PROTOCOL_HTTP_CONNECT) ||
+        dpi_is(f, NDPI_PROTOCOL_HTTP_PROXY)) {
+        b->s[DPI_URL] = dpi_nonempty(n->http.url);
+        b->s[DPI_USER_AGENT] = dpi_nonempty(n->http.user_agent);
+    }
+}
+
+static dpi_facts *dpi_build(const dpi_builder *b)
+{
+    size_t len[DPI_NFACTS], total = 0;
+
+    for (int i = 0; i < DPI_NFACTS; i++) {
+        len[i] = b->s[i] ? strnlen(b->s[i], DPI_FACT_MAX) : 0;
+        total += b->s[i] ? len[i] + 1 : 0;
+    }
+    dpi_facts *fa = malloc(sizeof(*fa) + total);
+    if (fa == NULL)
+        return NULL;
+    size_t at = 0;
+    for (int i = 0; i < DPI_NFACTS; i++) {
+        if (b->s[i] == NULL) {
+            fa->off[i] = DPI_ABSENT;
+            continue;
+        }
+        fa->off[i] = (uint16_t)at;
+        memcpy(fa->text + at, b->s[i], len[i]);
+        fa->text[at + len[i]] = '\0';
+        at += len[i] + 1;
+    }
+    return fa;
+}
+
+void dpi_finish(dpi *d, flow *f)
+{
+    char app[64];
+    dpi_builder b;
+    uint64_t risk = 0;
+
+    if (f->dpi_state == FLOW_DPI_DONE && f->facts != NULL)
+        return;
+    memset(&b, 0, sizeof(b));
+    if (f->ndpi != NULL) {
+        if (f->proto_app == NDPI_PROTOCOL_UNKNOWN) {
+            dpi_set_verdict(d, f, dpi_giveup(d, f));
+            if (f->proto_app == NDPI_PROTOCOL_UNKNOWN)
+                STAT_ADD(d->stats.giveups, 1);
+        }
+        dpi_collect(f, &b);
+        risk = f->ndpi->risk;
+    }
+    ndpi_protocol pr;
+    memset(&pr, 0, sizeof(pr));
+    DPI_MASTER(pr) = f->proto_master;
+    DPI_APPID(pr) = f->proto_app;
+    b.s[DPI_APP] = ndpi_protocol2name(d->mod, pr, app, sizeof(app));
+    b.s[DPI_CATEGORY] =
+        ndpi_category_get_name(d->mod, (ndpi_protocol_category_t)f->proto_category);
+    f->facts = dpi_build(&b);
+    if (f->facts)
+        f->facts->risk = risk;
+    if (f->ndpi != NULL) {
+        ndpi_free_flow(f->ndpi);
+        f->ndpi = NULL;
+    }
+    f->dpi_state = FLOW_DPI_DONE;
+}
+
+void dpi_release(flow *f)
+{
+    if (f->ndpi != NULL) {
+        ndpi_free_flow(f->ndpi);
+        f->ndpi = NULL;
+    }
+    free(f->facts);
+    f->facts = NULL;
+}
+
+int dpi_risk_names(uint64_t risk, const char **names, int max)
+{
+    int n = 0;
+
+    for (int i = 1; i < NDPI_MAX_RISK && i < 64 && n < max; i++)
+        if (risk & ((uint64_t)1 << i))
+            names[n++] = ndpi_risk2str((ndpi_risk_enum)i);
+    return n;
+}

@@ -1,0 +1,106 @@
+/* flow.h -- one flow: its identity, counters, TCP state and timing, and the
+ * facts deep inspection found in it.
+ *
+ * A flow lives in exactly one worker's flow table and is touched only by
+ * that worker's thread, so nothing here is locked. Packets enter through
+ * flow_update(), which keeps the per-direction counters (from the wire
+ * length, so short-snaplen captures count right), the TCP state machine
+ * and the handshake round trip. The flow leaves as a record when the table
+ * ends it (analyze/record.c).
+ *
+ * Direction: side 0/1 are the two endpoints of the flow key; `client` is
+ * the key side that opened the flow, so pkts[0]/bytes[0] always count
+ * client-to-server whatever order the key sorted the endpoints in.
+ */
+#ifndef LOOPHOLE_FLOW_H
+#define LOOPHOLE_FLOW_H
+
+#include <stdint.h>
+
+#include "capture/flow_key.h"
+#include "capture/packet.h"
+
+struct ndpi_flow_struct;
+struct dpi_facts;
+
+/* Why a flow record was written (the `end` field of a flow record). */
+enum flow_end {
+    FLOW_END_NONE = 0,
+    FLOW_END_FIN,     /* TCP closed by FIN from both sides */
+    FLOW_END_RST,     /* TCP reset */
+    FLOW_END_IDLE,    /* no packet for the idle timeout */
+    FLOW_END_ACTIVE,  /* open longer than the active timeout: the record
+                         is cut and the flow goes on in a new record */
+    FLOW_END_EOF,     /* the capture ended */
+    FLOW_END_EVICTED, /* the table was full and this was the oldest idle flow */
+    FLOW_END_MAX
+};
+
+const char *flow_end_name(int end);
+
+/* flow.tcp bits */
+#define FLOW_TCP_SYN     0x01 /* client SYN seen */
+#define FLOW_TCP_SYNACK  0x02 /* server SYN/ACK seen */
+#define FLOW_TCP_ACK     0x04 /* client ACK of the SYN/ACK seen: established */
+#define FLOW_TCP_FIN_C   0x08 /* FIN from the client */
+#define FLOW_TCP_FIN_S   0x10 /* FIN from the server */
+#define FLOW_TCP_RST     0x20
+#define FLOW_TCP_MIDSTREAM 0x40 /* first packet was not a SYN */
+
+/* flow.dpi_state */
+enum flow_dpi_state { FLOW_DPI_RUNNING = 0, FLOW_DPI_DONE };
+
+typedef struct flow {
+    /* Table links (flow_table.c). */
+    struct flow *hnext;
+    struct flow *lru_prev, *lru_next; /* by last packet: idle expiry, eviction */
+    struct flow *age_prev, *age_next; /* by record start, or by close time */
+    uint64_t hash;
+    flow_key key;
+
+    uint8_t client;    /* key side that opened the flow */
+    uint8_t tcp;       /* FLOW_TCP_* */
+    uint8_t dpi_state; /* enum flow_dpi_state */
+    uint8_t closing;   /* on the table's closing list */
+    uint8_t tunnel_type;  /* outer encapsulation of the first packet */
+    uint16_t tunnel_port; /* its UDP port (VXLAN, Geneve) */
+    uint16_t dpi_pkts; /* packets given to deep inspection */
+
+    uint64_t first_us;     /* first packet of the flow */
+    uint64_t rec_first_us; /* first packet of the current record (valid
+                              while the record counts any packet) */
+    uint64_t last_us;      /* latest packet */
+    uint64_t close_us;     /* when FIN/FIN or RST closed it */
+    uint64_t pkts[2];      /* [0] client to server, [1] server to client */
+    uint64_t bytes[2];     /* wire bytes, same order */
+
+    uint64_t syn_us, synack_us;    /* handshake times, 0 when unseen */
+    uint32_t rtt_server_us;        /* SYN -> SYN/ACK: sensor to server and back */
+    uint32_t rtt_client_us;        /* SYN/ACK -> ACK: sensor to client and back */
+
+    uint16_t proto_master, proto_app; /* nDPI's latest verdict */
+    uint16_t proto_category;
+    struct ndpi_flow_struct *ndpi; /* while inspection runs; NULL after */
+    struct dpi_facts *facts;       /* owned; NULL until inspection ends */
+} flow;
+
+/* Initialises a flow for its first packet p, sent by key side `side`. */
+void flow_init(flow *f, const flow_key *k, uint64_t hash, const packet *p, int side);
+
+/* Accounts packet p, sent by key side `side`. */
+void flow_update(flow *f, const packet *p, int side);
+
+/* Direction of a packet from key side `side`: 0 client to server, 1 back. */
+static inline int flow_dir(const flow *f, int side)
+{
+    return side != f->client;
+}
+
+/* 1 when a TCP packet p opens a new connection on a flow that has closed
+ * (port reuse), so the old flow must end first. */
+int flow_is_reopened(const flow *f, const packet *p);
+
+/* Starts a new record of the same flow after an active timeout cut. */
+void flow_reset_record(flow *f);
+
+#endif

@@ -1,0 +1,174 @@
+/* record.c -- a flow record as JSON (interface.md section 3).
+ *
+ * The record is built as a jansson object in the contract's field order
+ * and dumped to one line. Every string from the wire goes through
+ * wjson_string(), so the line is valid UTF-8 and escaped whatever the
+ * packet carried. Fields that the sensor could not learn are null, never
+ * missing, so consumers can rely on the key set.
+ */
+#include "record.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/wire_json.h"
+#include "dpi.h"
+
+#define RECORD_MAX_RISKS 64
+
+static const char *const record_tunnel_names[PKT_TUNNEL_MAX] = {
+    [PKT_TUNNEL_NONE] = NULL,         [PKT_TUNNEL_VXLAN] = "vxlan",
+    [PKT_TUNNEL_GENEVE] = "geneve",   [PKT_TUNNEL_GRE] = "gre",
+    [PKT_TUNNEL_ERSPAN1] = "erspan1", [PKT_TUNNEL_ERSPAN2] = "erspan2",
+    [PKT_TUNNEL_ERSPAN3] = "erspan3", [PKT_TUNNEL_IPIP] = "ipip",
+};
+
+const char *record_proto_name(uint8_t proto, char *buf, size_t len)
+{
+    switch (proto) {
+    case 1:
+        return "icmp";
+    case 2:
+        return "igmp";
+    case 6:
+        return "tcp";
+    case 17:
+        return "udp";
+    case 47:
+        return "gre";
+    case 50:
+        return "esp";
+    case 51:
+        return "ah";
+    case 58:
+        return "icmpv6";
+    case 132:
+        return "sctp";
+    default:
+        snprintf(buf, len, "%u", proto);
+        return buf;
+    }
+}
+
+static void record_set(json_t *o, const char *key, json_t *v)
+{
+    json_object_set_new_nocheck(o, key, v ? v : json_null());
+}
+
+static json_t *record_ms(uint32_t us, int known)
+{
+    return known ? json_real((double)us / 1000.0) : json_null();
+}
+
+static void record_endpoints(json_t *o, const flow *f)
+{
+    char a[PKT_ADDR_STRLEN], b[PKT_ADDR_STRLEN];
+    int c = f->client, s = !f->client;
+
+    record_set(o, "src_ip", json_string(pkt_addr_format(&f->key.addr[c], a, sizeof(a))));
+    record_set(o, "src_port", json_integer(f->key.port[c]));
+    record_set(o, "dst_ip", json_string(pkt_addr_format(&f->key.addr[s], b, sizeof(b))));
+    record_set(o, "dst_port", json_integer(f->key.port[s]));
+}
+
+static void record_tunnel(json_t *o, const flow *f)
+{
+    char buf[32];
+    const char *name = record_tunnel_names[f->tunnel_type % PKT_TUNNEL_MAX];
+
+    record_set(o, "vlan", f->key.vlan ? json_integer(f->key.vlan) : json_null());
+    if (name == NULL) {
+        record_set(o, "tunnel", json_null());
+        record_set(o, "tunnel_id", json_null());
+        return;
+    }
+    if (f->tunnel_port)
+        snprintf(buf, sizeof(buf), "%s:%u", name, f->tunnel_port);
+    else
+        snprintf(buf, sizeof(buf), "%s", name);
+    record_set(o, "tunnel", json_string(buf));
+    record_set(o, "tunnel_id", json_integer(f->key.tunnel_id));
+}
+
+static void record_facts(json_t *o, const flow *f)
+{
+    const dpi_facts *fa = f->facts;
+    const char *app = dpi_fact(fa, DPI_APP);
+
+    record_set(o, "app", json_string(app ? app : "Unknown"));
+    record_set(o, "category", wjson_cstring(dpi_fact(fa, DPI_CATEGORY)));
+    record_set(o, "sni", wjson_cstring(dpi_fact(fa, DPI_SNI)));
+    record_set(o, "host", wjson_cstring(dpi_fact(fa, DPI_HOST)));
+    record_set(o, "ja3c", wjson_cstring(dpi_fact(fa, DPI_JA3C)));
+    record_set(o, "ssh_client", wjson_cstring(dpi_fact(fa, DPI_SSH_CLIENT)));
+    record_set(o, "ssh_server", wjson_cstring(dpi_fact(fa, DPI_SSH_SERVER)));
+    record_set(o, "dns_query", wjson_cstring(dpi_fact(fa, DPI_DNS_QUERY)));
+    record_set(o, "url", wjson_cstring(dpi_fact(fa, DPI_URL)));
+    record_set(o, "user_agent", wjson_cstring(dpi_fact(fa, DPI_USER_AGENT)));
+}
+
+static void record_counters(json_t *o, const flow *f)
+{
+    record_set(o, "pkts_c2s", json_integer((json_int_t)f->pkts[0]));
+    record_set(o, "bytes_c2s", json_integer((json_int_t)f->bytes[0]));
+    record_set(o, "pkts_s2c", json_integer((json_int_t)f->pkts[1]));
+    record_set(o, "bytes_s2c", json_integer((json_int_t)f->bytes[1]));
+    record_set(o, "first", wjson_time(f->rec_first_us));
+    record_set(o, "last", wjson_time(f->last_us));
+}
+
+static void record_timing(json_t *o, const flow *f)
+{
+    int full = (f->tcp & (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK)) ==
+               (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK);
+
+    record_set(o, "tcp_rtt_ms", record_ms(f->rtt_server_us + f->rtt_client_us, full));
+    record_set(o, "tcp_rtt_server_ms",
+               record_ms(f->rtt_server_us, (f->tcp & FLOW_TCP_SYNACK) && f->syn_us));
+    record_set(o, "tcp_rtt_client_ms", record_ms(f->rtt_client_us, full));
+    record_set(o, "app_rtt_ms", json_null());
+}
+
+static json_t *record_risks(const flow *f)
+{
+    const char *names[RECORD_MAX_RISKS];
+    int n = f->facts ? dpi_risk_names(f->facts->risk, names, RECORD_MAX_RISKS) : 0;
+    json_t *a = json_array();
+
+    for (int i = 0; i < n; i++)
+        json_array_append_new(a, json_string(names[i]));
+    return a;
+}
+
+json_t *record_flow(const flow *f, int end, const char *sensor)
+{
+    char pbuf[8];
+    json_t *o = json_object();
+
+    record_set(o, "event_type", json_string("flow"));
+    record_set(o, "sensor", wjson_cstring(sensor));
+    record_endpoints(o, f);
+    record_set(o, "proto", json_string(record_proto_name(f->key.proto, pbuf, sizeof(pbuf))));
+    record_tunnel(o, f);
+    record_facts(o, f);
+    record_counters(o, f);
+    record_timing(o, f);
+    record_set(o, "src_geo", json_null());
+    record_set(o, "dst_geo", json_null());
+    record_set(o, "roles", json_array());
+    record_set(o, "risks", record_risks(f));
+    record_set(o, "end", json_string(flow_end_name(end)));
+    return o;
+}
+
+char *record_flow_line(const flow *f, int end, const char *sensor, size_t *len)
+{
+    json_t *o = record_flow(f, end, sensor);
+    char *line = o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
+
+    json_decref(o);
+    if (line && len)
+        *len = strlen(line);
+    return line;
+}

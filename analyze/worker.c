@@ -1,0 +1,146 @@
+/* worker.c -- the analysis thread's loop (see worker.h).
+ *
+ * Per packet: find or create the flow (ending it first if a deadline has
+ * passed or a closed TCP connection is being reopened), count the packet,
+ * and give it to inspection while inspection runs.
+ */
+#include "worker.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/capture.h"
+#include "record.h"
+
+struct worker {
+    worker_config cfg;
+    flow_table *table;
+    dpi *dpi;
+    pthread_t thread;
+    int started;
+    uint64_t now_us;
+};
+
+static void worker_on_end(void *ctx, flow *f, int reason, int final)
+{
+    worker *w = ctx;
+
+    if (f->pkts[0] + f->pkts[1] > 0) {
+        dpi_finish(w->dpi, f);
+        if (w->cfg.flows) {
+            size_t len;
+            char *line = record_flow_line(f, reason, w->cfg.sensor, &len);
+            if (line)
+                output_write(w->cfg.flows, line, len);
+            free(line);
+        }
+    }
+    if (final)
+        dpi_release(f);
+}
+
+worker *worker_new(const worker_config *cfg, char *err, size_t errlen)
+{
+    worker *w = calloc(1, sizeof(*w));
+
+    if (w == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    w->cfg = *cfg;
+    w->dpi = dpi_new(err, errlen);
+    w->table = flow_table_new(&cfg->table, worker_on_end, w);
+    if (w->dpi == NULL || w->table == NULL) {
+        if (w->table == NULL)
+            snprintf(err, errlen, "out of memory for a flow table of %u flows",
+                     cfg->table.max_flows);
+        worker_free(w);
+        return NULL;
+    }
+    return w;
+}
+
+static void worker_packet(worker *w, capture_rec *rec)
+{
+    packet *p = &rec->pkt;
+    flow_key k;
+
+    p->data = rec->bytes;
+    int side = flow_key_make(&k, p);
+    flow *f = flow_table_find(w->table, rec->hash, &k);
+    if (f)
+        f = flow_table_check(w->table, f, p->ts_us);
+    if (f && flow_is_reopened(f, p)) {
+        flow_table_end(w->table, f, (f->tcp & FLOW_TCP_RST) ? FLOW_END_RST : FLOW_END_FIN);
+        f = NULL;
+    }
+    if (f == NULL)
+        f = flow_table_create(w->table, rec->hash, &k, p, side);
+    flow_update(f, p, side);
+    flow_table_touched(w->table, f);
+    if (f->dpi_state != FLOW_DPI_DONE)
+        dpi_packet(w->dpi, f, p);
+}
+
+static void *worker_main(void *arg)
+{
+    worker *w = arg;
+    size_t len;
+    capture_rec *rec;
+
+    while ((rec = ring_peek(w->cfg.in, &len, 1)) != NULL) {
+        if (rec->now_us > w->now_us)
+            w->now_us = rec->now_us;
+        switch (rec->kind) {
+        case CAPTURE_REC_PACKET:
+            worker_packet(w, rec);
+            break;
+        case CAPTURE_REC_TICK:
+            flow_table_expire(w->table, w->now_us);
+            break;
+        case CAPTURE_REC_END:
+            flow_table_flush(w->table, rec->now_us, FLOW_END_EOF);
+            break;
+        }
+        ring_release(w->cfg.in);
+    }
+    return NULL;
+}
+
+int worker_start(worker *w)
+{
+    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+        return -1;
+    w->started = 1;
+    return 0;
+}
+
+void worker_join(worker *w)
+{
+    if (w->started) {
+        pthread_join(w->thread, NULL);
+        w->started = 0;
+    }
+}
+
+void worker_free(worker *w)
+{
+    if (w == NULL)
+        return;
+    worker_join(w);
+    flow_table_free(w->table);
+    dpi_free(w->dpi);
+    free(w);
+}
+
+const flow_table_stats *worker_flow_stats(const worker *w)
+{
+    return flow_table_get_stats(w->table);
+}
+
+const dpi_stats *worker_dpi_stats(const worker *w)
+{
+    return dpi_get_stats(w->dpi);
+}

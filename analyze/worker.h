@@ -1,0 +1,47 @@
+/* worker.h -- one analysis thread: its ring in, flow records out.
+ *
+ * A worker owns a shard of the flows (all flows whose key hashes to it),
+ * a flow table, and an nDPI context. It takes records from its ring in
+ * capture order: packets update their flow and go through inspection while
+ * it runs; ticks move its clock and expire idle flows; the end record
+ * flushes every flow. Each record that ends is written as a JSON line to
+ * the flow output, when there is one.
+ *
+ * Nothing in a worker is shared with another worker; the flow output is
+ * the one shared object, and it locks per line.
+ */
+#ifndef LOOPHOLE_WORKER_H
+#define LOOPHOLE_WORKER_H
+
+#include <stddef.h>
+
+#include "capture/ring.h"
+#include "core/output.h"
+#include "dpi.h"
+#include "flow_table.h"
+
+typedef struct worker_config {
+    unsigned id;
+    ring *in;                /* borrowed */
+    flow_table_config table;
+    const char *sensor;      /* borrowed */
+    output *flows;           /* borrowed; NULL when flow records are off */
+} worker_config;
+
+typedef struct worker worker;
+
+/* Creates a worker and its nDPI context. Call from one thread at a time.
+ * Returns NULL with a message in err. */
+worker *worker_new(const worker_config *cfg, char *err, size_t errlen);
+
+/* Starts the thread. Returns 0, or -1 when it could not be created. */
+int worker_start(worker *w);
+
+/* Waits for the thread to drain its ring and finish. */
+void worker_join(worker *w);
+void worker_free(worker *w);
+
+const flow_table_stats *worker_flow_stats(const worker *w);
+const dpi_stats *worker_dpi_stats(const worker *w);
+
+#endif

@@ -1,0 +1,235 @@
+/* capture.c -- the capture thread (see capture.h).
+ *
+ * Per packet: read, decode, count, hash, copy into one worker's ring. That
+ * is all this thread does, because it is the one part of the sensor that
+ * cannot be spread over cores; everything per flow happens in the workers.
+ */
+#include "capture.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "core/stats.h"
+#include "flow_key.h"
+
+#define CAPTURE_TICK_US 1000000u
+
+struct capture {
+    capture_config cfg; /* strings borrowed from the caller */
+    ring **rings;
+    unsigned nrings;
+    decoder *dec;
+    source *live;
+    _Atomic int stop;
+    capture_stats stats;
+    uint64_t clock_us;
+    uint64_t last_tick_us;
+    int failed;
+    capture_report_fn report;
+    void *report_ctx;
+};
+
+capture *capture_new(const capture_config *cfg, ring **rings, unsigned nrings, char *err,
+                     size_t errlen)
+{
+    capture *c = calloc(1, sizeof(*c));
+
+    if (c == NULL || (c->dec = decode_new(&cfg->decode)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        free(c);
+        return NULL;
+    }
+    c->cfg = *cfg;
+    c->rings = rings;
+    c->nrings = nrings;
+    if (cfg->interface) {
+        c->live = source_open_live(cfg->interface, cfg->filter, &cfg->live, err, errlen);
+        if (c->live == NULL || decode_set_linktype(c->dec, source_linktype(c->live)) != 0) {
+            if (c->live)
+                snprintf(err, errlen, "%s: unsupported link type %d", cfg->interface,
+                         source_linktype(c->live));
+            capture_free(c);
+            return NULL;
+        }
+    }
+    return c;
+}
+
+void capture_free(capture *c)
+{
+    if (c == NULL)
+        return;
+    source_close(c->live);
+    decode_free(c->dec);
+    free(c);
+}
+
+void capture_stop(capture *c)
+{
+    atomic_store(&c->stop, 1);
+}
+
+const capture_stats *capture_get_stats(const capture *c)
+{
+    return &c->stats;
+}
+
+static void capture_fail(capture *c, const char *msg)
+{
+    c->failed = 1;
+    STAT_ADD(c->stats.source_errors, 1);
+    c->report(c->report_ctx, msg);
+}
+
+/* Sends a control record to every worker. Control records always wait for
+ * room: a worker that missed the end record would never finish. */
+static void capture_broadcast(capture *c, uint32_t kind)
+{
+    for (unsigned i = 0; i < c->nrings; i++) {
+        capture_rec *r = ring_reserve(c->rings[i], sizeof(*r), 1);
+        memset(r, 0, sizeof(*r));
+        r->kind = kind;
+        r->now_us = c->clock_us;
+        ring_commit(c->rings[i]);
+    }
+}
+
+static void capture_refresh_kernel(capture *c)
+{
+    uint64_t recv, drop, ifdrop;
+
+    if (c->live && source_kernel_stats(c->live, &recv, &drop, &ifdrop) == 0) {
+        STAT_SET(c->stats.kernel_recv, recv);
+        STAT_SET(c->stats.kernel_drops, drop);
+        STAT_SET(c->stats.kernel_ifdrops, ifdrop);
+    }
+}
+
+static void capture_advance(capture *c, uint64_t ts_us)
+{
+    if (ts_us <= c->clock_us)
+        return;
+    c->clock_us = ts_us;
+    STAT_SET(c->stats.clock_us, ts_us);
+    if (c->clock_us - c->last_tick_us >= CAPTURE_TICK_US) {
+        c->last_tick_us = c->clock_us;
+        capture_broadcast(c, CAPTURE_REC_TICK);
+        capture_refresh_kernel(c);
+    }
+}
+
+/* Copies a decoded packet into its worker's ring, from the inner IP header
+ * on: workers need nothing of the outer layers. */
+static void capture_enqueue(capture *c, const packet *p)
+{
+    flow_key k;
+    flow_key_make(&k, p);
+    uint64_t hash = flow_key_hash(&k);
+    ring *r = c->rings[flow_key_shard(hash, c->nrings)];
+    size_t n = p->caplen - p->l3_off;
+    size_t room = ring_max_record(r) - sizeof(capture_rec);
+
+    if (n > room) {
+        n = room;
+        STAT_ADD(c->stats.oversize, 1);
+    }
+    capture_rec *rec = ring_reserve(r, sizeof(*rec) + n, c->live == NULL);
+    if (rec == NULL) {
+        STAT_ADD(c->stats.queue_drops, 1);
+        return;
+    }
+    rec->kind = CAPTURE_REC_PACKET;
+    rec->hash = hash;
+    rec->now_us = c->clock_us;
+    rec->pkt = *p;
+    rec->pkt.data = NULL;
+    rec->pkt.caplen = (uint32_t)n;
+    rec->pkt.l4_off = p->l4_off ? p->l4_off - p->l3_off : 0;
+    rec->pkt.payload_off = p->payload_off >= p->l3_off ? p->payload_off - p->l3_off : 0;
+    if (rec->pkt.payload_off + rec->pkt.payload_caplen > n)
+        rec->pkt.payload_caplen = rec->pkt.payload_off < n ? (uint32_t)(n - rec->pkt.payload_off)
+                                                           : 0;
+    rec->pkt.l3_off = 0;
+    memcpy(rec->bytes, p->data + p->l3_off, n);
+    ring_commit(r);
+    STAT_ADD(c->stats.decoded, 1);
+}
+
+static void capture_packet(capture *c, packet *p)
+{
+    STAT_ADD(c->stats.packets, 1);
+    STAT_ADD(c->stats.bytes, p->wirelen);
+    capture_advance(c, p->ts_us);
+    int res = decode_packet(c->dec, p);
+    STAT_ADD(c->stats.results[res], 1);
+    if (res == DECODE_OK)
+        capture_enqueue(c, p);
+}
+
+static uint64_t capture_wall_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
+}
+
+/* Reads one source to its end. Returns 0 at the end, -1 after an error. */
+static int capture_source(capture *c, source *s)
+{
+    packet p;
+
+    memset(&p, 0, sizeof(p));
+    while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
+        int rc = source_next(s, &p);
+        if (rc == SOURCE_PACKET) {
+            capture_packet(c, &p);
+        } else if (rc == SOURCE_TIMEOUT) {
+            capture_advance(c, capture_wall_us());
+        } else if (rc == SOURCE_END) {
+            return 0;
+        } else {
+            capture_fail(c, source_error(s));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void capture_file(capture *c, const char *path)
+{
+    char err[1024];
+    source *s = source_open_file(path, c->cfg.filter, err, sizeof(err));
+
+    if (s == NULL) {
+        capture_fail(c, err);
+        return;
+    }
+    if (decode_set_linktype(c->dec, source_linktype(s)) != 0) {
+        snprintf(err, sizeof(err), "%s: unsupported link type %d", source_name(s),
+                 source_linktype(s));
+        capture_fail(c, err);
+    } else {
+        capture_source(c, s);
+        STAT_ADD(c->stats.files_done, 1);
+    }
+    source_close(s);
+}
+
+int capture_run(capture *c, capture_report_fn report, void *ctx)
+{
+    c->report = report;
+    c->report_ctx = ctx;
+    if (c->live) {
+        capture_source(c, c->live);
+        capture_refresh_kernel(c);
+    } else {
+        for (int i = 0; i < c->cfg.nfiles && !atomic_load(&c->stop); i++)
+            capture_file(c, c->cfg.files[i]);
+    }
+    capture_broadcast(c, CAPTURE_REC_END);
+    for (unsigned i = 0; i < c->nrings; i++)
+        ring_close(c->rings[i]);
+    return c->failed;
+}

@@ -1,0 +1,91 @@
+/* capture.h -- the capture thread: sources -> decoder -> worker rings.
+ *
+ * One capture thread reads every source in order (the -r files one after
+ * the other as one stream, or one live interface), decodes each frame,
+ * counts what it cannot use by reason, hashes the flow key and copies the
+ * packet into the ring of the worker that owns that hash. Packets of one
+ * flow therefore always reach the same worker, in capture order.
+ *
+ * Besides packets, the capture thread sends two kinds of records to every
+ * worker: ticks, which carry the capture clock forward (packet time in
+ * replay, wall time while a live interface is quiet) so workers expire
+ * idle flows even when their shard receives nothing; and one end record
+ * with the final clock, after which workers flush every flow.
+ *
+ * The capture thread never waits on anything downstream but the rings;
+ * during offline replay a full ring makes it wait (the file can wait);
+ * during live capture a full ring drops the packet and counts it.
+ */
+#ifndef LOOPHOLE_CAPTURE_H
+#define LOOPHOLE_CAPTURE_H
+
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "packet.h"
+#include "ring.h"
+#include "source.h"
+
+/* Records on a worker ring. */
+enum capture_rec_kind { CAPTURE_REC_PACKET = 1, CAPTURE_REC_TICK, CAPTURE_REC_END };
+
+typedef struct capture_rec {
+    uint32_t kind;
+    uint32_t reserved;
+    uint64_t hash;   /* flow key hash (packets) */
+    uint64_t now_us; /* capture clock (ticks, end) */
+    packet pkt;      /* packets: data is not valid here; the bytes follow,
+                        starting at the inner IP header (pkt.l3_off == 0) */
+    uint8_t bytes[];
+} capture_rec;
+
+/* Counters. Written only by the capture thread; read by anyone with
+ * relaxed loads (see core/stats.h). */
+typedef struct capture_stats {
+    _Atomic uint64_t packets;      /* frames read */
+    _Atomic uint64_t bytes;        /* their wire length */
+    _Atomic uint64_t decoded;      /* frames handed to a worker */
+    _Atomic uint64_t results[DECODE_NRESULTS]; /* frames by decode result */
+    _Atomic uint64_t queue_drops;  /* live: the worker's ring was full */
+    _Atomic uint64_t oversize;     /* frames larger than a ring record */
+    _Atomic uint64_t kernel_recv, kernel_drops, kernel_ifdrops;
+    _Atomic uint64_t files_done;
+    _Atomic uint64_t source_errors; /* damaged or unreadable sources */
+    _Atomic uint64_t clock_us;      /* latest packet time */
+} capture_stats;
+
+typedef struct capture_config {
+    const char **files; /* -r, in order; NULL when live */
+    int nfiles;
+    const char *interface; /* -i */
+    const char *filter;
+    source_live_opts live;
+    decode_config decode;
+} capture_config;
+
+typedef struct capture capture;
+
+/* Prepares the capture thread. For live capture the interface is opened
+ * and activated here, so that the caller can drop privileges afterwards.
+ * Returns NULL with a message in err. The rings are borrowed. */
+capture *capture_new(const capture_config *cfg, ring **rings, unsigned nrings, char *err,
+                     size_t errlen);
+
+/* Runs the capture loop until every file is read, the live source fails or
+ * capture_stop() is called; then sends the end record to every ring.
+ * Errors (damaged files, a failed interface) are reported through `report`
+ * as they happen, and the return value is 0 when there were none, 1 when
+ * any source failed. */
+typedef void (*capture_report_fn)(void *ctx, const char *msg);
+int capture_run(capture *c, capture_report_fn report, void *ctx);
+
+/* Asks the loop to finish. Async-signal-safe. */
+void capture_stop(capture *c);
+
+const capture_stats *capture_get_stats(const capture *c);
+
+void capture_free(capture *c);
+
+#endif

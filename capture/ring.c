@@ -1,0 +1,237 @@
+/* ring.c -- bounded SPSC byte-record queue (see ring.h).
+ *
+ * Layout: a power-of-two buffer, and two monotonic byte positions, `tail`
+ * (written only by the producer) and `head` (only by the consumer). Each
+ * record starts with an 8-byte header {length, flags}; a record that does
+ * not fit before the end of the buffer is preceded by a padding record that
+ * fills the rest, so every record is contiguous.
+ *
+ * Each side caches the other's position and reloads it only when the cache
+ * says there is no room (producer) or nothing to read (consumer), so in the
+ * steady state the two threads do not share a cache line.
+ *
+ * Sleeping: a side that finds nothing to do spins briefly, then announces
+ * itself in `*_waiting` and sleeps on a condition variable. The other side
+ * checks the flag after publishing its position. Both the publish and the
+ * flag are sequentially consistent, so one of the two always sees the
+ * other; the timed wait is only a safety net.
+ */
+#include "ring.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define RING_MIN_SIZE  (64 * 1024)
+#define RING_HDR       8
+#define RING_F_PAD     1u
+#define RING_SPINS     256
+#define RING_NAP_NSECS (5 * 1000 * 1000)
+
+typedef struct ring_hdr {
+    uint32_t len;
+    uint32_t flags;
+} ring_hdr;
+
+struct ring {
+    uint8_t *buf;
+    size_t size, mask;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+
+    /* Producer side. */
+    _Alignas(64) _Atomic uint64_t tail;
+    uint64_t head_cache;
+    uint64_t pending; /* tail after the reserved record */
+    size_t want;      /* bytes the producer is waiting for */
+    _Atomic int producer_waiting;
+
+    /* Consumer side. */
+    _Alignas(64) _Atomic uint64_t head;
+    uint64_t tail_cache;
+    uint64_t next_head; /* head after the peeked record */
+    _Atomic int consumer_waiting;
+    _Atomic int closed;
+};
+
+static size_t ring_align(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+ring *ring_new(size_t bytes)
+{
+    size_t size = RING_MIN_SIZE;
+    while (size < bytes && size < ((size_t)1 << 40))
+        size <<= 1;
+
+    ring *r = calloc(1, sizeof(*r));
+    if (r == NULL)
+        return NULL;
+    if (posix_memalign((void **)&r->buf, 64, size) != 0) {
+        free(r);
+        return NULL;
+    }
+    r->size = size;
+    r->mask = size - 1;
+    pthread_mutex_init(&r->lock, NULL);
+    pthread_cond_init(&r->cond, NULL);
+    return r;
+}
+
+void ring_free(ring *r)
+{
+    if (r == NULL)
+        return;
+    pthread_mutex_destroy(&r->lock);
+    pthread_cond_destroy(&r->cond);
+    free(r->buf);
+    free(r);
+}
+
+size_t ring_max_record(const ring *r)
+{
+    return r->size / 2 - RING_HDR;
+}
+
+size_t ring_used(const ring *r)
+{
+    return (size_t)(atomic_load_explicit(&r->tail, memory_order_relaxed) -
+                    atomic_load_explicit(&r->head, memory_order_relaxed));
+}
+
+static void ring_pause(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+}
+
+/* Sleeps until woken or a short timeout. `flag` is the caller's waiting
+ * flag; `ready` rechecks the condition after the flag is visible. */
+static void ring_sleep(ring *r, _Atomic int *flag, int (*ready)(ring *))
+{
+    pthread_mutex_lock(&r->lock);
+    atomic_store(flag, 1);
+    if (!ready(r)) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += RING_NAP_NSECS;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&r->cond, &r->lock, &ts);
+    }
+    atomic_store(flag, 0);
+    pthread_mutex_unlock(&r->lock);
+}
+
+static void ring_wake(ring *r, _Atomic int *flag)
+{
+    if (atomic_load(flag)) {
+        pthread_mutex_lock(&r->lock);
+        pthread_cond_broadcast(&r->cond);
+        pthread_mutex_unlock(&r->lock);
+    }
+}
+
+static int ring_has_data(ring *r)
+{
+    return atomic_load(&r->tail) != atomic_load_explicit(&r->head, memory_order_relaxed) ||
+           atomic_load(&r->closed);
+}
+
+static int ring_has_room(ring *r)
+{
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    r->head_cache = atomic_load(&r->head);
+    return r->size - (size_t)(tail - r->head_cache) >= r->want;
+}
+
+void *ring_reserve(ring *r, size_t len, int wait)
+{
+    if (len > ring_max_record(r))
+        return NULL;
+    size_t need = RING_HDR + ring_align(len);
+    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    size_t idx = (size_t)(tail & r->mask);
+    size_t to_end = r->size - idx;
+    size_t pad = need > to_end ? to_end : 0;
+
+    r->want = pad + need;
+    for (int spins = 0; r->size - (size_t)(tail - r->head_cache) < r->want; spins++) {
+        if (ring_has_room(r))
+            break;
+        if (!wait)
+            return NULL;
+        if (spins < RING_SPINS)
+            ring_pause();
+        else
+            ring_sleep(r, &r->producer_waiting, ring_has_room);
+    }
+    if (pad) {
+        ring_hdr *h = (ring_hdr *)(r->buf + idx);
+        h->len = (uint32_t)(pad - RING_HDR);
+        h->flags = RING_F_PAD;
+        idx = 0;
+    }
+    ring_hdr *h = (ring_hdr *)(r->buf + idx);
+    h->len = (uint32_t)len;
+    h->flags = 0;
+    r->pending = tail + pad + need;
+    return r->buf + idx + RING_HDR;
+}
+
+void ring_commit(ring *r)
+{
+    atomic_store(&r->tail, r->pending);
+    ring_wake(r, &r->consumer_waiting);
+}
+
+void ring_close(ring *r)
+{
+    atomic_store(&r->closed, 1);
+    pthread_mutex_lock(&r->lock);
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+}
+
+void *ring_peek(ring *r, size_t *len, int wait)
+{
+    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+
+    for (int spins = 0; head == r->tail_cache; spins++) {
+        r->tail_cache = atomic_load(&r->tail);
+        if (head != r->tail_cache)
+            break;
+        if (atomic_load(&r->closed)) {
+            r->tail_cache = atomic_load(&r->tail);
+            if (head == r->tail_cache)
+                return NULL;
+            break;
+        }
+        if (!wait)
+            return NULL;
+        if (spins < RING_SPINS)
+            ring_pause();
+        else
+            ring_sleep(r, &r->consumer_waiting, ring_has_data);
+    }
+    ring_hdr *h = (ring_hdr *)(r->buf + (head & r->mask));
+    if (h->flags & RING_F_PAD) {
+        head += RING_HDR + h->len;
+        h = (ring_hdr *)(r->buf + (head & r->mask));
+    }
+    *len = h->len;
+    r->next_head = head + RING_HDR + ring_align(h->len);
+    return (uint8_t *)h + RING_HDR;
+}
+
+void ring_release(ring *r)
+{
+    atomic_store(&r->head, r->next_head);
+    ring_wake(r, &r->producer_waiting);
+}

@@ -1,0 +1,204 @@
+/* source.c -- libpcap files and interfaces as packet sources (see source.h).
+ *
+ * Every failure message starts with the file or interface name, because the
+ * caller prints it as it is and the user has to know which of several -r
+ * files or which interface was at fault.
+ */
+#include "source.h"
+
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct source {
+    pcap_t *pcap;
+    char *name;
+    int live;
+    int linktype;
+    char err[PCAP_ERRBUF_SIZE + 512];
+};
+
+static source *source_alloc(const char *name, int live)
+{
+    source *s = calloc(1, sizeof(*s));
+    if (s == NULL)
+        return NULL;
+    s->name = strdup(name);
+    if (s->name == NULL) {
+        free(s);
+        return NULL;
+    }
+    s->live = live;
+    return s;
+}
+
+static int source_set_filter(source *s, const char *filter, char *err, size_t errlen)
+{
+    struct bpf_program prog;
+
+    if (filter == NULL || filter[0] == '\0')
+        return 0;
+    if (pcap_compile(s->pcap, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(err, errlen, "%s: bad capture filter '%s': %s", s->name, filter,
+                 pcap_geterr(s->pcap));
+        return -1;
+    }
+    int rc = pcap_setfilter(s->pcap, &prog);
+    pcap_freecode(&prog);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: cannot set capture filter: %s", s->name, pcap_geterr(s->pcap));
+        return -1;
+    }
+    return 0;
+}
+
+source *source_open_file(const char *path, const char *filter, char *err, size_t errlen)
+{
+    char perr[PCAP_ERRBUF_SIZE] = "";
+    source *s = source_alloc(strcmp(path, "-") == 0 ? "(standard input)" : path, 0);
+
+    if (s == NULL) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return NULL;
+    }
+    if (strcmp(path, "-") == 0)
+        s->pcap = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_MICRO,
+                                                           perr);
+    else
+        s->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, perr);
+    if (s->pcap == NULL) {
+        snprintf(err, errlen, "%s: cannot read capture: %s", s->name, perr);
+        source_close(s);
+        return NULL;
+    }
+    s->linktype = pcap_datalink(s->pcap);
+    if (source_set_filter(s, filter, err, errlen) != 0) {
+        source_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void source_live_error(source *s, int rc, char *err, size_t errlen)
+{
+    const char *why = pcap_geterr(s->pcap);
+
+    if (rc == PCAP_ERROR_PERM_DENIED)
+        snprintf(err, errlen,
+                 "%s: no permission to capture (run as root or grant CAP_NET_RAW): %s", s->name,
+                 why);
+    else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
+        snprintf(err, errlen, "%s: no such interface: %s", s->name, why);
+    else if (rc == PCAP_ERROR_IFACE_NOT_UP)
+        snprintf(err, errlen, "%s: interface is down", s->name);
+    else
+        snprintf(err, errlen, "%s: cannot start capture: %s (%s)", s->name,
+                 pcap_statustostr(rc), why);
+}
+
+source *source_open_live(const char *iface, const char *filter, const source_live_opts *o,
+                         char *err, size_t errlen)
+{
+    char perr[PCAP_ERRBUF_SIZE] = "";
+    source *s = source_alloc(iface, 1);
+
+    if (s == NULL) {
+        snprintf(err, errlen, "%s: out of memory", iface);
+        return NULL;
+    }
+    s->pcap = pcap_create(iface, perr);
+    if (s->pcap == NULL) {
+        snprintf(err, errlen, "%s: cannot open interface: %s", iface, perr);
+        source_close(s);
+        return NULL;
+    }
+    pcap_set_snaplen(s->pcap, o->snaplen);
+    pcap_set_promisc(s->pcap, o->promiscuous);
+    pcap_set_timeout(s->pcap, o->timeout_ms);
+    pcap_set_tstamp_precision(s->pcap, PCAP_TSTAMP_PRECISION_MICRO);
+    if (o->buffer_bytes > 0)
+        pcap_set_buffer_size(s->pcap, o->buffer_bytes > INT32_MAX ? INT32_MAX
+                                                                  : (int)o->buffer_bytes);
+    int rc = pcap_activate(s->pcap);
+    if (rc < 0) {
+        source_live_error(s, rc, err, errlen);
+        source_close(s);
+        return NULL;
+    }
+    s->linktype = pcap_datalink(s->pcap);
+    if (source_set_filter(s, filter, err, errlen) != 0) {
+        source_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+int source_next(source *s, packet *p)
+{
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int rc = pcap_next_ex(s->pcap, &h, &data);
+
+    if (rc == 1) {
+        p->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
+        p->caplen = h->caplen;
+        p->wirelen = h->len < h->caplen ? h->caplen : h->len;
+        p->data = data;
+        return SOURCE_PACKET;
+    }
+    if (rc == 0)
+        return SOURCE_TIMEOUT;
+    if (rc == PCAP_ERROR_BREAK)
+        return SOURCE_END;
+    snprintf(s->err, sizeof(s->err), "%s: %s", s->name, pcap_geterr(s->pcap));
+    return SOURCE_ERROR;
+}
+
+const char *source_error(const source *s)
+{
+    return s->err;
+}
+
+const char *source_name(const source *s)
+{
+    return s->name;
+}
+
+int source_linktype(const source *s)
+{
+    return s->linktype;
+}
+
+int source_is_live(const source *s)
+{
+    return s->live;
+}
+
+int source_kernel_stats(source *s, uint64_t *recv, uint64_t *drop, uint64_t *ifdrop)
+{
+    struct pcap_stat st;
+
+    if (!s->live || pcap_stats(s->pcap, &st) != 0)
+        return -1;
+    *recv = st.ps_recv;
+    *drop = st.ps_drop;
+    *ifdrop = st.ps_ifdrop;
+    return 0;
+}
+
+void source_break(source *s)
+{
+    pcap_breakloop(s->pcap);
+}
+
+void source_close(source *s)
+{
+    if (s == NULL)
+        return;
+    if (s->pcap)
+        pcap_close(s->pcap);
+    free(s->name);
+    free(s);
+}

@@ -1,0 +1,323 @@
+/* sensor.c -- wiring and lifetime of the sensor's parts (see sensor.h).
+ *
+ * Threads: the capture loop runs in a thread of its own; the calling
+ * thread waits for it, printing counters every `stats_secs` seconds of wall
+ * time, then joins the workers. Counters are read with relaxed loads while
+ * the other threads write them (core/stats.h).
+ */
+#include "sensor.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "analyze/worker.h"
+#include "capture/capture.h"
+#include "core/stats.h"
+#include "core/wire_json.h"
+#include "output.h"
+
+struct sensor {
+    const config *cfg;
+    output *flows;
+    ring **rings;
+    worker **workers;
+    unsigned nworkers;
+    capture *cap;
+    pthread_t cap_thread;
+    int cap_status;
+    _Atomic int cap_done;
+};
+
+static void sensor_report(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "loophole: %s\n", msg);
+}
+
+static int sensor_new_workers(sensor *s, char *err, size_t errlen)
+{
+    const config *cfg = s->cfg;
+    uint64_t per = cfg->max_flows / s->nworkers;
+
+    s->rings = calloc(s->nworkers, sizeof(*s->rings));
+    s->workers = calloc(s->nworkers, sizeof(*s->workers));
+    if (s->rings == NULL || s->workers == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        worker_config wc = {
+            .id = i,
+            .table = {.max_flows = per > 0 ? (per > UINT32_MAX ? UINT32_MAX : (uint32_t)per) : 1,
+                      .idle_us = cfg->flow_idle_timeout_us,
+                      .active_us = cfg->flow_active_timeout_us,
+                      .linger_us = 5 * 1000000u},
+            .sensor = cfg->sensor,
+            .flows = s->flows,
+        };
+        s->rings[i] = ring_new(cfg->queue_bytes);
+        if (s->rings[i] == NULL) {
+            snprintf(err, errlen, "out of memory for a %llu-byte queue",
+                     (unsigned long long)cfg->queue_bytes);
+            return -1;
+        }
+        wc.in = s->rings[i];
+        if ((s->workers[i] = worker_new(&wc, err, errlen)) == NULL)
+            return -1;
+    }
+    return 0;
+}
+
+static int sensor_new_capture(sensor *s, char *err, size_t errlen)
+{
+    const config *cfg = s->cfg;
+    capture_config cc = {
+        .files = (const char **)cfg->files,
+        .nfiles = cfg->nfiles,
+        .interface = cfg->interface,
+        .filter = cfg->filter,
+        .live = {.snaplen = cfg->snaplen,
+                 .promiscuous = cfg->promiscuous,
+                 .buffer_bytes = cfg->buffer_bytes,
+                 .timeout_ms = 100},
+    };
+    decode_config_defaults(&cc.decode);
+    cc.decode.vxlan_port = cfg->vxlan_port;
+    cc.decode.geneve_port = cfg->geneve_port;
+    s->cap = capture_new(&cc, s->rings, s->nworkers, err, errlen);
+    return s->cap ? 0 : -1;
+}
+
+sensor *sensor_new(const config *cfg, char *err, size_t errlen)
+{
+    sensor *s = calloc(1, sizeof(*s));
+
+    if (s == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    s->cfg = cfg;
+    s->nworkers = cfg->threads > 0 ? (unsigned)cfg->threads : 1;
+    if (cfg->flows_path && (s->flows = output_open(cfg->flows_path, err, errlen)) == NULL) {
+        sensor_free(s);
+        return NULL;
+    }
+    if (sensor_new_workers(s, err, errlen) != 0 || sensor_new_capture(s, err, errlen) != 0) {
+        sensor_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void sensor_stop(sensor *s)
+{
+    if (s && s->cap)
+        capture_stop(s->cap);
+}
+
+static void *sensor_capture_main(void *arg)
+{
+    sensor *s = arg;
+    s->cap_status = capture_run(s->cap, sensor_report, s);
+    atomic_store(&s->cap_done, 1);
+    return NULL;
+}
+
+static uint64_t sensor_drop_reasons(const capture_stats *cs, json_t *reasons)
+{
+    uint64_t total = 0;
+
+    for (int r = 0; r < DECODE_NRESULTS; r++) {
+        uint64_t n = STAT_GET(cs->results[r]);
+        if (n && decode_result_is_malformed(r)) {
+            json_object_set_new(reasons, decode_result_name(r), json_integer((json_int_t)n));
+            total += n;
+        }
+    }
+    const struct {
+        const char *name;
+        uint64_t n;
+    } extra[] = {
+        {"queue_full", STAT_GET(cs->queue_drops)},
+        {"kernel", STAT_GET(cs->kernel_drops)},
+        {"interface", STAT_GET(cs->kernel_ifdrops)},
+    };
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+        if (extra[i].n) {
+            json_object_set_new(reasons, extra[i].name, json_integer((json_int_t)extra[i].n));
+            total += extra[i].n;
+        }
+    }
+    return total;
+}
+
+static void sensor_flow_counters(sensor *s, json_t *o)
+{
+    uint64_t active = 0, created = 0, ended[FLOW_END_MAX] = {0}, dpkts = 0, dflows = 0, gu = 0;
+    json_t *records = json_object();
+
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        const flow_table_stats *fs = worker_flow_stats(s->workers[i]);
+        const dpi_stats *ds = worker_dpi_stats(s->workers[i]);
+        active += STAT_GET(fs->active);
+        created += STAT_GET(fs->created);
+        for (int e = 1; e < FLOW_END_MAX; e++)
+            ended[e] += STAT_GET(fs->ended[e]);
+        dpkts += STAT_GET(ds->packets);
+        dflows += STAT_GET(ds->flows_inspected);
+        gu += STAT_GET(ds->giveups);
+    }
+    for (int e = 1; e < FLOW_END_MAX; e++)
+        json_object_set_new(records, flow_end_name(e), json_integer((json_int_t)ended[e]));
+    json_object_set_new(o, "flows_active", json_integer((json_int_t)active));
+    json_object_set_new(o, "flows_total", json_integer((json_int_t)created));
+    json_object_set_new(o, "flows_evicted", json_integer((json_int_t)ended[FLOW_END_EVICTED]));
+    json_object_set_new(o, "flow_records", records);
+    json_object_set_new(o, "dpi_flows", json_integer((json_int_t)dflows));
+    json_object_set_new(o, "dpi_packets", json_integer((json_int_t)dpkts));
+    json_object_set_new(o, "dpi_unknown", json_integer((json_int_t)gu));
+}
+
+/* The counters as one JSON object; the caller owns it. */
+static json_t *sensor_stats_json(sensor *s)
+{
+    const capture_stats *cs = capture_get_stats(s->cap);
+    json_t *o = json_object(), *reasons = json_object();
+    uint64_t clock = STAT_GET(cs->clock_us);
+
+    json_object_set_new(o, "event_type", json_string("stats"));
+    json_object_set_new(o, "sensor", wjson_cstring(s->cfg->sensor));
+    json_object_set_new(o, "clock", clock ? wjson_time(clock) : json_null());
+    json_object_set_new(o, "packets", json_integer((json_int_t)STAT_GET(cs->packets)));
+    json_object_set_new(o, "bytes", json_integer((json_int_t)STAT_GET(cs->bytes)));
+    json_object_set_new(o, "decoded", json_integer((json_int_t)STAT_GET(cs->decoded)));
+    json_object_set_new(o, "ignored_non_ip",
+                        json_integer((json_int_t)STAT_GET(cs->results[DECODE_NON_IP])));
+    uint64_t drops = sensor_drop_reasons(cs, reasons);
+    json_object_set_new(o, "drops", json_integer((json_int_t)drops));
+    json_object_set_new(o, "drop_reasons", reasons);
+    json_object_set_new(o, "truncated_copies", json_integer((json_int_t)STAT_GET(cs->oversize)));
+    sensor_flow_counters(s, o);
+    if (s->flows)
+        json_object_set_new(o, "flow_records_lost",
+                            json_integer((json_int_t)output_lost(s->flows)));
+    return o;
+}
+
+static void sensor_print_stats(sensor *s)
+{
+    json_t *o = sensor_stats_json(s);
+    char *line = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+
+    if (line)
+        fprintf(stderr, "%s\n", line);
+    free(line);
+    json_decref(o);
+}
+
+/* Warns about anything dropped, whether or not --stats was given: nothing
+ * is lost silently. */
+static void sensor_warn_drops(sensor *s)
+{
+    const capture_stats *cs = capture_get_stats(s->cap);
+    json_t *reasons = json_object();
+    uint64_t drops = sensor_drop_reasons(cs, reasons);
+    uint64_t evicted = 0;
+
+    for (unsigned i = 0; i < s->nworkers; i++)
+        evicted += STAT_GET(worker_flow_stats(s->workers[i])->ended[FLOW_END_EVICTED]);
+    if (drops) {
+        char *r = json_dumps(reasons, JSON_PRESERVE_ORDER | JSON_COMPACT);
+        fprintf(stderr, "loophole: warning: %llu of %llu packets dropped: %s\n",
+                (unsigned long long)drops, (unsigned long long)STAT_GET(cs->packets),
+                r ? r : "");
+        free(r);
+    }
+    if (evicted)
+        fprintf(stderr, "loophole: warning: flow table full, %llu flows evicted early\n",
+                (unsigned long long)evicted);
+    json_decref(reasons);
+}
+
+static void sensor_wait_capture(sensor *s)
+{
+    int secs = s->cfg->stats_secs;
+    struct timespec nap = {0, 50 * 1000 * 1000};
+    struct timespec last, now;
+
+    clock_gettime(CLOCK_MONOTONIC, &last);
+    while (!atomic_load(&s->cap_done)) {
+        nanosleep(&nap, NULL);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if (secs > 0 && now.tv_sec - last.tv_sec >= secs) {
+            sensor_print_stats(s);
+            last = now;
+        }
+    }
+    pthread_join(s->cap_thread, NULL);
+}
+
+/* Stops the workers without an end record (nothing was captured yet). */
+static void sensor_abort_workers(sensor *s)
+{
+    for (unsigned i = 0; i < s->nworkers; i++)
+        ring_close(s->rings[i]);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        worker_join(s->workers[i]);
+}
+
+int sensor_run(sensor *s)
+{
+    char err[1024];
+    int status = 0;
+
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        if (worker_start(s->workers[i]) != 0) {
+            fprintf(stderr, "loophole: cannot start worker thread %u\n", i);
+            sensor_abort_workers(s);
+            return 1;
+        }
+    }
+    if (pthread_create(&s->cap_thread, NULL, sensor_capture_main, s) != 0) {
+        fprintf(stderr, "loophole: cannot start the capture thread\n");
+        sensor_abort_workers(s);
+        return 1;
+    }
+    sensor_wait_capture(s);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        worker_join(s->workers[i]);
+    if (s->cap_status != 0)
+        status = 1;
+    if (s->cfg->stats_secs > 0)
+        sensor_print_stats(s);
+    sensor_warn_drops(s);
+    if (s->flows) {
+        if (output_close(s->flows, err, sizeof(err)) != 0) {
+            fprintf(stderr, "loophole: %s\n", err);
+            status = 1;
+        }
+        s->flows = NULL;
+    }
+    return status;
+}
+
+void sensor_free(sensor *s)
+{
+    char err[256];
+
+    if (s == NULL)
+        return;
+    capture_free(s->cap);
+    for (unsigned i = 0; s->workers && i < s->nworkers; i++)
+        worker_free(s->workers[i]);
+    for (unsigned i = 0; s->rings && i < s->nworkers; i++)
+        ring_free(s->rings[i]);
+    free(s->workers);
+    free(s->rings);
+    if (s->flows)
+        output_close(s->flows, err, sizeof(err));
+    free(s);
+}

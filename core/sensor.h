@@ -1,0 +1,35 @@
+/* sensor.h -- one running sensor: capture thread, workers, outputs.
+ *
+ * The sensor turns a validated configuration into running parts, in the
+ * order that matters: outputs first (so a bad path fails before any packet
+ * is read), then the workers with their nDPI contexts, then the capture
+ * (which opens a live interface, the last step that may need privileges).
+ * sensor_run() drives the capture to its end, reports counters every
+ * `stats_secs`, waits for the workers to write every flow, and closes the
+ * outputs. Everything it created is freed by sensor_free().
+ */
+#ifndef LOOPHOLE_SENSOR_H
+#define LOOPHOLE_SENSOR_H
+
+#include <stddef.h>
+
+#include "config.h"
+
+typedef struct sensor sensor;
+
+/* Returns NULL with a message in err when a part cannot be set up (an
+ * output path, the interface, memory). The config must outlive the sensor. */
+sensor *sensor_new(const config *cfg, char *err, size_t errlen);
+
+/* Runs to the end of the input (or sensor_stop()). Errors are printed to
+ * standard error as they happen, each naming its file or interface.
+ * Returns the exit status: 0, or 1 after any runtime failure. */
+int sensor_run(sensor *s);
+
+/* Asks a running sensor to finish: flows are flushed and written as at the
+ * end of a capture. Async-signal-safe. */
+void sensor_stop(sensor *s);
+
+void sensor_free(sensor *s);
+
+#endif
