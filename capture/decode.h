@@ -50,6 +50,7 @@ enum decode_result {
     DECODE_BAD_TUNNEL,        /* encapsulation header invalid */
     DECODE_TOO_DEEP,          /* more nested encapsulations than the cap */
     DECODE_FRAG_ORPHAN,       /* later fragment whose first was not seen */
+    DECODE_BAD_IPV6_HEADER,   /* IPv6 ethertype or tunnel with another version */
     DECODE_NRESULTS
 };
 

@@ -1,0 +1,1062 @@
+/* config.c -- defaults, INI file and command line flags into one `config`.
+ *
+ * Every INI key is a row of config_keys[]: section, name, the flag that sets
+ * the same field, how to parse the value (kind), where to store it (offset
+ * and width) and its bounds. The file loader and the flag parser both go
+ * through config_key_set(), so a key and its flag accept the same syntax and
+ * the same range and fail with the same explanation; only the prefix of the
+ * message differs ("FILE:LINE: [section] key: " or "--flag: ").
+ *
+ * The INI syntax is inih's. inih, as packaged, does not pass line numbers to
+ * the handler, so the file is fed to ini_parse_stream() through a reader that
+ * counts lines; the handler reads the count of the line being handled. The
+ * reader also refuses lines longer than inih's line buffer, which inih would
+ * otherwise cut silently and whose tail it would read as another line.
+ *
+ * Precedence is defaults < file < flags: config_parse_args() scans argv once
+ * for -c, --help and --version, loads the file, then applies the flags in a
+ * second getopt pass. Nothing here prints except the --help and --version
+ * text; errors go into the caller's buffer.
+ */
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <ini.h>
+#include <ndpi_api.h>
+#include <pcap/pcap.h>
+
+#define KiB (UINT64_C(1) << 10)
+#define MiB (UINT64_C(1) << 20)
+#define GiB (UINT64_C(1) << 30)
+#define SEC UINT64_C(1000000)
+
+/* ------------------------------------------------------------------------
+ * Allocation and messages
+ * ---------------------------------------------------------------------- */
+
+static void *config_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (q == NULL)
+        abort();
+    return q;
+}
+
+static char *config_xstrdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    return memcpy(config_xrealloc(NULL, n), s, n);
+}
+
+/* Replaces *slot with a copy of s, or with NULL when s is NULL. */
+static void config_set_string(char **slot, const char *s)
+{
+    free(*slot);
+    *slot = s ? config_xstrdup(s) : NULL;
+}
+
+__attribute__((format(printf, 3, 4))) static void config_err(char *err, size_t errlen,
+                                                             const char *fmt, ...)
+{
+    va_list ap;
+
+    if (err == NULL || errlen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* ------------------------------------------------------------------------
+ * Units
+ * ---------------------------------------------------------------------- */
+
+typedef struct config_unit {
+    const char *name;
+    uint64_t mult;
+} config_unit;
+
+static const config_unit config_size_units[] = {
+    {"B", 1},           {"K", KiB},
+    {"KiB", KiB},       {"M", MiB},
+    {"MiB", MiB},       {"G", GiB},
+    {"GiB", GiB},       {"T", GiB *KiB},
+    {"TiB", GiB *KiB},  {"kB", 1000},
+    {"KB", 1000},       {"MB", 1000000},
+    {"GB", 1000000000}, {"TB", UINT64_C(1000000000000)},
+    {NULL, 0},
+};
+
+static const config_unit config_duration_units[] = {
+    {"us", 1},         {"ms", 1000},       {"s", SEC}, {"m", 60 * SEC},
+    {"h", 3600 * SEC}, {"d", 86400 * SEC}, {NULL, 0},
+};
+
+/* Reads the leading decimal digits of *sp into *out and advances *sp.
+ * strtoull is not used: it accepts signs and blanks that a value must not
+ * have, and "-1" would wrap to a huge number. */
+static int config_parse_digits(const char **sp, uint64_t *out)
+{
+    const char *p = *sp;
+    uint64_t v = 0;
+
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    for (; isdigit((unsigned char)*p); p++) {
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return -1;
+        v = v * 10 + d;
+    }
+    *sp = p;
+    *out = v;
+    return 0;
+}
+
+/* NUMBER [blank] [UNIT]; bare_mult applies when the unit is absent. */
+static int config_parse_with_units(const char *s, const config_unit *units, uint64_t bare_mult,
+                                   uint64_t *out)
+{
+    uint64_t n, mult = bare_mult;
+
+    if (s == NULL || config_parse_digits(&s, &n) < 0)
+        return -1;
+    if (*s == ' ' && s[1] != '\0')
+        s++;
+    if (*s != '\0') {
+        const config_unit *u = units;
+        while (u->name && strcmp(u->name, s) != 0)
+            u++;
+        if (u->name == NULL)
+            return -1;
+        mult = u->mult;
+    }
+    if (n > UINT64_MAX / mult)
+        return -1;
+    *out = n * mult;
+    return 0;
+}
+
+int config_parse_size(const char *s, uint64_t *out)
+{
+    return config_parse_with_units(s, config_size_units, 1, out);
+}
+
+int config_parse_duration_us(const char *s, int bare_unit_ms, uint64_t *out)
+{
+    return config_parse_with_units(s, config_duration_units, bare_unit_ms ? 1000 : SEC, out);
+}
+
+int config_parse_bool(const char *s, int *out)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1"};
+    static const char *const no[] = {"no", "false", "off", "0"};
+
+    if (s == NULL)
+        return -1;
+    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+        if (strcasecmp(s, yes[i]) == 0 || strcasecmp(s, no[i]) == 0) {
+            *out = strcasecmp(s, yes[i]) == 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+static int config_parse_uint(const char *s, uint64_t *out)
+{
+    if (s == NULL || config_parse_digits(&s, out) < 0 || *s != '\0')
+        return -1;
+    return 0;
+}
+
+/* Units for messages, largest first, ending with the unit of 1. */
+static const config_unit config_size_show[] = {
+    {"TiB", GiB *KiB}, {"GiB", GiB}, {"MiB", MiB}, {"KiB", KiB}, {"B", 1},
+};
+
+static const config_unit config_duration_show[] = {
+    {"d", 86400 * SEC}, {"h", 3600 * SEC}, {"m", 60 * SEC}, {"s", SEC}, {"ms", 1000}, {"us", 1},
+};
+
+/* Writes v with the largest unit that divides it exactly ("256MiB", "1s"),
+ * so that bounds in messages read like values a user would type. */
+static void config_fmt_units(char *buf, size_t len, uint64_t v, const config_unit *show)
+{
+    while (show->mult > 1 && (v == 0 || v % show->mult != 0))
+        show++;
+    snprintf(buf, len, "%" PRIu64 "%s", v / show->mult, show->name);
+}
+
+/* ------------------------------------------------------------------------
+ * Lists: paths and country codes
+ * ---------------------------------------------------------------------- */
+
+static void config_list_append(char ***list, int *n, const char *s)
+{
+    *list = config_xrealloc(*list, (size_t)(*n + 1) * sizeof **list);
+    (*list)[(*n)++] = config_xstrdup(s);
+}
+
+static void config_list_free(char ***list, int *n)
+{
+    for (int i = 0; i < *n; i++)
+        free((*list)[i]);
+    free(*list);
+    *list = NULL;
+    *n = 0;
+}
+
+/* Copies the next comma-separated item of *sp, without surrounding blanks,
+ * into a new string, and advances *sp past it. *more says whether a comma
+ * followed, that is whether another item (maybe empty) comes. */
+static char *config_next_item(const char **sp, int *more)
+{
+    const char *p = *sp, *end = p + strcspn(p, ",");
+    char *item;
+
+    *more = *end == ',';
+    *sp = *more ? end + 1 : end;
+    while (p < end && isspace((unsigned char)*p))
+        p++;
+    while (end > p && isspace((unsigned char)end[-1]))
+        end--;
+    item = config_xrealloc(NULL, (size_t)(end - p) + 1);
+    memcpy(item, p, (size_t)(end - p));
+    item[end - p] = '\0';
+    return item;
+}
+
+/* Appends every comma-separated path of s. An empty item is refused: it is
+ * a typo ("a.mmdb,,b.mmdb"), never a file. */
+static int config_paths_append(char ***list, int *n, const char *s, char *why, size_t whylen)
+{
+    const char *p = s;
+    int more;
+
+    do {
+        char *item = config_next_item(&p, &more);
+        int empty = item[0] == '\0';
+        if (!empty)
+            config_list_append(list, n, item);
+        free(item);
+        if (empty) {
+            config_err(why, whylen, "expected file names separated by commas, got '%s'", s);
+            return -1;
+        }
+    } while (more);
+    return 0;
+}
+
+static int config_is_country(const char *s)
+{
+    return isalpha((unsigned char)s[0]) && isalpha((unsigned char)s[1]) && s[2] == '\0';
+}
+
+/* Parses "HK, mo,SG" into upper-case codes and replaces *out with them. An
+ * empty value is an empty list, which turns off the rules that use it. */
+static int config_countries_parse(const char *s, char (**out)[3], int *nout, char *why,
+                                  size_t whylen)
+{
+    char(*codes)[3] = NULL;
+    int n = 0, more = *s != '\0';
+    const char *p = s;
+
+    while (more) {
+        char *item = config_next_item(&p, &more);
+        int ok = config_is_country(item);
+        if (ok) {
+            codes = config_xrealloc(codes, (size_t)(n + 1) * sizeof *codes);
+            codes[n][0] = (char)toupper((unsigned char)item[0]);
+            codes[n][1] = (char)toupper((unsigned char)item[1]);
+            codes[n++][2] = '\0';
+        } else {
+            config_err(why, whylen,
+                       "expected two-letter country codes separated by commas, such as "
+                       "HK,MO,SG; '%s' is not one",
+                       item);
+        }
+        free(item);
+        if (!ok) {
+            free(codes);
+            return -1;
+        }
+    }
+    free(*out);
+    *out = codes;
+    *nout = n;
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Redis URL
+ * ---------------------------------------------------------------------- */
+
+/* Checks that p..end is all digits and a number from lo to hi. */
+static int config_check_number(const char *p, const char *end, uint64_t lo, uint64_t hi)
+{
+    uint64_t v = 0;
+
+    if (p == end || end - p > 9)
+        return -1;
+    for (; p < end; p++) {
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    return v >= lo && v <= hi ? 0 : -1;
+}
+
+/* Checks host[:port] between p and end; host may be an [IPv6] literal. */
+static int config_check_hostport(const char *p, const char *end)
+{
+    const char *host_end;
+
+    if (p < end && *p == '[') {
+        host_end = memchr(p, ']', (size_t)(end - p));
+        if (host_end == NULL || host_end == p + 1)
+            return -1;
+        host_end++;
+    } else {
+        host_end = memchr(p, ':', (size_t)(end - p));
+        host_end = host_end ? host_end : end;
+        if (host_end == p)
+            return -1;
+    }
+    if (host_end == end)
+        return 0;
+    if (*host_end != ':')
+        return -1;
+    return config_check_number(host_end + 1, end, 1, 65535);
+}
+
+/* redis://[user:password@]host[:port][/db] or unix:///absolute/path. Only
+ * the shape is checked here; the Redis module connects and reports the rest. */
+static int config_check_redis_url(const char *s)
+{
+    const char *host, *slash, *at;
+
+    if (strncmp(s, "unix://", 7) == 0)
+        return s[7] == '/' && s[8] != '\0' ? 0 : -1;
+    if (strncmp(s, "redis://", 8) != 0)
+        return -1;
+    host = s + 8;
+    slash = host + strcspn(host, "/");
+    at = memrchr(host, '@', (size_t)(slash - host));
+    if (at)
+        host = at + 1;
+    if (config_check_hostport(host, slash) < 0)
+        return -1;
+    if (*slash == '\0')
+        return 0;
+    return config_check_number(slash + 1, slash + strlen(slash), 0, 999999999);
+}
+
+/* ------------------------------------------------------------------------
+ * The key table
+ * ---------------------------------------------------------------------- */
+
+enum config_kind {
+    CK_STRING,    /* empty = unset (NULL) unless CF_NONEMPTY or CF_KEEP_EMPTY */
+    CK_PATHS,     /* comma list, appended to char **off with int count at off_n */
+    CK_INT,       /* plain integer in [min, max], stored with `width` */
+    CK_SIZE,      /* uint64_t bytes in [min, max] */
+    CK_DURATION,  /* uint64_t microseconds in [min, max] */
+    CK_SECONDS,   /* duration in whole seconds, int in [min, max] */
+    CK_BOOL,      /* int 0 or 1 */
+    CK_COUNTRIES, /* char (*off)[3] with int count at off_n */
+    CK_REDIS_URL, /* string, shape checked; empty = unset */
+};
+
+enum config_width { CW_INT, CW_U16, CW_U32, CW_U64 };
+
+#define CF_NONEMPTY   1u /* an empty value is an error */
+#define CF_KEEP_EMPTY 2u /* an empty value is "", not unset */
+#define CF_BARE_MS    4u /* a bare duration is milliseconds (keys named *_ms) */
+
+typedef struct config_key {
+    const char *section;
+    const char *name;
+    const char *flag; /* the flag that sets the same field, or NULL */
+    enum config_kind kind;
+    enum config_width width;
+    unsigned flags;
+    size_t off, off_n;
+    uint64_t min, max;
+} config_key;
+
+#define F(field) offsetof(config, field)
+
+static const config_key config_keys[] = {
+    {"capture", "interface", "-i", CK_STRING, CW_INT, 0, F(interface), 0, 0, 0},
+    {"capture", "filter", "-f", CK_STRING, CW_INT, 0, F(filter), 0, 0, 0},
+    {"capture", "snaplen", "--snaplen", CK_INT, CW_INT, 0, F(snaplen), 0, 64, 262144},
+    {"capture", "threads", "--threads", CK_INT, CW_INT, 0, F(threads), 0, 1, CONFIG_MAX_THREADS},
+    /* libpcap takes the buffer size as an int */
+    {"capture", "buffer", "--buffer", CK_SIZE, CW_U64, 0, F(buffer_bytes), 0, MiB, 2047 * MiB},
+    {"capture", "promiscuous", NULL, CK_BOOL, CW_INT, 0, F(promiscuous), 0, 0, 1},
+    {"capture", "max_flows", "--max-flows", CK_INT, CW_U64, 0, F(max_flows), 0, 1, UINT32_MAX},
+    {"capture", "queue", "--queue", CK_SIZE, CW_U64, 0, F(queue_bytes), 0, 64 * KiB, UINT64_MAX},
+    {"capture", "vxlan_port", NULL, CK_INT, CW_U16, 0, F(vxlan_port), 0, 0, 65535},
+    {"capture", "geneve_port", NULL, CK_INT, CW_U16, 0, F(geneve_port), 0, 0, 65535},
+    {"geo", "db", "--geo", CK_PATHS, CW_INT, 0, F(geo_dbs), F(ngeo_dbs), 0, 0},
+    {"geo", "inventory", "--inventory", CK_STRING, CW_INT, 0, F(inventory), 0, 0, 0},
+    {"redis", "url", "--redis", CK_REDIS_URL, CW_INT, 0, F(redis_url), 0, 0, 0},
+    {"redis", "prefix", NULL, CK_STRING, CW_INT, CF_KEEP_EMPTY, F(redis_prefix), 0, 0, 0},
+    {"redis", "stream_maxlen", NULL, CK_INT, CW_U64, 0, F(stream_maxlen), 0, 0, UINT64_MAX},
+    {"redis", "keep", NULL, CK_BOOL, CW_INT, 0, F(redis_keep), 0, 0, 1},
+    {"redis", "journal", NULL, CK_STRING, CW_INT, 0, F(journal_path), 0, 0, 0},
+    {"redis", "journal_max", NULL, CK_SIZE, CW_U64, 0, F(journal_max_bytes), 0, MiB, UINT64_MAX},
+    {"output", "alerts", "--alerts", CK_STRING, CW_INT, CF_NONEMPTY, F(alerts_path), 0, 0, 0},
+    {"output", "flows", "--flows", CK_STRING, CW_INT, 0, F(flows_path), 0, 0, 0},
+    {"output", "sensor", "--sensor", CK_STRING, CW_INT, CF_NONEMPTY, F(sensor), 0, 0, 0},
+    {"output", "stats", "--stats", CK_SECONDS, CW_INT, 0, F(stats_secs), 0, 0, 86400},
+    {"countries", "china", NULL, CK_COUNTRIES, CW_INT, 0, F(china), F(nchina), 0, 0},
+    {"countries", "relay", NULL, CK_COUNTRIES, CW_INT, 0, F(relay), F(nrelay), 0, 0},
+    {"thresholds", "egress_bytes", NULL, CK_SIZE, CW_U64, 0, F(egress_bytes), 0, 1, UINT64_MAX},
+    {"thresholds", "egress_window", NULL, CK_DURATION, CW_U64, 0, F(egress_window_us), 0, SEC,
+     UINT64_MAX},
+    {"thresholds", "fanout_hosts", NULL, CK_INT, CW_U32, 0, F(fanout_hosts), 0, 1, UINT32_MAX},
+    {"thresholds", "fanout_window", NULL, CK_DURATION, CW_U64, 0, F(fanout_window_us), 0, SEC,
+     UINT64_MAX},
+    {"thresholds", "fanin_networks", NULL, CK_INT, CW_U32, 0, F(fanin_networks), 0, 1, UINT32_MAX},
+    {"thresholds", "fanin_window", NULL, CK_DURATION, CW_U64, 0, F(fanin_window_us), 0, SEC,
+     UINT64_MAX},
+    {"thresholds", "proxy_latency_ms", NULL, CK_DURATION, CW_U64, CF_BARE_MS, F(proxy_latency_us),
+     0, 1000, UINT64_MAX},
+    {"thresholds", "stepping_delta_ms", NULL, CK_DURATION, CW_U64, CF_BARE_MS, F(stepping_delta_us),
+     0, 1000, UINT64_MAX},
+    {"thresholds", "flow_idle_timeout", NULL, CK_DURATION, CW_U64, 0, F(flow_idle_timeout_us), 0,
+     SEC, UINT64_MAX},
+    {"thresholds", "flow_active_timeout", NULL, CK_DURATION, CW_U64, 0, F(flow_active_timeout_us),
+     0, SEC, UINT64_MAX},
+};
+
+#define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
+
+static const config_key *config_key_find(const char *section, const char *name)
+{
+    for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+        if (strcasecmp(config_keys[i].section, section) == 0 &&
+            strcasecmp(config_keys[i].name, name) == 0)
+            return &config_keys[i];
+    }
+    return NULL;
+}
+
+static const config_key *config_key_by_flag(const char *flag)
+{
+    for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+        if (config_keys[i].flag && strcmp(config_keys[i].flag, flag) == 0)
+            return &config_keys[i];
+    }
+    return NULL;
+}
+
+static int config_section_known(const char *section)
+{
+    for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+        if (strcasecmp(config_keys[i].section, section) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Setting one key
+ * ---------------------------------------------------------------------- */
+
+static void config_store(config *c, const config_key *k, uint64_t v)
+{
+    void *p = (char *)c + k->off;
+
+    switch (k->width) {
+    case CW_INT:
+        *(int *)p = (int)v;
+        break;
+    case CW_U16:
+        *(uint16_t *)p = (uint16_t)v;
+        break;
+    case CW_U32:
+        *(uint32_t *)p = (uint32_t)v;
+        break;
+    case CW_U64:
+        *(uint64_t *)p = v;
+        break;
+    }
+}
+
+static int config_set_int(config *c, const config_key *k, const char *v, char *why, size_t wl)
+{
+    uint64_t n;
+
+    if (config_parse_uint(v, &n) == 0 && n >= k->min && n <= k->max) {
+        config_store(c, k, n);
+        return 0;
+    }
+    if (k->max == UINT64_MAX)
+        config_err(why, wl, "expected an integer of at least %" PRIu64 ", got '%s'", k->min, v);
+    else
+        config_err(why, wl, "expected an integer from %" PRIu64 " to %" PRIu64 ", got '%s'", k->min,
+                   k->max, v);
+    return -1;
+}
+
+static int config_set_size(config *c, const config_key *k, const char *v, char *why, size_t wl)
+{
+    uint64_t n;
+    char lo[32], hi[32];
+
+    if (config_parse_size(v, &n) == 0 && n >= k->min && n <= k->max) {
+        config_store(c, k, n);
+        return 0;
+    }
+    config_fmt_units(lo, sizeof lo, k->min, config_size_show);
+    config_fmt_units(hi, sizeof hi, k->max, config_size_show);
+    if (k->max == UINT64_MAX)
+        config_err(why, wl, "expected a size of at least %s, such as 256MiB or 1GiB, got '%s'", lo,
+                   v);
+    else
+        config_err(why, wl, "expected a size from %s to %s, such as 256MiB, got '%s'", lo, hi, v);
+    return -1;
+}
+
+static int config_set_duration(config *c, const config_key *k, const char *v, char *why, size_t wl)
+{
+    int ms = (k->flags & CF_BARE_MS) != 0;
+    uint64_t us;
+    char lo[32];
+
+    if (config_parse_duration_us(v, ms, &us) < 0) {
+        if (ms)
+            config_err(why, wl,
+                       "expected a duration such as 25ms or 1s (a bare number is "
+                       "milliseconds), got '%s'",
+                       v);
+        else
+            config_err(why, wl, "expected a duration such as 30s, 10m, 1h, got '%s'", v);
+        return -1;
+    }
+    if (us < k->min || us > k->max) {
+        config_fmt_units(lo, sizeof lo, k->min, config_duration_show);
+        config_err(why, wl, "expected a duration of at least %s, got '%s'", lo, v);
+        return -1;
+    }
+    config_store(c, k, us);
+    return 0;
+}
+
+static int config_set_seconds(config *c, const config_key *k, const char *v, char *why, size_t wl)
+{
+    uint64_t us;
+
+    if (config_parse_duration_us(v, 0, &us) == 0 && us % SEC == 0 && us / SEC >= k->min &&
+        us / SEC <= k->max) {
+        config_store(c, k, us / SEC);
+        return 0;
+    }
+    config_err(why, wl,
+               "expected a whole number of seconds from %" PRIu64 " to %" PRIu64
+               ", such as 10 or 1m, got '%s'",
+               k->min, k->max, v);
+    return -1;
+}
+
+static int config_set_bool(config *c, const config_key *k, const char *v, char *why, size_t wl)
+{
+    int b;
+
+    if (config_parse_bool(v, &b) < 0) {
+        config_err(why, wl, "expected yes/no, true/false, on/off or 1/0, got '%s'", v);
+        return -1;
+    }
+    config_store(c, k, (uint64_t)b);
+    return 0;
+}
+
+static int config_set_str(config *c, const config_key *k, const char *v, char *why, size_t wl)
+{
+    char **slot = (char **)((char *)c + k->off);
+
+    if (*v == '\0' && (k->flags & CF_NONEMPTY)) {
+        config_err(why, wl, "expected a value, got an empty one");
+        return -1;
+    }
+    if (k->kind == CK_REDIS_URL && *v != '\0' && config_check_redis_url(v) < 0) {
+        /* The value is not repeated: it may hold a password. */
+        config_err(why, wl,
+                   "expected redis://[user:password@]host:port[/db] or "
+                   "unix:///path/to/socket");
+        return -1;
+    }
+    config_set_string(slot, *v == '\0' && !(k->flags & CF_KEEP_EMPTY) ? NULL : v);
+    return 0;
+}
+
+/* Parses v for key k into c. On error writes "expected ..., got '...'" into
+ * why and leaves the field as it was. */
+static int config_key_set(config *c, const config_key *k, const char *v, char *why, size_t wl)
+{
+    switch (k->kind) {
+    case CK_STRING:
+    case CK_REDIS_URL:
+        return config_set_str(c, k, v, why, wl);
+    case CK_PATHS:
+        return config_paths_append((char ***)((char *)c + k->off), (int *)((char *)c + k->off_n), v,
+                                   why, wl);
+    case CK_INT:
+        return config_set_int(c, k, v, why, wl);
+    case CK_SIZE:
+        return config_set_size(c, k, v, why, wl);
+    case CK_DURATION:
+        return config_set_duration(c, k, v, why, wl);
+    case CK_SECONDS:
+        return config_set_seconds(c, k, v, why, wl);
+    case CK_BOOL:
+        return config_set_bool(c, k, v, why, wl);
+    case CK_COUNTRIES:
+        return config_countries_parse(v, (char(**)[3])((char *)c + k->off),
+                                      (int *)((char *)c + k->off_n), why, wl);
+    }
+    return -1;
+}
+
+/* ------------------------------------------------------------------------
+ * Defaults
+ * ---------------------------------------------------------------------- */
+
+static int config_default_threads(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+    if (n < 1)
+        return 1;
+    return n > CONFIG_DEFAULT_THREADS ? CONFIG_DEFAULT_THREADS : (int)n;
+}
+
+static char *config_default_sensor(void)
+{
+    char host[HOST_NAME_MAX + 1];
+
+    if (gethostname(host, sizeof host) < 0 || host[0] == '\0')
+        return config_xstrdup("localhost");
+    host[HOST_NAME_MAX] = '\0';
+    return config_xstrdup(host);
+}
+
+void config_init(config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->snaplen = 262144;
+    c->threads = config_default_threads();
+    c->buffer_bytes = 256 * MiB;
+    c->promiscuous = 1;
+    c->max_flows = 1000000;
+    c->queue_bytes = 32 * MiB;
+    c->vxlan_port = 4789;
+    c->geneve_port = 6081;
+    c->redis_prefix = config_xstrdup("lh:");
+    c->stream_maxlen = 100000;
+    c->journal_max_bytes = GiB;
+    c->alerts_path = config_xstrdup("-");
+    c->sensor = config_default_sensor();
+    /* Known-good literals: these cannot fail. */
+    config_countries_parse("CN", &c->china, &c->nchina, NULL, 0);
+    config_countries_parse("HK,MO,SG,TW,JP,KR,MY", &c->relay, &c->nrelay, NULL, 0);
+    c->egress_bytes = GiB;
+    c->egress_window_us = 3600 * SEC;
+    c->fanout_hosts = 5;
+    c->fanout_window_us = 86400 * SEC;
+    c->fanin_networks = 6;
+    c->fanin_window_us = 86400 * SEC;
+    c->proxy_latency_us = 25 * 1000;
+    c->stepping_delta_us = 80 * 1000;
+    c->flow_idle_timeout_us = 120 * SEC;
+    c->flow_active_timeout_us = 1800 * SEC;
+}
+
+void config_free(config *c)
+{
+    config_list_free(&c->files, &c->nfiles);
+    config_list_free(&c->geo_dbs, &c->ngeo_dbs);
+    free(c->interface);
+    free(c->filter);
+    free(c->inventory);
+    free(c->redis_url);
+    free(c->redis_prefix);
+    free(c->journal_path);
+    free(c->alerts_path);
+    free(c->flows_path);
+    free(c->sensor);
+    free(c->china);
+    free(c->relay);
+    free(c->config_path);
+    memset(c, 0, sizeof *c);
+}
+
+/* ------------------------------------------------------------------------
+ * The INI file
+ * ---------------------------------------------------------------------- */
+
+typedef struct config_file {
+    config *c;
+    const char *path;
+    FILE *fp;
+    char *line; /* getline() buffer */
+    size_t linecap;
+    int lineno;       /* line being handled */
+    int continuation; /* inih will read this line as more of the previous key */
+    int have_prev;    /* a key was set since the last [section] line */
+    int failed;
+    char *err;
+    size_t errlen;
+} config_file;
+
+/* Mirrors inih's rule for continuation lines: an indented line after a key,
+ * within the same section, adds to that key's value. */
+static void config_note_line(config_file *f, const char *line)
+{
+    const char *start = line + strspn(line, " \t");
+
+    if (*start == '[')
+        f->have_prev = 0;
+    f->continuation = start > line && f->have_prev;
+}
+
+/* The fgets-style reader inih calls once per line. Stops inih (returns
+ * NULL) after any error, so the first error is the one reported. */
+static char *config_read_line(char *str, int num, void *stream)
+{
+    config_file *f = stream;
+    ssize_t n;
+
+    if (f->failed)
+        return NULL;
+    n = getline(&f->line, &f->linecap, f->fp);
+    if (n < 0) {
+        if (ferror(f->fp)) {
+            config_err(f->err, f->errlen, "%s: cannot read: %s", f->path, strerror(errno));
+            f->failed = 1;
+        }
+        return NULL;
+    }
+    f->lineno++;
+    if (n >= num) {
+        config_err(f->err, f->errlen, "%s:%d: line longer than %d characters", f->path, f->lineno,
+                   num - 2);
+        f->failed = 1;
+        return NULL;
+    }
+    config_note_line(f, f->line);
+    memcpy(str, f->line, (size_t)n + 1);
+    return str;
+}
+
+static int config_file_fail(config_file *f, const char *section, const char *name, const char *why)
+{
+    if (*section)
+        config_err(f->err, f->errlen, "%s:%d: [%s] %s: %s", f->path, f->lineno, section, name, why);
+    else
+        config_err(f->err, f->errlen, "%s:%d: %s: %s", f->path, f->lineno, name, why);
+    f->failed = 1;
+    return 0;
+}
+
+static int config_ini_handler(void *user, const char *section, const char *name, const char *value)
+{
+    config_file *f = user;
+    const config_key *k;
+    char why[512];
+
+    if (f->failed)
+        return 0;
+    f->have_prev = 1;
+    if (*section == '\0')
+        return config_file_fail(f, section, name, "key outside any section");
+    if (!config_section_known(section)) {
+        snprintf(why, sizeof why,
+                 "unknown section [%s]; sections are capture, geo, redis, output, countries "
+                 "and thresholds",
+                 section);
+        return config_file_fail(f, section, name, why);
+    }
+    k = config_key_find(section, name);
+    if (k == NULL)
+        return config_file_fail(f, section, name, "unknown key");
+    if (f->continuation && k->kind != CK_PATHS)
+        return config_file_fail(f, section, name,
+                                "indented line continues this key's value; only [geo] db takes "
+                                "one value per line, so remove the indentation");
+    if (config_key_set(f->c, k, value, why, sizeof why) < 0)
+        return config_file_fail(f, section, name, why);
+    return 1;
+}
+
+int config_load_file(config *c, const char *path, char *err, size_t errlen)
+{
+    config_file f = {.c = c, .path = path, .err = err, .errlen = errlen};
+    int rc;
+
+    f.fp = fopen(path, "r");
+    if (f.fp == NULL) {
+        config_err(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    rc = ini_parse_stream(config_read_line, &f, config_ini_handler, &f);
+    free(f.line);
+    fclose(f.fp);
+    /* inih reports a syntax error only as a line number; a key error found
+     * first has already written its message. */
+    if (rc > 0 && (!f.failed || rc < f.lineno))
+        config_err(err, errlen, "%s:%d: expected [section] or key = value", path, rc);
+    else if (rc < 0 && !f.failed)
+        config_err(err, errlen, "%s: cannot parse", path);
+    return rc != 0 || f.failed ? -1 : 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Command line
+ * ---------------------------------------------------------------------- */
+
+/* Long options return 0 and are told apart by their index. '+' stops at the
+ * first operand, so getopt never permutes argv and a second pass sees what
+ * the first saw; ':' makes a missing value return ':' instead of printing. */
+static const char config_shortopts[] = "+:r:i:f:c:h";
+
+static const struct option config_longopts[] = {
+    {"geo", required_argument, NULL, 0},
+    {"inventory", required_argument, NULL, 0},
+    {"redis", required_argument, NULL, 0},
+    {"alerts", required_argument, NULL, 0},
+    {"flows", required_argument, NULL, 0},
+    {"sensor", required_argument, NULL, 0},
+    {"threads", required_argument, NULL, 0},
+    {"snaplen", required_argument, NULL, 0},
+    {"stats", required_argument, NULL, 0},
+    {"max-flows", required_argument, NULL, 0},
+    {"buffer", required_argument, NULL, 0},
+    {"queue", required_argument, NULL, 0},
+    {"no-promisc", no_argument, NULL, 0},
+    {"keep-redis", no_argument, NULL, 0},
+    {"version", no_argument, NULL, 0},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+void config_usage(FILE *out)
+{
+    fputs("Usage: loophole -r FILE [-r FILE ...] [options]   replay capture files\n"
+          "       loophole -i IFACE [options]                live capture\n"
+          "  -r FILE           read a pcap/pcapng file; repeatable; '-' is standard input\n"
+          "  -i IFACE          capture live on IFACE (a mirror port); exclusive with -r\n"
+          "  -f EXPR           BPF capture filter\n"
+          "  -c FILE           configuration file (INI); flags override it\n"
+          "  --geo FILE        MaxMind database (.mmdb); repeatable; replaces [geo] db\n"
+          "  --inventory FILE  the GPU fleet inventory (CSV)\n"
+          "  --redis URL       redis://[user:password@]host:port[/db] or unix:///path/to/socket\n"
+          "  --alerts FILE     alerts as JSON lines; '-' is standard output (default)\n"
+          "  --flows FILE      one JSON line per finished flow; '-' is standard output\n"
+          "  --sensor NAME     sensor name in every record (default: the host name)\n"
+          "  --threads N       analysis worker threads, 1 to 64 (default: cores, at most 16)\n"
+          "  --snaplen N       live capture snap length, 64 to 262144 (default 262144)\n"
+          "  --stats SECS      print and publish counters every SECS seconds (0 = off)\n"
+          "  --max-flows N     flow-table entries for the whole sensor (default 1000000)\n"
+          "  --buffer SIZE     kernel capture buffer, such as 256MiB (default)\n"
+          "  --queue SIZE      bounded packet queue per worker, such as 32MiB (default)\n"
+          "  --no-promisc      do not put the interface in promiscuous mode\n"
+          "  --keep-redis      keep the private Redis data set at exit\n"
+          "  -h, --help        print this help and exit\n"
+          "  --version         print the version and exit\n"
+          "Exit status: 0 success, 1 runtime failure, 2 usage or configuration error.\n",
+          out);
+}
+
+void config_version(FILE *out)
+{
+    fprintf(out, "loophole %s\n%s\nnDPI %s\n", LOOPHOLE_VERSION, pcap_lib_version(),
+            ndpi_revision());
+}
+
+/* State of one config_parse_args() call. */
+typedef struct config_args {
+    const char *config_file; /* -c; argv owns it */
+    int help, version;
+    int seen_r, seen_i, seen_geo;
+} config_args;
+
+/* Names the option getopt_long just returned: "-r" or "--threads". */
+static void config_flag_name(int opt, int longindex, char *buf, size_t len)
+{
+    if (opt == 0 || (opt == 'h' && longindex >= 0))
+        snprintf(buf, len, "--%s", config_longopts[longindex].name);
+    else
+        snprintf(buf, len, "-%c", opt);
+}
+
+/* Explains a '?' or ':' from getopt_long. For long options optopt is not the
+ * option, so the text is taken from argv. */
+static void config_getopt_error(int opt, char **argv, char *err, size_t errlen)
+{
+    const char *arg = argv[optind - 1];
+    int len = (int)strcspn(arg, "=");
+    int is_long = optopt == 0 || (optopt == 'h' && strncmp(arg, "--", 2) == 0);
+
+    if (opt == ':' && !is_long)
+        config_err(err, errlen, "-%c: expects a value", optopt);
+    else if (opt == ':')
+        config_err(err, errlen, "%.*s: expects a value", len, arg);
+    else if (!is_long)
+        config_err(err, errlen, "-%c: unknown flag (see --help)", optopt);
+    else
+        config_err(err, errlen,
+                   "%.*s: unknown or ambiguous flag, or a value given to a flag "
+                   "that takes none (see --help)",
+                   len, arg);
+}
+
+/* First pass: finds -c, --help and --version and rejects malformed flags,
+ * so the file can be loaded before any flag is applied over it. */
+static int config_scan_args(config_args *a, int argc, char **argv, char *err, size_t errlen)
+{
+    int opt, li = -1;
+
+    optind = 0; /* GNU: reinitialise fully, so repeated calls start afresh */
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, config_shortopts, config_longopts, &li)) != -1) {
+        if (opt == '?' || opt == ':') {
+            config_getopt_error(opt, argv, err, errlen);
+            return -1;
+        }
+        if (opt == 'c')
+            a->config_file = optarg;
+        else if (opt == 'h')
+            a->help = 1;
+        else if (opt == 0 && strcmp(config_longopts[li].name, "version") == 0)
+            a->version = 1;
+        li = -1;
+    }
+    if (optind < argc) {
+        config_err(err, errlen, "unexpected argument '%s' (capture files are given with -r)",
+                   argv[optind]);
+        return -1;
+    }
+    return 0;
+}
+
+/* Applies one flag that has no INI key of its own, or that a key's setter
+ * cannot express (list replacement). Returns 1 if handled. */
+static int config_apply_special(config *c, config_args *a, const char *flag, const char *arg)
+{
+    if (strcmp(flag, "-r") == 0) {
+        config_list_append(&c->files, &c->nfiles, arg);
+        a->seen_r = 1;
+    } else if (strcmp(flag, "--geo") == 0) {
+        /* A flag replaces the file's list rather than adding to it. */
+        if (!a->seen_geo)
+            config_list_free(&c->geo_dbs, &c->ngeo_dbs);
+        a->seen_geo = 1;
+        config_list_append(&c->geo_dbs, &c->ngeo_dbs, arg);
+    } else if (strcmp(flag, "--no-promisc") == 0) {
+        c->promiscuous = 0;
+    } else if (strcmp(flag, "--keep-redis") == 0) {
+        c->redis_keep = 1;
+    } else if (strcmp(flag, "-c") == 0 || strcmp(flag, "-h") == 0 || strcmp(flag, "--help") == 0 ||
+               strcmp(flag, "--version") == 0) {
+        /* handled by the first pass */
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+static int config_apply_flag(config *c, config_args *a, const char *flag, const char *arg,
+                             char *err, size_t errlen)
+{
+    const config_key *k;
+    char why[512];
+
+    if (strcmp(flag, "-i") == 0)
+        a->seen_i = 1;
+    if ((strcmp(flag, "-r") == 0 || strcmp(flag, "--geo") == 0) && *arg == '\0') {
+        config_err(err, errlen, "%s: expected a file name, got an empty one", flag);
+        return -1;
+    }
+    if (config_apply_special(c, a, flag, arg))
+        return 0;
+    k = config_key_by_flag(flag);
+    if (k == NULL || config_key_set(c, k, arg, why, sizeof why) < 0) {
+        config_err(err, errlen, "%s: %s", flag, k ? why : "not handled");
+        return -1;
+    }
+    return 0;
+}
+
+/* Second pass: every flag over the file's values, in argv order. */
+static int config_apply_args(config *c, config_args *a, int argc, char **argv, char *err,
+                             size_t errlen)
+{
+    int opt, li = -1;
+    char flag[64];
+
+    optind = 0;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, config_shortopts, config_longopts, &li)) != -1) {
+        config_flag_name(opt, li, flag, sizeof flag);
+        if (config_apply_flag(c, a, flag, optarg ? optarg : "", err, errlen) < 0)
+            return -1;
+        li = -1;
+    }
+    return 0;
+}
+
+/* Checks that need the whole configuration. A source on the command line
+ * replaces the file's interface, so "-c live.conf -r x.pcap" replays. */
+static int config_check(config *c, const config_args *a, char *err, size_t errlen)
+{
+    if (a->seen_r && a->seen_i) {
+        config_err(err, errlen, "-r and -i are exclusive: give capture files or an interface");
+        return -1;
+    }
+    if (a->seen_r)
+        config_set_string(&c->interface, NULL);
+    if (c->nfiles == 0 && c->interface == NULL) {
+        config_err(err, errlen,
+                   "no packet source: give -r FILE or -i IFACE (or [capture] interface in "
+                   "the -c file)");
+        return -1;
+    }
+    return 0;
+}
+
+int config_parse_args(config *c, int argc, char **argv, char *err, size_t errlen)
+{
+    config_args a = {0};
+
+    if (config_scan_args(&a, argc, argv, err, errlen) < 0)
+        return CONFIG_ERROR;
+    if (a.help || a.version) {
+        if (a.help)
+            config_usage(stdout);
+        else
+            config_version(stdout);
+        return CONFIG_EXIT;
+    }
+    if (a.config_file) {
+        config_set_string(&c->config_path, a.config_file);
+        if (config_load_file(c, a.config_file, err, errlen) < 0)
+            return CONFIG_ERROR;
+    }
+    if (config_apply_args(c, &a, argc, argv, err, errlen) < 0)
+        return CONFIG_ERROR;
+    return config_check(c, &a, err, errlen) < 0 ? CONFIG_ERROR : CONFIG_OK;
+}
