@@ -1,8 +1,66 @@
-/* main.c -- command line entry point of the loophole sensor. */
+/* main.c -- command line entry point of the loophole sensor.
+ *
+ * Parses the configuration (core/config.c), builds the sensor
+ * (core/sensor.c) and runs it. Exit status per interface.md: 0 success,
+ * 1 runtime failure, 2 usage or configuration error.
+ *
+ * The one piece of process-wide state is the sensor pointer the signal
+ * handler needs: SIGINT and SIGTERM ask the sensor to finish, which
+ * flushes every flow as at the end of a capture.
+ */
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
-int main(void)
+#include "core/config.h"
+#include "core/sensor.h"
+
+static sensor *main_sensor;
+
+static void main_on_signal(int sig)
 {
-    printf("loophole %s\n", LOOPHOLE_VERSION);
-    return 0;
+    (void)sig;
+    sensor_stop(main_sensor);
+}
+
+static void main_signals(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = main_on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
+int main(int argc, char **argv)
+{
+    char err[1024];
+    config cfg;
+    int status;
+
+    config_init(&cfg);
+    status = config_parse_args(&cfg, argc, argv, err, sizeof(err));
+    if (status != CONFIG_OK) {
+        if (status == CONFIG_ERROR)
+            fprintf(stderr, "loophole: %s\n", err);
+        config_free(&cfg);
+        return status == CONFIG_EXIT ? 0 : 2;
+    }
+    main_sensor = sensor_new(&cfg, err, sizeof(err));
+    if (main_sensor == NULL) {
+        fprintf(stderr, "loophole: %s\n", err);
+        config_free(&cfg);
+        return 1;
+    }
+    main_signals();
+    status = sensor_run(main_sensor);
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
+    sensor_free(main_sensor);
+    main_sensor = NULL;
+    config_free(&cfg);
+    return status;
 }
