@@ -38,6 +38,7 @@
 #define KiB (UINT64_C(1) << 10)
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
+#define TiB (UINT64_C(1) << 40)
 #define SEC UINT64_C(1000000)
 
 /* ------------------------------------------------------------------------
@@ -86,21 +87,21 @@ typedef struct config_unit {
     uint64_t mult;
 } config_unit;
 
+/* clang-format off */
 static const config_unit config_size_units[] = {
-    {"B", 1},           {"K", KiB},
-    {"KiB", KiB},       {"M", MiB},
-    {"MiB", MiB},       {"G", GiB},
-    {"GiB", GiB},       {"T", GiB *KiB},
-    {"TiB", GiB *KiB},  {"kB", 1000},
-    {"KB", 1000},       {"MB", 1000000},
-    {"GB", 1000000000}, {"TB", UINT64_C(1000000000000)},
+    {"B", 1},
+    {"K", KiB}, {"KiB", KiB}, {"M", MiB}, {"MiB", MiB},
+    {"G", GiB}, {"GiB", GiB}, {"T", TiB}, {"TiB", TiB},
+    {"kB", 1000}, {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000},
+    {"TB", UINT64_C(1000000000000)},
     {NULL, 0},
 };
 
 static const config_unit config_duration_units[] = {
-    {"us", 1},         {"ms", 1000},       {"s", SEC}, {"m", 60 * SEC},
-    {"h", 3600 * SEC}, {"d", 86400 * SEC}, {NULL, 0},
+    {"us", 1}, {"ms", 1000}, {"s", SEC}, {"m", 60 * SEC}, {"h", 3600 * SEC}, {"d", 86400 * SEC},
+    {NULL, 0},
 };
+/* clang-format on */
 
 /* Reads the leading decimal digits of *sp into *out and advances *sp.
  * strtoull is not used: it accepts signs and blanks that a value must not
@@ -182,7 +183,7 @@ static int config_parse_uint(const char *s, uint64_t *out)
 
 /* Units for messages, largest first, ending with the unit of 1. */
 static const config_unit config_size_show[] = {
-    {"TiB", GiB *KiB}, {"GiB", GiB}, {"MiB", MiB}, {"KiB", KiB}, {"B", 1},
+    {"TiB", TiB}, {"GiB", GiB}, {"MiB", MiB}, {"KiB", KiB}, {"B", 1},
 };
 
 static const config_unit config_duration_show[] = {
@@ -795,8 +796,8 @@ static int config_ini_handler(void *user, const char *section, const char *name,
         return config_file_fail(f, section, name, "unknown key");
     if (f->continuation && k->kind != CK_PATHS)
         return config_file_fail(f, section, name,
-                                "indented line continues this key's value; only [geo] db takes "
-                                "one value per line, so remove the indentation");
+                                "an indented line is read as more of this key's value, and "
+                                "only [geo] db spans lines: remove the indentation");
     if (config_key_set(f->c, k, value, why, sizeof why) < 0)
         return config_file_fail(f, section, name, why);
     return 1;
@@ -1037,6 +1038,12 @@ static int config_check(config *c, const config_args *a, char *err, size_t errle
     }
     if (a->seen_r)
         config_set_string(&c->interface, NULL);
+    for (int i = 0, stdin_seen = 0; i < c->nfiles; i++) {
+        if (strcmp(c->files[i], "-") == 0 && stdin_seen++) {
+            config_err(err, errlen, "-r: standard input ('-') can be read only once");
+            return -1;
+        }
+    }
     if (c->nfiles == 0 && c->interface == NULL) {
         config_err(err, errlen,
                    "no packet source: give -r FILE or -i IFACE (or [capture] interface in "

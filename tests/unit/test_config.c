@@ -410,6 +410,10 @@ static void test_source_rules(void **state)
     ERR_HAS(err, "no packet source", "-r", "-i");
     config_free(&c);
 
+    assert_int_equal(PARSE(&c, err, "-r", "-", "-r", "a", "-r", "-"), CONFIG_ERROR);
+    ERR_HAS(err, "-r: ", "standard input");
+    config_free(&c);
+
     assert_int_equal(PARSE(&c, err, "-r", ""), CONFIG_ERROR);
     ERR_HAS(err, "-r: ");
     config_free(&c);
