@@ -38,6 +38,7 @@
 #define KiB (UINT64_C(1) << 10)
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
+#define TiB (UINT64_C(1) << 40)
 #define SEC UINT64_C(1000000)
 
 /* ------------------------------------------------------------------------
@@ -86,21 +87,21 @@ typedef struct config_unit {
     uint64_t mult;
 } config_unit;
 
+/* clang-format off */
 static const config_unit config_size_units[] = {
-    {"B", 1},           {"K", KiB},
-    {"KiB", KiB},       {"M", MiB},
-    {"MiB", MiB},       {"G", GiB},
-    {"GiB", GiB},       {"T", GiB *KiB},
-    {"TiB", GiB *KiB},  {"kB", 1000},
-    {"KB", 1000},       {"MB", 1000000},
-    {"GB", 1000000000}, {"TB", UINT64_C(1000000000000)},
+    {"B", 1},
+    {"K", KiB}, {"KiB", KiB}, {"M", MiB}, {"MiB", MiB},
+    {"G", GiB}, {"GiB", GiB}, {"T", TiB}, {"TiB", TiB},
+    {"kB", 1000}, {"KB", 1000}, {"MB", 1000000}, {"GB", 1000000000},
+    {"TB", UINT64_C(1000000000000)},
     {NULL, 0},
 };
 
 static const config_unit config_duration_units[] = {
-    {"us", 1},         {"ms", 1000},       {"s", SEC}, {"m", 60 * SEC},
-    {"h", 3600 * SEC}, {"d", 86400 * SEC}, {NULL, 0},
+    {"us", 1}, {"ms", 1000}, {"s", SEC}, {"m", 60 * SEC}, {"h", 3600 * SEC}, {"d", 86400 * SEC},
+    {NULL, 0},
 };
+/* clang-format on */
 
 /* Reads the leading decimal digits of *sp into *out and advances *sp.
  * strtoull is not used: it accepts signs and blanks that a value must not
@@ -182,7 +183,7 @@ static int config_parse_uint(const char *s, uint64_t *out)
 
 /* Units for messages, largest first, ending with the unit of 1. */
 static const config_unit config_size_show[] = {
-    {"TiB", GiB *KiB}, {"GiB", GiB}, {"MiB", MiB}, {"KiB", KiB}, {"B", 1},
+    {"TiB", TiB}, {"GiB", GiB}, {"MiB", MiB}, {"KiB", KiB}, {"B", 1},
 };
 
 static const config_unit config_duration_show[] = {
@@ -795,8 +796,8 @@ static int config_ini_handler(void *user, const char *section, const char *name,
         return config_file_fail(f, section, name, "unknown key");
     if (f->continuation && k->kind != CK_PATHS)
         return config_file_fail(f, section, name,
-                                "indented line continues this key's value; only [geo] db takes "
-                                "one value per line, so remove the indentation");
+                                "an indented line is read as more of this key's value, and "
+                                "only [geo] db spans lines: remove the indentation");
     if (config_key_set(f->c, k, value, why, sizeof why) < 0)
         return config_file_fail(f, section, name, why);
     return 1;
@@ -828,30 +829,46 @@ int config_load_file(config *c, const char *path, char *err, size_t errlen)
  * Command line
  * ---------------------------------------------------------------------- */
 
-/* Long options return 0 and are told apart by their index. '+' stops at the
- * first operand, so getopt never permutes argv and a second pass sees what
- * the first saw; ':' makes a missing value return ':' instead of printing. */
+/* '+' stops at the first operand, so getopt never permutes argv and a second
+ * pass sees what the first saw; ':' makes a missing value return ':' instead
+ * of printing. */
 static const char config_shortopts[] = "+:r:i:f:c:h";
 
+/* Long options return CONFIG_OPT_LONG + their index. Distinct values matter:
+ * glibc resolves an abbreviation that matches several options with equal
+ * values to the first of them, so "--s" would silently mean --sensor
+ * instead of being refused as ambiguous. */
+#define CONFIG_OPT_LONG 256
 static const struct option config_longopts[] = {
-    {"geo", required_argument, NULL, 0},
-    {"inventory", required_argument, NULL, 0},
-    {"redis", required_argument, NULL, 0},
-    {"alerts", required_argument, NULL, 0},
-    {"flows", required_argument, NULL, 0},
-    {"sensor", required_argument, NULL, 0},
-    {"threads", required_argument, NULL, 0},
-    {"snaplen", required_argument, NULL, 0},
-    {"stats", required_argument, NULL, 0},
-    {"max-flows", required_argument, NULL, 0},
-    {"buffer", required_argument, NULL, 0},
-    {"queue", required_argument, NULL, 0},
-    {"no-promisc", no_argument, NULL, 0},
-    {"keep-redis", no_argument, NULL, 0},
-    {"version", no_argument, NULL, 0},
-    {"help", no_argument, NULL, 'h'},
+    {"geo", required_argument, NULL, CONFIG_OPT_LONG + 0},
+    {"inventory", required_argument, NULL, CONFIG_OPT_LONG + 1},
+    {"redis", required_argument, NULL, CONFIG_OPT_LONG + 2},
+    {"alerts", required_argument, NULL, CONFIG_OPT_LONG + 3},
+    {"flows", required_argument, NULL, CONFIG_OPT_LONG + 4},
+    {"sensor", required_argument, NULL, CONFIG_OPT_LONG + 5},
+    {"threads", required_argument, NULL, CONFIG_OPT_LONG + 6},
+    {"snaplen", required_argument, NULL, CONFIG_OPT_LONG + 7},
+    {"stats", required_argument, NULL, CONFIG_OPT_LONG + 8},
+    {"max-flows", required_argument, NULL, CONFIG_OPT_LONG + 9},
+    {"buffer", required_argument, NULL, CONFIG_OPT_LONG + 10},
+    {"queue", required_argument, NULL, CONFIG_OPT_LONG + 11},
+    {"no-promisc", no_argument, NULL, CONFIG_OPT_LONG + 12},
+    {"keep-redis", no_argument, NULL, CONFIG_OPT_LONG + 13},
+    {"version", no_argument, NULL, CONFIG_OPT_LONG + 14},
+    {"help", no_argument, NULL, CONFIG_OPT_LONG + 15},
     {NULL, 0, NULL, 0},
 };
+
+#define CONFIG_NLONGOPTS ((int)(sizeof config_longopts / sizeof config_longopts[0]) - 1)
+
+/* Names an option value from getopt_long: "-r" or "--threads". */
+static void config_flag_name(int opt, char *buf, size_t len)
+{
+    if (opt >= CONFIG_OPT_LONG && opt < CONFIG_OPT_LONG + CONFIG_NLONGOPTS)
+        snprintf(buf, len, "--%s", config_longopts[opt - CONFIG_OPT_LONG].name);
+    else
+        snprintf(buf, len, "-%c", opt);
+}
 
 void config_usage(FILE *out)
 {
@@ -894,56 +911,49 @@ typedef struct config_args {
     int seen_r, seen_i, seen_geo;
 } config_args;
 
-/* Names the option getopt_long just returned: "-r" or "--threads". */
-static void config_flag_name(int opt, int longindex, char *buf, size_t len)
-{
-    if (opt == 0 || (opt == 'h' && longindex >= 0))
-        snprintf(buf, len, "--%s", config_longopts[longindex].name);
-    else
-        snprintf(buf, len, "-%c", opt);
-}
-
-/* Explains a '?' or ':' from getopt_long. For long options optopt is not the
- * option, so the text is taken from argv. */
+/* Explains a '?' or ':' from getopt_long. optopt holds the option's value
+ * when getopt knows the option, and 0 for an unknown or ambiguous long
+ * option, whose text is then taken from argv. */
 static void config_getopt_error(int opt, char **argv, char *err, size_t errlen)
 {
     const char *arg = argv[optind - 1];
-    int len = (int)strcspn(arg, "=");
-    int is_long = optopt == 0 || (optopt == 'h' && strncmp(arg, "--", 2) == 0);
+    char flag[64];
 
-    if (opt == ':' && !is_long)
-        config_err(err, errlen, "-%c: expects a value", optopt);
-    else if (opt == ':')
-        config_err(err, errlen, "%.*s: expects a value", len, arg);
-    else if (!is_long)
-        config_err(err, errlen, "-%c: unknown flag (see --help)", optopt);
+    if (optopt == 0) {
+        config_err(err, errlen, "%.*s: unknown or ambiguous flag (see --help)",
+                   (int)strcspn(arg, "="), arg);
+        return;
+    }
+    config_flag_name(optopt, flag, sizeof flag);
+    if (opt == ':')
+        config_err(err, errlen, "%s: expects a value", flag);
+    else if (optopt >= CONFIG_OPT_LONG)
+        config_err(err, errlen, "%s: takes no value", flag);
     else
-        config_err(err, errlen,
-                   "%.*s: unknown or ambiguous flag, or a value given to a flag "
-                   "that takes none (see --help)",
-                   len, arg);
+        config_err(err, errlen, "%s: unknown flag (see --help)", flag);
 }
 
 /* First pass: finds -c, --help and --version and rejects malformed flags,
  * so the file can be loaded before any flag is applied over it. */
 static int config_scan_args(config_args *a, int argc, char **argv, char *err, size_t errlen)
 {
-    int opt, li = -1;
+    char flag[64];
+    int opt;
 
     optind = 0; /* GNU: reinitialise fully, so repeated calls start afresh */
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, config_shortopts, config_longopts, &li)) != -1) {
+    while ((opt = getopt_long(argc, argv, config_shortopts, config_longopts, NULL)) != -1) {
         if (opt == '?' || opt == ':') {
             config_getopt_error(opt, argv, err, errlen);
             return -1;
         }
+        config_flag_name(opt, flag, sizeof flag);
         if (opt == 'c')
             a->config_file = optarg;
-        else if (opt == 'h')
+        else if (opt == 'h' || strcmp(flag, "--help") == 0)
             a->help = 1;
-        else if (opt == 0 && strcmp(config_longopts[li].name, "version") == 0)
+        else if (strcmp(flag, "--version") == 0)
             a->version = 1;
-        li = -1;
     }
     if (optind < argc) {
         config_err(err, errlen, "unexpected argument '%s' (capture files are given with -r)",
@@ -1005,16 +1015,15 @@ static int config_apply_flag(config *c, config_args *a, const char *flag, const 
 static int config_apply_args(config *c, config_args *a, int argc, char **argv, char *err,
                              size_t errlen)
 {
-    int opt, li = -1;
     char flag[64];
+    int opt;
 
     optind = 0;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, config_shortopts, config_longopts, &li)) != -1) {
-        config_flag_name(opt, li, flag, sizeof flag);
+    while ((opt = getopt_long(argc, argv, config_shortopts, config_longopts, NULL)) != -1) {
+        config_flag_name(opt, flag, sizeof flag);
         if (config_apply_flag(c, a, flag, optarg ? optarg : "", err, errlen) < 0)
             return -1;
-        li = -1;
     }
     return 0;
 }
@@ -1029,6 +1038,12 @@ static int config_check(config *c, const config_args *a, char *err, size_t errle
     }
     if (a->seen_r)
         config_set_string(&c->interface, NULL);
+    for (int i = 0, stdin_seen = 0; i < c->nfiles; i++) {
+        if (strcmp(c->files[i], "-") == 0 && stdin_seen++) {
+            config_err(err, errlen, "-r: standard input ('-') can be read only once");
+            return -1;
+        }
+    }
     if (c->nfiles == 0 && c->interface == NULL) {
         config_err(err, errlen,
                    "no packet source: give -r FILE or -i IFACE (or [capture] interface in "
