@@ -89,7 +89,10 @@ static void *worker_main(void *arg)
     worker *w = arg;
     size_t len;
     capture_rec *rec;
+    char name[16];
 
+    snprintf(name, sizeof(name), "lh-worker%u", w->cfg.id);
+    pthread_setname_np(pthread_self(), name);
     while ((rec = ring_peek(w->cfg.in, &len, 1)) != NULL) {
         if (rec->now_us > w->now_us)
             w->now_us = rec->now_us;

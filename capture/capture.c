@@ -93,6 +93,7 @@ static void capture_broadcast(capture *c, uint32_t kind)
         r->kind = kind;
         r->now_us = c->clock_us;
         ring_commit(c->rings[i]);
+        ring_flush(c->rings[i]);
     }
 }
 
@@ -186,6 +187,8 @@ static int capture_source(capture *c, source *s)
         if (rc == SOURCE_PACKET) {
             capture_packet(c, &p);
         } else if (rc == SOURCE_TIMEOUT) {
+            for (unsigned i = 0; i < c->nrings; i++)
+                ring_flush(c->rings[i]);
             capture_advance(c, capture_wall_us());
         } else if (rc == SOURCE_END) {
             return 0;

@@ -7,8 +7,10 @@
  * fills the rest, so every record is contiguous.
  *
  * Each side caches the other's position and reloads it only when the cache
- * says there is no room (producer) or nothing to read (consumer), so in the
- * steady state the two threads do not share a cache line.
+ * says there is no room (producer) or nothing to read (consumer), and
+ * publishes its own position once per RING_BATCH records (or before it
+ * waits), so in the steady state the two threads rarely share a cache line
+ * and the sleeping side is woken once per batch, not once per packet.
  *
  * Sleeping: a side that finds nothing to do spins briefly, then announces
  * itself in `*_waiting` and sleeps on a condition variable. The other side
@@ -27,7 +29,8 @@
 #define RING_MIN_SIZE  (64 * 1024)
 #define RING_HDR       8
 #define RING_F_PAD     1u
-#define RING_SPINS     256
+#define RING_SPINS     4096
+#define RING_BATCH     32 /* records between publishes of a position */
 #define RING_NAP_NSECS (5 * 1000 * 1000)
 
 typedef struct ring_hdr {
@@ -44,14 +47,18 @@ struct ring {
     /* Producer side. */
     _Alignas(64) _Atomic uint64_t tail;
     uint64_t head_cache;
-    uint64_t pending; /* tail after the reserved record */
-    size_t want;      /* bytes the producer is waiting for */
+    uint64_t pending;   /* tail after the reserved record */
+    uint64_t committed; /* tail after the last committed record */
+    unsigned unflushed; /* records committed since the last publish */
+    size_t want;        /* bytes the producer is waiting for */
     _Atomic int producer_waiting;
 
     /* Consumer side. */
     _Alignas(64) _Atomic uint64_t head;
     uint64_t tail_cache;
     uint64_t next_head; /* head after the peeked record */
+    uint64_t released;  /* head after the last released record */
+    unsigned unpublished;
     _Atomic int consumer_waiting;
     _Atomic int closed;
 };
@@ -140,13 +147,12 @@ static void ring_wake(ring *r, _Atomic int *flag)
 
 static int ring_has_data(ring *r)
 {
-    return atomic_load(&r->tail) != atomic_load_explicit(&r->head, memory_order_relaxed) ||
-           atomic_load(&r->closed);
+    return atomic_load(&r->tail) != r->released || atomic_load(&r->closed);
 }
 
 static int ring_has_room(ring *r)
 {
-    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t tail = r->committed;
     r->head_cache = atomic_load(&r->head);
     return r->size - (size_t)(tail - r->head_cache) >= r->want;
 }
@@ -156,7 +162,7 @@ void *ring_reserve(ring *r, size_t len, int wait)
     if (len > ring_max_record(r))
         return NULL;
     size_t need = RING_HDR + ring_align(len);
-    uint64_t tail = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    uint64_t tail = r->committed;
     size_t idx = (size_t)(tail & r->mask);
     size_t to_end = r->size - idx;
     size_t pad = need > to_end ? to_end : 0;
@@ -167,6 +173,7 @@ void *ring_reserve(ring *r, size_t len, int wait)
             break;
         if (!wait)
             return NULL;
+        ring_flush(r); /* the consumer must see everything before we wait */
         if (spins < RING_SPINS)
             ring_pause();
         else
@@ -187,23 +194,37 @@ void *ring_reserve(ring *r, size_t len, int wait)
 
 void ring_commit(ring *r)
 {
-    atomic_store(&r->tail, r->pending);
+    r->committed = r->pending;
+    if (++r->unflushed >= RING_BATCH)
+        ring_flush(r);
+}
+
+void ring_flush(ring *r)
+{
+    r->unflushed = 0;
+    if (atomic_load_explicit(&r->tail, memory_order_relaxed) == r->committed)
+        return;
+    atomic_store(&r->tail, r->committed);
     ring_wake(r, &r->consumer_waiting);
 }
 
 void ring_close(ring *r)
 {
+    ring_flush(r);
     atomic_store(&r->closed, 1);
     pthread_mutex_lock(&r->lock);
     pthread_cond_broadcast(&r->cond);
     pthread_mutex_unlock(&r->lock);
 }
 
+static void ring_publish_head(ring *r);
+
 void *ring_peek(ring *r, size_t *len, int wait)
 {
-    uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t head = r->released;
 
     for (int spins = 0; head == r->tail_cache; spins++) {
+        ring_publish_head(r); /* let a waiting producer in before we wait */
         r->tail_cache = atomic_load(&r->tail);
         if (head != r->tail_cache)
             break;
@@ -230,8 +251,18 @@ void *ring_peek(ring *r, size_t *len, int wait)
     return (uint8_t *)h + RING_HDR;
 }
 
+static void ring_publish_head(ring *r)
+{
+    r->unpublished = 0;
+    if (atomic_load_explicit(&r->head, memory_order_relaxed) == r->released)
+        return;
+    atomic_store(&r->head, r->released);
+    ring_wake(r, &r->producer_waiting);
+}
+
 void ring_release(ring *r)
 {
-    atomic_store(&r->head, r->next_head);
-    ring_wake(r, &r->producer_waiting);
+    r->released = r->next_head;
+    if (++r->unpublished >= RING_BATCH)
+        ring_publish_head(r);
 }

@@ -37,6 +37,11 @@ size_t ring_max_record(const ring *r);
 void *ring_reserve(ring *r, size_t len, int wait);
 void ring_commit(ring *r);
 
+/* Committed records become visible to the consumer in batches; this makes
+ * them visible now. The producer calls it when its input pauses (end of a
+ * file, a live read timeout, a tick) so that nothing waits in a batch. */
+void ring_flush(ring *r);
+
 /* Producer: no more records. The consumer drains what is left, then
  * ring_peek() returns NULL. */
 void ring_close(ring *r);

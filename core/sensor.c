@@ -121,6 +121,7 @@ void sensor_stop(sensor *s)
 static void *sensor_capture_main(void *arg)
 {
     sensor *s = arg;
+    pthread_setname_np(pthread_self(), "lh-capture");
     s->cap_status = capture_run(s->cap, sensor_report, s);
     atomic_store(&s->cap_done, 1);
     return NULL;
