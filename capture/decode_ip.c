@@ -57,7 +57,8 @@ static int decode_ip_later_frag(struct decode_ctx *c, uint8_t proto, uint32_t id
 {
     packet *p = c->p;
 
-    p->flags |= PKT_F_FRAG_LATER;
+    /* A second fragment header behind a first one wins: no L4 either way. */
+    p->flags = (uint16_t)((p->flags & ~PKT_F_FRAG_FIRST) | PKT_F_FRAG_LATER);
     p->frag_id = id;
     p->proto = proto;
     p->payload_off = off;

@@ -304,10 +304,39 @@ static void check_invariants(const packet *p, int r)
     assert_true(p->l4_off == 0 || p->l4_off <= p->caplen);
 }
 
+/* With DECODE_SEED_DIR set, every whole frame decoded is also written
+ * there as a fuzzing seed: the link type's index in fuzz_decode.c's list,
+ * then the frame. */
+static void dump_seed(int dlt, const uint8_t *b, uint32_t len)
+{
+    static const int dlts[] = {DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW,
+                               DLT_IPV4,   DLT_IPV6,      DLT_NULL,       DLT_LOOP};
+    static unsigned n;
+    const char *dir = getenv("DECODE_SEED_DIR");
+    char path[4096];
+    FILE *f;
+
+    if (!dir)
+        return;
+    for (uint8_t i = 0; i < sizeof(dlts) / sizeof(dlts[0]); i++) {
+        if (dlts[i] != dlt)
+            continue;
+        snprintf(path, sizeof(path), "%s/unit-%04u", dir, n++);
+        f = fopen(path, "wb");
+        assert_non_null(f);
+        fputc(i, f);
+        fwrite(b, 1, len, f);
+        fclose(f);
+    }
+}
+
 static int decode_raw(decoder *d, int dlt, const uint8_t *b, uint32_t caplen, uint32_t wirelen,
                       packet *p)
 {
     int r;
+
+    if (caplen == wirelen && caplen > 0)
+        dump_seed(dlt, b, caplen);
 
     free(g_copy);
     g_copy = malloc(caplen);
@@ -2176,31 +2205,86 @@ static void test_corpus(void **state)
     assert_int_equal(cnt.ok, cnt.packets);
 }
 
-/* ---- inputs found by fuzzing ----------------------------------------- */
+/* ---- lengths a source may get wrong ---------------------------------- */
 
-static void test_fuzz_regressions(void **state)
+static void test_source_lengths(void **state)
 {
+    fb f;
+    packet p;
+
     (void)state;
+    /* Bytes past the wire length are not part of the frame. */
+    build_eth_tcp4(&f, 10);
+    fb_finish(&f);
+    assert_int_equal(decode_raw(g_dec, DLT_EN10MB, f.b, f.n, f.n - 10, &p), DECODE_BAD_IPV4_LENGTH);
+    assert_int_equal(decode_raw(g_dec, DLT_EN10MB, f.b, f.n, 0, &p), DECODE_TRUNCATED_L2);
+    /* No bytes at all. */
+    assert_int_equal(decode_raw(g_dec, DLT_EN10MB, f.b, 0, 0, &p), DECODE_TRUNCATED_L2);
+    memset(&p, 0, sizeof(p));
+    p.caplen = p.wirelen = 100;
+    assert_int_equal(decode_packet(g_dec, &p), DECODE_TRUNCATED_L2);
+    /* A snap length cut inside the payload leaves the lengths on the wire. */
+    assert_int_equal(decode_raw(g_dec, DLT_EN10MB, f.b, 60, f.n, &p), DECODE_OK);
+    assert_int_equal(p.payload_len, 10);
+    assert_int_equal(p.payload_caplen, 6);
+    assert_int_equal(p.wire_bytes, f.n);
+}
+
+/* Two fragment headers, a first then a later one: a later fragment. */
+static void test_double_fragment_header(void **state)
+{
+    fb f;
+    packet p;
+    decoder *d = decode_new(NULL);
+
+    (void)state;
+    assert_non_null(d);
+    memset(&f, 0, sizeof(f));
+    fb_eth(&f, 0x86DD);
+    fb_ipv6(&f, 44, 0);
+    fb_frag6(&f, 44, 0, 1, 1);
+    fb_frag6(&f, 17, 3, 1, 2);
+    fb_payload(&f, 16);
+    assert_int_equal(decode_fb(d, DLT_EN10MB, &f, &p), DECODE_FRAG_ORPHAN);
+    assert_int_equal(p.flags & (PKT_F_FRAG_FIRST | PKT_F_FRAG_LATER), PKT_F_FRAG_LATER);
+    assert_int_equal(p.frag_id, 2);
+    decode_free(d);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_result_names),  cmocka_unit_test(test_config_defaults),
-        cmocka_unit_test(test_ethernet_tcp),  cmocka_unit_test(test_ethernet_padding),
-        cmocka_unit_test(test_linux_sll),     cmocka_unit_test(test_raw_ip),
-        cmocka_unit_test(test_null_loop),     cmocka_unit_test(test_unsupported_link),
-        cmocka_unit_test(test_vlan_qinq),     cmocka_unit_test(test_mpls),
-        cmocka_unit_test(test_ipv4_options),  cmocka_unit_test(test_ipv4_tso),
-        cmocka_unit_test(test_tcp_partial),   cmocka_unit_test(test_udp_icmp_other),
-        cmocka_unit_test(test_packet_reset),  cmocka_unit_test(test_ipv4_fragments),
-        cmocka_unit_test(test_frag_replaced), cmocka_unit_test(test_ipv6_fragments),
-        cmocka_unit_test(test_ipv6_ext),      cmocka_unit_test(test_bad_lengths),
-        cmocka_unit_test(test_vxlan),         cmocka_unit_test(test_geneve),
-        cmocka_unit_test(test_gre),           cmocka_unit_test(test_erspan),
-        cmocka_unit_test(test_ipip),          cmocka_unit_test(test_fragmented_tunnel),
-        cmocka_unit_test(test_nesting),       cmocka_unit_test(test_truncation_every_byte),
-        cmocka_unit_test(test_corpus),        cmocka_unit_test(test_fuzz_regressions),
+        cmocka_unit_test(test_result_names),
+        cmocka_unit_test(test_config_defaults),
+        cmocka_unit_test(test_ethernet_tcp),
+        cmocka_unit_test(test_ethernet_padding),
+        cmocka_unit_test(test_linux_sll),
+        cmocka_unit_test(test_raw_ip),
+        cmocka_unit_test(test_null_loop),
+        cmocka_unit_test(test_unsupported_link),
+        cmocka_unit_test(test_vlan_qinq),
+        cmocka_unit_test(test_mpls),
+        cmocka_unit_test(test_ipv4_options),
+        cmocka_unit_test(test_ipv4_tso),
+        cmocka_unit_test(test_tcp_partial),
+        cmocka_unit_test(test_udp_icmp_other),
+        cmocka_unit_test(test_packet_reset),
+        cmocka_unit_test(test_ipv4_fragments),
+        cmocka_unit_test(test_frag_replaced),
+        cmocka_unit_test(test_ipv6_fragments),
+        cmocka_unit_test(test_ipv6_ext),
+        cmocka_unit_test(test_bad_lengths),
+        cmocka_unit_test(test_vxlan),
+        cmocka_unit_test(test_geneve),
+        cmocka_unit_test(test_gre),
+        cmocka_unit_test(test_erspan),
+        cmocka_unit_test(test_ipip),
+        cmocka_unit_test(test_fragmented_tunnel),
+        cmocka_unit_test(test_nesting),
+        cmocka_unit_test(test_truncation_every_byte),
+        cmocka_unit_test(test_corpus),
+        cmocka_unit_test(test_source_lengths),
+        cmocka_unit_test(test_double_fragment_header),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
