@@ -53,11 +53,13 @@ static void decode_ip_bound(struct decode_ctx *c, uint32_t off, uint32_t len)
 
 /* A later fragment has no L4 header: it counts to the flow of its first
  * fragment, and its bytes are all payload. */
-static int decode_ip_later_frag(struct decode_ctx *c, uint8_t proto, uint32_t off)
+static int decode_ip_later_frag(struct decode_ctx *c, uint8_t proto, uint32_t id, uint32_t off)
 {
     packet *p = c->p;
 
-    p->flags |= PKT_F_FRAG_LATER;
+    /* A second fragment header behind a first one wins: no L4 either way. */
+    p->flags = (uint16_t)((p->flags & ~PKT_F_FRAG_FIRST) | PKT_F_FRAG_LATER);
+    p->frag_id = id;
     p->proto = proto;
     p->payload_off = off;
     p->payload_caplen = c->cap_end - off;
@@ -123,7 +125,7 @@ int decode_ip_v4(struct decode_ctx *c, uint32_t off)
 
     frag = decode_rd16(h + 6);
     if (frag & IPV4_OFFMASK)
-        return decode_ip_later_frag(c, h[9], off + hl);
+        return decode_ip_later_frag(c, h[9], decode_rd16(h + 4), off + hl);
     if (frag & IPV4_MF)
         decode_ip_first_frag(c, h[9], decode_rd16(h + 4));
     return decode_ip_l4(c, h[9], off + hl);
@@ -174,7 +176,7 @@ static int decode_ip_v6_ext(struct decode_ctx *c, uint8_t nh, uint32_t off)
         if (nh == 44) {
             uint16_t fo = decode_rd16(b + 2);
             if (fo >> 3)
-                return decode_ip_later_frag(c, b[0], off + len);
+                return decode_ip_later_frag(c, b[0], decode_rd32(b + 4), off + len);
             /* An atomic fragment (RFC 6946) is a whole datagram. */
             if ((fo & 1) && !c->in_frag)
                 decode_ip_first_frag(c, b[0], decode_rd32(b + 4));
