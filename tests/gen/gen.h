@@ -192,6 +192,7 @@ void sched_free(struct gen *g);
 size_t ssh_banner(uint8_t *out, int server);
 size_t ssh_kexinit(uint8_t *out, struct gen_rng *r, int server);
 size_t ssh_msg(uint8_t *out, struct gen_rng *r, uint8_t type, size_t body);
+size_t ssh_kex_reply(uint8_t *out, struct gen_rng *r);
 size_t ssh_packet(uint8_t *out, struct gen_rng *r, size_t len);
 size_t tls_client_hello(uint8_t *out, struct gen_rng *r, const char *sni);
 size_t tls_server_flight(uint8_t *out, struct gen_rng *r, const char *cn);

@@ -56,14 +56,15 @@ size_t ssh_kexinit(uint8_t *out, struct gen_rng *r, int server)
         "diffie-hellman-group18-sha512,diffie-hellman-group14-sha256,ext-info-c,"
         "kex-strict-c-v00@openssh.com",
         "curve25519-sha256,curve25519-sha256@libssh.org,ecdh-sha2-nistp256,ecdh-sha2-nistp384,"
-        "ecdh-sha2-nistp521,sntrup761x25519-sha512@openssh.com,"
-        "diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,"
+        "ecdh-sha2-nistp521,diffie-hellman-group-exchange-sha256,diffie-hellman-group16-sha512,"
         "diffie-hellman-group18-sha512,diffie-hellman-group14-sha256,"
         "kex-strict-s-v00@openssh.com"};
+    /* The client knows the host's RSA key already, so it asks for it first. */
     static const char *hostkey[2] = {
-        "ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@openssh.com,"
+        "rsa-sha2-512,rsa-sha2-256,ssh-ed25519-cert-v01@openssh.com,ecdsa-sha2-nistp256-cert-v01@"
+        "openssh.com,"
         "rsa-sha2-512-cert-v01@openssh.com,rsa-sha2-256-cert-v01@openssh.com,ssh-ed25519,"
-        "ecdsa-sha2-nistp256,ecdsa-sha2-nistp384,rsa-sha2-512,rsa-sha2-256",
+        "ecdsa-sha2-nistp256,ecdsa-sha2-nistp384",
         "rsa-sha2-512,rsa-sha2-256,ecdsa-sha2-nistp256,ssh-ed25519"};
     static const char *cipher = "chacha20-poly1305@openssh.com,aes128-ctr,aes192-ctr,"
                                 "aes256-ctr,aes128-gcm@openssh.com,aes256-gcm@openssh.com";
@@ -105,6 +106,40 @@ size_t ssh_msg(uint8_t *out, struct gen_rng *r, uint8_t type, size_t body)
     return ssh_frame(out, r, 1 + body);
 }
 
+static size_t ssh_string(uint8_t *p, struct gen_rng *r, const char *text, size_t random)
+{
+    size_t n = text ? strlen(text) : random;
+    put32(p, (uint32_t)n);
+    if (text)
+        memcpy(p + 4, text, n);
+    else
+        gen_fill(r, p + 4, n);
+    return 4 + n;
+}
+
+/* SSH_MSG_KEX_ECDH_REPLY for curve25519-sha256 with an RSA host key:
+ * K_S (ssh-rsa e, n), Q_S and an rsa-sha2-512 signature. */
+size_t ssh_kex_reply(uint8_t *out, struct gen_rng *r)
+{
+    uint8_t *p = out + 5;
+    size_t n = 1, k;
+    p[0] = 31;
+    k = ssh_string(p + n + 4, r, "ssh-rsa", 0);
+    memcpy(p + n + 4 + k, "\0\0\0\3\1\0\1", 7);
+    k += 7;
+    k += ssh_string(p + n + 4 + k, r, NULL, 257);
+    p[n + 4 + k - 257] = 0; /* positive mpint */
+    p[n + 4 + k - 256] |= 0x80;
+    put32(p + n, (uint32_t)k);
+    n += 4 + k;
+    n += ssh_string(p + n, r, NULL, 32);
+    k = ssh_string(p + n + 4, r, "rsa-sha2-512", 0);
+    k += ssh_string(p + n + 4 + k, r, NULL, 256);
+    put32(p + n, (uint32_t)k);
+    n += 4 + k;
+    return ssh_frame(out, r, n);
+}
+
 /* After NEWKEYS everything, lengths included, is ciphertext. */
 size_t ssh_packet(uint8_t *out, struct gen_rng *r, size_t len)
 {
@@ -142,8 +177,8 @@ static size_t tls_hello_exts(uint8_t *p, struct gen_rng *r, const char *sni)
                                       10, 8,  11, 8, 4, 8, 5, 8, 6, 4, 1, 5, 1, 6, 1};
     static const uint8_t versions[] = {4, 3, 4, 3, 3};
     static const uint8_t psk[] = {1, 1};
-    uint8_t ks[40] = {0, 36, 0, 0x1d, 0, 32};
-    size_t n = tls_ext_sni(p, sni);
+    uint8_t ks[38] = {0, 36, 0, 0x1d, 0, 32};
+    size_t n = sni ? tls_ext_sni(p, sni) : 0; /* clients connecting by address send none */
     gen_fill(r, ks + 6, 32);
     n += tls_ext(p + n, 0x000b, points, sizeof(points));
     n += tls_ext(p + n, 0x000a, groups, sizeof(groups));

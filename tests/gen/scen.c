@@ -75,11 +75,11 @@ static uint64_t ssh_setup(struct gen *g, struct gen_flow *f, uint64_t t)
     uint64_t tc = tcp_send(f, GEN_C2S, t + 150, m, ssh_banner(m, 0));
     tc = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, ts) + 300, m, ssh_kexinit(m, r, 0));
     ts = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, tc) + 200, m, ssh_kexinit(m, r, 1));
-    tc = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, ts) + 400, m, ssh_msg(m, r, 30, 1190));
-    ts = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, tc) + 2500, m, ssh_msg(m, r, 31, 1120));
+    tc = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, ts) + 400, m, ssh_msg(m, r, 30, 36));
+    ts = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, tc) + 2500, m, ssh_kex_reply(m, r));
     ts = tcp_send(f, GEN_S2C, ts + 20, m, ssh_msg(m, r, 21, 0));
-    t = tcp_reply(f, GEN_C2S, ts) + 900;
-    static const int steps[][2] = {{16, 0}, {44, 44}, {76, 44}, {44, 600}, {412, 36}, {112, 36}};
+    t = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, ts) + 900, m, ssh_msg(m, r, 21, 0));
+    static const int steps[][2] = {{44, 44}, {76, 44}, {44, 600}, {412, 36}, {112, 36}};
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         t = tcp_send(f, GEN_C2S, t, m, ssh_packet(m, r, (size_t)steps[i][0] + 36));
         if (!steps[i][1])
@@ -135,17 +135,22 @@ static int ssh_session(struct gen *g, const char *cip, const char *sip, uint64_t
 /* ---- TLS --------------------------------------------------------------- */
 
 /* Handshake through both Finished messages; returns the time the client
- * can send application data. */
-static uint64_t tls_setup(struct gen *g, struct gen_flow *f, uint64_t t, const char *sni)
+ * can send application data. `sni` may be NULL; `cn` names the server. */
+static uint64_t tls_handshake(struct gen *g, struct gen_flow *f, uint64_t t, const char *sni,
+                              const char *cn)
 {
     struct gen_rng *r = &g->rng;
     uint8_t *m = g->msg;
-    t = tcp_open(f, t);
-    t = tcp_send(f, GEN_C2S, t + 120, m, tls_client_hello(m, r, sni));
-    t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 400, m, tls_server_flight(m, r, sni));
+    t = tcp_send(f, GEN_C2S, t, m, tls_client_hello(m, r, sni));
+    t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 400, m, tls_server_flight(m, r, cn));
     t = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, t) + 900, m, tls_client_finish(m, r));
     t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 200, m, tls_server_finish(m, r));
     return tcp_reply(f, GEN_C2S, t) + 150;
+}
+
+static uint64_t tls_setup(struct gen *g, struct gen_flow *f, uint64_t t, const char *sni)
+{
+    return tls_handshake(g, f, tcp_open(f, t) + 120, sni, sni);
 }
 
 /* A request and a response of `len` bytes of records; returns the end. */
@@ -288,7 +293,7 @@ static int rdp_session(struct gen *g, const char *cip, const char *sip, uint64_t
     t = tcp_send(f, GEN_C2S, t, m, rdp_connect_request(m, "administrator"));
     t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 800, m, rdp_connect_confirm(m));
     uint64_t end = t + (uint64_t)seconds * GEN_SEC;
-    t = tcp_reply(f, GEN_C2S, t) + 1000;
+    t = tls_handshake(g, f, tcp_reply(f, GEN_C2S, t) + 1000, NULL, "GPU-WIN-01");
     while (t < end) {
         t = tcp_send(f, GEN_C2S, t, m, tls_appdata(m, r, gen_range(r, 40, 120)));
         t = tcp_reply(f, GEN_S2C, t) + ms(g, 5, 30);
