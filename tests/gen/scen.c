@@ -1,0 +1,709 @@
+/* scen.c -- sessions and the scenarios built from them.
+ *
+ * A session function scripts one conversation (SSH, TLS, Jupyter, RDP, DNS
+ * or a bulk transfer) between two addresses from a start time, and hands
+ * the flow to the scheduler, which owns it from then on. Scenarios place
+ * sessions in time; sched_run() in main merges and writes them. Bulk flows
+ * and the fleet/flood spawners produce their packets lazily through step
+ * functions so that large captures stream.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen.h"
+
+#define GPU1 "104.171.200.17"
+#define GPU2 "104.171.201.9"
+#define GPU3 "216.153.50.21" /* second GPU cloud */
+#define CN1  "175.16.199.23"
+#define CN2  "1.180.23.7"
+#define HK1  "43.252.36.10"
+#define US1  "216.160.83.56"
+#define EU1  "81.2.69.142"
+
+#define OSS_SNI "llm-ckpt-7f3a.oss-cn-hangzhou.aliyuncs.com"
+#define OSS_IP  "118.31.219.198"
+
+static int is_local(const struct gen_addr *a)
+{
+    static const uint8_t v4[] = {104, 171}, v6[] = {0x26, 0x02, 0xfb, 0x17};
+    return a->v6 ? !memcmp(a->b, v6, 4) : (!memcmp(a->b, v4, 2) && (a->b[2] & 0xfc) == 200);
+}
+
+/* Hosts on the mirrored segment show TTL 64; remote ones a few hops less. */
+static void ep_make(struct gen *g, struct gen_ep *e, const struct gen_addr *a, uint16_t port)
+{
+    gen_ep_addr(e, a, port, 64);
+    if (!is_local(a))
+        e->ttl = (uint8_t)gen_range(&g->rng, 42, 57);
+}
+
+static struct gen_flow *flow_mk(struct gen *g, uint8_t proto, const char *cip, const char *sip,
+                                uint16_t dport, const char *app, const char *host)
+{
+    struct gen_addr ca, sa;
+    struct gen_ep c, s;
+    gen_addr(&ca, cip);
+    gen_addr(&sa, sip);
+    ep_make(g, &c, &ca, (uint16_t)gen_range(&g->rng, 32768, 60999));
+    ep_make(g, &s, &sa, dport);
+    return flow_new(g, proto, &c, &s, app, host);
+}
+
+static uint64_t ms(struct gen *g, uint32_t lo, uint32_t hi)
+{
+    return gen_range(&g->rng, lo * 1000, hi * 1000);
+}
+
+/* ---- SSH --------------------------------------------------------------- */
+
+struct ssh_opts {
+    uint32_t rtt_c, rtt_s; /* microseconds */
+    int keys;
+    int idle_ms; /* upper bound of think time between bursts */
+};
+
+/* Banners, KEXINIT both ways, ECDH, NEWKEYS, then the encrypted
+ * userauth/channel set-up. Returns when the shell prompt has arrived. */
+static uint64_t ssh_setup(struct gen *g, struct gen_flow *f, uint64_t t)
+{
+    struct gen_rng *r = &g->rng;
+    uint8_t *m = g->msg;
+    t = tcp_open(f, t);
+    uint64_t ts = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t), m, ssh_banner(m, 1));
+    uint64_t tc = tcp_send(f, GEN_C2S, t + 150, m, ssh_banner(m, 0));
+    tc = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, ts) + 300, m, ssh_kexinit(m, r, 0));
+    ts = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, tc) + 200, m, ssh_kexinit(m, r, 1));
+    tc = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, ts) + 400, m, ssh_msg(m, r, 30, 36));
+    ts = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, tc) + 2500, m, ssh_kex_reply(m, r));
+    ts = tcp_send(f, GEN_S2C, ts + 20, m, ssh_msg(m, r, 21, 0));
+    t = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, ts) + 900, m, ssh_msg(m, r, 21, 0));
+    static const int steps[][2] = {{44, 44}, {76, 44}, {44, 600}, {412, 36}, {112, 36}};
+    for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+        t = tcp_send(f, GEN_C2S, t, m, ssh_packet(m, r, (size_t)steps[i][0] + 36));
+        if (!steps[i][1])
+            continue;
+        t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 300, m,
+                     ssh_packet(m, r, (size_t)steps[i][1] + 36));
+        t = tcp_reply(f, GEN_C2S, t) + 500;
+    }
+    return tcp_send(f, GEN_S2C, t + 2000, m, ssh_packet(m, r, 1180));
+}
+
+/* One keystroke and its echo; returns the echo time. */
+static uint64_t ssh_key(struct gen *g, struct gen_flow *f, uint64_t t, uint64_t next)
+{
+    static const uint8_t sizes[] = {36, 36, 36, 36, 44, 52};
+    struct gen_rng *r = &g->rng;
+    size_t n = sizes[gen_range(r, 0, sizeof(sizes) - 1)];
+    tcp_send(f, GEN_C2S, t, g->msg, ssh_packet(g->msg, r, n));
+    uint64_t e = tcp_reply(f, GEN_S2C, t) + gen_range(r, 80, 400);
+    tcp_send(f, GEN_S2C, e, g->msg, ssh_packet(g->msg, r, n));
+    if (next > tcp_reply(f, GEN_C2S, e) + 40000)
+        tcp_ack(f, GEN_C2S, tcp_reply(f, GEN_C2S, e) + gen_range(r, 0, 2000));
+    return e;
+}
+
+static int ssh_session(struct gen *g, const char *cip, const char *sip, uint64_t t,
+                       const struct ssh_opts *o)
+{
+    struct gen_flow *f = flow_mk(g, 6, cip, sip, 22, "ssh", NULL);
+    struct gen_rng *r = &g->rng;
+    flow_rtt(f, o->rtt_c, o->rtt_s);
+    t = ssh_setup(g, f, t) + ms(g, 800, 3000);
+    for (int k = 0; k < o->keys;) {
+        int burst = (int)gen_range(r, 5, 14);
+        for (int i = 0; i < burst && k < o->keys; i++, k++) {
+            uint64_t next = t + ms(g, 120, 300);
+            ssh_key(g, f, t, next);
+            t = next;
+        }
+        /* Enter: the command's output comes back as one burst. */
+        uint64_t out = tcp_reply(f, GEN_S2C, t) + ms(g, 2, 60);
+        size_t len = gen_range(r, 300, 24000);
+        out = tcp_send(f, GEN_S2C, out, g->msg, ssh_packet(g->msg, r, len));
+        t = out + f->rtt[GEN_C2S] + ms(g, 600, (uint32_t)o->idle_ms);
+    }
+    t = tcp_send(f, GEN_C2S, t, g->msg, ssh_packet(g->msg, r, 36));
+    t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 500, g->msg, ssh_packet(g->msg, r, 148));
+    tcp_close(f, GEN_S2C, t + 200);
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+/* ---- TLS --------------------------------------------------------------- */
+
+/* Handshake through both Finished messages; returns the time the client
+ * can send application data. `sni` may be NULL; `cn` names the server. */
+static uint64_t tls_handshake(struct gen *g, struct gen_flow *f, uint64_t t, const char *sni,
+                              const char *cn)
+{
+    struct gen_rng *r = &g->rng;
+    uint8_t *m = g->msg;
+    t = tcp_send(f, GEN_C2S, t, m, tls_client_hello(m, r, sni));
+    t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 400, m, tls_server_flight(m, r, cn));
+    t = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, t) + 900, m, tls_client_finish(m, r));
+    t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 200, m, tls_server_finish(m, r));
+    return tcp_reply(f, GEN_C2S, t) + 150;
+}
+
+static uint64_t tls_setup(struct gen *g, struct gen_flow *f, uint64_t t, const char *sni)
+{
+    return tls_handshake(g, f, tcp_open(f, t) + 120, sni, sni);
+}
+
+/* A request and a response of `len` bytes of records; returns the end. */
+static uint64_t tls_exchange(struct gen *g, struct gen_flow *f, uint64_t t, size_t req, size_t len)
+{
+    t = tcp_send(f, GEN_C2S, t, g->msg, tls_appdata(g->msg, &g->rng, req));
+    t = tcp_reply(f, GEN_S2C, t) + ms(g, 3, 40);
+    while (len > 0) {
+        size_t n = len > 60000 ? 60000 : len;
+        size_t k = tls_appdata(g->msg, &g->rng, n);
+        t = tcp_send(f, GEN_S2C, t, g->msg, k) + f->gap;
+        len -= n;
+    }
+    return t;
+}
+
+static int tls_session(struct gen *g, const char *cip, const char *sip, const char *sni, uint64_t t,
+                       uint32_t rtt_s, int rounds)
+{
+    struct gen_flow *f = flow_mk(g, 6, cip, sip, 443, "tls", sni);
+    flow_rtt(f, 300, rtt_s);
+    t = tls_setup(g, f, t, sni);
+    for (int i = 0; i < rounds; i++) {
+        t = tls_exchange(g, f, t, gen_range(&g->rng, 200, 900), gen_range(&g->rng, 400, 90000));
+        t = tcp_reply(f, GEN_C2S, t) + ms(g, 200, 4000);
+    }
+    t = tcp_send(f, GEN_C2S, t, g->msg, tls_appdata(g->msg, &g->rng, 31));
+    tcp_close(f, GEN_C2S, t + 50);
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+/* ---- Jupyter ----------------------------------------------------------- */
+
+#define JUPYTER_SERVER "TornadoServer/6.4"
+#define JUPYTER_TOKEN  "Authorization: token 3f9c2a7be41d8c06a5e2f19d7b30c4e8a61f2d95c07b8e43\r\n"
+#define BROWSER_UA                                                                                 \
+    "User-Agent: Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like "       \
+    "Gecko) Chrome/122.0.0.0 Safari/537.36\r\n"
+
+static uint64_t http_get(struct gen *g, struct gen_flow *f, uint64_t t, const char *path,
+                         const char *extra, const char *ctype, size_t body)
+{
+    char hdr[512];
+    snprintf(hdr, sizeof(hdr), "%s%sAccept: */*\r\nConnection: keep-alive\r\n", BROWSER_UA, extra);
+    t = tcp_send(f, GEN_C2S, t, g->msg, http_request(g->msg, "GET", path, f->host, hdr));
+    t = tcp_reply(f, GEN_S2C, t) + ms(g, 1, 15);
+    size_t n = http_response(g->msg, &g->rng, 200, JUPYTER_SERVER, ctype, NULL, body);
+    t = tcp_send(f, GEN_S2C, t, g->msg, n);
+    return tcp_reply(f, GEN_C2S, t) + ms(g, 5, 300);
+}
+
+static int jupyter_http(struct gen *g, const char *cip, const char *sip, uint64_t t, uint32_t rtt_c)
+{
+    struct gen_flow *f = flow_mk(g, 6, cip, sip, 8888, "jupyter", NULL);
+    snprintf(f->host, sizeof(f->host), "%s:8888", sip);
+    flow_rtt(f, rtt_c, 200);
+    t = tcp_open(f, t) + 300;
+    t = http_get(g, f, t, "/lab", "", "text/html; charset=UTF-8", 24000);
+    t = http_get(g, f, t, "/api/kernels", JUPYTER_TOKEN, "application/json", 310);
+    t = http_get(g, f, t, "/api/sessions", JUPYTER_TOKEN, "application/json", 620);
+    t = http_get(g, f, t, "/api/contents?type=directory", JUPYTER_TOKEN, "application/json", 2100);
+    tcp_close(f, GEN_C2S, t + ms(g, 1000, 5000));
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+static uint64_t ws_upgrade(struct gen *g, struct gen_flow *f, uint64_t t)
+{
+    static const char path[] = "/api/kernels/5d0f6b1e-8c3a-4f2e-9b7d-2a61c9e04f13/channels"
+                               "?session_id=b7e2c4a9-13f5-4d8e-a6c0-9f1e2d3b4a57";
+    char hdr[768];
+    snprintf(hdr, sizeof(hdr),
+             "%sUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n%s",
+             BROWSER_UA, JUPYTER_TOKEN);
+    t = tcp_send(f, GEN_C2S, t, g->msg, http_request(g->msg, "GET", path, f->host, hdr));
+    size_t n = http_response(g->msg, &g->rng, 101, JUPYTER_SERVER, "text/plain",
+                             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                             "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n",
+                             0);
+    t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 2000, g->msg, n);
+    return tcp_reply(f, GEN_C2S, t) + ms(g, 50, 500);
+}
+
+/* One cell execution: the request, then busy, input, output, reply, idle. */
+static uint64_t ws_execute(struct gen *g, struct gen_flow *f, uint64_t t)
+{
+    static const char *const replies[] = {
+        "{\"header\":{\"msg_type\":\"status\"},\"content\":{\"execution_state\":\"busy\"}}",
+        "{\"header\":{\"msg_type\":\"execute_input\"},\"content\":{\"execution_count\":7}}",
+        ("{\"header\":{\"msg_type\":\"stream\"},\"content\":{\"name\":\"stdout\",\"text\":"
+         "\"epoch 3 step 1200 loss 1.8321 lr 2.0e-4 tok/s 48211\\n\"}}"),
+        "{\"header\":{\"msg_type\":\"execute_reply\"},\"content\":{\"status\":\"ok\"}}",
+        "{\"header\":{\"msg_type\":\"status\"},\"content\":{\"execution_state\":\"idle\"}}"};
+    t = tcp_send(f, GEN_C2S, t, g->msg,
+                 ws_frame(g->msg, &g->rng, 1,
+                          "{\"header\":{\"msg_type\":\"execute_request\",\"session\":"
+                          "\"b7e2c4a9\"},\"content\":{\"code\":\"trainer.train()\","
+                          "\"silent\":false,\"store_history\":true}}"));
+    t = tcp_reply(f, GEN_S2C, t) + ms(g, 1, 5);
+    for (size_t i = 0; i < sizeof(replies) / sizeof(replies[0]); i++)
+        t = tcp_send(f, GEN_S2C, t + ms(g, 1, 300), g->msg,
+                     ws_frame(g->msg, &g->rng, 0, replies[i]));
+    return t;
+}
+
+static int jupyter_ws(struct gen *g, const char *cip, const char *sip, uint64_t t, uint32_t rtt_c,
+                      int cells)
+{
+    struct gen_flow *f = flow_mk(g, 6, cip, sip, 8888, "jupyter", NULL);
+    snprintf(f->host, sizeof(f->host), "%s:8888", sip);
+    flow_rtt(f, rtt_c, 200);
+    t = ws_upgrade(g, f, tcp_open(f, t) + 300);
+    for (int i = 0; i < cells; i++)
+        t = tcp_reply(f, GEN_C2S, ws_execute(g, f, t)) + ms(g, 1500, 9000);
+    tcp_close(f, GEN_C2S, t);
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+static int jupyter_session(struct gen *g, const char *cip, const char *sip, uint64_t t,
+                           uint32_t rtt_c, int cells)
+{
+    if (jupyter_http(g, cip, sip, t, rtt_c) < 0)
+        return -1;
+    return jupyter_ws(g, cip, sip, t + 2 * GEN_SEC, rtt_c, cells);
+}
+
+/* ---- RDP --------------------------------------------------------------- */
+
+static int rdp_session(struct gen *g, const char *cip, const char *sip, uint64_t t, uint32_t rtt_c,
+                       int seconds)
+{
+    struct gen_flow *f = flow_mk(g, 6, cip, sip, 3389, "rdp", NULL);
+    struct gen_rng *r = &g->rng;
+    uint8_t *m = g->msg;
+    flow_rtt(f, rtt_c, 300);
+    t = tcp_open(f, t) + 200;
+    t = tcp_send(f, GEN_C2S, t, m, rdp_connect_request(m, "administrator"));
+    t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 800, m, rdp_connect_confirm(m));
+    uint64_t end = t + (uint64_t)seconds * GEN_SEC;
+    t = tls_handshake(g, f, tcp_reply(f, GEN_C2S, t) + 1000, NULL, "GPU-WIN-01");
+    while (t < end) {
+        t = tcp_send(f, GEN_C2S, t, m, tls_appdata(m, r, gen_range(r, 40, 120)));
+        t = tcp_reply(f, GEN_S2C, t) + ms(g, 5, 30);
+        t = tcp_send(f, GEN_S2C, t, m, tls_appdata(m, r, gen_range(r, 200, 9000)));
+        t = tcp_reply(f, GEN_C2S, t) + ms(g, 20, 400);
+    }
+    tcp_close(f, GEN_C2S, t);
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+/* ---- DNS --------------------------------------------------------------- */
+
+static int dns_lookup(struct gen *g, const char *cip, const char *sip, const char *name,
+                      uint16_t qtype, uint64_t t, uint32_t rtt_s)
+{
+    struct gen_flow *f = flow_mk(g, 17, cip, sip, 53, "dns", name);
+    uint16_t id = (uint16_t)gen_rand(&g->rng);
+    udp_send(f, GEN_C2S, t, g->msg, dns_query(g->msg, id, name, qtype));
+    udp_send(f, GEN_S2C, t + rtt_s + gen_range(&g->rng, 100, 3000), g->msg,
+             dns_response(g->msg, &g->rng, id, name, qtype));
+    g->planned += 2;
+    return sched_add(g, f);
+}
+
+/* ---- Bulk transfers ---------------------------------------------------- */
+
+/* A sender streaming paced MSS segments (the pace is what the receive
+ * window allows over the round trip), the receiver ACKing every second
+ * one. Each step covers one window of time. */
+struct bulk {
+    int snd;
+    uint64_t nseg, di, ai, t0;
+    uint64_t gap_ns;
+    uint32_t last_len;
+};
+
+#define BULK_WINDOW (20 * GEN_MS)
+
+static uint64_t bulk_time(const struct gen_flow *f, const struct bulk *b, uint64_t i)
+{
+    uint64_t jitter = ((i * 0x9e3779b97f4a7c15ULL) ^ f->hash) % (b->gap_ns / 2000 + 1);
+    return b->t0 + i * b->gap_ns / 1000 + jitter;
+}
+
+static void bulk_data(struct gen *g, struct gen_flow *f, struct bulk *b, uint64_t end)
+{
+    while (b->di < b->nseg && bulk_time(f, b, b->di) < end) {
+        int last = b->di + 1 == b->nseg;
+        struct gen_seg *s =
+            flow_seg(f, bulk_time(f, b, b->di), b->snd, last || b->di % 11 == 10 ? TCP_PSH : 0);
+        s->len = last ? b->last_len : f->mss;
+        s->filler = 1;
+        s->off = gen_range(&g->rng, 0, GEN_POOL - 1) & ~1u;
+        b->di++;
+    }
+}
+
+static uint64_t bulk_acks(struct gen_flow *f, struct bulk *b, uint64_t end)
+{
+    uint64_t t = 0;
+    while (b->ai < b->nseg) {
+        t = b->t0 + b->ai * b->gap_ns / 1000 + f->rtt[!b->snd] + 30;
+        if (t >= end)
+            break;
+        tcp_ack(f, !b->snd, t);
+        b->ai = b->ai + 1 == b->nseg ? b->nseg : b->ai + 2 < b->nseg ? b->ai + 2 : b->nseg - 1;
+    }
+    return t;
+}
+
+static int bulk_step(struct gen *g, struct gen_flow *f)
+{
+    struct bulk *b = f->st;
+    uint64_t end = f->timer + BULK_WINDOW;
+    bulk_data(g, f, b, end);
+    uint64_t t = bulk_acks(f, b, end);
+    if (b->ai < b->nseg) {
+        f->timer = end;
+        return 1;
+    }
+    tcp_close(f, b->snd, (t > f->timer ? t : f->timer) + ms(g, 1, 20));
+    return 0;
+}
+
+struct bulk_opts {
+    const char *sni;
+    uint64_t bytes;
+    int upload; /* the client (who opened the flow) sends */
+    uint32_t rtt_c, rtt_s;
+    uint32_t snaplen;
+};
+
+static int bulk_session(struct gen *g, const char *cip, const char *sip, uint64_t t,
+                        const struct bulk_opts *o)
+{
+    struct gen_flow *f = flow_mk(g, 6, cip, sip, 443, "bulk", o->sni);
+    struct bulk *b = calloc(1, sizeof(*b));
+    if (!b) {
+        flow_free(f);
+        return gen_err(g, "out of memory");
+    }
+    f->st = b;
+    f->snaplen = o->snaplen;
+    flow_rtt(f, o->rtt_c, o->rtt_s);
+    t = tls_setup(g, f, t, o->sni);
+    b->snd = o->upload ? GEN_C2S : GEN_S2C;
+    if (!o->upload)
+        t = tcp_reply(f, GEN_S2C,
+                      tcp_send(f, GEN_C2S, t, g->msg, tls_appdata(g->msg, &g->rng, 420))) +
+            ms(g, 2, 30);
+    f->win[!b->snd] = (uint16_t)gen_range(&g->rng, 12000, 24000); /* x128: 1.5-3 MB */
+    uint64_t rtt = (uint64_t)o->rtt_c + o->rtt_s;
+    uint64_t wnd = (uint64_t)f->win[!b->snd] << 7;
+    b->gap_ns = f->mss * rtt * 1000 / wnd;
+    if (b->gap_ns < 1200)
+        b->gap_ns = 1200 + gen_range(&g->rng, 0, 6000); /* 1-10 Gb/s */
+    b->nseg = (o->bytes + f->mss - 1) / f->mss;
+    b->last_len = (uint32_t)(o->bytes - (b->nseg - 1) * f->mss);
+    b->ai = b->nseg > 1 ? 1 : 0;
+    b->t0 = t;
+    f->timer = t;
+    f->step = bulk_step;
+    g->planned += f->nseg + b->nseg + b->nseg / 2 + 3;
+    return sched_add(g, f);
+}
+
+/* ---- Scenarios --------------------------------------------------------- */
+
+static uint32_t snaplen_or(const struct gen *g, uint32_t dflt)
+{
+    return g->snaplen ? g->snaplen : dflt;
+}
+
+static int scen_ssh(struct gen *g)
+{
+    struct ssh_opts o = {180000, 2000, 60, 6000};
+    return ssh_session(g, CN1, GPU1, GEN_START_US, &o);
+}
+
+static const char *const tls_snis[][2] = {{"download.pytorch.org", "18.160.10.97"},
+                                          {"cdn-lfs.huggingface.co", "18.155.68.112"},
+                                          {"api.openai.com", "162.159.140.245"},
+                                          {"oss-cn-hangzhou.aliyuncs.com", OSS_IP}};
+
+static int scen_tls(struct gen *g)
+{
+    static const uint32_t rtt[] = {3000, 4000, 12000, 190000};
+    for (int i = 0; i < 4; i++)
+        if (tls_session(g, GPU1, tls_snis[i][1], tls_snis[i][0],
+                        GEN_START_US + (uint64_t)i * 1500 * GEN_MS, rtt[i], 3) < 0)
+            return -1;
+    return 0;
+}
+
+static int scen_http_jupyter(struct gen *g)
+{
+    return jupyter_session(g, CN2, GPU1, GEN_START_US, 175000, 30);
+}
+
+static int scen_rdp(struct gen *g)
+{
+    return rdp_session(g, CN1, GPU3, GEN_START_US, 185000, 40);
+}
+
+static int scen_dns(struct gen *g)
+{
+    static const char *const names[] = {"pypi.tuna.tsinghua.edu.cn", "hf-mirror.com",
+                                        "download.pytorch.org", "cdn-lfs.huggingface.co",
+                                        "mirrors.aliyun.com"};
+    uint64_t t = GEN_START_US;
+    for (int i = 0; i < 5; i++) {
+        int cn = i % 2;
+        const char *res = cn ? "114.114.114.114" : "8.8.8.8";
+        for (uint16_t q = 1; q <= 28; q += 27, t += ms(g, 5, 900))
+            if (dns_lookup(g, GPU1, res, names[i], q, t, cn ? 160000 : 4000) < 0)
+                return -1;
+    }
+    return 0;
+}
+
+static int scen_bulk(struct gen *g)
+{
+    uint64_t up = g->packets ? g->packets * 2 / 3 * 1448 : 180ULL << 20;
+    struct bulk_opts o = {OSS_SNI, up, 1, 150, 185000, snaplen_or(g, 96)};
+    if (bulk_session(g, GPU1, OSS_IP, GEN_START_US, &o) < 0)
+        return -1;
+    struct bulk_opts d = {"cdn-lfs.huggingface.co", 6 << 20, 0, 150, 4000, o.snaplen};
+    return bulk_session(g, GPU1, "18.155.68.112", GEN_START_US + 2 * GEN_SEC, &d);
+}
+
+/* The README sample: a few minutes of one GPU host's mirror port. */
+static int sample_control(struct gen *g, uint64_t t0)
+{
+    struct ssh_opts cn = {180000, 2000, 60, 6000}, hk = {38000, 2000, 30, 4000};
+    struct ssh_opts us = {42000, 2000, 25, 5000};
+    int rc =
+        ssh_session(g, CN1, GPU1, t0 + 4 * GEN_SEC, &cn) ||
+        ssh_session(g, HK1, GPU1, t0 + 31 * GEN_SEC, &hk) ||
+        ssh_session(g, US1, GPU1, t0 + 12 * GEN_SEC, &us) ||
+        jupyter_session(g, CN2, GPU1, t0 + 48 * GEN_SEC, 175000, 12) ||
+        rdp_session(g, CN1, GPU2, t0 + 70 * GEN_SEC, 185000, 30) ||
+        tls_session(g, EU1, GPU1, "notebook.cloud.lambdalabs.com", t0 + 20 * GEN_SEC, 85000, 6);
+    return rc ? -1 : 0;
+}
+
+static int sample_dns(struct gen *g, uint64_t t0)
+{
+    static const char *const names[] = {"download.pytorch.org", "cdn-lfs.huggingface.co",
+                                        "pypi.tuna.tsinghua.edu.cn", "hf-mirror.com", OSS_SNI};
+    static const uint32_t at[] = {1, 2, 9, 40, 95};
+    for (int i = 0; i < 5; i++) {
+        int cn = i >= 2;
+        if (dns_lookup(g, GPU1, cn ? "114.114.114.114" : "8.8.8.8", names[i], 1,
+                       t0 + at[i] * GEN_SEC, cn ? 160000 : 4000) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int scen_sample(struct gen *g)
+{
+    uint64_t t0 = GEN_START_US;
+    uint32_t snap = snaplen_or(g, g->vni ? 146 : 96);
+    struct bulk_opts pt = {"download.pytorch.org", 3 << 20, 0, 150, 3000, snap};
+    struct bulk_opts hf = {"cdn-lfs.huggingface.co", 8 << 20, 0, 150, 4000, snap};
+    struct bulk_opts oss = {OSS_SNI, 24 << 20, 1, 150, 185000, snap};
+    if (sample_dns(g, t0) < 0 || sample_control(g, t0) < 0)
+        return -1;
+    int rc = bulk_session(g, GPU1, "18.160.10.97", t0 + 1100 * GEN_MS, &pt) ||
+             bulk_session(g, GPU1, "18.155.68.112", t0 + 2200 * GEN_MS, &hf) ||
+             bulk_session(g, GPU1, OSS_IP, t0 + 96 * GEN_SEC, &oss);
+    return rc ? -1 : 0;
+}
+
+static int scen_vxlan(struct gen *g)
+{
+    g->vni = 4242;
+    return scen_sample(g);
+}
+
+static int scen_vlan_ipv6(struct gen *g)
+{
+    static const char gpu[] = "2602:fb17:200::17", cn[] = "240e:3a1:4c5:1::25";
+    struct ssh_opts o = {180000, 2000, 30, 4000};
+    struct bulk_opts b = {"cdn-lfs.huggingface.co", 16 << 20, 0, 150, 4000, snaplen_or(g, 96)};
+    uint64_t t0 = GEN_START_US;
+    g->vlan = 120;
+    int rc = ssh_session(g, cn, gpu, t0, &o) ||
+             tls_session(g, gpu, "2600:9000:2345:7a00:1b:5a1c:8a40:93a1", "download.pytorch.org",
+                         t0 + 3 * GEN_SEC, 3000, 2) ||
+             tls_session(g, gpu, "2400:3200:2000:41::1", "oss-cn-hangzhou.aliyuncs.com",
+                         t0 + 5 * GEN_SEC, 190000, 2) ||
+             bulk_session(g, gpu, "2600:9000:2345:3c00:1b:5a1c:8a40:93a1", t0 + 8 * GEN_SEC, &b);
+    return rc ? -1 : 0;
+}
+
+/* ---- Spawners: fleet and flood ------------------------------------------ */
+
+static void rand_public(struct gen *g, struct gen_addr *a, const uint8_t *prefix, int plen)
+{
+    memset(a, 0, sizeof(*a));
+    uint32_t v = (uint32_t)gen_rand(&g->rng);
+    for (int i = 0; i < 4; i++)
+        a->b[i] = i < plen ? prefix[i] : (uint8_t)(v >> (8 * i));
+    if (plen == 0) {
+        a->b[0] = (uint8_t)gen_range(&g->rng, 1, 223);
+        if (a->b[0] == 10 || a->b[0] == 127 || a->b[0] == 100 || a->b[0] == 172)
+            a->b[0] = 45;
+    }
+    if (a->b[3] == 0 || a->b[3] == 255)
+        a->b[3] = 7;
+}
+
+static void addr_str(const struct gen_addr *a, char *out, size_t len)
+{
+    snprintf(out, len, "%u.%u.%u.%u", a->b[0], a->b[1], a->b[2], a->b[3]);
+}
+
+static void fleet_hosts(struct gen *g, char *gpu, char *peer, size_t len)
+{
+    static const uint8_t gpu_net[] = {104, 171, 200},
+                         peers[][2] = {{18, 155}, {52, 217}, {34, 117}, {47, 96},
+                                       {118, 31}, {3, 5},    {104, 18}, {185, 199}};
+    struct gen_addr a;
+    rand_public(g, &a, gpu_net, 3);
+    a.b[2] = (uint8_t)(200 + gen_range(&g->rng, 0, 3));
+    addr_str(&a, gpu, len);
+    rand_public(g, &a, peers[gen_range(&g->rng, 0, 7)], 2);
+    addr_str(&a, peer, len);
+}
+
+static int fleet_control(struct gen *g, uint64_t t, const char *gpu, const char *peer)
+{
+    static const char *const snis[] = {"download.pytorch.org", "cdn-lfs.huggingface.co",
+                                       "api.openai.com", "files.pythonhosted.org"};
+    struct ssh_opts o = {gen_range(&g->rng, 20000, 190000), 2000, (int)gen_range(&g->rng, 6, 20),
+                         1500};
+    switch (gen_range(&g->rng, 0, 2)) {
+    case 0:
+        return ssh_session(g, peer, gpu, t, &o);
+    case 1:
+        return tls_session(g, gpu, peer, snis[gen_range(&g->rng, 0, 3)], t,
+                           gen_range(&g->rng, 2000, 90000), 2);
+    default:
+        return jupyter_ws(g, peer, gpu, t, gen_range(&g->rng, 20000, 190000), 3);
+    }
+}
+
+static int fleet_bulk(struct gen *g, uint64_t t, const char *gpu, const char *peer)
+{
+    static const char *const snis[] = {"cdn-lfs.huggingface.co", "s3.us-west-2.amazonaws.com",
+                                       "storage.googleapis.com", OSS_SNI, "download.pytorch.org"};
+    double lo = log(2000.0), hi = log(60000.0);
+    double segs = exp(lo + (hi - lo) * (double)gen_range(&g->rng, 0, 1000000) / 1e6);
+    struct bulk_opts o = {snis[gen_range(&g->rng, 0, 4)],  (uint64_t)segs * 1448,
+                          (int)gen_range(&g->rng, 0, 1),   150,
+                          gen_range(&g->rng, 1000, 90000), snaplen_or(g, 96)};
+    return bulk_session(g, gpu, peer, t, &o);
+}
+
+/* The spawner is a flow without packets: each step starts one session at
+ * its timer and moves the timer on, until the packet budget is promised.
+ * Control sessions are kept near 2% of the packets. */
+struct spawner {
+    uint64_t budget, ctl;
+    int (*spawn)(struct gen *g, struct spawner *s, uint64_t t);
+    uint32_t mean_us;
+};
+
+static int fleet_spawn(struct gen *g, struct spawner *s, uint64_t t)
+{
+    char gpu[32], peer[32];
+    fleet_hosts(g, gpu, peer, sizeof(gpu));
+    if (s->ctl * 50 < g->planned) {
+        uint64_t before = g->planned;
+        int rc = fleet_control(g, t, gpu, peer);
+        s->ctl += g->planned - before;
+        return rc;
+    }
+    return fleet_bulk(g, t, gpu, peer);
+}
+
+static int flood_spawn(struct gen *g, struct spawner *s, uint64_t t)
+{
+    struct gen_addr src, dst;
+    struct gen_ep c, d;
+    rand_public(g, &src, NULL, 0);
+    gen_addr(&dst, GPU1);
+    gen_ep_addr(&c, &src, (uint16_t)gen_range(&g->rng, 1024, 65535),
+                (uint8_t)gen_range(&g->rng, 40, 250));
+    gen_ep_addr(&d, &dst, (uint16_t)(1 + (s->ctl++ % 1024)), 64);
+    struct gen_flow *f = flow_new(g, 6, &c, &d, "syn", NULL);
+    flow_seg(f, t, GEN_C2S, TCP_SYN);
+    g->planned++;
+    return sched_add(g, f);
+}
+
+static int spawner_step(struct gen *g, struct gen_flow *f)
+{
+    struct spawner *s = f->st;
+    if (g->planned >= s->budget)
+        return 0;
+    if (s->spawn(g, s, f->timer) < 0)
+        return -1;
+    double u = ((double)gen_range(&g->rng, 1, 1000000)) / 1e6;
+    f->timer += (uint64_t)(-log(u) * s->mean_us) + 1;
+    return 1;
+}
+
+static int spawner_start(struct gen *g, uint64_t budget, uint32_t mean_us,
+                         int (*spawn)(struct gen *, struct spawner *, uint64_t))
+{
+    struct gen_ep none;
+    memset(&none, 0, sizeof(none));
+    struct gen_flow *f = flow_new(g, 0, &none, &none, NULL, NULL);
+    struct spawner *s = calloc(1, sizeof(*s));
+    if (!s) {
+        flow_free(f);
+        return gen_err(g, "out of memory");
+    }
+    *s = (struct spawner){budget, 0, spawn, mean_us};
+    f->st = s;
+    f->step = spawner_step;
+    f->timer = GEN_START_US;
+    return sched_add(g, f);
+}
+
+static int scen_fleet(struct gen *g)
+{
+    return spawner_start(g, g->packets ? g->packets : 2000000, 15000, fleet_spawn);
+}
+
+static int scen_flood(struct gen *g)
+{
+    return spawner_start(g, g->packets ? g->packets : 100000, 20, flood_spawn);
+}
+
+const struct gen_scenario gen_scenarios[] = {
+    {"ssh", "interactive SSH session, China client to a GPU host (rtt 180 ms)", scen_ssh},
+    {"tls", "TLS sessions to pytorch, Hugging Face CDN, OpenAI and Aliyun OSS", scen_tls},
+    {"http-jupyter", "Jupyter over plain HTTP on 8888: /lab, /api, kernel websocket",
+     scen_http_jupyter},
+    {"rdp", "RDP on 3389 with an mstshash cookie, then encrypted traffic", scen_rdp},
+    {"dns", "A and AAAA lookups of mirror names via 8.8.8.8 and 114.114.114.114", scen_dns},
+    {"bulk", "GPU host uploading ~180 MB over TLS to Aliyun OSS, snaplen 96, plus a download",
+     scen_bulk},
+    {"vxlan", "the sample mix, every frame in VXLAN (VNI 4242)", scen_vxlan},
+    {"vlan-ipv6", "SSH, TLS and a small bulk download over IPv6 on VLAN 120", scen_vlan_ipv6},
+    {"sample", "README sample: a few minutes of one GPU host's mirror port", scen_sample},
+    {"fleet", "GPU fleet mirror port: bulk flows (snaplen 96), ~2% control sessions", scen_fleet},
+    {"flood", "SYN flood / port scan: --packets distinct SYNs to one host", scen_flood},
+    {NULL, NULL, NULL}};
