@@ -254,8 +254,9 @@ void flow_table_expire(flow_table *t, uint64_t now_us)
 void flow_table_flush(flow_table *t, uint64_t now_us, int reason)
 {
     while (t->lru.head) {
+        uint64_t when;
         flow *f = flow_table_check(t, t->lru.head, now_us);
         if (f)
-            flow_table_end(t, f, reason);
+            flow_table_end(t, f, f->close_us ? flow_table_deadline(t, f, &when) : reason);
     }
 }

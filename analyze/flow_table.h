@@ -77,8 +77,8 @@ void flow_table_end(flow_table *t, flow *f, int reason);
 /* Ends every flow with a deadline before now_us. Cheap when nothing is due. */
 void flow_table_expire(flow_table *t, uint64_t now_us);
 
-/* Ends every flow: those with a deadline before now_us for their own
- * reason, all others for `reason`. */
+/* Ends every flow: closed TCP flows and those with a deadline before
+ * now_us for their own reason, all others for `reason`. */
 void flow_table_flush(flow_table *t, uint64_t now_us, int reason);
 
 const flow_table_stats *flow_table_get_stats(const flow_table *t);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,8 @@ struct source {
     char *name;
     int live;
     int linktype;
+    int fd;         /* live: selectable descriptor for poll() */
+    int timeout_ms; /* live: longest wait in source_next() */
     char err[PCAP_ERRBUF_SIZE + 512];
 };
 
@@ -98,6 +101,23 @@ static void source_live_error(source *s, int rc, char *err, size_t errlen)
                  pcap_statustostr(rc), why);
 }
 
+/* Live reads poll the descriptor themselves: with TPACKET_V3, libpcap's
+ * blocking read can wait forever on a quiet interface (the kernel retires
+ * only blocks that hold packets), and the capture loop must tick and see
+ * a stop request even when nothing arrives. */
+static int source_set_nonblock(source *s, char *err, size_t errlen)
+{
+    char perr[PCAP_ERRBUF_SIZE];
+
+    s->fd = pcap_get_selectable_fd(s->pcap);
+    if (s->fd < 0 || pcap_setnonblock(s->pcap, 1, perr) != 0) {
+        snprintf(err, errlen, "%s: cannot poll the capture: %s", s->name,
+                 s->fd < 0 ? "no selectable descriptor" : perr);
+        return -1;
+    }
+    return 0;
+}
+
 source *source_open_live(const char *iface, const char *filter, const source_live_opts *o,
                          char *err, size_t errlen)
 {
@@ -128,10 +148,11 @@ source *source_open_live(const char *iface, const char *filter, const source_liv
         return NULL;
     }
     s->linktype = pcap_datalink(s->pcap);
-    if (source_set_filter(s, filter, err, errlen) != 0) {
+    if (source_set_filter(s, filter, err, errlen) != 0 || source_set_nonblock(s, err, errlen)) {
         source_close(s);
         return NULL;
     }
+    s->timeout_ms = o->timeout_ms;
     return s;
 }
 
@@ -141,6 +162,11 @@ int source_next(source *s, packet *p)
     const u_char *data;
     int rc = pcap_next_ex(s->pcap, &h, &data);
 
+    if (rc == 0 && s->live) {
+        struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
+        if (poll(&pfd, 1, s->timeout_ms) > 0)
+            rc = pcap_next_ex(s->pcap, &h, &data);
+    }
     if (rc == 1) {
         p->ts_us = (uint64_t)h->ts.tv_sec * 1000000u + (uint64_t)h->ts.tv_usec;
         p->caplen = h->caplen;

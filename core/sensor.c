@@ -282,6 +282,9 @@ int sensor_run(sensor *s)
             return 1;
         }
     }
+    if (s->cfg->interface)
+        fprintf(stderr, "loophole: capturing on %s with %u worker%s\n", s->cfg->interface,
+                s->nworkers, s->nworkers == 1 ? "" : "s");
     if (pthread_create(&s->cap_thread, NULL, sensor_capture_main, s) != 0) {
         fprintf(stderr, "loophole: cannot start the capture thread\n");
         sensor_abort_workers(s);
