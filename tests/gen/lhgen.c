@@ -82,8 +82,8 @@ static int open_outputs(struct gen *g)
         g->dump = pcap_dump_fopen(g->pd, stdout);
     else
         g->dump = pcap_dump_open(g->pd, g->out_name);
-    if (!g->dump)
-        return gen_err(g, "%s: %s", g->out_name, pcap_geterr(g->pd));
+    if (!g->dump) /* libpcap's message names the file */
+        return gen_err(g, "%s", pcap_geterr(g->pd));
     if (g->manifest_name && !(g->manifest = fopen(g->manifest_name, "w")))
         return gen_err(g, "%s: %s", g->manifest_name, strerror(errno));
     return sched_manifest_header(g);

@@ -246,13 +246,15 @@ static size_t l4_write(struct gen *g, struct gen_flow *f, const struct gen_seg *
     }
     l4len = hl + s->len;
     sum = pseudo_sum(&src->ip, &dst->ip, f->proto, l4len) + csum_add(0, p, hl);
-    sum += s->filler ? csum_pool(g, s->off, s->len) : csum_add(0, f->buf + s->off, s->len);
+    if (s->len)
+        sum += s->filler ? csum_pool(g, s->off, s->len) : csum_add(0, f->buf + s->off, s->len);
     uint16_t c = csum_fold(sum);
     if (f->proto == 17 && c == 0)
         c = 0xffff;
     put16(p + (f->proto == 6 ? 16 : 6), c);
     size_t keep = room > hl ? room - hl : 0;
-    memcpy(p + hl, seg_data(g, f, s), keep < s->len ? keep : s->len);
+    if (keep && s->len)
+        memcpy(p + hl, seg_data(g, f, s), keep < s->len ? keep : s->len);
     return l4len;
 }
 

@@ -153,7 +153,8 @@ static size_t tls_ext(uint8_t *p, uint16_t type, const uint8_t *body, size_t len
 {
     put16(p, type);
     put16(p + 2, (uint16_t)len);
-    memcpy(p + 4, body, len);
+    if (len)
+        memcpy(p + 4, body, len);
     return 4 + len;
 }
 

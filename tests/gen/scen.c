@@ -356,7 +356,7 @@ static uint64_t bulk_acks(struct gen_flow *f, struct bulk *b, uint64_t end)
 {
     uint64_t t = 0;
     while (b->ai < b->nseg) {
-        t = b->t0 + b->ai * b->gap_ns / 1000 + f->rtt[!b->snd] + 30;
+        t = bulk_time(f, b, b->ai) + f->rtt[!b->snd];
         if (t >= end)
             break;
         tcp_ack(f, !b->snd, t);
@@ -477,7 +477,7 @@ static int scen_dns(struct gen *g)
 
 static int scen_bulk(struct gen *g)
 {
-    uint64_t up = g->packets ? g->packets * 2 / 3 * 1448 : 180ULL << 20;
+    uint64_t up = g->packets ? g->packets * 2 / 3 * 1448 : 170ULL << 20;
     struct bulk_opts o = {OSS_SNI, up, 1, 150, 185000, snaplen_or(g, 96)};
     if (bulk_session(g, GPU1, OSS_IP, GEN_START_US, &o) < 0)
         return -1;
@@ -494,8 +494,8 @@ static int sample_control(struct gen *g, uint64_t t0)
         ssh_session(g, CN1, GPU1, t0 + 4 * GEN_SEC, &cn) ||
         ssh_session(g, HK1, GPU1, t0 + 31 * GEN_SEC, &hk) ||
         ssh_session(g, US1, GPU1, t0 + 12 * GEN_SEC, &us) ||
-        jupyter_session(g, CN2, GPU1, t0 + 48 * GEN_SEC, 175000, 12) ||
-        rdp_session(g, CN1, GPU2, t0 + 70 * GEN_SEC, 185000, 30) ||
+        jupyter_session(g, CN2, GPU1, t0 + 48 * GEN_SEC, 175000, 24) ||
+        rdp_session(g, CN1, GPU2, t0 + 70 * GEN_SEC, 185000, 45) ||
         tls_session(g, EU1, GPU1, "notebook.cloud.lambdalabs.com", t0 + 20 * GEN_SEC, 85000, 6);
     return rc ? -1 : 0;
 }
@@ -504,7 +504,7 @@ static int sample_dns(struct gen *g, uint64_t t0)
 {
     static const char *const names[] = {"download.pytorch.org", "cdn-lfs.huggingface.co",
                                         "pypi.tuna.tsinghua.edu.cn", "hf-mirror.com", OSS_SNI};
-    static const uint32_t at[] = {1, 2, 9, 40, 95};
+    static const uint32_t at[] = {1, 2, 9, 40, 139};
     for (int i = 0; i < 5; i++) {
         int cn = i >= 2;
         if (dns_lookup(g, GPU1, cn ? "114.114.114.114" : "8.8.8.8", names[i], 1,
@@ -525,7 +525,7 @@ static int scen_sample(struct gen *g)
         return -1;
     int rc = bulk_session(g, GPU1, "18.160.10.97", t0 + 1100 * GEN_MS, &pt) ||
              bulk_session(g, GPU1, "18.155.68.112", t0 + 2200 * GEN_MS, &hf) ||
-             bulk_session(g, GPU1, OSS_IP, t0 + 96 * GEN_SEC, &oss);
+             bulk_session(g, GPU1, OSS_IP, t0 + 140 * GEN_SEC, &oss);
     return rc ? -1 : 0;
 }
 
@@ -699,7 +699,7 @@ const struct gen_scenario gen_scenarios[] = {
      scen_http_jupyter},
     {"rdp", "RDP on 3389 with an mstshash cookie, then encrypted traffic", scen_rdp},
     {"dns", "A and AAAA lookups of mirror names via 8.8.8.8 and 114.114.114.114", scen_dns},
-    {"bulk", "GPU host uploading ~180 MB over TLS to Aliyun OSS, snaplen 96, plus a download",
+    {"bulk", "GPU host uploading ~170 MB over TLS to Aliyun OSS, snaplen 96, plus a download",
      scen_bulk},
     {"vxlan", "the sample mix, every frame in VXLAN (VNI 4242)", scen_vxlan},
     {"vlan-ipv6", "SSH, TLS and a small bulk download over IPv6 on VLAN 120", scen_vlan_ipv6},
