@@ -28,7 +28,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corpus  # noqa: E402
 
 # Master protocol -> the record field that carries host_or_sni.
-HOST_FIELD = {"TLS": "sni", "QUIC": "sni", "HTTP": "host", "DNS": "dns_query",
+HOST_FIELD = {"TLS": "sni", "QUIC": "sni", "HTTP": "host", "HTTP_CONNECT": "host",
+              "HTTP_PROXY": "host", "DNS": "dns_query",
               "SSH": "ssh_client"}
 
 
