@@ -28,6 +28,8 @@
 #   a missing file      status 1, file named, no records.
 #   damaged + good      -r truncated.pcap -r <good>: status 1, the first
 #                       file named, and the second file fully processed.
+# The file name is asserted for failures; the drop warning of a run that
+# succeeds is a total over the run and is checked for its reason instead.
 set -euo pipefail
 
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
