@@ -49,6 +49,10 @@ declare -A before
 while read -r name n; do
     before[$name]=$n
 done < <(dmg make "$src" "$tmp")
+n_truncated=${before[truncated.pcap]}
+n_huge=${before[huge_caplen.pcap]}
+n_zero=${before[zero_record.pcap]}
+n_garbage=${before[garbage_frames.pcap]}
 
 fail=0
 err() {
@@ -93,18 +97,18 @@ warned() {
     fi
 }
 
-run truncated 1 "${before[truncated.pcap]}" truncated.pcap -r "$tmp/truncated.pcap"
-run huge_caplen 1 "${before[huge_caplen.pcap]}" huge_caplen.pcap -r "$tmp/huge_caplen.pcap"
+run truncated 1 "$n_truncated" truncated.pcap -r "$tmp/truncated.pcap"
+run huge_caplen 1 "$n_huge" huge_caplen.pcap -r "$tmp/huge_caplen.pcap"
 
-run zero_record 0 "${before[zero_record.pcap]}" "" -r "$tmp/zero_record.pcap"
+run zero_record 0 "$n_zero" "" -r "$tmp/zero_record.pcap"
 real=$(dmg pkts "$tmp/zero_record.jsonl")
-if [ "$real" -ne $((before[zero_record.pcap] - 1)) ]; then
+if [ "$real" -ne $((n_zero - 1)) ]; then
     err "zero_record: $real packets in flow records; every one of the" \
-        "$((before[zero_record.pcap] - 1)) real packets must count"
+        "$((n_zero - 1)) real packets must count"
 fi
 warned zero_record truncated_l2
 
-run garbage_frames 0 "${before[garbage_frames.pcap]}" "" -r "$tmp/garbage_frames.pcap"
+run garbage_frames 0 "$n_garbage" "" -r "$tmp/garbage_frames.pcap"
 gd=$(dmg stats "$tmp/garbage_frames.err" drops)
 if [ "$gd" -lt 10 ]; then
     err "garbage_frames: $gd drops; the 10 frames with an impossible IPv4 header must be drops"
@@ -120,7 +124,7 @@ for c in not_a_capture missing; do
 done
 
 ngood=$(dmg count "$good")
-run damaged_then_good 1 $((before[truncated.pcap] + ngood)) truncated.pcap \
+run damaged_then_good 1 $((n_truncated + ngood)) truncated.pcap \
     -r "$tmp/truncated.pcap" -r "$good"
 
 exit $fail
