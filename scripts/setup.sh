@@ -11,7 +11,7 @@ libpcap-dev libndpi-dev libndpi-bin
 libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl
 libhiredis-dev redis-server redis-tools
 libinih-dev libcmocka-dev libxxhash-dev libcap-ng-dev libjansson-dev
-tshark tcpreplay iproute2 procps
+tshark tcpreplay iproute2 procps python3
 "
 
 missing=""

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Packet and byte accounting against tshark.
+#
+# Every capture of the corpus is replayed with one worker, and every flow's
+# packets and bytes, per direction, are compared with an independent count
+# made by tshark from the same file (lib/accounting.py explains how that
+# count keys flows, handles ICMP errors, IPv6 extension headers and
+# fragments). The sensor's records are summed per flow over all its
+# records. Exact equality is required: a packet lost or counted twice by
+# the decoder or the flow table is a wrong answer to "how much did this
+# host send".
+set -euo pipefail
+
+: "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
+: "${LOOPHOLE_CORPUS:?LOOPHOLE_CORPUS must name the corpus folder}"
+here=$(cd "$(dirname "$0")" && pwd)
+corpus=$LOOPHOLE_CORPUS/ndpi
+command -v tshark >/dev/null || { echo "FAIL: tshark is not installed" >&2; exit 1; }
+
+shopt -s nullglob
+pcaps=("$corpus"/*.pcap "$corpus"/*.pcapng)
+if [ ${#pcaps[@]} -eq 0 ]; then
+    echo "FAIL: corpus missing: no captures in $corpus" >&2
+    exit 1
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fail=0
+for pcap in "${pcaps[@]}"; do
+    name=$(basename "$pcap")
+    rc=0
+    "$LOOPHOLE" -r "$pcap" --threads 1 --flows "$tmp/$name.jsonl" 2>"$tmp/$name.err" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        echo "FAIL: $name: loophole exited with status $rc:" >&2
+        cat "$tmp/$name.err" >&2
+        fail=1
+    fi
+done
+
+python3 "$here/lib/accounting.py" "$tmp" "${pcaps[@]}" || fail=1
+exit $fail
