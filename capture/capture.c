@@ -165,8 +165,11 @@ static void capture_packet(capture *c, packet *p)
     capture_advance(c, p->ts_us);
     int res = decode_packet(c->dec, p);
     STAT_ADD(c->stats.results[res], 1);
-    if (res == DECODE_OK)
-        capture_enqueue(c, p);
+    if (res != DECODE_OK)
+        return;
+    if (p->flags & PKT_F_LEN_CLIPPED)
+        STAT_ADD(c->stats.len_clipped, 1);
+    capture_enqueue(c, p);
 }
 
 static uint64_t capture_wall_us(void)

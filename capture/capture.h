@@ -50,6 +50,7 @@ typedef struct capture_stats {
     _Atomic uint64_t results[DECODE_NRESULTS]; /* frames by decode result */
     _Atomic uint64_t queue_drops;  /* live: the worker's ring was full */
     _Atomic uint64_t oversize;     /* frames larger than a ring record */
+    _Atomic uint64_t len_clipped;  /* IP length past the frame, clipped */
     _Atomic uint64_t kernel_recv, kernel_drops, kernel_ifdrops;
     _Atomic uint64_t files_done;
     _Atomic uint64_t source_errors; /* damaged or unreadable sources */

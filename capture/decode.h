@@ -38,10 +38,9 @@ enum decode_result {
     DECODE_TRUNCATED_MPLS,    /* label stack cut short or without bottom */
     DECODE_TRUNCATED_IPV4,    /* fewer than 20 bytes, or options cut */
     DECODE_BAD_IPV4_HEADER,   /* version or header length invalid */
-    DECODE_BAD_IPV4_LENGTH,   /* total length shorter than the header or
-                                 longer than the frame on the wire */
+    DECODE_BAD_IPV4_LENGTH,   /* total length shorter than the header */
     DECODE_TRUNCATED_IPV6,    /* fewer than 40 bytes */
-    DECODE_BAD_IPV6_LENGTH,   /* payload length longer than the frame */
+    DECODE_BAD_IPV6_LENGTH,   /* unused: kept so values do not move */
     DECODE_BAD_IPV6_EXT,      /* extension header chain cut or too long */
     DECODE_TRUNCATED_L4,      /* L4 header cut before the ports */
     DECODE_BAD_TCP_HEADER,    /* data offset below 5 or beyond the datagram */

@@ -113,8 +113,11 @@ int decode_ip_v4(struct decode_ctx *c, uint32_t off)
     if (tl == 0) {
         p->flags |= PKT_F_TSO;
         tl = rem;
-    } else if (tl < hl || tl > rem) {
+    } else if (tl < hl) {
         return DECODE_BAD_IPV4_LENGTH;
+    } else if (tl > rem) {
+        p->flags |= PKT_F_LEN_CLIPPED;
+        tl = rem;
     }
     decode_ip_reset_l4(p);
     decode_ip_bound(c, off, tl);
@@ -203,7 +206,8 @@ int decode_ip_v6(struct decode_ctx *c, uint32_t off)
         p->flags |= PKT_F_TSO;
         pl = rem - IPV6_HLEN;
     } else if (pl > rem - IPV6_HLEN) {
-        return DECODE_BAD_IPV6_LENGTH;
+        p->flags |= PKT_F_LEN_CLIPPED;
+        pl = rem - IPV6_HLEN;
     }
     decode_ip_reset_l4(p);
     decode_ip_bound(c, off, IPV6_HLEN + pl);

@@ -29,6 +29,10 @@
 #define ETHERTYPE_QINQ1  0x9100
 #define ETHERTYPE_MPLS   0x8847
 #define ETHERTYPE_MPLSMC 0x8848
+#define ETHERTYPE_PPPOE  0x8864 /* RFC 2516 session stage */
+#define PPPOE_HLEN       8      /* PPPoE header and the PPP protocol field */
+#define PPP_IPV4         0x0021
+#define PPP_IPV6         0x0057
 
 static int decode_l2_is_vlan(uint16_t type)
 {
@@ -60,6 +64,26 @@ static int decode_l2_vlans(struct decode_ctx *c, uint16_t *type, uint32_t *off)
     return DECODE_OK;
 }
 
+/* PPPoE session frames (DSL access networks, seen on carrier mirror
+ * ports): version/type 0x11, code 0, then PPP's protocol field. */
+static int decode_l2_pppoe(struct decode_ctx *c, uint32_t off)
+{
+    const uint8_t *h = c->data + off;
+
+    if (c->cap - off < PPPOE_HLEN)
+        return DECODE_TRUNCATED_L2;
+    if (h[0] != 0x11 || h[1] != 0)
+        return DECODE_NON_IP;
+    switch (decode_rd16(h + 6)) {
+    case PPP_IPV4:
+        return decode_ip_v4(c, off + PPPOE_HLEN);
+    case PPP_IPV6:
+        return decode_ip_v6(c, off + PPPOE_HLEN);
+    default:
+        return DECODE_NON_IP;
+    }
+}
+
 int decode_l2_ethertype(struct decode_ctx *c, uint16_t type, uint32_t off)
 {
     int r = decode_l2_vlans(c, &type, &off);
@@ -74,6 +98,8 @@ int decode_l2_ethertype(struct decode_ctx *c, uint16_t type, uint32_t off)
     case ETHERTYPE_MPLS:
     case ETHERTYPE_MPLSMC:
         return decode_l2_mpls(c, off);
+    case ETHERTYPE_PPPOE:
+        return decode_l2_pppoe(c, off);
     default:
         return DECODE_NON_IP;
     }

@@ -201,6 +201,8 @@ static json_t *sensor_stats_json(sensor *s)
     json_object_set_new(o, "drops", json_integer((json_int_t)drops));
     json_object_set_new(o, "drop_reasons", reasons);
     json_object_set_new(o, "truncated_copies", json_integer((json_int_t)STAT_GET(cs->oversize)));
+    json_object_set_new(o, "ip_length_clipped",
+                        json_integer((json_int_t)STAT_GET(cs->len_clipped)));
     sensor_flow_counters(s, o);
     if (s->flows)
         json_object_set_new(o, "flow_records_lost",
