@@ -214,6 +214,30 @@ static dpi_facts *dpi_build(const dpi_builder *b)
     return fa;
 }
 
+static uint32_t dpi_host_v4(const pkt_addr *a)
+{
+    if (!pkt_addr_is_v4(a))
+        return 0;
+    return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 |
+           a->b[15];
+}
+
+/* A flow that never carried data never had an nDPI state (see
+ * worker.c); it gets the guess ndpiReader's give-up would make, from the
+ * ports and the server address. The call takes host byte order. */
+static void dpi_guess(dpi *d, flow *f)
+{
+    const flow_key *k = &f->key;
+    int c = f->client, s = !f->client;
+
+    if (k->proto != 6 && k->proto != 17)
+        return;
+    dpi_set_verdict(d, f,
+                    ndpi_guess_undetected_protocol(d->mod, NULL, k->proto,
+                                                   dpi_host_v4(&k->addr[c]), k->port[c],
+                                                   dpi_host_v4(&k->addr[s]), k->port[s]));
+}
+
 void dpi_finish(dpi *d, flow *f)
 {
     char app[64];
@@ -231,6 +255,8 @@ void dpi_finish(dpi *d, flow *f)
         }
         dpi_collect(f, &b);
         risk = f->ndpi->risk;
+    } else if (f->dpi_state != FLOW_DPI_DONE) {
+        dpi_guess(d, f);
     }
     ndpi_protocol pr;
     memset(&pr, 0, sizeof(pr));

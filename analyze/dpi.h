@@ -8,7 +8,9 @@
  * dpi_finish() keeps the facts (application, category, SNI, HTTP host, DNS
  * query, SSH banners, JA3 client hash, risks) in a small block the flow
  * owns, and frees nDPI's per-flow state at once: a flow past inspection
- * costs no nDPI memory.
+ * costs no nDPI memory. A flow gets an nDPI state only from its first
+ * packet with data, so floods of SYNs and scans never cost one; such
+ * flows get nDPI's guess from ports and addresses when they end.
  *
  * nDPI's API changed across versions; the calls that differ are wrapped in
  * dpi.c under NDPI_MAJOR/NDPI_MINOR guards (4.2 is Debian 12's).

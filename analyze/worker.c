@@ -80,7 +80,9 @@ static void worker_packet(worker *w, capture_rec *rec)
         f = flow_table_create(w->table, rec->hash, &k, p, side);
     flow_update(f, p, side);
     flow_table_touched(w->table, f);
-    if (f->dpi_state != FLOW_DPI_DONE)
+    /* Inspection starts at the first packet that carries data: a flood of
+     * SYNs or scans never costs an nDPI state. */
+    if (f->dpi_state != FLOW_DPI_DONE && (f->ndpi != NULL || p->payload_caplen > 0))
         dpi_packet(w->dpi, f, p);
 }
 
