@@ -21,7 +21,8 @@
 #define DPI_MAX_TCP_PKTS   80
 #define DPI_MAX_OTHER_PKTS 24
 
-#define DPI_NDPI_AT_LEAST(maj, min) (NDPI_MAJOR > (maj) || (NDPI_MAJOR == (maj) && NDPI_MINOR >= (min)))
+#define DPI_NDPI_AT_LEAST(maj, min)                                                                \
+    (NDPI_MAJOR > (maj) || (NDPI_MAJOR == (maj) && NDPI_MINOR >= (min)))
 
 /* ndpi_protocol moved its ids into `.proto` in 4.11. */
 #if DPI_NDPI_AT_LEAST(4, 11)
@@ -87,11 +88,11 @@ static ndpi_protocol dpi_process(dpi *d, flow *f, const packet *p)
     unsigned len = p->caplen > 0xffff ? 0xffff : p->caplen;
     uint64_t ms = p->ts_us / 1000;
 #if DPI_NDPI_AT_LEAST(4, 6)
-    return ndpi_detection_process_packet(d->mod, f->ndpi, p->data + p->l3_off,
-                                         (unsigned short)len, ms, NULL);
+    return ndpi_detection_process_packet(d->mod, f->ndpi, p->data + p->l3_off, (unsigned short)len,
+                                         ms, NULL);
 #else
-    return ndpi_detection_process_packet(d->mod, f->ndpi, p->data + p->l3_off,
-                                         (unsigned short)len, ms);
+    return ndpi_detection_process_packet(d->mod, f->ndpi, p->data + p->l3_off, (unsigned short)len,
+                                         ms);
 #endif
 }
 
@@ -218,8 +219,7 @@ static uint32_t dpi_host_v4(const pkt_addr *a)
 {
     if (!pkt_addr_is_v4(a))
         return 0;
-    return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 |
-           a->b[15];
+    return (uint32_t)a->b[12] << 24 | (uint32_t)a->b[13] << 16 | (uint32_t)a->b[14] << 8 | a->b[15];
 }
 
 /* A flow that never carried data never had an nDPI state (see
@@ -233,9 +233,9 @@ static void dpi_guess(dpi *d, flow *f)
     if (k->proto != 6 && k->proto != 17)
         return;
     dpi_set_verdict(d, f,
-                    ndpi_guess_undetected_protocol(d->mod, NULL, k->proto,
-                                                   dpi_host_v4(&k->addr[c]), k->port[c],
-                                                   dpi_host_v4(&k->addr[s]), k->port[s]));
+                    ndpi_guess_undetected_protocol(d->mod, NULL, k->proto, dpi_host_v4(&k->addr[c]),
+                                                   k->port[c], dpi_host_v4(&k->addr[s]),
+                                                   k->port[s]));
 }
 
 void dpi_finish(dpi *d, flow *f)
@@ -263,8 +263,7 @@ void dpi_finish(dpi *d, flow *f)
     DPI_MASTER(pr) = f->proto_master;
     DPI_APPID(pr) = f->proto_app;
     b.s[DPI_APP] = ndpi_protocol2name(d->mod, pr, app, sizeof(app));
-    b.s[DPI_CATEGORY] =
-        ndpi_category_get_name(d->mod, (ndpi_protocol_category_t)f->proto_category);
+    b.s[DPI_CATEGORY] = ndpi_category_get_name(d->mod, (ndpi_protocol_category_t)f->proto_category);
     f->facts = dpi_build(&b);
     if (f->facts)
         f->facts->risk = risk;

@@ -42,8 +42,8 @@ enum dpi_fact {
 };
 
 typedef struct dpi_facts {
-    uint64_t risk;                /* nDPI flow risk bits */
-    uint16_t off[DPI_NFACTS];     /* offset into text; DPI_ABSENT when unset */
+    uint64_t risk;            /* nDPI flow risk bits */
+    uint16_t off[DPI_NFACTS]; /* offset into text; DPI_ABSENT when unset */
     char text[];
 } dpi_facts;
 

@@ -18,8 +18,8 @@
 #include <string.h>
 
 static const char *const flow_end_names[FLOW_END_MAX] = {
-    [FLOW_END_NONE] = "none", [FLOW_END_FIN] = "fin",         [FLOW_END_RST] = "rst",
-    [FLOW_END_IDLE] = "idle", [FLOW_END_ACTIVE] = "active",   [FLOW_END_EOF] = "eof",
+    [FLOW_END_NONE] = "none",       [FLOW_END_FIN] = "fin",       [FLOW_END_RST] = "rst",
+    [FLOW_END_IDLE] = "idle",       [FLOW_END_ACTIVE] = "active", [FLOW_END_EOF] = "eof",
     [FLOW_END_EVICTED] = "evicted",
 };
 
@@ -81,8 +81,8 @@ static void flow_tcp(flow *f, const packet *p, int dir)
     if (fl & TCP_RST)
         f->tcp |= FLOW_TCP_RST;
     if (f->close_us == 0 &&
-        ((f->tcp & FLOW_TCP_RST) || (f->tcp & (FLOW_TCP_FIN_C | FLOW_TCP_FIN_S)) ==
-                                        (FLOW_TCP_FIN_C | FLOW_TCP_FIN_S)))
+        ((f->tcp & FLOW_TCP_RST) ||
+         (f->tcp & (FLOW_TCP_FIN_C | FLOW_TCP_FIN_S)) == (FLOW_TCP_FIN_C | FLOW_TCP_FIN_S)))
         f->close_us = p->ts_us;
 }
 

@@ -39,12 +39,12 @@ enum flow_end {
 const char *flow_end_name(int end);
 
 /* flow.tcp bits */
-#define FLOW_TCP_SYN     0x01 /* client SYN seen */
-#define FLOW_TCP_SYNACK  0x02 /* server SYN/ACK seen */
-#define FLOW_TCP_ACK     0x04 /* client ACK of the SYN/ACK seen: established */
-#define FLOW_TCP_FIN_C   0x08 /* FIN from the client */
-#define FLOW_TCP_FIN_S   0x10 /* FIN from the server */
-#define FLOW_TCP_RST     0x20
+#define FLOW_TCP_SYN       0x01 /* client SYN seen */
+#define FLOW_TCP_SYNACK    0x02 /* server SYN/ACK seen */
+#define FLOW_TCP_ACK       0x04 /* client ACK of the SYN/ACK seen: established */
+#define FLOW_TCP_FIN_C     0x08 /* FIN from the client */
+#define FLOW_TCP_FIN_S     0x10 /* FIN from the server */
+#define FLOW_TCP_RST       0x20
 #define FLOW_TCP_MIDSTREAM 0x40 /* first packet was not a SYN */
 
 /* flow.dpi_state */
@@ -58,13 +58,13 @@ typedef struct flow {
     uint64_t hash;
     flow_key key;
 
-    uint8_t client;    /* key side that opened the flow */
-    uint8_t tcp;       /* FLOW_TCP_* */
-    uint8_t dpi_state; /* enum flow_dpi_state */
-    uint8_t closing;   /* on the table's closing list */
+    uint8_t client;       /* key side that opened the flow */
+    uint8_t tcp;          /* FLOW_TCP_* */
+    uint8_t dpi_state;    /* enum flow_dpi_state */
+    uint8_t closing;      /* on the table's closing list */
     uint8_t tunnel_type;  /* outer encapsulation of the first packet */
     uint16_t tunnel_port; /* its UDP port (VXLAN, Geneve) */
-    uint16_t dpi_pkts; /* packets given to deep inspection */
+    uint16_t dpi_pkts;    /* packets given to deep inspection */
 
     uint64_t first_us;     /* first packet of the flow */
     uint64_t rec_first_us; /* first packet of the current record (valid
@@ -74,9 +74,9 @@ typedef struct flow {
     uint64_t pkts[2];      /* [0] client to server, [1] server to client */
     uint64_t bytes[2];     /* wire bytes, same order */
 
-    uint64_t syn_us, synack_us;    /* handshake times, 0 when unseen */
-    uint32_t rtt_server_us;        /* SYN -> SYN/ACK: sensor to server and back */
-    uint32_t rtt_client_us;        /* SYN/ACK -> ACK: sensor to client and back */
+    uint64_t syn_us, synack_us; /* handshake times, 0 when unseen */
+    uint32_t rtt_server_us;     /* SYN -> SYN/ACK: sensor to server and back */
+    uint32_t rtt_client_us;     /* SYN/ACK -> ACK: sensor to client and back */
 
     uint16_t proto_master, proto_app; /* nDPI's latest verdict */
     uint16_t proto_category;

@@ -203,8 +203,7 @@ static void flow_table_evict(flow_table *t, uint64_t now_us)
         flow_table_end(t, victim, FLOW_END_EVICTED);
 }
 
-flow *flow_table_create(flow_table *t, uint64_t hash, const flow_key *k, const packet *p,
-                        int side)
+flow *flow_table_create(flow_table *t, uint64_t hash, const flow_key *k, const packet *p, int side)
 {
     if (t->count >= t->cfg.max_flows)
         flow_table_evict(t, p->ts_us);

@@ -65,8 +65,7 @@ flow *flow_table_check(flow_table *t, flow *f, uint64_t t_us);
 
 /* Creates the flow of packet p (sent by key side `side`), evicting one if
  * the table is full. Never fails. */
-flow *flow_table_create(flow_table *t, uint64_t hash, const flow_key *k, const packet *p,
-                        int side);
+flow *flow_table_create(flow_table *t, uint64_t hash, const flow_key *k, const packet *p, int side);
 
 /* Tells the table that f has just counted a packet. */
 void flow_table_touched(flow_table *t, flow *f);

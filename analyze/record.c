@@ -165,7 +165,8 @@ json_t *record_flow(const flow *f, int end, const char *sensor)
 char *record_flow_line(const flow *f, int end, const char *sensor, size_t *len)
 {
     json_t *o = record_flow(f, end, sensor);
-    char *line = o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+    char *line =
+        o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
 
     json_decref(o);
     if (line && len)

@@ -22,10 +22,10 @@
 
 typedef struct worker_config {
     unsigned id;
-    ring *in;                /* borrowed */
+    ring *in; /* borrowed */
     flow_table_config table;
-    const char *sensor;      /* borrowed */
-    output *flows;           /* borrowed; NULL when flow records are off */
+    const char *sensor; /* borrowed */
+    output *flows;      /* borrowed; NULL when flow records are off */
 } worker_config;
 
 typedef struct worker worker;

@@ -150,8 +150,8 @@ static void capture_enqueue(capture *c, const packet *p)
     rec->pkt.l4_off = p->l4_off ? p->l4_off - p->l3_off : 0;
     rec->pkt.payload_off = p->payload_off >= p->l3_off ? p->payload_off - p->l3_off : 0;
     if (rec->pkt.payload_off + rec->pkt.payload_caplen > n)
-        rec->pkt.payload_caplen = rec->pkt.payload_off < n ? (uint32_t)(n - rec->pkt.payload_off)
-                                                           : 0;
+        rec->pkt.payload_caplen =
+            rec->pkt.payload_off < n ? (uint32_t)(n - rec->pkt.payload_off) : 0;
     rec->pkt.l3_off = 0;
     memcpy(rec->bytes, p->data + p->l3_off, n);
     ring_commit(r);

@@ -44,13 +44,13 @@ typedef struct capture_rec {
 /* Counters. Written only by the capture thread; read by anyone with
  * relaxed loads (see core/stats.h). */
 typedef struct capture_stats {
-    _Atomic uint64_t packets;      /* frames read */
-    _Atomic uint64_t bytes;        /* their wire length */
-    _Atomic uint64_t decoded;      /* frames handed to a worker */
+    _Atomic uint64_t packets;                  /* frames read */
+    _Atomic uint64_t bytes;                    /* their wire length */
+    _Atomic uint64_t decoded;                  /* frames handed to a worker */
     _Atomic uint64_t results[DECODE_NRESULTS]; /* frames by decode result */
-    _Atomic uint64_t queue_drops;  /* live: the worker's ring was full */
-    _Atomic uint64_t oversize;     /* frames larger than a ring record */
-    _Atomic uint64_t len_clipped;  /* IP length past the frame, clipped */
+    _Atomic uint64_t queue_drops;              /* live: the worker's ring was full */
+    _Atomic uint64_t oversize;                 /* frames larger than a ring record */
+    _Atomic uint64_t len_clipped;              /* IP length past the frame, clipped */
     _Atomic uint64_t kernel_recv, kernel_drops, kernel_ifdrops;
     _Atomic uint64_t files_done;
     _Atomic uint64_t source_errors; /* damaged or unreadable sources */

@@ -30,26 +30,26 @@
  * error; every other value is a malformed or unusable frame. */
 enum decode_result {
     DECODE_OK = 0,
-    DECODE_NON_IP,            /* link payload is not IP: ignored */
-    DECODE_UNSUPPORTED_LINK,  /* capture link type the decoder does not know */
-    DECODE_TRUNCATED_L2,      /* shorter than its link-layer header */
-    DECODE_TRUNCATED_VLAN,    /* 802.1Q/802.1ad tag cut short */
-    DECODE_TOO_MANY_VLANS,    /* more stacked tags than the cap */
-    DECODE_TRUNCATED_MPLS,    /* label stack cut short or without bottom */
-    DECODE_TRUNCATED_IPV4,    /* fewer than 20 bytes, or options cut */
-    DECODE_BAD_IPV4_HEADER,   /* version or header length invalid */
-    DECODE_BAD_IPV4_LENGTH,   /* total length shorter than the header */
-    DECODE_TRUNCATED_IPV6,    /* fewer than 40 bytes */
-    DECODE_BAD_IPV6_LENGTH,   /* unused: kept so values do not move */
-    DECODE_BAD_IPV6_EXT,      /* extension header chain cut or too long */
-    DECODE_TRUNCATED_L4,      /* L4 header cut before the ports */
-    DECODE_BAD_TCP_HEADER,    /* data offset below 5 or beyond the datagram */
-    DECODE_BAD_UDP_LENGTH,    /* UDP length below 8 or beyond the datagram */
-    DECODE_TRUNCATED_TUNNEL,  /* encapsulation header cut short */
-    DECODE_BAD_TUNNEL,        /* encapsulation header invalid */
-    DECODE_TOO_DEEP,          /* more nested encapsulations than the cap */
-    DECODE_FRAG_ORPHAN,       /* later fragment whose first was not seen */
-    DECODE_BAD_IPV6_HEADER,   /* IPv6 ethertype or tunnel with another version */
+    DECODE_NON_IP,           /* link payload is not IP: ignored */
+    DECODE_UNSUPPORTED_LINK, /* capture link type the decoder does not know */
+    DECODE_TRUNCATED_L2,     /* shorter than its link-layer header */
+    DECODE_TRUNCATED_VLAN,   /* 802.1Q/802.1ad tag cut short */
+    DECODE_TOO_MANY_VLANS,   /* more stacked tags than the cap */
+    DECODE_TRUNCATED_MPLS,   /* label stack cut short or without bottom */
+    DECODE_TRUNCATED_IPV4,   /* fewer than 20 bytes, or options cut */
+    DECODE_BAD_IPV4_HEADER,  /* version or header length invalid */
+    DECODE_BAD_IPV4_LENGTH,  /* total length shorter than the header */
+    DECODE_TRUNCATED_IPV6,   /* fewer than 40 bytes */
+    DECODE_BAD_IPV6_LENGTH,  /* unused: kept so values do not move */
+    DECODE_BAD_IPV6_EXT,     /* extension header chain cut or too long */
+    DECODE_TRUNCATED_L4,     /* L4 header cut before the ports */
+    DECODE_BAD_TCP_HEADER,   /* data offset below 5 or beyond the datagram */
+    DECODE_BAD_UDP_LENGTH,   /* UDP length below 8 or beyond the datagram */
+    DECODE_TRUNCATED_TUNNEL, /* encapsulation header cut short */
+    DECODE_BAD_TUNNEL,       /* encapsulation header invalid */
+    DECODE_TOO_DEEP,         /* more nested encapsulations than the cap */
+    DECODE_FRAG_ORPHAN,      /* later fragment whose first was not seen */
+    DECODE_BAD_IPV6_HEADER,  /* IPv6 ethertype or tunnel with another version */
     DECODE_NRESULTS
 };
 

@@ -44,8 +44,9 @@ enum pkt_tunnel {
 #define PKT_F_MPLS       0x0008 /* an MPLS label stack was crossed */
 #define PKT_F_TSO        0x0010 /* IP length 0 on the wire (segmentation offload) */
 #define PKT_F_HAS_TCP    0x0020 /* flags, seq, ack and window are valid */
-#define PKT_F_LEN_CLIPPED 0x0040 /* IP length claimed more than the frame held
-                                    on the wire; clipped to the frame */
+#define PKT_F_LEN_CLIPPED                                                                          \
+    0x0040 /* IP length claimed more than the frame held                                           \
+              on the wire; clipped to the frame */
 
 typedef struct packet {
     /* Set by the source. */

@@ -67,8 +67,8 @@ source *source_open_file(const char *path, const char *filter, char *err, size_t
         return NULL;
     }
     if (strcmp(path, "-") == 0)
-        s->pcap = pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_MICRO,
-                                                           perr);
+        s->pcap =
+            pcap_fopen_offline_with_tstamp_precision(stdin, PCAP_TSTAMP_PRECISION_MICRO, perr);
     else
         s->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, perr);
     if (s->pcap == NULL) {
@@ -89,16 +89,15 @@ static void source_live_error(source *s, int rc, char *err, size_t errlen)
     const char *why = pcap_geterr(s->pcap);
 
     if (rc == PCAP_ERROR_PERM_DENIED)
-        snprintf(err, errlen,
-                 "%s: no permission to capture (run as root or grant CAP_NET_RAW): %s", s->name,
-                 why);
+        snprintf(err, errlen, "%s: no permission to capture (run as root or grant CAP_NET_RAW): %s",
+                 s->name, why);
     else if (rc == PCAP_ERROR_NO_SUCH_DEVICE)
         snprintf(err, errlen, "%s: no such interface: %s", s->name, why);
     else if (rc == PCAP_ERROR_IFACE_NOT_UP)
         snprintf(err, errlen, "%s: interface is down", s->name);
     else
-        snprintf(err, errlen, "%s: cannot start capture: %s (%s)", s->name,
-                 pcap_statustostr(rc), why);
+        snprintf(err, errlen, "%s: cannot start capture: %s (%s)", s->name, pcap_statustostr(rc),
+                 why);
 }
 
 /* Live reads poll the descriptor themselves: with TPACKET_V3, libpcap's
@@ -139,8 +138,8 @@ source *source_open_live(const char *iface, const char *filter, const source_liv
     pcap_set_timeout(s->pcap, o->timeout_ms);
     pcap_set_tstamp_precision(s->pcap, PCAP_TSTAMP_PRECISION_MICRO);
     if (o->buffer_bytes > 0)
-        pcap_set_buffer_size(s->pcap, o->buffer_bytes > INT32_MAX ? INT32_MAX
-                                                                  : (int)o->buffer_bytes);
+        pcap_set_buffer_size(s->pcap,
+                             o->buffer_bytes > INT32_MAX ? INT32_MAX : (int)o->buffer_bytes);
     int rc = pcap_activate(s->pcap);
     if (rc < 0) {
         source_live_error(s, rc, err, errlen);

@@ -235,8 +235,7 @@ static void sensor_warn_drops(sensor *s)
     if (drops) {
         char *r = json_dumps(reasons, JSON_PRESERVE_ORDER | JSON_COMPACT);
         fprintf(stderr, "loophole: warning: %llu of %llu packets dropped: %s\n",
-                (unsigned long long)drops, (unsigned long long)STAT_GET(cs->packets),
-                r ? r : "");
+                (unsigned long long)drops, (unsigned long long)STAT_GET(cs->packets), r ? r : "");
         free(r);
     }
     if (evicted)

@@ -1,0 +1,63 @@
+"""Summarises bench/run.sh timings as markdown.
+
+summarize.py CAPTURE TIMES          replay table: medians, packets/s, ratios
+summarize.py --per-flow N CAPTURE TIMES
+                                    memory per flow: (flood - base) / N
+TIMES holds lines "name seconds peak_kib", the commands alternating.
+"""
+import collections
+import statistics
+import struct
+import sys
+
+
+def packets(path):
+    with open(path, "rb") as f:
+        magic = struct.unpack("<I", f.read(24)[:4])[0]
+        endian = "<" if magic in (0xA1B2C3D4, 0xA1B23C4D) else ">"
+        n = 0
+        while True:
+            rec = f.read(16)
+            if len(rec) < 16:
+                return n
+            f.seek(struct.unpack(endian + "IIII", rec)[2], 1)
+            n += 1
+
+
+def load(path):
+    runs = collections.defaultdict(list)
+    with open(path) as f:
+        for line in f:
+            name, secs, kib = line.split()
+            runs[name].append((float(secs), int(kib)))
+    return runs
+
+
+def replay(cap, runs):
+    n = packets(cap)
+    print("## %s (%d packets)\n" % (cap.rsplit("/", 1)[-1], n))
+    print("| command | wall s (median) | min–max | packets/s | peak RSS MiB | vs floor | vs ndpiReader |")
+    print("|---|---|---|---|---|---|---|")
+    for name in ("floor", "loophole-t1", "loophole-t2", "ndpiReader"):
+        t = [r[0] for r in runs[name]]
+        m = [r[1] for r in runs[name]]
+        ratio = lambda ref: statistics.median(a[0] / b[0] for a, b in zip(runs[name], runs[ref]))
+        print("| %s | %.2f | %.2f–%.2f | %.2f M | %.0f | %.2f | %.2f |" % (
+            name, statistics.median(t), min(t), max(t), n / statistics.median(t) / 1e6,
+            statistics.median(m) / 1024, ratio("floor"), ratio("ndpiReader")))
+    print()
+
+
+def per_flow(nflows, runs):
+    base = statistics.median(r[1] for r in runs["base"])
+    flood = statistics.median(r[1] for r in runs["flood"])
+    print("## Memory with %d concurrent flows\n" % nflows)
+    print("peak RSS %.0f MiB against %.0f MiB for a tiny capture: %.0f bytes per flow\n" % (
+        flood / 1024, base / 1024, (flood - base) * 1024 / nflows))
+
+
+if __name__ == "__main__":
+    if sys.argv[1] == "--per-flow":
+        per_flow(int(sys.argv[2]), load(sys.argv[4]))
+    else:
+        replay(sys.argv[1], load(sys.argv[2]))
