@@ -45,7 +45,9 @@ timed() {
 }
 
 bench_capture() {
-    local cap=$1 res=$work/$(basename "$cap" .pcap).times
+    local cap=$1
+    local res
+    res=$work/$(basename "$cap" .pcap).times
     : >"$res"
     cat "$cap" >/dev/null # into the page cache for every command alike
     for _ in $(seq "$runs"); do

@@ -57,6 +57,29 @@ static int source_set_filter(source *s, const char *filter, char *err, size_t er
     return 0;
 }
 
+int source_check_filter(const char *filter, char *err, size_t errlen)
+{
+    struct bpf_program prog;
+    pcap_t *dead;
+    int rc = 0;
+
+    if (filter == NULL || filter[0] == '\0')
+        return 0;
+    dead = pcap_open_dead(DLT_EN10MB, 65535);
+    if (dead == NULL) {
+        snprintf(err, errlen, "cannot check the capture filter: out of memory");
+        return -1;
+    }
+    if (pcap_compile(dead, &prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(err, errlen, "-f: bad capture filter '%s': %s", filter, pcap_geterr(dead));
+        rc = -1;
+    } else {
+        pcap_freecode(&prog);
+    }
+    pcap_close(dead);
+    return rc;
+}
+
 source *source_open_file(const char *path, const char *filter, char *err, size_t errlen)
 {
     char perr[PCAP_ERRBUF_SIZE] = "";
@@ -72,7 +95,10 @@ source *source_open_file(const char *path, const char *filter, char *err, size_t
     else
         s->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, perr);
     if (s->pcap == NULL) {
-        snprintf(err, errlen, "%s: cannot read capture: %s", s->name, perr);
+        /* libpcap often starts its message with the path already. */
+        size_t n = strlen(path);
+        const char *why = strncmp(perr, path, n) == 0 && perr[n] == ':' ? perr + n + 2 : perr;
+        snprintf(err, errlen, "%s: cannot read capture: %s", s->name, why);
         source_close(s);
         return NULL;
     }

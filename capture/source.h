@@ -28,6 +28,11 @@ typedef struct source_live_opts {
     int timeout_ms;        /* read timeout, so the loop can tick while idle */
 } source_live_opts;
 
+/* Checks that a BPF filter compiles, before any source is opened, so that
+ * a typo is a usage error and not a failure halfway through the files.
+ * Returns 0, or -1 with a message in err. */
+int source_check_filter(const char *filter, char *err, size_t errlen);
+
 /* Opens a capture file ("-" for standard input). Returns NULL with a
  * message in err when the file is missing, unreadable or not a capture. */
 source *source_open_file(const char *path, const char *filter, char *err, size_t errlen);

@@ -84,8 +84,11 @@ int output_close(output *o, char *err, size_t errlen)
     if (!o->is_stdout && fclose(o->fp) != 0 && !o->error)
         o->error = errno ? errno : EIO;
     if (o->error) {
-        snprintf(err, errlen, "%s: write failed, %llu records lost: %s", o->name,
-                 (unsigned long long)o->lost, strerror(o->error));
+        snprintf(err, errlen,
+                 "%s: write failed: %s; the file is incomplete (%llu of %llu lines "
+                 "failed at once, more may be lost in the buffer)",
+                 o->name, strerror(o->error), (unsigned long long)o->lost,
+                 (unsigned long long)(o->lines + o->lost));
         rc = -1;
     }
     pthread_mutex_destroy(&o->lock);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "capture/source.h"
 #include "core/config.h"
 #include "core/sensor.h"
 
@@ -43,6 +44,8 @@ int main(int argc, char **argv)
 
     config_init(&cfg);
     status = config_parse_args(&cfg, argc, argv, err, sizeof(err));
+    if (status == CONFIG_OK && source_check_filter(cfg.filter, err, sizeof(err)) != 0)
+        status = CONFIG_ERROR;
     if (status != CONFIG_OK) {
         if (status == CONFIG_ERROR)
             fprintf(stderr, "loophole: %s\n", err);
