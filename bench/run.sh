@@ -24,9 +24,12 @@ runs=${1:-5}
 shared=$(cd ../shared && pwd)
 work=bench/work
 mkdir -p "$work"
-loophole=$PWD/build/loophole
-lhgen=$PWD/build/tests/lhgen
-[ -x "$loophole" ] && [ -x "$lhgen" ] || { echo "bench: build first (scripts/build.sh)" >&2; exit 2; }
+[ -x build/loophole ] && [ -x build/tests/lhgen ] || { echo "bench: build first (scripts/build.sh)" >&2; exit 2; }
+# Copies, so that a rebuild during the run does not mix two binaries.
+cp build/loophole "$work/loophole"
+cp build/tests/lhgen "$work/lhgen"
+loophole=$PWD/$work/loophole
+lhgen=$PWD/$work/lhgen
 
 cc -O2 -o "$work/pcap_floor" "$shared/bench/pcap_floor.c" -lpcap
 cc -O2 -o "$work/make_bench_pcap" "$shared/bench/make_bench_pcap.c" -lpcap
