@@ -20,6 +20,7 @@ struct capture {
     capture_config cfg; /* strings borrowed from the caller */
     ring **rings;
     unsigned nrings;
+    size_t max_copy; /* packet bytes that fit in a ring record */
     decoder *dec;
     source *live;
     _Atomic int stop;
@@ -44,6 +45,10 @@ capture *capture_new(const capture_config *cfg, ring **rings, unsigned nrings, c
     c->cfg = *cfg;
     c->rings = rings;
     c->nrings = nrings;
+    c->max_copy = ring_max_record(rings[0]) - sizeof(capture_rec);
+    for (unsigned i = 1; i < nrings; i++)
+        if (ring_max_record(rings[i]) - sizeof(capture_rec) < c->max_copy)
+            c->max_copy = ring_max_record(rings[i]) - sizeof(capture_rec);
     if (cfg->interface) {
         c->live = source_open_live(cfg->interface, cfg->filter, &cfg->live, err, errlen);
         if (c->live == NULL || decode_set_linktype(c->dec, source_linktype(c->live)) != 0) {
@@ -130,10 +135,9 @@ static void capture_enqueue(capture *c, const packet *p)
     uint64_t hash = flow_key_hash(&k);
     ring *r = c->rings[flow_key_shard(hash, c->nrings)];
     size_t n = p->caplen - p->l3_off;
-    size_t room = ring_max_record(r) - sizeof(capture_rec);
 
-    if (n > room) {
-        n = room;
+    if (n > c->max_copy) {
+        n = c->max_copy;
         STAT_ADD(c->stats.oversize, 1);
     }
     capture_rec *rec = ring_reserve(r, sizeof(*rec) + n, c->live == NULL);

@@ -7,13 +7,32 @@
 #include "flow_key.h"
 
 #include <string.h>
+/* The hash runs once per packet: inline it rather than call the shared
+ * library (measured: the call and its dispatch were a tenth of the
+ * capture thread on a bulk-transfer capture). */
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 _Static_assert(sizeof(flow_key) == 44, "flow_key must have no padding");
 
+/* Orders two addresses. Any total order makes the key symmetric; comparing
+ * two native 64-bit words is cheaper than memcmp's byte order. */
+static int flow_key_cmp(const pkt_addr *a, const pkt_addr *b)
+{
+    uint64_t x[2], y[2];
+
+    memcpy(x, a->b, sizeof(x));
+    memcpy(y, b->b, sizeof(y));
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    if (x[1] != y[1])
+        return x[1] < y[1] ? -1 : 1;
+    return 0;
+}
+
 int flow_key_make(flow_key *k, const packet *p)
 {
-    int c = memcmp(p->src.b, p->dst.b, sizeof(p->src.b));
+    int c = flow_key_cmp(&p->src, &p->dst);
     int swap = c > 0 || (c == 0 && p->sport > p->dport);
 
     if (swap) {

@@ -21,6 +21,7 @@
 #include "ring.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,8 @@
 #define RING_MIN_SIZE  (64 * 1024)
 #define RING_HDR       8
 #define RING_F_PAD     1u
-#define RING_SPINS     4096
+#define RING_SPINS     64  /* busy polls before yielding the core */
+#define RING_YIELDS    64  /* yields before sleeping */
 #define RING_BATCH     32 /* records between publishes of a position */
 #define RING_NAP_NSECS (5 * 1000 * 1000)
 
@@ -39,28 +41,34 @@ typedef struct ring_hdr {
 } ring_hdr;
 
 struct ring {
+    /* Set up once, then only read; the waiting flags change only when a
+     * side goes to sleep. */
     uint8_t *buf;
     size_t size, mask;
     pthread_mutex_t lock;
     pthread_cond_t cond;
+    _Atomic int producer_waiting;
+    _Atomic int consumer_waiting;
+    _Atomic int closed;
 
-    /* Producer side. */
+    /* The published positions, each alone on its cache line: a side
+     * polling the other's position must not lose its line every time the
+     * other touches its private fields. */
     _Alignas(64) _Atomic uint64_t tail;
-    uint64_t head_cache;
+    _Alignas(64) _Atomic uint64_t head;
+
+    /* Producer's own. */
+    _Alignas(64) uint64_t head_cache;
     uint64_t pending;   /* tail after the reserved record */
     uint64_t committed; /* tail after the last committed record */
     unsigned unflushed; /* records committed since the last publish */
     size_t want;        /* bytes the producer is waiting for */
-    _Atomic int producer_waiting;
 
-    /* Consumer side. */
-    _Alignas(64) _Atomic uint64_t head;
-    uint64_t tail_cache;
+    /* Consumer's own. */
+    _Alignas(64) uint64_t tail_cache;
     uint64_t next_head; /* head after the peeked record */
     uint64_t released;  /* head after the last released record */
     unsigned unpublished;
-    _Atomic int consumer_waiting;
-    _Atomic int closed;
 };
 
 static size_t ring_align(size_t n)
@@ -74,9 +82,10 @@ ring *ring_new(size_t bytes)
     while (size < bytes && size < ((size_t)1 << 40))
         size <<= 1;
 
-    ring *r = calloc(1, sizeof(*r));
-    if (r == NULL)
+    ring *r;
+    if (posix_memalign((void **)&r, 64, sizeof(*r)) != 0)
         return NULL;
+    memset(r, 0, sizeof(*r));
     if (posix_memalign((void **)&r->buf, 64, size) != 0) {
         free(r);
         return NULL;
@@ -136,6 +145,19 @@ static void ring_sleep(ring *r, _Atomic int *flag, int (*ready)(ring *))
     pthread_mutex_unlock(&r->lock);
 }
 
+/* Waits a little longer each time: a few busy polls (the other side is
+ * usually a batch away), then yields (the machine may have fewer cores
+ * than threads), then sleeps until woken. */
+static void ring_wait(ring *r, int spins, _Atomic int *flag, int (*ready)(ring *))
+{
+    if (spins < RING_SPINS)
+        ring_pause();
+    else if (spins < RING_SPINS + RING_YIELDS)
+        sched_yield();
+    else
+        ring_sleep(r, flag, ready);
+}
+
 static void ring_wake(ring *r, _Atomic int *flag)
 {
     if (atomic_load(flag)) {
@@ -174,10 +196,7 @@ void *ring_reserve(ring *r, size_t len, int wait)
         if (!wait)
             return NULL;
         ring_flush(r); /* the consumer must see everything before we wait */
-        if (spins < RING_SPINS)
-            ring_pause();
-        else
-            ring_sleep(r, &r->producer_waiting, ring_has_room);
+        ring_wait(r, spins, &r->producer_waiting, ring_has_room);
     }
     if (pad) {
         ring_hdr *h = (ring_hdr *)(r->buf + idx);
@@ -236,10 +255,7 @@ void *ring_peek(ring *r, size_t *len, int wait)
         }
         if (!wait)
             return NULL;
-        if (spins < RING_SPINS)
-            ring_pause();
-        else
-            ring_sleep(r, &r->consumer_waiting, ring_has_data);
+        ring_wait(r, spins, &r->consumer_waiting, ring_has_data);
     }
     ring_hdr *h = (ring_hdr *)(r->buf + (head & r->mask));
     if (h->flags & RING_F_PAD) {
