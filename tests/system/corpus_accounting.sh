@@ -24,19 +24,14 @@ if [ ${#pcaps[@]} -eq 0 ]; then
     exit 1
 fi
 
+# shellcheck source=lib/replay.sh
+. "$here/lib/replay.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 fail=0
 for pcap in "${pcaps[@]}"; do
-    name=$(basename "$pcap")
-    rc=0
-    "$LOOPHOLE" -r "$pcap" --threads 1 --flows "$tmp/$name.jsonl" 2>"$tmp/$name.err" || rc=$?
-    if [ "$rc" -ne 0 ]; then
-        echo "FAIL: $name: loophole exited with status $rc:" >&2
-        cat "$tmp/$name.err" >&2
-        fail=1
-    fi
+    replay_one "$pcap" "$tmp" || fail=1
 done
 
 python3 "$here/lib/accounting.py" "$tmp" "${pcaps[@]}" || fail=1

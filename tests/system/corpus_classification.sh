@@ -20,6 +20,8 @@ if [ ! -r "$tsv" ]; then
     exit 1
 fi
 
+# shellcheck source=lib/replay.sh
+. "$here/lib/replay.sh"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -30,14 +32,7 @@ for pcap in $(tail -n +2 "$tsv" | cut -f1 | sort -u); do
         fail=1
         continue
     fi
-    rc=0
-    "$LOOPHOLE" -r "$corpus/$pcap" --threads 1 --flows "$tmp/$pcap.jsonl" \
-        2>"$tmp/$pcap.err" || rc=$?
-    if [ "$rc" -ne 0 ]; then
-        echo "FAIL: $pcap: loophole exited with status $rc:" >&2
-        cat "$tmp/$pcap.err" >&2
-        fail=1
-    fi
+    replay_one "$corpus/$pcap" "$tmp" || fail=1
 done
 
 python3 "$here/lib/classify.py" "$corpus" "$tmp" || fail=1

@@ -105,7 +105,10 @@ static void expect_file_error(const char *name, const char *text, char *err, siz
 static int setup_tmpdir(void **state)
 {
     (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/test_config.XXXXXX");
+    /* mkdtemp's template ends in six 'X' that it replaces. */
+    size_t n = (size_t)snprintf(tmpdir, sizeof tmpdir, "/tmp/test_config.");
+    memset(tmpdir + n, 'X', 6);
+    tmpdir[n + 6] = '\0';
     return mkdtemp(tmpdir) ? 0 : -1;
 }
 
