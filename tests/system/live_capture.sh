@@ -10,7 +10,9 @@
 # does the difference between idle and end-of-capture endings (tcpreplay
 # sends at top speed, so no flow idles); the 5-tuples, classification,
 # extracted names, packet and byte counts and FIN/RST endings must be
-# identical. Needs root (namespaces, raw sockets).
+# identical. A second sensor on the same interface with a BPF filter must
+# give the records that replay gives with the same filter. Needs root
+# (namespaces, raw sockets).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [ "$(id -u)" -ne 0 ]; then
@@ -24,8 +26,10 @@ done
 tmp=$(mktemp -d)
 ns=lhtest$$
 pid=
+fpid=
 cleanup() {
     [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+    [ -n "$fpid" ] && kill -9 "$fpid" 2>/dev/null || true
     ip netns del "$ns" 2>/dev/null || true
     rm -rf "$tmp"
 }
@@ -41,6 +45,13 @@ for f in "${files[@]}"; do
     expected=$((expected + $(python3 "$here/lib/pcapcount.py" "$f")))
 done
 
+filter='tcp port 22'
+args=()
+for f in "${files[@]}"; do args+=(-r "$f"); done
+"$LOOPHOLE" "${args[@]}" --threads 2 --flows "$tmp/replay.json"
+"$LOOPHOLE" "${args[@]}" -f "$filter" --threads 1 --flows "$tmp/replay-filtered.json"
+expected_filtered=$(python3 -c 'import json,sys; print(sum(d["pkts_c2s"]+d["pkts_s2c"] for d in map(json.loads, open(sys.argv[1]))))' "$tmp/replay-filtered.json")
+
 ip netns add "$ns"
 ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 ip netns exec "$ns" ip link add veth-a type veth peer name veth-b
@@ -50,34 +61,42 @@ ip netns exec "$ns" ip link set veth-b up
 ip netns exec "$ns" "$LOOPHOLE" -i veth-b --threads 2 --stats 1 --flows "$tmp/live.json" \
     2>"$tmp/live.err" &
 pid=$!
-for _ in $(seq 100); do
-    grep -q "capturing on veth-b" "$tmp/live.err" && break
-    sleep 0.1
+ip netns exec "$ns" "$LOOPHOLE" -i veth-b -f "$filter" --threads 1 --stats 1 \
+    --flows "$tmp/filtered.json" 2>"$tmp/filtered.err" &
+fpid=$!
+for err in "$tmp/live.err" "$tmp/filtered.err"; do
+    for _ in $(seq 100); do
+        grep -q "capturing on veth-b" "$err" && break
+        sleep 0.1
+    done
+    grep -q "capturing on veth-b" "$err" || { cat "$err"; echo "live_capture: sensor did not start" >&2; exit 1; }
 done
-grep -q "capturing on veth-b" "$tmp/live.err" || { cat "$tmp/live.err"; echo "live_capture: sensor did not start" >&2; exit 1; }
 
 ip netns exec "$ns" tcpreplay -q -i veth-a --topspeed "${files[@]}" >"$tmp/replay.out" 2>&1
 
-# Wait until the sensor has read every packet, then stop it.
+# Wait until both sensors have read every packet, then stop them.
 seen=0
+fseen=0
 for _ in $(seq 200); do
     seen=$(python3 "$here/lib/laststat.py" packets "$tmp/live.err")
-    [ "$seen" -ge "$expected" ] && break
+    fseen=$(python3 "$here/lib/laststat.py" packets "$tmp/filtered.err")
+    [ "$seen" -ge "$expected" ] && [ "$fseen" -ge "$expected_filtered" ] && break
     sleep 0.1
 done
-kill -INT "$pid"
+kill -INT "$pid" "$fpid"
 wait "$pid" || { cat "$tmp/live.err"; echo "live_capture: sensor exited non-zero" >&2; exit 1; }
 pid=
+wait "$fpid" || { cat "$tmp/filtered.err"; echo "live_capture: filtered sensor exited non-zero" >&2; exit 1; }
+fpid=
 if [ "$seen" -lt "$expected" ]; then
     cat "$tmp/replay.out" "$tmp/live.err" >&2
     echo "live_capture: sensor saw $seen of $expected packets" >&2
     exit 1
 fi
 
-args=()
-for f in "${files[@]}"; do args+=(-r "$f"); done
-"$LOOPHOLE" "${args[@]}" --threads 2 --flows "$tmp/replay.json"
-
-python3 "$here/lib/compare_flows.py" --open-ends --ignore first,last,tcp_rtt_ms,tcp_rtt_server_ms,tcp_rtt_client_ms,app_rtt_ms,sensor \
-    "$tmp/replay.json" "$tmp/live.json"
+ignore=first,last,tcp_rtt_ms,tcp_rtt_server_ms,tcp_rtt_client_ms,app_rtt_ms,sensor
+python3 "$here/lib/compare_flows.py" --open-ends --ignore "$ignore" "$tmp/replay.json" "$tmp/live.json"
+python3 "$here/lib/compare_flows.py" --open-ends --ignore "$ignore" \
+    "$tmp/replay-filtered.json" "$tmp/filtered.json"
+[ -s "$tmp/filtered.json" ] || { echo "live_capture: the filtered capture saw nothing" >&2; exit 1; }
 echo "live_capture: $expected packets, records identical"
