@@ -11,6 +11,8 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "core/stats.h"
+
 typedef struct geo_cache_entry {
     pkt_addr addr;
     uint64_t generation; /* 0 = empty */
@@ -53,14 +55,14 @@ void geo_cache_lookup(geo_cache *c, const geo_snapshot *s, const pkt_addr *a, ge
     uint64_t gen = geo_snapshot_generation(s);
 
     if (c->entries == NULL) {
-        c->stats.misses++;
+        STAT_ADD(c->stats.misses, 1);
         geo_snapshot_describe(s, a, out);
         return;
     }
     geo_cache_entry *set = &c->entries[(XXH3_64bits(a->b, 16) & c->mask) * 2];
     for (int way = 0; way < 2; way++) {
         if (set[way].generation == gen && memcmp(&set[way].addr, a, sizeof(*a)) == 0) {
-            c->stats.hits++;
+            STAT_ADD(c->stats.hits, 1);
             *out = set[way].party;
             if (way == 1) {
                 geo_cache_entry t = set[0];
@@ -70,7 +72,7 @@ void geo_cache_lookup(geo_cache *c, const geo_snapshot *s, const pkt_addr *a, ge
             return;
         }
     }
-    c->stats.misses++;
+    STAT_ADD(c->stats.misses, 1);
     geo_snapshot_describe(s, a, out);
     set[1] = set[0];
     set[0].addr = *a;

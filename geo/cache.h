@@ -14,12 +14,15 @@
 #ifndef LOOPHOLE_GEO_CACHE_H
 #define LOOPHOLE_GEO_CACHE_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "snapshot.h"
 
+/* Written by the owning worker only; other threads read them with
+ * STAT_GET (core/stats.h). */
 typedef struct geo_cache_stats {
-    uint64_t hits, misses;
+    _Atomic uint64_t hits, misses;
 } geo_cache_stats;
 
 typedef struct geo_cache geo_cache;
