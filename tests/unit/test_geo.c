@@ -162,21 +162,36 @@ static void test_special_ranges(void **state)
     static const struct {
         const char *ip, *label;
     } cases[] = {
-        {"10.1.2.3", GEO_PRIVATE},          {"172.16.0.1", GEO_PRIVATE},
-        {"172.31.255.255", GEO_PRIVATE},    {"172.32.0.1", NULL},
-        {"192.168.1.1", GEO_PRIVATE},       {"100.64.0.1", GEO_PRIVATE},
-        {"100.128.0.1", NULL},              {"169.254.1.1", GEO_PRIVATE},
-        {"127.0.0.1", GEO_LOOPBACK},        {"0.1.2.3", GEO_RESERVED},
-        {"192.0.2.7", GEO_DOCUMENTATION},   {"198.51.100.1", GEO_DOCUMENTATION},
-        {"203.0.113.9", GEO_DOCUMENTATION}, {"198.18.0.1", GEO_RESERVED},
-        {"224.0.0.251", GEO_MULTICAST},     {"239.255.255.250", GEO_MULTICAST},
-        {"240.0.0.1", GEO_RESERVED},        {"255.255.255.255", GEO_RESERVED},
-        {"8.8.8.8", NULL},                  {"11.0.0.1", NULL},
-        {"::1", GEO_LOOPBACK},              {"::", GEO_RESERVED},
-        {"fe80::1", GEO_PRIVATE},           {"fd00::1", GEO_PRIVATE},
-        {"2001:db8::1", GEO_DOCUMENTATION}, {"3fff::1", GEO_DOCUMENTATION},
-        {"ff02::1", GEO_MULTICAST},         {"100::1", GEO_RESERVED},
-        {"2001:4860::1", NULL},             {"2400:3200::1", NULL},
+        {"10.1.2.3", GEO_PRIVATE},
+        {"172.16.0.1", GEO_PRIVATE},
+        {"172.31.255.255", GEO_PRIVATE},
+        {"172.32.0.1", NULL},
+        {"192.168.1.1", GEO_PRIVATE},
+        {"100.64.0.1", GEO_PRIVATE},
+        {"100.128.0.1", NULL},
+        {"169.254.1.1", GEO_PRIVATE},
+        {"127.0.0.1", GEO_LOOPBACK},
+        {"0.1.2.3", GEO_RESERVED},
+        {"192.0.2.7", GEO_DOCUMENTATION},
+        {"198.51.100.1", GEO_DOCUMENTATION},
+        {"203.0.113.9", GEO_DOCUMENTATION},
+        {"198.18.0.1", GEO_RESERVED},
+        {"224.0.0.251", GEO_MULTICAST},
+        {"239.255.255.250", GEO_MULTICAST},
+        {"240.0.0.1", GEO_RESERVED},
+        {"255.255.255.255", GEO_RESERVED},
+        {"8.8.8.8", NULL},
+        {"11.0.0.1", NULL},
+        {"::1", GEO_LOOPBACK},
+        {"::", GEO_RESERVED},
+        {"fe80::1", GEO_PRIVATE},
+        {"fd00::1", GEO_PRIVATE},
+        {"2001:db8::1", GEO_DOCUMENTATION},
+        {"3fff::1", GEO_DOCUMENTATION},
+        {"ff02::1", GEO_MULTICAST},
+        {"100::1", GEO_RESERVED},
+        {"2001:4860::1", NULL},
+        {"2400:3200::1", NULL},
         {"2001:db9::1", NULL},
     };
     pkt_addr a;
@@ -185,8 +200,7 @@ static void test_special_ranges(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         assert_int_equal(pkt_addr_parse(cases[i].ip, &a), 0);
         const char *got = geo_special(&a);
-        if ((got == NULL) != (cases[i].label == NULL) ||
-            (got && strcmp(got, cases[i].label) != 0))
+        if ((got == NULL) != (cases[i].label == NULL) || (got && strcmp(got, cases[i].label) != 0))
             fail_msg("%s: got %s, want %s", cases[i].ip, got ? got : "NULL",
                      cases[i].label ? cases[i].label : "NULL");
     }
