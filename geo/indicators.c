@@ -202,6 +202,8 @@ static void indicators_asn_finish(indicators *in)
 {
     size_t w = 0;
 
+    if (in->nasns == 0)
+        return; /* qsort's pointer must not be NULL */
     qsort(in->asns, in->nasns, sizeof(*in->asns), indicators_asn_cmp);
     for (size_t i = 0; i < in->nasns; i++) {
         if (w > 0 && in->asns[w - 1].asn == in->asns[i].asn)
