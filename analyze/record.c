@@ -141,7 +141,65 @@ static json_t *record_risks(const flow *f)
     return a;
 }
 
+static json_t *record_str(const char *s)
+{
+    return s && *s ? json_string(s) : json_null();
+}
+
+/* {"country","asn","as_org","category"}, null members where unknown. */
+static json_t *record_geo(const geo_party *p)
+{
+    json_t *o;
+
+    if (p == NULL)
+        return json_null();
+    o = json_object();
+    record_set(o, "country", record_str(p->info.country));
+    record_set(o, "asn", p->info.asn ? json_integer(p->info.asn) : json_null());
+    record_set(o, "as_org", wjson_cstring(p->info.as_org[0] ? p->info.as_org : NULL));
+    record_set(o, "category", record_str(p->category));
+    return o;
+}
+
+static json_t *record_gpu_host(const flow *f, const geo_party *src, const geo_party *dst)
+{
+    char buf[PKT_ADDR_STRLEN];
+    int use_dst = dst && dst->gpu;
+    const geo_party *p = use_dst ? dst : src;
+    json_t *o;
+
+    if (p == NULL || !p->gpu)
+        return json_null();
+    o = json_object();
+    record_set(o, "ip",
+               json_string(pkt_addr_format(&f->key.addr[use_dst ? !f->client : f->client], buf,
+                                           sizeof(buf))));
+    record_set(o, "source", json_string(p->gpu == GEO_GPU_INVENTORY ? "inventory" : "provider"));
+    record_set(o, "provider", wjson_cstring(p->provider));
+    record_set(o, "tenant", wjson_cstring(p->tenant));
+    record_set(o, "sku", wjson_cstring(p->sku));
+    record_set(o, "region", wjson_cstring(p->region));
+    return o;
+}
+
+static json_t *record_roles(const geo_party *src, const geo_party *dst)
+{
+    json_t *a = json_array();
+
+    if (src && src->gpu)
+        json_array_append_new(a, json_string("gpu_src"));
+    if (dst && dst->gpu)
+        json_array_append_new(a, json_string("gpu_dst"));
+    return a;
+}
+
 json_t *record_flow(const flow *f, int end, const char *sensor)
+{
+    return record_flow_geo(f, end, sensor, NULL, NULL);
+}
+
+json_t *record_flow_geo(const flow *f, int end, const char *sensor, const geo_party *src,
+                        const geo_party *dst)
 {
     char pbuf[8];
     json_t *o = json_object();
@@ -154,9 +212,10 @@ json_t *record_flow(const flow *f, int end, const char *sensor)
     record_facts(o, f);
     record_counters(o, f);
     record_timing(o, f);
-    record_set(o, "src_geo", json_null());
-    record_set(o, "dst_geo", json_null());
-    record_set(o, "roles", json_array());
+    record_set(o, "src_geo", record_geo(src));
+    record_set(o, "dst_geo", record_geo(dst));
+    record_set(o, "roles", record_roles(src, dst));
+    record_set(o, "gpu_host", record_gpu_host(f, src, dst));
     record_set(o, "risks", record_risks(f));
     record_set(o, "end", json_string(flow_end_name(end)));
     return o;
@@ -164,7 +223,13 @@ json_t *record_flow(const flow *f, int end, const char *sensor)
 
 char *record_flow_line(const flow *f, int end, const char *sensor, size_t *len)
 {
-    json_t *o = record_flow(f, end, sensor);
+    return record_flow_line_geo(f, end, sensor, NULL, NULL, len);
+}
+
+char *record_flow_line_geo(const flow *f, int end, const char *sensor, const geo_party *src,
+                           const geo_party *dst, size_t *len)
+{
+    json_t *o = record_flow_geo(f, end, sensor, src, dst);
     char *line =
         o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
 

@@ -21,7 +21,23 @@ struct worker {
     pthread_t thread;
     int started;
     uint64_t now_us;
+    geo_snapshot *geo; /* this worker's reference; NULL before the first publish */
+    geo_cache *cache;
 };
+
+/* The flow's record line, with geo answers when there are any. */
+static char *worker_record(worker *w, flow *f, int reason, size_t *len)
+{
+    geo_party src, dst;
+
+    if (w->cfg.geo)
+        geo_holder_refresh(w->cfg.geo, &w->geo);
+    if (w->geo == NULL)
+        return record_flow_line(f, reason, w->cfg.sensor, len);
+    geo_cache_lookup(w->cache, w->geo, &f->key.addr[f->client], &src);
+    geo_cache_lookup(w->cache, w->geo, &f->key.addr[!f->client], &dst);
+    return record_flow_line_geo(f, reason, w->cfg.sensor, &src, &dst, len);
+}
 
 static void worker_on_end(void *ctx, flow *f, int reason, int final)
 {
@@ -31,7 +47,7 @@ static void worker_on_end(void *ctx, flow *f, int reason, int final)
         dpi_finish(w->dpi, f);
         if (w->cfg.flows) {
             size_t len;
-            char *line = record_flow_line(f, reason, w->cfg.sensor, &len);
+            char *line = worker_record(w, f, reason, &len);
             if (line)
                 output_write(w->cfg.flows, line, len);
             free(line);
@@ -52,7 +68,8 @@ worker *worker_new(const worker_config *cfg, char *err, size_t errlen)
     w->cfg = *cfg;
     w->dpi = dpi_new(err, errlen);
     w->table = flow_table_new(&cfg->table, worker_on_end, w);
-    if (w->dpi == NULL || w->table == NULL) {
+    w->cache = geo_cache_new(cfg->geo_cache_entries);
+    if (w->dpi == NULL || w->table == NULL || w->cache == NULL) {
         if (w->table == NULL)
             snprintf(err, errlen, "out of memory for a flow table of %u flows",
                      cfg->table.max_flows);
@@ -103,6 +120,8 @@ static void *worker_main(void *arg)
             worker_packet(w, rec);
             break;
         case CAPTURE_REC_TICK:
+            if (w->cfg.geo) /* lets go of a replaced snapshot even when idle */
+                geo_holder_refresh(w->cfg.geo, &w->geo);
             flow_table_expire(w->table, w->now_us);
             break;
         case CAPTURE_REC_END:
@@ -137,6 +156,8 @@ void worker_free(worker *w)
     worker_join(w);
     flow_table_free(w->table);
     dpi_free(w->dpi);
+    geo_snapshot_unref(w->geo);
+    geo_cache_free(w->cache);
     free(w);
 }
 
@@ -148,4 +169,9 @@ const flow_table_stats *worker_flow_stats(const worker *w)
 const dpi_stats *worker_dpi_stats(const worker *w)
 {
     return dpi_get_stats(w->dpi);
+}
+
+const geo_cache_stats *worker_geo_stats(const worker *w)
+{
+    return geo_cache_get_stats(w->cache);
 }

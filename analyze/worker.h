@@ -7,6 +7,10 @@
  * flushes every flow. Each record that ends is written as a JSON line to
  * the flow output, when there is one.
  *
+ * Records are enriched with geo answers when the worker has a geo holder:
+ * the worker keeps a reference to the current geo snapshot and a private
+ * cache, and picks up a reloaded snapshot at its next record or tick.
+ *
  * Nothing in a worker is shared with another worker; the flow output is
  * the one shared object, and it locks per line.
  */
@@ -19,13 +23,16 @@
 #include "core/output.h"
 #include "dpi.h"
 #include "flow_table.h"
+#include "geo/cache.h"
 
 typedef struct worker_config {
     unsigned id;
     ring *in; /* borrowed */
     flow_table_config table;
-    const char *sensor; /* borrowed */
-    output *flows;      /* borrowed; NULL when flow records are off */
+    const char *sensor;         /* borrowed */
+    output *flows;              /* borrowed; NULL when flow records are off */
+    geo_holder *geo;            /* borrowed; NULL = no enrichment */
+    unsigned geo_cache_entries; /* per-worker geo cache size; 0 = no cache */
 } worker_config;
 
 typedef struct worker worker;
@@ -43,5 +50,6 @@ void worker_free(worker *w);
 
 const flow_table_stats *worker_flow_stats(const worker *w);
 const dpi_stats *worker_dpi_stats(const worker *w);
+const geo_cache_stats *worker_geo_stats(const worker *w);
 
 #endif

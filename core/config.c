@@ -412,6 +412,7 @@ static const config_key config_keys[] = {
     {"capture", "geneve_port", NULL, CK_INT, CW_U16, 0, F(geneve_port), 0, 0, 65535},
     {"geo", "db", "--geo", CK_PATHS, CW_INT, 0, F(geo_dbs), F(ngeo_dbs), 0, 0},
     {"geo", "inventory", "--inventory", CK_STRING, CW_INT, 0, F(inventory), 0, 0, 0},
+    {"geo", "indicators", "--indicators", CK_STRING, CW_INT, 0, F(indicators_dir), 0, 0, 0},
     {"redis", "url", "--redis", CK_REDIS_URL, CW_INT, 0, F(redis_url), 0, 0, 0},
     {"redis", "prefix", NULL, CK_STRING, CW_INT, CF_KEEP_EMPTY, F(redis_prefix), 0, 0, 0},
     {"redis", "stream_maxlen", NULL, CK_INT, CW_U64, 0, F(stream_maxlen), 0, 0, UINT64_MAX},
@@ -693,6 +694,7 @@ void config_free(config *c)
     free(c->interface);
     free(c->filter);
     free(c->inventory);
+    free(c->indicators_dir);
     free(c->redis_url);
     free(c->redis_prefix);
     free(c->journal_path);
@@ -856,6 +858,7 @@ static const struct option config_longopts[] = {
     {"keep-redis", no_argument, NULL, CONFIG_OPT_LONG + 13},
     {"version", no_argument, NULL, CONFIG_OPT_LONG + 14},
     {"help", no_argument, NULL, CONFIG_OPT_LONG + 15},
+    {"indicators", required_argument, NULL, CONFIG_OPT_LONG + 16},
     {NULL, 0, NULL, 0},
 };
 
@@ -880,6 +883,7 @@ void config_usage(FILE *out)
           "  -c FILE           configuration file (INI); flags override it\n"
           "  --geo FILE        MaxMind database (.mmdb); repeatable; replaces [geo] db\n"
           "  --inventory FILE  the GPU fleet inventory (CSV)\n"
+          "  --indicators DIR  indicator tables (asn.csv, networks.csv, domains.csv)\n"
           "  --redis URL       redis://[user:password@]host:port[/db] or unix:///path/to/socket\n"
           "  --alerts FILE     alerts as JSON lines; '-' is standard output (default)\n"
           "  --flows FILE      one JSON line per finished flow; '-' is standard output\n"

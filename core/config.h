@@ -50,7 +50,8 @@ typedef struct config {
     /* geo */
     char **geo_dbs; /* --geo / [geo] db, in order */
     int ngeo_dbs;
-    char *inventory; /* NULL = none */
+    char *inventory;      /* NULL = none */
+    char *indicators_dir; /* --indicators / [geo] indicators; NULL = the shipped tables */
     /* redis */
     char *redis_url;            /* NULL = start a private redis-server */
     char *redis_prefix;         /* "lh:" */

@@ -12,9 +12,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "analyze/worker.h"
 #include "capture/capture.h"
+#include "geo/snapshot.h"
 #include "core/stats.h"
 #include "core/wire_json.h"
 #include "output.h"
@@ -29,7 +31,11 @@ struct sensor {
     pthread_t cap_thread;
     int cap_status;
     _Atomic int cap_done;
+    geo_holder *geo;        /* the workers read the current geo snapshot here */
+    _Atomic int geo_reload; /* set by SIGHUP, cleared by the control loop */
 };
+
+#define SENSOR_GEO_CACHE 4096 /* answers cached per worker */
 
 static void sensor_report(void *ctx, const char *msg)
 {
@@ -57,6 +63,8 @@ static int sensor_new_workers(sensor *s, char *err, size_t errlen)
                       .linger_us = 5 * 1000000u},
             .sensor = cfg->sensor,
             .flows = s->flows,
+            .geo = s->geo,
+            .geo_cache_entries = SENSOR_GEO_CACHE,
         };
         s->rings[i] = ring_new(cfg->queue_bytes);
         if (s->rings[i] == NULL) {
@@ -102,6 +110,11 @@ sensor *sensor_new(const config *cfg, char *err, size_t errlen)
     s->cfg = cfg;
     s->nworkers = cfg->threads > 0 ? (unsigned)cfg->threads : 1;
     if (cfg->flows_path && (s->flows = output_open(cfg->flows_path, err, errlen)) == NULL) {
+        sensor_free(s);
+        return NULL;
+    }
+    if ((s->geo = geo_holder_new()) == NULL) {
+        snprintf(err, errlen, "out of memory");
         sensor_free(s);
         return NULL;
     }
@@ -158,6 +171,7 @@ static uint64_t sensor_drop_reasons(const capture_stats *cs, json_t *reasons)
 static void sensor_flow_counters(sensor *s, json_t *o)
 {
     uint64_t active = 0, created = 0, ended[FLOW_END_MAX] = {0}, dpkts = 0, dflows = 0, gu = 0;
+    uint64_t ghits = 0, gmisses = 0;
     json_t *records = json_object();
 
     for (unsigned i = 0; i < s->nworkers; i++) {
@@ -170,6 +184,8 @@ static void sensor_flow_counters(sensor *s, json_t *o)
         dpkts += STAT_GET(ds->packets);
         dflows += STAT_GET(ds->flows_inspected);
         gu += STAT_GET(ds->giveups);
+        ghits += STAT_GET(worker_geo_stats(s->workers[i])->hits);
+        gmisses += STAT_GET(worker_geo_stats(s->workers[i])->misses);
     }
     for (int e = 1; e < FLOW_END_MAX; e++)
         json_object_set_new(records, flow_end_name(e), json_integer((json_int_t)ended[e]));
@@ -180,6 +196,8 @@ static void sensor_flow_counters(sensor *s, json_t *o)
     json_object_set_new(o, "dpi_flows", json_integer((json_int_t)dflows));
     json_object_set_new(o, "dpi_packets", json_integer((json_int_t)dpkts));
     json_object_set_new(o, "dpi_unknown", json_integer((json_int_t)gu));
+    json_object_set_new(o, "geo_cache_hits", json_integer((json_int_t)ghits));
+    json_object_set_new(o, "geo_cache_misses", json_integer((json_int_t)gmisses));
 }
 
 /* The counters as one JSON object; the caller owns it. */
@@ -244,6 +262,72 @@ static void sensor_warn_drops(sensor *s)
     json_decref(reasons);
 }
 
+/* The geo tables the configuration names, as one snapshot. `warn` says
+ * whether to print the one-time warnings about defaults not found. */
+static geo_snapshot *sensor_geo_snapshot(sensor *s, int warn, char *err, size_t errlen)
+{
+    const config *cfg = s->cfg;
+    char db[4096], ind[4096];
+    const char *dflt = NULL;
+    geo_snapshot_config gc = {
+        .dbs = (const char *const *)cfg->geo_dbs,
+        .ndbs = cfg->ngeo_dbs,
+        .indicators_dir = cfg->indicators_dir,
+        .inventory = cfg->inventory,
+    };
+
+    if (cfg->ngeo_dbs == 0 &&
+        (dflt = geo_default_db(LOOPHOLE_DATADIR, LOOPHOLE_SRCDIR, db, sizeof(db))) != NULL)
+        gc.dbs = &dflt, gc.ndbs = 1;
+    else if (cfg->ngeo_dbs == 0 && warn)
+        fprintf(stderr, "loophole: warning: no geo database: country and AS stay null "
+                        "(run scripts/geo-db.sh or give --geo FILE)\n");
+    if (gc.indicators_dir == NULL) {
+        snprintf(ind, sizeof(ind), "%s/indicators/asn.csv", LOOPHOLE_DATADIR);
+        if (access(ind, R_OK) != 0)
+            snprintf(ind, sizeof(ind), "%s/data/indicators/asn.csv", LOOPHOLE_SRCDIR);
+        if (access(ind, R_OK) == 0) {
+            *strrchr(ind, '/') = '\0';
+            gc.indicators_dir = ind;
+        } else if (warn) {
+            fprintf(stderr, "loophole: warning: no indicator tables found: categories stay "
+                            "null (give --indicators DIR)\n");
+        }
+    }
+    return geo_snapshot_load(&gc, err, errlen);
+}
+
+int sensor_load_geo(sensor *s, char *err, size_t errlen)
+{
+    geo_snapshot *snap = sensor_geo_snapshot(s, 1, err, errlen);
+
+    if (snap == NULL)
+        return -1;
+    geo_holder_publish(s->geo, snap);
+    return 0;
+}
+
+void sensor_request_reload(sensor *s)
+{
+    if (s)
+        atomic_store(&s->geo_reload, 1);
+}
+
+/* Builds the new tables outside the packet path; workers switch to them
+ * at their next record. A failure keeps the old tables. */
+static void sensor_reload_geo(sensor *s)
+{
+    char err[1024];
+    geo_snapshot *snap = sensor_geo_snapshot(s, 0, err, sizeof(err));
+
+    if (snap == NULL) {
+        fprintf(stderr, "loophole: reload failed, keeping the previous geo tables: %s\n", err);
+        return;
+    }
+    geo_holder_publish(s->geo, snap);
+    fprintf(stderr, "loophole: geo tables reloaded\n");
+}
+
 static void sensor_wait_capture(sensor *s)
 {
     int secs = s->cfg->stats_secs;
@@ -253,6 +337,8 @@ static void sensor_wait_capture(sensor *s)
     clock_gettime(CLOCK_MONOTONIC, &last);
     while (!atomic_load(&s->cap_done)) {
         nanosleep(&nap, NULL);
+        if (atomic_exchange(&s->geo_reload, 0))
+            sensor_reload_geo(s);
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (secs > 0 && now.tv_sec - last.tv_sec >= secs) {
             sensor_print_stats(s);
@@ -324,5 +410,6 @@ void sensor_free(sensor *s)
     free(s->rings);
     if (s->flows)
         output_close(s->flows, err, sizeof(err));
+    geo_holder_free(s->geo);
     free(s);
 }

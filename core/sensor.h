@@ -30,6 +30,19 @@ int sensor_run(sensor *s);
  * end of a capture. Async-signal-safe. */
 void sensor_stop(sensor *s);
 
+/* Loads the geo databases (the --geo files, else the default database),
+ * the indicator tables and the inventory, and hands them to the workers.
+ * Call after sensor_new() and before sensor_run(). Returns 0, or -1 with
+ * the file (and line) at fault in err: a configuration error (exit 2).
+ * Without any --geo file and without a default database the sensor runs
+ * with geo fields null, after one warning on standard error. */
+int sensor_load_geo(sensor *s, char *err, size_t errlen);
+
+/* Asks for the geo files to be read again (SIGHUP). Async-signal-safe:
+ * it only sets a flag; the sensor's control loop reloads, and on failure
+ * keeps the tables it has and prints the error naming file and line. */
+void sensor_request_reload(sensor *s);
+
 void sensor_free(sensor *s);
 
 #endif

@@ -6,7 +6,8 @@
  *
  * The one piece of process-wide state is the sensor pointer the signal
  * handler needs: SIGINT and SIGTERM ask the sensor to finish, which
- * flushes every flow as at the end of a capture.
+ * flushes every flow as at the end of a capture; SIGHUP asks it to reload
+ * the geo databases, indicator tables and inventory.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,12 @@ static void main_on_signal(int sig)
     sensor_stop(main_sensor);
 }
 
+static void main_on_hup(int sig)
+{
+    (void)sig;
+    sensor_request_reload(main_sensor);
+}
+
 static void main_signals(void)
 {
     struct sigaction sa;
@@ -33,6 +40,8 @@ static void main_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = main_on_hup;
+    sigaction(SIGHUP, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
 }
 
@@ -58,10 +67,17 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 1;
     }
+    if (sensor_load_geo(main_sensor, err, sizeof(err)) != 0) {
+        fprintf(stderr, "loophole: %s\n", err);
+        sensor_free(main_sensor);
+        config_free(&cfg);
+        return 2;
+    }
     main_signals();
     status = sensor_run(main_sensor);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
     sensor_free(main_sensor);
     main_sensor = NULL;
     config_free(&cfg);

@@ -171,6 +171,7 @@ static void test_defaults(void **state)
     assert_null(c.filter);
     assert_int_equal(c.ngeo_dbs, 0);
     assert_null(c.inventory);
+    assert_null(c.indicators_dir);
     assert_null(c.redis_url);
     assert_null(c.journal_path);
     assert_null(c.flows_path);
@@ -206,6 +207,7 @@ static void test_full_file_sets_every_key(void **state)
     assert_string_equal(c.geo_dbs[2], "/var/lib/loophole/merged.mmdb");
     assert_string_equal(c.geo_dbs[3], "/var/lib/loophole/extra.mmdb");
     assert_string_equal(c.inventory, "/etc/loophole/fleet.csv");
+    assert_string_equal(c.indicators_dir, "/etc/loophole/indicators");
     assert_string_equal(c.redis_url, "redis://sensor:s3cret@redis.example:6380/2");
     assert_string_equal(c.redis_prefix, "lhtest:");
     assert_int_equal(c.stream_maxlen, 5000);
@@ -259,7 +261,7 @@ static void test_example_states_the_defaults(void **state)
         assert_true(used < sizeof text);
     }
     fclose(in);
-    assert_int_equal(settings, 35); /* 34 keys, [geo] db twice */
+    assert_int_equal(settings, 36); /* 35 keys, [geo] db twice */
 
     config_init(&c);
     if (config_load_file(&c, write_conf("example.conf", text), err, sizeof err) != 0)
@@ -330,7 +332,7 @@ static void test_every_flag(void **state)
 
     (void)state;
     assert_int_equal(PARSE(&c, err, "-i", "mirror0", "-f", "tcp port 22", "--geo", "a.mmdb",
-                           "--inventory", "fleet.csv", "--redis", "unix:///run/lh.sock", "--alerts",
+                           "--inventory", "fleet.csv", "--indicators", "ind", "--redis", "unix:///run/lh.sock", "--alerts",
                            "alerts.jsonl", "--flows", "-", "--sensor", "s1", "--threads", "64",
                            "--snaplen", "1514", "--stats", "30", "--max-flows", "5000", "--buffer",
                            "64MiB", "--queue", "1GiB", "--no-promisc", "--keep-redis"),
@@ -340,6 +342,7 @@ static void test_every_flag(void **state)
     assert_int_equal(c.ngeo_dbs, 1);
     assert_string_equal(c.geo_dbs[0], "a.mmdb");
     assert_string_equal(c.inventory, "fleet.csv");
+    assert_string_equal(c.indicators_dir, "ind");
     assert_string_equal(c.redis_url, "unix:///run/lh.sock");
     assert_string_equal(c.alerts_path, "alerts.jsonl");
     assert_string_equal(c.flows_path, "-");
@@ -559,7 +562,7 @@ static void test_help_and_version(void **state)
                                         "--geo",        "--inventory",  "--redis",   "--alerts",
                                         "--flows",      "--sensor",     "--threads", "--snaplen",
                                         "--stats",      "--max-flows",  "--buffer",  "--queue",
-                                        "--no-promisc", "--keep-redis", "--help",    "--version"};
+                                        "--no-promisc", "--keep-redis", "--help",    "--version", "--indicators"};
     int rc;
     char *out;
 

@@ -1,0 +1,71 @@
+#!/bin/sh
+# Builds loophole's default geo database, data/geo/loophole-geo.mmdb, from
+# open data fetched through the npm registry (docs/geo.md):
+#
+#   @ip-location-db/geo-whois-asn-country  country: RIR whois + geofeeds (NRO, CC BY 4.0)
+#   @ip-location-db/asn                    AS number and organisation
+#                                          (RouteViews, RIRs, DB-IP; CC BY 4.0)
+#
+# and writes it with MaxMind's writer (tools/geo-build.pl).
+#
+#   scripts/geo-db.sh            build once; a no-op when the database exists
+#   scripts/geo-db.sh --update   fetch the newest packages and rebuild
+#
+# Idempotent: tarballs are kept in data/geo/npm/ by version, so a rebuild of
+# the same versions needs no network. LOOPHOLE_GEO_DIR overrides data/geo.
+set -eu
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+dir=${LOOPHOLE_GEO_DIR:-$here/data/geo}
+db=$dir/loophole-geo.mmdb
+packages="@ip-location-db/geo-whois-asn-country @ip-location-db/asn"
+update=0
+case "${1:-}" in
+--update) update=1 ;;
+"") ;;
+*) echo "usage: $0 [--update]" >&2; exit 2 ;;
+esac
+
+if [ "$update" -eq 0 ] && [ -s "$db" ]; then
+    echo "geo-db: $db is present (scripts/geo-db.sh --update rebuilds it)"
+    exit 0
+fi
+for tool in npm perl; do
+    command -v "$tool" >/dev/null || { echo "geo-db: $tool is missing: run scripts/setup.sh" >&2; exit 1; }
+done
+perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null ||
+    { echo "geo-db: libmaxmind-db-writer-perl is missing: run scripts/setup.sh" >&2; exit 1; }
+
+mkdir -p "$dir/npm"
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT INT TERM
+: >"$work/sources"
+for pkg in $packages; do
+    name=${pkg#@ip-location-db/}
+    version=$(npm view "$pkg" version 2>/dev/null) || version=""
+    if [ -z "$version" ]; then
+        # Offline: fall back to the newest tarball already cached.
+        tgz=$(ls -1 "$dir/npm/ip-location-db-$name-"[0-9]*.tgz 2>/dev/null | sort | tail -n 1)
+        [ -n "$tgz" ] || { echo "geo-db: cannot reach the npm registry for $pkg" >&2; exit 1; }
+    else
+        tgz=$dir/npm/ip-location-db-$name-$version.tgz
+        if [ ! -s "$tgz" ]; then
+            echo "geo-db: fetching $pkg@$version"
+            (cd "$work" && npm pack --silent "$pkg@$version" >/dev/null)
+            mv "$work/ip-location-db-$name-$version.tgz" "$tgz"
+        fi
+    fi
+    mkdir -p "$work/$name"
+    tar -xzf "$tgz" -C "$work/$name"
+    echo "$pkg $(basename "$tgz" .tgz | sed 's/.*-//')" >>"$work/sources"
+done
+
+c=$work/geo-whois-asn-country/package
+a=$work/asn/package
+echo "geo-db: writing $db"
+start=$(date +%s)
+perl "$here/tools/geo-build.pl" --out "$db" \
+    --country "$c/geo-whois-asn-country-ipv4.csv" --country "$c/geo-whois-asn-country-ipv6.csv" \
+    --asn "$a/asn-ipv4.csv" --asn "$a/asn-ipv6.csv"
+cp "$work/sources" "$dir/SOURCES"
+echo "geo-db: done in $(($(date +%s) - start))s: $(wc -c <"$db") bytes from $(tr '\n' ' ' <"$work/sources")"
