@@ -19,13 +19,16 @@
 #include "core/output.h"
 #include "dpi.h"
 #include "flow_table.h"
+#include "redis/event.h"
 
 typedef struct worker_config {
     unsigned id;
-    ring *in;                /* borrowed */
+    ring *in; /* borrowed */
     flow_table_config table;
-    const char *sensor;      /* borrowed */
-    output *flows;           /* borrowed; NULL when flow records are off */
+    const char *sensor;  /* borrowed */
+    output *flows;       /* borrowed; NULL when flow records are off */
+    event_queue *events; /* borrowed; this worker's queue to the Redis writer */
+    int redis_flows;     /* flow records also go to Redis as events */
 } worker_config;
 
 typedef struct worker worker;

@@ -6,7 +6,11 @@
  *
  * The one piece of process-wide state is the sensor pointer the signal
  * handler needs: SIGINT and SIGTERM ask the sensor to finish, which
- * flushes every flow as at the end of a capture.
+ * flushes every flow as at the end of a capture, delivers the queued Redis
+ * events (or leaves them in the journal) and stops the private
+ * redis-server. The handlers are in place before the sensor is built, so a
+ * signal that arrives while the private server starts is not fatal: it is
+ * remembered and the run stops at once, through the same clean-up path.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -15,11 +19,13 @@
 #include "core/config.h"
 #include "core/sensor.h"
 
-static sensor *main_sensor;
+static sensor *_Atomic main_sensor;
+static volatile sig_atomic_t main_stopping;
 
 static void main_on_signal(int sig)
 {
     (void)sig;
+    main_stopping = 1;
     sensor_stop(main_sensor);
 }
 
@@ -49,13 +55,15 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return status == CONFIG_EXIT ? 0 : 2;
     }
+    main_signals();
     main_sensor = sensor_new(&cfg, err, sizeof(err));
     if (main_sensor == NULL) {
         fprintf(stderr, "loophole: %s\n", err);
         config_free(&cfg);
         return 1;
     }
-    main_signals();
+    if (main_stopping)
+        sensor_stop(main_sensor);
     status = sensor_run(main_sensor);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);
