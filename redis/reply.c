@@ -19,7 +19,7 @@ static int redis_reply_line_ok(const redisReply *e, char *err, size_t errlen)
         snprintf(err, errlen, "Redis reply: an alert line holds a raw line break");
         return -1;
     }
-    j = json_loadb(e->str, e->len, JSON_REJECT_DUPLICATES, &je);
+    j = json_loadb(e->str, e->len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (j == NULL || !json_is_object(j)) {
         snprintf(err, errlen, "Redis reply: an alert is not a JSON object");
         json_decref(j);

@@ -272,7 +272,7 @@ static void test_hostile_bytes(void **state)
     assert_memory_equal(fields->element[1]->str, want, wlen - 1);
     assert_memory_equal(r->element[1]->element[0]->str, fields->element[1]->str,
                         fields->element[1]->len);
-    json_t *back = json_loadb(fields->element[1]->str, fields->element[1]->len, 0, NULL);
+    json_t *back = json_loadb(fields->element[1]->str, fields->element[1]->len, JSON_ALLOW_NUL, NULL);
     const char *sni;
     size_t snilen;
     assert_int_equal(json_unpack(back, "{s:[{s:{s:s%}}]}", "evidence", "flow", "sni", &sni,
