@@ -12,6 +12,7 @@
 #include "writer.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,10 @@ static void writer_sync_journal_stats(writer *w)
 
 static void writer_disconnect(writer *w, const char *why)
 {
+    char msg[256];
+
+    snprintf(msg, sizeof(msg), "%s", why && *why ? why : "connection lost");
+    why = msg; /* it may point into the context freed here */
     redisFree(w->ctx);
     w->ctx = NULL;
     STAT_SET(w->st.connected, 0);
@@ -276,6 +281,13 @@ static void *writer_main(void *arg)
     writer *w = arg;
     struct timespec nap = {0, 2 * 1000 * 1000};
 
+    sigset_t pipe;
+
+    /* A write to a Redis that died must fail with EPIPE, not kill the
+     * process, whatever the program does with SIGPIPE elsewhere. */
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
     pthread_setname_np(pthread_self(), "lh-redis");
     for (;;) {
         int stopping = atomic_load(&w->stop);
@@ -341,14 +353,14 @@ uint64_t writer_stop(writer *w)
 {
     uint64_t left;
 
-    if (w->started) {
-        atomic_store(&w->stop, 1);
-        pthread_join(w->thread, NULL);
-        w->started = 0;
-        /* one last attempt for what waits in the journal */
-        while (journal_pending(w->journal) > 0 && writer_connected(w, 1) && writer_replay(w) > 0)
-            ;
-    }
+    if (!w->started)
+        return journal_pending(w->journal);
+    atomic_store(&w->stop, 1);
+    pthread_join(w->thread, NULL);
+    w->started = 0;
+    /* one last attempt for what waits in the journal */
+    while (journal_pending(w->journal) > 0 && writer_connected(w, 1) && writer_replay(w) > 0)
+        ;
     journal_sync(w->journal);
     left = journal_pending(w->journal);
     writer_sync_journal_stats(w);

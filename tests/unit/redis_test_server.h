@@ -27,7 +27,7 @@ typedef struct tserver {
     pid_t pid;
     int port;
     char dir[256], sock[300], portstr[16];
-    const char *extra[8];
+    const char *extra[16];
 } tserver;
 
 static inline int tserver_free_port(void)
@@ -98,11 +98,11 @@ static inline int tserver_exec(tserver *t)
     return -1;
 }
 
-/* extra: NULL-terminated redis-server arguments, at most 7; borrowed. */
+/* extra: NULL-terminated redis-server arguments, at most 15; borrowed. */
 static inline int tserver_start(tserver *t, const char *const *extra)
 {
     memset(t, 0, sizeof(*t));
-    for (int i = 0; extra && extra[i] && i < 7; i++)
+    for (int i = 0; extra && extra[i] && i < 15; i++)
         t->extra[i] = extra[i];
     snprintf(t->dir, sizeof(t->dir), "/tmp/lhtest-redis.XXXXXX");
     if (mkdtemp(t->dir) == NULL)

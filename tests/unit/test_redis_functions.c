@@ -20,9 +20,9 @@
 #include "redis/event.h"
 #include "redis_test_server.h"
 
-#define W_US  (3600ull * 1000000)
-#define T0    (472222ull * W_US) /* a window start, 2023-11-14 */
-#define YEAR  (365ull * 86400 * 1000000)
+#define W_US (3600ull * 1000000)
+#define T0   (472222ull * W_US) /* a window start, 2023-11-14 */
+#define YEAR (365ull * 86400 * 1000000)
 
 typedef struct fixture {
     tserver srv;
@@ -85,11 +85,20 @@ static redisReply *send_queued(fixture *f)
 static redisReply *observe(fixture *f, const char *entity, const char *value, size_t vlen,
                            uint64_t ts, uint32_t threshold, long long want_count)
 {
-    event_alert a = {.rule = "reseller_fanout", .severity = "high", .role = "controller",
-                     .ip = entity, .summary = "controls many GPU hosts", .score = 40};
-    event_observation o = {.entity = entity, .kind = "gpu_hosts", .value = value,
-                           .value_len = vlen, .ts_us = ts, .window_us = W_US,
-                           .threshold = threshold, .alert = &a};
+    event_alert a = {.rule = "reseller_fanout",
+                     .severity = "high",
+                     .role = "controller",
+                     .ip = entity,
+                     .summary = "controls many GPU hosts",
+                     .score = 40};
+    event_observation o = {.entity = entity,
+                           .kind = "gpu_hosts",
+                           .value = value,
+                           .value_len = vlen,
+                           .ts_us = ts,
+                           .window_us = W_US,
+                           .threshold = threshold,
+                           .alert = &a};
     redisReply *r;
 
     assert_int_equal(event_observe(f->q, &o), 0);
@@ -120,12 +129,12 @@ static void test_window_edges(void **state)
 {
     fixture *f = *state;
 
-    observe_n(f, "10.0.0.1", "a", T0, 0, 1, 0);             /* first instant of the window */
-    observe_n(f, "10.0.0.1", "b", T0 + W_US - 1, 0, 2, 0);  /* last instant: inside */
-    observe_n(f, "10.0.0.1", "a", T0 + W_US / 2, 0, 2, 0);  /* a value again: no new count */
-    observe_n(f, "10.0.0.1", "c", T0 + W_US, 0, 1, 0);      /* at the edge: the next window */
+    observe_n(f, "10.0.0.1", "a", T0, 0, 1, 0);                /* first instant of the window */
+    observe_n(f, "10.0.0.1", "b", T0 + W_US - 1, 0, 2, 0);     /* last instant: inside */
+    observe_n(f, "10.0.0.1", "a", T0 + W_US / 2, 0, 2, 0);     /* a value again: no new count */
+    observe_n(f, "10.0.0.1", "c", T0 + W_US, 0, 1, 0);         /* at the edge: the next window */
     observe_n(f, "10.0.0.1", "d", T0 + 2 * W_US + 5, 0, 1, 0); /* past it */
-    observe_n(f, "10.0.0.1", "e", T0 + 10, 0, 3, 0);        /* late arrival, old window */
+    observe_n(f, "10.0.0.1", "e", T0 + 10, 0, 3, 0);           /* late arrival, old window */
 }
 
 static void test_year_old_capture(void **state)
@@ -169,9 +178,14 @@ static void test_alert_once(void **state)
 static void test_resent_call(void **state)
 {
     fixture *f = *state;
-    event_alert a = {.rule = "cn_direct_control", .severity = "critical", .role = "gpu_host",
-                     .ip = "10.9.9.9", .summary = "ssh from CN", .score = 60,
-                     .ts_us = T0 + 7, .window_us = W_US};
+    event_alert a = {.rule = "cn_direct_control",
+                     .severity = "critical",
+                     .role = "gpu_host",
+                     .ip = "10.9.9.9",
+                     .summary = "ssh from CN",
+                     .score = 60,
+                     .ts_us = T0 + 7,
+                     .window_us = W_US};
     size_t len;
     const void *p;
     event_view v;
@@ -208,18 +222,26 @@ static void test_cap_and_approx(void **state)
     redisReply *r;
 
     for (int i = 0; i < 20; i++) {
-        event_observation o = {.entity = "10.0.0.4", .kind = "clients", .value = v,
+        event_observation o = {.entity = "10.0.0.4",
+                               .kind = "clients",
+                               .value = v,
                                .value_len = (size_t)snprintf(v, sizeof(v), "c%d", i),
-                               .ts_us = T0 + (uint64_t)i, .window_us = W_US, .cap = 8};
+                               .ts_us = T0 + (uint64_t)i,
+                               .window_us = W_US,
+                               .cap = 8};
         event_observe(f->q, &o);
         r = send_queued(f);
         assert_int_equal(r->element[0]->integer, i < 8 ? i + 1 : 8);
         freeReplyObject(r);
     }
     for (int i = 0; i < 5000; i++) {
-        event_observation o = {.entity = "10.0.0.5", .kind = "clients", .value = v,
+        event_observation o = {.entity = "10.0.0.5",
+                               .kind = "clients",
+                               .value = v,
                                .value_len = (size_t)snprintf(v, sizeof(v), "c%d", i),
-                               .ts_us = T0 + (uint64_t)i, .window_us = W_US, .approx = 1};
+                               .ts_us = T0 + (uint64_t)i,
+                               .window_us = W_US,
+                               .approx = 1};
         event_observe(f->q, &o);
         r = send_queued(f);
         if (i == 4999) {
@@ -240,11 +262,21 @@ static void test_hostile_bytes(void **state)
     static const char nasty_c[] = "a\"b'\r\n x]]); redis.call('FLUSHALL') --[[\\\x01\xff";
     const char *host[] = {"as_org", nasty_c, "country", "CN", NULL};
     json_t *ev = json_pack("[{s:{s:o}}]", "flow", "sni", wjson_string(nasty, nlen));
-    event_alert a = {.rule = "relay_control", .severity = "high", .role = "relay",
-                     .ip = "10.0.0.6", .summary = "x", .score = 10, .evidence = ev,
+    event_alert a = {.rule = "relay_control",
+                     .severity = "high",
+                     .role = "relay",
+                     .ip = "10.0.0.6",
+                     .summary = "x",
+                     .score = 10,
+                     .evidence = ev,
                      .host = host};
-    event_observation o = {.entity = "10.0.0.6", .kind = "sni", .value = nasty,
-                           .value_len = nlen, .ts_us = T0, .window_us = W_US, .threshold = 1,
+    event_observation o = {.entity = "10.0.0.6",
+                           .kind = "sni",
+                           .value = nasty,
+                           .value_len = nlen,
+                           .ts_us = T0,
+                           .window_us = W_US,
+                           .threshold = 1,
                            .alert = &a};
     char *want;
     size_t wlen;
@@ -272,11 +304,12 @@ static void test_hostile_bytes(void **state)
     assert_memory_equal(fields->element[1]->str, want, wlen - 1);
     assert_memory_equal(r->element[1]->element[0]->str, fields->element[1]->str,
                         fields->element[1]->len);
-    json_t *back = json_loadb(fields->element[1]->str, fields->element[1]->len, JSON_ALLOW_NUL, NULL);
+    json_t *back =
+        json_loadb(fields->element[1]->str, fields->element[1]->len, JSON_ALLOW_NUL, NULL);
     const char *sni;
     size_t snilen;
-    assert_int_equal(json_unpack(back, "{s:[{s:{s:s%}}]}", "evidence", "flow", "sni", &sni,
-                                 &snilen), 0);
+    assert_int_equal(
+        json_unpack(back, "{s:[{s:{s:s%}}]}", "evidence", "flow", "sni", &sni, &snilen), 0);
     /* \xff is not UTF-8: it becomes U+FFFD (3 bytes); the rest is exact */
     assert_int_equal(snilen, nlen - 1 + 3);
     assert_memory_equal(sni, nasty, nlen - 1);
@@ -294,8 +327,13 @@ static void test_live_channel(void **state)
     fixture *f = *state;
     redisContext *sub = tserver_connect(&f->srv);
     redisReply *r, *m;
-    event_alert a = {.rule = "weights_egress", .severity = "high", .role = "gpu_host",
-                     .ip = "10.0.0.7", .summary = "bulk", .score = 5, .ts_us = T0,
+    event_alert a = {.rule = "weights_egress",
+                     .severity = "high",
+                     .role = "gpu_host",
+                     .ip = "10.0.0.7",
+                     .summary = "bulk",
+                     .score = 5,
+                     .ts_us = T0,
                      .window_us = W_US};
 
     r = redisCommand(sub, "SUBSCRIBE lh:alerts:live");
@@ -311,9 +349,10 @@ static void test_live_channel(void **state)
 
 int main(void)
 {
+    signal(SIGPIPE, SIG_IGN); /* as the sensor does: a dead server is an error, not a death */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_window_edges),  cmocka_unit_test(test_year_old_capture),
-        cmocka_unit_test(test_alert_once),    cmocka_unit_test(test_resent_call),
+        cmocka_unit_test(test_window_edges),   cmocka_unit_test(test_year_old_capture),
+        cmocka_unit_test(test_alert_once),     cmocka_unit_test(test_resent_call),
         cmocka_unit_test(test_cap_and_approx), cmocka_unit_test(test_hostile_bytes),
         cmocka_unit_test(test_live_channel),
     };
