@@ -135,6 +135,8 @@ static void assert_defaults_except_sources(const config *c)
     assert_int_equal(c->stream_maxlen, 100000);
     assert_int_equal(c->redis_keep, 0);
     assert_int_equal(c->journal_max_bytes, GiB);
+    assert_int_equal(c->redis_flows, 0);
+    assert_int_equal(c->redis_queue_bytes, 4 * MiB);
     assert_string_equal(c->alerts_path, "-");
     assert_int_equal(c->stats_secs, 0);
     assert_int_equal(c->nchina, 1);
@@ -209,6 +211,8 @@ static void test_full_file_sets_every_key(void **state)
     assert_int_equal(c.redis_keep, 1);
     assert_string_equal(c.journal_path, "/var/spool/loophole/journal");
     assert_int_equal(c.journal_max_bytes, 2 * GiB);
+    assert_int_equal(c.redis_flows, 1);
+    assert_int_equal(c.redis_queue_bytes, 8 * MiB);
     assert_string_equal(c.alerts_path, "/var/log/loophole/alerts.jsonl");
     assert_string_equal(c.flows_path, "-");
     assert_string_equal(c.sensor, "edge-7");
@@ -256,7 +260,7 @@ static void test_example_states_the_defaults(void **state)
         assert_true(used < sizeof text);
     }
     fclose(in);
-    assert_int_equal(settings, 35); /* 34 keys, [geo] db twice */
+    assert_int_equal(settings, 37); /* 36 keys, [geo] db twice */
 
     config_init(&c);
     if (config_load_file(&c, write_conf("example.conf", text), err, sizeof err) != 0)
@@ -552,11 +556,11 @@ static char *capture_stdout(const char *flag, int *rc)
 
 static void test_help_and_version(void **state)
 {
-    static const char *const flags[] = {"-r FILE",      "-i IFACE",     "-f EXPR",   "-c FILE",
-                                        "--geo",        "--inventory",  "--redis",   "--alerts",
-                                        "--flows",      "--sensor",     "--threads", "--snaplen",
-                                        "--stats",      "--max-flows",  "--buffer",  "--queue",
-                                        "--no-promisc", "--keep-redis", "--help",    "--version"};
+    static const char *const flags[] = {
+        "-r FILE", "-i IFACE",    "-f EXPR",      "-c FILE",  "--geo",        "--inventory",
+        "--redis", "--alerts",    "--flows",      "--sensor", "--threads",    "--snaplen",
+        "--stats", "--max-flows", "--buffer",     "--queue",  "--no-promisc", "--keep-redis",
+        "--help",  "--version",   "--redis-flows"};
     int rc;
     char *out;
 
