@@ -45,11 +45,13 @@ static void worker_on_end(void *ctx, flow *f, int reason, int final)
 
     if (f->pkts[0] + f->pkts[1] > 0) {
         dpi_finish(w->dpi, f);
-        if (w->cfg.flows) {
+        if (w->cfg.flows || (w->cfg.events && w->cfg.redis_flows)) {
             size_t len;
             char *line = worker_record(w, f, reason, &len);
-            if (line)
+            if (line && w->cfg.flows)
                 output_write(w->cfg.flows, line, len);
+            if (line && w->cfg.events && w->cfg.redis_flows)
+                event_flow(w->cfg.events, line, len);
             free(line);
         }
     }

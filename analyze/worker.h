@@ -24,6 +24,7 @@
 #include "dpi.h"
 #include "flow_table.h"
 #include "geo/cache.h"
+#include "redis/event.h"
 
 typedef struct worker_config {
     unsigned id;
@@ -33,6 +34,8 @@ typedef struct worker_config {
     output *flows;              /* borrowed; NULL when flow records are off */
     geo_holder *geo;            /* borrowed; NULL = no enrichment */
     unsigned geo_cache_entries; /* per-worker geo cache size; 0 = no cache */
+    event_queue *events;        /* borrowed; this worker's queue to the Redis writer */
+    int redis_flows;            /* flow records also go to Redis as events */
 } worker_config;
 
 typedef struct worker worker;

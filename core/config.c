@@ -419,6 +419,8 @@ static const config_key config_keys[] = {
     {"redis", "keep", NULL, CK_BOOL, CW_INT, 0, F(redis_keep), 0, 0, 1},
     {"redis", "journal", NULL, CK_STRING, CW_INT, 0, F(journal_path), 0, 0, 0},
     {"redis", "journal_max", NULL, CK_SIZE, CW_U64, 0, F(journal_max_bytes), 0, MiB, UINT64_MAX},
+    {"redis", "flows", NULL, CK_BOOL, CW_INT, 0, F(redis_flows), 0, 0, 1},
+    {"redis", "queue", NULL, CK_SIZE, CW_U64, 0, F(redis_queue_bytes), 0, 64 * KiB, 1024 * MiB},
     {"output", "alerts", "--alerts", CK_STRING, CW_INT, CF_NONEMPTY, F(alerts_path), 0, 0, 0},
     {"output", "flows", "--flows", CK_STRING, CW_INT, 0, F(flows_path), 0, 0, 0},
     {"output", "sensor", "--sensor", CK_STRING, CW_INT, CF_NONEMPTY, F(sensor), 0, 0, 0},
@@ -670,6 +672,7 @@ void config_init(config *c)
     c->redis_prefix = config_xstrdup("lh:");
     c->stream_maxlen = 100000;
     c->journal_max_bytes = GiB;
+    c->redis_queue_bytes = 4 * MiB;
     c->alerts_path = config_xstrdup("-");
     c->sensor = config_default_sensor();
     /* Known-good literals: these cannot fail. */
@@ -859,6 +862,7 @@ static const struct option config_longopts[] = {
     {"version", no_argument, NULL, CONFIG_OPT_LONG + 14},
     {"help", no_argument, NULL, CONFIG_OPT_LONG + 15},
     {"indicators", required_argument, NULL, CONFIG_OPT_LONG + 16},
+    {"redis-flows", no_argument, NULL, CONFIG_OPT_LONG + 17},
     {NULL, 0, NULL, 0},
 };
 
@@ -896,6 +900,7 @@ void config_usage(FILE *out)
           "  --queue SIZE      bounded packet queue per worker, such as 32MiB (default)\n"
           "  --no-promisc      do not put the interface in promiscuous mode\n"
           "  --keep-redis      keep the private Redis data set at exit\n"
+          "  --redis-flows     also write flow records to the Redis stream <prefix>flows\n"
           "  -h, --help        print this help and exit\n"
           "  --version         print the version and exit\n"
           "Exit status: 0 success, 1 runtime failure, 2 usage or configuration error.\n",
@@ -984,6 +989,8 @@ static int config_apply_special(config *c, config_args *a, const char *flag, con
         c->promiscuous = 0;
     } else if (strcmp(flag, "--keep-redis") == 0) {
         c->redis_keep = 1;
+    } else if (strcmp(flag, "--redis-flows") == 0) {
+        c->redis_flows = 1;
     } else if (strcmp(flag, "-c") == 0 || strcmp(flag, "-h") == 0 || strcmp(flag, "--help") == 0 ||
                strcmp(flag, "--version") == 0) {
         /* handled by the first pass */

@@ -59,6 +59,8 @@ typedef struct config {
     int redis_keep;             /* 0 */
     char *journal_path;         /* NULL = a file in the run's temp dir */
     uint64_t journal_max_bytes; /* 1 GiB */
+    int redis_flows;            /* 0; 1 = flow records also go to <prefix>flows */
+    uint64_t redis_queue_bytes; /* 4 MiB: bounded event queue per worker */
     /* output */
     char *alerts_path; /* "-" */
     char *flows_path;  /* NULL = off */

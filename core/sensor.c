@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,10 +21,22 @@
 #include "core/stats.h"
 #include "core/wire_json.h"
 #include "output.h"
+#include "redis/event.h"
+#include "redis/spawn.h"
+#include "redis/writer.h"
 
 struct sensor {
     const config *cfg;
     output *flows;
+    output *alerts;
+    /* Redis: the private server (NULL with --redis), the writer, one event
+     * queue per worker plus the last one for the main thread's counters. */
+    spawn *spawn;
+    redis_url url;
+    char journal[4200];
+    event_context ectx;
+    event_queue **queues;
+    writer *writer;
     ring **rings;
     worker **workers;
     unsigned nworkers;
@@ -65,6 +78,8 @@ static int sensor_new_workers(sensor *s, char *err, size_t errlen)
             .flows = s->flows,
             .geo = s->geo,
             .geo_cache_entries = SENSOR_GEO_CACHE,
+            .events = s->queues[i],
+            .redis_flows = cfg->redis_flows,
         };
         s->rings[i] = ring_new(cfg->queue_bytes);
         if (s->rings[i] == NULL) {
@@ -99,6 +114,71 @@ static int sensor_new_capture(sensor *s, char *err, size_t errlen)
     return s->cap ? 0 : -1;
 }
 
+/* The journal's default: beside the private server, or a fixed path per
+ * user and sensor so that the next run against the same Redis replays it. */
+static void sensor_journal_path(sensor *s)
+{
+    const config *cfg = s->cfg;
+    char name[128];
+    size_t i;
+
+    if (cfg->journal_path) {
+        snprintf(s->journal, sizeof(s->journal), "%s", cfg->journal_path);
+    } else if (s->spawn) {
+        snprintf(s->journal, sizeof(s->journal), "%s/journal", spawn_dir(s->spawn));
+    } else {
+        snprintf(name, sizeof(name), "%s", cfg->sensor);
+        for (i = 0; name[i]; i++)
+            if (name[i] == '/' || name[i] == '.')
+                name[i] = '_';
+        snprintf(s->journal, sizeof(s->journal), "/var/tmp/loophole-%u-%s.journal",
+                 (unsigned)getuid(), name);
+    }
+}
+
+/* The Redis side: the private server when no URL is given, the event
+ * queues and the writer (whose first connection must succeed). */
+static int sensor_new_redis(sensor *s, char *err, size_t errlen)
+{
+    const config *cfg = s->cfg;
+    struct timeval tv;
+    int rc;
+
+    if (cfg->redis_url == NULL) {
+        if ((s->spawn = spawn_start(10000, err, errlen)) == NULL)
+            return -1;
+        rc = redis_url_unix(&s->url, spawn_socket(s->spawn), err, errlen);
+    } else {
+        rc = redis_url_parse(&s->url, cfg->redis_url, getenv(REDIS_URL_PASSWORD_ENV), err, errlen);
+    }
+    if (rc < 0)
+        return -1;
+    sensor_journal_path(s);
+    gettimeofday(&tv, NULL);
+    s->ectx = (event_context){.prefix = cfg->redis_prefix,
+                              .sensor = cfg->sensor,
+                              .run_id = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec,
+                              .stream_maxlen = cfg->stream_maxlen};
+    if ((s->queues = calloc(s->nworkers + 1, sizeof(*s->queues))) == NULL)
+        goto oom;
+    for (unsigned i = 0; i <= s->nworkers; i++)
+        if ((s->queues[i] = event_queue_new(&s->ectx, i, cfg->redis_queue_bytes,
+                                            cfg->interface == NULL)) == NULL)
+            goto oom;
+    writer_config wc = {.url = &s->url,
+                        .journal_path = s->journal,
+                        .journal_max_bytes = cfg->journal_max_bytes,
+                        .alerts = s->alerts,
+                        .queues = s->queues,
+                        .nqueues = s->nworkers + 1,
+                        .report = sensor_report};
+    s->writer = writer_new(&wc, err, errlen);
+    return s->writer ? 0 : -1;
+oom:
+    snprintf(err, errlen, "out of memory for the Redis event queues");
+    return -1;
+}
+
 sensor *sensor_new(const config *cfg, char *err, size_t errlen)
 {
     sensor *s = calloc(1, sizeof(*s));
@@ -109,7 +189,9 @@ sensor *sensor_new(const config *cfg, char *err, size_t errlen)
     }
     s->cfg = cfg;
     s->nworkers = cfg->threads > 0 ? (unsigned)cfg->threads : 1;
-    if (cfg->flows_path && (s->flows = output_open(cfg->flows_path, err, errlen)) == NULL) {
+    if ((cfg->flows_path && (s->flows = output_open(cfg->flows_path, err, errlen)) == NULL) ||
+        (s->alerts = output_open(cfg->alerts_path, err, errlen)) == NULL ||
+        sensor_new_redis(s, err, errlen) != 0) {
         sensor_free(s);
         return NULL;
     }
@@ -200,6 +282,24 @@ static void sensor_flow_counters(sensor *s, json_t *o)
     json_object_set_new(o, "geo_cache_misses", json_integer((json_int_t)gmisses));
 }
 
+static void sensor_redis_counters(sensor *s, json_t *o)
+{
+    const writer_stats *ws = writer_get_stats(s->writer);
+    uint64_t qdrop = 0;
+
+    for (unsigned i = 0; i <= s->nworkers; i++)
+        qdrop += event_queue_dropped(s->queues[i]);
+    json_object_set_new(o, "events_queued", json_integer((json_int_t)writer_queued(s->writer)));
+    json_object_set_new(o, "events_sent", json_integer((json_int_t)STAT_GET(ws->sent)));
+    json_object_set_new(o, "events_journaled", json_integer((json_int_t)STAT_GET(ws->journaled)));
+    json_object_set_new(o, "events_replayed", json_integer((json_int_t)STAT_GET(ws->replayed)));
+    json_object_set_new(o, "events_dropped",
+                        json_integer((json_int_t)(STAT_GET(ws->dropped) + qdrop)));
+    json_object_set_new(o, "events_rejected", json_integer((json_int_t)STAT_GET(ws->rejected)));
+    json_object_set_new(o, "journal_bytes", json_integer((json_int_t)STAT_GET(ws->journal_bytes)));
+    json_object_set_new(o, "alerts", json_integer((json_int_t)STAT_GET(ws->alerts)));
+}
+
 /* The counters as one JSON object; the caller owns it. */
 static json_t *sensor_stats_json(sensor *s)
 {
@@ -225,14 +325,50 @@ static json_t *sensor_stats_json(sensor *s)
     if (s->flows)
         json_object_set_new(o, "flow_records_lost",
                             json_integer((json_int_t)output_lost(s->flows)));
+    sensor_redis_counters(s, o);
     return o;
 }
 
-static void sensor_print_stats(sensor *s)
+/* Publishes the counters to <prefix>stats:<sensor> (interface.md section 6)
+ * through the main thread's event queue. */
+static void sensor_publish_stats(sensor *s, json_t *o)
+{
+    static const char *const names[] = {
+        "packets",        "bytes",         "drops",       "flows_active",     "flows_total",
+        "events_queued",  "journal_bytes", "events_sent", "events_journaled", "events_replayed",
+        "events_dropped", "alerts",        "clock"};
+    enum { N = sizeof(names) / sizeof(names[0]) };
+    const char *kv[2 * (N + 1)];
+    char vals[N + 1][40];
+    int n = 0;
+
+    for (int i = 0; i < N; i++) {
+        json_t *v = json_object_get(o, names[i]);
+        if (json_is_integer(v))
+            snprintf(vals[n], sizeof(vals[n]), "%lld", (long long)json_integer_value(v));
+        else if (json_is_string(v))
+            snprintf(vals[n], sizeof(vals[n]), "%s", json_string_value(v));
+        else
+            continue;
+        kv[2 * n] = names[i];
+        kv[2 * n + 1] = vals[n];
+        n++;
+    }
+    /* wall time: when the sensor last reported, for dashboards' liveness */
+    wjson_format_time((uint64_t)time(NULL) * 1000000u, vals[n], sizeof(vals[n]));
+    kv[2 * n] = "updated";
+    kv[2 * n + 1] = vals[n];
+    n++;
+    event_stats(s->queues[s->nworkers], kv, n);
+}
+
+/* Prints the counters (when --stats asks for them) and publishes them. */
+static void sensor_print_stats(sensor *s, int print)
 {
     json_t *o = sensor_stats_json(s);
-    char *line = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+    char *line = print ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
 
+    sensor_publish_stats(s, o);
     if (line)
         fprintf(stderr, "%s\n", line);
     free(line);
@@ -341,11 +477,29 @@ static void sensor_wait_capture(sensor *s)
             sensor_reload_geo(s);
         clock_gettime(CLOCK_MONOTONIC, &now);
         if (secs > 0 && now.tv_sec - last.tv_sec >= secs) {
-            sensor_print_stats(s);
+            sensor_print_stats(s, 1);
             last = now;
         }
     }
     pthread_join(s->cap_thread, NULL);
+}
+
+/* Delivers every queued event (the producers have stopped): to Redis, or
+ * to the journal when Redis is away. Returns -1 when events were lost. */
+static int sensor_stop_redis(sensor *s)
+{
+    const writer_stats *ws = writer_get_stats(s->writer);
+    uint64_t qdrop = 0;
+
+    for (unsigned i = 0; i <= s->nworkers; i++) {
+        event_queue_close(s->queues[i]);
+        qdrop += event_queue_dropped(s->queues[i]);
+    }
+    writer_stop(s->writer);
+    if (qdrop)
+        fprintf(stderr, "loophole: warning: %llu events dropped: the Redis event queue was full\n",
+                (unsigned long long)qdrop);
+    return qdrop || STAT_GET(ws->dropped) ? -1 : 0;
 }
 
 /* Stops the workers without an end record (nothing was captured yet). */
@@ -362,6 +516,10 @@ int sensor_run(sensor *s)
     char err[1024];
     int status = 0;
 
+    if (writer_start(s->writer) != 0) {
+        fprintf(stderr, "loophole: cannot start the Redis writer thread\n");
+        return 1;
+    }
     for (unsigned i = 0; i < s->nworkers; i++) {
         if (worker_start(s->workers[i]) != 0) {
             fprintf(stderr, "loophole: cannot start worker thread %u\n", i);
@@ -382,17 +540,46 @@ int sensor_run(sensor *s)
         worker_join(s->workers[i]);
     if (s->cap_status != 0)
         status = 1;
-    if (s->cfg->stats_secs > 0)
-        sensor_print_stats(s);
+    sensor_print_stats(s, s->cfg->stats_secs > 0);
     sensor_warn_drops(s);
-    if (s->flows) {
-        if (output_close(s->flows, err, sizeof(err)) != 0) {
+    if (sensor_stop_redis(s) != 0)
+        status = 1;
+    output **outs[] = {&s->flows, &s->alerts};
+    for (int i = 0; i < 2; i++) {
+        if (*outs[i] && output_close(*outs[i], err, sizeof(err)) != 0) {
             fprintf(stderr, "loophole: %s\n", err);
             status = 1;
         }
-        s->flows = NULL;
+        *outs[i] = NULL;
     }
     return status;
+}
+
+/* Frees the writer and the queues and stops the private server: on every
+ * path out of a run, the normal end, a signal and a setup failure. */
+static void sensor_free_redis(sensor *s)
+{
+    char err[512], dir[4096];
+    int keep = s->cfg->redis_keep;
+
+    writer_free(s->writer, 1);
+    s->writer = NULL;
+    for (unsigned i = 0; s->queues && i <= s->nworkers; i++)
+        event_queue_free(s->queues[i]);
+    free(s->queues);
+    s->queues = NULL;
+    if (s->spawn) {
+        snprintf(dir, sizeof(dir), "%s", spawn_dir(s->spawn));
+        if (spawn_stop(s->spawn, keep, err, sizeof(err)) != 0)
+            fprintf(stderr, "loophole: %s\n", err);
+        else if (keep)
+            fprintf(stderr,
+                    "loophole: Redis data set kept in %s/dump.rdb; to read it: redis-server "
+                    "--port 0 --unixsocket %s/redis.sock --dir %s\n",
+                    dir, dir, dir);
+        s->spawn = NULL;
+    }
+    redis_url_free(&s->url);
 }
 
 void sensor_free(sensor *s)
@@ -408,8 +595,11 @@ void sensor_free(sensor *s)
         ring_free(s->rings[i]);
     free(s->workers);
     free(s->rings);
+    sensor_free_redis(s);
     if (s->flows)
         output_close(s->flows, err, sizeof(err));
     geo_holder_free(s->geo);
+    if (s->alerts)
+        output_close(s->alerts, err, sizeof(err));
     free(s);
 }

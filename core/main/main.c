@@ -6,8 +6,13 @@
  *
  * The one piece of process-wide state is the sensor pointer the signal
  * handler needs: SIGINT and SIGTERM ask the sensor to finish, which
- * flushes every flow as at the end of a capture; SIGHUP asks it to reload
- * the geo databases, indicator tables and inventory.
+ * flushes every flow as at the end of a capture, delivers the queued Redis
+ * events (or leaves them in the journal) and stops the private
+ * redis-server; SIGHUP asks it to reload the geo databases, indicator
+ * tables and inventory. The handlers are in place before the sensor is
+ * built, so a signal that arrives while the private server starts is not
+ * fatal: it is remembered and the run stops at once, through the same
+ * clean-up path.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -17,11 +22,13 @@
 #include "core/config.h"
 #include "core/sensor.h"
 
-static sensor *main_sensor;
+static sensor *_Atomic main_sensor;
+static volatile sig_atomic_t main_stopping;
 
 static void main_on_signal(int sig)
 {
     (void)sig;
+    main_stopping = 1;
     sensor_stop(main_sensor);
 }
 
@@ -61,6 +68,7 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return status == CONFIG_EXIT ? 0 : 2;
     }
+    main_signals();
     main_sensor = sensor_new(&cfg, err, sizeof(err));
     if (main_sensor == NULL) {
         fprintf(stderr, "loophole: %s\n", err);
@@ -73,7 +81,8 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 2;
     }
-    main_signals();
+    if (main_stopping)
+        sensor_stop(main_sensor);
     status = sensor_run(main_sensor);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);

@@ -138,6 +138,8 @@ static void assert_defaults_except_sources(const config *c)
     assert_int_equal(c->stream_maxlen, 100000);
     assert_int_equal(c->redis_keep, 0);
     assert_int_equal(c->journal_max_bytes, GiB);
+    assert_int_equal(c->redis_flows, 0);
+    assert_int_equal(c->redis_queue_bytes, 4 * MiB);
     assert_string_equal(c->alerts_path, "-");
     assert_int_equal(c->stats_secs, 0);
     assert_int_equal(c->nchina, 1);
@@ -214,6 +216,8 @@ static void test_full_file_sets_every_key(void **state)
     assert_int_equal(c.redis_keep, 1);
     assert_string_equal(c.journal_path, "/var/spool/loophole/journal");
     assert_int_equal(c.journal_max_bytes, 2 * GiB);
+    assert_int_equal(c.redis_flows, 1);
+    assert_int_equal(c.redis_queue_bytes, 8 * MiB);
     assert_string_equal(c.alerts_path, "/var/log/loophole/alerts.jsonl");
     assert_string_equal(c.flows_path, "-");
     assert_string_equal(c.sensor, "edge-7");
@@ -261,7 +265,7 @@ static void test_example_states_the_defaults(void **state)
         assert_true(used < sizeof text);
     }
     fclose(in);
-    assert_int_equal(settings, 36); /* 35 keys, [geo] db twice */
+    assert_int_equal(settings, 38); /* 37 keys, [geo] db twice */
 
     config_init(&c);
     if (config_load_file(&c, write_conf("example.conf", text), err, sizeof err) != 0)
@@ -332,10 +336,11 @@ static void test_every_flag(void **state)
 
     (void)state;
     assert_int_equal(PARSE(&c, err, "-i", "mirror0", "-f", "tcp port 22", "--geo", "a.mmdb",
-                           "--inventory", "fleet.csv", "--indicators", "ind", "--redis", "unix:///run/lh.sock", "--alerts",
-                           "alerts.jsonl", "--flows", "-", "--sensor", "s1", "--threads", "64",
-                           "--snaplen", "1514", "--stats", "30", "--max-flows", "5000", "--buffer",
-                           "64MiB", "--queue", "1GiB", "--no-promisc", "--keep-redis"),
+                           "--inventory", "fleet.csv", "--indicators", "ind", "--redis",
+                           "unix:///run/lh.sock", "--alerts", "alerts.jsonl", "--flows", "-",
+                           "--sensor", "s1", "--threads", "64", "--snaplen", "1514", "--stats",
+                           "30", "--max-flows", "5000", "--buffer", "64MiB", "--queue", "1GiB",
+                           "--no-promisc", "--keep-redis"),
                      CONFIG_OK);
     assert_string_equal(c.interface, "mirror0");
     assert_string_equal(c.filter, "tcp port 22");
@@ -558,11 +563,11 @@ static char *capture_stdout(const char *flag, int *rc)
 
 static void test_help_and_version(void **state)
 {
-    static const char *const flags[] = {"-r FILE",      "-i IFACE",     "-f EXPR",   "-c FILE",
-                                        "--geo",        "--inventory",  "--redis",   "--alerts",
-                                        "--flows",      "--sensor",     "--threads", "--snaplen",
-                                        "--stats",      "--max-flows",  "--buffer",  "--queue",
-                                        "--no-promisc", "--keep-redis", "--help",    "--version", "--indicators"};
+    static const char *const flags[] = {
+        "-r FILE", "-i IFACE",    "-f EXPR",      "-c FILE",      "--geo",        "--inventory",
+        "--redis", "--alerts",    "--flows",      "--sensor",     "--threads",    "--snaplen",
+        "--stats", "--max-flows", "--buffer",     "--queue",      "--no-promisc", "--keep-redis",
+        "--help",  "--version",   "--indicators", "--redis-flows"};
     int rc;
     char *out;
 

@@ -1,0 +1,373 @@
+/* event.c -- encoding of writer events and their queues (see event.h).
+ *
+ * A producer lays out the arguments of one command as (pointer, length)
+ * pairs on its stack, sizes the record, reserves it in the ring and copies
+ * the bytes once. Numbers are formatted in decimal, as Redis reads them.
+ */
+#include "event.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture/ring.h"
+#include "core/stats.h"
+#include "core/wire_json.h"
+
+struct event_queue {
+    const event_context *ctx;
+    ring *ring;
+    unsigned id;
+    int wait;
+    uint64_t seq;
+    _Atomic uint64_t enqueued, dropped;
+};
+
+/* Arguments of a command under construction. Formatted arguments (keys,
+ * numbers, the event id) live in buf; the rest are borrowed. */
+typedef struct event_args {
+    int argc;
+    const char *argv[EVENT_MAX_ARGS];
+    size_t lens[EVENT_MAX_ARGS];
+    char buf[4096];
+    size_t used;
+} event_args;
+
+event_queue *event_queue_new(const event_context *ctx, unsigned id, size_t bytes, int wait)
+{
+    event_queue *q = calloc(1, sizeof(*q));
+
+    if (q == NULL)
+        return NULL;
+    q->ctx = ctx;
+    q->id = id;
+    q->wait = wait;
+    if ((q->ring = ring_new(bytes)) == NULL) {
+        free(q);
+        return NULL;
+    }
+    return q;
+}
+
+void event_queue_free(event_queue *q)
+{
+    if (q == NULL)
+        return;
+    ring_free(q->ring);
+    free(q);
+}
+
+static void event_arg(event_args *a, const char *s, size_t len)
+{
+    if (a->argc < EVENT_MAX_ARGS) {
+        a->argv[a->argc] = s ? s : "";
+        a->lens[a->argc] = s ? len : 0;
+    }
+    a->argc++; /* past the limit: event_push refuses the event */
+}
+
+static void event_str(event_args *a, const char *s)
+{
+    event_arg(a, s, s ? strlen(s) : 0);
+}
+
+/* A formatted argument, kept in a->buf; cut to fit when a->buf runs out
+ * (only the sensor's own names are formatted, never wire data). */
+__attribute__((format(printf, 2, 3))) static void event_fmt(event_args *a, const char *fmt, ...)
+{
+    size_t room = sizeof(a->buf) - a->used;
+    char *p = a->buf + a->used;
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(p, room, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    if ((size_t)n >= room)
+        n = room > 0 ? (int)room - 1 : 0;
+    a->used += (size_t)n + (room > 0 ? 1 : 0);
+    event_arg(a, p, (size_t)n);
+}
+
+static void event_u64(event_args *a, uint64_t v)
+{
+    event_fmt(a, "%llu", (unsigned long long)v);
+}
+
+/* Copies the command into the ring. */
+static int event_push(event_queue *q, event_args *a, int kind)
+{
+    size_t total = 8 + 4 * (size_t)a->argc;
+    uint8_t *p;
+
+    if (a->argc > EVENT_MAX_ARGS)
+        goto drop;
+    for (int i = 0; i < a->argc; i++)
+        total += a->lens[i];
+    if (total > EVENT_MAX_BYTES || total > ring_max_record(q->ring) ||
+        (p = ring_reserve(q->ring, total, q->wait)) == NULL)
+        goto drop;
+    uint32_t hdr[2] = {(uint32_t)kind, (uint32_t)a->argc};
+    memcpy(p, hdr, 8);
+    p += 8;
+    for (int i = 0; i < a->argc; i++, p += 4) {
+        uint32_t l = (uint32_t)a->lens[i];
+        memcpy(p, &l, 4);
+    }
+    for (int i = 0; i < a->argc; i++) {
+        memcpy(p, a->argv[i], a->lens[i]);
+        p += a->lens[i];
+    }
+    ring_commit(q->ring);
+    ring_flush(q->ring); /* events are rare next to packets: no batching */
+    STAT_ADD(q->enqueued, 1);
+    return 0;
+drop:
+    STAT_ADD(q->dropped, 1);
+    return -1;
+}
+
+static void event_begin(event_queue *q, event_args *a, int fcall, const char *fn)
+{
+    a->argc = 0;
+    a->used = 0;
+    if (fcall) {
+        event_str(a, "FCALL");
+        event_str(a, fn);
+    }
+}
+
+/* The event id: unique per sensor, run, queue and event. */
+static void event_id(event_queue *q, event_args *a)
+{
+    event_fmt(a, "%s/%llu/%u/%llu", q->ctx->sensor, (unsigned long long)q->ctx->run_id, q->id,
+              (unsigned long long)++q->seq);
+}
+
+/* The four KEYS of lh_observe and lh_raise: the entity's hash-tagged base,
+ * its host hash, the risk set, the alerts stream. */
+static void event_keys(event_queue *q, event_args *a, const char *entity, const char *ip)
+{
+    const char *p = q->ctx->prefix;
+
+    event_str(a, "4");
+    event_fmt(a, "%s{e:%s}", p, entity);
+    event_fmt(a, "%shost:%s", p, ip);
+    event_fmt(a, "%srisk", p);
+    event_fmt(a, "%salerts", p);
+}
+
+/* GC lifetime of correlation keys, in wall-clock seconds: two windows and
+ * an hour, so a window stays readable while a slow replay still feeds it. */
+static uint64_t event_ttl_s(uint64_t window_us)
+{
+    return window_us / 1000000u * 2 + 3600;
+}
+
+/* The alert part of the arguments (see alert_args in functions.lua). */
+static int event_alert_args(event_queue *q, event_args *a, const event_alert *al, char **json)
+{
+    char ts[40];
+    size_t len;
+
+    if ((*json = event_alert_json(al, q->ctx->sensor, &len)) == NULL)
+        return -1;
+    event_str(a, al->rule);
+    event_str(a, al->severity);
+    event_u64(a, al->score > 0 ? (uint64_t)al->score : 0);
+    event_str(a, al->ip);
+    event_str(a, al->role);
+    event_fmt(a, "%s", wjson_format_time(al->ts_us, ts, sizeof(ts)));
+    event_u64(a, q->ctx->stream_maxlen);
+    event_fmt(a, "%salerts:live", q->ctx->prefix);
+    event_arg(a, *json, len);
+    for (int i = 0; al->host && al->host[i] && al->host[i + 1]; i += 2) {
+        event_str(a, al->host[i]);
+        event_str(a, al->host[i + 1]);
+    }
+    return 0;
+}
+
+int event_observe(event_queue *q, const event_observation *o)
+{
+    event_args a;
+    char *json = NULL;
+    int rc;
+
+    event_begin(q, &a, 1, "lh_observe");
+    event_keys(q, &a, o->entity, o->alert && o->alert->ip ? o->alert->ip : o->entity);
+    event_id(q, &a);
+    event_u64(&a, o->ts_us);
+    event_str(&a, o->kind);
+    event_arg(&a, o->value, o->value_len);
+    event_u64(&a, o->window_us ? o->window_us : 1);
+    event_str(&a, o->approx ? "approx" : "exact");
+    event_u64(&a, o->cap ? o->cap : 10000);
+    event_u64(&a, event_ttl_s(o->window_us));
+    event_u64(&a, o->alert ? o->threshold : 0);
+    if (o->alert && o->threshold > 0) {
+        event_alert al = *o->alert;
+        al.ts_us = o->ts_us;
+        al.window_us = o->window_us;
+        if (event_alert_args(q, &a, &al, &json) < 0) {
+            STAT_ADD(q->dropped, 1);
+            return -1;
+        }
+    }
+    rc = event_push(q, &a, EVENT_CALL);
+    free(json);
+    return rc;
+}
+
+int event_raise(event_queue *q, const event_alert *al)
+{
+    event_args a;
+    char *json = NULL;
+    int rc;
+
+    event_begin(q, &a, 1, "lh_raise");
+    event_keys(q, &a, al->ip, al->ip);
+    event_id(q, &a);
+    event_u64(&a, al->ts_us);
+    event_u64(&a, al->window_us ? al->window_us : 1);
+    event_u64(&a, event_ttl_s(al->window_us));
+    if (event_alert_args(q, &a, al, &json) < 0) {
+        STAT_ADD(q->dropped, 1);
+        return -1;
+    }
+    rc = event_push(q, &a, EVENT_CALL);
+    free(json);
+    return rc;
+}
+
+/* XADD <prefix>flows [MAXLEN ~ N] * json LINE */
+int event_flow(event_queue *q, const char *line, size_t len)
+{
+    event_args a;
+
+    event_begin(q, &a, 0, NULL);
+    event_str(&a, "XADD");
+    event_fmt(&a, "%sflows", q->ctx->prefix);
+    if (q->ctx->stream_maxlen > 0) {
+        event_str(&a, "MAXLEN");
+        event_str(&a, "~");
+        event_u64(&a, q->ctx->stream_maxlen);
+    }
+    event_str(&a, "*");
+    event_str(&a, "json");
+    event_arg(&a, line, len);
+    return event_push(q, &a, EVENT_PLAIN);
+}
+
+int event_stats(event_queue *q, const char *const *kv, int n)
+{
+    event_args a;
+
+    event_begin(q, &a, 0, NULL);
+    event_str(&a, "HSET");
+    event_fmt(&a, "%sstats:%s", q->ctx->prefix, q->ctx->sensor);
+    for (int i = 0; i < 2 * n; i++)
+        event_str(&a, kv[i]);
+    return event_push(q, &a, EVENT_PLAIN);
+}
+
+void event_queue_flush(event_queue *q)
+{
+    ring_flush(q->ring);
+}
+
+void event_queue_close(event_queue *q)
+{
+    ring_close(q->ring);
+}
+
+uint64_t event_queue_enqueued(const event_queue *q)
+{
+    return STAT_GET(q->enqueued);
+}
+
+uint64_t event_queue_dropped(const event_queue *q)
+{
+    return STAT_GET(q->dropped);
+}
+
+/* Copies the members of extra into o, except the ones the library or the
+ * event owns. */
+static void event_alert_extra(json_t *o, json_t *extra)
+{
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(extra, k, v)
+    {
+        if (strcmp(k, "id") && strcmp(k, "score") && strcmp(k, "count") && !json_object_get(o, k))
+            json_object_set(o, k, v);
+    }
+}
+
+char *event_alert_json(const event_alert *a, const char *sensor, size_t *len)
+{
+    json_t *o = json_object(), *ent = json_object();
+    char *s;
+
+    json_object_set_new(o, "ts", wjson_time(a->ts_us));
+    json_object_set_new(o, "event_type", json_string("alert"));
+    json_object_set_new(o, "sensor", wjson_cstring(sensor));
+    json_object_set_new(o, "rule", wjson_cstring(a->rule));
+    json_object_set_new(o, "severity", wjson_cstring(a->severity));
+    json_object_set_new(ent, "role", wjson_cstring(a->role));
+    json_object_set_new(ent, "ip", wjson_cstring(a->ip));
+    json_object_set_new(o, "entity", ent);
+    if (a->extra && json_is_object(a->extra))
+        event_alert_extra(o, a->extra);
+    if (a->evidence && json_is_array(a->evidence))
+        json_object_set(o, "evidence", a->evidence);
+    else
+        json_object_set_new(o, "evidence", json_array());
+    json_object_set_new(o, "summary", wjson_cstring(a->summary));
+    s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+    json_decref(o);
+    if (s)
+        *len = strlen(s);
+    return s;
+}
+
+const void *event_queue_peek(event_queue *q, size_t *len)
+{
+    return ring_peek(q->ring, len, 0);
+}
+
+void event_queue_release(event_queue *q)
+{
+    ring_release(q->ring);
+}
+
+int event_decode(const void *buf, size_t len, event_view *v)
+{
+    const uint8_t *p = buf;
+    uint32_t hdr[2];
+    size_t off;
+
+    if (len < 8)
+        return -1;
+    memcpy(hdr, p, 8);
+    if ((hdr[0] != EVENT_CALL && hdr[0] != EVENT_PLAIN) || hdr[1] == 0 || hdr[1] > EVENT_MAX_ARGS ||
+        len < 8 + 4 * (size_t)hdr[1])
+        return -1;
+    v->kind = (int)hdr[0];
+    v->argc = (int)hdr[1];
+    off = 8 + 4 * (size_t)hdr[1];
+    for (int i = 0; i < v->argc; i++) {
+        uint32_t l;
+        memcpy(&l, p + 8 + 4 * (size_t)i, 4);
+        if (l > len - off)
+            return -1;
+        v->argv[i] = (const char *)p + off;
+        v->lens[i] = l;
+        off += l;
+    }
+    return off == len ? 0 : -1;
+}

@@ -1,0 +1,123 @@
+/* event.h -- what workers hand to the Redis writer: observations, alerts,
+ * flow records, counters.
+ *
+ * An event is a finished Redis command (FCALL lh_observe / lh_raise, XADD,
+ * HSET) encoded as binary-safe arguments: {u32 kind, u32 argc, argc x u32
+ * length, the bytes}. Wire strings travel only as such arguments, never
+ * inside a command or script text. The same bytes go through the queue, into
+ * the journal and onto the connection, so a replayed event is the event.
+ *
+ * Each producer thread (every worker, and the main thread for counters) owns
+ * one event_queue: a bounded SPSC ring (capture/ring.h) to the writer thread.
+ * Producers never wait on Redis. When the writer falls behind by a whole
+ * queue, an offline replay waits for it (the file can wait, and dropping
+ * would change the results); live capture drops the event and counts it in
+ * `dropped`, which the sensor reports on stderr and in lh:stats.
+ *
+ * Every event carries an id unique to the sensor and the run
+ * ("sensor/run/queue/seq"), which the functions library uses to make a
+ * resent call idempotent (redis/functions.lua, "Exactly once").
+ *
+ * Thread rules: event_* producers from the queue's one producer thread;
+ * event_queue_peek/release from the writer thread only.
+ */
+#ifndef LOOPHOLE_REDIS_EVENT_H
+#define LOOPHOLE_REDIS_EVENT_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EVENT_MAX_ARGS  64
+#define EVENT_MAX_BYTES (4u << 20) /* one event, all arguments */
+
+enum event_kind {
+    EVENT_CALL = 1, /* FCALL into the functions library: the reply carries alerts */
+    EVENT_PLAIN = 2 /* XADD, HSET: the reply is checked for errors only */
+};
+
+/* What every producer of one sensor shares; the strings are borrowed and
+ * must outlive the queues. */
+typedef struct event_context {
+    const char *prefix;     /* "lh:" */
+    const char *sensor;     /* sensor name, in event ids and lh:stats:<sensor> */
+    uint64_t run_id;        /* distinguishes runs: wall-clock start in us */
+    uint64_t stream_maxlen; /* MAXLEN ~ of every XADD; 0 = no cap */
+} event_context;
+
+typedef struct event_queue event_queue;
+
+/* A queue of `bytes` (at least 64 KiB; rounded up to a power of two).
+ * wait = 1: producers wait when it is full; 0: they drop and count. */
+event_queue *event_queue_new(const event_context *ctx, unsigned id, size_t bytes, int wait);
+void event_queue_free(event_queue *q);
+
+/* An alert a rule decided on. Strings are borrowed; evidence (a JSON
+ * array) and extra (an object whose members, such as gpu_host, peer,
+ * intermediary, are copied into the alert) are borrowed and may be NULL.
+ * host is NULL or a NULL-terminated list of name, value, name, value...
+ * for lh:host:<ip> (gpu_source, provider, tenant, country, asn, as_org). */
+typedef struct event_alert {
+    const char *rule, *severity, *role, *ip, *summary;
+    int score;          /* added to the entity's risk, capped at 100 */
+    uint64_t ts_us;     /* packet time of the alert */
+    uint64_t window_us; /* raised once per (rule, entity, window) */
+    json_t *evidence, *extra;
+    const char *const *host;
+} event_alert;
+
+/* An observation: entity saw value (any bytes) of kind at packet time ts_us.
+ * approx = 0 counts exactly (sorted set), 1 approximately (HyperLogLog).
+ * When threshold > 0 and the window's distinct count reaches it, alert is
+ * raised (alert->ts_us and alert->window_us are taken from here). */
+typedef struct event_observation {
+    const char *entity, *kind;
+    const char *value;
+    size_t value_len;
+    uint64_t ts_us, window_us;
+    int approx;
+    uint32_t cap;       /* exact sets stop growing here; 0 = 10000 */
+    uint32_t threshold; /* 0 = count only */
+    const event_alert *alert;
+} event_observation;
+
+/* Producers. Return 0, or -1 when the event was dropped (queue full in
+ * live mode, or larger than EVENT_MAX_BYTES): the queue counts it. */
+int event_observe(event_queue *q, const event_observation *o);
+int event_raise(event_queue *q, const event_alert *a);
+/* A flow record line (record_flow_line) onto <prefix>flows. */
+int event_flow(event_queue *q, const char *line, size_t len);
+/* HSET <prefix>stats:<sensor> with n name/value pairs (kv[2n]). */
+int event_stats(event_queue *q, const char *const *kv, int n);
+
+/* Makes queued events visible to the writer now (end of input). */
+void event_queue_flush(event_queue *q);
+/* No more events from this producer. */
+void event_queue_close(event_queue *q);
+
+/* Counters (relaxed reads from any thread). */
+uint64_t event_queue_enqueued(const event_queue *q);
+uint64_t event_queue_dropped(const event_queue *q);
+
+/* The alert line without id and score (the library adds them), as a
+ * malloc'ed compact JSON object the caller frees. Exported for tests. */
+char *event_alert_json(const event_alert *a, const char *sensor, size_t *len);
+
+/* Writer side: the oldest event or NULL when none is queued (never
+ * waits); release it after use. */
+const void *event_queue_peek(event_queue *q, size_t *len);
+void event_queue_release(event_queue *q);
+
+/* A decoded event: pointers into the encoded bytes. */
+typedef struct event_view {
+    int kind, argc;
+    const char *argv[EVENT_MAX_ARGS];
+    size_t lens[EVENT_MAX_ARGS];
+} event_view;
+
+/* Decodes (and bounds-checks: the bytes may come from a damaged journal)
+ * an encoded event. Returns 0 or -1. */
+int event_decode(const void *buf, size_t len, event_view *v);
+
+#endif

@@ -1,0 +1,213 @@
+#!lua name=loophole
+--[[
+functions.lua -- the loophole Redis Functions library: entity state,
+windowed distinct counts, and alerts raised once per (rule, entity, window).
+
+The sensor's writer thread loads this library with FUNCTION LOAD REPLACE on
+every connection (so a restarted Redis gets it back) and checks lh_version.
+Events reach it only through FCALL arguments: wire strings (SNI, host names,
+AS names) are data, never part of a script. Nothing here reads the server's
+clock: every window is computed from the packet time the caller passes
+(ts_us, microseconds since the epoch), so a year-old capture gives the same
+counts and alerts as a fresh one. Wall-clock TTLs (EXPIRE ttl_s) are only
+garbage collection of correlation keys.
+
+Windows. A window of W microseconds is a fixed, epoch-aligned bucket
+[b*W, (b+1)*W) with b = floor(ts_us / W): half-open, so an event at exactly
+(b+1)*W belongs to the next window. Fixed buckets make the result order-
+independent: the distinct set of a bucket is a union, and "count >= N" is
+monotone, so the set of (rule, entity, bucket) alerts is the same whatever
+the order in which workers, threads or a journal replay deliver events.
+
+Counting. mode "exact": one sorted set per (entity, kind, W, bucket), member
+= value, score = the earliest packet time the value was seen in the bucket
+(ZADD LT keeps the minimum whatever the arrival order). Exact counts are for
+thresholds that are small and decisive (fan-out over GPU hosts, fan-in over
+controller networks). The set stops growing at `cap` members (the count then
+saturates at cap; the threshold has long been passed) so a scan cannot grow
+it without bound. mode "approx": a HyperLogLog per (entity, kind, W, bucket),
+12 KiB at most whatever the cardinality, about 0.81% standard error, for
+large populations where the order of magnitude matters (many inbound clients
+of an API relay); an approximate count must not be used for small
+thresholds.
+
+Keys owned here (K = the caller's KEYS[1] = <prefix>{e:<entity>}, whose hash
+tag puts every key of one entity in one Redis Cluster slot):
+  K:obs:<kind>:<W>:<b>    zset  exact distinct values of a bucket  (TTL ttl_s)
+  K:hll:<kind>:<W>:<b>    hll   approximate distinct values        (TTL ttl_s)
+  K:alert:<rule>:<W>:<b>  hash  ev = event id that raised it, json = the
+                                alert line; dedup of (rule, entity, window)
+                                                                  (TTL ttl_s)
+Keys for dashboards (interface.md section 6, docs/redis-schema.md):
+  KEYS[2] <prefix>host:<ip>  hash, KEYS[3] <prefix>risk  zset,
+  KEYS[4] <prefix>alerts     stream; channel <prefix>alerts:live (ARGV).
+
+Exactly once. Every event carries an id unique to the sensor run. When a
+connection breaks after Redis ran a call but before its reply arrived, the
+writer sends the call again; the dedup hash then holds the same event id and
+the function returns the alert again without adding it to the stream, the
+risk or the channel a second time, so the caller writes it exactly once.
+
+Reply of lh_observe and lh_raise: { count, { alert_json, ... } }.
+]]
+
+local VERSION = 'loophole-functions 1'
+
+local function n(s, what)
+  local v = tonumber(s)
+  if v == nil then error('ERR loophole: ' .. what .. ' is not a number') end
+  return v
+end
+
+local function fmt(v) return string.format('%.0f', v) end
+
+-- Reads the alert part of ARGV starting at i (see raise_args in
+-- redis/event.c): rule, severity, score_add, entity_ip, role, ts_text,
+-- stream_maxlen, channel, alert_json, then host field/value pairs.
+local function alert_args(argv, i)
+  local a = {
+    rule = argv[i], severity = argv[i + 1], score_add = n(argv[i + 2], 'score'),
+    ip = argv[i + 3], role = argv[i + 4], ts = argv[i + 5],
+    maxlen = argv[i + 6], channel = argv[i + 7], json = argv[i + 8], host = {},
+  }
+  if a.json == nil or string.sub(a.json, 1, 1) ~= '{' or string.sub(a.json, -1) ~= '}' then
+    error('ERR loophole: the alert must be a JSON object')
+  end
+  local j = i + 9
+  while argv[j] ~= nil do
+    if argv[j + 1] == nil then error('ERR loophole: host fields come in pairs') end
+    a.host[#a.host + 1] = { argv[j], argv[j + 1] }
+    j = j + 2
+  end
+  return a
+end
+
+-- Adds name to a comma-separated, sorted list of distinct names.
+local function list_add(list, name)
+  local t, seen = {}, false
+  if list then
+    for v in string.gmatch(list, '[^,]+') do
+      t[#t + 1] = v
+      if v == name then seen = true end
+    end
+  end
+  if not seen then t[#t + 1] = name end
+  table.sort(t)
+  return table.concat(t, ',')
+end
+
+local HOST_FIELDS = { gpu_source = 1, provider = 1, tenant = 1, country = 1, asn = 1, as_org = 1 }
+
+-- The host hash: first/last seen by packet time (RFC 3339 text of a fixed
+-- shape compares like the time it names), roles, rules, score, and the
+-- caller's descriptive fields.
+local function host_update(key, a, score)
+  local h = redis.call('HMGET', key, 'first_seen', 'last_seen', 'roles', 'rules')
+  local args = { 'score', fmt(score), 'roles', list_add(h[3] or nil, a.role),
+                 'rules', list_add(h[4] or nil, a.rule) }
+  if not h[1] or a.ts < h[1] then args[#args + 1] = 'first_seen'; args[#args + 1] = a.ts end
+  if not h[2] or a.ts > h[2] then args[#args + 1] = 'last_seen'; args[#args + 1] = a.ts end
+  for _, p in ipairs(a.host) do
+    if HOST_FIELDS[p[1]] and p[2] ~= '' then
+      args[#args + 1] = p[1]; args[#args + 1] = p[2]
+    end
+  end
+  redis.call('HSET', key, unpack(args))
+end
+
+-- Raises the alert of `a` for window (w, b) unless it was raised already.
+-- Returns the alert line, or nil when another event raised it before.
+local function raise(keys, ev, w, b, ttl, a, extra)
+  local dkey = keys[1] .. ':alert:' .. a.rule .. ':' .. fmt(w) .. ':' .. fmt(b)
+  local prev = redis.call('HMGET', dkey, 'ev', 'json')
+  if prev[1] then
+    if prev[1] == ev then return prev[2] end -- a resent call: same answer
+    return nil
+  end
+  local old = tonumber(redis.call('ZSCORE', keys[3], a.ip) or '0') or 0
+  local score = math.min(100, old + math.max(0, a.score_add))
+  local id = redis.sha1hex(a.rule .. '\0' .. a.ip .. '\0' .. fmt(w) .. '\0' .. fmt(b))
+  local line = string.sub(a.json, 1, -2)
+  if line ~= '{' then line = line .. ',' end
+  line = line .. '"id":"' .. string.sub(id, 1, 24) .. '","score":' .. fmt(score) .. extra .. '}'
+  redis.call('HSET', dkey, 'ev', ev, 'json', line)
+  redis.call('EXPIRE', dkey, ttl)
+  redis.call('ZADD', keys[3], score, a.ip)
+  host_update(keys[2], a, score)
+  local xadd = { keys[4] }
+  if tonumber(a.maxlen) and tonumber(a.maxlen) > 0 then
+    xadd[#xadd + 1] = 'MAXLEN'; xadd[#xadd + 1] = '~'; xadd[#xadd + 1] = a.maxlen
+  end
+  redis.call('XADD', unpack(xadd), '*', 'json', line, 'rule', a.rule,
+             'severity', a.severity, 'entity', a.ip)
+  redis.call('PUBLISH', a.channel, line)
+  return line
+end
+
+local function window(ts, w)
+  if w < 1 then error('ERR loophole: window must be at least 1 us') end
+  return math.floor(ts / w)
+end
+
+-- FCALL lh_observe 4 K host risk alerts  ev ts_us kind value window_us mode
+--       cap ttl_s threshold [alert part when threshold > 0]
+-- Records that entity K saw `value` of `kind` at packet time ts_us and
+-- returns the distinct count of its window; raises the alert when the count
+-- reaches threshold.
+local function observe(keys, argv)
+  local ev, ts, kind, value = argv[1], n(argv[2], 'ts_us'), argv[3], argv[4]
+  local w, mode, cap = n(argv[5], 'window_us'), argv[6], n(argv[7], 'cap')
+  local ttl, threshold = n(argv[8], 'ttl_s'), n(argv[9], 'threshold')
+  local b = window(ts, w)
+  local count
+  if mode == 'exact' then
+    local key = keys[1] .. ':obs:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
+    count = redis.call('ZCARD', key)
+    if count < cap or redis.call('ZSCORE', key, value) then
+      redis.call('ZADD', key, 'LT', ts, value)
+      count = redis.call('ZCARD', key)
+    end
+    redis.call('EXPIRE', key, ttl)
+  elseif mode == 'approx' then
+    local key = keys[1] .. ':hll:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
+    redis.call('PFADD', key, value)
+    count = redis.call('PFCOUNT', key)
+    redis.call('EXPIRE', key, ttl)
+  else
+    error('ERR loophole: mode must be exact or approx')
+  end
+  local raised = {}
+  if threshold > 0 and count >= threshold then
+    local a = alert_args(argv, 10)
+    local line = raise(keys, ev, w, b, ttl, a, ',"count":' .. fmt(count))
+    if line then raised[1] = line end
+  end
+  return { count, raised }
+end
+
+-- FCALL lh_raise 4 K host risk alerts  ev ts_us window_us ttl_s [alert part]
+-- Raises an alert the caller decided on, once per (rule, entity, window).
+local function raise_fn(keys, argv)
+  local ev, ts, w, ttl = argv[1], n(argv[2], 'ts_us'), n(argv[3], 'window_us'), n(argv[4], 'ttl_s')
+  local a = alert_args(argv, 5)
+  local line = raise(keys, ev, w, window(ts, w), ttl, a, '')
+  if line then return { 1, { line } } end
+  return { 0, {} }
+end
+
+-- FCALL lh_count 1 K kind window_us mode ts_us: the distinct count of the
+-- window holding ts_us, without recording anything.
+local function count_fn(keys, argv)
+  local kind, w, mode, ts = argv[1], n(argv[2], 'window_us'), argv[3], n(argv[4], 'ts_us')
+  local b = window(ts, w)
+  if mode == 'approx' then
+    return redis.call('PFCOUNT', keys[1] .. ':hll:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b))
+  end
+  return redis.call('ZCARD', keys[1] .. ':obs:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b))
+end
+
+redis.register_function('lh_observe', observe)
+redis.register_function('lh_raise', raise_fn)
+redis.register_function{ function_name = 'lh_count', callback = count_fn, flags = { 'no-writes' } }
+redis.register_function{ function_name = 'lh_version', callback = function() return VERSION end,
+                         flags = { 'no-writes' } }

@@ -1,0 +1,78 @@
+/* reply.c -- strict checks of FCALL replies (see reply.h). */
+#include "reply.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+static int redis_reply_line_ok(const redisReply *e, char *err, size_t errlen)
+{
+    json_t *j;
+    json_error_t je;
+
+    if (e->type != REDIS_REPLY_STRING || e->len < 2 || (size_t)e->len > REPLY_MAX_LINE) {
+        snprintf(err, errlen, "Redis reply: an alert is not a string of 2 to %u bytes",
+                 REPLY_MAX_LINE);
+        return -1;
+    }
+    if (memchr(e->str, '\n', e->len) || memchr(e->str, '\r', e->len)) {
+        snprintf(err, errlen, "Redis reply: an alert line holds a raw line break");
+        return -1;
+    }
+    j = json_loadb(e->str, e->len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+    if (j == NULL || !json_is_object(j)) {
+        snprintf(err, errlen, "Redis reply: an alert is not a JSON object");
+        json_decref(j);
+        return -1;
+    }
+    json_decref(j);
+    return 0;
+}
+
+int redis_reply_alerts(const redisReply *r, long long *count, reply_alert_fn *fn, void *ctx,
+                       char *err, size_t errlen)
+{
+    const redisReply *list;
+
+    if (r == NULL) {
+        snprintf(err, errlen, "Redis reply: none");
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "Redis: %.*s", (int)(r->len > 400 ? 400 : r->len), r->str);
+        return -1;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_INTEGER || r->element[1]->type != REDIS_REPLY_ARRAY) {
+        snprintf(err, errlen, "Redis reply: expected {count, {alerts}}");
+        return -1;
+    }
+    list = r->element[1];
+    if (list->elements > REPLY_MAX_ALERTS) {
+        snprintf(err, errlen, "Redis reply: %zu alerts in one reply (at most %d)", list->elements,
+                 REPLY_MAX_ALERTS);
+        return -1;
+    }
+    for (size_t i = 0; i < list->elements; i++)
+        if (redis_reply_line_ok(list->element[i], err, errlen) < 0)
+            return -1;
+    if (count)
+        *count = r->element[0]->integer;
+    for (size_t i = 0; fn && i < list->elements; i++)
+        fn(ctx, list->element[i]->str, list->element[i]->len);
+    return (int)list->elements;
+}
+
+int redis_reply_transient(const char *e)
+{
+    static const char *const codes[] = {"LOADING",  "BUSY",     "TRYAGAIN",    "MASTERDOWN",
+                                        "READONLY", "OOM",      "CLUSTERDOWN", "NOREPLICAS",
+                                        "MISCONF",  "NOSCRIPT", NULL};
+
+    for (int i = 0; codes[i]; i++) {
+        size_t n = strlen(codes[i]);
+        if (strncmp(e, codes[i], n) == 0 && (e[n] == ' ' || e[n] == '\0'))
+            return 1;
+    }
+    return strncmp(e, "ERR Function not found", 22) == 0;
+}

@@ -1,0 +1,38 @@
+/* reply.h -- checking what the functions library answers.
+ *
+ * lh_observe and lh_raise answer { count, { alert_json, ... } }. The writer
+ * writes every alert line it gets to the alerts output, so a reply is
+ * treated as hostile (a compromised or impostor Redis): redis_reply_alerts()
+ * accepts only that exact shape, at most REPLY_MAX_ALERTS lines, each a JSON
+ * object of at most REPLY_MAX_LINE bytes without a raw CR or LF (so one
+ * reply cannot forge several output lines), and reports anything else as an
+ * error instead of writing it.
+ *
+ * I/O free: it reads a redisReply the caller owns; the fuzz harness
+ * (tests/fuzz/fuzz_redis_reply.c) feeds it replies parsed from raw bytes.
+ */
+#ifndef LOOPHOLE_REDIS_REPLY_H
+#define LOOPHOLE_REDIS_REPLY_H
+
+#include <hiredis/hiredis.h>
+#include <stddef.h>
+
+#define REPLY_MAX_ALERTS 64
+#define REPLY_MAX_LINE   (1u << 20)
+
+/* Called once per valid alert line; line points into the reply. */
+typedef void reply_alert_fn(void *ctx, const char *line, size_t len);
+
+/* Returns the number of alerts (each passed to fn, when fn is set), or -1
+ * with a message in err. An error reply from Redis returns -1 with its
+ * text. Lines are checked before any is passed on, so a bad reply passes
+ * nothing. */
+int redis_reply_alerts(const redisReply *r, long long *count, reply_alert_fn *fn, void *ctx,
+                       char *err, size_t errlen);
+
+/* Whether an error reply is worth retrying later (LOADING, BUSY, TRYAGAIN,
+ * MASTERDOWN, READONLY, OOM, CLUSTERDOWN...) rather than a refusal of
+ * this one call. */
+int redis_reply_transient(const char *errstr);
+
+#endif

@@ -1,0 +1,402 @@
+/* writer.c -- the Redis writer thread (see writer.h).
+ *
+ * The loop: take up to `batch` events from the queues (round robin, so one
+ * busy worker cannot starve the others), then either pipeline them to Redis
+ * or, while Redis is away or older events still wait in the journal,
+ * append them to the journal. Between batches, and whenever the queues are
+ * empty, the journal is replayed in batches of the same size.
+ *
+ * Blocking hiredis with timeouts is enough here: only this thread talks to
+ * Redis, and producers never wait for it (redis/event.h).
+ */
+#include "writer.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "conn.h"
+#include "core/stats.h"
+#include "journal.h"
+#include "reply.h"
+
+#define WRITER_BACKOFF_MIN_MS 100
+#define WRITER_BACKOFF_MAX_MS 5000
+#define WRITER_REJECT_REPORTS 10 /* error replies reported one by one */
+
+/* One event of a batch: a copy of its encoded bytes. */
+typedef struct writer_item {
+    void *buf;
+    size_t len;
+} writer_item;
+
+struct writer {
+    writer_config cfg;
+    redis_url url;
+    journal *journal;
+    redisContext *ctx;
+    pthread_t thread;
+    int started;
+    _Atomic int stop;
+    writer_item *items;
+    int nitems;
+    unsigned next_queue;
+    int backoff_ms;
+    uint64_t next_try_ms;
+    int down_reported;
+    writer_stats st;
+};
+
+static uint64_t writer_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static void writer_report(writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void writer_report(writer *w, const char *fmt, ...)
+{
+    char msg[1200];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (w->cfg.report)
+        w->cfg.report(w->cfg.report_ctx, msg);
+}
+
+static void writer_sync_journal_stats(writer *w)
+{
+    STAT_SET(w->st.journal_bytes, journal_bytes(w->journal));
+    STAT_SET(w->st.journal_pending, journal_pending(w->journal));
+}
+
+static void writer_disconnect(writer *w, const char *why)
+{
+    char msg[256];
+
+    snprintf(msg, sizeof(msg), "%s", why && *why ? why : "connection lost");
+    why = msg; /* it may point into the context freed here */
+    redisFree(w->ctx);
+    w->ctx = NULL;
+    STAT_SET(w->st.connected, 0);
+    w->backoff_ms = WRITER_BACKOFF_MIN_MS;
+    w->next_try_ms = writer_now_ms() + (uint64_t)w->backoff_ms;
+    if (!w->down_reported) {
+        writer_report(w, "Redis unavailable (%s): events go to the journal until it is back", why);
+        w->down_reported = 1;
+    }
+}
+
+/* Connects when not connected and the backoff allows it. */
+static int writer_connected(writer *w, int force)
+{
+    char err[512];
+
+    if (w->ctx)
+        return 1;
+    if (!force && writer_now_ms() < w->next_try_ms)
+        return 0;
+    if (redis_conn_open(&w->url, w->cfg.timeout_ms, &w->ctx, err, sizeof(err)) != 0) {
+        w->backoff_ms =
+            w->backoff_ms * 2 > WRITER_BACKOFF_MAX_MS ? WRITER_BACKOFF_MAX_MS : w->backoff_ms * 2;
+        w->next_try_ms = writer_now_ms() + (uint64_t)w->backoff_ms;
+        if (!w->down_reported) {
+            writer_report(w, "%s: events go to the journal until Redis is back", err);
+            w->down_reported = 1;
+        }
+        return 0;
+    }
+    STAT_ADD(w->st.reconnects, 1);
+    STAT_SET(w->st.connected, 1);
+    w->backoff_ms = WRITER_BACKOFF_MIN_MS;
+    if (w->down_reported) {
+        writer_report(w, "Redis is back; replaying %llu journaled events",
+                      (unsigned long long)journal_pending(w->journal));
+        w->down_reported = 0;
+    }
+    return 1;
+}
+
+static void writer_on_alert(void *ctx, const char *line, size_t len)
+{
+    writer *w = ctx;
+
+    if (w->cfg.alerts)
+        output_write(w->cfg.alerts, line, len);
+    STAT_ADD(w->st.alerts, 1);
+}
+
+/* Handles one reply. Returns 0 when the event is done (acknowledged or
+ * refused for good), -1 when it must be sent again later. */
+static int writer_reply(writer *w, const event_view *v, redisReply *r)
+{
+    char err[512];
+
+    if (r->type == REDIS_REPLY_ERROR && redis_reply_transient(r->str))
+        return -1;
+    if (r->type == REDIS_REPLY_ERROR || v->kind == EVENT_CALL) {
+        if (r->type != REDIS_REPLY_ERROR &&
+            redis_reply_alerts(r, NULL, writer_on_alert, w, err, sizeof(err)) >= 0)
+            return 0;
+        if (r->type == REDIS_REPLY_ERROR)
+            snprintf(err, sizeof(err), "Redis refused %.*s: %s", (int)v->lens[0], v->argv[0],
+                     r->str);
+        if (STAT_GET(w->st.rejected) < WRITER_REJECT_REPORTS)
+            writer_report(w, "%s (event lost; counted in rejected)", err);
+        STAT_ADD(w->st.rejected, 1);
+    }
+    return 0;
+}
+
+/* Pipelines items[0..n). Returns how many were acknowledged in order; on
+ * a shortfall the connection has been dropped. */
+static int writer_pipeline(writer *w, writer_item *items, int n)
+{
+    event_view *views = malloc(sizeof(*views) * (size_t)n);
+    int done = 0;
+
+    if (views == NULL)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        if (event_decode(items[i].buf, items[i].len, &views[i]) < 0)
+            views[i].argc = 0; /* damaged: skipped below, counted */
+        else
+            redisAppendCommandArgv(w->ctx, views[i].argc, views[i].argv, views[i].lens);
+    }
+    for (; done < n; done++) {
+        redisReply *r = NULL;
+        if (views[done].argc == 0) {
+            STAT_ADD(w->st.rejected, 1);
+            continue;
+        }
+        if (redisGetReply(w->ctx, (void **)&r) != REDIS_OK || r == NULL) {
+            writer_disconnect(w, w->ctx->errstr[0] ? w->ctx->errstr : "no reply");
+            break;
+        }
+        int rc = writer_reply(w, &views[done], r);
+        freeReplyObject(r);
+        if (rc < 0) {
+            writer_disconnect(w, "Redis answered with a temporary error");
+            break;
+        }
+        STAT_ADD(w->st.sent, 1);
+    }
+    free(views);
+    return done;
+}
+
+static void writer_journal(writer *w, writer_item *items, int n)
+{
+    char err[512];
+
+    for (int i = 0; i < n; i++) {
+        int rc = journal_append(w->journal, items[i].buf, items[i].len, err, sizeof(err));
+        if (rc == 0) {
+            STAT_ADD(w->st.journaled, 1);
+            continue;
+        }
+        if (STAT_GET(w->st.dropped) == 0 || rc < 0)
+            writer_report(w, "%s: event dropped (counted in dropped)",
+                          rc < 0 ? err : "journal full (journal_max reached)");
+        STAT_ADD(w->st.dropped, 1);
+    }
+    writer_sync_journal_stats(w);
+}
+
+/* Replays up to one batch from the journal. Returns the number delivered,
+ * or -1 when the connection failed. */
+static int writer_replay(writer *w)
+{
+    char err[512];
+    int n = 0, failed = 0, done;
+    writer_item *items = w->items + w->cfg.batch; /* second half: replay */
+
+    journal_rewind(w->journal);
+    while (n < w->cfg.batch &&
+           (items[n].buf = journal_next(w->journal, &items[n].len, &failed, err, sizeof(err))))
+        n++;
+    if (failed)
+        writer_report(w, "%s", err);
+    if (n == 0)
+        return 0;
+    done = writer_pipeline(w, items, n);
+    if (done > 0 && journal_consume(w->journal, (uint64_t)done, err, sizeof(err)) < 0)
+        writer_report(w, "%s", err);
+    STAT_ADD(w->st.replayed, (uint64_t)done);
+    for (int i = 0; i < n; i++)
+        free(items[i].buf);
+    writer_sync_journal_stats(w);
+    return done < n ? -1 : done;
+}
+
+/* Copies up to batch events from the queues into w->items. */
+static int writer_take(writer *w)
+{
+    int n = 0, idle = 0;
+
+    while (n < w->cfg.batch && idle < (int)w->cfg.nqueues) {
+        event_queue *q = w->cfg.queues[w->next_queue];
+        size_t len;
+        const void *p = event_queue_peek(q, &len);
+        if (p == NULL) {
+            idle++;
+            w->next_queue = (w->next_queue + 1) % w->cfg.nqueues;
+            continue;
+        }
+        idle = 0;
+        if ((w->items[n].buf = malloc(len)) != NULL) {
+            memcpy(w->items[n].buf, p, len);
+            w->items[n++].len = len;
+        } else {
+            STAT_ADD(w->st.dropped, 1);
+        }
+        event_queue_release(q);
+    }
+    STAT_ADD(w->st.taken, (uint64_t)n);
+    return n;
+}
+
+/* Sends a batch, or journals it when Redis is away or older events wait. */
+static void writer_deliver(writer *w, int n)
+{
+    int done = 0;
+
+    if (journal_pending(w->journal) == 0 && writer_connected(w, 0))
+        done = writer_pipeline(w, w->items, n);
+    if (done < n)
+        writer_journal(w, w->items + done, n - done);
+    for (int i = 0; i < n; i++)
+        free(w->items[i].buf);
+}
+
+static void *writer_main(void *arg)
+{
+    writer *w = arg;
+    struct timespec nap = {0, 2 * 1000 * 1000};
+
+    sigset_t pipe;
+
+    /* A write to a Redis that died must fail with EPIPE, not kill the
+     * process, whatever the program does with SIGPIPE elsewhere. */
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, NULL);
+    pthread_setname_np(pthread_self(), "lh-redis");
+    for (;;) {
+        int stopping = atomic_load(&w->stop);
+        int n = writer_take(w);
+        if (n > 0)
+            writer_deliver(w, n);
+        if (journal_pending(w->journal) > 0 && writer_connected(w, 0) && writer_replay(w) > 0)
+            continue;
+        if (n == 0 && stopping)
+            break;
+        if (n == 0)
+            nanosleep(&nap, NULL);
+    }
+    return NULL;
+}
+
+writer *writer_new(const writer_config *cfg, char *err, size_t errlen)
+{
+    writer *w = calloc(1, sizeof(*w));
+    uint64_t torn;
+
+    if (w == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    w->cfg = *cfg;
+    w->cfg.timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 2000;
+    w->cfg.batch = cfg->batch > 0 ? cfg->batch : 256;
+    w->url = *cfg->url; /* shallow: cfg->url outlives the writer */
+    w->backoff_ms = WRITER_BACKOFF_MIN_MS;
+    w->items = calloc(2 * (size_t)w->cfg.batch, sizeof(*w->items));
+    if (w->items == NULL || (w->journal = journal_open(cfg->journal_path, cfg->journal_max_bytes,
+                                                       &torn, err, errlen)) == NULL) {
+        if (w->items == NULL)
+            snprintf(err, errlen, "out of memory");
+        writer_free(w, 0);
+        return NULL;
+    }
+    if (torn)
+        writer_report(w, "journal %s: cut a damaged tail of %llu bytes", cfg->journal_path,
+                      (unsigned long long)torn);
+    if (journal_pending(w->journal))
+        writer_report(w, "journal %s: %llu events from an earlier run will be replayed first",
+                      cfg->journal_path, (unsigned long long)journal_pending(w->journal));
+    writer_sync_journal_stats(w);
+    if (redis_conn_open(&w->url, w->cfg.timeout_ms, &w->ctx, err, errlen) != 0) {
+        writer_free(w, 0);
+        return NULL;
+    }
+    STAT_SET(w->st.connected, 1);
+    return w;
+}
+
+int writer_start(writer *w)
+{
+    if (pthread_create(&w->thread, NULL, writer_main, w) != 0)
+        return -1;
+    w->started = 1;
+    return 0;
+}
+
+uint64_t writer_stop(writer *w)
+{
+    uint64_t left;
+
+    if (!w->started)
+        return journal_pending(w->journal);
+    atomic_store(&w->stop, 1);
+    pthread_join(w->thread, NULL);
+    w->started = 0;
+    /* one last attempt for what waits in the journal */
+    while (journal_pending(w->journal) > 0 && writer_connected(w, 1) && writer_replay(w) > 0)
+        ;
+    journal_sync(w->journal);
+    left = journal_pending(w->journal);
+    writer_sync_journal_stats(w);
+    if (left)
+        writer_report(w,
+                      "%llu events could not reach Redis and stay in the journal %s; the next "
+                      "run with this journal replays them",
+                      (unsigned long long)left, w->cfg.journal_path);
+    if (STAT_GET(w->st.dropped))
+        writer_report(w, "warning: %llu events dropped: the journal was full (journal_max)",
+                      (unsigned long long)STAT_GET(w->st.dropped));
+    return left;
+}
+
+const writer_stats *writer_get_stats(const writer *w)
+{
+    return &w->st;
+}
+
+uint64_t writer_queued(const writer *w)
+{
+    uint64_t in = 0, taken = STAT_GET(w->st.taken);
+
+    for (unsigned i = 0; i < w->cfg.nqueues; i++)
+        in += event_queue_enqueued(w->cfg.queues[i]);
+    return in > taken ? in - taken : 0;
+}
+
+void writer_free(writer *w, int remove_empty_journal)
+{
+    if (w == NULL)
+        return;
+    if (w->started)
+        writer_stop(w);
+    redisFree(w->ctx);
+    journal_close(w->journal, remove_empty_journal);
+    free(w->items);
+    free(w);
+}

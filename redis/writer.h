@@ -1,0 +1,85 @@
+/* writer.h -- the Redis writer thread: event queues in, pipelined commands
+ * out, alert lines to the alerts output, a journal for outages.
+ *
+ * One writer per sensor. It takes events from every producer's queue
+ * (redis/event.h), sends them in pipelined batches (redisAppendCommandArgv,
+ * then one redisGetReply per command), writes the alerts that FCALL
+ * replies carry to the alerts output, and counts everything.
+ *
+ * Outages: when a connect, a send or a reply fails or times out, the
+ * unacknowledged rest of the batch and every later event go to the journal
+ * (redis/journal.h) in order, and the writer reconnects with exponential
+ * backoff (100 ms doubling to 5 s). After a reconnect it replays the
+ * journal before any new event, so Redis sees events in queue order. A call
+ * that ran but whose reply was lost is sent again; the functions library
+ * answers it from its dedup record, so every alert is written once. Events
+ * past the journal's bound are dropped, counted and reported.
+ *
+ * Threads: writer_new/start/stop/free from the main thread; the counters
+ * from any thread; the queues' producers from their own threads.
+ */
+#ifndef LOOPHOLE_REDIS_WRITER_H
+#define LOOPHOLE_REDIS_WRITER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/output.h"
+#include "event.h"
+#include "url.h"
+
+typedef void writer_report_fn(void *ctx, const char *msg);
+
+typedef struct writer_config {
+    const redis_url *url;       /* borrowed */
+    int timeout_ms;             /* connect and per-command timeout; 0 = 2000 */
+    int batch;                  /* commands per pipeline; 0 = 256 */
+    const char *journal_path;   /* borrowed */
+    uint64_t journal_max_bytes; /* bound of the journal file */
+    output *alerts;             /* borrowed; NULL = alerts are not written */
+    event_queue **queues;       /* borrowed; the writer consumes them */
+    unsigned nqueues;
+    writer_report_fn *report; /* warnings and errors, one line each */
+    void *report_ctx;
+} writer_config;
+
+typedef struct writer_stats {
+    _Atomic uint64_t taken;      /* events taken from the queues */
+    _Atomic uint64_t sent;       /* commands Redis acknowledged, replays included */
+    _Atomic uint64_t journaled;  /* events written to the journal */
+    _Atomic uint64_t replayed;   /* journaled events later acknowledged */
+    _Atomic uint64_t dropped;    /* journal full: lost, and reported */
+    _Atomic uint64_t rejected;   /* refused by Redis (error reply), reported */
+    _Atomic uint64_t alerts;     /* alert lines written */
+    _Atomic uint64_t reconnects; /* successful connections after the first */
+    _Atomic uint64_t journal_bytes, journal_pending;
+    _Atomic int connected;
+} writer_stats;
+
+typedef struct writer writer;
+
+/* Opens the journal and makes the first connection, which must succeed:
+ * a wrong address or password is reported here, before any packet is read.
+ * A journal left by an earlier run is replayed first once the thread runs.
+ * Returns NULL with a message in err. */
+writer *writer_new(const writer_config *cfg, char *err, size_t errlen);
+
+int writer_start(writer *w);
+
+/* Drains every queue (the producers must have stopped), delivers what it
+ * can, replays the journal when Redis is reachable, and joins the thread.
+ * What could not be delivered stays in the journal; the return value is the
+ * number of such events (reported through cfg->report too). */
+uint64_t writer_stop(writer *w);
+
+const writer_stats *writer_get_stats(const writer *w);
+
+/* Events waiting in the queues (approximate). */
+uint64_t writer_queued(const writer *w);
+
+/* Frees; stops first when running. Removes the journal file when empty
+ * and remove_empty_journal is set. */
+void writer_free(writer *w, int remove_empty_journal);
+
+#endif

@@ -1,0 +1,360 @@
+/* test_redis_functions.c -- the functions library (redis/functions.lua) on a
+ * real redis-server, through the event encoders the workers use.
+ *
+ * Windows with crafted packet times: inside, at and past a window edge; a
+ * year-old capture counts like a fresh one; arrival order does not change
+ * the result; alerts are raised once per (rule, entity, window) and a resent
+ * call gets its alert back without a second stream entry; exact sets stop at
+ * their cap; HyperLogLog counts approximately; scores cap at 100; hostile
+ * bytes come back byte for byte.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "redis/conn.h"
+#include "core/wire_json.h"
+#include "redis/event.h"
+#include "redis_test_server.h"
+
+#define W_US (3600ull * 1000000)
+#define T0   (472222ull * W_US) /* a window start, 2023-11-14 */
+#define YEAR (365ull * 86400 * 1000000)
+
+typedef struct fixture {
+    tserver srv;
+    redisContext *c;
+    event_context ectx;
+    event_queue *q;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    redis_url u;
+    char err[512];
+
+    if (tserver_start(&f->srv, NULL) != 0)
+        return -1;
+    redis_url_unix(&u, f->srv.sock, err, sizeof(err));
+    if (redis_conn_open(&u, 2000, &f->c, err, sizeof(err)) != 0) {
+        fprintf(stderr, "%s\n", err);
+        return -1;
+    }
+    redis_url_free(&u);
+    f->ectx = (event_context){.prefix = "lh:", .sensor = "t", .run_id = 1, .stream_maxlen = 1000};
+    f->q = event_queue_new(&f->ectx, 0, 1 << 20, 1);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    redisFree(f->c);
+    event_queue_free(f->q);
+    tserver_free(&f->srv);
+    free(f);
+    return 0;
+}
+
+/* Sends the one queued event; returns the reply. */
+static redisReply *send_queued(fixture *f)
+{
+    size_t len;
+    const void *p;
+    event_view v;
+    redisReply *r;
+
+    event_queue_flush(f->q);
+    p = event_queue_peek(f->q, &len);
+    assert_non_null(p);
+    assert_int_equal(event_decode(p, len, &v), 0);
+    r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
+    event_queue_release(f->q);
+    assert_non_null(r);
+    if (r->type == REDIS_REPLY_ERROR)
+        fail_msg("Redis: %s", r->str);
+    return r;
+}
+
+/* Returns the reply of an observation and checks its count. */
+static redisReply *observe(fixture *f, const char *entity, const char *value, size_t vlen,
+                           uint64_t ts, uint32_t threshold, long long want_count)
+{
+    event_alert a = {.rule = "reseller_fanout",
+                     .severity = "high",
+                     .role = "controller",
+                     .ip = entity,
+                     .summary = "controls many GPU hosts",
+                     .score = 40};
+    event_observation o = {.entity = entity,
+                           .kind = "gpu_hosts",
+                           .value = value,
+                           .value_len = vlen,
+                           .ts_us = ts,
+                           .window_us = W_US,
+                           .threshold = threshold,
+                           .alert = &a};
+    redisReply *r;
+
+    assert_int_equal(event_observe(f->q, &o), 0);
+    r = send_queued(f);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->element[0]->integer, want_count);
+    return r;
+}
+
+static void observe_n(fixture *f, const char *entity, const char *value, uint64_t ts,
+                      uint32_t threshold, long long want_count, size_t want_alerts)
+{
+    redisReply *r = observe(f, entity, value, strlen(value), ts, threshold, want_count);
+    assert_int_equal(r->element[1]->elements, want_alerts);
+    freeReplyObject(r);
+}
+
+static long long int_cmd(fixture *f, const char *cmd, const char *key)
+{
+    const char *argv[2] = {cmd, key};
+    redisReply *r = tcmd(f->c, 2, argv, NULL);
+    long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    freeReplyObject(r);
+    return v;
+}
+
+static void test_window_edges(void **state)
+{
+    fixture *f = *state;
+
+    observe_n(f, "10.0.0.1", "a", T0, 0, 1, 0);                /* first instant of the window */
+    observe_n(f, "10.0.0.1", "b", T0 + W_US - 1, 0, 2, 0);     /* last instant: inside */
+    observe_n(f, "10.0.0.1", "a", T0 + W_US / 2, 0, 2, 0);     /* a value again: no new count */
+    observe_n(f, "10.0.0.1", "c", T0 + W_US, 0, 1, 0);         /* at the edge: the next window */
+    observe_n(f, "10.0.0.1", "d", T0 + 2 * W_US + 5, 0, 1, 0); /* past it */
+    observe_n(f, "10.0.0.1", "e", T0 + 10, 0, 3, 0);           /* late arrival, old window */
+}
+
+static void test_year_old_capture(void **state)
+{
+    fixture *f = *state;
+    const char *vals[] = {"a", "b", "c"};
+
+    /* the same three hosts a year apart: same counts, an alert each time */
+    for (int i = 0; i < 3; i++)
+        observe_n(f, "10.0.0.2", vals[i], T0 - YEAR + (uint64_t)i * 1000, 3, i + 1, i == 2);
+    for (int i = 0; i < 3; i++)
+        observe_n(f, "10.0.0.2", vals[i], T0 + (uint64_t)i * 1000, 3, i + 1, i == 2);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 2);
+}
+
+static void test_alert_once(void **state)
+{
+    fixture *f = *state;
+    const char *hosts[] = {"h1", "h2", "h3", "h4", "h5"};
+
+    int_cmd(f, "DEL", "lh:alerts");
+    /* arrival order reversed against packet time: the count is a set */
+    for (int i = 0; i < 5; i++)
+        observe_n(f, "10.0.0.3", hosts[i], T0 + (uint64_t)(5 - i) * 1000000, 3, i + 1, i == 2);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 1);
+    /* the next window raises again */
+    for (int i = 0; i < 3; i++)
+        observe_n(f, "10.0.0.3", hosts[i], T0 + W_US + (uint64_t)i, 3, i + 1, i == 2);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 2);
+    /* the score capped at 100 after 40 + 40 + 40 */
+    for (int i = 0; i < 3; i++)
+        observe_n(f, "10.0.0.3", hosts[i], T0 + 5 * W_US + (uint64_t)i, 3, i + 1, i == 2);
+    const char *zs[3] = {"ZSCORE", "lh:risk", "10.0.0.3"};
+    redisReply *r = tcmd(f->c, 3, zs, NULL);
+    assert_string_equal(r->str, "100");
+    freeReplyObject(r);
+}
+
+/* A call sent twice (its reply was lost): the alert comes back, once in
+ * the stream. */
+static void test_resent_call(void **state)
+{
+    fixture *f = *state;
+    event_alert a = {.rule = "cn_direct_control",
+                     .severity = "critical",
+                     .role = "gpu_host",
+                     .ip = "10.9.9.9",
+                     .summary = "ssh from CN",
+                     .score = 60,
+                     .ts_us = T0 + 7,
+                     .window_us = W_US};
+    size_t len;
+    const void *p;
+    event_view v;
+    redisReply *r1, *r2, *r3;
+
+    int_cmd(f, "DEL", "lh:alerts");
+    assert_int_equal(event_raise(f->q, &a), 0);
+    event_queue_flush(f->q);
+    p = event_queue_peek(f->q, &len);
+    assert_int_equal(event_decode(p, len, &v), 0);
+    r1 = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
+    r2 = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
+    event_queue_release(f->q);
+    assert_int_equal(r1->element[1]->elements, 1);
+    assert_int_equal(r2->element[1]->elements, 1);
+    assert_string_equal(r1->element[1]->element[0]->str, r2->element[1]->element[0]->str);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 1);
+    /* another event for the same (rule, entity, window): nothing */
+    a.ts_us = T0 + 99;
+    assert_int_equal(event_raise(f->q, &a), 0);
+    r3 = send_queued(f);
+    assert_int_equal(r3->element[0]->integer, 0);
+    assert_int_equal(r3->element[1]->elements, 0);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 1);
+    freeReplyObject(r1);
+    freeReplyObject(r2);
+    freeReplyObject(r3);
+}
+
+static void test_cap_and_approx(void **state)
+{
+    fixture *f = *state;
+    char v[32];
+    redisReply *r;
+
+    for (int i = 0; i < 20; i++) {
+        event_observation o = {.entity = "10.0.0.4",
+                               .kind = "clients",
+                               .value = v,
+                               .value_len = (size_t)snprintf(v, sizeof(v), "c%d", i),
+                               .ts_us = T0 + (uint64_t)i,
+                               .window_us = W_US,
+                               .cap = 8};
+        event_observe(f->q, &o);
+        r = send_queued(f);
+        assert_int_equal(r->element[0]->integer, i < 8 ? i + 1 : 8);
+        freeReplyObject(r);
+    }
+    for (int i = 0; i < 5000; i++) {
+        event_observation o = {.entity = "10.0.0.5",
+                               .kind = "clients",
+                               .value = v,
+                               .value_len = (size_t)snprintf(v, sizeof(v), "c%d", i),
+                               .ts_us = T0 + (uint64_t)i,
+                               .window_us = W_US,
+                               .approx = 1};
+        event_observe(f->q, &o);
+        r = send_queued(f);
+        if (i == 4999) {
+            long long n = r->element[0]->integer;
+            assert_true(n > 4900 && n < 5100);
+        }
+        freeReplyObject(r);
+    }
+}
+
+/* Quotes, CR/LF, NUL, Lua-looking text: stored and returned byte for byte. */
+static void test_hostile_bytes(void **state)
+{
+    fixture *f = *state;
+    static const char nasty[] = "a\"b'\r\n\0x]]); redis.call('FLUSHALL') --[[\\\x01\xff";
+    size_t nlen = sizeof(nasty) - 1;
+    /* host fields are C strings (they come from the geo database): all but NUL */
+    static const char nasty_c[] = "a\"b'\r\n x]]); redis.call('FLUSHALL') --[[\\\x01\xff";
+    const char *host[] = {"as_org", nasty_c, "country", "CN", NULL};
+    json_t *ev = json_pack("[{s:{s:o}}]", "flow", "sni", wjson_string(nasty, nlen));
+    event_alert a = {.rule = "relay_control",
+                     .severity = "high",
+                     .role = "relay",
+                     .ip = "10.0.0.6",
+                     .summary = "x",
+                     .score = 10,
+                     .evidence = ev,
+                     .host = host};
+    event_observation o = {.entity = "10.0.0.6",
+                           .kind = "sni",
+                           .value = nasty,
+                           .value_len = nlen,
+                           .ts_us = T0,
+                           .window_us = W_US,
+                           .threshold = 1,
+                           .alert = &a};
+    char *want;
+    size_t wlen;
+    redisReply *r, *z, *h, *x;
+
+    event_observe(f->q, &o);
+    r = send_queued(f);
+    assert_int_equal(r->element[1]->elements, 1);
+    const char *zr[4] = {"ZRANGE", "lh:{e:10.0.0.6}:obs:sni:3600000000:472222", "0", "-1"};
+    z = tcmd(f->c, 4, zr, NULL);
+    assert_int_equal(z->elements, 1);
+    assert_int_equal(z->element[0]->len, nlen);
+    assert_memory_equal(z->element[0]->str, nasty, nlen);
+    const char *hg[3] = {"HGET", "lh:host:10.0.0.6", "as_org"};
+    h = tcmd(f->c, 3, hg, NULL);
+    assert_int_equal(h->len, sizeof(nasty_c) - 1);
+    assert_memory_equal(h->str, nasty_c, sizeof(nasty_c) - 1);
+    /* the stream holds the sensor's JSON unchanged, id and score added */
+    a.ts_us = T0;
+    want = event_alert_json(&a, "t", &wlen);
+    const char *xr[6] = {"XREVRANGE", "lh:alerts", "+", "-", "COUNT", "1"};
+    x = tcmd(f->c, 6, xr, NULL);
+    redisReply *fields = x->element[0]->element[1];
+    assert_string_equal(fields->element[0]->str, "json");
+    assert_memory_equal(fields->element[1]->str, want, wlen - 1);
+    assert_memory_equal(r->element[1]->element[0]->str, fields->element[1]->str,
+                        fields->element[1]->len);
+    json_t *back =
+        json_loadb(fields->element[1]->str, fields->element[1]->len, JSON_ALLOW_NUL, NULL);
+    const char *sni;
+    size_t snilen;
+    assert_int_equal(
+        json_unpack(back, "{s:[{s:{s:s%}}]}", "evidence", "flow", "sni", &sni, &snilen), 0);
+    /* \xff is not UTF-8: it becomes U+FFFD (3 bytes); the rest is exact */
+    assert_int_equal(snilen, nlen - 1 + 3);
+    assert_memory_equal(sni, nasty, nlen - 1);
+    json_decref(back);
+    free(want);
+    json_decref(ev);
+    freeReplyObject(r);
+    freeReplyObject(z);
+    freeReplyObject(h);
+    freeReplyObject(x);
+}
+
+static void test_live_channel(void **state)
+{
+    fixture *f = *state;
+    redisContext *sub = tserver_connect(&f->srv);
+    redisReply *r, *m;
+    event_alert a = {.rule = "weights_egress",
+                     .severity = "high",
+                     .role = "gpu_host",
+                     .ip = "10.0.0.7",
+                     .summary = "bulk",
+                     .score = 5,
+                     .ts_us = T0,
+                     .window_us = W_US};
+
+    r = redisCommand(sub, "SUBSCRIBE lh:alerts:live");
+    freeReplyObject(r);
+    event_raise(f->q, &a);
+    r = send_queued(f);
+    assert_int_equal(redisGetReply(sub, (void **)&m), REDIS_OK);
+    assert_string_equal(m->element[2]->str, r->element[1]->element[0]->str);
+    freeReplyObject(m);
+    freeReplyObject(r);
+    redisFree(sub);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN); /* as the sensor does: a dead server is an error, not a death */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_window_edges),   cmocka_unit_test(test_year_old_capture),
+        cmocka_unit_test(test_alert_once),     cmocka_unit_test(test_resent_call),
+        cmocka_unit_test(test_cap_and_approx), cmocka_unit_test(test_hostile_bytes),
+        cmocka_unit_test(test_live_channel),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

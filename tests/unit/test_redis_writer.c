@@ -1,0 +1,267 @@
+/* test_redis_writer.c -- the writer thread against real redis-server
+ * processes: AUTH with an ACL user over loopback TCP, a wrong password, an
+ * outage in the middle of a stream of alerts (every alert exactly once, in
+ * order, in Redis and in the alerts output), a journal left by one run and
+ * replayed by the next, and the journal's bound.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "core/output.h"
+#include "redis/conn.h"
+#include "redis/writer.h"
+#include "redis_test_server.h"
+
+#define W_US (3600ull * 1000000)
+#define T0   (472222ull * W_US)
+
+static const char *const acl_args[] = {"--user",  "default", "off", "--user", "sensor", "on",
+                                       ">s3cret", "~*",      "&*",  "+@all",  NULL};
+
+static void quiet(void *ctx, const char *msg)
+{
+    (void)ctx;
+    fprintf(stderr, "  writer: %s\n", msg);
+}
+
+static void test_auth(void **state)
+{
+    tserver t;
+    redis_url u;
+    redisContext *c = NULL;
+    char url[200], err[512];
+
+    (void)state;
+    tserver_start(&t, (const char *const *)acl_args);
+    /* user and password in the URL, database 3 over TCP */
+    snprintf(url, sizeof(url), "redis://sensor:s3cret@127.0.0.1:%d/3", t.port);
+    assert_int_equal(redis_url_parse(&u, url, NULL, err, sizeof(err)), 0);
+    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_OK);
+    redisReply *r = redisCommand(c, "SET k v");
+    freeReplyObject(r);
+    r = redisCommand(c, "CLIENT INFO");
+    assert_non_null(strstr(r->str, "db=3"));
+    assert_non_null(strstr(r->str, "user=sensor"));
+    freeReplyObject(r);
+    redisFree(c);
+    redis_url_free(&u);
+    /* the password from LOOPHOLE_REDIS_PASSWORD */
+    snprintf(url, sizeof(url), "redis://sensor@127.0.0.1:%d", t.port);
+    assert_int_equal(redis_url_parse(&u, url, "s3cret", err, sizeof(err)), 0);
+    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_OK);
+    redisFree(c);
+    redis_url_free(&u);
+    /* a wrong password: a clear error that does not repeat it */
+    snprintf(url, sizeof(url), "redis://sensor:wrongpw@127.0.0.1:%d", t.port);
+    redis_url_parse(&u, url, NULL, err, sizeof(err));
+    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_AUTH);
+    assert_null(c);
+    assert_non_null(strstr(err, "authentication failed for user 'sensor'"));
+    assert_null(strstr(err, "wrongpw"));
+    redis_url_free(&u);
+    /* no password at all where one is needed */
+    snprintf(url, sizeof(url), "redis://127.0.0.1:%d", t.port);
+    redis_url_parse(&u, url, NULL, err, sizeof(err));
+    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_AUTH);
+    redis_url_free(&u);
+    tserver_free(&t);
+}
+
+/* The writer, its queue and an alerts file. */
+typedef struct rig {
+    event_context ectx;
+    event_queue *q;
+    redis_url url;
+    output *out;
+    writer *w;
+    char alerts[300], journal[300];
+} rig;
+
+static void rig_start(rig *g, const tserver *t, const char *dir, uint64_t journal_max)
+{
+    char err[512];
+
+    g->ectx = (event_context){.prefix = "lh:", .sensor = "t", .run_id = 7, .stream_maxlen = 0};
+    g->q = event_queue_new(&g->ectx, 0, 1 << 20, 1);
+    snprintf(g->alerts, sizeof(g->alerts), "%s/alerts.jsonl", dir);
+    snprintf(g->journal, sizeof(g->journal), "%s/journal", dir);
+    redis_url_unix(&g->url, t->sock, err, sizeof(err));
+    g->out = output_open(g->alerts, err, sizeof(err));
+    writer_config wc = {.url = &g->url,
+                        .timeout_ms = 500,
+                        .batch = 16,
+                        .journal_path = g->journal,
+                        .journal_max_bytes = journal_max,
+                        .alerts = g->out,
+                        .queues = &g->q,
+                        .nqueues = 1,
+                        .report = quiet};
+    g->w = writer_new(&wc, err, sizeof(err));
+    if (g->w == NULL)
+        fail_msg("%s", err);
+    assert_int_equal(writer_start(g->w), 0);
+}
+
+static uint64_t rig_stop(rig *g)
+{
+    char err[512];
+    uint64_t left;
+
+    event_queue_close(g->q);
+    left = writer_stop(g->w);
+    writer_free(g->w, 1);
+    output_close(g->out, err, sizeof(err));
+    event_queue_free(g->q);
+    redis_url_free(&g->url);
+    return left;
+}
+
+static void raise_n(rig *g, int i)
+{
+    char ip[32];
+    event_alert a = {.rule = "cn_direct_control",
+                     .severity = "high",
+                     .role = "gpu_host",
+                     .ip = ip,
+                     .summary = "s",
+                     .score = 1,
+                     .ts_us = T0 + (uint64_t)i,
+                     .window_us = W_US};
+    snprintf(ip, sizeof(ip), "10.1.%d.%d", i / 256, i % 256);
+    assert_int_equal(event_raise(g->q, &a), 0);
+}
+
+/* Checks that the stream and the alerts file hold alerts 0..n-1 once each,
+ * in order. */
+static void check_alerts(const tserver *t, const char *alerts, int n)
+{
+    redisContext *c = tserver_connect(t);
+    redisReply *r = redisCommand(c, "XRANGE lh:alerts - +");
+    char ip[32], line[4096];
+    FILE *f = fopen(alerts, "r");
+    int i = 0;
+
+    assert_int_equal(r->elements, (size_t)n);
+    for (size_t k = 0; k < r->elements; k++) {
+        snprintf(ip, sizeof(ip), "10.1.%d.%d", (int)k / 256, (int)k % 256);
+        assert_string_equal(r->element[k]->element[1]->element[7]->str, ip);
+    }
+    freeReplyObject(r);
+    redisFree(c);
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        snprintf(ip, sizeof(ip), "\"ip\":\"10.1.%d.%d\"", i / 256, i % 256);
+        if (strstr(line, ip) == NULL)
+            fail_msg("alert %d out of order or repeated: %s", i, line);
+        i++;
+    }
+    fclose(f);
+    assert_int_equal(i, n);
+}
+
+static void nap_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Redis killed in the middle of a stream of alerts, then restarted. */
+static void test_outage(void **state)
+{
+    static const char *const aof[] = {"--appendonly", "yes", "--appendfsync", "always", NULL};
+    tserver t;
+    rig g;
+    const int n = 600;
+
+    (void)state;
+    memset(&g, 0, sizeof(g));
+    tserver_start(&t, aof);
+    rig_start(&g, &t, t.dir, 64 << 20);
+    for (int i = 0; i < n; i++) {
+        raise_n(&g, i);
+        if (i == 200)
+            tserver_kill(&t);
+        if (i == 400)
+            assert_int_equal(tserver_restart(&t), 0);
+        if (i % 10 == 0)
+            nap_ms(2);
+    }
+    const writer_stats *ws = writer_get_stats(g.w);
+    /* give the writer time to reconnect and replay before stopping */
+    for (int k = 0; k < 500 && atomic_load(&ws->sent) < (uint64_t)n; k++)
+        nap_ms(10);
+    assert_true(atomic_load(&ws->journaled) > 0);
+    assert_true(atomic_load(&ws->replayed) > 0);
+    assert_int_equal(atomic_load(&ws->dropped), 0);
+    assert_int_equal(rig_stop(&g), 0);
+    check_alerts(&t, g.alerts, n);
+    tserver_free(&t);
+}
+
+/* A run ends during an outage: its events stay in the journal, and the next
+ * run with the same journal delivers them before anything new. */
+static void test_journal_next_run(void **state)
+{
+    tserver t;
+    rig g;
+
+    (void)state;
+    memset(&g, 0, sizeof(g));
+    tserver_start(&t, NULL);
+    rig_start(&g, &t, t.dir, 64 << 20);
+    tserver_kill(&t);
+    for (int i = 0; i < 50; i++)
+        raise_n(&g, i);
+    assert_int_equal(rig_stop(&g), 50);
+    assert_int_equal(tserver_restart(&t), 0);
+    unlink(g.alerts);
+    memset(&g, 0, sizeof(g));
+    rig_start(&g, &t, t.dir, 64 << 20);
+    for (int i = 50; i < 60; i++)
+        raise_n(&g, i);
+    assert_int_equal(rig_stop(&g), 0);
+    check_alerts(&t, g.alerts, 60);
+    tserver_free(&t);
+}
+
+/* Past the journal's bound events are dropped and counted, never blocked on. */
+static void test_journal_bound(void **state)
+{
+    tserver t;
+    rig g;
+    uint64_t dropped, journaled;
+
+    (void)state;
+    memset(&g, 0, sizeof(g));
+    tserver_start(&t, NULL);
+    rig_start(&g, &t, t.dir, 8192);
+    tserver_kill(&t);
+    for (int i = 0; i < 100; i++)
+        raise_n(&g, i);
+    event_queue_close(g.q);
+    writer_stop(g.w);
+    dropped = atomic_load(&writer_get_stats(g.w)->dropped);
+    journaled = atomic_load(&writer_get_stats(g.w)->journaled);
+    assert_true(dropped > 0);
+    assert_true(journaled > 0);
+    assert_int_equal(dropped + journaled, 100);
+    assert_true(atomic_load(&writer_get_stats(g.w)->journal_bytes) <= 8192);
+    rig_stop(&g);
+    tserver_free(&t);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN); /* as the sensor does: a dead server is an error, not a death */
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_outage),
+        cmocka_unit_test(test_journal_next_run),
+        cmocka_unit_test(test_journal_bound),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
