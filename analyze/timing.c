@@ -270,6 +270,13 @@ void timing_packet(flow *f, const packet *p, int dir)
 {
     struct timing *t = f->timing;
 
+    if (p->payload_len == 0 || !(p->flags & PKT_F_HAS_TCP)) {
+        /* Pure ACKs, SYNs and later fragments say nothing here; a flow
+         * that is not TCP is never timed, and stops asking. */
+        if (t == NULL && f->key.proto != 6)
+            f->tm_state = TIMING_S_DONE;
+        return;
+    }
     if (t == NULL) {
         if (f->tm_state != TIMING_S_NONE || (t = timing_start(f, p, dir)) == NULL)
             return;

@@ -103,8 +103,7 @@ static void worker_packet(worker *w, capture_rec *rec)
     if (f->dpi_state != FLOW_DPI_DONE && (f->ndpi != NULL || p->payload_caplen > 0) &&
         dpi_packet(w->dpi, f, p))
         roles_update(w->roles, f);
-    if (p->payload_len > 0 && (p->flags & PKT_F_HAS_TCP) &&
-        (f->timing != NULL || f->tm_state == TIMING_S_NONE))
+    if (p->payload_len > 0 && (f->timing != NULL || f->tm_state == TIMING_S_NONE))
         timing_packet(f, p, dir);
 }
 
