@@ -8,7 +8,8 @@
  * interactive / bulk / mixed classification, ON periods at the 0.5 s
  * edge and the ring of their starts, and when the state is allocated and
  * freed (nothing for a SYN-only flow; a bulk flow that is not a control
- * session frees it, a control session keeps it).
+ * session frees it, a control session keeps it), and the fields these
+ * give a flow record.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -19,8 +20,10 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "analyze/flow.h"
+#include "analyze/record.h"
 #include "analyze/timing.h"
 #include "capture/flow_key.h"
 
@@ -471,6 +474,93 @@ static void test_burst_ring(void **state)
     sim_free(&s);
 }
 
+/* ------------------------------------------------------------------------
+ * The facts in a flow record
+ * ---------------------------------------------------------------------- */
+
+static json_t *record_of(const flow *f)
+{
+    size_t len;
+    char *line = record_flow_line(f, FLOW_END_FIN, "s", &len);
+    assert_non_null(line);
+    json_error_t err;
+    json_t *o = json_loads(line, 0, &err);
+    assert_non_null(o);
+    free(line);
+    return o;
+}
+
+static int has_role(const json_t *o, const char *role)
+{
+    const json_t *a = json_object_get(o, "roles");
+    for (size_t i = 0; i < json_array_size(a); i++)
+        if (strcmp(json_string_value(json_array_get(a, i)), role) == 0)
+            return 1;
+    return 0;
+}
+
+static double real(const json_t *o, const char *key)
+{
+    const json_t *v = json_object_get(o, key);
+    assert_true(json_is_number(v));
+    return json_number_value(v);
+}
+
+static void test_record_relayed_notebook(void **state)
+{
+    sim s;
+    /* A relay 1 ms away whose user answers 45 ms later. */
+    uint64_t t = sim_open(&s, T0, 2 * MS, 1 * MS);
+    t = tls_handshake(&s, t + 200, 46 * MS);
+    s.f.control = "jupyter";
+    json_t *o = record_of(&s.f);
+    assert_true(real(o, "app_rtt_ms") == 46.0);
+    assert_true(real(o, "tcp_rtt_client_ms") == 1.0);
+    assert_true(real(o, "app_rtt_extra_ms") == 45.0);
+    assert_true(real(o, "distance_km_max") == 4500.0);
+    assert_string_equal(json_string_value(json_object_get(o, "control")), "jupyter");
+    assert_true(json_is_null(json_object_get(o, "control_lookup")));
+    assert_true(json_is_false(json_object_get(o, "interactive")));
+    assert_int_equal(json_integer_value(json_object_get(o, "keystrokes")), 0);
+    assert_true(has_role(o, "control"));
+    assert_false(has_role(o, "interactive"));
+    assert_false(has_role(o, "bulk"));
+    json_decref(o);
+    sim_free(&s);
+}
+
+static void test_record_interactive_and_unmeasured(void **state)
+{
+    sim s;
+    uint64_t t = sim_open(&s, T0, 2 * MS, 30 * MS);
+    t = type_keys(&s, t + 1 * SEC, 12, 2 * MS);
+    type_keys(&s, t + 2 * SEC, 12, 2 * MS);
+    json_t *o = record_of(&s.f);
+    assert_true(json_is_true(json_object_get(o, "interactive")));
+    assert_int_equal(json_integer_value(json_object_get(o, "keystrokes")), 24);
+    assert_int_equal(json_integer_value(json_object_get(o, "bursts")), 1);
+    assert_true(has_role(o, "interactive"));
+    assert_false(has_role(o, "control"));
+    /* No dependent exchange: no application RTT, no extra, no distance. */
+    assert_true(json_is_null(json_object_get(o, "app_rtt_ms")));
+    assert_true(json_is_null(json_object_get(o, "app_rtt_extra_ms")));
+    assert_true(json_is_null(json_object_get(o, "distance_km_max")));
+    json_decref(o);
+    sim_free(&s);
+
+    /* A flow that never carried data: every timing fact is null. */
+    sim_open(&s, T0, 2 * MS, 30 * MS);
+    o = record_of(&s.f);
+    static const char *const nulls[] = {"app_rtt_ms",  "app_rtt_extra_ms", "distance_km_max",
+                                        "interactive", "keystrokes",       "bursts",
+                                        "control"};
+    for (size_t i = 0; i < sizeof(nulls) / sizeof(nulls[0]); i++)
+        if (!json_is_null(json_object_get(o, nulls[i])))
+            fail_msg("%s should be null", nulls[i]);
+    assert_int_equal(json_array_size(json_object_get(o, "roles")), 0);
+    json_decref(o);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -487,6 +577,8 @@ int main(void)
         cmocka_unit_test(test_syn_only_allocates_nothing),
         cmocka_unit_test(test_bursts_idle_edge),
         cmocka_unit_test(test_burst_ring),
+        cmocka_unit_test(test_record_relayed_notebook),
+        cmocka_unit_test(test_record_interactive_and_unmeasured),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
