@@ -22,6 +22,7 @@
 
 struct ndpi_flow_struct;
 struct dpi_facts;
+struct timing;
 
 /* Why a flow record was written (the `end` field of a flow record). */
 enum flow_end {
@@ -82,6 +83,21 @@ typedef struct flow {
     uint16_t proto_category;
     struct ndpi_flow_struct *ndpi; /* while inspection runs; NULL after */
     struct dpi_facts *facts;       /* owned; NULL until inspection ends */
+
+    /* Per-flow analysis: timing.c and roles.c own these fields. */
+    struct timing *timing;  /* owned; from the first TCP data packet until
+                               released (timing_release()) */
+    const char *control;    /* control session kind, or NULL; the string
+                               belongs to the roles table */
+    uint32_t tm_app_rtt_us; /* timing summary, kept once the state is freed */
+    uint16_t tm_keys, tm_bursts;
+    uint16_t ctl_path; /* 1 + index of the PATH rule a request matched */
+    uint8_t ctl_reqs;  /* client payloads read for HTTP request lines */
+    uint8_t tm_state;  /* enum timing_state */
+    uint8_t tm_class;  /* enum timing_class, once released */
+    uint8_t tm_nrtt;
+    uint8_t ctl_dns; /* `control` is the tool a DNS query named, not a
+                        session of it */
 } flow;
 
 /* Initialises a flow for its first packet p, sent by key side `side`. */

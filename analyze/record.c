@@ -14,6 +14,7 @@
 
 #include "core/wire_json.h"
 #include "dpi.h"
+#include "timing.h"
 
 #define RECORD_MAX_RISKS 64
 
@@ -127,7 +128,56 @@ static void record_timing(json_t *o, const flow *f)
     record_set(o, "tcp_rtt_server_ms",
                record_ms(f->rtt_server_us, (f->tcp & FLOW_TCP_SYNACK) && f->syn_us));
     record_set(o, "tcp_rtt_client_ms", record_ms(f->rtt_client_us, full));
-    record_set(o, "app_rtt_ms", json_null());
+}
+
+/* Light in fibre covers about 200 km per ms one way, so each ms of round
+ * trip bounds the distance to about 100 km (docs/flow-analysis.md). */
+#define RECORD_KM_PER_RTT_MS 100.0
+
+/* The timing facts (analyze/timing.c): application round trip, what it
+ * adds to the client-side handshake round trip, the distance that extra
+ * allows, and interactivity. Null where nothing was measured. */
+static void record_flow_timing(json_t *o, const flow *f, const timing_summary *ts)
+{
+    int full = (f->tcp & (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK)) ==
+               (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK);
+    int known = ts->cls != TIMING_C_UNKNOWN;
+
+    record_set(o, "app_rtt_ms", record_ms(ts->app_rtt_us, ts->nrtt > 0));
+    if (ts->nrtt > 0 && full) {
+        double extra = ((double)ts->app_rtt_us - (double)f->rtt_client_us) / 1000.0;
+        record_set(o, "app_rtt_extra_ms", json_real(extra));
+        record_set(o, "distance_km_max", json_real(extra > 0 ? extra * RECORD_KM_PER_RTT_MS : 0.0));
+    } else {
+        record_set(o, "app_rtt_extra_ms", json_null());
+        record_set(o, "distance_km_max", json_null());
+    }
+    record_set(o, "interactive",
+               known ? json_boolean(ts->cls == TIMING_C_INTERACTIVE || ts->cls == TIMING_C_MIXED)
+                     : json_null());
+    record_set(o, "keystrokes", known ? json_integer(ts->keystrokes) : json_null());
+    record_set(o, "bursts", known ? json_integer(ts->bursts) : json_null());
+}
+
+/* The control session kind (analyze/roles.c); for a DNS flow, the kind of
+ * tool its query names. */
+static void record_flow_control(json_t *o, const flow *f)
+{
+    const char *kind = f->control;
+
+    record_set(o, "control", kind && !f->ctl_dns ? json_string(kind) : json_null());
+    record_set(o, "control_lookup", kind && f->ctl_dns ? json_string(kind) : json_null());
+}
+
+/* Roles that come from the per-flow analysis. */
+static void record_flow_roles(json_t *roles, const flow *f, const timing_summary *ts)
+{
+    if (f->control && !f->ctl_dns)
+        json_array_append_new(roles, json_string("control"));
+    if (ts->cls == TIMING_C_INTERACTIVE || ts->cls == TIMING_C_MIXED)
+        json_array_append_new(roles, json_string("interactive"));
+    if (ts->cls == TIMING_C_BULK || ts->cls == TIMING_C_MIXED)
+        json_array_append_new(roles, json_string("bulk"));
 }
 
 static json_t *record_risks(const flow *f)
@@ -182,15 +232,12 @@ static json_t *record_gpu_host(const flow *f, const geo_party *src, const geo_pa
     return o;
 }
 
-static json_t *record_roles(const geo_party *src, const geo_party *dst)
+static void record_roles(json_t *a, const geo_party *src, const geo_party *dst)
 {
-    json_t *a = json_array();
-
     if (src && src->gpu)
         json_array_append_new(a, json_string("gpu_src"));
     if (dst && dst->gpu)
         json_array_append_new(a, json_string("gpu_dst"));
-    return a;
 }
 
 json_t *record_flow(const flow *f, int end, const char *sensor)
@@ -202,7 +249,11 @@ json_t *record_flow_geo(const flow *f, int end, const char *sensor, const geo_pa
                         const geo_party *dst)
 {
     char pbuf[8];
+    timing_summary ts;
     json_t *o = json_object();
+    json_t *roles = json_array();
+
+    timing_summarize(f, &ts);
 
     record_set(o, "event_type", json_string("flow"));
     record_set(o, "sensor", wjson_cstring(sensor));
@@ -212,9 +263,13 @@ json_t *record_flow_geo(const flow *f, int end, const char *sensor, const geo_pa
     record_facts(o, f);
     record_counters(o, f);
     record_timing(o, f);
+    record_flow_timing(o, f, &ts);
+    record_flow_control(o, f);
     record_set(o, "src_geo", record_geo(src));
     record_set(o, "dst_geo", record_geo(dst));
-    record_set(o, "roles", record_roles(src, dst));
+    record_roles(roles, src, dst);
+    record_flow_roles(roles, f, &ts);
+    record_set(o, "roles", roles);
     record_set(o, "gpu_host", record_gpu_host(f, src, dst));
     record_set(o, "risks", record_risks(f));
     record_set(o, "end", json_string(flow_end_name(end)));

@@ -2,7 +2,11 @@
  *
  * Per packet: find or create the flow (ending it first if a deadline has
  * passed or a closed TCP connection is being reopened), count the packet,
- * and give it to inspection while inspection runs.
+ * give it to inspection while inspection runs, and to the per-flow
+ * analysis: request paths for the control session rules (roles.c) on the
+ * first client payloads, timing (timing.c) on TCP data while the flow
+ * keeps a timing state. A bulk flow past its first packets costs two
+ * compares here.
  */
 #include "worker.h"
 
@@ -13,11 +17,14 @@
 
 #include "capture/capture.h"
 #include "record.h"
+#include "roles.h"
+#include "timing.h"
 
 struct worker {
     worker_config cfg;
     flow_table *table;
     dpi *dpi;
+    const roles_table *roles; /* control session rules; read-only, shared */
     pthread_t thread;
     int started;
     uint64_t now_us;
@@ -45,6 +52,7 @@ static void worker_on_end(void *ctx, flow *f, int reason, int final)
 
     if (f->pkts[0] + f->pkts[1] > 0) {
         dpi_finish(w->dpi, f);
+        roles_update(w->roles, f);
         if (w->cfg.flows || (w->cfg.events && w->cfg.redis_flows)) {
             size_t len;
             char *line = worker_record(w, f, reason, &len);
@@ -55,8 +63,10 @@ static void worker_on_end(void *ctx, flow *f, int reason, int final)
             free(line);
         }
     }
-    if (final)
+    if (final) {
         dpi_release(f);
+        timing_release(f);
+    }
 }
 
 worker *worker_new(const worker_config *cfg, char *err, size_t errlen)
@@ -69,6 +79,9 @@ worker *worker_new(const worker_config *cfg, char *err, size_t errlen)
     }
     w->cfg = *cfg;
     w->dpi = dpi_new(err, errlen);
+    /* The built-in rules until the indicator files under data/ are loaded
+     * (then main passes the loaded table in the worker configuration). */
+    w->roles = roles_table_builtin();
     w->table = flow_table_new(&cfg->table, worker_on_end, w);
     w->cache = geo_cache_new(cfg->geo_cache_entries);
     if (w->dpi == NULL || w->table == NULL || w->cache == NULL) {
@@ -99,10 +112,18 @@ static void worker_packet(worker *w, capture_rec *rec)
         f = flow_table_create(w->table, rec->hash, &k, p, side);
     flow_update(f, p, side);
     flow_table_touched(w->table, f);
+    int dir = flow_dir(f, side);
+    if (f->ctl_reqs < ROLES_MAX_REQ_PKTS && dir == 0 && p->payload_caplen > 0)
+        roles_packet(w->roles, f, p, dir);
     /* Inspection starts at the first packet that carries data: a flood of
-     * SYNs or scans never costs an nDPI state. */
-    if (f->dpi_state != FLOW_DPI_DONE && (f->ndpi != NULL || p->payload_caplen > 0))
-        dpi_packet(w->dpi, f, p);
+     * SYNs or scans never costs an nDPI state. The control kind is settled
+     * as soon as its facts are known, so that timing can drop bulk flows
+     * that are not control sessions. */
+    if (f->dpi_state != FLOW_DPI_DONE && (f->ndpi != NULL || p->payload_caplen > 0) &&
+        dpi_packet(w->dpi, f, p))
+        roles_update(w->roles, f);
+    if (p->payload_len > 0 && (f->timing != NULL || f->tm_state == TIMING_S_NONE))
+        timing_packet(f, p, dir);
 }
 
 static void *worker_main(void *arg)

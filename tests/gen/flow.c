@@ -124,6 +124,15 @@ uint64_t tcp_reply(const struct gen_flow *f, int dir, uint64_t t)
     return t + f->rtt[dir];
 }
 
+/* When side `dir` can send something that needs what reached the sensor
+ * at t: the TCP round trip to that side, plus the way beyond it when that
+ * side is a relay (its TCP stack ACKs at rtt[dir], the person behind it
+ * answers extra[dir] later). Equal to tcp_reply() without a relay. */
+uint64_t app_reply(const struct gen_flow *f, int dir, uint64_t t)
+{
+    return t + f->rtt[dir] + f->extra[dir];
+}
+
 uint64_t tcp_open(struct gen_flow *f, uint64_t t)
 {
     flow_seg(f, t, GEN_C2S, TCP_SYN);

@@ -92,6 +92,9 @@ struct gen_flow {
 
     /* TCP model: round trips between the sensor and each side. */
     uint32_t rtt[2];
+    uint32_t extra[2]; /* what a side's dependent application replies add to
+                          rtt[side]: the way from a TCP-terminating relay to
+                          the real endpoint and back (app_reply) */
     uint32_t mss;
     uint32_t gap; /* spacing of back-to-back segments, microseconds */
     uint32_t nxt[2], tsbase[2];
@@ -177,6 +180,7 @@ uint64_t tcp_close(struct gen_flow *f, int dir, uint64_t t);
 void tcp_ack(struct gen_flow *f, int dir, uint64_t t);
 void tcp_rst(struct gen_flow *f, int dir, uint64_t t);
 uint64_t tcp_reply(const struct gen_flow *f, int dir, uint64_t t);
+uint64_t app_reply(const struct gen_flow *f, int dir, uint64_t t);
 void udp_send(struct gen_flow *f, int dir, uint64_t t, const void *data, size_t len);
 int flow_commit(struct gen *g, struct gen_flow *f);
 

@@ -13,14 +13,16 @@
 
 #include "gen.h"
 
-#define GPU1 "104.171.200.17"
-#define GPU2 "104.171.201.9"
-#define GPU3 "216.153.50.21" /* second GPU cloud */
-#define CN1  "175.16.199.23"
-#define CN2  "1.180.23.7"
-#define HK1  "43.252.36.10"
-#define US1  "216.160.83.56"
-#define EU1  "81.2.69.142"
+#define GPU1      "104.171.200.17"
+#define GPU2      "104.171.201.9"
+#define GPU3      "216.153.50.21" /* second GPU cloud */
+#define CN1       "175.16.199.23"
+#define CN2       "1.180.23.7"
+#define HK1       "43.252.36.10"
+#define HK2       "43.252.36.77"
+#define TODESK_IP "47.103.28.9"
+#define US1       "216.160.83.56"
+#define EU1       "81.2.69.142"
 
 #define OSS_SNI "llm-ckpt-7f3a.oss-cn-hangzhou.aliyuncs.com"
 #define OSS_IP  "118.31.219.198"
@@ -61,7 +63,8 @@ static uint64_t ms(struct gen *g, uint32_t lo, uint32_t hi)
 struct ssh_opts {
     uint32_t rtt_c, rtt_s; /* microseconds */
     int keys;
-    int idle_ms; /* upper bound of think time between bursts */
+    int idle_ms;      /* upper bound of think time between bursts */
+    uint32_t extra_c; /* the client is a relay: its user is this much further */
 };
 
 /* Banners, KEXINIT both ways, ECDH, NEWKEYS, then the encrypted
@@ -73,12 +76,12 @@ static uint64_t ssh_setup(struct gen *g, struct gen_flow *f, uint64_t t)
     t = tcp_open(f, t);
     uint64_t ts = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t), m, ssh_banner(m, 1));
     uint64_t tc = tcp_send(f, GEN_C2S, t + 150, m, ssh_banner(m, 0));
-    tc = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, ts) + 300, m, ssh_kexinit(m, r, 0));
+    tc = tcp_send(f, GEN_C2S, app_reply(f, GEN_C2S, ts) + 300, m, ssh_kexinit(m, r, 0));
     ts = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, tc) + 200, m, ssh_kexinit(m, r, 1));
-    tc = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, ts) + 400, m, ssh_msg(m, r, 30, 36));
+    tc = tcp_send(f, GEN_C2S, app_reply(f, GEN_C2S, ts) + 400, m, ssh_msg(m, r, 30, 36));
     ts = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, tc) + 2500, m, ssh_kex_reply(m, r));
     ts = tcp_send(f, GEN_S2C, ts + 20, m, ssh_msg(m, r, 21, 0));
-    t = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, ts) + 900, m, ssh_msg(m, r, 21, 0));
+    t = tcp_send(f, GEN_C2S, app_reply(f, GEN_C2S, ts) + 900, m, ssh_msg(m, r, 21, 0));
     static const int steps[][2] = {{44, 44}, {76, 44}, {44, 600}, {412, 36}, {112, 36}};
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         t = tcp_send(f, GEN_C2S, t, m, ssh_packet(m, r, (size_t)steps[i][0] + 36));
@@ -86,7 +89,7 @@ static uint64_t ssh_setup(struct gen *g, struct gen_flow *f, uint64_t t)
             continue;
         t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 300, m,
                      ssh_packet(m, r, (size_t)steps[i][1] + 36));
-        t = tcp_reply(f, GEN_C2S, t) + 500;
+        t = app_reply(f, GEN_C2S, t) + 500;
     }
     return tcp_send(f, GEN_S2C, t + 2000, m, ssh_packet(m, r, 1180));
 }
@@ -111,6 +114,7 @@ static int ssh_session(struct gen *g, const char *cip, const char *sip, uint64_t
     struct gen_flow *f = flow_mk(g, 6, cip, sip, 22, "ssh", NULL);
     struct gen_rng *r = &g->rng;
     flow_rtt(f, o->rtt_c, o->rtt_s);
+    f->extra[GEN_C2S] = o->extra_c;
     t = ssh_setup(g, f, t) + ms(g, 800, 3000);
     for (int k = 0; k < o->keys;) {
         int burst = (int)gen_range(r, 5, 14);
@@ -143,9 +147,9 @@ static uint64_t tls_handshake(struct gen *g, struct gen_flow *f, uint64_t t, con
     uint8_t *m = g->msg;
     t = tcp_send(f, GEN_C2S, t, m, tls_client_hello(m, r, sni));
     t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 400, m, tls_server_flight(m, r, cn));
-    t = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, t) + 900, m, tls_client_finish(m, r));
+    t = tcp_send(f, GEN_C2S, app_reply(f, GEN_C2S, t) + 900, m, tls_client_finish(m, r));
     t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 200, m, tls_server_finish(m, r));
-    return tcp_reply(f, GEN_C2S, t) + 150;
+    return app_reply(f, GEN_C2S, t) + 150;
 }
 
 static uint64_t tls_setup(struct gen *g, struct gen_flow *f, uint64_t t, const char *sni)
@@ -167,20 +171,36 @@ static uint64_t tls_exchange(struct gen *g, struct gen_flow *f, uint64_t t, size
     return t;
 }
 
-static int tls_session(struct gen *g, const char *cip, const char *sip, const char *sni, uint64_t t,
-                       uint32_t rtt_s, int rounds)
+/* Where the TLS client sits: its round trip from the sensor, and the extra
+ * way to a user behind it when it is a relay. */
+struct tls_opts {
+    uint16_t port;
+    uint32_t rtt_c, rtt_s, extra_c;
+};
+
+static int tls_session_at(struct gen *g, const char *cip, const char *sip, const char *sni,
+                          uint64_t t, const struct tls_opts *o, int rounds)
 {
-    struct gen_flow *f = flow_mk(g, 6, cip, sip, 443, "tls", sni);
-    flow_rtt(f, 300, rtt_s);
+    struct gen_flow *f = flow_mk(g, 6, cip, sip, o->port, "tls", sni);
+    flow_rtt(f, o->rtt_c, o->rtt_s);
+    f->extra[GEN_C2S] = o->extra_c;
     t = tls_setup(g, f, t, sni);
     for (int i = 0; i < rounds; i++) {
         t = tls_exchange(g, f, t, gen_range(&g->rng, 200, 900), gen_range(&g->rng, 400, 90000));
-        t = tcp_reply(f, GEN_C2S, t) + ms(g, 200, 4000);
+        t = app_reply(f, GEN_C2S, t) + ms(g, 200, 4000);
     }
     t = tcp_send(f, GEN_C2S, t, g->msg, tls_appdata(g->msg, &g->rng, 31));
     tcp_close(f, GEN_C2S, t + 50);
     g->planned += f->nseg;
     return sched_add(g, f);
+}
+
+/* The GPU-side client of most scenarios: 300 us from the sensor. */
+static int tls_session(struct gen *g, const char *cip, const char *sip, const char *sni, uint64_t t,
+                       uint32_t rtt_s, int rounds)
+{
+    struct tls_opts o = {443, 300, rtt_s, 0};
+    return tls_session_at(g, cip, sip, sni, t, &o, rounds);
 }
 
 /* ---- Jupyter ----------------------------------------------------------- */
@@ -430,7 +450,7 @@ static uint32_t snaplen_or(const struct gen *g, uint32_t dflt)
 
 static int scen_ssh(struct gen *g)
 {
-    struct ssh_opts o = {180000, 2000, 60, 6000};
+    struct ssh_opts o = {180000, 2000, 60, 6000, 0};
     return ssh_session(g, CN1, GPU1, GEN_START_US, &o);
 }
 
@@ -457,6 +477,70 @@ static int scen_http_jupyter(struct gen *g)
 static int scen_rdp(struct gen *g)
 {
     return rdp_session(g, CN1, GPU3, GEN_START_US, 185000, 40);
+}
+
+/* A relay in Hong Kong, 1 ms from the sensor, carries a user 45 ms further
+ * away: the handshake round trip is the relay's, every exchange that needs
+ * the user carries the extra 45 ms. */
+#define RELAY_RTT_US   1000
+#define RELAY_EXTRA_US 45000
+
+static int scen_relay_ssh(struct gen *g)
+{
+    struct ssh_opts o = {RELAY_RTT_US, 2000, 40, 5000, RELAY_EXTRA_US};
+    return ssh_session(g, HK1, GPU1, GEN_START_US, &o);
+}
+
+static int scen_relay_tls(struct gen *g)
+{
+    struct tls_opts o = {443, RELAY_RTT_US, 2000, RELAY_EXTRA_US};
+    return tls_session_at(g, HK2, GPU1, "jupyter-7f3a9c.lambdaspaces.com", GEN_START_US, &o, 6);
+}
+
+/* A GPU host running ToDesk: it looks the service up and holds a TLS
+ * session to it; next to it, a name that only contains the word. */
+static int scen_todesk(struct gen *g)
+{
+    uint64_t t = GEN_START_US;
+    struct tls_opts o = {443, 300, 38000, 0};
+    int rc =
+        dns_lookup(g, GPU1, "114.114.114.114", "api.todesk.com", 1, t, 160000) ||
+        tls_session_at(g, GPU1, TODESK_IP, "api.todesk.com", t + 200 * GEN_MS, &o, 4) ||
+        tls_session(g, GPU1, "198.51.100.80", "evil-todesk.com.example", t + 3 * GEN_SEC, 90000, 2);
+    return rc ? -1 : 0;
+}
+
+/* A Kubernetes API on the GPU host: kubectl over TLS to 6443, and the same
+ * API in clear through `kubectl proxy` on 8001. */
+static int k8s_http(struct gen *g, const char *cip, const char *sip, uint64_t t, uint32_t rtt_c)
+{
+    static const char *const paths[] = {"/api/v1/namespaces/default/pods",
+                                        "/apis/apps/v1/namespaces/default/deployments"};
+    struct gen_flow *f = flow_mk(g, 6, cip, sip, 8001, "http", NULL);
+    snprintf(f->host, sizeof(f->host), "%s:8001", sip);
+    flow_rtt(f, rtt_c, 200);
+    t = tcp_open(f, t) + 300;
+    for (int i = 0; i < 2; i++) {
+        t = tcp_send(f, GEN_C2S, t, g->msg,
+                     http_request(g->msg, "GET", paths[i], f->host,
+                                  "User-Agent: kubectl/v1.29.2 (linux/amd64) kubernetes/4b8e819\r\n"
+                                  "Accept: application/json\r\n"));
+        size_t n = http_response(g->msg, &g->rng, 200, "kube-apiserver", "application/json", NULL,
+                                 gen_range(&g->rng, 800, 6000));
+        t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + ms(g, 1, 10), g->msg, n);
+        t = tcp_reply(f, GEN_C2S, t) + ms(g, 100, 900);
+    }
+    tcp_close(f, GEN_C2S, t);
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+static int scen_k8s(struct gen *g)
+{
+    struct tls_opts o = {6443, 42000, 200, 0};
+    int rc = tls_session_at(g, US1, GPU1, "k8s-api.gpu-cluster.example.net", GEN_START_US, &o, 5) ||
+             k8s_http(g, US1, GPU1, GEN_START_US + 4 * GEN_SEC, 42000);
+    return rc ? -1 : 0;
 }
 
 static int scen_dns(struct gen *g)
@@ -488,8 +572,8 @@ static int scen_bulk(struct gen *g)
 /* The README sample: a few minutes of one GPU host's mirror port. */
 static int sample_control(struct gen *g, uint64_t t0)
 {
-    struct ssh_opts cn = {180000, 2000, 60, 6000}, hk = {38000, 2000, 30, 4000};
-    struct ssh_opts us = {42000, 2000, 25, 5000};
+    struct ssh_opts cn = {180000, 2000, 60, 6000, 0}, hk = {38000, 2000, 30, 4000, 0};
+    struct ssh_opts us = {42000, 2000, 25, 5000, 0};
     int rc =
         ssh_session(g, CN1, GPU1, t0 + 4 * GEN_SEC, &cn) ||
         ssh_session(g, HK1, GPU1, t0 + 31 * GEN_SEC, &hk) ||
@@ -538,7 +622,7 @@ static int scen_vxlan(struct gen *g)
 static int scen_vlan_ipv6(struct gen *g)
 {
     static const char gpu[] = "2602:fb17:200::17", cn[] = "240e:3a1:4c5:1::25";
-    struct ssh_opts o = {180000, 2000, 30, 4000};
+    struct ssh_opts o = {180000, 2000, 30, 4000, 0};
     struct bulk_opts b = {"cdn-lfs.huggingface.co", 16 << 20, 0, 150, 4000, snaplen_or(g, 96)};
     uint64_t t0 = GEN_START_US;
     g->vlan = 120;
@@ -591,7 +675,7 @@ static int fleet_control(struct gen *g, uint64_t t, const char *gpu, const char 
     static const char *const snis[] = {"download.pytorch.org", "cdn-lfs.huggingface.co",
                                        "api.openai.com", "files.pythonhosted.org"};
     struct ssh_opts o = {gen_range(&g->rng, 20000, 190000), 2000, (int)gen_range(&g->rng, 6, 20),
-                         1500};
+                         1500, 0};
     switch (gen_range(&g->rng, 0, 2)) {
     case 0:
         return ssh_session(g, peer, gpu, t, &o);
@@ -698,6 +782,13 @@ const struct gen_scenario gen_scenarios[] = {
     {"http-jupyter", "Jupyter over plain HTTP on 8888: /lab, /api, kernel websocket",
      scen_http_jupyter},
     {"rdp", "RDP on 3389 with an mstshash cookie, then encrypted traffic", scen_rdp},
+    {"relay-ssh", "interactive SSH through a Hong Kong relay 1 ms away, user 45 ms beyond it",
+     scen_relay_ssh},
+    {"relay-tls", "TLS Jupyter notebook session through the same relay (user 45 ms beyond it)",
+     scen_relay_tls},
+    {"todesk", "GPU host resolving and connecting to ToDesk over TLS; a look-alike name",
+     scen_todesk},
+    {"k8s", "Kubernetes API: kubectl over TLS to 6443, and kubectl proxy paths on 8001", scen_k8s},
     {"dns", "A and AAAA lookups of mirror names via 8.8.8.8 and 114.114.114.114", scen_dns},
     {"bulk", "GPU host uploading ~170 MB over TLS to Aliyun OSS, snaplen 96, plus a download",
      scen_bulk},

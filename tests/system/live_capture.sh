@@ -6,7 +6,9 @@
 # tcpreplay sends generated scenario captures into the other end, stops the
 # sensor with SIGINT once every packet has been counted, and compares the
 # records with those of -r on the same files. Timing fields (first, last,
-# round trips) differ by nature between the two and are left out, and so
+# round trips, and what comes from packet timing: application round trip,
+# interactivity, ON periods, and the interactive/bulk roles) differ by
+# nature between the two and are left out, and so
 # does the difference between idle and end-of-capture endings (tcpreplay
 # sends at top speed, so no flow idles); the 5-tuples, classification,
 # extracted names, packet and byte counts and FIN/RST endings must be
@@ -95,8 +97,10 @@ if [ "$seen" -lt "$expected" ]; then
 fi
 
 ignore=first,last,tcp_rtt_ms,tcp_rtt_server_ms,tcp_rtt_client_ms,app_rtt_ms,sensor
-python3 "$here/lib/compare_flows.py" --open-ends --ignore "$ignore" "$tmp/replay.json" "$tmp/live.json"
-python3 "$here/lib/compare_flows.py" --open-ends --ignore "$ignore" \
+ignore=$ignore,app_rtt_extra_ms,distance_km_max,interactive,keystrokes,bursts
+python3 "$here/lib/compare_flows.py" --open-ends --ignore "$ignore" --ignore-roles interactive,bulk \
+    "$tmp/replay.json" "$tmp/live.json"
+python3 "$here/lib/compare_flows.py" --open-ends --ignore "$ignore" --ignore-roles interactive,bulk \
     "$tmp/replay-filtered.json" "$tmp/filtered.json"
 [ -s "$tmp/filtered.json" ] || { echo "live_capture: the filtered capture saw nothing" >&2; exit 1; }
 echo "live_capture: $expected packets, records identical"

@@ -1,0 +1,111 @@
+/* roles.h -- is a flow a control session, and of which kind?
+ *
+ * A control session is one through which someone drives a machine: a
+ * shell (SSH), a desktop (RDP, VNC, AnyDesk, ToDesk, ...), a notebook
+ * (Jupyter, TensorBoard, Ray dashboard), a cloud provider's control API or
+ * console, the Kubernetes API, or a tunnel that exposes a host to the
+ * outside (frp, ngrok, cloudflared, dev tunnels, Tailscale). The answer is
+ * a kind string, "ssh", "jupyter", "remote_desktop:todesk",
+ * "cloud_api:aws-ssm", "kubernetes", "tunnel:ngrok", which the flow record
+ * carries as `control` (docs/flow-analysis.md).
+ *
+ * Evidence comes from four places, each a rule kind of the table:
+ *   ROLES_BY_APP   nDPI's application name ("SSH", "AnyDesk");
+ *   ROLES_BY_NAME  the TLS SNI or HTTP Host (a DNS query names a tool in
+ *                  use, reported apart: roles_lookup());
+ *   ROLES_BY_PATH  HTTP request paths, read by roles_packet() from the
+ *                  first client payloads, because nDPI keeps only the first
+ *                  request's URL;
+ *   ROLES_BY_PORT  the server port, only where nDPI found nothing more
+ *                  specific (each port rule names the nDPI verdicts it
+ *                  accepts).
+ * Rules are tried in table order and the first match wins, so specific
+ * evidence is listed before ports.
+ *
+ * The table is data. The built-in default (roles_table_builtin()) is a
+ * static array; a loader for the indicator files under data/ will build
+ * the same roles_table from them, and the workers will take whichever
+ * table main hands them. Kind strings belong to the table, which must
+ * outlive every flow that points at them.
+ *
+ * Threads: a table is read-only once built and shared by all workers;
+ * everything else here works on one flow, owned by one worker.
+ */
+#ifndef LOOPHOLE_ROLES_H
+#define LOOPHOLE_ROLES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture/packet.h"
+#include "flow.h"
+
+enum roles_by { ROLES_BY_APP = 1, ROLES_BY_NAME, ROLES_BY_PATH, ROLES_BY_PORT };
+
+typedef struct roles_rule {
+    const char *kind; /* what the record says, e.g. "remote_desktop:todesk" */
+    uint8_t by;       /* enum roles_by */
+    uint8_t proto;    /* port rules: 6, 17, or 0 for both */
+    uint16_t port_lo; /* port rules: server port range */
+    uint16_t port_hi;
+    const char *pattern; /* APP: an nDPI name, matched against each part of
+                            "TLS.AnyDesk", case ignored.
+                            NAME: a host name; without '*' it matches the
+                            name and its subdomains (like nDPI host rules);
+                            with '*' it is a glob whose '*' stands for
+                            characters within one label.
+                            PATH: a path prefix; unless it ends in '/', the
+                            path must end or go on with '/', '?' or '#'. */
+    const char *apps;    /* port rules: '|'-separated nDPI names the flow
+                            may have ("TLS|Unknown"); NULL: any */
+} roles_rule;
+
+typedef struct roles_table {
+    const roles_rule *rules;
+    size_t n;
+} roles_table;
+
+/* The built-in table (static; never freed). */
+const roles_table *roles_table_builtin(void);
+
+/* What the classifier looks at; strings may be NULL. */
+typedef struct roles_input {
+    const char *app;  /* nDPI name, "TLS.Google" */
+    const char *sni;  /* TLS/QUIC server name */
+    const char *host; /* HTTP Host, possibly with ":port" */
+    const char *path; /* an HTTP request path, or NULL */
+    int path_rule;    /* a PATH rule already matched (roles_match_path()), or -1 */
+    uint8_t proto;    /* IP protocol */
+    uint16_t sport;   /* server port */
+} roles_input;
+
+/* The kind of control session `in` describes, or NULL. The string is the
+ * table's. */
+const char *roles_classify(const roles_table *t, const roles_input *in);
+
+/* The index of the first PATH rule that the path (not NUL-terminated)
+ * matches, or -1. */
+int roles_match_path(const roles_table *t, const uint8_t *path, size_t len);
+
+/* The kind named by a host name alone (NAME rules), or NULL: for DNS
+ * queries, which show a tool is in use without being a session of it. */
+const char *roles_lookup(const roles_table *t, const char *name);
+
+/* 1 when `name` matches a NAME pattern (see roles_rule). Exposed for
+ * tests. */
+int roles_name_match(const char *pattern, const char *name);
+
+/* Per-packet hook: reads the request line of the first client payloads of
+ * f (at most ROLES_MAX_REQ_PKTS of them) and remembers the first path that
+ * a PATH rule matches, in f->ctl_path. `dir` is flow_dir(). */
+#define ROLES_MAX_REQ_PKTS 16
+void roles_packet(const roles_table *t, flow *f, const packet *p, int dir);
+
+/* Sets f->control from everything known about f: inspection facts (when
+ * inspection has ended), the remembered path, the server port. A flow that
+ * is no control session but whose DNS query names a control tool gets
+ * that kind with f->ctl_dns set. Called when inspection ends and again
+ * before each record. */
+void roles_update(const roles_table *t, flow *f);
+
+#endif

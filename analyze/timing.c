@@ -1,0 +1,373 @@
+/* timing.c -- interactivity, application round trip and ON periods of a
+ * TCP flow (see timing.h).
+ *
+ * APPLICATION ROUND TRIP
+ * A relay that terminates TCP (SOCKS, HTTP CONNECT, frp, Shadowsocks)
+ * answers the handshake itself, so the handshake round trip to the client
+ * side (SYN/ACK -> ACK, flow.rtt_client_us) measures sensor <-> relay
+ * only. An application message that the client side can only send after
+ * it has read the server's previous message travels sensor -> relay ->
+ * user -> relay -> sensor, so its lag carries the relay <-> user path too.
+ * A sample is the time from the last server data segment of a flight to
+ * the first client data segment after it, and only for exchanges where
+ * the client must have read the flight before it can answer:
+ *
+ *   TLS  the server's first flight after the ClientHello (ServerHello ..
+ *        ServerHelloDone in 1.2, ServerHello .. Finished in 1.3) -> the
+ *        client's second flight (key exchange, ChangeCipherSpec,
+ *        Finished). The client needs the server's key share and
+ *        certificate to write it. One sample per connection: later TLS
+ *        exchanges are application data, which the client may send on its
+ *        own (False Start, HTTP/2 streams, a user clicking).
+ *   SSH  from the server's key-exchange reply (SSH_MSG_KEX_ECDH_REPLY, or
+ *        the group of a DH group exchange), the next TIMING_SSH_EXCHANGES
+ *        flights: the reply -> the client's NEWKEYS (it must check the host
+ *        key and derive keys), then the authentication and channel set-up,
+ *        where the client waits for each answer (SERVICE_ACCEPT ->
+ *        USERAUTH_REQUEST, FAILURE or PK_OK -> the next attempt,
+ *        SUCCESS -> CHANNEL_OPEN, OPEN_CONFIRMATION -> pty and shell
+ *        requests). Banners and KEXINITs are not sampled: both ends send
+ *        them without waiting.
+ *   Not sampled: a keystroke after an echo or after command output (a
+ *   human decides when to type, not the data), HTTP requests after
+ *   responses (browsers pipeline and parallelise), pure ACKs (the relay's
+ *   TCP stack sends them).
+ * A sample is dropped (Karn's rule) when the server flight held a
+ * retransmission or the client segment is not the next in sequence, when
+ * the client segment does not acknowledge the whole flight (it was sent
+ * before the flight arrived), and when it is longer than TIMING_RTT_MAX_US
+ * (nobody answered; a person did). The first TIMING_RTT_SAMPLES samples
+ * are kept and their lower median is app_rtt: a password typed at a prompt
+ * during set-up, or one late answer, does not move it.
+ *
+ * INTERACTIVITY
+ * A keystroke is a client data segment of 1..TIMING_KEY_MAX bytes (an SSH
+ * keystroke is 36-100 bytes of ciphertext), sent at least TIMING_KEY_GAP_US
+ * after the client's previous data (typing, not a stream), and answered by
+ * server data of at most TIMING_ECHO_MAX bytes within TIMING_ECHO_US
+ * before the client sends again (the echo). A flow is interactive with at
+ * least TIMING_MIN_KEYS keystrokes making up a quarter or more of its
+ * small client segments; bulk with TIMING_BULK_BYTES or more of payload in
+ * segments of TIMING_BIG bytes or more; mixed when both. A bulk flow that
+ * is not a control session releases its state at that point and stays
+ * bulk.
+ *
+ * ON PERIODS (Zhang and Paxson 2000)
+ * The flow is OFF after more than TIMING_IDLE_US without data either way;
+ * the next data packet starts an ON period. `bursts` counts them; the
+ * starts and packet counts of the latest TIMING_BURSTS are kept for the
+ * stepping-stone matcher.
+ *
+ * Cost: one calloc per TCP flow with data, about 200 bytes, freed at the
+ * end or once the flow is a bulk transfer; per data packet a few compares.
+ */
+#include "timing.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define TIMING_RTT_MAX_US    3000000 /* longer lags are people, not stacks */
+#define TIMING_SSH_EXCHANGES 6
+#define TIMING_KEY_MAX       128
+#define TIMING_KEY_GAP_US    10000
+#define TIMING_ECHO_MAX      256
+#define TIMING_ECHO_US       600000
+#define TIMING_MIN_KEYS      8
+#define TIMING_BIG           1000
+#define TIMING_BULK_BYTES    (1u << 20)
+
+enum { TIMING_K_OTHER = 0, TIMING_K_TLS, TIMING_K_SSH };
+enum { TIMING_SEQ_NEXT = 0, TIMING_SEQ_RETX, TIMING_SEQ_HOLE };
+
+struct timing {
+    uint64_t last_data_us;  /* latest data either way: ON/OFF */
+    uint64_t last_cdata_us; /* latest client data */
+    uint64_t key_us;        /* keystroke candidate awaiting its echo */
+    uint64_t flight_us;     /* latest server segment of the open flight */
+    uint64_t big_bytes;     /* payload in segments of TIMING_BIG or more */
+    uint64_t burst_us[TIMING_BURSTS];
+    uint32_t burst_pkts[TIMING_BURSTS];
+    uint32_t rtt[TIMING_RTT_SAMPLES];
+    uint32_t next_seq[2]; /* sequence number after the latest data, per dir */
+    uint32_t small;       /* client segments of keystroke size */
+    uint32_t keys;
+    uint32_t bursts;
+    uint8_t nrtt;
+    uint8_t kind;          /* TIMING_K_* */
+    uint8_t samples_left;  /* exchanges still to sample */
+    uint8_t seq_known;     /* bit per direction */
+    uint8_t burst_head;    /* slot of the latest ON period */
+    uint8_t data_seen : 1; /* last_data_us is valid */
+    uint8_t cdata_seen : 1;
+    uint8_t key_pending : 1;
+    uint8_t flight_open : 1;
+    uint8_t flight_sample : 1; /* this flight's answer is a sample */
+    uint8_t flight_bad : 1;    /* it held a retransmission */
+    uint8_t ssh_kex : 1;       /* the SSH key-exchange reply went by */
+};
+
+static uint32_t timing_be32(const uint8_t *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+int timing_ssh_kex_reply(const uint8_t *b, size_t len)
+{
+    size_t off = 0;
+
+    if (b == NULL)
+        return 0;
+    if (len >= 4 && memcmp(b, "SSH-", 4) == 0) {
+        const uint8_t *nl = memchr(b, '\n', len);
+        if (nl == NULL)
+            return 0;
+        off = (size_t)(nl - b) + 1;
+    }
+    /* Binary packets: uint32 length, byte padding, byte message type. */
+    for (int i = 0; i < 4 && len >= 6 && off <= len - 6; i++) {
+        uint32_t plen = timing_be32(b + off);
+        uint8_t pad = b[off + 4], type = b[off + 5];
+        if (plen < 12 || plen > 35000 || pad < 4 || pad >= plen)
+            return 0;
+        if (type == 31 || type == 33)
+            return 1;
+        off += 4 + (size_t)plen;
+    }
+    return 0;
+}
+
+static int timing_is_client_hello(const uint8_t *b, size_t len)
+{
+    return len >= 6 && b[0] == 0x16 && b[1] == 0x03 && b[2] <= 0x04 && b[5] == 0x01;
+}
+
+static struct timing *timing_start(flow *f, const packet *p, int dir)
+{
+    struct timing *t = calloc(1, sizeof(*t));
+    const uint8_t *b = p->data + p->payload_off;
+
+    if (t == NULL) {
+        f->tm_state = TIMING_S_DONE; /* counted as never analysed */
+        return NULL;
+    }
+    if (p->payload_caplen >= 4 && memcmp(b, "SSH-", 4) == 0)
+        t->kind = TIMING_K_SSH;
+    else if (dir == 0 && timing_is_client_hello(b, p->payload_caplen)) {
+        t->kind = TIMING_K_TLS;
+        t->samples_left = 1;
+    }
+    f->timing = t;
+    f->tm_state = TIMING_S_ACTIVE;
+    return t;
+}
+
+/* Where p sits in its direction's sequence space. */
+static int timing_seq(struct timing *t, const packet *p, int dir)
+{
+    uint32_t end = p->seq + p->payload_len;
+
+    if (!(p->flags & PKT_F_HAS_TCP))
+        return TIMING_SEQ_HOLE;
+    if (!(t->seq_known & (1u << dir))) {
+        t->seq_known |= (uint8_t)(1u << dir);
+        t->next_seq[dir] = end;
+        return TIMING_SEQ_NEXT;
+    }
+    int32_t d = (int32_t)(p->seq - t->next_seq[dir]);
+    if (d < 0) {
+        if ((int32_t)(end - t->next_seq[dir]) > 0)
+            t->next_seq[dir] = end;
+        return TIMING_SEQ_RETX;
+    }
+    t->next_seq[dir] = end;
+    return d == 0 ? TIMING_SEQ_NEXT : TIMING_SEQ_HOLE;
+}
+
+static void timing_on_off(struct timing *t, uint64_t ts)
+{
+    if (t->data_seen && ts > t->last_data_us + TIMING_IDLE_US) {
+        t->bursts++;
+        t->burst_head = (uint8_t)((t->burst_head + 1) % TIMING_BURSTS);
+        t->burst_us[t->burst_head] = ts;
+        t->burst_pkts[t->burst_head] = 1;
+    } else if (t->bursts > 0 && t->burst_pkts[t->burst_head] < UINT32_MAX) {
+        t->burst_pkts[t->burst_head]++;
+    }
+    if (!t->data_seen || ts > t->last_data_us)
+        t->last_data_us = ts;
+    t->data_seen = 1;
+}
+
+static void timing_server(struct timing *t, const packet *p, int order)
+{
+    uint64_t ts = p->ts_us;
+
+    if (!t->flight_open) {
+        t->flight_open = 1;
+        t->flight_sample = t->samples_left > 0;
+        t->flight_bad = 0;
+        t->flight_us = ts;
+    }
+    if (order == TIMING_SEQ_RETX)
+        t->flight_bad = 1;
+    else
+        t->flight_us = ts;
+    if (t->kind == TIMING_K_SSH && !t->ssh_kex &&
+        timing_ssh_kex_reply(p->data + p->payload_off, p->payload_caplen)) {
+        t->ssh_kex = 1;
+        t->samples_left = TIMING_SSH_EXCHANGES;
+        t->flight_sample = 1;
+    }
+    if (t->key_pending && ts - t->key_us <= TIMING_ECHO_US && p->payload_len <= TIMING_ECHO_MAX)
+        t->keys++;
+    t->key_pending = 0;
+}
+
+/* The client answers the open flight: a sample when the exchange is one
+ * that needs the whole flight and nothing muddles the timing. */
+static void timing_answer(struct timing *t, const packet *p, int order)
+{
+    uint64_t ts = p->ts_us;
+
+    if (!t->flight_sample)
+        return;
+    t->samples_left--;
+    if (t->flight_bad || order != TIMING_SEQ_NEXT || !(t->seq_known & 2) ||
+        !(p->tcp_flags & TCP_ACK) || p->ack != t->next_seq[1] || ts < t->flight_us ||
+        ts - t->flight_us > TIMING_RTT_MAX_US || t->nrtt >= TIMING_RTT_SAMPLES)
+        return;
+    t->rtt[t->nrtt++] = (uint32_t)(ts - t->flight_us);
+}
+
+static void timing_client(struct timing *t, const packet *p, int order)
+{
+    uint64_t ts = p->ts_us;
+
+    if (t->flight_open) {
+        timing_answer(t, p, order);
+        t->flight_open = 0;
+    }
+    int small = p->payload_len <= TIMING_KEY_MAX;
+    t->small += (uint32_t)small;
+    t->key_pending = small && order != TIMING_SEQ_RETX &&
+                     (!t->cdata_seen || ts >= t->last_cdata_us + TIMING_KEY_GAP_US);
+    t->key_us = ts;
+    t->last_cdata_us = ts;
+    t->cdata_seen = 1;
+}
+
+static int timing_class_of(const struct timing *t)
+{
+    int inter = t->keys >= TIMING_MIN_KEYS && (uint64_t)t->keys * 4 >= t->small;
+    int bulk = t->big_bytes >= TIMING_BULK_BYTES;
+
+    if (inter)
+        return bulk ? TIMING_C_MIXED : TIMING_C_INTERACTIVE;
+    return bulk ? TIMING_C_BULK : TIMING_C_QUIET;
+}
+
+void timing_packet(flow *f, const packet *p, int dir)
+{
+    struct timing *t = f->timing;
+
+    if (p->payload_len == 0 || !(p->flags & PKT_F_HAS_TCP)) {
+        /* Pure ACKs, SYNs and later fragments say nothing here; a flow
+         * that is not TCP is never timed, and stops asking. */
+        if (t == NULL && f->key.proto != 6)
+            f->tm_state = TIMING_S_DONE;
+        return;
+    }
+    if (t == NULL) {
+        if (f->tm_state != TIMING_S_NONE || (t = timing_start(f, p, dir)) == NULL)
+            return;
+    }
+    timing_on_off(t, p->ts_us);
+    int order = timing_seq(t, p, dir);
+    if (dir == 1)
+        timing_server(t, p, order);
+    else
+        timing_client(t, p, order);
+    if (p->payload_len < TIMING_BIG)
+        return;
+    t->big_bytes += p->payload_len;
+    /* A bulk transfer that is not a control session needs no more
+     * timing: free the state now rather than at the flow's end. */
+    if (t->big_bytes >= TIMING_BULK_BYTES && f->dpi_state == FLOW_DPI_DONE && f->control == NULL &&
+        timing_class_of(t) == TIMING_C_BULK)
+        timing_release(f);
+}
+
+static uint32_t timing_median(const struct timing *t)
+{
+    uint32_t v[TIMING_RTT_SAMPLES];
+    int n = t->nrtt;
+
+    memcpy(v, t->rtt, sizeof(v[0]) * (size_t)n);
+    for (int i = 1; i < n; i++) /* insertion sort: n <= 8 */
+        for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            uint32_t x = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = x;
+        }
+    return v[(n - 1) / 2];
+}
+
+static uint16_t timing_sat16(uint32_t v)
+{
+    return v > UINT16_MAX ? UINT16_MAX : (uint16_t)v;
+}
+
+void timing_summarize(const flow *f, timing_summary *s)
+{
+    const struct timing *t = f->timing;
+
+    memset(s, 0, sizeof(*s));
+    if (t == NULL) {
+        s->cls = f->tm_class;
+        s->keystrokes = f->tm_keys;
+        s->bursts = f->tm_bursts;
+        s->app_rtt_us = f->tm_app_rtt_us;
+        s->nrtt = f->tm_nrtt;
+        return;
+    }
+    s->cls = timing_class_of(t);
+    s->keystrokes = t->keys;
+    s->bursts = t->bursts;
+    s->nrtt = t->nrtt;
+    if (t->nrtt > 0)
+        s->app_rtt_us = timing_median(t);
+}
+
+void timing_release(flow *f)
+{
+    timing_summary s;
+
+    if (f->timing == NULL)
+        return;
+    timing_summarize(f, &s);
+    f->tm_class = (uint8_t)s.cls;
+    f->tm_keys = timing_sat16(s.keystrokes);
+    f->tm_bursts = timing_sat16(s.bursts);
+    f->tm_app_rtt_us = s.app_rtt_us;
+    f->tm_nrtt = (uint8_t)s.nrtt;
+    free(f->timing);
+    f->timing = NULL;
+    f->tm_state = TIMING_S_DONE;
+}
+
+int timing_bursts(const flow *f, timing_burst *out, int max)
+{
+    const struct timing *t = f->timing;
+
+    if (t == NULL || max <= 0)
+        return 0;
+    int n = t->bursts < TIMING_BURSTS ? (int)t->bursts : TIMING_BURSTS;
+    if (n > max)
+        n = max;
+    for (int i = 0; i < n; i++) {
+        int slot = (t->burst_head + TIMING_BURSTS - (n - 1 - i)) % TIMING_BURSTS;
+        out[i].start_us = t->burst_us[slot];
+        out[i].pkts = t->burst_pkts[slot];
+    }
+    return n;
+}

@@ -1,0 +1,85 @@
+/* timing.h -- per-flow timing facts of TCP sessions: interactive or bulk,
+ * application round trip, and the ON periods for stepping-stone matching.
+ *
+ * A TCP flow gets a small fixed-size timing state at its first packet
+ * with data (a SYN flood or a scan never gets one) and feeds it every
+ * later data packet through timing_packet(); pure ACKs are never looked
+ * at. The state is freed, and a few summary bytes kept in the flow, when
+ * the flow is known not to need it any more: a bulk transfer that is not a
+ * control session, or the flow's end (timing_release()). Records read the
+ * facts through timing_summarize(); the cross-flow matcher reads the ON
+ * periods through timing_bursts(). All counts run from the flow's first
+ * data packet, across records cut by the active timeout.
+ *
+ * What is measured, and why, is in the header comment of timing.c and in
+ * docs/flow-analysis.md.
+ *
+ * Threads: a flow and its timing state belong to one worker.
+ */
+#ifndef LOOPHOLE_TIMING_H
+#define LOOPHOLE_TIMING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "capture/packet.h"
+#include "flow.h"
+
+#define TIMING_RTT_SAMPLES 8      /* application RTT samples kept (the first) */
+#define TIMING_BURSTS      8      /* ON-period starts kept (the latest) */
+#define TIMING_IDLE_US     500000 /* OFF after more than this without data */
+
+/* flow.tm_state */
+enum timing_state {
+    TIMING_S_NONE = 0, /* no data seen yet: no state */
+    TIMING_S_ACTIVE,   /* f->timing holds the state */
+    TIMING_S_DONE      /* released; the summary is in the flow */
+};
+
+/* What kind of session the flow is (flow.tm_class, timing_summary.cls). */
+enum timing_class {
+    TIMING_C_UNKNOWN = 0, /* never analysed (no TCP data, or out of memory) */
+    TIMING_C_QUIET,       /* neither interactive nor bulk */
+    TIMING_C_INTERACTIVE, /* keystrokes answered by echoes */
+    TIMING_C_BULK,        /* a megabyte or more in full-sized segments */
+    TIMING_C_MIXED        /* both */
+};
+
+typedef struct timing_summary {
+    int cls;             /* enum timing_class */
+    uint32_t keystrokes; /* client keystroke-sized packets echoed by the server */
+    uint32_t bursts;     /* ON periods that began after more than TIMING_IDLE_US */
+    uint32_t app_rtt_us; /* median application round trip; valid if nrtt > 0 */
+    uint32_t nrtt;       /* samples behind it */
+} timing_summary;
+
+typedef struct timing_burst {
+    uint64_t start_us; /* time of the first data packet of the ON period */
+    uint32_t pkts;     /* data packets in it so far (saturates) */
+} timing_burst;
+
+/* Accounts TCP packet p, which carries data (payload_len > 0), of flow f;
+ * `dir` is flow_dir(). Allocates the state at the first such packet and may
+ * release it (bulk transfer, not a control session). Call after
+ * flow_update() and after inspection has seen the packet. */
+void timing_packet(flow *f, const packet *p, int dir);
+
+/* Frees f's timing state, keeping its summary in the flow. Safe to call
+ * on any flow, any number of times. */
+void timing_release(flow *f);
+
+/* The timing facts of f. */
+void timing_summarize(const flow *f, timing_summary *s);
+
+/* Copies the latest ON periods of f, oldest first, at most max (up to
+ * TIMING_BURSTS are kept). Returns how many; 0 when the flow has no
+ * timing state (any more). The periods are the ones `bursts` counts: the
+ * first data of the flow does not start one. */
+int timing_bursts(const flow *f, timing_burst *out, int max);
+
+/* 1 when the start of an SSH server payload (b, len) holds a key-exchange
+ * reply (SSH_MSG_KEX_ECDH_REPLY/KEXDH_REPLY 31 or KEX_DH_GEX_REPLY 33),
+ * possibly after the banner line. Exposed for tests and fuzzing. */
+int timing_ssh_kex_reply(const uint8_t *b, size_t len);
+
+#endif
