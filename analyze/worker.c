@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "capture/capture.h"
+#include "detect.h"
 #include "record.h"
 #include "roles.h"
 #include "timing.h"
@@ -30,20 +31,33 @@ struct worker {
     uint64_t now_us;
     geo_snapshot *geo; /* this worker's reference; NULL before the first publish */
     geo_cache *cache;
+    detect *detect; /* the rules; NULL without a config (unit tests) */
 };
 
-/* The flow's record line, with geo answers when there are any. */
-static char *worker_record(worker *w, flow *f, int reason, size_t *len)
+/* Geo answers for the flow's client and server; 0 without geo data. */
+static int worker_parties(worker *w, const flow *f, geo_party *src, geo_party *dst)
 {
-    geo_party src, dst;
-
     if (w->cfg.geo)
         geo_holder_refresh(w->cfg.geo, &w->geo);
     if (w->geo == NULL)
-        return record_flow_line(f, reason, w->cfg.sensor, len);
-    geo_cache_lookup(w->cache, w->geo, &f->key.addr[f->client], &src);
-    geo_cache_lookup(w->cache, w->geo, &f->key.addr[!f->client], &dst);
-    return record_flow_line_geo(f, reason, w->cfg.sensor, &src, &dst, len);
+        return 0;
+    geo_cache_lookup(w->cache, w->geo, &f->key.addr[f->client], src);
+    geo_cache_lookup(w->cache, w->geo, &f->key.addr[!f->client], dst);
+    return 1;
+}
+
+/* Writes the record to the flow output and, when asked, to Redis. */
+static void worker_write(worker *w, const flow *f, int reason, const geo_party *src,
+                         const geo_party *dst)
+{
+    size_t len;
+    char *line = record_flow_line_geo(f, reason, w->cfg.sensor, src, dst, &len);
+
+    if (line && w->cfg.flows)
+        output_write(w->cfg.flows, line, len);
+    if (line && w->cfg.events && w->cfg.redis_flows)
+        event_flow(w->cfg.events, line, len);
+    free(line);
 }
 
 static void worker_on_end(void *ctx, flow *f, int reason, int final)
@@ -53,15 +67,11 @@ static void worker_on_end(void *ctx, flow *f, int reason, int final)
     if (f->pkts[0] + f->pkts[1] > 0) {
         dpi_finish(w->dpi, f);
         roles_update(w->roles, f);
-        if (w->cfg.flows || (w->cfg.events && w->cfg.redis_flows)) {
-            size_t len;
-            char *line = worker_record(w, f, reason, &len);
-            if (line && w->cfg.flows)
-                output_write(w->cfg.flows, line, len);
-            if (line && w->cfg.events && w->cfg.redis_flows)
-                event_flow(w->cfg.events, line, len);
-            free(line);
-        }
+        geo_party src, dst;
+        int geo = worker_parties(w, f, &src, &dst);
+        if (w->cfg.flows || (w->cfg.events && w->cfg.redis_flows))
+            worker_write(w, f, reason, geo ? &src : NULL, geo ? &dst : NULL);
+        detect_flow(w->detect, w->cfg.events, f, reason, geo ? &src : NULL, geo ? &dst : NULL);
     }
     if (final) {
         dpi_release(f);
@@ -84,6 +94,11 @@ worker *worker_new(const worker_config *cfg, char *err, size_t errlen)
     w->roles = roles_table_builtin();
     w->table = flow_table_new(&cfg->table, worker_on_end, w);
     w->cache = geo_cache_new(cfg->geo_cache_entries);
+    if (cfg->rules && (w->detect = detect_new(cfg->rules, cfg->sensor)) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        worker_free(w);
+        return NULL;
+    }
     if (w->dpi == NULL || w->table == NULL || w->cache == NULL) {
         if (w->table == NULL)
             snprintf(err, errlen, "out of memory for a flow table of %u flows",
@@ -181,6 +196,7 @@ void worker_free(worker *w)
     dpi_free(w->dpi);
     geo_snapshot_unref(w->geo);
     geo_cache_free(w->cache);
+    detect_free(w->detect);
     free(w);
 }
 

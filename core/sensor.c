@@ -80,6 +80,7 @@ static int sensor_new_workers(sensor *s, char *err, size_t errlen)
             .geo_cache_entries = SENSOR_GEO_CACHE,
             .events = s->queues[i],
             .redis_flows = cfg->redis_flows,
+            .rules = cfg,
         };
         s->rings[i] = ring_new(cfg->queue_bytes);
         if (s->rings[i] == NULL) {

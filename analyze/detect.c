@@ -1,0 +1,194 @@
+/* detect.c -- the view of a finished flow and the alert parts every rule
+ * shares (see detect.h and detect_int.h).
+ */
+#include "detect_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/wire_json.h"
+#include "dpi.h"
+#include "record.h"
+
+detect *detect_new(const config *cfg, const char *sensor)
+{
+    detect *d = calloc(1, sizeof(*d));
+
+    if (d == NULL)
+        return NULL;
+    d->cfg = cfg;
+    d->sensor = sensor;
+    return d;
+}
+
+void detect_free(detect *d)
+{
+    free(d);
+}
+
+static int detect_in_list(const char (*list)[3], int n, const geo_party *p)
+{
+    if (p == NULL || p->info.country[0] == '\0')
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (strcmp(list[i], p->info.country) == 0)
+            return 1;
+    return 0;
+}
+
+int detect_is_china(const detect *d, const geo_party *p)
+{
+    return detect_in_list((const char(*)[3])d->cfg->china, d->cfg->nchina, p);
+}
+
+int detect_is_relay_country(const detect *d, const geo_party *p)
+{
+    return detect_in_list((const char(*)[3])d->cfg->relay, d->cfg->nrelay, p);
+}
+
+static void detect_endpoint(char *buf, size_t len, const char *ip, uint16_t port)
+{
+    if (strchr(ip, ':'))
+        snprintf(buf, len, "[%s]:%u", ip, port);
+    else
+        snprintf(buf, len, "%s:%u", ip, port);
+}
+
+json_t *detect_evidence(const detect_view *v, const char *detail)
+{
+    char src[64], dst[64], pbuf[8];
+    json_t *fo = json_object();
+    json_t *item = json_object();
+
+    detect_endpoint(src, sizeof(src), v->client_ip, v->client_port);
+    detect_endpoint(dst, sizeof(dst), v->server_ip, v->server_port);
+    json_object_set_new(fo, "src", json_string(src));
+    json_object_set_new(fo, "dst", json_string(dst));
+    json_object_set_new(fo, "proto",
+                        json_string(record_proto_name(v->f->key.proto, pbuf, sizeof(pbuf))));
+    json_object_set_new(fo, "app", wjson_cstring(v->app ? v->app : "Unknown"));
+    if (v->sni)
+        json_object_set_new(fo, "sni", wjson_cstring(v->sni));
+    else if (v->host)
+        json_object_set_new(fo, "host", wjson_cstring(v->host));
+    json_object_set_new(fo, "first", wjson_time(v->f->rec_first_us));
+    json_object_set_new(fo, "last", wjson_time(v->f->last_us));
+    json_object_set_new(fo, "bytes_up", json_integer((json_int_t)v->bytes_up));
+    json_object_set_new(fo, "bytes_down", json_integer((json_int_t)v->bytes_down));
+    json_object_set_new(item, "flow", fo);
+    json_object_set_new(item, "detail", wjson_cstring(detail));
+    return item;
+}
+
+json_t *detect_party(const char *ip, const geo_party *p)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "ip", json_string(ip));
+    if (p && p->info.country[0])
+        json_object_set_new(o, "country", json_string(p->info.country));
+    if (p && p->info.asn)
+        json_object_set_new(o, "asn", json_integer(p->info.asn));
+    if (p && p->info.as_org[0])
+        json_object_set_new(o, "as_org", wjson_cstring(p->info.as_org));
+    if (p && p->category)
+        json_object_set_new(o, "category", json_string(p->category));
+    return o;
+}
+
+static const char *detect_gpu_source(int gpu)
+{
+    switch (gpu) {
+    case GEO_GPU_INVENTORY:
+        return "inventory";
+    case GEO_GPU_PROVIDER:
+        return "provider";
+    default:
+        return "behavior";
+    }
+}
+
+json_t *detect_gpu_host(const char *ip, const geo_party *p)
+{
+    json_t *o = json_object();
+
+    json_object_set_new(o, "ip", json_string(ip));
+    json_object_set_new(o, "source", json_string(detect_gpu_source(p ? p->gpu : 0)));
+    if (p && p->provider)
+        json_object_set_new(o, "provider", wjson_cstring(p->provider));
+    if (p && p->tenant)
+        json_object_set_new(o, "tenant", wjson_cstring(p->tenant));
+    if (p && p->sku)
+        json_object_set_new(o, "sku", wjson_cstring(p->sku));
+    return o;
+}
+
+const char *const *detect_host_fields(const geo_party *p, const char **buf, char *asn_buf,
+                                      size_t asn_len)
+{
+    int n = 0;
+
+    if (p->info.country[0]) {
+        buf[n++] = "country";
+        buf[n++] = p->info.country;
+    }
+    if (p->info.asn) {
+        snprintf(asn_buf, asn_len, "%u", p->info.asn);
+        buf[n++] = "asn";
+        buf[n++] = asn_buf;
+    }
+    if (p->info.as_org[0]) {
+        buf[n++] = "as_org";
+        buf[n++] = p->info.as_org;
+    }
+    if (p->gpu) {
+        buf[n++] = "gpu_source";
+        buf[n++] = detect_gpu_source(p->gpu);
+        if (p->provider) {
+            buf[n++] = "provider";
+            buf[n++] = p->provider;
+        }
+        if (p->tenant) {
+            buf[n++] = "tenant";
+            buf[n++] = p->tenant;
+        }
+    }
+    buf[n] = NULL;
+    return buf;
+}
+
+static void detect_make_view(detect_view *v, const flow *f, int end, const geo_party *src,
+                             const geo_party *dst)
+{
+    static const geo_party unknown; /* an end without geo data */
+    int c = f->client, s = !f->client;
+
+    memset(v, 0, sizeof(*v));
+    v->f = f;
+    v->end = end;
+    v->client = src ? src : &unknown;
+    v->server = dst ? dst : &unknown;
+    pkt_addr_format(&f->key.addr[c], v->client_ip, sizeof(v->client_ip));
+    pkt_addr_format(&f->key.addr[s], v->server_ip, sizeof(v->server_ip));
+    v->client_port = f->key.port[c];
+    v->server_port = f->key.port[s];
+    v->bytes_up = f->bytes[0];
+    v->bytes_down = f->bytes[1];
+    timing_summarize(f, &v->timing);
+    v->app = dpi_fact(f->facts, DPI_APP);
+    v->sni = dpi_fact(f->facts, DPI_SNI);
+    v->host = dpi_fact(f->facts, DPI_HOST);
+}
+
+void detect_flow(detect *d, event_queue *q, const flow *f, int end, const geo_party *src,
+                 const geo_party *dst)
+{
+    detect_view v;
+
+    if (d == NULL || q == NULL)
+        return;
+    detect_make_view(&v, f, end, src, dst);
+    detect_flow_rules(d, q, &v);
+    detect_corr_rules(d, q, &v);
+}

@@ -1,0 +1,51 @@
+/* detect_int.h -- shared between detect.c and the rule files. */
+#ifndef LOOPHOLE_DETECT_INT_H
+#define LOOPHOLE_DETECT_INT_H
+
+#include "detect.h"
+
+struct detect {
+    const config *cfg;
+    const char *sensor;
+};
+
+/* One finished flow as the rules read it: client is the side that opened
+ * it. Parties are never NULL here (unknown ends get an empty answer). */
+typedef struct detect_view {
+    const flow *f;
+    int end;
+    const geo_party *client, *server;
+    char client_ip[PKT_ADDR_STRLEN], server_ip[PKT_ADDR_STRLEN];
+    uint16_t client_port, server_port;
+    uint64_t bytes_up, bytes_down; /* client to server, server to client */
+    timing_summary timing;
+    const char *app, *sni, *host; /* NULL when unknown */
+} detect_view;
+
+/* 1 when the party's country is in the configured china / relay list. */
+int detect_is_china(const detect *d, const geo_party *p);
+int detect_is_relay_country(const detect *d, const geo_party *p);
+
+/* An evidence item (interface.md section 2): the flow (src, dst as
+ * ip:port, proto, app, sni or host, first, last, bytes_up, bytes_down) and
+ * a sentence. New reference. */
+json_t *detect_evidence(const detect_view *v, const char *detail);
+
+/* A party object: ip, country, asn, as_org, category where known. */
+json_t *detect_party(const char *ip, const geo_party *p);
+
+/* The gpu_host object: ip, source, provider, tenant, sku where known. */
+json_t *detect_gpu_host(const char *ip, const geo_party *p);
+
+/* Field/value list for the lh:host:<ip> hash of a party (country, asn,
+ * as_org, and the GPU host's source, provider, tenant), NULL-terminated,
+ * in buf (at least 16 slots; strings point into p or static text, and the
+ * asn text into asn_buf). */
+const char *const *detect_host_fields(const geo_party *p, const char **buf, char *asn_buf,
+                                      size_t asn_len);
+
+/* The rule files. */
+void detect_flow_rules(detect *d, event_queue *q, const detect_view *v);
+void detect_corr_rules(detect *d, event_queue *q, const detect_view *v);
+
+#endif
