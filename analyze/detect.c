@@ -182,13 +182,14 @@ static void detect_make_view(detect_view *v, const flow *f, int end, const geo_p
 }
 
 void detect_flow(detect *d, event_queue *q, const flow *f, int end, const geo_party *src,
-                 const geo_party *dst)
+                 const geo_party *dst, const geo_snapshot *geo)
 {
     detect_view v;
 
     if (d == NULL || q == NULL)
         return;
     detect_make_view(&v, f, end, src, dst);
+    v.ind = geo ? geo_snapshot_indicators(geo) : NULL;
     detect_flow_rules(d, q, &v);
     detect_corr_rules(d, q, &v);
 }

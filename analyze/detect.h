@@ -43,8 +43,10 @@ void detect_free(detect *d);
 
 /* Runs every rule on a finished record of f (inspection and the control
  * kind are final). src and dst are the geo answers for the flow's client
- * and server, or NULL without geo data. Events go to q. */
+ * and server, or NULL without geo data; geo is the worker's current
+ * snapshot (its indicator tables name services by domain), or NULL.
+ * Events go to q. */
 void detect_flow(detect *d, event_queue *q, const flow *f, int end, const geo_party *src,
-                 const geo_party *dst);
+                 const geo_party *dst, const geo_snapshot *geo);
 
 #endif

@@ -3,6 +3,7 @@
 #define LOOPHOLE_DETECT_INT_H
 
 #include "detect.h"
+#include "geo/indicators.h"
 
 struct detect {
     const config *cfg;
@@ -20,6 +21,7 @@ typedef struct detect_view {
     uint64_t bytes_up, bytes_down; /* client to server, server to client */
     timing_summary timing;
     const char *app, *sni, *host; /* NULL when unknown */
+    const indicators *ind;        /* indicator tables, or NULL */
 } detect_view;
 
 /* 1 when the party's country is in the configured china / relay list. */

@@ -71,7 +71,8 @@ static void worker_on_end(void *ctx, flow *f, int reason, int final)
         int geo = worker_parties(w, f, &src, &dst);
         if (w->cfg.flows || (w->cfg.events && w->cfg.redis_flows))
             worker_write(w, f, reason, geo ? &src : NULL, geo ? &dst : NULL);
-        detect_flow(w->detect, w->cfg.events, f, reason, geo ? &src : NULL, geo ? &dst : NULL);
+        detect_flow(w->detect, w->cfg.events, f, reason, geo ? &src : NULL, geo ? &dst : NULL,
+                    w->geo);
     }
     if (final) {
         dpi_release(f);
