@@ -39,6 +39,26 @@ static char *worker_record(worker *w, flow *f, int reason, size_t *len)
     return record_flow_line_geo(f, reason, w->cfg.sensor, &src, &dst, len);
 }
 
+/* Hands the record, as an object, to the run's graph (--graph). */
+static void worker_graph(worker *w, flow *f, int reason)
+{
+    geo_party src, dst;
+    json_t *rec;
+
+    if (w->cfg.geo)
+        geo_holder_refresh(w->cfg.geo, &w->geo);
+    if (w->geo == NULL) {
+        rec = record_flow(f, reason, w->cfg.sensor);
+    } else {
+        geo_cache_lookup(w->cache, w->geo, &f->key.addr[f->client], &src);
+        geo_cache_lookup(w->cache, w->geo, &f->key.addr[!f->client], &dst);
+        rec = record_flow_geo(f, reason, w->cfg.sensor, &src, &dst);
+    }
+    if (rec)
+        graph_add_flow(w->cfg.graph, rec);
+    json_decref(rec);
+}
+
 static void worker_on_end(void *ctx, flow *f, int reason, int final)
 {
     worker *w = ctx;
@@ -54,6 +74,8 @@ static void worker_on_end(void *ctx, flow *f, int reason, int final)
                 event_flow(w->cfg.events, line, len);
             free(line);
         }
+        if (w->cfg.graph)
+            worker_graph(w, f, reason);
     }
     if (final)
         dpi_release(f);

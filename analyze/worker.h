@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include "capture/ring.h"
+#include "core/graph.h"
 #include "core/output.h"
 #include "dpi.h"
 #include "flow_table.h"
@@ -36,6 +37,7 @@ typedef struct worker_config {
     unsigned geo_cache_entries; /* per-worker geo cache size; 0 = no cache */
     event_queue *events;        /* borrowed; this worker's queue to the Redis writer */
     int redis_flows;            /* flow records also go to Redis as events */
+    graph *graph;               /* borrowed; NULL = no --graph; shared by every worker */
 } worker_config;
 
 typedef struct worker worker;
