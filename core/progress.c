@@ -119,15 +119,15 @@ double progress_fraction(progress *p, uint64_t files_done)
     return (double)done / (double)p->total;
 }
 
-/* 1234 -> "1234", 12345678 -> "12.3M": counters stay short on the line. */
+/* 1234 -> "1234", 12345678 -> "12.35M": counters stay short on the line. */
 static void progress_human(uint64_t v, char *buf, size_t len)
 {
     if (v < 100000)
         snprintf(buf, len, "%" PRIu64, v);
-    else if (v < 100000000)
+    else if (v < 1000000)
         snprintf(buf, len, "%.1fk", (double)v / 1e3);
     else
-        snprintf(buf, len, "%.1fM", (double)v / 1e6);
+        snprintf(buf, len, "%.2fM", (double)v / 1e6);
 }
 
 void progress_format(progress *p, const progress_sample *s, double rate, char *buf, size_t len)
