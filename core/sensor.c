@@ -455,14 +455,16 @@ static geo_snapshot *sensor_geo_snapshot(sensor *s, int warn, char *err, size_t 
     };
 
     if (cfg->ngeo_dbs == 0 &&
-        (dflt = geo_default_db(LOOPHOLE_DATADIR, LOOPHOLE_SRCDIR, db, sizeof(db))) != NULL)
+        (dflt = geo_default_db(LOOPHOLE_DATADIR, LOOPHOLE_SRCDIR[0] ? LOOPHOLE_SRCDIR : NULL, db,
+                               sizeof(db))) != NULL)
         gc.dbs = &dflt, gc.ndbs = 1;
     else if (cfg->ngeo_dbs == 0 && warn)
         fprintf(stderr, "loophole: warning: no geo database: country and AS stay null "
                         "(run scripts/geo-db.sh or give --geo FILE)\n");
     if (gc.indicators_dir == NULL) {
         snprintf(ind, sizeof(ind), "%s/indicators/asn.csv", LOOPHOLE_DATADIR);
-        if (access(ind, R_OK) != 0)
+        /* a packaged build (LOOPHOLE_PACKAGE) has no source tree to fall back on */
+        if (access(ind, R_OK) != 0 && LOOPHOLE_SRCDIR[0])
             snprintf(ind, sizeof(ind), "%s/data/indicators/asn.csv", LOOPHOLE_SRCDIR);
         if (access(ind, R_OK) == 0) {
             *strrchr(ind, '/') = '\0';
