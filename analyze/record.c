@@ -281,15 +281,22 @@ char *record_flow_line(const flow *f, int end, const char *sensor, size_t *len)
     return record_flow_line_geo(f, end, sensor, NULL, NULL, len);
 }
 
+char *record_line(const json_t *o, size_t *len)
+{
+    char *line =
+        o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+
+    if (line && len)
+        *len = strlen(line);
+    return line;
+}
+
 char *record_flow_line_geo(const flow *f, int end, const char *sensor, const geo_party *src,
                            const geo_party *dst, size_t *len)
 {
     json_t *o = record_flow_geo(f, end, sensor, src, dst);
-    char *line =
-        o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
+    char *line = record_line(o, len);
 
     json_decref(o);
-    if (line && len)
-        *len = strlen(line);
     return line;
 }

@@ -32,6 +32,10 @@ json_t *record_flow_geo(const flow *f, int end, const char *sensor, const geo_pa
 char *record_flow_line_geo(const flow *f, int end, const char *sensor, const geo_party *src,
                            const geo_party *dst, size_t *len);
 
+/* The record object as one compact line (malloc'ed, no newline; the
+ * caller frees it); NULL when o is NULL or out of memory. */
+char *record_line(const json_t *o, size_t *len);
+
 /* "tcp", "udp", "icmp"... or the number in buf for others. */
 const char *record_proto_name(uint8_t proto, char *buf, size_t len);
 

@@ -46,18 +46,25 @@ static int worker_parties(worker *w, const flow *f, geo_party *src, geo_party *d
     return 1;
 }
 
-/* Writes the record to the flow output and, when asked, to Redis. */
+/* Writes the record to the flow output and, when asked, to Redis and the
+ * run's graph (--graph), building its JSON once for all three. */
 static void worker_write(worker *w, const flow *f, int reason, const geo_party *src,
                          const geo_party *dst)
 {
     size_t len;
-    char *line = record_flow_line_geo(f, reason, w->cfg.sensor, src, dst, &len);
+    json_t *rec = record_flow_geo(f, reason, w->cfg.sensor, src, dst);
+    char *line = NULL;
 
+    if (rec && (w->cfg.flows || (w->cfg.events && w->cfg.redis_flows)))
+        line = record_line(rec, &len);
     if (line && w->cfg.flows)
         output_write(w->cfg.flows, line, len);
     if (line && w->cfg.events && w->cfg.redis_flows)
         event_flow(w->cfg.events, line, len);
+    if (rec && w->cfg.graph)
+        graph_add_flow(w->cfg.graph, rec);
     free(line);
+    json_decref(rec);
 }
 
 static void worker_on_end(void *ctx, flow *f, int reason, int final)
@@ -69,7 +76,7 @@ static void worker_on_end(void *ctx, flow *f, int reason, int final)
         roles_update(w->roles, f);
         geo_party src, dst;
         int geo = worker_parties(w, f, &src, &dst);
-        if (w->cfg.flows || (w->cfg.events && w->cfg.redis_flows))
+        if (w->cfg.flows || (w->cfg.events && w->cfg.redis_flows) || w->cfg.graph)
             worker_write(w, f, reason, geo ? &src : NULL, geo ? &dst : NULL);
         detect_flow(w->detect, w->cfg.events, f, reason, geo ? &src : NULL, geo ? &dst : NULL,
                     w->geo);

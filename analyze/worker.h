@@ -21,6 +21,7 @@
 
 #include "capture/ring.h"
 #include "core/config.h"
+#include "core/graph.h"
 #include "core/output.h"
 #include "dpi.h"
 #include "flow_table.h"
@@ -39,6 +40,7 @@ typedef struct worker_config {
     int redis_flows;            /* flow records also go to Redis as events */
     const config *rules;        /* borrowed; thresholds and countries of the
                                    detection rules; NULL = no detection */
+    graph *graph;               /* borrowed; NULL = no --graph; shared by every worker */
 } worker_config;
 
 typedef struct worker worker;

@@ -425,6 +425,9 @@ static const config_key config_keys[] = {
     {"output", "flows", "--flows", CK_STRING, CW_INT, 0, F(flows_path), 0, 0, 0},
     {"output", "sensor", "--sensor", CK_STRING, CW_INT, CF_NONEMPTY, F(sensor), 0, 0, 0},
     {"output", "stats", "--stats", CK_SECONDS, CW_INT, 0, F(stats_secs), 0, 0, 86400},
+    {"output", "graph", "--graph", CK_STRING, CW_INT, 0, F(graph_path), 0, 0, 0},
+    {"output", "summary", "--summary", CK_STRING, CW_INT, 0, F(summary_path), 0, 0, 0},
+    {"output", "progress", NULL, CK_BOOL, CW_INT, 0, F(progress), 0, 0, 1},
     {"countries", "china", NULL, CK_COUNTRIES, CW_INT, 0, F(china), F(nchina), 0, 0},
     {"countries", "relay", NULL, CK_COUNTRIES, CW_INT, 0, F(relay), F(nrelay), 0, 0},
     {"thresholds", "egress_bytes", NULL, CK_SIZE, CW_U64, 0, F(egress_bytes), 0, 1, UINT64_MAX},
@@ -675,6 +678,7 @@ void config_init(config *c)
     c->redis_queue_bytes = 4 * MiB;
     c->alerts_path = config_xstrdup("-");
     c->sensor = config_default_sensor();
+    c->progress = 1;
     /* Known-good literals: these cannot fail. */
     config_countries_parse("CN", &c->china, &c->nchina, NULL, 0);
     config_countries_parse("HK,MO,SG,TW,JP,KR,MY", &c->relay, &c->nrelay, NULL, 0);
@@ -704,6 +708,8 @@ void config_free(config *c)
     free(c->alerts_path);
     free(c->flows_path);
     free(c->sensor);
+    free(c->graph_path);
+    free(c->summary_path);
     free(c->china);
     free(c->relay);
     free(c->config_path);
@@ -863,6 +869,10 @@ static const struct option config_longopts[] = {
     {"help", no_argument, NULL, CONFIG_OPT_LONG + 15},
     {"indicators", required_argument, NULL, CONFIG_OPT_LONG + 16},
     {"redis-flows", no_argument, NULL, CONFIG_OPT_LONG + 17},
+    {"graph", required_argument, NULL, CONFIG_OPT_LONG + 18},
+    {"summary", required_argument, NULL, CONFIG_OPT_LONG + 19},
+    {"progress", no_argument, NULL, CONFIG_OPT_LONG + 20},
+    {"no-progress", no_argument, NULL, CONFIG_OPT_LONG + 21},
     {NULL, 0, NULL, 0},
 };
 
@@ -881,6 +891,8 @@ void config_usage(FILE *out)
 {
     fputs("Usage: loophole -r FILE [-r FILE ...] [options]   replay capture files\n"
           "       loophole -i IFACE [options]                live capture\n"
+          "       loophole alerts [options]                  follow the alerts in Redis\n"
+          "                                                  (loophole alerts --help)\n"
           "  -r FILE           read a pcap/pcapng file; repeatable; '-' is standard input\n"
           "  -i IFACE          capture live on IFACE (a mirror port); exclusive with -r\n"
           "  -f EXPR           BPF capture filter\n"
@@ -901,6 +913,11 @@ void config_usage(FILE *out)
           "  --no-promisc      do not put the interface in promiscuous mode\n"
           "  --keep-redis      keep the private Redis data set at exit\n"
           "  --redis-flows     also write flow records to the Redis stream <prefix>flows\n"
+          "  --graph FILE      write the relationships found as a Graphviz DOT file at the end\n"
+          "  --summary FILE    write the end-of-run summary of entities by risk as JSON\n"
+          "  --progress        show a progress line while replaying, when stderr is a terminal\n"
+          "                    (default)\n"
+          "  --no-progress     never show the progress line\n"
           "  -h, --help        print this help and exit\n"
           "  --version         print the version and exit\n"
           "Exit status: 0 success, 1 runtime failure, 2 usage or configuration error.\n",
@@ -991,6 +1008,8 @@ static int config_apply_special(config *c, config_args *a, const char *flag, con
         c->redis_keep = 1;
     } else if (strcmp(flag, "--redis-flows") == 0) {
         c->redis_flows = 1;
+    } else if (strcmp(flag, "--progress") == 0 || strcmp(flag, "--no-progress") == 0) {
+        c->progress = flag[2] == 'p';
     } else if (strcmp(flag, "-c") == 0 || strcmp(flag, "-h") == 0 || strcmp(flag, "--help") == 0 ||
                strcmp(flag, "--version") == 0) {
         /* handled by the first pass */

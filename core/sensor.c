@@ -7,6 +7,7 @@
  */
 #include "sensor.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +19,13 @@
 #include "analyze/worker.h"
 #include "capture/capture.h"
 #include "geo/snapshot.h"
+#include "core/graph.h"
+#include "core/progress.h"
 #include "core/stats.h"
+#include "core/summary.h"
 #include "core/wire_json.h"
 #include "output.h"
+#include "redis/conn.h"
 #include "redis/event.h"
 #include "redis/spawn.h"
 #include "redis/writer.h"
@@ -46,13 +51,22 @@ struct sensor {
     _Atomic int cap_done;
     geo_holder *geo;        /* the workers read the current geo snapshot here */
     _Atomic int geo_reload; /* set by SIGHUP, cleared by the control loop */
+    /* operator output: the progress line (replay on a terminal), the
+     * --graph aggregator the workers feed, the stream position the
+     * end-of-run summary starts after ("" = no summary) */
+    progress *_Atomic progress;
+    graph *graph;
+    char summary_since[64];
 };
 
 #define SENSOR_GEO_CACHE 4096 /* answers cached per worker */
 
 static void sensor_report(void *ctx, const char *msg)
 {
-    (void)ctx;
+    sensor *s = ctx;
+
+    if (s)
+        progress_interrupt(atomic_load(&s->progress));
     fprintf(stderr, "loophole: %s\n", msg);
 }
 
@@ -81,6 +95,7 @@ static int sensor_new_workers(sensor *s, char *err, size_t errlen)
             .events = s->queues[i],
             .redis_flows = cfg->redis_flows,
             .rules = cfg,
+            .graph = s->graph,
         };
         s->rings[i] = ring_new(cfg->queue_bytes);
         if (s->rings[i] == NULL) {
@@ -172,12 +187,38 @@ static int sensor_new_redis(sensor *s, char *err, size_t errlen)
                         .alerts = s->alerts,
                         .queues = s->queues,
                         .nqueues = s->nworkers + 1,
-                        .report = sensor_report};
+                        .report = sensor_report,
+                        .report_ctx = s};
     s->writer = writer_new(&wc, err, errlen);
     return s->writer ? 0 : -1;
 oom:
     snprintf(err, errlen, "out of memory for the Redis event queues");
     return -1;
+}
+
+/* The --graph aggregator; its file is opened (not emptied) now, so a bad
+ * path fails before any packet is read. */
+static int sensor_new_graph(sensor *s, char *err, size_t errlen)
+{
+    const config *cfg = s->cfg;
+    graph_config gc = {.china = (const char(*)[3])cfg->china,
+                       .nchina = cfg->nchina,
+                       .relay = (const char(*)[3])cfg->relay,
+                       .nrelay = cfg->nrelay};
+    FILE *f;
+
+    if (cfg->graph_path == NULL)
+        return 0;
+    if ((f = fopen(cfg->graph_path, "a")) == NULL) {
+        snprintf(err, errlen, "--graph %s: %s", cfg->graph_path, strerror(errno));
+        return -1;
+    }
+    fclose(f);
+    if ((s->graph = graph_new(&gc)) == NULL) {
+        snprintf(err, errlen, "out of memory for the graph");
+        return -1;
+    }
+    return 0;
 }
 
 sensor *sensor_new(const config *cfg, char *err, size_t errlen)
@@ -201,7 +242,8 @@ sensor *sensor_new(const config *cfg, char *err, size_t errlen)
         sensor_free(s);
         return NULL;
     }
-    if (sensor_new_workers(s, err, errlen) != 0 || sensor_new_capture(s, err, errlen) != 0) {
+    if (sensor_new_graph(s, err, errlen) != 0 || sensor_new_workers(s, err, errlen) != 0 ||
+        sensor_new_capture(s, err, errlen) != 0) {
         sensor_free(s);
         return NULL;
     }
@@ -414,14 +456,16 @@ static geo_snapshot *sensor_geo_snapshot(sensor *s, int warn, char *err, size_t 
     };
 
     if (cfg->ngeo_dbs == 0 &&
-        (dflt = geo_default_db(LOOPHOLE_DATADIR, LOOPHOLE_SRCDIR, db, sizeof(db))) != NULL)
+        (dflt = geo_default_db(LOOPHOLE_DATADIR, LOOPHOLE_SRCDIR[0] ? LOOPHOLE_SRCDIR : NULL, db,
+                               sizeof(db))) != NULL)
         gc.dbs = &dflt, gc.ndbs = 1;
     else if (cfg->ngeo_dbs == 0 && warn)
         fprintf(stderr, "loophole: warning: no geo database: country and AS stay null "
                         "(run scripts/geo-db.sh or give --geo FILE)\n");
     if (gc.indicators_dir == NULL) {
         snprintf(ind, sizeof(ind), "%s/indicators/asn.csv", LOOPHOLE_DATADIR);
-        if (access(ind, R_OK) != 0)
+        /* a packaged build (LOOPHOLE_PACKAGE) has no source tree to fall back on */
+        if (access(ind, R_OK) != 0 && LOOPHOLE_SRCDIR[0])
             snprintf(ind, sizeof(ind), "%s/data/indicators/asn.csv", LOOPHOLE_SRCDIR);
         if (access(ind, R_OK) == 0) {
             *strrchr(ind, '/') = '\0';
@@ -465,6 +509,21 @@ static void sensor_reload_geo(sensor *s)
     fprintf(stderr, "loophole: geo tables reloaded\n");
 }
 
+/* Redraws the progress line, when there is one. */
+static void sensor_progress(sensor *s, const struct timespec *now)
+{
+    progress *p = atomic_load(&s->progress);
+    const capture_stats *cs = capture_get_stats(s->cap);
+    progress_sample ps = {.packets = STAT_GET(cs->packets), .files_done = STAT_GET(cs->files_done)};
+
+    if (p == NULL)
+        return;
+    for (unsigned i = 0; i < s->nworkers; i++)
+        ps.flows += STAT_GET(worker_flow_stats(s->workers[i])->created);
+    ps.alerts = STAT_GET(writer_get_stats(s->writer)->alerts);
+    progress_update(p, &ps, (uint64_t)now->tv_sec * 1000000u + (uint64_t)now->tv_nsec / 1000u);
+}
+
 static void sensor_wait_capture(sensor *s)
 {
     int secs = s->cfg->stats_secs;
@@ -477,12 +536,15 @@ static void sensor_wait_capture(sensor *s)
         if (atomic_exchange(&s->geo_reload, 0))
             sensor_reload_geo(s);
         clock_gettime(CLOCK_MONOTONIC, &now);
+        sensor_progress(s, &now);
         if (secs > 0 && now.tv_sec - last.tv_sec >= secs) {
+            progress_interrupt(atomic_load(&s->progress));
             sensor_print_stats(s, 1);
             last = now;
         }
     }
     pthread_join(s->cap_thread, NULL);
+    progress_free(atomic_exchange(&s->progress, NULL));
 }
 
 /* Delivers every queued event (the producers have stopped): to Redis, or
@@ -512,6 +574,95 @@ static void sensor_abort_workers(sensor *s)
         worker_join(s->workers[i]);
 }
 
+/* Redis, for the summary: a short-lived connection of the main thread. */
+static redisContext *sensor_summary_conn(sensor *s, char *err, size_t errlen)
+{
+    redisContext *c = NULL;
+
+    if (redis_conn_open(&s->url, 5000, &c, err, errlen) != REDIS_CONN_OK)
+        return NULL;
+    return c;
+}
+
+/* Before the capture starts: the progress line, and where the run's
+ * alerts will start in the stream (the summary is for replays, and for
+ * live runs that asked for --summary). */
+static void sensor_operator_start(sensor *s)
+{
+    const config *cfg = s->cfg;
+    char err[512];
+    redisContext *c;
+
+    if (progress_wanted(cfg->progress, cfg->nfiles, STDERR_FILENO))
+        atomic_store(&s->progress,
+                     progress_new(stderr, (const char *const *)cfg->files, cfg->nfiles));
+    if (cfg->nfiles == 0 && cfg->summary_path == NULL)
+        return;
+    if ((c = sensor_summary_conn(s, err, sizeof(err))) == NULL ||
+        summary_mark(c, cfg->redis_prefix, s->summary_since, sizeof(s->summary_since), err,
+                     sizeof(err)) != 0) {
+        fprintf(stderr, "loophole: warning: no end-of-run summary: %s\n", err);
+        s->summary_since[0] = '\0';
+    }
+    if (c)
+        redisFree(c);
+}
+
+/* The summary: a table on standard error after a replay that raised
+ * alerts, and the JSON file when --summary asks for it. */
+static int sensor_summary(sensor *s)
+{
+    const config *cfg = s->cfg;
+    char err[512];
+    redisContext *c = NULL;
+    json_t *sum = NULL;
+    int rc = 0;
+
+    if (s->summary_since[0] == '\0')
+        return cfg->summary_path ? -1 : 0;
+    if ((c = sensor_summary_conn(s, err, sizeof(err))) == NULL ||
+        (sum = summary_collect(c, cfg->redis_prefix, cfg->sensor, s->summary_since, err,
+                               sizeof(err))) == NULL) {
+        fprintf(stderr, "loophole: no end-of-run summary: %s\n", err);
+        rc = -1;
+    } else {
+        if (cfg->nfiles > 0 && json_integer_value(json_object_get(sum, "alerts")) > 0)
+            summary_print_table(stderr, sum);
+        else if (cfg->nfiles > 0 && isatty(STDERR_FILENO))
+            fprintf(stderr, "loophole: no alerts\n");
+        if (cfg->summary_path && summary_write_json(sum, cfg->summary_path, err, sizeof(err))) {
+            fprintf(stderr, "loophole: %s\n", err);
+            rc = -1;
+        }
+    }
+    json_decref(sum);
+    if (c)
+        redisFree(c);
+    return rc;
+}
+
+/* After the workers and the writer are done: the summary and the graph.
+ * Returns -1 when a file asked for could not be written. */
+static int sensor_operator_end(sensor *s)
+{
+    char err[512];
+    int rc = sensor_summary(s);
+
+    if (s->graph) {
+        graph_stats gs = graph_get_stats(s->graph);
+        if (gs.flows_skipped)
+            fprintf(stderr,
+                    "loophole: warning: --graph: %llu flows not drawn: the graph is full "
+                    "(%u nodes, %u edges)\n",
+                    (unsigned long long)gs.flows_skipped, gs.nodes, gs.edges);
+        if (graph_write_dot(s->graph, s->cfg->graph_path, err, sizeof(err)) != 0) {
+            fprintf(stderr, "loophole: %s\n", err);
+            rc = -1;
+        }
+    }
+    return rc;
+}
+
 int sensor_run(sensor *s)
 {
     char err[1024];
@@ -531,6 +682,7 @@ int sensor_run(sensor *s)
     if (s->cfg->interface)
         fprintf(stderr, "loophole: capturing on %s with %u worker%s\n", s->cfg->interface,
                 s->nworkers, s->nworkers == 1 ? "" : "s");
+    sensor_operator_start(s);
     if (pthread_create(&s->cap_thread, NULL, sensor_capture_main, s) != 0) {
         fprintf(stderr, "loophole: cannot start the capture thread\n");
         sensor_abort_workers(s);
@@ -544,6 +696,8 @@ int sensor_run(sensor *s)
     sensor_print_stats(s, s->cfg->stats_secs > 0);
     sensor_warn_drops(s);
     if (sensor_stop_redis(s) != 0)
+        status = 1;
+    if (sensor_operator_end(s) != 0)
         status = 1;
     output **outs[] = {&s->flows, &s->alerts};
     for (int i = 0; i < 2; i++) {
@@ -600,6 +754,8 @@ void sensor_free(sensor *s)
     if (s->flows)
         output_close(s->flows, err, sizeof(err));
     geo_holder_free(s->geo);
+    graph_free(s->graph);
+    progress_free(atomic_exchange(&s->progress, NULL));
     if (s->alerts)
         output_close(s->alerts, err, sizeof(err));
     free(s);

@@ -14,6 +14,7 @@ libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl libnet-works-perl
 libhiredis-dev redis-server redis-tools
 libinih-dev libcmocka-dev libxxhash-dev libcap-ng-dev libjansson-dev
 tshark tcpreplay iproute2 procps python3
+graphviz man-db adduser systemd
 "
 
 missing=""

@@ -1,7 +1,8 @@
 /* main.c -- command line entry point of the loophole sensor.
  *
  * Parses the configuration (core/config.c), builds the sensor
- * (core/sensor.c) and runs it. Exit status per interface.md: 0 success,
+ * (core/sensor.c) and runs it; `loophole alerts ...` is the alerts reader
+ * instead (core/alerts_cmd.c). Exit status per interface.md: 0 success,
  * 1 runtime failure, 2 usage or configuration error.
  *
  * The one piece of process-wide state is the sensor pointer the signal
@@ -19,6 +20,7 @@
 #include <string.h>
 
 #include "capture/source.h"
+#include "core/alerts_cmd.h"
 #include "core/config.h"
 #include "core/sensor.h"
 
@@ -58,6 +60,8 @@ int main(int argc, char **argv)
     config cfg;
     int status;
 
+    if (argc > 1 && strcmp(argv[1], "alerts") == 0)
+        return alerts_cmd_main(argc - 1, argv + 1);
     config_init(&cfg);
     status = config_parse_args(&cfg, argc, argv, err, sizeof(err));
     if (status == CONFIG_OK && source_check_filter(cfg.filter, err, sizeof(err)) != 0)

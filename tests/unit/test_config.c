@@ -142,6 +142,7 @@ static void assert_defaults_except_sources(const config *c)
     assert_int_equal(c->redis_queue_bytes, 4 * MiB);
     assert_string_equal(c->alerts_path, "-");
     assert_int_equal(c->stats_secs, 0);
+    assert_int_equal(c->progress, 1);
     assert_int_equal(c->nchina, 1);
     assert_string_equal(c->china[0], "CN");
     assert_int_equal(c->nrelay, 7);
@@ -177,6 +178,8 @@ static void test_defaults(void **state)
     assert_null(c.redis_url);
     assert_null(c.journal_path);
     assert_null(c.flows_path);
+    assert_null(c.graph_path);
+    assert_null(c.summary_path);
     assert_null(c.config_path);
     assert_int_equal(c.threads, cores > 16 ? 16 : (cores < 1 ? 1 : cores));
     assert_true(c.sensor != NULL && c.sensor[0] != '\0');
@@ -265,7 +268,7 @@ static void test_example_states_the_defaults(void **state)
         assert_true(used < sizeof text);
     }
     fclose(in);
-    assert_int_equal(settings, 38); /* 37 keys, [geo] db twice */
+    assert_int_equal(settings, 41); /* 40 keys, [geo] db twice */
 
     config_init(&c);
     if (config_load_file(&c, write_conf("example.conf", text), err, sizeof err) != 0)
@@ -564,10 +567,12 @@ static char *capture_stdout(const char *flag, int *rc)
 static void test_help_and_version(void **state)
 {
     static const char *const flags[] = {
-        "-r FILE", "-i IFACE",    "-f EXPR",      "-c FILE",      "--geo",        "--inventory",
-        "--redis", "--alerts",    "--flows",      "--sensor",     "--threads",    "--snaplen",
-        "--stats", "--max-flows", "--buffer",     "--queue",      "--no-promisc", "--keep-redis",
-        "--help",  "--version",   "--indicators", "--redis-flows"};
+        "-r FILE",       "-i IFACE",       "-f EXPR",      "-c FILE",     "--geo",
+        "--inventory",   "--redis",        "--alerts",     "--flows",     "--sensor",
+        "--threads",     "--snaplen",      "--stats",      "--max-flows", "--buffer",
+        "--queue",       "--no-promisc",   "--keep-redis", "--help",      "--version",
+        "--indicators",  "--redis-flows",  "--graph",      "--summary",   "--progress",
+        "--no-progress", "loophole alerts"};
     int rc;
     char *out;
 

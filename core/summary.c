@@ -1,0 +1,392 @@
+/* summary.c -- the end-of-run summary, read back from Redis (see summary.h).
+ *
+ * While alerts are read, a row is a JSON object whose list fields (rules,
+ * peers, gpu_hosts) are objects used as sets, and whose "_flows" set
+ * de-duplicates evidence flows: the same flow often backs several alerts,
+ * and its bytes count once. summary_finish_row() turns the sets into
+ * sorted arrays, so the output does not depend on hash order.
+ */
+#include "summary.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define SUMMARY_PAGE 500 /* stream entries per XRANGE */
+
+int summary_mark(redisContext *c, const char *prefix, char *id, size_t idlen, char *err,
+                 size_t errlen)
+{
+    redisReply *r = redisCommand(c, "XREVRANGE %salerts + - COUNT 1", prefix);
+    int rc = 0;
+
+    snprintf(id, idlen, "0-0");
+    if (r == NULL || r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "reading %salerts: %s", prefix, r ? r->str : c->errstr);
+        rc = -1;
+    } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
+               r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2 &&
+               r->element[0]->element[0]->type == REDIS_REPLY_STRING) {
+        snprintf(id, idlen, "%s", r->element[0]->element[0]->str);
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+/* ------------------------------------------------------------------------
+ * Rows
+ * ---------------------------------------------------------------------- */
+
+static int summary_severity_rank(const char *s)
+{
+    static const char *const order[] = {"low", "medium", "high", "critical"};
+    for (int i = 0; s && i < 4; i++)
+        if (strcmp(s, order[i]) == 0)
+            return i;
+    return -1;
+}
+
+static void summary_set_add(json_t *row, const char *set, const char *member)
+{
+    if (member && *member)
+        json_object_set_new(json_object_get(row, set), member, json_true());
+}
+
+static void summary_add_int(json_t *row, const char *key, json_int_t v)
+{
+    json_object_set_new(row, key, json_integer(json_integer_value(json_object_get(row, key)) + v));
+}
+
+static json_t *summary_new_row(const char *ip)
+{
+    return json_pack("{s:s, s:n, s:n, s:i, s:n, s:{}, s:{}, s:{}, s:i, s:i, s:n, s:n, s:{}}", "ip",
+                     ip, "role", "score", "alerts", 0, "severity", "rules", "peers", "gpu_hosts",
+                     "bytes_up", 0, "bytes_down", 0, "first", "last", "_flows");
+}
+
+/* Bytes of the alert's evidence flows, each flow once per row. */
+static void summary_absorb_evidence(json_t *row, const json_t *evidence)
+{
+    size_t i;
+    json_t *item;
+
+    json_array_foreach(evidence, i, item)
+    {
+        const json_t *fl = json_object_get(item, "flow");
+        const char *src = json_string_value(json_object_get(fl, "src"));
+        const char *dst = json_string_value(json_object_get(fl, "dst"));
+        const char *first = json_string_value(json_object_get(fl, "first"));
+        char key[512];
+
+        if (!json_is_object(fl))
+            continue;
+        snprintf(key, sizeof(key), "%s|%s|%s", src ? src : "", dst ? dst : "", first ? first : "");
+        if (json_object_get(json_object_get(row, "_flows"), key))
+            continue;
+        json_object_set_new(json_object_get(row, "_flows"), key, json_true());
+        summary_add_int(row, "bytes_up", json_integer_value(json_object_get(fl, "bytes_up")));
+        summary_add_int(row, "bytes_down", json_integer_value(json_object_get(fl, "bytes_down")));
+    }
+}
+
+/* Keeps the earlier (or later) of two RFC 3339 UTC times: same shape,
+ * so they compare as text. */
+static void summary_minmax(json_t *row, const char *key, const char *ts, int later)
+{
+    const char *cur = json_string_value(json_object_get(row, key));
+    if (ts && (cur == NULL || (later ? strcmp(ts, cur) > 0 : strcmp(ts, cur) < 0)))
+        json_object_set_new(row, key, json_string(ts));
+}
+
+void summary_absorb_alert(json_t *row, const json_t *alert)
+{
+    const char *sev = json_string_value(json_object_get(alert, "severity"));
+    const char *ts = json_string_value(json_object_get(alert, "ts"));
+    const json_t *role = json_object_get(json_object_get(alert, "entity"), "role");
+
+    summary_add_int(row, "alerts", 1);
+    if (json_is_string(role))
+        json_object_set(row, "role", (json_t *)role);
+    if (summary_severity_rank(sev) >
+        summary_severity_rank(json_string_value(json_object_get(row, "severity"))))
+        json_object_set_new(row, "severity", json_string(sev));
+    summary_set_add(row, "rules", json_string_value(json_object_get(alert, "rule")));
+    summary_set_add(row, "peers",
+                    json_string_value(json_object_get(json_object_get(alert, "peer"), "ip")));
+    summary_set_add(
+        row, "peers",
+        json_string_value(json_object_get(json_object_get(alert, "intermediary"), "ip")));
+    summary_set_add(row, "gpu_hosts",
+                    json_string_value(json_object_get(json_object_get(alert, "gpu_host"), "ip")));
+    summary_absorb_evidence(row, json_object_get(alert, "evidence"));
+    summary_minmax(row, "first", ts, 0);
+    summary_minmax(row, "last", ts, 1);
+    /* the alert's score is the entity's risk after it: the fallback when
+     * the risk key is gone */
+    if (json_is_integer(json_object_get(alert, "score")))
+        json_object_set(row, "_alert_score", json_object_get(alert, "score"));
+}
+
+static int summary_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A set (object) as a sorted array of at most SUMMARY_MAX_LIST members;
+ * the full count goes into count_key when given. */
+static void summary_set_to_array(json_t *row, const char *key, const char *count_key)
+{
+    json_t *set = json_object_get(row, key), *arr = json_array();
+    size_t n = json_object_size(set), i = 0;
+    const char **names = calloc(n + 1, sizeof(*names));
+    const char *k;
+    json_t *v;
+
+    json_object_foreach(set, k, v) names[i++] = k;
+    qsort(names, n, sizeof(*names), summary_cmp_str);
+    for (i = 0; i < n && i < SUMMARY_MAX_LIST; i++)
+        json_array_append_new(arr, json_string(names[i]));
+    free(names);
+    if (count_key)
+        json_object_set_new(row, count_key, json_integer((json_int_t)n));
+    json_object_set_new(row, key, arr);
+}
+
+/* The entity's risk and host hash, from Redis. */
+static void summary_read_entity(redisContext *c, const char *prefix, json_t *row)
+{
+    const char *ip = json_string_value(json_object_get(row, "ip"));
+    redisReply *r = redisCommand(c, "ZSCORE %srisk %s", prefix, ip);
+    static const char *const keep[] = {"country",    "asn",      "as_org", "roles", "rules",
+                                       "gpu_source", "provider", "tenant", NULL};
+    json_t *host = json_object();
+
+    if (r && r->type == REDIS_REPLY_STRING)
+        json_object_set_new(row, "score", json_integer((json_int_t)strtod(r->str, NULL)));
+    else
+        json_object_set(row, "score", json_object_get(row, "_alert_score"));
+    freeReplyObject(r);
+    r = redisCommand(c, "HGETALL %shost:%s", prefix, ip);
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+        for (int k = 0; keep[k]; k++)
+            if (strcmp(r->element[i]->str, keep[k]) == 0)
+                json_object_set_new(host, keep[k], json_string(r->element[i + 1]->str));
+    }
+    freeReplyObject(r);
+    json_object_set_new(row, "host", host);
+}
+
+static void summary_finish_row(redisContext *c, const char *prefix, json_t *row)
+{
+    summary_set_to_array(row, "rules", NULL);
+    summary_set_to_array(row, "peers", "peers_count");
+    summary_set_to_array(row, "gpu_hosts", "gpu_hosts_count");
+    summary_read_entity(c, prefix, row);
+    json_object_del(row, "_flows");
+    json_object_del(row, "_alert_score");
+}
+
+/* ------------------------------------------------------------------------
+ * Reading the stream
+ * ---------------------------------------------------------------------- */
+
+/* One stream entry: counts it and adds it to its entity's row when it is
+ * this sensor's. */
+static void summary_entry(json_t *sum, json_t *rows, const redisReply *fields, const char *sensor)
+{
+    const char *line = NULL;
+    json_t *alert, *row;
+
+    for (size_t i = 0; i + 1 < fields->elements; i += 2)
+        if (strcmp(fields->element[i]->str, "json") == 0)
+            line = fields->element[i + 1]->str;
+    if (line == NULL || (alert = json_loads(line, 0, NULL)) == NULL)
+        return;
+    const char *s = json_string_value(json_object_get(alert, "sensor"));
+    const char *ip = json_string_value(json_object_get(json_object_get(alert, "entity"), "ip"));
+    if (s && ip && strcmp(s, sensor) == 0) {
+        if ((row = json_object_get(rows, ip)) == NULL) {
+            row = summary_new_row(ip);
+            json_object_set_new(rows, ip, row);
+        }
+        summary_absorb_alert(row, alert);
+        summary_add_int(sum, "alerts", 1);
+        summary_add_int(json_object_get(sum, "by_rule"),
+                        json_string_value(json_object_get(alert, "rule")), 1);
+        summary_add_int(json_object_get(sum, "by_severity"),
+                        json_string_value(json_object_get(alert, "severity")), 1);
+    }
+    json_decref(alert);
+}
+
+/* Reads every entry after since_id, a page at a time. */
+static int summary_read_stream(redisContext *c, const char *prefix, const char *sensor,
+                               const char *since_id, json_t *sum, json_t *rows, char *err,
+                               size_t errlen)
+{
+    char start[128];
+
+    snprintf(start, sizeof(start), "(%s", since_id);
+    for (;;) {
+        redisReply *r =
+            redisCommand(c, "XRANGE %salerts %s + COUNT %d", prefix, start, SUMMARY_PAGE);
+        if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
+            snprintf(err, errlen, "reading %salerts: %s", prefix,
+                     r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+            freeReplyObject(r);
+            return -1;
+        }
+        for (size_t i = 0; i < r->elements; i++) {
+            const redisReply *e = r->element[i];
+            if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+                e->element[1]->type != REDIS_REPLY_ARRAY)
+                continue;
+            summary_entry(sum, rows, e->element[1], sensor);
+            snprintf(start, sizeof(start), "(%s", e->element[0]->str);
+        }
+        size_t n = r->elements;
+        freeReplyObject(r);
+        if (n < SUMMARY_PAGE)
+            return 0;
+    }
+}
+
+/* Highest risk first, then more alerts, then the address. */
+static int summary_cmp_rows(const void *a, const void *b)
+{
+    const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+    json_int_t sx = json_integer_value(json_object_get(x, "score"));
+    json_int_t sy = json_integer_value(json_object_get(y, "score"));
+    json_int_t ax = json_integer_value(json_object_get(x, "alerts"));
+    json_int_t ay = json_integer_value(json_object_get(y, "alerts"));
+
+    if (sx != sy)
+        return sx > sy ? -1 : 1;
+    if (ax != ay)
+        return ax > ay ? -1 : 1;
+    return strcmp(json_string_value(json_object_get(x, "ip")),
+                  json_string_value(json_object_get(y, "ip")));
+}
+
+json_t *summary_collect(redisContext *c, const char *prefix, const char *sensor,
+                        const char *since_id, char *err, size_t errlen)
+{
+    json_t *sum = json_pack("{s:s, s:s, s:i, s:{}, s:{}}", "event_type", "summary", "sensor",
+                            sensor, "alerts", 0, "by_rule", "by_severity");
+    json_t *rows = json_object(), *v, *list = json_array();
+    const char *k;
+    size_t n = 0, i = 0;
+
+    if (summary_read_stream(c, prefix, sensor, since_id, sum, rows, err, errlen) != 0) {
+        json_decref(sum);
+        json_decref(rows);
+        json_decref(list);
+        return NULL;
+    }
+    json_t **sorted = calloc(json_object_size(rows) + 1, sizeof(*sorted));
+    json_object_foreach(rows, k, v)
+    {
+        summary_finish_row(c, prefix, v);
+        sorted[n++] = v;
+    }
+    qsort(sorted, n, sizeof(*sorted), summary_cmp_rows);
+    for (i = 0; i < n; i++)
+        json_array_append(list, sorted[i]);
+    free(sorted);
+    json_decref(rows);
+    json_object_set_new(sum, "entities", list);
+    return sum;
+}
+
+/* ------------------------------------------------------------------------
+ * Output
+ * ---------------------------------------------------------------------- */
+
+/* A list as "a,b,c" cut to width, "(+N)" when some were left out. */
+static void summary_list(const json_t *row, const char *key, const char *count_key, char *buf,
+                         size_t len)
+{
+    const json_t *arr = json_object_get(row, key), *v;
+    size_t i, o = 0, shown = 0;
+    json_int_t total = count_key ? json_integer_value(json_object_get(row, count_key))
+                                 : (json_int_t)json_array_size(arr);
+
+    buf[0] = '\0';
+    json_array_foreach(arr, i, v)
+    {
+        const char *s = json_string_value(v);
+        size_t need = strlen(s) + (o ? 1 : 0);
+        if (o + need + 8 >= len)
+            break;
+        o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "," : "", s);
+        shown++;
+    }
+    if ((json_int_t)shown < total)
+        snprintf(buf + o, len - o, "%s(+%lld)", o ? " " : "",
+                 (long long)(total - (json_int_t)shown));
+    if (buf[0] == '\0')
+        snprintf(buf, len, "-");
+}
+
+static void summary_bytes(json_int_t b, char *buf, size_t len)
+{
+    if (b < 1000)
+        snprintf(buf, len, "%lld B", (long long)b);
+    else if (b < 1000000)
+        snprintf(buf, len, "%.1f kB", (double)b / 1e3);
+    else if (b < 1000000000)
+        snprintf(buf, len, "%.1f MB", (double)b / 1e6);
+    else
+        snprintf(buf, len, "%.2f GB", (double)b / 1e9);
+}
+
+static void summary_print_row(FILE *out, const json_t *row)
+{
+    const json_t *host = json_object_get(row, "host");
+    const char *cc = json_string_value(json_object_get(host, "country"));
+    const char *role = json_string_value(json_object_get(row, "role"));
+    char rules[64], peers[64], gpus[64], up[24], down[24];
+
+    summary_list(row, "rules", NULL, rules, sizeof(rules));
+    summary_list(row, "peers", "peers_count", peers, sizeof(peers));
+    summary_list(row, "gpu_hosts", "gpu_hosts_count", gpus, sizeof(gpus));
+    summary_bytes(json_integer_value(json_object_get(row, "bytes_up")), up, sizeof(up));
+    summary_bytes(json_integer_value(json_object_get(row, "bytes_down")), down, sizeof(down));
+    fprintf(out, "  %4lld  %-39s %-12s %-2s %6lld  %-30s %-24s %-24s %10s %10s\n",
+            (long long)json_integer_value(json_object_get(row, "score")),
+            json_string_value(json_object_get(row, "ip")), role ? role : "-", cc && *cc ? cc : "-",
+            (long long)json_integer_value(json_object_get(row, "alerts")), rules, peers, gpus, up,
+            down);
+}
+
+void summary_print_table(FILE *out, const json_t *sum)
+{
+    const json_t *rows = json_object_get(sum, "entities"), *row;
+    size_t i, n = json_array_size(rows);
+    json_int_t alerts = json_integer_value(json_object_get(sum, "alerts"));
+
+    fprintf(out, "loophole: %lld alert%s about %zu entit%s, by risk:\n", (long long)alerts,
+            alerts == 1 ? "" : "s", n, n == 1 ? "y" : "ies");
+    fprintf(out, "  %4s  %-39s %-12s %-2s %6s  %-30s %-24s %-24s %10s %10s\n", "RISK", "ENTITY",
+            "ROLE", "CC", "ALERTS", "RULES", "PEERS", "GPU HOSTS", "BYTES UP", "BYTES DOWN");
+    json_array_foreach(rows, i, row) summary_print_row(out, row);
+}
+
+int summary_write_json(const json_t *sum, const char *path, char *err, size_t errlen)
+{
+    int to_stdout = strcmp(path, "-") == 0;
+    FILE *f = to_stdout ? stdout : fopen(path, "w");
+
+    if (f == NULL) {
+        snprintf(err, errlen, "--summary %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int bad =
+        json_dumpf(sum, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', f) == EOF;
+    bad |= (to_stdout ? fflush(f) : fclose(f)) != 0;
+    if (bad) {
+        snprintf(err, errlen, "--summary %s: write failed: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

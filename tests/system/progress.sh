@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# The progress line: on a terminal (standard error on a pseudo-terminal)
+# a replay shows packets, the share of the file read, the rate, flows and
+# alerts, rewritten in place and cleared at the end; with standard error
+# redirected to a file, or with --no-progress, not one byte of it appears.
+set -euo pipefail
+
+: "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
+: "${LHGEN:?LHGEN must name the scenario generator}"
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# big enough to take a few tenths of a second to replay
+"$LHGEN" fleet "$tmp/fleet.pcap" --packets 1500000 >/dev/null
+
+# run_pty OUT ARGS...: standard error on a pseudo-terminal, recorded in OUT
+run_pty() {
+    python3 - "$@" <<'PY'
+import os, pty, subprocess, sys
+out, args = sys.argv[1], sys.argv[2:]
+master, slave = pty.openpty()
+p = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=slave)
+os.close(slave)
+data = b""
+while True:
+    try:
+        chunk = os.read(master, 65536)
+    except OSError:  # EIO: the child closed the terminal
+        break
+    if not chunk:
+        break
+    data += chunk
+rc = p.wait()
+open(out, "wb").write(data)
+sys.exit(rc)
+PY
+}
+
+run_pty "$tmp/tty.out" "$LOOPHOLE" -r "$tmp/fleet.pcap" --threads 2 ||
+    fail "replay on a terminal failed: $(cat "$tmp/tty.out")"
+python3 - "$tmp/tty.out" <<'PY'
+import re, sys
+data = open(sys.argv[1], "rb").read().decode()
+lines = re.findall(r"\rloophole: +([0-9.]+)% +(\S+) packets +(\S+) pkt/s +(\S+) flows +(\S+) alerts\x1b\[K", data)
+if not lines:
+    sys.exit(f"FAIL: no progress line on the terminal: {data!r}")
+shares = [float(l[0]) for l in lines]
+if shares != sorted(shares) or not all(0 <= s <= 100 for s in shares):
+    sys.exit(f"FAIL: shares not rising within 0..100: {shares}")
+# the line is cleared at the end, before anything else is printed
+last = data.rfind("alerts\x1b[K")
+if "\r\x1b[K" not in data[last:]:
+    sys.exit(f"FAIL: the progress line is not cleared at the end: {data[last:]!r}")
+PY
+
+# not a terminal: nothing
+"$LOOPHOLE" -r "$tmp/fleet.pcap" --threads 2 >/dev/null 2>"$tmp/file.err" ||
+    fail "replay failed: $(cat "$tmp/file.err")"
+if grep -q $'\r\|pkt/s' "$tmp/file.err"; then
+    fail "progress written to a file: $(cat -A "$tmp/file.err" | head -3)"
+fi
+# a terminal, but --no-progress (and the file key) turn it off
+run_pty "$tmp/off.out" "$LOOPHOLE" -r "$tmp/fleet.pcap" --threads 2 --no-progress ||
+    fail "replay with --no-progress failed"
+if grep -q 'pkt/s' "$tmp/off.out"; then fail "--no-progress still printed progress"; fi
+printf '[output]\nprogress = no\n' >"$tmp/quiet.conf"
+run_pty "$tmp/conf.out" "$LOOPHOLE" -c "$tmp/quiet.conf" -r "$tmp/fleet.pcap" --threads 2 ||
+    fail "replay with progress = no failed"
+if grep -q 'pkt/s' "$tmp/conf.out"; then fail "progress = no still printed progress"; fi
+run_pty "$tmp/on.out" "$LOOPHOLE" -c "$tmp/quiet.conf" --progress -r "$tmp/fleet.pcap" --threads 2 ||
+    fail "replay with --progress failed"
+grep -q 'pkt/s' "$tmp/on.out" || fail "--progress does not override progress = no"
+echo "progress: ok"
