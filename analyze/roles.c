@@ -194,12 +194,15 @@ static int roles_glob(const char *p, const char *s, size_t n)
     return n == 0;
 }
 
-/* name equals pattern, or ends in "." + pattern. */
+/* name equals pattern, or ends in "." + pattern. The last characters are
+ * compared first: almost every rule fails there, and every flow that ends
+ * is tried against every name rule. */
 static int roles_domain(const char *pat, const char *name, size_t n)
 {
     size_t m = strlen(pat);
 
-    if (n < m || strncasecmp(name + n - m, pat, m) != 0)
+    if (n < m || m == 0 || (pat[m - 1] | 0x20) != (name[n - 1] | 0x20) ||
+        strncasecmp(name + n - m, pat, m) != 0)
         return 0;
     return n == m || name[n - m - 1] == '.';
 }
@@ -217,16 +220,19 @@ static size_t roles_name_len(const char *name)
     return n;
 }
 
-int roles_name_match(const char *pattern, const char *name)
+/* The match on a name whose length roles_name_len() gave. */
+static int roles_name_match_n(const char *pattern, const char *name, size_t n)
 {
-    if (pattern == NULL || name == NULL)
-        return 0;
-    size_t n = roles_name_len(name);
-    if (n == 0)
+    if (pattern == NULL || name == NULL || n == 0)
         return 0;
     if (strchr(pattern, '*') != NULL)
         return roles_glob(pattern, name, n);
     return roles_domain(pattern, name, n);
+}
+
+int roles_name_match(const char *pattern, const char *name)
+{
+    return name != NULL && roles_name_match_n(pattern, name, roles_name_len(name));
 }
 
 /* ---- apps, paths, ports ------------------------------------------------ */
@@ -289,7 +295,8 @@ static int roles_rule_matches(const roles_table *t, size_t i, const roles_input 
     case ROLES_BY_APP:
         return in->app != NULL && roles_app_part(in->app, r->pattern, strlen(r->pattern));
     case ROLES_BY_NAME:
-        return roles_name_match(r->pattern, in->sni) || roles_name_match(r->pattern, in->host);
+        return roles_name_match_n(r->pattern, in->sni, in->sni_len) ||
+               roles_name_match_n(r->pattern, in->host, in->host_len);
     case ROLES_BY_PATH:
         return (in->path_rule >= 0 && (size_t)in->path_rule == i) ||
                (in->path != NULL &&
@@ -304,16 +311,22 @@ static int roles_rule_matches(const roles_table *t, size_t i, const roles_input 
 
 const char *roles_classify(const roles_table *t, const roles_input *in)
 {
+    roles_input x = *in;
+
+    x.sni_len = x.sni ? roles_name_len(x.sni) : 0;
+    x.host_len = x.host ? roles_name_len(x.host) : 0;
     for (size_t i = 0; i < t->n; i++)
-        if (roles_rule_matches(t, i, in))
+        if (roles_rule_matches(t, i, &x))
             return t->rules[i].kind;
     return NULL;
 }
 
 const char *roles_lookup(const roles_table *t, const char *name)
 {
-    for (size_t i = 0; i < t->n; i++)
-        if (t->rules[i].by == ROLES_BY_NAME && roles_name_match(t->rules[i].pattern, name))
+    size_t n = name ? roles_name_len(name) : 0;
+
+    for (size_t i = 0; n > 0 && i < t->n; i++)
+        if (t->rules[i].by == ROLES_BY_NAME && roles_name_match_n(t->rules[i].pattern, name, n))
             return t->rules[i].kind;
     return NULL;
 }

@@ -70,13 +70,14 @@ const roles_table *roles_table_builtin(void);
 
 /* What the classifier looks at; strings may be NULL. */
 typedef struct roles_input {
-    const char *app;  /* nDPI name, "TLS.Google" */
-    const char *sni;  /* TLS/QUIC server name */
-    const char *host; /* HTTP Host, possibly with ":port" */
-    const char *path; /* an HTTP request path, or NULL */
-    int path_rule;    /* a PATH rule already matched (roles_match_path()), or -1 */
-    uint8_t proto;    /* IP protocol */
-    uint16_t sport;   /* server port */
+    const char *app;          /* nDPI name, "TLS.Google" */
+    const char *sni;          /* TLS/QUIC server name */
+    const char *host;         /* HTTP Host, possibly with ":port" */
+    const char *path;         /* an HTTP request path, or NULL */
+    int path_rule;            /* a PATH rule already matched (roles_match_path()), or -1 */
+    uint8_t proto;            /* IP protocol */
+    uint16_t sport;           /* server port */
+    size_t sni_len, host_len; /* set by roles_classify() itself */
 } roles_input;
 
 /* The kind of control session `in` describes, or NULL. The string is the

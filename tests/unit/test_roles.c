@@ -149,7 +149,7 @@ static void test_classify_table(void **state)
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         const rcase *c = &cases[i];
-        roles_input in = {c->app, c->sni, c->host, c->path, -1, c->proto, c->port};
+        roles_input in = {c->app, c->sni, c->host, c->path, -1, c->proto, c->port, 0, 0};
         const char *got = roles_classify(t, &in);
         if ((got == NULL) != (c->want == NULL) || (got && strcmp(got, c->want) != 0)) {
             print_error("case %zu (%s %s %s %s %u/%u): got %s, want %s\n", i, c->app ? c->app : "-",
