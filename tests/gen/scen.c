@@ -974,6 +974,28 @@ static int scen_rules_behavior(struct gen *g)
     return rc ? -1 : 0;
 }
 
+/* The same mix over IPv4 and over IPv6 (the v6 GPU host is listed in
+ * tests/data/rules/inventory.csv; the relay is Alibaba Cloud Singapore,
+ * the user in China): a relayed SSH session and a direct one. */
+static int rules_mix(struct gen *g, const char *relay, const char *cn, const char *gpu)
+{
+    int rc = rules_ssh(g, relay, gpu, GEN_START_US, RELAY_RTT_US, RELAY_EXTRA_US) ||
+             rules_ssh(g, cn, gpu, GEN_START_US + 30 * GEN_SEC, 180000, 0);
+    return rc ? -1 : 0;
+}
+
+static int scen_rules_mix4(struct gen *g)
+{
+    return rules_mix(g, RULES_HK_CLOUD, CN1, GPU1);
+}
+
+static int scen_rules_mix6(struct gen *g)
+{
+    if (g->vlan == 0)
+        g->vlan = 120;
+    return rules_mix(g, "2404:2280:3100::5", "240e:3a1:4c5:1::25", "2602:fb17:200::17");
+}
+
 const struct gen_scenario gen_scenarios[] = {
     {"ssh", "interactive SSH session, China client to a GPU host (rtt 180 ms)", scen_ssh},
     {"tls", "TLS sessions to pytorch, Hugging Face CDN, OpenAI and Aliyun OSS", scen_tls},
@@ -1017,4 +1039,7 @@ const struct gen_scenario gen_scenarios[] = {
     {"rules-ai-relay-few", "the same relay with 15 clients", scen_rules_ai_relay_few},
     {"rules-footprint-few", "GPU host using two China services only", scen_rules_footprint_few},
     {"rules-behavior", "a VPS pulling CUDA and serving Jupyter to China", scen_rules_behavior},
+    {"rules-mix4", "relayed and direct SSH from Hong Kong cloud and China over IPv4",
+     scen_rules_mix4},
+    {"rules-mix6", "the same over IPv6 on VLAN 120 (Singapore cloud relay)", scen_rules_mix6},
     {NULL, NULL, NULL}};
