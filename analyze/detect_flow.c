@@ -1,10 +1,668 @@
 /* detect_flow.c -- rules one flow decides, and observations for the
- * library's distinct-count windows (see detect.h). */
+ * library's distinct-count windows (see detect.h; docs/rules.md has the
+ * reasoning, thresholds and blind spots of every rule).
+ *
+ * Data enters as one detect_view per finished flow record and leaves as
+ * events on the worker's queue: event_raise() for the rules one flow
+ * decides (cn_direct_control, relay_control, proxy_latency,
+ * reverse_tunnel), event_observe() for the windowed ones
+ * (reseller_fanout, shared_access_fanin, cn_footprint, ai_api_relay) and
+ * for GPU-behaviour evidence. Nothing is kept between flows: every
+ * observation is a union into a fixed packet-time bucket, so the alerts
+ * do not depend on which worker saw which flow, or in which order.
+ *
+ * Ownership: every JSON value built here is created and released within
+ * the function that raises it (event_raise/event_observe copy what they
+ * need); the strings of the view are borrowed.
+ */
 #include "detect_int.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "dpi.h"
+
+/* Per-flow alerts are raised once per (rule, entity, hour): a long
+ * session cut into records by the active timeout, or a host reached
+ * again and again, makes one alert an hour, not one per record. */
+#define DETECT_FLOW_WINDOW_US (3600ULL * 1000000ULL)
+
+/* cn_footprint: distinct China-oriented services a GPU host uses in a
+ * day before the weak signal is raised (docs/rules.md). */
+#define DETECT_FOOTPRINT_WINDOW_US (24ULL * 3600ULL * 1000000ULL)
+#define DETECT_FOOTPRINT_SERVICES  3
+
+/* ai_api_relay: distinct inbound clients in China of one host in an hour,
+ * together with outbound AI API traffic of the same host. */
+#define DETECT_AIRELAY_WINDOW_US (3600ULL * 1000000ULL)
+#define DETECT_AIRELAY_CLIENTS   20
+
+/* reverse_tunnel: "long-lived" and "interactive both ways". A tunnel
+ * agent keeps its connection for hours; two minutes with a few bursts
+ * and a few KB each way separates a driven tunnel from a heartbeat. */
+#define DETECT_TUNNEL_MIN_US    (120ULL * 1000000ULL)
+#define DETECT_TUNNEL_BURSTS    4
+#define DETECT_TUNNEL_MIN_BYTES 4096
+
+/* Severity and score (the entity's risk grows by the score, capped at
+ * 100 by the library); the table in docs/rules.md. */
+typedef struct detect_grade {
+    const char *severity;
+    int score;
+} detect_grade;
+
+static const detect_grade G_CN_DIRECT = {"high", 40};
+static const detect_grade G_RELAY = {"high", 35};
+static const detect_grade G_PROXY = {"medium", 25};
+static const detect_grade G_TUNNEL = {"high", 35};
+static const detect_grade G_FANOUT = {"high", 40};
+static const detect_grade G_FANOUT_WEAK = {"low", 10};
+static const detect_grade G_FANIN = {"high", 35};
+static const detect_grade G_FOOTPRINT = {"low", 10};
+static const detect_grade G_AIRELAY = {"high", 40};
+
+/* ---- what a flow is ------------------------------------------------- */
+
+static int detect_is_tunnel(const char *kind)
+{
+    return kind && strncmp(kind, "tunnel:", 7) == 0;
+}
+
+/* An inbound control session: someone drives the server. DNS lookups
+ * naming a tool and tunnels (outbound by nature) are not. */
+static int detect_inbound_control(const detect_view *v)
+{
+    const flow *f = v->f;
+    return f->control && !f->ctl_dns && !detect_is_tunnel(f->control);
+}
+
+/* Kinds whose server is, by its behaviour, a GPU workstation: notebooks,
+ * TensorBoard and Ray dashboards (issue 5 item 1, docs/rules.md). */
+static int detect_gpu_kind(const char *kind)
+{
+    return kind && (strcmp(kind, "jupyter") == 0 || strcmp(kind, "tensorboard") == 0 ||
+                    strcmp(kind, "ray") == 0);
+}
+
+/* 1 when the server of a control session is a GPU host: by the
+ * inventory or a provider range (the geo answer), or by the session
+ * itself (a notebook, TensorBoard or Ray server: source "behavior"). */
+static int detect_server_gpu(const detect_view *v)
+{
+    return v->server->gpu || detect_gpu_kind(v->f->control);
+}
+
+/* Networks that hide who is behind them: hosting, VPN and proxy
+ * services, clouds (a VPS on a hyperscaler is a VPS), tunnel edges. */
+static int detect_anonymising(const geo_party *p)
+{
+    static const char *const cats[] = {"hosting",     "vpn_proxy",   "china_cloud",
+                                       "hyperscaler", "tunnel_edge", "proxy"};
+    if (p->category == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++)
+        if (strcmp(p->category, cats[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The controller's network: /24 for IPv4, /48 for IPv6, as text. */
+static void detect_network(const pkt_addr *a, char *buf, size_t len)
+{
+    pkt_addr n = *a;
+    char ip[PKT_ADDR_STRLEN];
+
+    if (pkt_addr_is_v4(&n)) {
+        n.b[15] = 0;
+        snprintf(buf, len, "%s/24", pkt_addr_format(&n, ip, sizeof(ip)));
+    } else {
+        memset(n.b + 6, 0, 10);
+        snprintf(buf, len, "%s/48", pkt_addr_format(&n, ip, sizeof(ip)));
+    }
+}
+
+static const pkt_addr *detect_client_addr(const detect_view *v)
+{
+    return &v->f->key.addr[v->f->client];
+}
+
+static const char *detect_cc(const geo_party *p)
+{
+    return p->info.country[0] ? p->info.country : "??";
+}
+
+/* ---- raising -------------------------------------------------------- */
+
+/* The parts of one alert; NULL members are left out. */
+typedef struct detect_parts {
+    const char *rule, *role, *ip;
+    const detect_grade *grade;
+    const char *gpu_ip;     /* the GPU host, or NULL */
+    const geo_party *gpu;   /* its geo answer */
+    const char *peer_ip;    /* the remote party */
+    const geo_party *peer;  /* its geo answer */
+    const char *inter_ip;   /* the relay, when one is involved */
+    const geo_party *inter; /* its geo answer */
+    const char *detail, *summary;
+} detect_parts;
+
+/* The extra members of the alert; new reference. */
+static json_t *detect_extra(const detect_parts *p)
+{
+    json_t *x = json_object();
+
+    if (p->gpu_ip)
+        json_object_set_new(x, "gpu_host", detect_gpu_host(p->gpu_ip, p->gpu));
+    if (p->peer_ip)
+        json_object_set_new(x, "peer", detect_party(p->peer_ip, p->peer));
+    if (p->inter_ip)
+        json_object_set_new(x, "intermediary", detect_party(p->inter_ip, p->inter));
+    return x;
+}
+
+/* Host hash fields of the entity: the GPU host's own (with source
+ * "behavior" when only the traffic says so), or the party's. */
+static const char *const *detect_fields(const detect_parts *p, const char **buf, char *asn,
+                                        size_t asn_len)
+{
+    const geo_party *who = p->gpu_ip && strcmp(p->ip, p->gpu_ip) == 0       ? p->gpu
+                           : p->inter_ip && strcmp(p->ip, p->inter_ip) == 0 ? p->inter
+                                                                            : p->peer;
+    int n = 0;
+
+    if (who == NULL) {
+        buf[0] = NULL;
+        return buf;
+    }
+    detect_host_fields(who, buf, asn, asn_len);
+    while (buf[n])
+        n++;
+    if (who == p->gpu && who->gpu == GEO_GPU_NONE && n + 2 < 16) {
+        buf[n++] = "gpu_source";
+        buf[n++] = "behavior";
+        buf[n] = NULL;
+    }
+    return buf;
+}
+
+static void detect_alert_init(event_alert *a, const detect_parts *p, json_t *ev, json_t *x,
+                              const char *const *host, uint64_t ts_us, uint64_t window_us)
+{
+    memset(a, 0, sizeof(*a));
+    a->rule = p->rule;
+    a->severity = p->grade->severity;
+    a->score = p->grade->score;
+    a->role = p->role;
+    a->ip = p->ip;
+    a->summary = p->summary;
+    a->ts_us = ts_us;
+    a->window_us = window_us;
+    a->evidence = ev;
+    a->extra = x;
+    a->host = host;
+}
+
+/* Raises a rule one flow decided, at the record's last packet. */
+static void detect_raise(event_queue *q, const detect_view *v, const detect_parts *p)
+{
+    const char *buf[24];
+    char asn[16];
+    json_t *ev = json_array(), *x = detect_extra(p);
+    event_alert a;
+
+    json_array_append_new(ev, detect_evidence(v, p->detail));
+    detect_alert_init(&a, p, ev, x, detect_fields(p, buf, asn, sizeof(asn)), v->f->last_us,
+                      DETECT_FLOW_WINDOW_US);
+    event_raise(q, &a);
+    json_decref(ev);
+    json_decref(x);
+}
+
+/* Observes `value` for `entity` and raises the alert of p when the
+ * window's distinct count reaches threshold. */
+static void detect_observe(event_queue *q, const detect_view *v, const char *entity,
+                           const char *kind, const char *value, uint64_t window_us, int approx,
+                           uint32_t threshold, const detect_parts *p)
+{
+    const char *buf[24];
+    char asn[16];
+    json_t *ev = json_array(), *x = detect_extra(p);
+    event_alert a;
+    event_observation o = {entity,    kind,   value, strlen(value), v->f->last_us,
+                           window_us, approx, 0,     threshold,     &a};
+
+    json_array_append_new(ev, detect_evidence(v, p->detail));
+    detect_alert_init(&a, p, ev, x, detect_fields(p, buf, asn, sizeof(asn)), v->f->last_us,
+                      window_us);
+    event_observe(q, &o);
+    json_decref(ev);
+    json_decref(x);
+}
+
+/* ---- rules one flow decides ----------------------------------------- */
+
+/* cn_direct_control: a control session reaches a GPU host straight from
+ * an address in China. The entity is the GPU host: its operator acts. */
+static void detect_cn_direct(detect *d, event_queue *q, const detect_view *v)
+{
+    char detail[256], summary[320];
+
+    if (!detect_inbound_control(v) || !detect_server_gpu(v) || !detect_is_china(d, v->client))
+        return;
+    snprintf(detail, sizeof(detail), "%s session from %s (%s, AS%u) to GPU host %s", v->f->control,
+             v->client_ip, detect_cc(v->client), v->client->info.asn, v->server_ip);
+    snprintf(summary, sizeof(summary),
+             "GPU host %s is controlled over %s directly from %s in %s; check who the tenant "
+             "lets in",
+             v->server_ip, v->f->control, v->client_ip, detect_cc(v->client));
+    detect_parts p = {
+        "cn_direct_control", "gpu_host", v->server_ip, &G_CN_DIRECT, v->server_ip, v->server,
+        v->client_ip,        v->client,  NULL,         NULL,         detail,       summary};
+    detect_raise(q, v, &p);
+}
+
+/* relay_control: a control session reaches a GPU host from a hosting,
+ * VPN, proxy or cloud network in a relay country. The entity is the
+ * relay; the user behind it is unknown. */
+static void detect_relay_control(detect *d, event_queue *q, const detect_view *v)
+{
+    char detail[256], summary[320];
+
+    if (!detect_inbound_control(v) || !detect_server_gpu(v) ||
+        !detect_is_relay_country(d, v->client) || !detect_anonymising(v->client))
+        return;
+    snprintf(detail, sizeof(detail), "%s session to GPU host %s from %s network %s (%s, AS%u)",
+             v->f->control, v->server_ip, v->client->category, v->client_ip, detect_cc(v->client),
+             v->client->info.asn);
+    snprintf(summary, sizeof(summary),
+             "%s, a %s address in %s, controls GPU host %s over %s: a relay in front of the "
+             "real user",
+             v->client_ip, v->client->category, detect_cc(v->client), v->server_ip, v->f->control);
+    detect_parts p = {"relay_control", "relay",   v->client_ip, &G_RELAY,
+                      v->server_ip,    v->server, NULL,         NULL,
+                      v->client_ip,    v->client, detail,       summary};
+    detect_raise(q, v, &p);
+}
+
+/* The application round trip minus the client-side handshake round trip,
+ * in microseconds; 0 when either is unknown (docs/flow-analysis.md). */
+static int detect_extra_rtt(const detect_view *v, int64_t *extra)
+{
+    const flow *f = v->f;
+    int full = (f->tcp & (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK)) ==
+               (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK);
+
+    if (!full || v->timing.nrtt == 0)
+        return 0;
+    *extra = (int64_t)v->timing.app_rtt_us - (int64_t)f->rtt_client_us;
+    return 1;
+}
+
+/* proxy_latency: the application round trip of a control session to a
+ * GPU host exceeds its TCP round trip by more than proxy_latency_ms: the
+ * TCP peer terminates the connection and the user is further away
+ * (CalcuLatency, detection-notes.md). 1 ms of round trip is at most
+ * ~100 km of fibre, so the extra bounds the user's distance from the
+ * relay. */
+static void detect_proxy_latency(detect *d, event_queue *q, const detect_view *v)
+{
+    char detail[320], summary[320];
+    int64_t extra;
+
+    if (!detect_inbound_control(v) || !detect_server_gpu(v) || !detect_extra_rtt(v, &extra) ||
+        extra <= (int64_t)d->cfg->proxy_latency_us)
+        return;
+    double ms = (double)extra / 1000.0;
+    snprintf(detail, sizeof(detail),
+             "%s: application round trip %.1f ms, TCP round trip to %s %.1f ms: %.1f ms extra "
+             "(threshold %.0f ms), so the user is up to %.0f km beyond %s",
+             v->f->control, v->timing.app_rtt_us / 1000.0, v->client_ip,
+             v->f->rtt_client_us / 1000.0, ms, d->cfg->proxy_latency_us / 1000.0, ms * 100.0,
+             v->client_ip);
+    snprintf(summary, sizeof(summary),
+             "%s relays a %s session to GPU host %s for a user %.0f ms (up to %.0f km) further "
+             "away",
+             v->client_ip, v->f->control, v->server_ip, ms, ms * 100.0);
+    detect_parts p = {"proxy_latency", "relay",   v->client_ip, &G_PROXY,
+                      v->server_ip,    v->server, NULL,         NULL,
+                      v->client_ip,    v->client, detail,       summary};
+    detect_raise(q, v, &p);
+}
+
+/* reverse_tunnel: a GPU host holds a long outbound connection to a
+ * tunnel service (a `tunnel:*` kind) or to a tunnel edge network, and it
+ * carries interactive bursts both ways. Whether an inbound control
+ * session of the same host also exists is not checked: absence cannot be
+ * decided per flow, and a later session would have to take the alert
+ * back, which fixed windows cannot do (docs/rules.md). */
+static void detect_reverse_tunnel(detect *d, event_queue *q, const detect_view *v)
+{
+    const flow *f = v->f;
+    char detail[320], summary[320];
+    const char *kind = f->control;
+    (void)d;
+
+    if (f->ctl_dns || !v->client->gpu || v->timing.cls == TIMING_C_BULK)
+        return;
+    if (!detect_is_tunnel(kind) &&
+        !(v->server->category && strcmp(v->server->category, "tunnel_edge") == 0))
+        return;
+    if (f->last_us - f->first_us < DETECT_TUNNEL_MIN_US ||
+        v->timing.bursts < DETECT_TUNNEL_BURSTS || v->bytes_up < DETECT_TUNNEL_MIN_BYTES ||
+        v->bytes_down < DETECT_TUNNEL_MIN_BYTES)
+        return;
+    if (kind == NULL)
+        kind = "tunnel edge";
+    snprintf(detail, sizeof(detail),
+             "%s from GPU host %s to %s held %llu s with %u bursts of traffic both ways", kind,
+             v->client_ip, v->server_ip,
+             (unsigned long long)((f->last_us - f->first_us) / 1000000ULL), v->timing.bursts);
+    snprintf(summary, sizeof(summary),
+             "GPU host %s is driven through an outbound %s tunnel to %s (%s)", v->client_ip, kind,
+             v->server_ip, detect_cc(v->server));
+    detect_parts p = {"reverse_tunnel", "gpu_host", v->client_ip, &G_TUNNEL,
+                      v->client_ip,     v->client,  NULL,         NULL,
+                      v->server_ip,     v->server,  detail,       summary};
+    detect_raise(q, v, &p);
+}
+
+/* ---- windowed rules --------------------------------------------------- */
+
+/* reseller_fanout: one controller touches fanout_hosts distinct GPU
+ * hosts in fanout_window. Observed for two entities, the controller's
+ * address and its /24 (/48) network (a reseller's pool of addresses).
+ * A GPU host with a tenant in the inventory counts as its tenant, so a
+ * team driving its own cluster counts once. Controllers in China or a
+ * relay country, or on an anonymising network, make it high; anyone else
+ * (a busy MLOps team) only low. */
+static void detect_fanout(detect *d, event_queue *q, const detect_view *v)
+{
+    char value[320], net[80], entity[96], detail[256], summary[320];
+    int strong = detect_is_china(d, v->client) || detect_is_relay_country(d, v->client) ||
+                 detect_anonymising(v->client);
+
+    if (!detect_inbound_control(v) || !detect_server_gpu(v))
+        return;
+    if (v->server->tenant)
+        snprintf(value, sizeof(value), "tenant:%s", v->server->tenant);
+    else
+        snprintf(value, sizeof(value), "host:%s", v->server_ip);
+    snprintf(detail, sizeof(detail), "%s session from %s (%s) to GPU host %s%s%s", v->f->control,
+             v->client_ip, detect_cc(v->client), v->server_ip,
+             v->server->tenant ? " of tenant " : "", v->server->tenant ? v->server->tenant : "");
+    detect_network(detect_client_addr(v), net, sizeof(net));
+
+    const char *who[2] = {v->client_ip, net};
+    for (int i = 0; i < 2; i++) {
+        snprintf(entity, sizeof(entity), "ctl:%s", who[i]);
+        snprintf(summary, sizeof(summary),
+                 "controller %s (%s) controls %u or more GPU hosts or tenants within %llu h: a "
+                 "reseller's access point",
+                 who[i], detect_cc(v->client), d->cfg->fanout_hosts,
+                 (unsigned long long)(d->cfg->fanout_window_us / 3600000000ULL));
+        detect_parts p = {"reseller_fanout",
+                          "controller",
+                          who[i],
+                          strong ? &G_FANOUT : &G_FANOUT_WEAK,
+                          v->server_ip,
+                          v->server,
+                          v->client_ip,
+                          v->client,
+                          NULL,
+                          NULL,
+                          detail,
+                          summary};
+        detect_observe(q, v, entity, "fanout", value, d->cfg->fanout_window_us, 0,
+                       d->cfg->fanout_hosts, &p);
+    }
+}
+
+/* shared_access_fanin: a GPU host is controlled from fanin_networks
+ * distinct controller networks in fanin_window, China or relay countries
+ * among them. A controller in China or a relay country counts per /24
+ * (/48) network; anyone else counts once per country, so a CI fleet or
+ * the offices of one company in one country are one value, while six
+ * countries sharing one host still are six. (A conjunction "N networks
+ * and one of them Chinese" is not monotone over a distinct set in any
+ * order, so the condition lives in what is counted.) */
+static void detect_fanin(detect *d, event_queue *q, const detect_view *v)
+{
+    char value[96], net[80], entity[96], detail[256], summary[320];
+
+    if (!detect_inbound_control(v) || !detect_server_gpu(v))
+        return;
+    detect_network(detect_client_addr(v), net, sizeof(net));
+    if (detect_is_china(d, v->client) || detect_is_relay_country(d, v->client))
+        snprintf(value, sizeof(value), "net:%s", net);
+    else
+        snprintf(value, sizeof(value), "country:%s", detect_cc(v->client));
+    snprintf(entity, sizeof(entity), "gpu:%s", v->server_ip);
+    snprintf(detail, sizeof(detail), "%s session to %s from network %s (%s, AS%u)", v->f->control,
+             v->server_ip, net, detect_cc(v->client), v->client->info.asn);
+    snprintf(summary, sizeof(summary),
+             "GPU host %s is controlled from %u or more networks within %llu h, in China or "
+             "relay countries among them: shared or resold access",
+             v->server_ip, d->cfg->fanin_networks,
+             (unsigned long long)(d->cfg->fanin_window_us / 3600000000ULL));
+    detect_parts p = {
+        "shared_access_fanin", "gpu_host", v->server_ip, &G_FANIN, v->server_ip, v->server,
+        v->client_ip,          v->client,  NULL,         NULL,     detail,       summary};
+    detect_observe(q, v, entity, "fanin", value, d->cfg->fanin_window_us, 0, d->cfg->fanin_networks,
+                   &p);
+}
+
+/* ---- GPU hosts by behaviour, China footprint, AI API relays ----------- */
+
+/* The indicator naming the flow's server: its SNI or Host, else its
+ * network (a resolver's address). NULL when nothing is listed. */
+static const indicator *detect_server_indicator(const detect_view *v)
+{
+    const indicator *in = NULL;
+    const char *name = v->sni ? v->sni : v->host;
+
+    if (v->ind == NULL)
+        return NULL;
+    if (name) {
+        size_t len = strcspn(name, ":"); /* a Host header may carry a port */
+        in = indicators_domain(v->ind, name, len);
+    }
+    if (in == NULL)
+        in = indicators_network(v->ind, &v->f->key.addr[!v->f->client]);
+    return in;
+}
+
+/* What makes the client a GPU host by behaviour, with a confidence in
+ * percent: pulls from GPU software sources (PyTorch wheels, CUDA,
+ * NVIDIA's registry, the Hugging Face CDN). Returns 0 when none. */
+static int detect_gpu_pull(const indicator *in, const char **reason)
+{
+    static const struct {
+        const char *name;
+        int conf;
+    } conf[] = {{"NVIDIA CUDA", 80},
+                {"NVIDIA drivers", 80},
+                {"NVIDIA NGC", 70},
+                {"PyTorch", 60},
+                {"Hugging Face CDN", 30}};
+
+    if (in == NULL || strcmp(in->category, "gpu_software") != 0)
+        return 0;
+    *reason = in->name ? in->name : "gpu software";
+    for (size_t i = 0; i < sizeof(conf) / sizeof(conf[0]); i++)
+        if (in->name && strcmp(in->name, conf[i].name) == 0)
+            return conf[i].conf;
+    return 50;
+}
+
+/* Records GPU-behaviour evidence of `ip` in the library (kind
+ * gpu_behavior, one value per reason with its confidence, count only). */
+static void detect_gpu_behavior(event_queue *q, const detect_view *v, const char *ip,
+                                const char *reason, int conf)
+{
+    char entity[96], value[160];
+    event_observation o;
+
+    snprintf(entity, sizeof(entity), "host:%s", ip);
+    snprintf(value, sizeof(value), "%s;confidence=%d", reason, conf);
+    memset(&o, 0, sizeof(o));
+    o.entity = entity;
+    o.kind = "gpu_behavior";
+    o.value = value;
+    o.value_len = strlen(value);
+    o.ts_us = v->f->last_us;
+    o.window_us = DETECT_FOOTPRINT_WINDOW_US;
+    event_observe(q, &o);
+}
+
+/* The behaviour of a flow: the client pulls GPU software, or the server
+ * serves a notebook, TensorBoard or Ray dashboard. */
+static void detect_behavior(event_queue *q, const detect_view *v, const indicator *in)
+{
+    const char *reason;
+    char why[96];
+    int conf = detect_gpu_pull(in, &reason);
+
+    if (conf && v->bytes_down > 0 && !v->client->gpu) {
+        snprintf(why, sizeof(why), "pulls from %s", reason);
+        detect_gpu_behavior(q, v, v->client_ip, why, conf);
+    }
+    if (detect_inbound_control(v) && detect_gpu_kind(v->f->control) && !v->server->gpu) {
+        snprintf(why, sizeof(why), "serves %s", v->f->control);
+        detect_gpu_behavior(q, v, v->server_ip, why, 50);
+    }
+}
+
+/* 1 when indicator `in` names a China-oriented service: the cn_*
+ * categories (mirrors, model hubs, storage, resolvers, time servers).
+ * Writes "category:name" into buf. */
+static int detect_cn_indicator(const indicator *in, char *buf, size_t len)
+{
+    if (in == NULL || strncmp(in->category, "cn_", 3) != 0)
+        return 0;
+    snprintf(buf, len, "%s:%s", in->category, in->name ? in->name : "?");
+    return 1;
+}
+
+/* The China-oriented services one flow of the client shows, at most
+ * three: the name it reached or looked up (SNI, Host, DNS query), the
+ * server's network (a resolver's address), and a remote-desktop tool
+ * mostly configured in China (ToDesk, Sunlogin; a DNS lookup counts).
+ * Returns how many were written into vals. */
+static int detect_cn_services(const detect_view *v, char vals[3][160])
+{
+    const char *name = v->sni ? v->sni : v->host ? v->host : dpi_fact(v->f->facts, DPI_DNS_QUERY);
+    const char *k = v->f->control;
+    int n = 0;
+
+    if (v->ind && name &&
+        detect_cn_indicator(indicators_domain(v->ind, name, strcspn(name, ":")), vals[n],
+                            sizeof(vals[n])))
+        n++;
+    if (v->ind &&
+        detect_cn_indicator(indicators_network(v->ind, &v->f->key.addr[!v->f->client]), vals[n],
+                            sizeof(vals[n])) &&
+        (n == 0 || strcmp(vals[0], vals[n]) != 0))
+        n++;
+    if (k && (strcmp(k, "remote_desktop:todesk") == 0 || strcmp(k, "remote_desktop:sunlogin") == 0))
+        snprintf(vals[n++], sizeof(vals[0]), "%s", k);
+    return n;
+}
+
+/* cn_footprint: one set per client host per day holding the distinct
+ * China-oriented services it used and the marker "gpu" when the host is
+ * a GPU host (listed, or by a GPU-software pull in the same day). The
+ * alert needs DETECT_FOOTPRINT_SERVICES + 1 members: three services of a
+ * GPU host, or (the price of a monotone count, docs/rules.md) four
+ * services of a host not known as one. */
+static void detect_footprint(event_queue *q, const detect_view *v, const indicator *in)
+{
+    char vals[3][160], entity[96], detail[512], summary[320];
+    const char *reason;
+    int gpu = v->client->gpu || detect_gpu_pull(in, &reason);
+    int n = detect_cn_services(v, vals);
+    const char *name = v->sni ? v->sni : v->host ? v->host : dpi_fact(v->f->facts, DPI_DNS_QUERY);
+
+    if (n == 0 && !gpu)
+        return;
+    snprintf(entity, sizeof(entity), "fp:%s", v->client_ip);
+    snprintf(detail, sizeof(detail), "%s uses %s (%s)", v->client_ip, n ? vals[0] : "GPU software",
+             name ? name : v->server_ip);
+    snprintf(summary, sizeof(summary),
+             "GPU host %s uses %d or more services mostly configured by users in China "
+             "(mirrors, resolvers, storage, remote desktops): a weak sign of who runs it",
+             v->client_ip, DETECT_FOOTPRINT_SERVICES);
+    detect_parts p = {"cn_footprint", "gpu_host", v->client_ip, &G_FOOTPRINT,
+                      v->client_ip,   v->client,  v->server_ip, v->server,
+                      NULL,           NULL,       detail,       summary};
+    /* Every value carries the threshold, so whichever arrives last raises. */
+    for (int i = 0; i < n; i++)
+        detect_observe(q, v, entity, "footprint", vals[i], DETECT_FOOTPRINT_WINDOW_US, 0,
+                       DETECT_FOOTPRINT_SERVICES + 1, &p);
+    if (gpu)
+        detect_observe(q, v, entity, "footprint", "gpu", DETECT_FOOTPRINT_WINDOW_US, 0,
+                       DETECT_FOOTPRINT_SERVICES + 1, &p);
+}
+
+/* ai_api_relay: one HyperLogLog per host and hour holding its distinct
+ * inbound clients in China (TCP sessions with data both ways that are
+ * not control sessions) and the marker "ai_api" when the host itself
+ * calls an AI API (a server whose name is listed as ai_api). The alert
+ * needs DETECT_AIRELAY_CLIENTS + 1 members. Request timing between the
+ * inbound and outbound legs is not compared (docs/rules.md). */
+static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, const indicator *in)
+{
+    char value[96], entity[96], detail[256], summary[320];
+    const char *host;
+    const geo_party *hp;
+
+    if (in && strcmp(in->category, "ai_api") == 0 && v->bytes_up > 0) {
+        host = v->client_ip;
+        hp = v->client;
+        snprintf(value, sizeof(value), "ai_api");
+        snprintf(detail, sizeof(detail), "%s calls the %s API", v->client_ip,
+                 in->name ? in->name : "AI");
+    } else if (v->f->key.proto == 6 && detect_is_china(d, v->client) && !v->f->control &&
+               v->bytes_up > 0 && v->bytes_down > 0 && v->f->pkts[1] > 0) {
+        host = v->server_ip;
+        hp = v->server;
+        snprintf(value, sizeof(value), "client:%s", v->client_ip);
+        snprintf(detail, sizeof(detail), "request from %s (%s) to %s port %u", v->client_ip,
+                 detect_cc(v->client), v->server_ip, v->server_port);
+    } else {
+        return;
+    }
+    snprintf(entity, sizeof(entity), "airelay:%s", host);
+    snprintf(summary, sizeof(summary),
+             "%s serves about %d or more clients in China within an hour and calls AI APIs "
+             "itself: an AI API relay",
+             host, DETECT_AIRELAY_CLIENTS);
+    detect_parts p = {"ai_api_relay",
+                      hp->gpu ? "gpu_host" : "intermediary",
+                      host,
+                      &G_AIRELAY,
+                      hp->gpu ? host : NULL,
+                      hp,
+                      NULL,
+                      NULL,
+                      host,
+                      hp,
+                      detail,
+                      summary};
+    detect_observe(q, v, entity, "ai_relay", value, DETECT_AIRELAY_WINDOW_US, 1,
+                   DETECT_AIRELAY_CLIENTS + 1, &p);
+}
 
 void detect_flow_rules(detect *d, event_queue *q, const detect_view *v)
 {
-    (void)d;
-    (void)q;
-    (void)v;
+    const indicator *in = detect_server_indicator(v);
+
+    detect_cn_direct(d, q, v);
+    detect_relay_control(d, q, v);
+    detect_proxy_latency(d, q, v);
+    detect_reverse_tunnel(d, q, v);
+    detect_fanout(d, q, v);
+    detect_fanin(d, q, v);
+    detect_behavior(q, v, in);
+    detect_footprint(q, v, in);
+    detect_ai_relay(d, q, v, in);
 }

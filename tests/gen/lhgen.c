@@ -2,6 +2,7 @@
  *
  *   lhgen --list
  *   lhgen SCENARIO OUT.pcap [--seed N] [--packets N] [--snaplen N] [--manifest FILE]
+ *                           [--vxlan VNI] [--vlan ID]
  *   lhgen damage MODE IN.pcap OUT.pcap
  *
  * main owns the generator context: it parses the options into it, opens
@@ -24,6 +25,7 @@ static int usage(const char *why)
     fputs("usage: lhgen --list\n"
           "       lhgen SCENARIO OUT.pcap [--seed N] [--packets N] [--snaplen N] "
           "[--manifest FILE]\n"
+          "                         [--vxlan VNI] [--vlan ID]\n"
           "       lhgen damage MODE IN.pcap OUT.pcap   (truncate, zero-length, oversize, "
           "garbage)\n",
           stderr);
@@ -59,6 +61,10 @@ static int parse_opts(struct gen *g, int argc, char **argv)
             g->packets = v;
         else if (!strcmp(argv[i], "--snaplen") && v >= 60 && v <= 65535)
             g->snaplen = (uint32_t)v;
+        else if (!strcmp(argv[i], "--vxlan") && v >= 1 && v <= 0xffffff)
+            g->vni = (uint32_t)v; /* every flow of the scenario wrapped in VXLAN */
+        else if (!strcmp(argv[i], "--vlan") && v >= 1 && v <= 4094)
+            g->vlan = (uint16_t)v; /* every flow of the scenario tagged 802.1Q */
         else
             return usage("unknown option or value out of range");
     }

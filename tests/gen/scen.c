@@ -776,6 +776,226 @@ static int scen_flood(struct gen *g)
     return spawner_start(g, g->packets ? g->packets : 100000, 20, flood_spawn);
 }
 
+/* ---- Detection-rule scenarios (tests/system/rules_*.sh) ----------------- */
+
+#define RULES_HK_CLOUD "8.210.37.5"    /* HK, Alibaba Cloud (china_cloud) */
+#define RULES_US_VPS   "45.76.12.34"   /* US, Vultr (hosting) */
+#define RULES_GPU4     "209.20.156.33" /* Lambda */
+#define RULES_GPU5     "192.222.50.14" /* Lambda */
+#define RULES_DAY      (24ULL * 3600ULL * GEN_SEC)
+
+/* A short interactive SSH session: direct (extra 0) or through a relay. */
+static int rules_ssh(struct gen *g, const char *cip, const char *sip, uint64_t t, uint32_t rtt_c,
+                     uint32_t extra_c)
+{
+    struct ssh_opts o = {rtt_c, 2000, 12, 1500, extra_c};
+    return ssh_session(g, cip, sip, t, &o);
+}
+
+/* relay_control and proxy_latency: SSH to a GPU host from an Alibaba
+ * Cloud address in Hong Kong, 1 ms from the sensor, user 45 ms beyond. */
+static int scen_rules_relay(struct gen *g)
+{
+    return rules_ssh(g, RULES_HK_CLOUD, GPU1, GEN_START_US, RELAY_RTT_US, RELAY_EXTRA_US);
+}
+
+/* Near misses: a US VPS relaying with 15 ms extra (not a relay country,
+ * under proxy_latency_ms), and plain HTTPS (no control) from the Hong
+ * Kong cloud address. */
+static int scen_rules_relay_miss(struct gen *g)
+{
+    struct tls_opts o = {443, RELAY_RTT_US, 2000, 0};
+    int rc =
+        rules_ssh(g, RULES_US_VPS, GPU1, GEN_START_US, RELAY_RTT_US, 15000) ||
+        tls_session_at(g, RULES_HK_CLOUD, GPU1, "www.example.com", GEN_START_US + GEN_SEC, &o, 3);
+    return rc ? -1 : 0;
+}
+
+static const char *const rules_gpus[] = {GPU1, GPU2, GPU3, RULES_GPU4, RULES_GPU5};
+
+/* reseller_fanout: one controller in China drives five GPU hosts. */
+static int scen_rules_fanout(struct gen *g)
+{
+    for (int i = 0; i < 5; i++)
+        if (rules_ssh(g, CN2, rules_gpus[i], GEN_START_US + (uint64_t)i * 40 * GEN_SEC, 170000, 0) <
+            0)
+            return -1;
+    return 0;
+}
+
+/* Near miss at a window edge: the same five hosts, three before and two
+ * after midnight UTC, where the 24 h windows meet. */
+static int scen_rules_fanout_edge(struct gen *g)
+{
+    uint64_t midnight = (GEN_START_US / RULES_DAY + 1) * RULES_DAY;
+    for (int i = 0; i < 5; i++) {
+        uint64_t t = i < 3 ? midnight - (uint64_t)(3 - i) * 600 * GEN_SEC
+                           : midnight + (uint64_t)(i - 2) * 600 * GEN_SEC;
+        if (rules_ssh(g, CN2, rules_gpus[i], t, 170000, 0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* shared_access_fanin: one GPU host controlled from three networks in
+ * China, one in Hong Kong, and from the US and the UK. */
+static int scen_rules_fanin(struct gen *g)
+{
+    static const char *const who[] = {CN1, CN2, "36.112.10.3", "8.210.38.9", US1, EU1};
+    static const uint32_t rtt[] = {180000, 170000, 175000, 38000, 42000, 85000};
+    for (int i = 0; i < 6; i++)
+        if (rules_ssh(g, who[i], GPU3, GEN_START_US + (uint64_t)i * 20 * GEN_SEC, rtt[i], 0) < 0)
+            return -1;
+    return 0;
+}
+
+/* Benign: a CI fleet of twenty AWS addresses in the US drives one GPU
+ * host over SSH. */
+static int scen_rules_ci_fleet(struct gen *g)
+{
+    static const uint8_t nets[][3] = {{3, 14, 20}, {3, 15, 1}, {3, 20, 100}, {44, 220, 5}};
+    char ip[32];
+    for (int i = 0; i < 20; i++) {
+        snprintf(ip, sizeof(ip), "%u.%u.%u.%d", nets[i % 4][0], nets[i % 4][1],
+                 nets[i % 4][2] + i / 4, 10 + i);
+        if (rules_ssh(g, ip, GPU1, GEN_START_US + (uint64_t)i * 7 * GEN_SEC, 30000, 0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Benign: a researcher in the US over SSH, the GPU host pulling PyTorch
+ * and a model, then uploading a checkpoint to S3 in the US. */
+static int scen_rules_researcher(struct gen *g)
+{
+    uint32_t snap = snaplen_or(g, 96);
+    struct bulk_opts pt = {"download.pytorch.org", 6 << 20, 0, 150, 3000, snap};
+    struct bulk_opts hf = {"cdn-lfs.huggingface.co", 12 << 20, 0, 150, 4000, snap};
+    struct bulk_opts up = {"s3.us-west-2.amazonaws.com", 64 << 20, 1, 150, 22000, snap};
+    int rc =
+        rules_ssh(g, US1, GPU1, GEN_START_US, 42000, 0) ||
+        dns_lookup(g, GPU1, "8.8.8.8", "download.pytorch.org", 1, GEN_START_US + GEN_SEC, 4000) ||
+        bulk_session(g, GPU1, "18.160.10.97", GEN_START_US + 2 * GEN_SEC, &pt) ||
+        bulk_session(g, GPU1, "18.155.68.112", GEN_START_US + 5 * GEN_SEC, &hf) ||
+        bulk_session(g, GPU1, "52.218.200.10", GEN_START_US + 20 * GEN_SEC, &up);
+    return rc ? -1 : 0;
+}
+
+/* Benign: a European user's notebook over TLS, direct. */
+static int scen_rules_eu_notebook(struct gen *g)
+{
+    struct tls_opts o = {443, 85000, 2000, 0};
+    return tls_session_at(g, EU1, GPU1, "jupyter-2b81c0.lambdaspaces.com", GEN_START_US, &o, 8);
+}
+
+/* Benign: a large upload (256 MiB) from the GPU host to S3 in the US. */
+static int scen_rules_big_upload(struct gen *g)
+{
+    struct bulk_opts up = {
+        "s3.us-west-2.amazonaws.com", 256ULL << 20, 1, 150, 22000, snaplen_or(g, 96)};
+    return bulk_session(g, GPU1, "52.218.200.10", GEN_START_US, &up);
+}
+
+/* A GPU host holding an ngrok agent connection that someone drives:
+ * small commands from the edge, answers from the host, every few seconds
+ * for `secs` seconds. */
+static int rules_tunnel(struct gen *g, const char *sip, uint64_t t, int secs)
+{
+    struct gen_flow *f = flow_mk(g, 6, GPU1, sip, 443, "tls", "connect.ngrok-agent.com");
+    struct gen_rng *r = &g->rng;
+    flow_rtt(f, 300, 24000);
+    t = tls_setup(g, f, t, "connect.ngrok-agent.com");
+    uint64_t end = t + (uint64_t)secs * GEN_SEC;
+    while (t < end) {
+        t = tcp_send(f, GEN_S2C, t, g->msg, tls_appdata(g->msg, r, gen_range(r, 60, 200)));
+        t = tcp_reply(f, GEN_C2S, t) + ms(g, 2, 30);
+        t = tcp_send(f, GEN_C2S, t, g->msg, tls_appdata(g->msg, r, gen_range(r, 200, 3000)));
+        t = tcp_reply(f, GEN_S2C, t) + ms(g, 2000, 6000);
+    }
+    tcp_close(f, GEN_C2S, t);
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+static int scen_rules_tunnel(struct gen *g)
+{
+    return rules_tunnel(g, "3.20.100.7", GEN_START_US, 180);
+}
+
+/* Near miss: the same tunnel, closed after 60 s. */
+static int scen_rules_tunnel_short(struct gen *g)
+{
+    return rules_tunnel(g, "3.20.100.7", GEN_START_US, 60);
+}
+
+/* An API relay: `n` clients in China send requests to a GPU host over
+ * TLS, and the host calls the OpenAI API after each. */
+static int rules_ai_relay(struct gen *g, int n)
+{
+    char ip[32];
+    uint64_t t = GEN_START_US;
+    for (int i = 0; i < n; i++, t += 3 * GEN_SEC) {
+        snprintf(ip, sizeof(ip), "27.184.%d.%d", 10 + i, 20 + i);
+        if (tls_session(g, ip, GPU2, "relay.example.net", t, 160000, 1) < 0 ||
+            tls_session(g, GPU2, "162.159.140.245", "api.openai.com", t + 500 * GEN_MS, 12000, 1) <
+                0)
+            return -1;
+    }
+    return 0;
+}
+
+static int scen_rules_ai_relay(struct gen *g)
+{
+    return rules_ai_relay(g, 30);
+}
+
+/* Near miss: fifteen clients. */
+static int scen_rules_ai_relay_few(struct gen *g)
+{
+    return rules_ai_relay(g, 15);
+}
+
+/* Near miss of cn_footprint: a GPU host using two China services only
+ * (the TUNA mirror and 114DNS). */
+static int scen_rules_footprint_few(struct gen *g)
+{
+    return dns_lookup(g, GPU1, "114.114.114.114", "pypi.tuna.tsinghua.edu.cn", 1, GEN_START_US,
+                      160000);
+}
+
+/* GPU host by behaviour: a Vultr address (no GPU range) pulls CUDA and
+ * serves a Jupyter notebook to a user in China. */
+static int scen_rules_behavior(struct gen *g)
+{
+    struct bulk_opts cu = {
+        "developer.download.nvidia.com", 4 << 20, 0, 150, 3000, snaplen_or(g, 96)};
+    int rc = bulk_session(g, RULES_US_VPS, "152.199.39.108", GEN_START_US, &cu) ||
+             jupyter_session(g, CN2, RULES_US_VPS, GEN_START_US + 5 * GEN_SEC, 175000, 6);
+    return rc ? -1 : 0;
+}
+
+/* The same mix over IPv4 and over IPv6 (the v6 GPU host is listed in
+ * tests/data/rules/inventory.csv; the relay is Alibaba Cloud Singapore,
+ * the user in China): a relayed SSH session and a direct one. */
+static int rules_mix(struct gen *g, const char *relay, const char *cn, const char *gpu)
+{
+    int rc = rules_ssh(g, relay, gpu, GEN_START_US, RELAY_RTT_US, RELAY_EXTRA_US) ||
+             rules_ssh(g, cn, gpu, GEN_START_US + 30 * GEN_SEC, 180000, 0);
+    return rc ? -1 : 0;
+}
+
+static int scen_rules_mix4(struct gen *g)
+{
+    return rules_mix(g, RULES_HK_CLOUD, CN1, GPU1);
+}
+
+static int scen_rules_mix6(struct gen *g)
+{
+    if (g->vlan == 0)
+        g->vlan = 120;
+    return rules_mix(g, "2404:2280:3100::5", "240e:3a1:4c5:1::25", "2602:fb17:200::17");
+}
+
 const struct gen_scenario gen_scenarios[] = {
     {"ssh", "interactive SSH session, China client to a GPU host (rtt 180 ms)", scen_ssh},
     {"tls", "TLS sessions to pytorch, Hugging Face CDN, OpenAI and Aliyun OSS", scen_tls},
@@ -797,4 +1017,29 @@ const struct gen_scenario gen_scenarios[] = {
     {"sample", "README sample: a few minutes of one GPU host's mirror port", scen_sample},
     {"fleet", "GPU fleet mirror port: bulk flows (snaplen 96), ~2% control sessions", scen_fleet},
     {"flood", "SYN flood / port scan: --packets distinct SYNs to one host", scen_flood},
+    {"rules-relay", "SSH to a GPU host from Alibaba Cloud Hong Kong, user 45 ms beyond it",
+     scen_rules_relay},
+    {"rules-relay-miss", "US VPS relay adding 15 ms; plain HTTPS from the Hong Kong cloud",
+     scen_rules_relay_miss},
+    {"rules-fanout", "one controller in China drives five GPU hosts", scen_rules_fanout},
+    {"rules-fanout-edge", "the same five hosts split by midnight UTC (3 + 2)",
+     scen_rules_fanout_edge},
+    {"rules-fanin", "one GPU host controlled from CN, HK, US and UK networks", scen_rules_fanin},
+    {"rules-ci-fleet", "benign: twenty AWS US addresses drive one GPU host", scen_rules_ci_fleet},
+    {"rules-researcher", "benign: US researcher over SSH, pulls, checkpoint upload to S3",
+     scen_rules_researcher},
+    {"rules-eu-notebook", "benign: European notebook over TLS", scen_rules_eu_notebook},
+    {"rules-big-upload", "benign: 256 MiB upload from a GPU host to S3 in the US",
+     scen_rules_big_upload},
+    {"rules-tunnel", "GPU host driven through an ngrok agent connection for 3 minutes",
+     scen_rules_tunnel},
+    {"rules-tunnel-short", "the same ngrok connection closed after 60 s", scen_rules_tunnel_short},
+    {"rules-ai-relay", "30 clients in China, each request relayed to api.openai.com",
+     scen_rules_ai_relay},
+    {"rules-ai-relay-few", "the same relay with 15 clients", scen_rules_ai_relay_few},
+    {"rules-footprint-few", "GPU host using two China services only", scen_rules_footprint_few},
+    {"rules-behavior", "a VPS pulling CUDA and serving Jupyter to China", scen_rules_behavior},
+    {"rules-mix4", "relayed and direct SSH from Hong Kong cloud and China over IPv4",
+     scen_rules_mix4},
+    {"rules-mix6", "the same over IPv6 on VLAN 120 (Singapore cloud relay)", scen_rules_mix6},
     {NULL, NULL, NULL}};

@@ -1,0 +1,96 @@
+#!/bin/bash
+# Detection rules on generated captures: each rule fires about the right
+# entity on the scenario built for it, with the GPU host, the peer or the
+# relay, and the flow in its evidence; each near miss (a threshold just
+# missed, a window edge, a country outside the lists, a flow that is no
+# control session) stays silent for that rule; benign captures raise
+# nothing of severity medium or above. Every alert line is also checked
+# against interface.md section 2 (lib/rules_check.py).
+#
+# Addresses are chosen for what the real default geo database says of
+# them (scripts/geo-db.sh): 175.16.199.23, 1.180.23.7, 36.112.10.3 CN;
+# 8.210.37.5/8.210.38.9 HK Alibaba Cloud (china_cloud); 45.76.12.34 US
+# Vultr (hosting); 43.252.36.10 MY without a hosting category; the GPU
+# hosts sit in Lambda's and CoreWeave's ranges.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+: "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
+: "${LHGEN:?LHGEN must name the scenario generator}"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+fail=0
+# check SCENARIO EXPECT...: generate, replay with two workers, check.
+check() {
+    local s=$1
+    shift
+    "$LHGEN" "$s" "$tmp/$s.pcap" --manifest "$tmp/$s.tsv" >/dev/null
+    "$LOOPHOLE" -r "$tmp/$s.pcap" --threads 2 --flows "$tmp/$s.flows" \
+        --alerts "$tmp/$s.alerts" 2>"$tmp/$s.err" || {
+        echo "rules_scenarios: $s: loophole failed: $(cat "$tmp/$s.err")" >&2
+        fail=1
+        return
+    }
+    python3 "$here/lib/manifest.py" "$tmp/$s.tsv" "$tmp/$s.flows" >/dev/null || {
+        echo "rules_scenarios: $s: records differ from the manifest" >&2
+        fail=1
+    }
+    python3 "$here/lib/rules_check.py" "$tmp/$s.alerts" "$@" || {
+        echo "rules_scenarios: $s: failed" >&2
+        fail=1
+    }
+}
+
+GPU1=104.171.200.17
+GPU3=216.153.50.21
+
+# cn_direct_control: SSH from China (the ssh scenario), Jupyter and RDP
+# from China in the sample; a US and a MY-relayed SSH in the sample do not
+# raise it about them.
+check ssh "+cn_direct_control|gpu_host|$GPU1|gpu=$GPU1|source=provider|peer=175.16.199.23|src=175.16.199.23|severity=high" \
+    -relay_control -proxy_latency -reseller_fanout -shared_access_fanin
+# relay_control and proxy_latency: SSH from Alibaba Cloud Hong Kong with
+# the user 45 ms beyond the relay.
+check rules-relay "+relay_control|relay|8.210.37.5|gpu=$GPU1|inter=8.210.37.5|src=8.210.37.5" \
+    "+proxy_latency|relay|8.210.37.5|gpu=$GPU1|inter=8.210.37.5|detail=ms extra|detail=km beyond" \
+    -cn_direct_control
+# The MY relay has no hosting category: proxy_latency only.
+check relay-ssh "+proxy_latency|relay|43.252.36.10|gpu=$GPU1|severity=medium" -relay_control
+check relay-tls "+proxy_latency|relay|43.252.36.77|gpu=$GPU1" -relay_control
+# Near misses: a US VPS 15 ms short of the user (not a relay country,
+# under proxy_latency_ms), HTTPS without control from the HK cloud.
+check rules-relay-miss -relay_control -proxy_latency -cn_direct_control count=0
+# reseller_fanout: five GPU hosts from one address (and its /24).
+check rules-fanout "+reseller_fanout|controller|1.180.23.7|peer=1.180.23.7|severity=high" \
+    "+reseller_fanout|controller|1.180.23.0/24|peer=1.180.23.7" \
+    "+cn_direct_control|gpu_host|$GPU3|peer=1.180.23.7"
+# ... split three and two by midnight UTC: no window holds five.
+check rules-fanout-edge -reseller_fanout "+cn_direct_control|gpu_host|$GPU1"
+# shared_access_fanin: four CN/HK networks plus the US and the UK.
+check rules-fanin "+shared_access_fanin|gpu_host|$GPU3|gpu=$GPU3" \
+    "+relay_control|relay|8.210.38.9|gpu=$GPU3"
+# reverse_tunnel: three minutes of a driven ngrok agent connection; a
+# minute is not long-lived.
+check rules-tunnel "+reverse_tunnel|gpu_host|$GPU1|gpu=$GPU1|inter=3.20.100.7|detail=tunnel:ngrok"
+check rules-tunnel-short -reverse_tunnel count=0
+# ai_api_relay: 30 clients in China relayed to api.openai.com; 15 are
+# not enough.
+check rules-ai-relay "+ai_api_relay|gpu_host|104.171.201.9|gpu=104.171.201.9"
+check rules-ai-relay-few -ai_api_relay count=0
+# cn_footprint: the dns scenario's TUNA and HF mirrors and 114DNS; two
+# services are not enough.
+check dns "+cn_footprint|gpu_host|$GPU1|severity=low" -cn_direct_control
+check rules-footprint-few -cn_footprint count=0
+check sample "+cn_footprint|gpu_host|$GPU1" "+cn_direct_control|gpu_host|$GPU1" \
+    "+cn_direct_control|gpu_host|104.171.201.9|peer=175.16.199.23" -relay_control
+# GPU host by behaviour: a Vultr VPS (no GPU range) serving Jupyter.
+check rules-behavior "+cn_direct_control|gpu_host|45.76.12.34|source=behavior|peer=1.180.23.7"
+# Control sessions that are not from China or a relay: no rule of this file.
+check k8s count=0
+check todesk -cn_direct_control -relay_control -proxy_latency
+
+# Benign captures: nothing of severity medium or above.
+for s in rules-ci-fleet rules-researcher rules-eu-notebook rules-big-upload; do
+    check "$s" quiet -shared_access_fanin -reseller_fanout
+done
+exit $fail

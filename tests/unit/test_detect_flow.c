@@ -1,0 +1,200 @@
+/* test_detect_flow.c -- the per-flow detection rules on hand-made flow
+ * records: which events detect_flow() queues for a control session from
+ * China, from a relay, with and without extra application round trip,
+ * and for flows that are no control session. Events are drained from the
+ * queue and decoded as the Redis writer would (no Redis needed).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "analyze/detect.h"
+#include "core/config.h"
+#include "redis/event.h"
+
+static const event_context ctx = {"lh:", "t", 1, 0};
+
+/* A finished SSH-like record from client `cip` to server `sip`: full
+ * handshake, client-side handshake RTT rtt_us, application RTT app_us. */
+static void mk_flow(flow *f, const char *cip, const char *sip, const char *control, uint32_t rtt_us,
+                    uint32_t app_us)
+{
+    memset(f, 0, sizeof(*f));
+    assert_int_equal(pkt_addr_parse(cip, &f->key.addr[0]), 0);
+    assert_int_equal(pkt_addr_parse(sip, &f->key.addr[1]), 0);
+    f->key.port[0] = 40000;
+    f->key.port[1] = 22;
+    f->key.proto = 6;
+    f->client = 0;
+    f->tcp = FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK;
+    f->rtt_client_us = rtt_us;
+    f->first_us = f->rec_first_us = 1772442000000000ULL;
+    f->last_us = f->first_us + 30000000ULL;
+    f->pkts[0] = f->pkts[1] = 40;
+    f->bytes[0] = 6000;
+    f->bytes[1] = 12000;
+    f->control = control;
+    f->tm_state = TIMING_S_DONE;
+    f->tm_class = TIMING_C_INTERACTIVE;
+    f->tm_app_rtt_us = app_us;
+    f->tm_nrtt = app_us ? 6 : 0;
+}
+
+static void mk_party(geo_party *p, const char *cc, const char *category, int gpu)
+{
+    memset(p, 0, sizeof(*p));
+    snprintf(p->info.country, sizeof(p->info.country), "%s", cc);
+    p->category = category;
+    p->gpu = gpu;
+    if (gpu)
+        p->provider = "Lambda";
+}
+
+/* The rules the queued events raise or observe, as "fn:rule" lines. */
+static void drain(event_queue *q, char *out, size_t len)
+{
+    const void *buf;
+    size_t n;
+    event_view v;
+
+    out[0] = '\0';
+    while ((buf = event_queue_peek(q, &n)) != NULL) {
+        assert_int_equal(event_decode(buf, n, &v), 0);
+        /* FCALL fn 4 k k k k ev ts ...: the rule follows the fixed part */
+        int at = strncmp(v.argv[1], "lh_raise", v.lens[1]) == 0 ? 11 : 16;
+        if (v.argc > at) {
+            char line[96];
+            snprintf(line, sizeof(line), "%.*s:%.*s\n", (int)v.lens[1], v.argv[1], (int)v.lens[at],
+                     v.argv[at]);
+            strncat(out, line, len - strlen(out) - 1);
+        }
+        event_queue_release(q);
+    }
+}
+
+typedef struct fixture {
+    config cfg;
+    detect *d;
+    event_queue *q;
+    char got[4096];
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *x = calloc(1, sizeof(*x));
+    config_init(&x->cfg);
+    x->d = detect_new(&x->cfg, "t");
+    x->q = event_queue_new(&ctx, 0, 1 << 20, 0);
+    *state = x;
+    return x->d && x->q ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    fixture *x = *state;
+    event_queue_free(x->q);
+    detect_free(x->d);
+    config_free(&x->cfg);
+    free(x);
+    return 0;
+}
+
+static void run(fixture *x, const flow *f, const geo_party *c, const geo_party *s)
+{
+    detect_flow(x->d, x->q, f, FLOW_END_FIN, c, s, NULL);
+    drain(x->q, x->got, sizeof(x->got));
+}
+
+static void test_cn_direct(void **state)
+{
+    fixture *x = *state;
+    flow f;
+    geo_party c, s;
+
+    mk_flow(&f, "175.16.199.23", "104.171.200.17", "ssh", 180000, 181000);
+    mk_party(&c, "CN", "china_telecom", 0);
+    mk_party(&s, "US", "gpu_cloud", GEO_GPU_PROVIDER);
+    run(x, &f, &c, &s);
+    assert_non_null(strstr(x->got, "lh_raise:cn_direct_control\n"));
+    assert_non_null(strstr(x->got, "lh_observe:reseller_fanout\n"));
+    assert_non_null(strstr(x->got, "lh_observe:shared_access_fanin\n"));
+    assert_null(strstr(x->got, "relay_control"));
+    assert_null(strstr(x->got, "proxy_latency"));
+
+    /* the same session to a host that is no GPU host: nothing */
+    mk_party(&s, "US", "hosting", 0);
+    run(x, &f, &c, &s);
+    assert_string_equal(x->got, "");
+
+    /* a DNS lookup naming a tool is not a session */
+    mk_party(&s, "US", "gpu_cloud", GEO_GPU_PROVIDER);
+    f.ctl_dns = 1;
+    run(x, &f, &c, &s);
+    assert_null(strstr(x->got, "cn_direct_control"));
+}
+
+static void test_relay_and_latency(void **state)
+{
+    fixture *x = *state;
+    flow f;
+    geo_party c, s;
+    uint32_t lim = (uint32_t)x->cfg.proxy_latency_us;
+
+    mk_party(&c, "HK", "china_cloud", 0);
+    mk_party(&s, "US", "gpu_cloud", GEO_GPU_PROVIDER);
+    /* exactly proxy_latency_ms extra: not more than the threshold */
+    mk_flow(&f, "8.210.37.5", "104.171.200.17", "ssh", 1000, 1000 + lim);
+    run(x, &f, &c, &s);
+    assert_non_null(strstr(x->got, "lh_raise:relay_control\n"));
+    assert_null(strstr(x->got, "proxy_latency"));
+    /* one microsecond more */
+    mk_flow(&f, "8.210.37.5", "104.171.200.17", "ssh", 1000, 1001 + lim);
+    run(x, &f, &c, &s);
+    assert_non_null(strstr(x->got, "lh_raise:proxy_latency\n"));
+    /* no application RTT samples: no verdict */
+    mk_flow(&f, "8.210.37.5", "104.171.200.17", "ssh", 1000, 0);
+    run(x, &f, &c, &s);
+    assert_null(strstr(x->got, "proxy_latency"));
+    /* a residential address in a relay country is a person, not a relay */
+    mk_party(&c, "HK", "residential", 0);
+    run(x, &f, &c, &s);
+    assert_null(strstr(x->got, "relay_control"));
+    /* a hosting address outside the relay countries neither */
+    mk_party(&c, "US", "hosting", 0);
+    run(x, &f, &c, &s);
+    assert_null(strstr(x->got, "relay_control"));
+}
+
+static void test_behavior_notebook(void **state)
+{
+    fixture *x = *state;
+    flow f;
+    geo_party c, s;
+
+    /* a Jupyter server on an unlisted host is a GPU host by behaviour */
+    mk_flow(&f, "1.180.23.7", "45.76.12.34", "jupyter", 175000, 176000);
+    mk_party(&c, "CN", "china_telecom", 0);
+    mk_party(&s, "US", "hosting", 0);
+    run(x, &f, &c, &s);
+    assert_non_null(strstr(x->got, "lh_raise:cn_direct_control\n"));
+    /* SSH to the same host is not */
+    mk_flow(&f, "1.180.23.7", "45.76.12.34", "ssh", 175000, 176000);
+    run(x, &f, &c, &s);
+    assert_string_equal(x->got, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_cn_direct, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_relay_and_latency, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_behavior_notebook, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
