@@ -72,7 +72,11 @@ getent passwd loophole >/dev/null || fail "the postinst did not create the looph
 if grep -q "warning" "$tmp/run.err"; then fail "installed binary warned: $(cat "$tmp/run.err")"; fi
 python3 - "$tmp/flows.jsonl" <<'PY'
 import json, sys
-flows = [json.loads(l) for l in open(sys.argv[1])]
+lines = [json.loads(l) for l in open(sys.argv[1])]
+flows = [l for l in lines if l["event_type"] == "flow"]
+alerts = [l for l in lines if l["event_type"] == "alert"]
+if not alerts:
+    sys.exit("FAIL: the installed binary raised no alert on the sample")
 if len(flows) != 15:
     sys.exit(f"FAIL: {len(flows)} flow records from the sample, expected 15")
 cn = [f for f in flows if (f["src_geo"] or {}).get("country") == "CN"]
