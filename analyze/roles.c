@@ -220,10 +220,15 @@ static size_t roles_name_len(const char *name)
     return n;
 }
 
-/* The match on a name whose length roles_name_len() gave. */
+/* The match on a name whose length roles_name_len() gave. Every name rule
+ * is tried on every flow that ends, and almost all fail on their last
+ * character, so that is compared before anything else. */
 static int roles_name_match_n(const char *pattern, const char *name, size_t n)
 {
-    if (pattern == NULL || name == NULL || n == 0)
+    if (pattern == NULL || name == NULL || n == 0 || pattern[0] == '\0')
+        return 0;
+    char last = pattern[strlen(pattern) - 1];
+    if (last != '*' && (last | 0x20) != (name[n - 1] | 0x20))
         return 0;
     if (strchr(pattern, '*') != NULL)
         return roles_glob(pattern, name, n);
