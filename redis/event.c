@@ -330,7 +330,8 @@ int event_leg_add(event_queue *q, const event_leg *l)
     event_u64(&a, l->min_ratio_pct);
     event_u64(&a, l->min_run);
     event_u64(&a, l->min_match);
-    return event_finish(q, &a, event_tail(q, &a, l->alert, l->ts_us, l->window_us, &json), json);
+    int rc = event_tail(q, &a, l->alert, l->ts_us, l->window_us, &json);
+    return event_finish(q, &a, rc, json);
 }
 
 int event_hours_add(event_queue *q, const event_hours *h)
