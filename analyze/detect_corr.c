@@ -1,10 +1,366 @@
 /* detect_corr.c -- rules that need sums, controller networks, time-of-day
- * profiles and leg matching in the library (see detect.h). */
+ * profiles and leg matching in the library (see detect.h).
+ *
+ * Every finished record of a flow enters detect_corr_rules() with its view;
+ * what it sends out are calls into the functions library (redis/event.h),
+ * which keeps the windows by packet time and decides. Nothing is kept here
+ * between flows, so the alerts do not depend on which worker saw a flow or
+ * in what order the records reach Redis. docs/rules-correlation.md
+ * explains each rule, its parameters and its blind spots.
+ *
+ *   weights_egress  lh_sum per (GPU host, destination network), flagged
+ *                   when the destination is in China, a relay country or
+ *                   Chinese object storage; lh_gate records the networks
+ *                   that control the GPU host, which count too.
+ *   stepping_stone  lh_leg: ON-period starts of an inbound interactive leg
+ *                   and an outbound control leg, under the intermediary.
+ *   cn_timezone     lh_hours: control-session starts into a GPU host in a
+ *                   UTC+8 hour-of-week histogram.
+ */
 #include "detect_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CORR_EGRESS_KIND "egress"
+#define CORR_CTL_KIND    "ctlnet"
+/* A record moving less than this is not sent as egress: a 1 GiB transfer
+ * in pieces this small would take 16,000 flows (docs/rules-correlation.md,
+ * blind spots), and every GPU host's small flows would cost a call each. */
+#define CORR_EGRESS_MIN_RECORD (64u * 1024)
+
+/* Stepping stones (detection-notes.md, Zhang and Paxson 2000): share of
+ * coinciding ON periods above 30 %, 2 back to back since the legs share
+ * the intermediary; at least 4 coincidences so a short session cannot
+ * match by chance. Legs meet in one-hour buckets. */
+#define CORR_LEG_WINDOW_US  (3600ull * 1000000)
+#define CORR_LEG_RATIO_PCT  30
+#define CORR_LEG_RUN        2
+#define CORR_LEG_MIN_MATCH  4
+#define CORR_LEG_MAX_STARTS TIMING_BURSTS_MAX
+
+/* Time zone (detection-notes.md, Mandiant APT1): weekdays, 08-12, 14-18
+ * and 19-22 China Standard Time, over a 7-day window; 8 sessions inside
+ * it on 3 distinct days. */
+#define CORR_TZ_WINDOW_US (7ull * 86400 * 1000000)
+#define CORR_TZ_OFFSET_S  (8 * 3600)
+#define CORR_TZ_HOURS     "000000001111001111011100"
+#define CORR_TZ_DAYS      "0111110"
+#define CORR_TZ_MIN_IN    8
+#define CORR_TZ_MIN_DAYS  3
+
+/* The destination network of an address: /24 IPv4, /48 IPv6. */
+static void detect_net(const pkt_addr *a, char *buf, size_t len)
+{
+    if (pkt_addr_is_v4(a))
+        snprintf(buf, len, "%u.%u.%u.0/24", a->b[12], a->b[13], a->b[14]);
+    else
+        snprintf(buf, len, "%x:%x:%x::/48", a->b[0] << 8 | a->b[1], a->b[2] << 8 | a->b[3],
+                 a->b[4] << 8 | a->b[5]);
+}
+
+/* 1 when the flow is a control session (not a DNS name of a tool). */
+static int detect_is_control(const detect_view *v)
+{
+    return v->f->control != NULL && !v->f->ctl_dns;
+}
+
+/* The flow's identity for the library: both ends and the first packet,
+ * the same for every record of the flow. */
+static void detect_flow_id(const detect_view *v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s:%u-%s:%u/%" PRIu64, v->client_ip, v->client_port, v->server_ip,
+             v->server_port, v->f->first_us);
+}
+
+/* An evidence item as compact JSON (malloc'ed), or NULL. */
+static char *detect_item_text(const detect_view *v, const char *detail, size_t *len)
+{
+    json_t *item = detect_evidence(v, detail);
+    char *s = json_dumps(item, JSON_PRESERVE_ORDER | JSON_COMPACT);
+
+    json_decref(item);
+    *len = s ? strlen(s) : 0;
+    return s;
+}
+
+/* Destination of GPU egress that counts by itself; why in `why`. */
+static int detect_egress_flagged(const detect *d, const detect_view *v, const geo_party *dst,
+                                 const pkt_addr *dst_addr, const char **why)
+{
+    const char *name = v->sni ? v->sni : v->host;
+    const indicator *in;
+
+    if (detect_is_china(d, dst)) {
+        *why = "in China";
+        return 1;
+    }
+    if (detect_is_relay_country(d, dst)) {
+        *why = "in a relay country";
+        return 1;
+    }
+    if (v->ind && name && (in = indicators_domain(v->ind, name, strlen(name))) &&
+        strcmp(in->category, "cn_storage") == 0) {
+        *why = "Chinese object storage (by name)";
+        return 1;
+    }
+    if (v->ind && (in = indicators_network(v->ind, dst_addr)) &&
+        strcmp(in->category, "cn_storage") == 0) {
+        *why = "Chinese object storage (by address)";
+        return 1;
+    }
+    *why = "the network that controls it";
+    return 0;
+}
+
+static void detect_egress_summary(char *buf, size_t len, const char *gpu, uint64_t threshold,
+                                  const char *net, const char *country, const char *why)
+{
+    snprintf(buf, len,
+             "GPU host %s sent at least %" PRIu64 " bytes in one window to %s (%s%s%s): "
+             "model-weight sized egress",
+             gpu, threshold, net, country[0] ? country : "", country[0] ? ", " : "", why);
+}
+
+/* weights_egress: the bytes the GPU host on side `gpu_client` (1 = the
+ * client) sent in this record, summed per destination network. */
+static void detect_egress(detect *d, event_queue *q, const detect_view *v, int gpu_client)
+{
+    const geo_party *gp = gpu_client ? v->client : v->server;
+    const geo_party *dp = gpu_client ? v->server : v->client;
+    const char *gip = gpu_client ? v->client_ip : v->server_ip;
+    const char *dip = gpu_client ? v->server_ip : v->client_ip;
+    const pkt_addr *da = &v->f->key.addr[gpu_client ? !v->f->client : v->f->client];
+    uint64_t sent = gpu_client ? v->bytes_up : v->bytes_down;
+    uint64_t got = gpu_client ? v->bytes_down : v->bytes_up;
+    char net[64], detail[160], summary[400];
+    const char *why;
+    size_t ilen;
+
+    if (sent < CORR_EGRESS_MIN_RECORD && sent < d->cfg->egress_bytes)
+        return;
+    detect_net(da, net, sizeof(net));
+    int flag = detect_egress_flagged(d, v, dp, da, &why);
+    /* Producer-consumer ratio (detection-notes.md): near 1.0 is an upload. */
+    snprintf(detail, sizeof(detail),
+             "GPU host sent %" PRIu64 " bytes and received %" PRIu64
+             " (producer-consumer ratio %.2f)",
+             sent, got, (double)((int64_t)sent - (int64_t)got) / (double)(sent + got));
+    char *item = detect_item_text(v, detail, &ilen);
+    detect_egress_summary(summary, sizeof(summary), gip, d->cfg->egress_bytes, net,
+                          dp->info.country, why);
+    json_t *extra = json_object();
+    json_object_set_new(extra, "gpu_host", detect_gpu_host(gip, gp));
+    json_object_set_new(extra, "peer", detect_party(dip, dp));
+    const char *hbuf[16];
+    char asn[16];
+    event_alert a = {.rule = "weights_egress",
+                     .severity = "high",
+                     .role = "gpu_host",
+                     .ip = gip,
+                     .summary = summary,
+                     .score = 40,
+                     .extra = extra,
+                     .host = detect_host_fields(gp, hbuf, asn, sizeof(asn))};
+    event_sum s = {.entity = gip,
+                   .kind = CORR_EGRESS_KIND,
+                   .member = net,
+                   .bytes = sent,
+                   .flag = flag,
+                   .ts_us = v->f->last_us,
+                   .window_us = d->cfg->egress_window_us,
+                   .threshold = d->cfg->egress_bytes,
+                   .gate_kind = CORR_CTL_KIND,
+                   .gate_window_us = d->cfg->fanin_window_us,
+                   .evidence = item,
+                   .evidence_len = ilen,
+                   .alert = &a};
+    event_sum_add(q, &s);
+    json_decref(extra);
+    free(item);
+}
+
+/* The controller network of a control session into a GPU host: a gate for
+ * weights_egress, checked against the sums already there. */
+static void detect_controller(detect *d, event_queue *q, const detect_view *v)
+{
+    const pkt_addr *ca = &v->f->key.addr[v->f->client];
+    char net[64], summary[400];
+
+    detect_net(ca, net, sizeof(net));
+    detect_egress_summary(summary, sizeof(summary), v->server_ip, d->cfg->egress_bytes, net,
+                          v->client->info.country, "the network that controls it");
+    json_t *extra = json_object();
+    json_object_set_new(extra, "gpu_host", detect_gpu_host(v->server_ip, v->server));
+    json_object_set_new(extra, "peer", detect_party(v->client_ip, v->client));
+    const char *hbuf[16];
+    char asn[16];
+    event_alert a = {.rule = "weights_egress",
+                     .severity = "high",
+                     .role = "gpu_host",
+                     .ip = v->server_ip,
+                     .summary = summary,
+                     .score = 40,
+                     .extra = extra,
+                     .host = detect_host_fields(v->server, hbuf, asn, sizeof(asn))};
+    event_gate g = {.entity = v->server_ip,
+                    .kind = CORR_CTL_KIND,
+                    .member = net,
+                    .ts_us = v->f->first_us,
+                    .window_us = d->cfg->fanin_window_us,
+                    .sum_kind = CORR_EGRESS_KIND,
+                    .sum_window_us = d->cfg->egress_window_us,
+                    .threshold = d->cfg->egress_bytes,
+                    .alert = &a};
+    event_gate_add(q, &g);
+    json_decref(extra);
+}
+
+/* "t:pkts,..." of the flow's ON periods, or 0 when it has too few. */
+static int detect_leg_starts(const detect_view *v, char *buf, size_t len)
+{
+    timing_burst b[CORR_LEG_MAX_STARTS];
+    int n = timing_bursts(v->f, b, CORR_LEG_MAX_STARTS);
+    size_t used = 0;
+
+    if (n < CORR_LEG_MIN_MATCH)
+        return 0;
+    buf[0] = '\0';
+    for (int i = 0; i < n && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%" PRIu64 ":%" PRIu32, i ? "," : "",
+                                 b[i].start_us, b[i].pkts);
+    return used < len;
+}
+
+/* stepping_stone: one leg through the intermediary `ip`; dir "in" when the
+ * intermediary is the server of an interactive session, "out" when it is
+ * the client of a control session into a GPU host. */
+static void detect_leg(detect *d, event_queue *q, const detect_view *v, const char *dir)
+{
+    int out = dir[0] == 'o';
+    const char *ip = out ? v->client_ip : v->server_ip;
+    const geo_party *ip_p = out ? v->client : v->server;
+    char starts[CORR_LEG_MAX_STARTS * 32], id[160], summary[400];
+    size_t ilen;
+
+    if (!detect_leg_starts(v, starts, sizeof(starts)))
+        return;
+    detect_flow_id(v, id, sizeof(id));
+    char *item = detect_item_text(v,
+                                  out ? "outbound leg: control session from the intermediary "
+                                        "to the GPU host"
+                                      : "inbound leg: interactive session into the intermediary",
+                                  &ilen);
+    json_t *part = json_object(), *extra = json_object();
+    json_t *own =
+        out ? detect_gpu_host(v->server_ip, v->server) : detect_party(v->client_ip, v->client);
+    json_object_set(part, out ? "gpu_host" : "peer", own);
+    json_object_set_new(extra, out ? "gpu_host" : "peer", own);
+    json_object_set_new(extra, "intermediary", detect_party(ip, ip_p));
+    char *ptext = json_dumps(part, JSON_COMPACT);
+    if (out)
+        snprintf(summary, sizeof(summary),
+                 "Host %s relays an interactive session into a control session to GPU host %s: "
+                 "the bursts of the two legs start together",
+                 ip, v->server_ip);
+    else
+        snprintf(summary, sizeof(summary),
+                 "Host %s relays the interactive session from %s into a control session to a "
+                 "GPU host: the bursts of the two legs start together",
+                 ip, v->client_ip);
+    const char *hbuf[16];
+    char asn[16];
+    event_alert a = {.rule = "stepping_stone",
+                     .severity = "high",
+                     .role = "intermediary",
+                     .ip = ip,
+                     .summary = summary,
+                     .score = 35,
+                     .extra = extra,
+                     .host = detect_host_fields(ip_p, hbuf, asn, sizeof(asn))};
+    event_leg l = {.entity = ip,
+                   .dir = dir,
+                   .leg = id,
+                   .starts = starts,
+                   .part = ptext,
+                   .item = item,
+                   .ts_us = v->f->last_us,
+                   .window_us = CORR_LEG_WINDOW_US,
+                   .delta_us = d->cfg->stepping_delta_us,
+                   .min_ratio_pct = CORR_LEG_RATIO_PCT,
+                   .min_run = CORR_LEG_RUN,
+                   .min_match = CORR_LEG_MIN_MATCH,
+                   .alert = &a};
+    if (item && ptext)
+        event_leg_add(q, &l);
+    free(ptext);
+    free(item);
+    json_decref(part);
+    json_decref(extra);
+}
+
+/* cn_timezone: the start of a control session into a GPU host. */
+static void detect_timezone(detect *d, event_queue *q, const detect_view *v)
+{
+    char id[160], summary[300];
+    size_t ilen;
+
+    (void)d;
+    detect_flow_id(v, id, sizeof(id));
+    char *item = detect_item_text(
+        v, "control session started inside the China Standard Time working day", &ilen);
+    snprintf(summary, sizeof(summary),
+             "Control sessions into GPU host %s follow a UTC+8 working day (weekdays 08-12, "
+             "14-18, 19-22 CST); a weak signal, read it with the host's other alerts",
+             v->server_ip);
+    json_t *extra = json_object();
+    json_object_set_new(extra, "gpu_host", detect_gpu_host(v->server_ip, v->server));
+    const char *hbuf[16];
+    char asn[16];
+    event_alert a = {.rule = "cn_timezone",
+                     .severity = "low",
+                     .role = "gpu_host",
+                     .ip = v->server_ip,
+                     .summary = summary,
+                     .score = 10,
+                     .extra = extra,
+                     .host = detect_host_fields(v->server, hbuf, asn, sizeof(asn))};
+    event_hours h = {.entity = v->server_ip,
+                     .session = id,
+                     .ts_us = v->f->first_us,
+                     .window_us = CORR_TZ_WINDOW_US,
+                     .offset_s = CORR_TZ_OFFSET_S,
+                     .hours_mask = CORR_TZ_HOURS,
+                     .days_mask = CORR_TZ_DAYS,
+                     .min_in = CORR_TZ_MIN_IN,
+                     .min_days = CORR_TZ_MIN_DAYS,
+                     .evidence = item,
+                     .evidence_len = ilen,
+                     .alert = &a};
+    event_hours_add(q, &h);
+    json_decref(extra);
+    free(item);
+}
 
 void detect_corr_rules(detect *d, event_queue *q, const detect_view *v)
 {
-    (void)d;
-    (void)q;
-    (void)v;
+    int cgpu = v->client->gpu != 0, sgpu = v->server->gpu != 0;
+    int control_in = detect_is_control(v) && sgpu && !cgpu;
+
+    /* The gate first: a control session that itself carries the upload
+     * (scp through SSH) then finds its own network in the set. */
+    if (control_in)
+        detect_controller(d, q, v);
+    if (cgpu && !sgpu)
+        detect_egress(d, q, v, 1);
+    else if (sgpu && !cgpu)
+        detect_egress(d, q, v, 0);
+    if (v->timing.cls == TIMING_C_INTERACTIVE || v->timing.cls == TIMING_C_MIXED)
+        detect_leg(d, q, v, "in");
+    if (control_in)
+        detect_leg(d, q, v, "out");
+    if (control_in && v->end != FLOW_END_ACTIVE)
+        detect_timezone(d, q, v);
 }

@@ -56,7 +56,8 @@
  * The flow is OFF after more than TIMING_IDLE_US without data either way;
  * the next data packet starts an ON period. `bursts` counts them; the
  * starts and packet counts of the latest TIMING_BURSTS are kept for the
- * stepping-stone matcher.
+ * stepping-stone matcher, TIMING_BURSTS_MAX once the flow has keystrokes
+ * (a separate ring of 768 bytes, only for sessions people type in).
  *
  * Cost: one calloc per TCP flow with data, about 200 bytes, freed at the
  * end or once the flow is a bulk transfer; per data packet a few compares.
@@ -87,6 +88,7 @@ struct timing {
     uint64_t big_bytes;     /* payload in segments of TIMING_BIG or more */
     uint64_t burst_us[TIMING_BURSTS];
     uint32_t burst_pkts[TIMING_BURSTS];
+    timing_burst *more; /* TIMING_BURSTS_MAX ring once the flow is typed in */
     uint32_t rtt[TIMING_RTT_SAMPLES];
     uint32_t next_seq[2]; /* sequence number after the latest data, per dir */
     uint32_t small;       /* client segments of keystroke size */
@@ -183,13 +185,41 @@ static int timing_seq(struct timing *t, const packet *p, int dir)
     return d == 0 ? TIMING_SEQ_NEXT : TIMING_SEQ_HOLE;
 }
 
+/* A flow someone types into keeps TIMING_BURSTS_MAX ON periods, so the
+ * stepping-stone matcher sees the overlap of two legs that end at
+ * different times; the others keep TIMING_BURSTS inline. The larger ring
+ * is allocated when the inline one wraps (out of memory: keep the small
+ * one). */
+static void timing_grow(struct timing *t)
+{
+    if (t->more || t->bursts < TIMING_BURSTS || t->keys < TIMING_MIN_KEYS)
+        return;
+    if ((t->more = calloc(TIMING_BURSTS_MAX, sizeof(*t->more))) == NULL)
+        return;
+    for (int i = 0; i < TIMING_BURSTS; i++) {
+        int slot = (t->burst_head + 1 + i) % TIMING_BURSTS; /* oldest first */
+        t->more[i].start_us = t->burst_us[slot];
+        t->more[i].pkts = t->burst_pkts[slot];
+    }
+    t->burst_head = TIMING_BURSTS - 1;
+}
+
 static void timing_on_off(struct timing *t, uint64_t ts)
 {
     if (t->data_seen && ts > t->last_data_us + TIMING_IDLE_US) {
+        timing_grow(t);
         t->bursts++;
-        t->burst_head = (uint8_t)((t->burst_head + 1) % TIMING_BURSTS);
-        t->burst_us[t->burst_head] = ts;
-        t->burst_pkts[t->burst_head] = 1;
+        if (t->more) {
+            t->burst_head = (uint8_t)((t->burst_head + 1) % TIMING_BURSTS_MAX);
+            t->more[t->burst_head] = (timing_burst){ts, 1};
+        } else {
+            t->burst_head = (uint8_t)((t->burst_head + 1) % TIMING_BURSTS);
+            t->burst_us[t->burst_head] = ts;
+            t->burst_pkts[t->burst_head] = 1;
+        }
+    } else if (t->bursts > 0 && t->more) {
+        if (t->more[t->burst_head].pkts < UINT32_MAX)
+            t->more[t->burst_head].pkts++;
     } else if (t->bursts > 0 && t->burst_pkts[t->burst_head] < UINT32_MAX) {
         t->burst_pkts[t->burst_head]++;
     }
@@ -350,6 +380,7 @@ void timing_release(flow *f)
     f->tm_bursts = timing_sat16(s.bursts);
     f->tm_app_rtt_us = s.app_rtt_us;
     f->tm_nrtt = (uint8_t)s.nrtt;
+    free(f->timing->more);
     free(f->timing);
     f->timing = NULL;
     f->tm_state = TIMING_S_DONE;
@@ -361,13 +392,15 @@ int timing_bursts(const flow *f, timing_burst *out, int max)
 
     if (t == NULL || max <= 0)
         return 0;
-    int n = t->bursts < TIMING_BURSTS ? (int)t->bursts : TIMING_BURSTS;
+    int cap = t->more ? TIMING_BURSTS_MAX : TIMING_BURSTS;
+    int n = t->bursts < (uint32_t)cap ? (int)t->bursts : cap;
     if (n > max)
         n = max;
     for (int i = 0; i < n; i++) {
-        int slot = (t->burst_head + TIMING_BURSTS - (n - 1 - i)) % TIMING_BURSTS;
-        out[i].start_us = t->burst_us[slot];
-        out[i].pkts = t->burst_pkts[slot];
+        int slot = (t->burst_head + cap - (n - 1 - i)) % cap;
+        out[i] = t->more
+                     ? t->more[slot]
+                     : (timing_burst){.start_us = t->burst_us[slot], .pkts = t->burst_pkts[slot]};
     }
     return n;
 }

@@ -27,6 +27,7 @@
 
 #define TIMING_RTT_SAMPLES 8      /* application RTT samples kept (the first) */
 #define TIMING_BURSTS      8      /* ON-period starts kept (the latest) */
+#define TIMING_BURSTS_MAX  64     /* ... once the flow has keystrokes */
 #define TIMING_IDLE_US     500000 /* OFF after more than this without data */
 
 /* flow.tm_state */
@@ -72,9 +73,9 @@ void timing_release(flow *f);
 void timing_summarize(const flow *f, timing_summary *s);
 
 /* Copies the latest ON periods of f, oldest first, at most max (up to
- * TIMING_BURSTS are kept). Returns how many; 0 when the flow has no
- * timing state (any more). The periods are the ones `bursts` counts: the
- * first data of the flow does not start one. */
+ * TIMING_BURSTS are kept, TIMING_BURSTS_MAX for a flow with keystrokes). Returns how many; 0 when
+ * the flow has no timing state (any more). The periods are the ones `bursts` counts: the first data
+ * of the flow does not start one. */
 int timing_bursts(const flow *f, timing_burst *out, int max);
 
 /* 1 when the start of an SSH server payload (b, len) holds a key-exchange

@@ -191,6 +191,8 @@ static int event_alert_args(event_queue *q, event_args *a, const event_alert *al
     return 0;
 }
 
+static void event_evidence(event_args *a, const char *item, size_t len);
+
 int event_observe(event_queue *q, const event_observation *o)
 {
     event_args a;
@@ -208,6 +210,7 @@ int event_observe(event_queue *q, const event_observation *o)
     event_u64(&a, o->cap ? o->cap : 10000);
     event_u64(&a, event_ttl_s(o->window_us));
     event_u64(&a, o->alert ? o->threshold : 0);
+    event_evidence(&a, o->evidence, o->evidence_len);
     if (o->alert && o->threshold > 0) {
         event_alert al = *o->alert;
         al.ts_us = o->ts_us;
@@ -220,6 +223,139 @@ int event_observe(event_queue *q, const event_observation *o)
     rc = event_push(q, &a, EVENT_CALL);
     free(json);
     return rc;
+}
+
+/* The optional `EVIDENCE item` of lh_observe, lh_sum and lh_hours. */
+static void event_evidence(event_args *a, const char *item, size_t len)
+{
+    if (item == NULL || len == 0)
+        return;
+    event_str(a, "EVIDENCE");
+    event_arg(a, item, len);
+}
+
+/* The alert part at the end of a call, with its ts and window. */
+static int event_tail(event_queue *q, event_args *a, const event_alert *alert, uint64_t ts_us,
+                      uint64_t window_us, char **json)
+{
+    event_alert al = *alert;
+
+    al.ts_us = ts_us;
+    al.window_us = window_us;
+    return event_alert_args(q, a, &al, json);
+}
+
+/* Pushes a call; frees the alert JSON. */
+static int event_finish(event_queue *q, event_args *a, int rc, char *json)
+{
+    if (rc < 0) {
+        STAT_ADD(q->dropped, 1);
+        return -1;
+    }
+    rc = event_push(q, a, EVENT_CALL);
+    free(json);
+    return rc;
+}
+
+static const char *event_alert_ip(const event_alert *al, const char *entity)
+{
+    return al && al->ip ? al->ip : entity;
+}
+
+int event_sum_add(event_queue *q, const event_sum *s)
+{
+    event_args a;
+    char *json = NULL;
+    int rc = 0, alert = s->alert && s->threshold > 0;
+
+    event_begin(q, &a, 1, "lh_sum");
+    event_keys(q, &a, s->entity, event_alert_ip(s->alert, s->entity));
+    event_id(q, &a);
+    event_u64(&a, s->ts_us);
+    event_str(&a, s->kind);
+    event_str(&a, s->member);
+    event_u64(&a, s->bytes);
+    event_str(&a, s->flag ? "1" : "0");
+    event_u64(&a, s->window_us ? s->window_us : 1);
+    event_u64(&a, event_ttl_s(s->window_us));
+    event_u64(&a, alert ? s->threshold : 0);
+    event_str(&a, s->gate_kind ? s->gate_kind : "");
+    event_u64(&a, s->gate_window_us ? s->gate_window_us : 1);
+    event_evidence(&a, s->evidence, s->evidence_len);
+    if (alert)
+        rc = event_tail(q, &a, s->alert, s->ts_us, s->window_us, &json);
+    return event_finish(q, &a, rc, json);
+}
+
+int event_gate_add(event_queue *q, const event_gate *g)
+{
+    event_args a;
+    char *json = NULL;
+    int rc = 0, alert = g->alert && g->threshold > 0;
+
+    event_begin(q, &a, 1, "lh_gate");
+    event_keys(q, &a, g->entity, event_alert_ip(g->alert, g->entity));
+    event_id(q, &a);
+    event_u64(&a, g->ts_us);
+    event_str(&a, g->kind);
+    event_str(&a, g->member);
+    event_u64(&a, g->window_us ? g->window_us : 1);
+    /* The sums it checks live as long as the gate window. */
+    event_u64(&a, event_ttl_s(g->window_us > g->sum_window_us ? g->window_us : g->sum_window_us));
+    event_str(&a, g->sum_kind);
+    event_u64(&a, g->sum_window_us ? g->sum_window_us : 1);
+    event_u64(&a, alert ? g->threshold : 0);
+    if (alert)
+        rc = event_tail(q, &a, g->alert, g->ts_us, g->sum_window_us, &json);
+    return event_finish(q, &a, rc, json);
+}
+
+int event_leg_add(event_queue *q, const event_leg *l)
+{
+    event_args a;
+    char *json = NULL;
+
+    event_begin(q, &a, 1, "lh_leg");
+    event_keys(q, &a, l->entity, event_alert_ip(l->alert, l->entity));
+    event_id(q, &a);
+    event_u64(&a, l->ts_us);
+    event_str(&a, l->dir);
+    event_str(&a, l->leg);
+    event_str(&a, l->starts);
+    event_str(&a, l->part);
+    event_str(&a, l->item);
+    event_u64(&a, l->window_us ? l->window_us : 1);
+    event_u64(&a, event_ttl_s(l->window_us));
+    event_u64(&a, l->delta_us);
+    event_u64(&a, l->min_ratio_pct);
+    event_u64(&a, l->min_run);
+    event_u64(&a, l->min_match);
+    int rc = event_tail(q, &a, l->alert, l->ts_us, l->window_us, &json);
+    return event_finish(q, &a, rc, json);
+}
+
+int event_hours_add(event_queue *q, const event_hours *h)
+{
+    event_args a;
+    char *json = NULL;
+    int rc = 0, alert = h->alert && h->min_in > 0;
+
+    event_begin(q, &a, 1, "lh_hours");
+    event_keys(q, &a, h->entity, event_alert_ip(h->alert, h->entity));
+    event_id(q, &a);
+    event_u64(&a, h->ts_us);
+    event_str(&a, h->session);
+    event_u64(&a, h->window_us ? h->window_us : 1);
+    event_u64(&a, event_ttl_s(h->window_us));
+    event_fmt(&a, "%lld", (long long)h->offset_s);
+    event_str(&a, h->hours_mask);
+    event_str(&a, h->days_mask);
+    event_u64(&a, alert ? h->min_in : 0);
+    event_u64(&a, h->min_days);
+    event_evidence(&a, h->evidence, h->evidence_len);
+    if (alert)
+        rc = event_tail(q, &a, h->alert, h->ts_us, h->window_us, &json);
+    return event_finish(q, &a, rc, json);
 }
 
 int event_raise(event_queue *q, const event_alert *al)

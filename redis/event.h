@@ -80,12 +80,77 @@ typedef struct event_observation {
     uint32_t cap;       /* exact sets stop growing here; 0 = 10000 */
     uint32_t threshold; /* 0 = count only */
     const event_alert *alert;
+    /* Optional evidence item (a JSON object, e.g. detect_evidence()),
+     * kept by the library per (entity, kind, window) and spliced into the
+     * alert it raises (send the alert's evidence empty then). NULL = none. */
+    const char *evidence;
+    size_t evidence_len;
 } event_observation;
+
+/* Bytes toward member (a destination network) in the window of ts_us,
+ * added once (lh_sum). flag = 1: the destination counts by itself;
+ * otherwise only when member is in the entity's gate set gate_kind
+ * (recorded with event_gate) of the gate window. Raised once per (rule,
+ * entity, member, window) when the sum reaches threshold; the kept
+ * evidence (the largest items by bytes) is spliced in. */
+typedef struct event_sum {
+    const char *entity, *kind, *member;
+    uint64_t bytes;
+    int flag;
+    uint64_t ts_us, window_us;
+    uint64_t threshold;    /* 0 = sum only */
+    const char *gate_kind; /* NULL or "" = flag only */
+    uint64_t gate_window_us;
+    const char *evidence; /* optional item, as in event_observation */
+    size_t evidence_len;
+    const event_alert *alert;
+} event_sum;
+
+/* Records member in the entity's exact set kind (lh_gate) and raises the
+ * sums of sum_kind for member that reached threshold in the sum windows
+ * starting inside this window. */
+typedef struct event_gate {
+    const char *entity, *kind, *member;
+    uint64_t ts_us, window_us;
+    const char *sum_kind;
+    uint64_t sum_window_us, threshold; /* 0 = record only */
+    const event_alert *alert;
+} event_gate;
+
+/* One leg of a possible stepping stone through entity (lh_leg): dir "in"
+ * or "out", leg a unique id of the flow, starts "t:pkts,..." ascending.
+ * part is a JSON object holding this leg's party ("peer" or "gpu_host")
+ * for an alert the other leg raises; item its evidence item. */
+typedef struct event_leg {
+    const char *entity, *dir, *leg, *starts, *part, *item;
+    uint64_t ts_us, window_us, delta_us;
+    uint32_t min_ratio_pct, min_run, min_match;
+    const event_alert *alert;
+} event_leg;
+
+/* A session start of entity for a time-of-day profile (lh_hours): local
+ * time is UTC + offset_s; hours_mask (24 chars) and days_mask (7,
+ * Sunday first) mark the profile with '1'. Raised when min_in sessions
+ * inside it fell on min_days distinct local days. */
+typedef struct event_hours {
+    const char *entity, *session;
+    uint64_t ts_us, window_us;
+    int64_t offset_s;
+    const char *hours_mask, *days_mask;
+    uint32_t min_in, min_days;
+    const char *evidence; /* optional item, kept when inside the profile */
+    size_t evidence_len;
+    const event_alert *alert;
+} event_hours;
 
 /* Producers. Return 0, or -1 when the event was dropped (queue full in
  * live mode, or larger than EVENT_MAX_BYTES): the queue counts it. */
 int event_observe(event_queue *q, const event_observation *o);
 int event_raise(event_queue *q, const event_alert *a);
+int event_sum_add(event_queue *q, const event_sum *s);
+int event_gate_add(event_queue *q, const event_gate *g);
+int event_leg_add(event_queue *q, const event_leg *l);
+int event_hours_add(event_queue *q, const event_hours *h);
 /* A flow record line (record_flow_line) onto <prefix>flows. */
 int event_flow(event_queue *q, const char *line, size_t len);
 /* HSET <prefix>stats:<sensor> with n name/value pairs (kv[2n]). */

@@ -48,10 +48,56 @@ writer sends the call again; the dedup hash then holds the same event id and
 the function returns the alert again without adding it to the stream, the
 risk or the channel a second time, so the caller writes it exactly once.
 
-Reply of lh_observe and lh_raise: { count, { alert_json, ... } }.
+Evidence. An observation may carry one evidence item (the JSON object of
+detect_evidence() in analyze/detect.c, built and escaped by the sensor):
+`EVIDENCE item` right before the alert part. The items of one (entity,
+kind, window[, member]) are kept in a sorted set, at most EVIDENCE_MAX:
+by packet time (the earliest) for counts and time profiles, by bytes (the
+largest) for sums, so the kept items do not depend on arrival order either
+(the set always holds the EVIDENCE_MAX smallest scores, ties by bytes).
+When an alert is raised, the kept items are spliced into its "evidence"
+array; the sensor sends that array empty in that case. Items are checked
+to be JSON objects without raw line breaks before they are stored.
+  K:evd:<kind>:<W>:<b>[:<member>]  zset  item -> ts_us or -bytes   (TTL ttl_s)
+
+Sums (lh_sum). A windowed byte sum per (entity, kind, member, bucket):
+HINCRBY, which commutes, once per event id (a resent call adds nothing).
+The alert is raised when the sum reaches the threshold and the member is
+flagged (any event of the bucket said so: the destination is in China, a
+relay country, Chinese object storage) or is in the entity's gate set (an
+exact lh_observe/lh_gate set, e.g. the networks that control a GPU host)
+of the gate window holding the start of the sum's bucket. lh_gate records
+a gate member and checks the sums of the buckets starting in its window,
+so whichever of the bytes and the control session arrives last raises the
+alert. Dedup per (rule, entity, member, window).
+  K:sum:<kind>:<W>:<b>     hash  member -> bytes, flag:<member> -> 1
+  K:sum:<kind>:<W>:<b>:ev  set   event ids already added        (TTL ttl_s)
+
+Legs (lh_leg). The ON-period starts of the two legs of a possible stepping
+stone, under the intermediary's key: dir "in" (an interactive session into
+it) or "out" (a control session from it to a GPU host), per bucket of the
+first and of the last start. A leg is matched against every stored leg of
+the other direction in the same buckets with the same (in, out) argument
+order whatever arrived first (Zhang and Paxson 2000, detection-notes.md).
+Each leg stores a JSON part (its own party: "peer" for in, "gpu_host" for
+out) spliced into the alert raised by the other leg, and its evidence item.
+  K:leg:<dir>:<W>:<b>  K:legp:<dir>:<W>:<b>  K:lege:<dir>:<W>:<b>
+                           hash  leg id -> starts / part / item   (TTL ttl_s)
+
+Hours (lh_hours). Session start times of an entity in an hour-of-week
+histogram in local time (the caller's UTC offset), once per session id;
+sessions inside the caller's profile (hour and weekday masks) also mark
+their local day. Raised when the sessions inside reach min_in on at least
+min_days distinct days: both only grow, so the alert does not depend on
+arrival order. The share inside is reported, not tested (it can fall).
+  K:tz:<W>:<b>   hash  h:<0..167> -> sessions, d:<local day> -> 1
+  K:tzs:<W>:<b>  set   session ids counted                      (TTL ttl_s)
+
+Reply of every function that raises: { count, { alert_json, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 1'
+local VERSION = 'loophole-functions 2'
+local EVIDENCE_MAX = 16
 
 local function n(s, what)
   local v = tonumber(s)
@@ -115,19 +161,101 @@ local function host_update(key, a, score)
   redis.call('HSET', key, unpack(args))
 end
 
+-- The last position of plain text pat in s, or nil.
+local function find_last(s, pat)
+  local pos, last = 1, nil
+  while true do
+    local at = string.find(s, pat, pos, true)
+    if not at then return last end
+    last, pos = at, at + 1
+  end
+end
+
+-- ',"evidence":[' cannot occur inside a JSON string (a quote there is
+-- escaped), and the top-level array comes after every other object member
+-- the sensor writes (event_alert_json), so its last occurrence is the one.
+local EVIDENCE_AT = ',"evidence":['
+
+-- Splices items (JSON object texts) at the start of the alert's evidence.
+local function splice_evidence(json, items)
+  if #items == 0 then return json end
+  local at = find_last(json, EVIDENCE_AT)
+  if not at then error('ERR loophole: the alert has no evidence array') end
+  at = at + #EVIDENCE_AT
+  local sep = string.sub(json, at, at) == ']' and '' or ','
+  return string.sub(json, 1, at - 1) .. table.concat(items, ',') .. sep .. string.sub(json, at)
+end
+
+-- Checks that an item from the caller is one JSON object on one line.
+local function check_object(item, what)
+  if item == nil or string.sub(item, 1, 1) ~= '{' or string.sub(item, -1) ~= '}' or
+     string.find(item, '[\r\n]') then
+    error('ERR loophole: ' .. what .. ' must be a JSON object')
+  end
+  local ok, v = pcall(cjson.decode, item)
+  if not ok or type(v) ~= 'table' then error('ERR loophole: ' .. what .. ' must be a JSON object') end
+  return v
+end
+
+local PART_KEYS = { gpu_host = 1, peer = 1 }
+
+-- Splices the members of part (a checked object text of PART_KEYS only)
+-- before the evidence array, unless the alert has them already.
+local function splice_part(json, part)
+  local v = check_object(part, 'a leg part')
+  local alert = cjson.decode(json)
+  for k, _ in pairs(v) do
+    if not PART_KEYS[k] then error('ERR loophole: a leg part may hold gpu_host and peer only') end
+    if alert[k] ~= nil then return json end
+  end
+  local inner = string.sub(part, 2, -2)
+  local at = find_last(json, EVIDENCE_AT)
+  if inner == '' or not at then return json end
+  return string.sub(json, 1, at - 1) .. ',' .. inner .. string.sub(json, at)
+end
+
+-- Keeps item in the evidence set evkey: the EVIDENCE_MAX lowest scores.
+local function evidence_add(evkey, item, score, ttl)
+  check_object(item, 'an evidence item')
+  redis.call('ZADD', evkey, score, item)
+  if redis.call('ZCARD', evkey) > EVIDENCE_MAX then
+    redis.call('ZREMRANGEBYRANK', evkey, EVIDENCE_MAX, -1)
+  end
+  redis.call('EXPIRE', evkey, ttl)
+end
+
 -- Raises the alert of `a` for window (w, b) unless it was raised already.
+-- opt (may be nil): sub = a member that is part of the dedup key (one
+-- alert per destination network), evkey = the evidence set to splice,
+-- items = evidence items to splice first, parts = JSON parts to splice.
 -- Returns the alert line, or nil when another event raised it before.
-local function raise(keys, ev, w, b, ttl, a, extra)
+local function raise(keys, ev, w, b, ttl, a, extra, opt)
+  opt = opt or {}
   local dkey = keys[1] .. ':alert:' .. a.rule .. ':' .. fmt(w) .. ':' .. fmt(b)
+  local idtext = a.rule .. '\0' .. a.ip .. '\0' .. fmt(w) .. '\0' .. fmt(b)
+  if opt.sub then
+    dkey = dkey .. ':' .. opt.sub
+    idtext = idtext .. '\0' .. opt.sub
+  end
   local prev = redis.call('HMGET', dkey, 'ev', 'json')
   if prev[1] then
     if prev[1] == ev then return prev[2] end -- a resent call: same answer
     return nil
   end
+  local json = a.json
+  for _, p in ipairs(opt.parts or {}) do json = splice_part(json, p) end
+  local items = {}
+  for _, it in ipairs(opt.items or {}) do items[#items + 1] = it end
+  if opt.evkey then
+    for _, it in ipairs(redis.call('ZRANGE', opt.evkey, 0, EVIDENCE_MAX - 1 - #items)) do
+      items[#items + 1] = it
+    end
+  end
+  json = splice_evidence(json, items)
   local old = tonumber(redis.call('ZSCORE', keys[3], a.ip) or '0') or 0
   local score = math.min(100, old + math.max(0, a.score_add))
-  local id = redis.sha1hex(a.rule .. '\0' .. a.ip .. '\0' .. fmt(w) .. '\0' .. fmt(b))
-  local line = string.sub(a.json, 1, -2)
+  local id = redis.sha1hex(idtext)
+  local line = string.sub(json, 1, -2)
   if line ~= '{' then line = line .. ',' end
   line = line .. '"id":"' .. string.sub(id, 1, 24) .. '","score":' .. fmt(score) .. extra .. '}'
   redis.call('HSET', dkey, 'ev', ev, 'json', line)
@@ -144,20 +272,28 @@ local function raise(keys, ev, w, b, ttl, a, extra)
   return line
 end
 
+-- An optional `EVIDENCE item` at argv[i]: returns the item (or nil) and
+-- the index of what follows.
+local function evidence_arg(argv, i)
+  if argv[i] == 'EVIDENCE' then return argv[i + 1], i + 2 end
+  return nil, i
+end
+
 local function window(ts, w)
   if w < 1 then error('ERR loophole: window must be at least 1 us') end
   return math.floor(ts / w)
 end
 
 -- FCALL lh_observe 4 K host risk alerts  ev ts_us kind value window_us mode
---       cap ttl_s threshold [alert part when threshold > 0]
+--       cap ttl_s threshold [EVIDENCE item] [alert part when threshold > 0]
 -- Records that entity K saw `value` of `kind` at packet time ts_us and
 -- returns the distinct count of its window; raises the alert when the count
--- reaches threshold.
+-- reaches threshold, with the kept evidence items (the earliest).
 local function observe(keys, argv)
   local ev, ts, kind, value = argv[1], n(argv[2], 'ts_us'), argv[3], argv[4]
   local w, mode, cap = n(argv[5], 'window_us'), argv[6], n(argv[7], 'cap')
   local ttl, threshold = n(argv[8], 'ttl_s'), n(argv[9], 'threshold')
+  local item, ai = evidence_arg(argv, 10)
   local b = window(ts, w)
   local count
   if mode == 'exact' then
@@ -176,13 +312,250 @@ local function observe(keys, argv)
   else
     error('ERR loophole: mode must be exact or approx')
   end
+  local evkey = keys[1] .. ':evd:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
+  if item then evidence_add(evkey, item, ts, ttl) end
   local raised = {}
   if threshold > 0 and count >= threshold then
-    local a = alert_args(argv, 10)
-    local line = raise(keys, ev, w, b, ttl, a, ',"count":' .. fmt(count))
+    local a = alert_args(argv, ai)
+    local line = raise(keys, ev, w, b, ttl, a, ',"count":' .. fmt(count), { evkey = evkey })
     if line then raised[1] = line end
   end
   return { count, raised }
+end
+
+local function sum_key(keys, kind, w, b)
+  return keys[1] .. ':sum:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
+end
+
+local function sum_evkey(keys, kind, w, b, member)
+  return keys[1] .. ':evd:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b) .. ':' .. member
+end
+
+-- FCALL lh_sum 4 K host risk alerts  ev ts_us kind member bytes flag
+--       window_us ttl_s threshold gate_kind gate_window_us
+--       [EVIDENCE item] [alert part when threshold > 0]
+-- Adds bytes to member's sum in the window of ts_us (once per event id);
+-- flag "1" marks the member as a destination that counts by itself. Raises
+-- when the sum reaches threshold and the member is flagged or in the gate
+-- set K:obs:<gate_kind>:<gate_window_us>:<gate bucket of the window's
+-- start> (gate_kind "" = flag only). Returns { sum, { alert } }.
+local function sum_fn(keys, argv)
+  local ev, ts, kind, member = argv[1], n(argv[2], 'ts_us'), argv[3], argv[4]
+  local bytes, flag = n(argv[5], 'bytes'), argv[6]
+  local w, ttl, threshold = n(argv[7], 'window_us'), n(argv[8], 'ttl_s'), n(argv[9], 'threshold')
+  local gate_kind, gate_w = argv[10], n(argv[11], 'gate_window_us')
+  local item, ai = evidence_arg(argv, 12)
+  if bytes < 0 or member == '' or string.sub(member, 1, 5) == 'flag:' then
+    error('ERR loophole: a sum needs a member and bytes >= 0')
+  end
+  local b = window(ts, w)
+  local key = sum_key(keys, kind, w, b)
+  if redis.call('SADD', key .. ':ev', ev) == 1 then
+    redis.call('HINCRBY', key, member, fmt(bytes))
+    if flag == '1' then redis.call('HSET', key, 'flag:' .. member, '1') end
+  end
+  redis.call('EXPIRE', key, ttl)
+  redis.call('EXPIRE', key .. ':ev', ttl)
+  local evkey = sum_evkey(keys, kind, w, b, member)
+  if item then evidence_add(evkey, item, -bytes, ttl) end
+  local h = redis.call('HMGET', key, member, 'flag:' .. member)
+  local total = tonumber(h[1]) or 0
+  local raised = {}
+  if threshold > 0 and total >= threshold then
+    local ok = h[2] == '1'
+    if not ok and gate_kind ~= '' then
+      local gb = window(b * w, gate_w)
+      local gkey = keys[1] .. ':obs:' .. gate_kind .. ':' .. fmt(gate_w) .. ':' .. fmt(gb)
+      ok = redis.call('ZSCORE', gkey, member) ~= false
+    end
+    if ok then
+      local a = alert_args(argv, ai)
+      local line = raise(keys, ev, w, b, ttl, a, ',"bytes":' .. fmt(total),
+                         { sub = member, evkey = evkey })
+      if line then raised[1] = line end
+    end
+  end
+  return { total, raised }
+end
+
+-- FCALL lh_gate 4 K host risk alerts  ev ts_us kind member window_us ttl_s
+--       sum_kind sum_window_us threshold [alert part when threshold > 0]
+-- Records member in the exact set of kind (as lh_observe does), then
+-- raises for each sum bucket of sum_kind starting inside this window whose
+-- sum for member has reached threshold. Returns { set size, { alerts } }.
+local function gate_fn(keys, argv)
+  local ev, ts, kind, member = argv[1], n(argv[2], 'ts_us'), argv[3], argv[4]
+  local w, ttl, sum_kind = n(argv[5], 'window_us'), n(argv[6], 'ttl_s'), argv[7]
+  local sw, threshold = n(argv[8], 'sum_window_us'), n(argv[9], 'threshold')
+  local b = window(ts, w)
+  local key = keys[1] .. ':obs:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
+  redis.call('ZADD', key, 'LT', ts, member)
+  redis.call('EXPIRE', key, ttl)
+  local raised = {}
+  if threshold > 0 then
+    local lo, hi = math.ceil(b * w / sw), window((b + 1) * w - 1, sw)
+    if hi - lo > 10000 then error('ERR loophole: too many sum windows in the gate window') end
+    local a = nil
+    for sb = lo, hi do
+      local total = tonumber(redis.call('HGET', sum_key(keys, sum_kind, sw, sb), member)) or 0
+      if total >= threshold and #raised < 32 then -- reply.h: at most 64 lines
+        a = a or alert_args(argv, 10)
+        local line = raise(keys, ev, sw, sb, ttl, a, ',"bytes":' .. fmt(total),
+                           { sub = member, evkey = sum_evkey(keys, sum_kind, sw, sb, member) })
+        if line then raised[#raised + 1] = line end
+      end
+    end
+  end
+  return { redis.call('ZCARD', key), raised }
+end
+
+-- Parses "t:pkts,t:pkts,..." (ascending packet times in us) of a leg.
+local function leg_parse(text)
+  local out = {}
+  for t, p in string.gmatch(text, '(%d+):(%d+)') do
+    out[#out + 1] = { t = tonumber(t), p = tonumber(p) }
+    if #out > 1 and out[#out].t < out[#out - 1].t then error('ERR loophole: leg starts must ascend') end
+  end
+  if #out == 0 then error('ERR loophole: a leg needs ON-period starts') end
+  return out
+end
+
+-- Zhang and Paxson's coincidences of the inbound leg's ON periods with the
+-- outbound leg's: an outbound start within delta of an inbound one, each
+-- used once. Returns coincidences, the longest run of them back to back in
+-- both legs, and how many of them have packet counts that agree (within
+-- half the larger count, or 2 packets: the relay forwards what it got).
+local function leg_match(a, b, delta)
+  local j, coinc, run, best, agree = 1, 0, 0, 0, 0
+  local pi, pj = -1, -1
+  for i = 1, #a do
+    while j <= #b and b[j].t < a[i].t - delta do j = j + 1 end
+    if j <= #b and b[j].t <= a[i].t + delta then
+      coinc = coinc + 1
+      if pi == i - 1 and pj == j - 1 then run = run + 1 else run = 1 end
+      if run > best then best = run end
+      local d, m = math.abs(a[i].p - b[j].p), math.max(a[i].p, b[j].p)
+      if d <= 2 or d * 2 <= m then agree = agree + 1 end
+      pi, pj, j = i, j, j + 1
+    end
+  end
+  return coinc, best, agree
+end
+
+-- FCALL lh_leg 4 K host risk alerts  ev ts_us dir leg starts part item
+--       window_us ttl_s delta_us min_ratio_pct min_run min_match
+--       [alert part]
+-- Stores leg (dir "in" or "out") of intermediary K and matches it against
+-- the stored legs of the other direction in the buckets of its first and
+-- last start. A pair is a stepping stone when at least min_match ON periods
+-- coincide, they are more than min_ratio_pct % of the shorter leg's ON
+-- periods, min_run of them come back to back, and the packet counts of at
+-- least half of them agree. The alert gets the other leg's part and both
+-- evidence items. Returns { best coincidences, { alert } }.
+local function leg_fn(keys, argv)
+  local ev, dir, leg, text, part, item = argv[1], argv[3], argv[4], argv[5], argv[6], argv[7]
+  n(argv[2], 'ts_us')
+  local w, ttl, delta = n(argv[8], 'window_us'), n(argv[9], 'ttl_s'), n(argv[10], 'delta_us')
+  local min_ratio, min_run, min_match = n(argv[11], 'min_ratio_pct'), n(argv[12], 'min_run'),
+                                       n(argv[13], 'min_match')
+  if dir ~= 'in' and dir ~= 'out' then error('ERR loophole: dir must be in or out') end
+  local other = dir == 'in' and 'out' or 'in'
+  local mine = leg_parse(text)
+  check_object(part, 'a leg part')
+  check_object(item, 'an evidence item')
+  local buckets = { window(mine[1].t, w) }
+  local last = window(mine[#mine].t, w)
+  if last ~= buckets[1] then buckets[2] = last end
+  local best, raised = 0, {}
+  for _, b in ipairs(buckets) do
+    local sfx = ':' .. fmt(w) .. ':' .. fmt(b)
+    for _, pre in ipairs({ ':leg:', ':legp:', ':lege:' }) do
+      local v = pre == ':leg:' and text or pre == ':legp:' and part or item
+      redis.call('HSET', keys[1] .. pre .. dir .. sfx, leg, v)
+      redis.call('EXPIRE', keys[1] .. pre .. dir .. sfx, ttl)
+    end
+    local others = redis.call('HGETALL', keys[1] .. ':leg:' .. other .. sfx)
+    for k = 1, #others, 2 do
+      local theirs = leg_parse(others[k + 1])
+      local a, c = mine, theirs
+      if dir == 'out' then a, c = theirs, mine end
+      local coinc, run, agree = leg_match(a, c, delta)
+      if coinc > best then best = coinc end
+      local on = math.min(#a, #c)
+      if #raised == 0 and coinc >= min_match and coinc * 100 > min_ratio * on and
+         run >= min_run and agree * 2 >= coinc then
+        local oleg = others[k]
+        local opart = redis.call('HGET', keys[1] .. ':legp:' .. other .. sfx, oleg)
+        local oitem = redis.call('HGET', keys[1] .. ':lege:' .. other .. sfx, oleg)
+        local items = { item }
+        if oitem then items[2] = oitem end
+        if dir == 'out' and oitem then items = { oitem, item } end
+        local extra = ',"coincidences":' .. fmt(coinc) .. ',"on_periods":' .. fmt(on) ..
+                      ',"back_to_back":' .. fmt(run) .. ',"packets_agree":' .. fmt(agree)
+        local line = raise(keys, ev, w, b, ttl, alert_args(argv, 14), extra,
+                           { items = items, parts = { opart } })
+        if line then raised[1] = line end
+      end
+    end
+  end
+  return { best, raised }
+end
+
+-- FCALL lh_hours 4 K host risk alerts  ev ts_us session window_us ttl_s
+--       offset_s hours_mask days_mask min_in min_days
+--       [EVIDENCE item] [alert part when min_in > 0]
+-- Counts session (once per id) in the hour-of-week histogram of the window
+-- of ts_us in local time (UTC + offset_s). hours_mask has 24 characters
+-- (local hour 0..23), days_mask 7 (Sunday..Saturday); "1" is inside the
+-- profile. Raises when min_in sessions inside it fell on min_days distinct
+-- local days. Returns { sessions inside, { alert } }.
+local function hours_fn(keys, argv)
+  local ev, ts, session = argv[1], n(argv[2], 'ts_us'), argv[3]
+  local w, ttl, offset = n(argv[4], 'window_us'), n(argv[5], 'ttl_s'), n(argv[6], 'offset_s')
+  local hmask, dmask = argv[7], argv[8]
+  local min_in, min_days = n(argv[9], 'min_in'), n(argv[10], 'min_days')
+  local item, ai = evidence_arg(argv, 11)
+  if #hmask ~= 24 or #dmask ~= 7 then error('ERR loophole: masks need 24 hours and 7 days') end
+  local b = window(ts, w)
+  local key = keys[1] .. ':tz:' .. fmt(w) .. ':' .. fmt(b)
+  local local_s = math.floor(ts / 1000000) + offset
+  local day = math.floor(local_s / 86400)
+  local hour = math.floor((local_s % 86400) / 3600)
+  local wday = (day + 4) % 7 -- 1970-01-01 was a Thursday; Sunday = 0
+  local inside = string.sub(hmask, hour + 1, hour + 1) == '1' and
+                 string.sub(dmask, wday + 1, wday + 1) == '1'
+  if redis.call('SADD', keys[1] .. ':tzs:' .. fmt(w) .. ':' .. fmt(b), session) == 1 then
+    redis.call('HINCRBY', key, 'h:' .. fmt(wday * 24 + hour), 1)
+    if inside then redis.call('HSET', key, 'd:' .. fmt(day), '1') end
+  end
+  redis.call('EXPIRE', key, ttl)
+  redis.call('EXPIRE', keys[1] .. ':tzs:' .. fmt(w) .. ':' .. fmt(b), ttl)
+  local evkey = keys[1] .. ':evd:tz:' .. fmt(w) .. ':' .. fmt(b)
+  if item and inside then evidence_add(evkey, item, ts, ttl) end
+  local h = redis.call('HGETALL', key)
+  local cin, total, days = 0, 0, 0
+  for k = 1, #h, 2 do
+    local f = h[k]
+    if string.sub(f, 1, 2) == 'd:' then
+      days = days + 1
+    else
+      local how = tonumber(string.sub(f, 3))
+      local c = tonumber(h[k + 1])
+      total = total + c
+      local hd, wd = how % 24, math.floor(how / 24)
+      if string.sub(hmask, hd + 1, hd + 1) == '1' and string.sub(dmask, wd + 1, wd + 1) == '1' then
+        cin = cin + c
+      end
+    end
+  end
+  local raised = {}
+  if min_in > 0 and cin >= min_in and days >= min_days then
+    local extra = ',"sessions_in_profile":' .. fmt(cin) .. ',"sessions":' .. fmt(total) ..
+                  ',"days":' .. fmt(days)
+    local line = raise(keys, ev, w, b, ttl, alert_args(argv, ai), extra, { evkey = evkey })
+    if line then raised[1] = line end
+  end
+  return { cin, raised }
 end
 
 -- FCALL lh_raise 4 K host risk alerts  ev ts_us window_us ttl_s [alert part]
@@ -208,6 +581,10 @@ end
 
 redis.register_function('lh_observe', observe)
 redis.register_function('lh_raise', raise_fn)
+redis.register_function('lh_sum', sum_fn)
+redis.register_function('lh_gate', gate_fn)
+redis.register_function('lh_leg', leg_fn)
+redis.register_function('lh_hours', hours_fn)
 redis.register_function{ function_name = 'lh_count', callback = count_fn, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'lh_version', callback = function() return VERSION end,
                          flags = { 'no-writes' } }

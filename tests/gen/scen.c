@@ -939,6 +939,114 @@ static int rules_ai_relay(struct gen *g, int n)
         if (tls_session(g, ip, GPU2, "relay.example.net", t, 160000, 1) < 0 ||
             tls_session(g, GPU2, "162.159.140.245", "api.openai.com", t + 500 * GEN_MS, 12000, 1) <
                 0)
+
+/* ---- Correlation rules: egress, stepping stones, time zones ------------ */
+
+#define CTL_NET_HOST "216.160.83.61" /* same /24 as US1, the controller */
+
+/* weights_egress through the controller: US1 holds an SSH session into
+ * GPU1, and GPU1 uploads to another host of US1's /24; the same upload to
+ * a US network that controls nothing (a cloud bucket) is the near miss. */
+static int scen_egress_ctl(struct gen *g)
+{
+    uint64_t up = g->packets ? g->packets * 1448 : 24ULL << 20;
+    struct ssh_opts o = {60000, 2000, 20, 3000, 0};
+    struct bulk_opts ctl = {"sync.example.net", up, 1, 150, 60000, snaplen_or(g, 96)};
+    struct bulk_opts s3 = {"s3.us-west-2.amazonaws.com", up, 1, 150, 20000, ctl.snaplen};
+    if (ssh_session(g, US1, GPU1, GEN_START_US, &o) < 0 ||
+        bulk_session(g, GPU1, CTL_NET_HOST, GEN_START_US + 20 * GEN_SEC, &ctl) < 0)
+        return -1;
+    return bulk_session(g, GPU1, "52.218.228.10", GEN_START_US + 25 * GEN_SEC, &s3);
+}
+
+/* A stepping stone: the user types into an SSH session on the
+ * intermediary, which types the same keys into its SSH session to the GPU
+ * host a few ms later; the GPU host's output comes back the other way. */
+struct hop {
+    struct gen_flow *in, *out;
+    uint32_t lag_lo, lag_hi; /* us between the legs */
+};
+
+static void hop_burst(struct gen *g, struct hop *h, uint64_t *t, int keys)
+{
+    struct gen_rng *r = &g->rng;
+    for (int i = 0; i < keys; i++) {
+        uint64_t next = *t + ms(g, 120, 300);
+        uint64_t lag = gen_range(r, h->lag_lo, h->lag_hi);
+        ssh_key(g, h->in, *t, next);
+        if (h->out)
+            ssh_key(g, h->out, *t + lag, next + lag);
+        *t = next;
+    }
+    size_t len = gen_range(r, 300, 6000);
+    uint64_t o = tcp_reply(h->in, GEN_S2C, *t) + ms(g, 10, 60);
+    if (h->out)
+        o = tcp_send(h->out, GEN_S2C, o, g->msg, ssh_packet(g->msg, r, len)) + 2000;
+    o = tcp_send(h->in, GEN_S2C, o, g->msg, ssh_packet(g->msg, r, len));
+    *t = o + ms(g, 900, 4000);
+}
+
+static void hop_close(struct gen *g, struct gen_flow *f, uint64_t t)
+{
+    t = tcp_send(f, GEN_C2S, t, g->msg, ssh_packet(g->msg, &g->rng, 36));
+    tcp_close(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 700);
+    g->planned += f->nseg;
+}
+
+static int relay_hop(struct gen *g, int related)
+{
+    struct gen_rng *r = &g->rng;
+    struct hop h = {flow_mk(g, 6, CN1, EU1, 22, "ssh", NULL), NULL, 2000, 6000};
+    flow_rtt(h.in, 170000, 1500);
+    uint64_t t = ssh_setup(g, h.in, GEN_START_US) + ms(g, 2000, 4000);
+    struct gen_flow *out = flow_mk(g, 6, EU1, GPU1, 22, "ssh", NULL);
+    flow_rtt(out, 1500, 2000);
+    uint64_t to = ssh_setup(g, out, t) + ms(g, 1500, 3000);
+    if (related) {
+        h.out = out;
+        t = to;
+        for (int b = 0; b < 14; b++)
+            hop_burst(g, &h, &t, (int)gen_range(r, 4, 10));
+        hop_close(g, out, t);
+    } else {
+        /* Two sessions that share the host and nothing else. */
+        struct hop alone = {out, NULL, 0, 0};
+        for (int b = 0; b < 14; b++) {
+            hop_burst(g, &h, &t, (int)gen_range(r, 4, 10));
+            hop_burst(g, &alone, &to, (int)gen_range(r, 4, 10));
+        }
+        hop_close(g, out, to);
+    }
+    /* The user stays on the intermediary after the hop ends. */
+    struct hop tail = {h.in, NULL, 0, 0};
+    for (int b = 0; b < 12; b++)
+        hop_burst(g, &tail, &t, (int)gen_range(r, 3, 8));
+    hop_close(g, h.in, t);
+    if (sched_add(g, h.in) < 0)
+        return -1;
+    return sched_add(g, out);
+}
+
+static int scen_relay_hop(struct gen *g)
+{
+    return relay_hop(g, 1);
+}
+
+static int scen_relay_hop_miss(struct gen *g)
+{
+    return relay_hop(g, 0);
+}
+
+/* Short SSH sessions into GPU1 from US1 at the given UTC hours, on
+ * consecutive days from the capture's Monday. */
+static int tz_sessions(struct gen *g, const int (*at)[2], int n)
+{
+    struct ssh_opts o = {60000, 2000, 10, 2000, 0};
+    const uint64_t monday = GEN_START_US - 9 * 3600 * GEN_SEC;
+    for (int i = 0; i < n; i++) {
+        uint64_t t = monday + (uint64_t)at[i][0] * 86400 * GEN_SEC +
+                     (uint64_t)at[i][1] * 60 * GEN_SEC + gen_range(&g->rng, 0, 600) * GEN_SEC;
+        if (ssh_session(g, US1, GPU1, t, &o) < 0)
             return -1;
     }
     return 0;
@@ -994,6 +1102,24 @@ static int scen_rules_mix6(struct gen *g)
     if (g->vlan == 0)
         g->vlan = 120;
     return rules_mix(g, "2404:2280:3100::5", "240e:3a1:4c5:1::25", "2602:fb17:200::17");
+
+/* Inside the CST working day: 20:00 Monday, then 09, 10:30, 15 and
+ * 20:30 CST on Tuesday and Wednesday (UTC = CST - 8 h). */
+static int scen_tz_cst(struct gen *g)
+{
+    static const int at[][2] = {{0, 12 * 60},     {1, 1 * 60},       {1, 2 * 60 + 30},
+                                {1, 7 * 60},      {1, 12 * 60 + 30}, {2, 1 * 60},
+                                {2, 2 * 60 + 30}, {2, 7 * 60},       {2, 12 * 60 + 30}};
+    return tz_sessions(g, at, 9);
+}
+
+/* The same count at a US working day: 16-23 UTC is 00-07 CST. */
+static int scen_tz_us(struct gen *g)
+{
+    static const int at[][2] = {{0, 16 * 60}, {0, 18 * 60}, {0, 21 * 60},
+                                {1, 16 * 60}, {1, 18 * 60}, {1, 21 * 60},
+                                {2, 16 * 60}, {2, 18 * 60}, {2, 21 * 60}};
+    return tz_sessions(g, at, 9);
 }
 
 const struct gen_scenario gen_scenarios[] = {
@@ -1042,4 +1168,13 @@ const struct gen_scenario gen_scenarios[] = {
     {"rules-mix4", "relayed and direct SSH from Hong Kong cloud and China over IPv4",
      scen_rules_mix4},
     {"rules-mix6", "the same over IPv6 on VLAN 120 (Singapore cloud relay)", scen_rules_mix6},
+    {"egress-ctl", "SSH from a US network into a GPU host, uploads to that /24 and to S3",
+     scen_egress_ctl},
+    {"relay-hop", "stepping stone: CN user -> SSH on a UK host -> SSH to a GPU host, keys relayed",
+     scen_relay_hop},
+    {"relay-hop-miss", "the same two SSH sessions on the UK host, typed independently",
+     scen_relay_hop_miss},
+    {"tz-cst", "9 short SSH sessions into a GPU host on 3 days in CST working hours", scen_tz_cst},
+    {"tz-us", "9 short SSH sessions into a GPU host on 3 days at 00-07 CST (US daytime)",
+     scen_tz_us},
     {NULL, NULL, NULL}};

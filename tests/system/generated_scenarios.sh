@@ -15,7 +15,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 fail=0
-for s in sample vxlan vlan-ipv6 bulk ssh tls http-jupyter rdp dns; do
+for s in sample vxlan vlan-ipv6 bulk ssh tls http-jupyter rdp dns egress-ctl relay-hop tz-cst; do
     "$LHGEN" "$s" "$tmp/$s.pcap" --manifest "$tmp/$s.tsv"
     "$LOOPHOLE" -r "$tmp/$s.pcap" --threads 2 --flows "$tmp/$s.json"
     if ! python3 "$here/lib/manifest.py" "$tmp/$s.tsv" "$tmp/$s.json"; then

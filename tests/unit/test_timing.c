@@ -454,10 +454,11 @@ static void test_burst_ring(void **state)
     sim s;
     uint64_t t = sim_open(&s, T0, 2 * MS, 5 * MS);
     sim_data(&s, 0, t, 36);
+    /* server data only: no keystrokes, the small ring */
     for (int i = 1; i <= 12; i++) {
         t += 2 * SEC;
         for (int k = 0; k < i; k++)
-            sim_data(&s, k & 1, t + (uint64_t)k * 10 * MS, 36);
+            sim_data(&s, 1, t + (uint64_t)k * 10 * MS, 36);
     }
     assert_int_equal(summary(&s).bursts, 12);
     timing_burst b[TIMING_BURSTS + 4];
@@ -471,6 +472,32 @@ static void test_burst_ring(void **state)
     assert_int_equal(timing_bursts(&s.f, b, 2), 2); /* the latest two */
     assert_int_equal(b[1].pkts, 12);
     assert_int_equal(b[0].pkts, 11);
+    sim_free(&s);
+}
+
+/* A flow someone types into keeps TIMING_BURSTS_MAX periods: the ring
+ * grows when the small one wraps, keeping the order and the counts. */
+static void test_burst_ring_typed(void **state)
+{
+    sim s;
+    int total = TIMING_BURSTS_MAX + 6;
+    uint64_t t = sim_open(&s, T0, 2 * MS, 5 * MS);
+    sim_data(&s, 0, t, 36);
+    for (int i = 1; i <= total; i++) {
+        t += 2 * SEC;
+        for (int k = 0; k < 2 + i % 5; k++) /* keystroke, echo, ... */
+            sim_data(&s, k & 1, t + (uint64_t)k * 20 * MS, 36);
+    }
+    assert_true(summary(&s).keystrokes >= 8);
+    assert_int_equal(summary(&s).bursts, total);
+    timing_burst b[TIMING_BURSTS_MAX + 4];
+    int n = timing_bursts(&s.f, b, TIMING_BURSTS_MAX + 4);
+    assert_int_equal(n, TIMING_BURSTS_MAX);
+    for (int i = 0; i < n; i++) { /* the latest TIMING_BURSTS_MAX, oldest first */
+        int burst = total - TIMING_BURSTS_MAX + 1 + i;
+        assert_int_equal(b[i].pkts, 2 + burst % 5);
+        assert_int_equal(b[i].start_us, t - (uint64_t)(total - burst) * 2 * SEC);
+    }
     sim_free(&s);
 }
 
@@ -577,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_syn_only_allocates_nothing),
         cmocka_unit_test(test_bursts_idle_edge),
         cmocka_unit_test(test_burst_ring),
+        cmocka_unit_test(test_burst_ring_typed),
         cmocka_unit_test(test_record_relayed_notebook),
         cmocka_unit_test(test_record_interactive_and_unmeasured),
     };
