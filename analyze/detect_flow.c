@@ -17,6 +17,8 @@
  */
 #include "detect_int.h"
 
+#include <stdlib.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -219,7 +221,9 @@ static void detect_raise(event_queue *q, const detect_view *v, const detect_part
 }
 
 /* Observes `value` for `entity` and raises the alert of p when the
- * window's distinct count reaches threshold. */
+ * window's distinct count reaches threshold. The flow goes along as an
+ * evidence item, which the library keeps per window, so the alert shows
+ * the flows that added up to it (up to 16), not only the last one. */
 static void detect_observe(event_queue *q, const detect_view *v, const char *entity,
                            const char *kind, const char *value, uint64_t window_us, int approx,
                            uint32_t threshold, const detect_parts *p)
@@ -227,14 +231,28 @@ static void detect_observe(event_queue *q, const detect_view *v, const char *ent
     const char *buf[24];
     char asn[16];
     json_t *ev = json_array(), *x = detect_extra(p);
+    json_t *item = detect_evidence(v, p->detail);
+    char *item_text = json_dumps(item, JSON_COMPACT | JSON_PRESERVE_ORDER);
     event_alert a;
-    event_observation o = {entity,    kind,   value, strlen(value), v->f->last_us,
-                           window_us, approx, 0,     threshold,     &a};
+    event_observation o = {
+        .entity = entity,
+        .kind = kind,
+        .value = value,
+        .value_len = strlen(value),
+        .ts_us = v->f->last_us,
+        .window_us = window_us,
+        .approx = approx,
+        .threshold = threshold,
+        .alert = &a,
+        .evidence = item_text,
+        .evidence_len = item_text ? strlen(item_text) : 0,
+    };
 
-    json_array_append_new(ev, detect_evidence(v, p->detail));
     detect_alert_init(&a, p, ev, x, detect_fields(p, buf, asn, sizeof(asn)), v->f->last_us,
                       window_us);
     event_observe(q, &o);
+    free(item_text);
+    json_decref(item);
     json_decref(ev);
     json_decref(x);
 }

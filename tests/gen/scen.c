@@ -939,6 +939,62 @@ static int rules_ai_relay(struct gen *g, int n)
         if (tls_session(g, ip, GPU2, "relay.example.net", t, 160000, 1) < 0 ||
             tls_session(g, GPU2, "162.159.140.245", "api.openai.com", t + 500 * GEN_MS, 12000, 1) <
                 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int scen_rules_ai_relay(struct gen *g)
+{
+    return rules_ai_relay(g, 30);
+}
+
+/* Near miss: fifteen clients. */
+static int scen_rules_ai_relay_few(struct gen *g)
+{
+    return rules_ai_relay(g, 15);
+}
+
+/* Near miss of cn_footprint: a GPU host using two China services only
+ * (the TUNA mirror and 114DNS). */
+static int scen_rules_footprint_few(struct gen *g)
+{
+    return dns_lookup(g, GPU1, "114.114.114.114", "pypi.tuna.tsinghua.edu.cn", 1, GEN_START_US,
+                      160000);
+}
+
+/* GPU host by behaviour: a Vultr address (no GPU range) pulls CUDA and
+ * serves a Jupyter notebook to a user in China. */
+static int scen_rules_behavior(struct gen *g)
+{
+    struct bulk_opts cu = {
+        "developer.download.nvidia.com", 4 << 20, 0, 150, 3000, snaplen_or(g, 96)};
+    int rc = bulk_session(g, RULES_US_VPS, "152.199.39.108", GEN_START_US, &cu) ||
+             jupyter_session(g, CN2, RULES_US_VPS, GEN_START_US + 5 * GEN_SEC, 175000, 6);
+    return rc ? -1 : 0;
+}
+
+/* The same mix over IPv4 and over IPv6 (the v6 GPU host is listed in
+ * tests/data/rules/inventory.csv; the relay is Alibaba Cloud Singapore,
+ * the user in China): a relayed SSH session and a direct one. */
+static int rules_mix(struct gen *g, const char *relay, const char *cn, const char *gpu)
+{
+    int rc = rules_ssh(g, relay, gpu, GEN_START_US, RELAY_RTT_US, RELAY_EXTRA_US) ||
+             rules_ssh(g, cn, gpu, GEN_START_US + 30 * GEN_SEC, 180000, 0);
+    return rc ? -1 : 0;
+}
+
+static int scen_rules_mix4(struct gen *g)
+{
+    return rules_mix(g, RULES_HK_CLOUD, CN1, GPU1);
+}
+
+static int scen_rules_mix6(struct gen *g)
+{
+    if (g->vlan == 0)
+        g->vlan = 120;
+    return rules_mix(g, "2404:2280:3100::5", "240e:3a1:4c5:1::25", "2602:fb17:200::17");
+}
 
 /* ---- Correlation rules: egress, stepping stones, time zones ------------ */
 
@@ -1052,57 +1108,6 @@ static int tz_sessions(struct gen *g, const int (*at)[2], int n)
     return 0;
 }
 
-static int scen_rules_ai_relay(struct gen *g)
-{
-    return rules_ai_relay(g, 30);
-}
-
-/* Near miss: fifteen clients. */
-static int scen_rules_ai_relay_few(struct gen *g)
-{
-    return rules_ai_relay(g, 15);
-}
-
-/* Near miss of cn_footprint: a GPU host using two China services only
- * (the TUNA mirror and 114DNS). */
-static int scen_rules_footprint_few(struct gen *g)
-{
-    return dns_lookup(g, GPU1, "114.114.114.114", "pypi.tuna.tsinghua.edu.cn", 1, GEN_START_US,
-                      160000);
-}
-
-/* GPU host by behaviour: a Vultr address (no GPU range) pulls CUDA and
- * serves a Jupyter notebook to a user in China. */
-static int scen_rules_behavior(struct gen *g)
-{
-    struct bulk_opts cu = {
-        "developer.download.nvidia.com", 4 << 20, 0, 150, 3000, snaplen_or(g, 96)};
-    int rc = bulk_session(g, RULES_US_VPS, "152.199.39.108", GEN_START_US, &cu) ||
-             jupyter_session(g, CN2, RULES_US_VPS, GEN_START_US + 5 * GEN_SEC, 175000, 6);
-    return rc ? -1 : 0;
-}
-
-/* The same mix over IPv4 and over IPv6 (the v6 GPU host is listed in
- * tests/data/rules/inventory.csv; the relay is Alibaba Cloud Singapore,
- * the user in China): a relayed SSH session and a direct one. */
-static int rules_mix(struct gen *g, const char *relay, const char *cn, const char *gpu)
-{
-    int rc = rules_ssh(g, relay, gpu, GEN_START_US, RELAY_RTT_US, RELAY_EXTRA_US) ||
-             rules_ssh(g, cn, gpu, GEN_START_US + 30 * GEN_SEC, 180000, 0);
-    return rc ? -1 : 0;
-}
-
-static int scen_rules_mix4(struct gen *g)
-{
-    return rules_mix(g, RULES_HK_CLOUD, CN1, GPU1);
-}
-
-static int scen_rules_mix6(struct gen *g)
-{
-    if (g->vlan == 0)
-        g->vlan = 120;
-    return rules_mix(g, "2404:2280:3100::5", "240e:3a1:4c5:1::25", "2602:fb17:200::17");
-
 /* Inside the CST working day: 20:00 Monday, then 09, 10:30, 15 and
  * 20:30 CST on Tuesday and Wednesday (UTC = CST - 8 h). */
 static int scen_tz_cst(struct gen *g)
@@ -1143,6 +1148,15 @@ const struct gen_scenario gen_scenarios[] = {
     {"sample", "README sample: a few minutes of one GPU host's mirror port", scen_sample},
     {"fleet", "GPU fleet mirror port: bulk flows (snaplen 96), ~2% control sessions", scen_fleet},
     {"flood", "SYN flood / port scan: --packets distinct SYNs to one host", scen_flood},
+    {"egress-ctl", "SSH from a US network into a GPU host, uploads to that /24 and to S3",
+     scen_egress_ctl},
+    {"relay-hop", "stepping stone: CN user -> SSH on a UK host -> SSH to a GPU host, keys relayed",
+     scen_relay_hop},
+    {"relay-hop-miss", "the same two SSH sessions on the UK host, typed independently",
+     scen_relay_hop_miss},
+    {"tz-cst", "9 short SSH sessions into a GPU host on 3 days in CST working hours", scen_tz_cst},
+    {"tz-us", "9 short SSH sessions into a GPU host on 3 days at 00-07 CST (US daytime)",
+     scen_tz_us},
     {"rules-relay", "SSH to a GPU host from Alibaba Cloud Hong Kong, user 45 ms beyond it",
      scen_rules_relay},
     {"rules-relay-miss", "US VPS relay adding 15 ms; plain HTTPS from the Hong Kong cloud",
@@ -1168,13 +1182,4 @@ const struct gen_scenario gen_scenarios[] = {
     {"rules-mix4", "relayed and direct SSH from Hong Kong cloud and China over IPv4",
      scen_rules_mix4},
     {"rules-mix6", "the same over IPv6 on VLAN 120 (Singapore cloud relay)", scen_rules_mix6},
-    {"egress-ctl", "SSH from a US network into a GPU host, uploads to that /24 and to S3",
-     scen_egress_ctl},
-    {"relay-hop", "stepping stone: CN user -> SSH on a UK host -> SSH to a GPU host, keys relayed",
-     scen_relay_hop},
-    {"relay-hop-miss", "the same two SSH sessions on the UK host, typed independently",
-     scen_relay_hop_miss},
-    {"tz-cst", "9 short SSH sessions into a GPU host on 3 days in CST working hours", scen_tz_cst},
-    {"tz-us", "9 short SSH sessions into a GPU host on 3 days at 00-07 CST (US daytime)",
-     scen_tz_us},
     {NULL, NULL, NULL}};

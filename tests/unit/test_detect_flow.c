@@ -66,8 +66,11 @@ static void drain(event_queue *q, char *out, size_t len)
     out[0] = '\0';
     while ((buf = event_queue_peek(q, &n)) != NULL) {
         assert_int_equal(event_decode(buf, n, &v), 0);
-        /* FCALL fn 4 k k k k ev ts ...: the rule follows the fixed part */
+        /* FCALL fn 4 k k k k ev ts ...: the rule follows the fixed part,
+         * and the optional EVIDENCE item of an observation */
         int at = strncmp(v.argv[1], "lh_raise", v.lens[1]) == 0 ? 11 : 16;
+        if (at == 16 && v.argc > 17 && v.lens[16] == 8 && memcmp(v.argv[16], "EVIDENCE", 8) == 0)
+            at = 18;
         if (v.argc > at) {
             char line[96];
             snprintf(line, sizeof(line), "%.*s:%.*s\n", (int)v.lens[1], v.argv[1], (int)v.lens[at],
