@@ -17,17 +17,22 @@
 #
 # 1. Outage mid-replay. After 40 % of the packets (and once alerts have
 #    arrived) redis-server is killed with SIGKILL; the next 30 % are read
-#    while it is down, so events (alert calls among them) go to the
-#    journal; then the server restarts on the same socket and the rest
-#    follows. The sensor must exit 0 and report the outage: journaled > 0,
-#    replayed == journaled, dropped == 0 in its last --stats line.
+#    while it is down, so events go to the journal; then the server
+#    restarts on the same socket, the writer reconnects and replays the
+#    journal (which must raise alerts: alert calls were journaled), and the
+#    rest follows. The sensor must exit 0 and report the outage: journaled
+#    > 0, replayed == journaled, dropped == rejected == 0 in its last
+#    --stats line (lh:stats:<sensor> counts journaled events too), the
+#    outage and the return on stderr, and the emptied journal removed. (Events arriving while the
+#    writer replays are left to tests/unit/test_redis_writer.c: the pause
+#    here makes the alerts of the journal observable.)
 # 2. Still down at the end. The server is killed after 40 % and comes back
 #    only after the sensor has exited. That run exits 0 (an outage loses
 #    nothing, README "Exit codes") and says how many events stay in its
 #    journal: the default one of --redis, /var/tmp/loophole-<uid>-<sensor>
 #    .journal (core/sensor.c sensor_journal_path). A second run of the same
-#    sensor with an empty capture replays it; the two runs' alert lines
-#    together are the reference.
+#    sensor with an empty capture replays it and removes it; the two runs'
+#    alert lines together, and the stream, are the reference.
 #
 # Why the server keeps its data set across the kill (appendonly yes,
 # appendfsync always): the library's dedup records (K:alert:...) and the
@@ -39,7 +44,8 @@
 # kill; a call that ran without its reply reaching the sensor either
 # survived (the resent call gets its alert back from the dedup record,
 # without a second stream entry) or vanished with the server (the resent
-# call raises it for the first time). Either way it arrives once.
+# call raises it for the first time). Either way it arrives once. (With
+# --appendonly no this test fails: alerts go missing and others change.)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
