@@ -7,6 +7,7 @@
  */
 #include "sensor.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,7 @@
 
 struct sensor {
     const config *cfg;
+    privs_target run_as;
     output *flows;
     output *alerts;
     /* Redis: the private server (NULL with --redis), the writer, one event
@@ -102,6 +104,7 @@ static int sensor_new_capture(sensor *s, char *err, size_t errlen)
         .nfiles = cfg->nfiles,
         .interface = cfg->interface,
         .filter = cfg->filter,
+        .wait_interface = cfg->wait_interface,
         .live = {.snaplen = cfg->snaplen,
                  .promiscuous = cfg->promiscuous,
                  .buffer_bytes = cfg->buffer_bytes,
@@ -132,7 +135,7 @@ static void sensor_journal_path(sensor *s)
             if (name[i] == '/' || name[i] == '.')
                 name[i] = '_';
         snprintf(s->journal, sizeof(s->journal), "/var/tmp/loophole-%u-%s.journal",
-                 (unsigned)getuid(), name);
+                 (unsigned)s->run_as.uid, name);
     }
 }
 
@@ -145,7 +148,8 @@ static int sensor_new_redis(sensor *s, char *err, size_t errlen)
     int rc;
 
     if (cfg->redis_url == NULL) {
-        if ((s->spawn = spawn_start(10000, err, errlen)) == NULL)
+        if ((s->spawn = spawn_start(10000, s->run_as.drop ? s->run_as.uid : (uid_t)-1,
+                                    s->run_as.gid, err, errlen)) == NULL)
             return -1;
         rc = redis_url_unix(&s->url, spawn_socket(s->spawn), err, errlen);
     } else {
@@ -173,13 +177,23 @@ static int sensor_new_redis(sensor *s, char *err, size_t errlen)
                         .nqueues = s->nworkers + 1,
                         .report = sensor_report};
     s->writer = writer_new(&wc, err, errlen);
-    return s->writer ? 0 : -1;
+    if (s->writer == NULL)
+        return -1;
+    /* The journal is opened now, as root; once the sensor runs as another
+     * user it still writes through the open descriptor, and owning the
+     * file lets it remove the file when it has been replayed. */
+    if (s->run_as.drop && chown(s->journal, s->run_as.uid, s->run_as.gid) != 0) {
+        snprintf(err, errlen, "%s: cannot give the journal to user %s: %s", s->journal,
+                 s->run_as.name, strerror(errno));
+        return -1;
+    }
+    return 0;
 oom:
     snprintf(err, errlen, "out of memory for the Redis event queues");
     return -1;
 }
 
-sensor *sensor_new(const config *cfg, char *err, size_t errlen)
+sensor *sensor_new(const config *cfg, const privs_target *run_as, char *err, size_t errlen)
 {
     sensor *s = calloc(1, sizeof(*s));
 
@@ -188,6 +202,7 @@ sensor *sensor_new(const config *cfg, char *err, size_t errlen)
         return NULL;
     }
     s->cfg = cfg;
+    s->run_as = *run_as;
     s->nworkers = cfg->threads > 0 ? (unsigned)cfg->threads : 1;
     if ((cfg->flows_path && (s->flows = output_open(cfg->flows_path, err, errlen)) == NULL) ||
         (s->alerts = output_open(cfg->alerts_path, err, errlen)) == NULL ||

@@ -265,7 +265,7 @@ static void test_example_states_the_defaults(void **state)
         assert_true(used < sizeof text);
     }
     fclose(in);
-    assert_int_equal(settings, 38); /* 37 keys, [geo] db twice */
+    assert_int_equal(settings, 40); /* 39 keys, [geo] db twice */
 
     config_init(&c);
     if (config_load_file(&c, write_conf("example.conf", text), err, sizeof err) != 0)
@@ -564,10 +564,11 @@ static char *capture_stdout(const char *flag, int *rc)
 static void test_help_and_version(void **state)
 {
     static const char *const flags[] = {
-        "-r FILE", "-i IFACE",    "-f EXPR",      "-c FILE",      "--geo",        "--inventory",
-        "--redis", "--alerts",    "--flows",      "--sensor",     "--threads",    "--snaplen",
-        "--stats", "--max-flows", "--buffer",     "--queue",      "--no-promisc", "--keep-redis",
-        "--help",  "--version",   "--indicators", "--redis-flows"};
+        "-r FILE",      "-i IFACE",      "-f EXPR",      "-c FILE",         "--geo",
+        "--inventory",  "--redis",       "--alerts",     "--flows",         "--sensor",
+        "--threads",    "--snaplen",     "--stats",      "--max-flows",     "--buffer",
+        "--queue",      "--no-promisc",  "--keep-redis", "--help",          "--version",
+        "--indicators", "--redis-flows", "--user",       "--wait-interface"};
     int rc;
     char *out;
 
