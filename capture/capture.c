@@ -145,6 +145,24 @@ static void capture_advance(capture *c, uint64_t ts_us)
     }
 }
 
+void capture_rec_fill(capture_rec *rec, const packet *p, size_t n, uint64_t hash, uint64_t now_us)
+{
+    rec->kind = CAPTURE_REC_PACKET;
+    rec->reserved = 0;
+    rec->hash = hash;
+    rec->now_us = now_us;
+    rec->pkt = *p;
+    rec->pkt.data = NULL;
+    rec->pkt.caplen = (uint32_t)n;
+    rec->pkt.l4_off = p->l4_off ? p->l4_off - p->l3_off : 0;
+    rec->pkt.payload_off = p->payload_off >= p->l3_off ? p->payload_off - p->l3_off : 0;
+    if (rec->pkt.payload_off + rec->pkt.payload_caplen > n)
+        rec->pkt.payload_caplen =
+            rec->pkt.payload_off < n ? (uint32_t)(n - rec->pkt.payload_off) : 0;
+    rec->pkt.l3_off = 0;
+    memcpy(rec->bytes, p->data + p->l3_off, n);
+}
+
 /* Copies a decoded packet into its worker's ring, from the inner IP header
  * on: workers need nothing of the outer layers. */
 static void capture_enqueue(capture *c, const packet *p)
@@ -164,19 +182,7 @@ static void capture_enqueue(capture *c, const packet *p)
         STAT_ADD(c->stats.queue_drops, 1);
         return;
     }
-    rec->kind = CAPTURE_REC_PACKET;
-    rec->hash = hash;
-    rec->now_us = c->clock_us;
-    rec->pkt = *p;
-    rec->pkt.data = NULL;
-    rec->pkt.caplen = (uint32_t)n;
-    rec->pkt.l4_off = p->l4_off ? p->l4_off - p->l3_off : 0;
-    rec->pkt.payload_off = p->payload_off >= p->l3_off ? p->payload_off - p->l3_off : 0;
-    if (rec->pkt.payload_off + rec->pkt.payload_caplen > n)
-        rec->pkt.payload_caplen =
-            rec->pkt.payload_off < n ? (uint32_t)(n - rec->pkt.payload_off) : 0;
-    rec->pkt.l3_off = 0;
-    memcpy(rec->bytes, p->data + p->l3_off, n);
+    capture_rec_fill(rec, p, n, hash, c->clock_us);
     ring_commit(r);
     STAT_ADD(c->stats.decoded, 1);
 }

@@ -41,6 +41,12 @@ typedef struct capture_rec {
     uint8_t bytes[];
 } capture_rec;
 
+/* Fills a packet record from decoded packet p: its first n bytes from the
+ * inner IP header on (n <= p->caplen - p->l3_off; rec has room for them),
+ * with offsets made relative to that header. The one way packets enter a
+ * worker, used by the capture thread and the flow fuzz harness. */
+void capture_rec_fill(capture_rec *rec, const packet *p, size_t n, uint64_t hash, uint64_t now_us);
+
 /* Counters. Written only by the capture thread; read by anyone with
  * relaxed loads (see core/stats.h). */
 typedef struct capture_stats {
