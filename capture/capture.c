@@ -224,6 +224,8 @@ static int capture_source(capture *c, source *s)
             capture_advance(c, capture_wall_us());
         } else if (rc == SOURCE_END) {
             return 0;
+        } else if (atomic_load(&c->stop)) {
+            return 0; /* a read interrupted by the stop request: the end */
         } else {
             /* --wait-interface: capture_live() reports it and waits */
             if (!(source_is_live(s) && c->cfg.wait_interface))

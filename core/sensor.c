@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,7 @@ struct sensor {
     pthread_t cap_thread;
     int cap_status;
     _Atomic int cap_done;
+    _Atomic int stopping;   /* sensor_stop() was called */
     geo_holder *geo;        /* the workers read the current geo snapshot here */
     _Atomic int geo_reload; /* set by SIGHUP, cleared by the control loop */
 };
@@ -224,8 +226,29 @@ sensor *sensor_new(const config *cfg, const privs_target *run_as, char *err, siz
 
 void sensor_stop(sensor *s)
 {
-    if (s && s->cap)
+    if (s && s->cap) {
+        atomic_store(&s->stopping, 1);
         capture_stop(s->cap);
+    }
+}
+
+/* SIGUSR1 interrupts a capture thread blocked reading a pipe that has
+ * gone quiet (a FIFO or standard input mid-stream): installed without
+ * SA_RESTART, so the read fails with EINTR and the capture loop sees the
+ * stop request. The handler itself has nothing to do. */
+static void sensor_on_wake(int sig)
+{
+    (void)sig;
+}
+
+static void sensor_wake_handler(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = sensor_on_wake;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
 }
 
 static void *sensor_capture_main(void *arg)
@@ -488,6 +511,8 @@ static void sensor_wait_capture(sensor *s)
     clock_gettime(CLOCK_MONOTONIC, &last);
     while (!atomic_load(&s->cap_done)) {
         nanosleep(&nap, NULL);
+        if (atomic_load(&s->stopping) && !atomic_load(&s->cap_done))
+            pthread_kill(s->cap_thread, SIGUSR1); /* again until it ends */
         if (atomic_exchange(&s->geo_reload, 0))
             sensor_reload_geo(s);
         clock_gettime(CLOCK_MONOTONIC, &now);
@@ -545,6 +570,7 @@ int sensor_run(sensor *s)
     if (s->cfg->interface)
         fprintf(stderr, "loophole: capturing on %s with %u worker%s\n", s->cfg->interface,
                 s->nworkers, s->nworkers == 1 ? "" : "s");
+    sensor_wake_handler();
     if (pthread_create(&s->cap_thread, NULL, sensor_capture_main, s) != 0) {
         fprintf(stderr, "loophole: cannot start the capture thread\n");
         sensor_abort_workers(s);
