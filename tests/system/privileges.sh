@@ -1,9 +1,10 @@
 #!/bin/bash
 # Privileges, started as root (exit 77 otherwise):
 #  1. a live capture on a veth in a namespace and a replay (from a FIFO, so
-#     it is still running when looked at) both run as nobody with no
-#     capability: /proc/PID/status shows Uid nobody, CapPrm, CapEff and
-#     CapBnd zero, NoNewPrivs 1; the private redis-server runs as nobody;
+#     it is still running when looked at) both run as the default user
+#     (loophole if it exists, else nobody) with no capability:
+#     /proc/PID/status shows its Uid, CapPrm, CapEff and
+#     CapBnd zero, NoNewPrivs 1; the private redis-server runs as that user;
 #     with --wait-interface only CAP_NET_RAW is kept;
 #  2. nothing the sensor creates is writable by others (flows, journal,
 #     the private server's directory);
@@ -28,7 +29,10 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: privileges: $*" >&2; cat "$tmp"/*.err >&2 2>/dev/null || true; exit 1; }
-nobody=$(id -u nobody)
+# The default user: loophole when it exists, else nobody (core/privs.h).
+user=loophole
+id -u loophole >/dev/null 2>&1 || user=nobody
+want_uid=$(id -u "$user")
 field() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$2/status"; }
 wait_for() { # wait_for PATTERN FILE
     for _ in $(seq 100); do grep -q -- "$1" "$2" 2>/dev/null && return 0; sleep 0.1; done
@@ -36,15 +40,15 @@ wait_for() { # wait_for PATTERN FILE
 }
 check_unprivileged() { # check_unprivileged PID WHAT [CAPEFF]
     local want=${3:-0000000000000000}
-    [ "$(field Uid "$1")" = "$nobody" ] || fail "$2: Uid $(field Uid "$1"), expected nobody"
-    [ "$(field Gid "$1")" = "$(id -g nobody)" ] || fail "$2: Gid $(field Gid "$1")"
-    [ "$(field Groups "$1")" = "" ] || [ "$(field Groups "$1")" = "$(id -g nobody)" ] ||
+    [ "$(field Uid "$1")" = "$want_uid" ] || fail "$2: Uid $(field Uid "$1"), expected $user"
+    [ "$(field Gid "$1")" = "$(id -g "$user")" ] || fail "$2: Gid $(field Gid "$1")"
+    [ "$(field Groups "$1")" = "" ] || [ "$(field Groups "$1")" = "$(id -g "$user")" ] ||
         fail "$2: supplementary groups $(field Groups "$1")"
     [ "$(field CapEff "$1")" = "$want" ] || fail "$2: CapEff $(field CapEff "$1"), expected $want"
     [ "$(field CapPrm "$1")" = "$want" ] || fail "$2: CapPrm $(field CapPrm "$1")"
     [ "$(field CapBnd "$1")" = 0000000000000000 ] || fail "$2: CapBnd $(field CapBnd "$1")"
     [ "$(field NoNewPrivs "$1")" = 1 ] || fail "$2: NoNewPrivs not set"
-    echo "privileges: $2: uid nobody, CapEff $(field CapEff "$1"), no new privileges"
+    echo "privileges: $2: uid $user, CapEff $(field CapEff "$1"), no new privileges"
 }
 "$LHGEN" ssh "$tmp/ssh.pcap" >/dev/null
 
@@ -66,15 +70,15 @@ for mode in plain wait; do
     else
         check_unprivileged "$pid" "live capture"
         redis=$(pgrep -P "$pid" redis-server) || fail "no private redis-server child"
-        [ "$(field Uid "$redis")" = "$nobody" ] || fail "the private redis-server runs as uid $(field Uid "$redis")"
+        [ "$(field Uid "$redis")" = "$want_uid" ] || fail "the private redis-server runs as uid $(field Uid "$redis")"
         [ "$(field CapEff "$redis")" = 0000000000000000 ] || fail "the private redis-server has capabilities"
-        echo "privileges: the private redis-server runs as nobody"
+        echo "privileges: the private redis-server runs as $user"
     fi
     ip netns exec "$ns" tcpreplay -q -i veth-a --topspeed "$tmp/ssh.pcap" >/dev/null 2>&1
     sleep 0.5
     kill -TERM "$pid"
     wait "$pid" || fail "live capture ($mode) exited non-zero"
-    [ -s "$tmp/live-$mode.json" ] || fail "live capture ($mode) wrote no record as nobody"
+    [ -s "$tmp/live-$mode.json" ] || fail "live capture ($mode) wrote no record as $user"
 done
 
 # 1b. replay, from a FIFO so it is still running; 2. file modes
@@ -84,10 +88,10 @@ pids+=("$!")
 "$LOOPHOLE" -r - --threads 1 --flows "$tmp/replay.json" <"$tmp/fifo" 2>"$tmp/replay.err" &
 pid=$!
 pids+=("$pid")
-for _ in $(seq 100); do [ "$(field Uid "$pid")" = "$nobody" ] && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(field Uid "$pid")" = "$want_uid" ] && break; sleep 0.1; done
 check_unprivileged "$pid" "replay"
-rdir=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'loophole-redis.*' -user nobody -newer "$tmp/fifo" | head -1)
-[ -n "$rdir" ] || fail "no private server directory owned by nobody"
+rdir=$(find "${TMPDIR:-/tmp}" -maxdepth 1 -name 'loophole-redis.*' -user "$user" -newer "$tmp/fifo" | head -1)
+[ -n "$rdir" ] || fail "no private server directory owned by $user"
 kill -TERM "$pid"
 wait "$pid" || fail "replay exited non-zero"
 ww=$(find "$tmp" "$rdir" -newer "$tmp/ssh.pcap" -perm -o+w ! -type p ! -type l 2>/dev/null || true)
