@@ -149,6 +149,25 @@ static void worker_packet(worker *w, capture_rec *rec)
         timing_packet(f, p, dir);
 }
 
+void worker_process(worker *w, capture_rec *rec)
+{
+    if (rec->now_us > w->now_us)
+        w->now_us = rec->now_us;
+    switch (rec->kind) {
+    case CAPTURE_REC_PACKET:
+        worker_packet(w, rec);
+        break;
+    case CAPTURE_REC_TICK:
+        if (w->cfg.geo) /* lets go of a replaced snapshot even when idle */
+            geo_holder_refresh(w->cfg.geo, &w->geo);
+        flow_table_expire(w->table, w->now_us);
+        break;
+    case CAPTURE_REC_END:
+        flow_table_flush(w->table, rec->now_us, FLOW_END_EOF);
+        break;
+    }
+}
+
 static void *worker_main(void *arg)
 {
     worker *w = arg;
@@ -159,21 +178,7 @@ static void *worker_main(void *arg)
     snprintf(name, sizeof(name), "lh-worker%u", w->cfg.id);
     pthread_setname_np(pthread_self(), name);
     while ((rec = ring_peek(w->cfg.in, &len, 1)) != NULL) {
-        if (rec->now_us > w->now_us)
-            w->now_us = rec->now_us;
-        switch (rec->kind) {
-        case CAPTURE_REC_PACKET:
-            worker_packet(w, rec);
-            break;
-        case CAPTURE_REC_TICK:
-            if (w->cfg.geo) /* lets go of a replaced snapshot even when idle */
-                geo_holder_refresh(w->cfg.geo, &w->geo);
-            flow_table_expire(w->table, w->now_us);
-            break;
-        case CAPTURE_REC_END:
-            flow_table_flush(w->table, rec->now_us, FLOW_END_EOF);
-            break;
-        }
+        worker_process(w, rec);
         ring_release(w->cfg.in);
     }
     return NULL;

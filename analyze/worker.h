@@ -49,6 +49,12 @@ typedef struct worker worker;
  * Returns NULL with a message in err. */
 worker *worker_new(const worker_config *cfg, char *err, size_t errlen);
 
+/* Handles one ring record (packet, tick or end) on the calling thread:
+ * the thread's loop body, exported so that the fuzz harness drives the
+ * real packet path of a worker that was never started. */
+struct capture_rec;
+void worker_process(worker *w, struct capture_rec *rec);
+
 /* Starts the thread. Returns 0, or -1 when it could not be created. */
 int worker_start(worker *w);
 

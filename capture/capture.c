@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <time.h>
 
 #include "core/stats.h"
 #include "flow_key.h"
 
-#define CAPTURE_TICK_US 1000000u
+#define CAPTURE_TICK_US  1000000u
+#define CAPTURE_RETRY_MS 1000 /* --wait-interface: between attempts to reopen */
 
 struct capture {
     capture_config cfg; /* strings borrowed from the caller */
@@ -23,6 +25,9 @@ struct capture {
     size_t max_copy; /* packet bytes that fit in a ring record */
     decoder *dec;
     source *live;
+    source *pre[CAPTURE_PREOPEN];   /* files opened by capture_new() */
+    char *pre_err[CAPTURE_PREOPEN]; /* or why they could not be */
+    uint64_t kbase[3];              /* kernel counters of live handles closed before */
     _Atomic int stop;
     capture_stats stats;
     uint64_t clock_us;
@@ -59,6 +64,16 @@ capture *capture_new(const capture_config *cfg, ring **rings, unsigned nrings, c
             return NULL;
         }
     }
+    for (int i = 0; i < cfg->nfiles && i < CAPTURE_PREOPEN; i++) {
+        char ferr[1024];
+        if ((c->pre[i] = source_open_file(cfg->files[i], cfg->filter, ferr, sizeof(ferr))) ==
+                NULL &&
+            (c->pre_err[i] = strdup(ferr)) == NULL) {
+            snprintf(err, errlen, "out of memory");
+            capture_free(c);
+            return NULL;
+        }
+    }
     return c;
 }
 
@@ -67,6 +82,10 @@ void capture_free(capture *c)
     if (c == NULL)
         return;
     source_close(c->live);
+    for (int i = 0; i < CAPTURE_PREOPEN; i++) {
+        source_close(c->pre[i]);
+        free(c->pre_err[i]);
+    }
     decode_free(c->dec);
     free(c);
 }
@@ -107,9 +126,9 @@ static void capture_refresh_kernel(capture *c)
     uint64_t recv, drop, ifdrop;
 
     if (c->live && source_kernel_stats(c->live, &recv, &drop, &ifdrop) == 0) {
-        STAT_SET(c->stats.kernel_recv, recv);
-        STAT_SET(c->stats.kernel_drops, drop);
-        STAT_SET(c->stats.kernel_ifdrops, ifdrop);
+        STAT_SET(c->stats.kernel_recv, c->kbase[0] + recv);
+        STAT_SET(c->stats.kernel_drops, c->kbase[1] + drop);
+        STAT_SET(c->stats.kernel_ifdrops, c->kbase[2] + ifdrop);
     }
 }
 
@@ -124,6 +143,24 @@ static void capture_advance(capture *c, uint64_t ts_us)
         capture_broadcast(c, CAPTURE_REC_TICK);
         capture_refresh_kernel(c);
     }
+}
+
+void capture_rec_fill(capture_rec *rec, const packet *p, size_t n, uint64_t hash, uint64_t now_us)
+{
+    rec->kind = CAPTURE_REC_PACKET;
+    rec->reserved = 0;
+    rec->hash = hash;
+    rec->now_us = now_us;
+    rec->pkt = *p;
+    rec->pkt.data = NULL;
+    rec->pkt.caplen = (uint32_t)n;
+    rec->pkt.l4_off = p->l4_off ? p->l4_off - p->l3_off : 0;
+    rec->pkt.payload_off = p->payload_off >= p->l3_off ? p->payload_off - p->l3_off : 0;
+    if (rec->pkt.payload_off + rec->pkt.payload_caplen > n)
+        rec->pkt.payload_caplen =
+            rec->pkt.payload_off < n ? (uint32_t)(n - rec->pkt.payload_off) : 0;
+    rec->pkt.l3_off = 0;
+    memcpy(rec->bytes, p->data + p->l3_off, n);
 }
 
 /* Copies a decoded packet into its worker's ring, from the inner IP header
@@ -145,19 +182,7 @@ static void capture_enqueue(capture *c, const packet *p)
         STAT_ADD(c->stats.queue_drops, 1);
         return;
     }
-    rec->kind = CAPTURE_REC_PACKET;
-    rec->hash = hash;
-    rec->now_us = c->clock_us;
-    rec->pkt = *p;
-    rec->pkt.data = NULL;
-    rec->pkt.caplen = (uint32_t)n;
-    rec->pkt.l4_off = p->l4_off ? p->l4_off - p->l3_off : 0;
-    rec->pkt.payload_off = p->payload_off >= p->l3_off ? p->payload_off - p->l3_off : 0;
-    if (rec->pkt.payload_off + rec->pkt.payload_caplen > n)
-        rec->pkt.payload_caplen =
-            rec->pkt.payload_off < n ? (uint32_t)(n - rec->pkt.payload_off) : 0;
-    rec->pkt.l3_off = 0;
-    memcpy(rec->bytes, p->data + p->l3_off, n);
+    capture_rec_fill(rec, p, n, hash, c->clock_us);
     ring_commit(r);
     STAT_ADD(c->stats.decoded, 1);
 }
@@ -199,19 +224,32 @@ static int capture_source(capture *c, source *s)
             capture_advance(c, capture_wall_us());
         } else if (rc == SOURCE_END) {
             return 0;
+        } else if (atomic_load(&c->stop)) {
+            return 0; /* a read interrupted by the stop request: the end */
         } else {
-            capture_fail(c, source_error(s));
+            /* --wait-interface: capture_live() reports it and waits */
+            if (!(source_is_live(s) && c->cfg.wait_interface))
+                capture_fail(c, source_error(s));
             return -1;
         }
     }
     return 0;
 }
 
-static void capture_file(capture *c, const char *path)
+/* File i: the handle capture_new() opened, or opened now. */
+static void capture_file(capture *c, int i)
 {
     char err[1024];
-    source *s = source_open_file(path, c->cfg.filter, err, sizeof(err));
+    source *s;
 
+    if (i < CAPTURE_PREOPEN) {
+        s = c->pre[i];
+        c->pre[i] = NULL;
+        if (s == NULL)
+            snprintf(err, sizeof(err), "%s", c->pre_err[i]);
+    } else {
+        s = source_open_file(c->cfg.files[i], c->cfg.filter, err, sizeof(err));
+    }
     if (s == NULL) {
         capture_fail(c, err);
         return;
@@ -227,16 +265,87 @@ static void capture_file(capture *c, const char *path)
     source_close(s);
 }
 
+/* Sleeps ms in short naps, ticking with wall time; 0, or -1 when asked to
+ * stop. */
+static int capture_idle(capture *c, int ms)
+{
+    struct timespec nap = {0, 100 * 1000 * 1000};
+
+    for (int t = 0; t < ms; t += 100) {
+        if (atomic_load(&c->stop))
+            return -1;
+        nanosleep(&nap, NULL);
+        for (unsigned i = 0; i < c->nrings; i++)
+            ring_flush(c->rings[i]);
+        capture_advance(c, capture_wall_us());
+    }
+    return atomic_load(&c->stop) ? -1 : 0;
+}
+
+/* --wait-interface: the live handle failed; closes it and reopens the
+ * interface until it is back. Returns 0 with c->live open again, or -1
+ * when stopped first. Only the first failure of each attempt is reported,
+ * not one line a second. */
+static int capture_reopen(capture *c)
+{
+    const char *iface = c->cfg.interface;
+    const int linktype_was = source_linktype(c->live);
+    char err[1024], msg[1200];
+    int reported = 0;
+
+    capture_refresh_kernel(c);
+    c->kbase[0] = STAT_GET(c->stats.kernel_recv);
+    c->kbase[1] = STAT_GET(c->stats.kernel_drops);
+    c->kbase[2] = STAT_GET(c->stats.kernel_ifdrops);
+    source_close(c->live);
+    c->live = NULL;
+    while (capture_idle(c, CAPTURE_RETRY_MS) == 0) {
+        source *s = source_open_live(iface, c->cfg.filter, &c->cfg.live, err, sizeof(err));
+        if (s && source_linktype(s) == linktype_was) {
+            c->live = s;
+            snprintf(msg, sizeof(msg), "%s: capture resumed", iface);
+            c->report(c->report_ctx, msg);
+            return 0;
+        }
+        if (s)
+            snprintf(err, sizeof(err), "%s: came back with another link type (%d)", iface,
+                     source_linktype(s));
+        source_close(s);
+        if (!reported++) {
+            snprintf(msg, sizeof(msg), "%s; still waiting", err);
+            c->report(c->report_ctx, msg);
+        }
+    }
+    return -1;
+}
+
+/* The live interface to its end: a failure ends it, or with
+ * --wait-interface is reported and waited out. */
+static void capture_live(capture *c)
+{
+    char msg[1200];
+
+    while (capture_source(c, c->live) != 0 && c->cfg.wait_interface) {
+        snprintf(msg, sizeof(msg), "%s; waiting for %s to come back (--wait-interface)",
+                 source_error(c->live), c->cfg.interface);
+        c->report(c->report_ctx, msg);
+        STAT_ADD(c->stats.source_errors, 1);
+        if (capture_reopen(c) != 0)
+            return;
+    }
+}
+
 int capture_run(capture *c, capture_report_fn report, void *ctx)
 {
     c->report = report;
     c->report_ctx = ctx;
     if (c->live) {
-        capture_source(c, c->live);
-        capture_refresh_kernel(c);
+        capture_live(c);
+        if (c->live)
+            capture_refresh_kernel(c);
     } else {
         for (int i = 0; i < c->cfg.nfiles && !atomic_load(&c->stop); i++)
-            capture_file(c, c->cfg.files[i]);
+            capture_file(c, i);
     }
     capture_broadcast(c, CAPTURE_REC_END);
     for (unsigned i = 0; i < c->nrings; i++)

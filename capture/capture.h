@@ -41,6 +41,12 @@ typedef struct capture_rec {
     uint8_t bytes[];
 } capture_rec;
 
+/* Fills a packet record from decoded packet p: its first n bytes from the
+ * inner IP header on (n <= p->caplen - p->l3_off; rec has room for them),
+ * with offsets made relative to that header. The one way packets enter a
+ * worker, used by the capture thread and the flow fuzz harness. */
+void capture_rec_fill(capture_rec *rec, const packet *p, size_t n, uint64_t hash, uint64_t now_us);
+
 /* Counters. Written only by the capture thread; read by anyone with
  * relaxed loads (see core/stats.h). */
 typedef struct capture_stats {
@@ -62,6 +68,7 @@ typedef struct capture_config {
     int nfiles;
     const char *interface; /* -i */
     const char *filter;
+    int wait_interface; /* live: wait for a failed interface to return */
     source_live_opts live;
     decode_config decode;
 } capture_config;
@@ -69,8 +76,18 @@ typedef struct capture_config {
 typedef struct capture capture;
 
 /* Prepares the capture thread. For live capture the interface is opened
- * and activated here, so that the caller can drop privileges afterwards.
- * Returns NULL with a message in err. The rings are borrowed. */
+ * and activated here, and the first CAPTURE_PREOPEN files are opened here
+ * too, so that the caller can drop privileges afterwards (files beyond
+ * those are opened at their turn, as whatever user the process is then).
+ * A file that cannot be opened is still reported at its turn, as it would
+ * be without the early open. Returns NULL with a message in err. The rings
+ * are borrowed.
+ *
+ * A live interface that fails (taken down, deleted) ends the capture with
+ * status 1, or with wait_interface, is reported, closed, and reopened
+ * every second until it returns or capture_stop() is called; ticks go on
+ * meanwhile, so idle flows still end. */
+#define CAPTURE_PREOPEN 64
 capture *capture_new(const capture_config *cfg, ring **rings, unsigned nrings, char *err,
                      size_t errlen);
 

@@ -410,6 +410,8 @@ static const config_key config_keys[] = {
     {"capture", "queue", "--queue", CK_SIZE, CW_U64, 0, F(queue_bytes), 0, 64 * KiB, UINT64_MAX},
     {"capture", "vxlan_port", NULL, CK_INT, CW_U16, 0, F(vxlan_port), 0, 0, 65535},
     {"capture", "geneve_port", NULL, CK_INT, CW_U16, 0, F(geneve_port), 0, 0, 65535},
+    {"capture", "wait_interface", NULL, CK_BOOL, CW_INT, 0, F(wait_interface), 0, 0, 1},
+    {"capture", "user", "--user", CK_STRING, CW_INT, 0, F(user), 0, 0, 0},
     {"geo", "db", "--geo", CK_PATHS, CW_INT, 0, F(geo_dbs), F(ngeo_dbs), 0, 0},
     {"geo", "inventory", "--inventory", CK_STRING, CW_INT, 0, F(inventory), 0, 0, 0},
     {"geo", "indicators", "--indicators", CK_STRING, CW_INT, 0, F(indicators_dir), 0, 0, 0},
@@ -700,6 +702,7 @@ void config_free(config *c)
     config_list_free(&c->geo_dbs, &c->ngeo_dbs);
     free(c->interface);
     free(c->filter);
+    free(c->user);
     free(c->inventory);
     free(c->indicators_dir);
     free(c->redis_url);
@@ -873,6 +876,8 @@ static const struct option config_longopts[] = {
     {"summary", required_argument, NULL, CONFIG_OPT_LONG + 19},
     {"progress", no_argument, NULL, CONFIG_OPT_LONG + 20},
     {"no-progress", no_argument, NULL, CONFIG_OPT_LONG + 21},
+    {"user", required_argument, NULL, CONFIG_OPT_LONG + 22},
+    {"wait-interface", no_argument, NULL, CONFIG_OPT_LONG + 23},
     {NULL, 0, NULL, 0},
 };
 
@@ -911,6 +916,9 @@ void config_usage(FILE *out)
           "  --buffer SIZE     kernel capture buffer, such as 256MiB (default)\n"
           "  --queue SIZE      bounded packet queue per worker, such as 32MiB (default)\n"
           "  --no-promisc      do not put the interface in promiscuous mode\n"
+          "  --wait-interface  when the interface fails or goes away, wait for it to return\n"
+          "  --user NAME       run as NAME once the capture is open (default when started as\n"
+          "                    root: loophole if that user exists, else nobody; root = keep)\n"
           "  --keep-redis      keep the private Redis data set at exit\n"
           "  --redis-flows     also write flow records to the Redis stream <prefix>flows\n"
           "  --graph FILE      write the relationships found as a Graphviz DOT file at the end\n"
@@ -1010,6 +1018,8 @@ static int config_apply_special(config *c, config_args *a, const char *flag, con
         c->redis_flows = 1;
     } else if (strcmp(flag, "--progress") == 0 || strcmp(flag, "--no-progress") == 0) {
         c->progress = flag[2] == 'p';
+    } else if (strcmp(flag, "--wait-interface") == 0) {
+        c->wait_interface = 1;
     } else if (strcmp(flag, "-c") == 0 || strcmp(flag, "-h") == 0 || strcmp(flag, "--help") == 0 ||
                strcmp(flag, "--version") == 0) {
         /* handled by the first pass */

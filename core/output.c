@@ -59,6 +59,20 @@ int output_write(output *o, const char *line, size_t len)
     return rc;
 }
 
+int output_flush(output *o)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&o->lock);
+    if (fflush(o->fp) != 0) {
+        if (!o->error)
+            o->error = errno ? errno : EIO;
+        rc = -1;
+    }
+    pthread_mutex_unlock(&o->lock);
+    return rc;
+}
+
 uint64_t output_lines(output *o)
 {
     pthread_mutex_lock(&o->lock);

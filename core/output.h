@@ -22,6 +22,10 @@ output *output_open(const char *path, char *err, size_t errlen);
  * a write error (the line is lost and counted). */
 int output_write(output *o, const char *line, size_t len);
 
+/* Pushes buffered lines to the file. Thread-safe. Returns 0, or -1 after
+ * a write error (remembered for output_close). */
+int output_flush(output *o);
+
 /* Lines written and lines lost to write errors. */
 uint64_t output_lines(output *o);
 uint64_t output_lost(output *o);

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 
 struct sensor {
     const config *cfg;
+    privs_target run_as;
     output *flows;
     output *alerts;
     /* Redis: the private server (NULL with --redis), the writer, one event
@@ -49,6 +51,7 @@ struct sensor {
     pthread_t cap_thread;
     int cap_status;
     _Atomic int cap_done;
+    _Atomic int stopping;   /* sensor_stop() was called */
     geo_holder *geo;        /* the workers read the current geo snapshot here */
     _Atomic int geo_reload; /* set by SIGHUP, cleared by the control loop */
     /* operator output: the progress line (replay on a terminal), the
@@ -118,6 +121,7 @@ static int sensor_new_capture(sensor *s, char *err, size_t errlen)
         .nfiles = cfg->nfiles,
         .interface = cfg->interface,
         .filter = cfg->filter,
+        .wait_interface = cfg->wait_interface,
         .live = {.snaplen = cfg->snaplen,
                  .promiscuous = cfg->promiscuous,
                  .buffer_bytes = cfg->buffer_bytes,
@@ -148,7 +152,7 @@ static void sensor_journal_path(sensor *s)
             if (name[i] == '/' || name[i] == '.')
                 name[i] = '_';
         snprintf(s->journal, sizeof(s->journal), "/var/tmp/loophole-%u-%s.journal",
-                 (unsigned)getuid(), name);
+                 (unsigned)s->run_as.uid, name);
     }
 }
 
@@ -161,7 +165,8 @@ static int sensor_new_redis(sensor *s, char *err, size_t errlen)
     int rc;
 
     if (cfg->redis_url == NULL) {
-        if ((s->spawn = spawn_start(10000, err, errlen)) == NULL)
+        if ((s->spawn = spawn_start(10000, s->run_as.drop ? s->run_as.uid : (uid_t)-1,
+                                    s->run_as.gid, err, errlen)) == NULL)
             return -1;
         rc = redis_url_unix(&s->url, spawn_socket(s->spawn), err, errlen);
     } else {
@@ -190,7 +195,17 @@ static int sensor_new_redis(sensor *s, char *err, size_t errlen)
                         .report = sensor_report,
                         .report_ctx = s};
     s->writer = writer_new(&wc, err, errlen);
-    return s->writer ? 0 : -1;
+    if (s->writer == NULL)
+        return -1;
+    /* The journal is opened now, as root; once the sensor runs as another
+     * user it still writes through the open descriptor, and owning the
+     * file lets it remove the file when it has been replayed. */
+    if (s->run_as.drop && chown(s->journal, s->run_as.uid, s->run_as.gid) != 0) {
+        snprintf(err, errlen, "%s: cannot give the journal to user %s: %s", s->journal,
+                 s->run_as.name, strerror(errno));
+        return -1;
+    }
+    return 0;
 oom:
     snprintf(err, errlen, "out of memory for the Redis event queues");
     return -1;
@@ -221,7 +236,7 @@ static int sensor_new_graph(sensor *s, char *err, size_t errlen)
     return 0;
 }
 
-sensor *sensor_new(const config *cfg, char *err, size_t errlen)
+sensor *sensor_new(const config *cfg, const privs_target *run_as, char *err, size_t errlen)
 {
     sensor *s = calloc(1, sizeof(*s));
 
@@ -230,6 +245,7 @@ sensor *sensor_new(const config *cfg, char *err, size_t errlen)
         return NULL;
     }
     s->cfg = cfg;
+    s->run_as = *run_as;
     s->nworkers = cfg->threads > 0 ? (unsigned)cfg->threads : 1;
     if ((cfg->flows_path && (s->flows = output_open(cfg->flows_path, err, errlen)) == NULL) ||
         (s->alerts = output_open(cfg->alerts_path, err, errlen)) == NULL ||
@@ -252,8 +268,29 @@ sensor *sensor_new(const config *cfg, char *err, size_t errlen)
 
 void sensor_stop(sensor *s)
 {
-    if (s && s->cap)
+    if (s && s->cap) {
+        atomic_store(&s->stopping, 1);
         capture_stop(s->cap);
+    }
+}
+
+/* SIGUSR1 interrupts a capture thread blocked reading a pipe that has
+ * gone quiet (a FIFO or standard input mid-stream): installed without
+ * SA_RESTART, so the read fails with EINTR and the capture loop sees the
+ * stop request. The handler itself has nothing to do. */
+static void sensor_on_wake(int sig)
+{
+    (void)sig;
+}
+
+static void sensor_wake_handler(void)
+{
+    struct sigaction sa;
+
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = sensor_on_wake;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGUSR1, &sa, NULL);
 }
 
 static void *sensor_capture_main(void *arg)
@@ -533,6 +570,8 @@ static void sensor_wait_capture(sensor *s)
     clock_gettime(CLOCK_MONOTONIC, &last);
     while (!atomic_load(&s->cap_done)) {
         nanosleep(&nap, NULL);
+        if (atomic_load(&s->stopping) && !atomic_load(&s->cap_done))
+            pthread_kill(s->cap_thread, SIGUSR1); /* again until it ends */
         if (atomic_exchange(&s->geo_reload, 0))
             sensor_reload_geo(s);
         clock_gettime(CLOCK_MONOTONIC, &now);
@@ -687,6 +726,7 @@ int sensor_run(sensor *s)
         fprintf(stderr, "loophole: capturing on %s with %u worker%s\n", s->cfg->interface,
                 s->nworkers, s->nworkers == 1 ? "" : "s");
     sensor_operator_start(s);
+    sensor_wake_handler();
     if (pthread_create(&s->cap_thread, NULL, sensor_capture_main, s) != 0) {
         fprintf(stderr, "loophole: cannot start the capture thread\n");
         sensor_abort_workers(s);

@@ -14,12 +14,16 @@
 #include <stddef.h>
 
 #include "config.h"
+#include "privs.h"
 
 typedef struct sensor sensor;
 
 /* Returns NULL with a message in err when a part cannot be set up (an
- * output path, the interface, memory). The config must outlive the sensor. */
-sensor *sensor_new(const config *cfg, char *err, size_t errlen);
+ * output path, the interface, memory). The config must outlive the sensor.
+ * run_as is who the process will be once main calls privs_drop() (after
+ * sensor_load_geo): the private redis-server is started as that user, in a
+ * directory it owns, and the journal is given to it. */
+sensor *sensor_new(const config *cfg, const privs_target *run_as, char *err, size_t errlen);
 
 /* Runs to the end of the input (or sensor_stop()). Errors are printed to
  * standard error as they happen, each naming its file or interface.

@@ -19,6 +19,13 @@ static int redis_reply_line_ok(const redisReply *e, char *err, size_t errlen)
         snprintf(err, errlen, "Redis reply: an alert line holds a raw line break");
         return -1;
     }
+    /* The line is copied to the alert output as it is: JSON would accept
+     * blanks around the object, and a raw NUL would cut it for C readers. */
+    if (e->str[0] != '{' || e->str[e->len - 1] != '}' || memchr(e->str, '\0', e->len)) {
+        snprintf(err, errlen,
+                 "Redis reply: an alert line does not start with '{' and end with '}'");
+        return -1;
+    }
     j = json_loadb(e->str, e->len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
     if (j == NULL || !json_is_object(j)) {
         snprintf(err, errlen, "Redis reply: an alert is not a JSON object");

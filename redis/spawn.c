@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <hiredis/hiredis.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,8 +24,16 @@
 
 #define SPAWN_GRACE_MS 5000 /* for SHUTDOWN, then again for SIGTERM */
 
+/* What the child reports on its pipe when it cannot start: the errno of
+ * the failed step plus one of these. */
+#define SPAWN_STEP_EXEC 0
+#define SPAWN_STEP_USER 100000 /* setgroups/setgid/setuid */
+#define SPAWN_STEP_DIR  200000 /* the directory is out of the user's reach */
+
 struct spawn {
     pid_t pid;
+    uid_t uid; /* (uid_t)-1: run as we are */
+    gid_t gid;
     char dir[4096];
     char sock[4200];
 };
@@ -33,6 +42,30 @@ static void spawn_nap_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
+}
+
+static void spawn_child_fail(int errfd, int e)
+{
+    if (write(errfd, &e, sizeof(e)) < 0)
+        _exit(127);
+    _exit(127);
+}
+
+/* In the child: becomes the server's user. The parent-death signal is set
+ * after the switch, because a change of credentials clears it. */
+static void spawn_child_user(const spawn *s, int errfd)
+{
+    if (s->uid == (uid_t)-1)
+        return;
+    if (setgroups(0, NULL) != 0 || setgid(s->gid) != 0 || setuid(s->uid) != 0)
+        spawn_child_fail(errfd, SPAWN_STEP_USER + errno);
+    /* The user works in the directory and, at the end, removes it from
+     * its parent ($TMPDIR, normally the sticky /tmp). */
+    char parent[4096];
+    snprintf(parent, sizeof(parent), "%.*s", (int)(strrchr(s->dir, '/') - s->dir), s->dir);
+    if (access(s->dir, R_OK | W_OK | X_OK) != 0 ||
+        access(parent[0] ? parent : "/", W_OK | X_OK) != 0)
+        spawn_child_fail(errfd, SPAWN_STEP_DIR + errno);
 }
 
 /* In the child: never returns. */
@@ -57,8 +90,9 @@ static void spawn_child(const spawn *s, int errfd)
                     "--logfile",
                     log,
                     NULL};
-    int e, fd;
+    int fd;
 
+    spawn_child_user(s, errfd);
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     setpgid(0, 0);
     snprintf(log, sizeof(log), "%s/redis.log", s->dir);
@@ -69,10 +103,7 @@ static void spawn_child(const spawn *s, int errfd)
             close(fd);
     }
     execvp("redis-server", argv);
-    e = errno;
-    if (write(errfd, &e, sizeof(e)) < 0)
-        _exit(127);
-    _exit(127);
+    spawn_child_fail(errfd, SPAWN_STEP_EXEC + errno);
 }
 
 /* Removes the files the server may have made, then the directory. */
@@ -183,7 +214,15 @@ static int spawn_fork(spawn *s, char *err, size_t errlen)
     if (read(pfd[0], &e, sizeof(e)) == (ssize_t)sizeof(e)) {
         waitpid(s->pid, NULL, 0);
         s->pid = 0;
-        if (e == ENOENT)
+        if (e >= SPAWN_STEP_DIR)
+            snprintf(err, errlen,
+                     "the private redis-server's directory %s or its parent is out of reach "
+                     "of uid %u: %s (set TMPDIR to a directory that user can write, such as /tmp)",
+                     s->dir, (unsigned)s->uid, strerror(e - SPAWN_STEP_DIR));
+        else if (e >= SPAWN_STEP_USER)
+            snprintf(err, errlen, "cannot run redis-server as uid %u: %s", (unsigned)s->uid,
+                     strerror(e - SPAWN_STEP_USER));
+        else if (e == ENOENT)
             snprintf(err, errlen,
                      "redis-server not found in PATH: install it (Debian: apt-get install "
                      "redis-server) or give a Redis with --redis URL");
@@ -194,7 +233,7 @@ static int spawn_fork(spawn *s, char *err, size_t errlen)
     return s->pid ? 0 : -1;
 }
 
-spawn *spawn_start(int wait_ms, char *err, size_t errlen)
+spawn *spawn_start(int wait_ms, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
     const char *tmp = getenv("TMPDIR");
     spawn *s = calloc(1, sizeof(*s));
@@ -207,6 +246,15 @@ spawn *spawn_start(int wait_ms, char *err, size_t errlen)
     if (mkdtemp(s->dir) == NULL) {
         snprintf(err, errlen, "cannot make a directory for the private redis-server: %s: %s",
                  s->dir, strerror(errno));
+        free(s);
+        return NULL;
+    }
+    s->uid = uid;
+    s->gid = gid;
+    if (uid != (uid_t)-1 && chown(s->dir, uid, gid) != 0) {
+        snprintf(err, errlen, "cannot give %s to uid %u: %s", s->dir, (unsigned)uid,
+                 strerror(errno));
+        spawn_rmdir(s->dir);
         free(s);
         return NULL;
     }

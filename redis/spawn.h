@@ -26,11 +26,14 @@
 
 typedef struct spawn spawn;
 
-/* Starts the server; waits up to wait_ms for PING. Returns NULL with a
- * message in err: "redis-server not found in PATH ..." when it is missing,
- * the last lines of its log when it exits early. Nothing is left behind on
- * failure. */
-spawn *spawn_start(int wait_ms, char *err, size_t errlen);
+/* Starts the server; waits up to wait_ms for PING. When uid is not
+ * (uid_t)-1, the directory is given to uid:gid and the server runs as that
+ * user with no supplementary groups (a sensor started as root never runs
+ * redis-server as root); the directory's parents must let that user
+ * through. Returns NULL with a message in err: "redis-server not found in
+ * PATH ..." when it is missing, the last lines of its log when it exits
+ * early. Nothing is left behind on failure. */
+spawn *spawn_start(int wait_ms, uid_t uid, gid_t gid, char *err, size_t errlen);
 
 /* The Unix socket path and the directory, owned by s. */
 const char *spawn_socket(const spawn *s);

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-fuzz_secs=${LOOPHOLE_FUZZ_SECS:-20}
+fuzz_secs=${LOOPHOLE_FUZZ_SECS:-90} # in all, shared by the harnesses
 jobs=$(nproc)
 
 ./scripts/setup.sh

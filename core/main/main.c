@@ -14,15 +14,26 @@
  * built, so a signal that arrives while the private server starts is not
  * fatal: it is remembered and the run stops at once, through the same
  * clean-up path.
+ *
+ * Privileges (core/privs.h): the sensor is built as started -- capture,
+ * outputs, journal, private server -- and the geo files are loaded; then,
+ * before any thread starts, the process switches to the unprivileged user
+ * with no capabilities. The Redis password is wiped from argv and from the
+ * environment block once parsed, so /proc/PID/cmdline and environ never
+ * show it; the config and the Redis URL keep their own copies.
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "capture/source.h"
 #include "core/alerts_cmd.h"
 #include "core/config.h"
+#include "core/privs.h"
 #include "core/sensor.h"
+#include "redis/url.h"
 
 static sensor *_Atomic main_sensor;
 static volatile sig_atomic_t main_stopping;
@@ -54,17 +65,62 @@ static void main_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+/* Overwrites the password of every Redis URL among the arguments
+ * ("scheme://user:PASSWORD@host", whatever flag spelling carried it) in
+ * place, so the process list shows "scheme://user:*****@host". */
+static void main_scrub_argv(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++) {
+        char *p = strstr(argv[i], "://");
+        if (p == NULL)
+            continue;
+        p += 3;
+        char *at = p + strcspn(p, "/@");
+        if (*at != '@')
+            continue;
+        char *colon = memchr(p, ':', (size_t)(at - p));
+        if (colon)
+            memset(colon + 1, '*', (size_t)(at - colon - 1));
+    }
+}
+
+/* The same for the password in the environment: the sensor has parsed it;
+ * the bytes the kernel shows in /proc/PID/environ are these. */
+static void main_scrub_env(void)
+{
+    char *v = getenv(REDIS_URL_PASSWORD_ENV);
+
+    if (v)
+        memset(v, '*', strlen(v));
+}
+
+static int main_fail(sensor *s, config *cfg, int status, const char *err)
+{
+    fprintf(stderr, "loophole: %s\n", err);
+    main_sensor = NULL; /* before the free: the handler must not see it */
+    sensor_free(s);
+    config_free(cfg);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
     char err[1024];
+    privs_target run_as;
     config cfg;
     int status;
 
     if (argc > 1 && strcmp(argv[1], "alerts") == 0)
         return alerts_cmd_main(argc - 1, argv + 1);
+    /* Nothing the sensor creates (outputs, journal, the private server's
+     * directory) is writable by others, or readable by them. */
+    umask(027);
     config_init(&cfg);
     status = config_parse_args(&cfg, argc, argv, err, sizeof(err));
+    main_scrub_argv(argc, argv);
     if (status == CONFIG_OK && source_check_filter(cfg.filter, err, sizeof(err)) != 0)
+        status = CONFIG_ERROR;
+    if (status == CONFIG_OK && privs_resolve(cfg.user, &run_as, err, sizeof(err)) != 0)
         status = CONFIG_ERROR;
     if (status != CONFIG_OK) {
         if (status == CONFIG_ERROR)
@@ -73,18 +129,16 @@ int main(int argc, char **argv)
         return status == CONFIG_EXIT ? 0 : 2;
     }
     main_signals();
-    main_sensor = sensor_new(&cfg, err, sizeof(err));
-    if (main_sensor == NULL) {
-        fprintf(stderr, "loophole: %s\n", err);
-        config_free(&cfg);
-        return 1;
-    }
-    if (sensor_load_geo(main_sensor, err, sizeof(err)) != 0) {
-        fprintf(stderr, "loophole: %s\n", err);
-        sensor_free(main_sensor);
-        config_free(&cfg);
-        return 2;
-    }
+    main_sensor = sensor_new(&cfg, &run_as, err, sizeof(err));
+    main_scrub_env();
+    if (main_sensor == NULL)
+        return main_fail(NULL, &cfg, 1, err);
+    if (sensor_load_geo(main_sensor, err, sizeof(err)) != 0)
+        return main_fail(main_sensor, &cfg, 2, err);
+    /* A live capture that may have to reopen its interface keeps
+     * CAP_NET_RAW and nothing else. */
+    if (privs_drop(&run_as, cfg.interface && cfg.wait_interface, err, sizeof(err)) != 0)
+        return main_fail(main_sensor, &cfg, 1, err);
     if (main_stopping)
         sensor_stop(main_sensor);
     status = sensor_run(main_sensor);

@@ -736,6 +736,28 @@ static int flood_spawn(struct gen *g, struct spawner *s, uint64_t t)
     return sched_add(g, f);
 }
 
+/* A port scan from many sources: each probe is a SYN from a random
+ * public address to the next port of one of 1024 hosts of 10.20.0.0/22,
+ * answered by a RST (closed port), as a horizontal-and-vertical scan. */
+static int scan_spawn(struct gen *g, struct spawner *s, uint64_t t)
+{
+    struct gen_addr src, dst;
+    struct gen_ep c, d;
+    char host[32];
+    uint64_t n = s->ctl++;
+    snprintf(host, sizeof(host), "10.20.%u.%u", (unsigned)(n >> 8) % 4, (unsigned)n % 256);
+    rand_public(g, &src, NULL, 0);
+    gen_addr(&dst, host);
+    gen_ep_addr(&c, &src, (uint16_t)gen_range(&g->rng, 1024, 65535),
+                (uint8_t)gen_range(&g->rng, 40, 250));
+    gen_ep_addr(&d, &dst, (uint16_t)(1 + (n >> 10) % 65535), 64);
+    struct gen_flow *f = flow_new(g, 6, &c, &d, "scan", NULL);
+    flow_seg(f, t, GEN_C2S, TCP_SYN);
+    flow_seg(f, t + 300, GEN_S2C, TCP_RST | TCP_ACK);
+    g->planned += 2;
+    return sched_add(g, f);
+}
+
 static int spawner_step(struct gen *g, struct gen_flow *f)
 {
     struct spawner *s = f->st;
@@ -1127,6 +1149,11 @@ static int scen_tz_us(struct gen *g)
     return tz_sessions(g, at, 9);
 }
 
+static int scen_scan(struct gen *g)
+{
+    return spawner_start(g, g->packets ? g->packets : 100000, 20, scan_spawn);
+}
+
 const struct gen_scenario gen_scenarios[] = {
     {"ssh", "interactive SSH session, China client to a GPU host (rtt 180 ms)", scen_ssh},
     {"tls", "TLS sessions to pytorch, Hugging Face CDN, OpenAI and Aliyun OSS", scen_tls},
@@ -1148,6 +1175,7 @@ const struct gen_scenario gen_scenarios[] = {
     {"sample", "README sample: a few minutes of one GPU host's mirror port", scen_sample},
     {"fleet", "GPU fleet mirror port: bulk flows (snaplen 96), ~2% control sessions", scen_fleet},
     {"flood", "SYN flood / port scan: --packets distinct SYNs to one host", scen_flood},
+    {"scan", "port scan from many sources over 1024 hosts: --packets SYNs and RSTs", scen_scan},
     {"egress-ctl", "SSH from a US network into a GPU host, uploads to that /24 and to S3",
      scen_egress_ctl},
     {"relay-hop", "stepping stone: CN user -> SSH on a UK host -> SSH to a GPU host, keys relayed",

@@ -8,6 +8,9 @@ set -euo pipefail
 
 : "${LOOPHOLE:?}" "${LHGEN:?}" "${LOOPHOLE_SRC:?}"
 tmp=$(mktemp -d)
+# Run as root, the sensor switches to an unprivileged user (docs/security.md),
+# which must still reach what it reloads or hands to its private server.
+chmod 755 "$tmp"
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 "$LHGEN" sample "$tmp/s.pcap" >/dev/null

@@ -8,6 +8,9 @@ set -euo pipefail
 : "${LHGEN:?LHGEN must name the scenario generator}"
 
 tmp=$(mktemp -d)
+# Run as root, the sensor switches to an unprivileged user (docs/security.md),
+# which must still reach what it reloads or hands to its private server.
+chmod 755 "$tmp"
 pids=()
 # redis-server processes working in our TMPDIR (redis-server rewrites its
 # command line, so they are found by their working directory, --dir).
@@ -27,7 +30,7 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 "$LHGEN" sample "$tmp/sample.pcap" >/dev/null
-mkdir "$tmp/t"
+mkdir -m 1777 "$tmp/t" # like /tmp: the server's user makes and removes its directory
 export TMPDIR=$tmp/t
 
 # Nothing of a private server may remain: no directory, no process.

@@ -268,7 +268,7 @@ static void test_example_states_the_defaults(void **state)
         assert_true(used < sizeof text);
     }
     fclose(in);
-    assert_int_equal(settings, 41); /* 40 keys, [geo] db twice */
+    assert_int_equal(settings, 42); /* 41 keys, [geo] db twice */
 
     config_init(&c);
     if (config_load_file(&c, write_conf("example.conf", text), err, sizeof err) != 0)
@@ -283,6 +283,38 @@ static void test_example_states_the_defaults(void **state)
 /* ------------------------------------------------------------------------
  * Flags
  * ---------------------------------------------------------------------- */
+
+/* The hardening settings: --user and --wait-interface, and their keys. */
+static void test_user_and_wait_interface(void **state)
+{
+    config c;
+    char err[512];
+
+    (void)state;
+    assert_int_equal(PARSE(&c, err, "-i", "eth1"), CONFIG_OK);
+    assert_null(c.user);
+    assert_int_equal(c.wait_interface, 0);
+    config_free(&c);
+    assert_int_equal(PARSE(&c, err, "-i", "eth1", "--user", "sensor", "--wait-interface"),
+                     CONFIG_OK);
+    assert_string_equal(c.user, "sensor");
+    assert_int_equal(c.wait_interface, 1);
+    config_free(&c);
+    config_init(&c);
+    assert_int_equal(config_load_file(&c,
+                                      write_conf("harden.conf", "[capture]\nuser = lh\n"
+                                                                "wait_interface = yes\n"),
+                                      err, sizeof err),
+                     0);
+    assert_string_equal(c.user, "lh");
+    assert_int_equal(c.wait_interface, 1);
+    assert_int_not_equal(
+        config_load_file(&c, write_conf("harden-bad.conf", "[capture]\nwait_interface = maybe\n"),
+                         err, sizeof err),
+        0);
+    assert_non_null(strstr(err, "wait_interface"));
+    config_free(&c);
+}
 
 static void test_flags_override_file(void **state)
 {
@@ -567,12 +599,12 @@ static char *capture_stdout(const char *flag, int *rc)
 static void test_help_and_version(void **state)
 {
     static const char *const flags[] = {
-        "-r FILE",       "-i IFACE",       "-f EXPR",      "-c FILE",     "--geo",
-        "--inventory",   "--redis",        "--alerts",     "--flows",     "--sensor",
-        "--threads",     "--snaplen",      "--stats",      "--max-flows", "--buffer",
-        "--queue",       "--no-promisc",   "--keep-redis", "--help",      "--version",
-        "--indicators",  "--redis-flows",  "--graph",      "--summary",   "--progress",
-        "--no-progress", "loophole alerts"};
+        "-r FILE",       "-i IFACE",        "-f EXPR",      "-c FILE",         "--geo",
+        "--inventory",   "--redis",         "--alerts",     "--flows",         "--sensor",
+        "--threads",     "--snaplen",       "--stats",      "--max-flows",     "--buffer",
+        "--queue",       "--no-promisc",    "--keep-redis", "--help",          "--version",
+        "--indicators",  "--redis-flows",   "--graph",      "--summary",       "--progress",
+        "--no-progress", "loophole alerts", "--user",       "--wait-interface"};
     int rc;
     char *out;
 
@@ -946,6 +978,7 @@ int main(void)
         cmocka_unit_test(test_redis_urls_accepted),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_help_and_version),
+        cmocka_unit_test(test_user_and_wait_interface),
         cmocka_unit_test(test_parse_size),
         cmocka_unit_test(test_parse_duration),
         cmocka_unit_test(test_parse_bool),
