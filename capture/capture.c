@@ -214,10 +214,14 @@ static int capture_source(capture *c, source *s)
     packet p;
 
     memset(&p, 0, sizeof(p));
-    while (!atomic_load_explicit(&c->stop, memory_order_relaxed)) {
+    STAT_SET(c->stats.file_offset, 0);
+    for (uint64_t n = 1; !atomic_load_explicit(&c->stop, memory_order_relaxed); n++) {
         int rc = source_next(s, &p);
         if (rc == SOURCE_PACKET) {
             capture_packet(c, &p);
+            /* for the progress line: cheap enough every few thousand packets */
+            if ((n & 4095) == 0 && source_offset(s) >= 0)
+                STAT_SET(c->stats.file_offset, (uint64_t)source_offset(s));
         } else if (rc == SOURCE_TIMEOUT) {
             for (unsigned i = 0; i < c->nrings; i++)
                 ring_flush(c->rings[i]);

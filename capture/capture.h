@@ -59,6 +59,7 @@ typedef struct capture_stats {
     _Atomic uint64_t len_clipped;              /* IP length past the frame, clipped */
     _Atomic uint64_t kernel_recv, kernel_drops, kernel_ifdrops;
     _Atomic uint64_t files_done;
+    _Atomic uint64_t file_offset;   /* bytes read of the file being read */
     _Atomic uint64_t source_errors; /* damaged or unreadable sources */
     _Atomic uint64_t clock_us;      /* latest packet time */
 } capture_stats;

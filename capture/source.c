@@ -207,6 +207,12 @@ int source_next(source *s, packet *p)
     return SOURCE_ERROR;
 }
 
+int64_t source_offset(const source *s)
+{
+    FILE *f = s->live ? NULL : pcap_file(s->pcap);
+    return f ? (int64_t)ftello(f) : -1;
+}
+
 const char *source_error(const source *s)
 {
     return s->err;

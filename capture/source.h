@@ -53,6 +53,9 @@ enum source_status {
  * stays valid until the next call. */
 int source_next(source *s, packet *p);
 
+/* Bytes read so far of a capture file (-1 for live capture and pipes). */
+int64_t source_offset(const source *s);
+
 const char *source_error(const source *s);
 const char *source_name(const source *s);
 int source_linktype(const source *s);

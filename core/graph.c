@@ -500,13 +500,23 @@ static void graph_write_body(FILE *f, graph *g, uint32_t *order)
 
 int graph_write_dot(graph *g, const char *path, char *err, size_t errlen)
 {
-    char skipped[200] = "", bytes[32];
-    uint32_t *order = malloc(((size_t)g->nnodes + 1) * sizeof(*order));
-    FILE *f = order ? fopen(path, "w") : NULL;
+    FILE *f = fopen(path, "w");
 
     if (f == NULL) {
-        snprintf(err, errlen, "--graph %s: %s", path, order ? strerror(errno) : "out of memory");
-        free(order);
+        snprintf(err, errlen, "--graph %s: %s", path, strerror(errno));
+        return -1;
+    }
+    return graph_write_dot_file(g, f, path, err, errlen);
+}
+
+int graph_write_dot_file(graph *g, FILE *f, const char *path, char *err, size_t errlen)
+{
+    char skipped[200] = "", bytes[32];
+    uint32_t *order = malloc(((size_t)g->nnodes + 1) * sizeof(*order));
+
+    if (order == NULL) {
+        snprintf(err, errlen, "--graph %s: out of memory", path);
+        fclose(f);
         return -1;
     }
     pthread_mutex_lock(&g->lock);

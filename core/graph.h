@@ -29,6 +29,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #define GRAPH_DEFAULT_MAX_NODES 10000
@@ -71,6 +72,10 @@ void graph_add_flow(graph *g, const json_t *record);
 
 /* Writes the DOT file. Returns 0, or -1 with a message naming path. */
 int graph_write_dot(graph *g, const char *path, char *err, size_t errlen);
+
+/* The same into f, opened by the caller (before a privilege drop, say);
+ * f is closed in every case. path names the file in messages. */
+int graph_write_dot_file(graph *g, FILE *f, const char *path, char *err, size_t errlen);
 
 graph_stats graph_get_stats(graph *g);
 

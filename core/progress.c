@@ -1,14 +1,13 @@
 /* progress.c -- the one-line progress indicator of a replay (see progress.h).
  *
- * The position in a file is read from the kernel rather than from libpcap:
- * /proc/self/fd/N is matched to each -r file by device and inode, and the
- * "pos:" line of /proc/self/fdinfo/N is its offset. That costs one
- * directory scan per drawing (a few times a second) and nothing on the
- * packet path, and it needs no access to the capture's handle.
+ * The position in the file being read comes from the capture thread's
+ * counters (capture_stats.file_offset, refreshed every few thousand
+ * packets), so drawing costs nothing on the packet path and needs no
+ * access to the capture's handle, nor to /proc (which a sensor that has
+ * dropped its privileges can no longer read).
  */
 #include "progress.h"
 
-#include <dirent.h>
 #include <inttypes.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -68,41 +67,7 @@ progress *progress_new(FILE *out, const char *const *files, int nfiles)
     return p;
 }
 
-/* The kernel's offset in the open file (dev, ino), or -1 when no
- * descriptor of this process has it open. */
-static int64_t progress_offset(dev_t dev, ino_t ino)
-{
-    DIR *d = opendir("/proc/self/fd");
-    struct dirent *e;
-    char path[300], line[128];
-    struct stat st;
-    int64_t pos = -1;
-
-    if (d == NULL)
-        return -1;
-    while (pos < 0 && (e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-        if (stat(path, &st) != 0 || st.st_dev != dev || st.st_ino != ino)
-            continue;
-        snprintf(path, sizeof(path), "/proc/self/fdinfo/%s", e->d_name);
-        FILE *fi = fopen(path, "r");
-        while (fi && fgets(line, sizeof(line), fi)) {
-            unsigned long long v;
-            if (sscanf(line, "pos: %llu", &v) == 1) {
-                pos = (int64_t)v;
-                break;
-            }
-        }
-        if (fi)
-            fclose(fi);
-    }
-    closedir(d);
-    return pos;
-}
-
-double progress_fraction(progress *p, uint64_t files_done)
+double progress_fraction(progress *p, uint64_t files_done, uint64_t file_offset)
 {
     uint64_t done = 0;
 
@@ -112,9 +77,7 @@ double progress_fraction(progress *p, uint64_t files_done)
         done += p->files[i].size;
     if (files_done < (uint64_t)p->nfiles) {
         const progress_file *f = &p->files[files_done];
-        int64_t off = progress_offset(f->dev, f->ino);
-        if (off > 0)
-            done += (uint64_t)off < f->size ? (uint64_t)off : f->size;
+        done += file_offset < f->size ? file_offset : f->size;
     }
     return (double)done / (double)p->total;
 }
@@ -133,7 +96,7 @@ static void progress_human(uint64_t v, char *buf, size_t len)
 void progress_format(progress *p, const progress_sample *s, double rate, char *buf, size_t len)
 {
     char pk[32], fl[32], al[32], rt[32], share[32] = "";
-    double frac = progress_fraction(p, s->files_done);
+    double frac = progress_fraction(p, s->files_done, s->file_offset);
 
     progress_human(s->packets, pk, sizeof(pk));
     progress_human(s->flows, fl, sizeof(fl));

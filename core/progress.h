@@ -28,9 +28,10 @@ typedef struct progress progress;
 /* The counters shown; the caller reads them from the running sensor. */
 typedef struct progress_sample {
     uint64_t packets;
-    uint64_t files_done; /* -r files read to their end */
-    uint64_t flows;      /* flows created so far */
-    uint64_t alerts;     /* alert lines written so far */
+    uint64_t files_done;  /* -r files read to their end */
+    uint64_t file_offset; /* bytes read so far of the file being read */
+    uint64_t flows;       /* flows created so far */
+    uint64_t alerts;      /* alert lines written so far */
 } progress_sample;
 
 /* Whether a progress line belongs on fd: the setting allows it
@@ -50,7 +51,7 @@ void progress_interrupt(progress *p);
 
 /* Share of the input read, 0..1, or -1 when unknown (standard input, a
  * pipe). Exported for tests. */
-double progress_fraction(progress *p, uint64_t files_done);
+double progress_fraction(progress *p, uint64_t files_done, uint64_t file_offset);
 
 /* The line for s (without carriage return), into buf. Exported for tests. */
 void progress_format(progress *p, const progress_sample *s, double rate, char *buf, size_t len);

@@ -59,6 +59,8 @@ struct sensor {
      * end-of-run summary starts after ("" = no summary) */
     progress *_Atomic progress;
     graph *graph;
+    FILE *graph_fp;   /* --graph, opened at start (before a privilege drop) */
+    FILE *summary_fp; /* --summary, likewise; stdout for "-" */
     char summary_since[64];
 };
 
@@ -224,13 +226,29 @@ static int sensor_new_graph(sensor *s, char *err, size_t errlen)
 
     if (cfg->graph_path == NULL)
         return 0;
-    if ((f = fopen(cfg->graph_path, "a")) == NULL) {
+    /* Opened now and kept: the sensor may run as another user by the end. */
+    if ((f = fopen(cfg->graph_path, "w")) == NULL) {
         snprintf(err, errlen, "--graph %s: %s", cfg->graph_path, strerror(errno));
         return -1;
     }
-    fclose(f);
+    s->graph_fp = f;
     if ((s->graph = graph_new(&gc)) == NULL) {
         snprintf(err, errlen, "out of memory for the graph");
+        return -1;
+    }
+    return 0;
+}
+
+/* The --summary file, opened now for the same reason as the graph's. */
+static int sensor_new_summary(sensor *s, char *err, size_t errlen)
+{
+    const char *path = s->cfg->summary_path;
+
+    if (path == NULL)
+        return 0;
+    s->summary_fp = strcmp(path, "-") == 0 ? stdout : fopen(path, "w");
+    if (s->summary_fp == NULL) {
+        snprintf(err, errlen, "--summary %s: %s", path, strerror(errno));
         return -1;
     }
     return 0;
@@ -258,8 +276,13 @@ sensor *sensor_new(const config *cfg, const privs_target *run_as, char *err, siz
         sensor_free(s);
         return NULL;
     }
-    if (sensor_new_graph(s, err, errlen) != 0 || sensor_new_workers(s, err, errlen) != 0 ||
-        sensor_new_capture(s, err, errlen) != 0) {
+    /* The progress line sizes the -r files now, while it may still read
+     * them all (the sensor may drop its privileges before it runs). */
+    if (progress_wanted(cfg->progress, cfg->nfiles, STDERR_FILENO))
+        atomic_store(&s->progress,
+                     progress_new(stderr, (const char *const *)cfg->files, cfg->nfiles));
+    if (sensor_new_graph(s, err, errlen) != 0 || sensor_new_summary(s, err, errlen) != 0 ||
+        sensor_new_workers(s, err, errlen) != 0 || sensor_new_capture(s, err, errlen) != 0) {
         sensor_free(s);
         return NULL;
     }
@@ -551,7 +574,9 @@ static void sensor_progress(sensor *s, const struct timespec *now)
 {
     progress *p = atomic_load(&s->progress);
     const capture_stats *cs = capture_get_stats(s->cap);
-    progress_sample ps = {.packets = STAT_GET(cs->packets), .files_done = STAT_GET(cs->files_done)};
+    progress_sample ps = {.packets = STAT_GET(cs->packets),
+                          .files_done = STAT_GET(cs->files_done),
+                          .file_offset = STAT_GET(cs->file_offset)};
 
     if (p == NULL)
         return;
@@ -632,9 +657,6 @@ static void sensor_operator_start(sensor *s)
     char err[512];
     redisContext *c;
 
-    if (progress_wanted(cfg->progress, cfg->nfiles, STDERR_FILENO))
-        atomic_store(&s->progress,
-                     progress_new(stderr, (const char *const *)cfg->files, cfg->nfiles));
     if (cfg->nfiles == 0 && cfg->summary_path == NULL)
         return;
     if ((c = sensor_summary_conn(s, err, sizeof(err))) == NULL ||
@@ -673,7 +695,9 @@ static int sensor_summary(sensor *s)
             summary_print_table(stderr, sum);
         else if (cfg->nfiles > 0 && isatty(STDERR_FILENO))
             fprintf(stderr, "loophole: no alerts\n");
-        if (cfg->summary_path && summary_write_json(sum, cfg->summary_path, err, sizeof(err))) {
+        FILE *f = s->summary_fp;
+        s->summary_fp = NULL; /* closed by the writer */
+        if (f && summary_write_json_file(sum, f, cfg->summary_path, err, sizeof(err))) {
             fprintf(stderr, "loophole: %s\n", err);
             rc = -1;
         }
@@ -698,7 +722,10 @@ static int sensor_operator_end(sensor *s)
                     "loophole: warning: --graph: %llu flows not drawn: the graph is full "
                     "(%u nodes, %u edges)\n",
                     (unsigned long long)gs.flows_skipped, gs.nodes, gs.edges);
-        if (graph_write_dot(s->graph, s->cfg->graph_path, err, sizeof(err)) != 0) {
+        int bad =
+            graph_write_dot_file(s->graph, s->graph_fp, s->cfg->graph_path, err, sizeof(err)) != 0;
+        s->graph_fp = NULL;
+        if (bad) {
             fprintf(stderr, "loophole: %s\n", err);
             rc = -1;
         }
@@ -799,6 +826,10 @@ void sensor_free(sensor *s)
         output_close(s->flows, err, sizeof(err));
     geo_holder_free(s->geo);
     graph_free(s->graph);
+    if (s->graph_fp)
+        fclose(s->graph_fp);
+    if (s->summary_fp && s->summary_fp != stdout)
+        fclose(s->summary_fp);
     progress_free(atomic_exchange(&s->progress, NULL));
     if (s->alerts)
         output_close(s->alerts, err, sizeof(err));

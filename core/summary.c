@@ -381,6 +381,12 @@ int summary_write_json(const json_t *sum, const char *path, char *err, size_t er
         snprintf(err, errlen, "--summary %s: %s", path, strerror(errno));
         return -1;
     }
+    return summary_write_json_file(sum, f, path, err, errlen);
+}
+
+int summary_write_json_file(const json_t *sum, FILE *f, const char *path, char *err, size_t errlen)
+{
+    int to_stdout = f == stdout;
     int bad =
         json_dumpf(sum, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0 || fputc('\n', f) == EOF;
     bad |= (to_stdout ? fflush(f) : fclose(f)) != 0;

@@ -50,4 +50,9 @@ void summary_print_table(FILE *out, const json_t *summary);
  * with a message naming path in err. */
 int summary_write_json(const json_t *summary, const char *path, char *err, size_t errlen);
 
+/* The same into f, opened by the caller (before a privilege drop, say);
+ * f is closed unless it is stdout. path names the file in messages. */
+int summary_write_json_file(const json_t *summary, FILE *f, const char *path, char *err,
+                            size_t errlen);
+
 #endif

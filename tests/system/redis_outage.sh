@@ -54,7 +54,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 tmp=$(mktemp -d)
 sensor=outage-test-$$
-journal2=/var/tmp/loophole-$(id -u)-$sensor.journal
+# the uid in the name is the one the sensor runs as once it has dropped
+# its privileges (the loophole user, or nobody, when started as root)
+run_uid=$(id -u)
+if [ "$run_uid" -eq 0 ]; then
+    run_uid=$(id -u loophole 2>/dev/null || id -u nobody)
+fi
+journal2=/var/tmp/loophole-$run_uid-$sensor.journal
 redis_pid=
 run_pids=()
 cleanup() {
@@ -72,10 +78,15 @@ fail() {
 
 sock=$tmp/redis/redis.sock
 mkdir "$tmp/redis" "$tmp/ctl1" "$tmp/ctl2"
+# Run as root, the sensor works as an unprivileged user, and must reach
+# the socket again after the restart, and remove its emptied journal (the
+# test directory is sticky and open to all, as /var/tmp is).
+chmod 1777 "$tmp"
+chmod 755 "$tmp/redis"
 cli() { redis-cli -s "$sock" "$@"; }
 
 start_redis() {
-    redis-server --port 0 --unixsocket "$sock" --unixsocketperm 700 --dir "$tmp/redis" \
+    redis-server --port 0 --unixsocket "$sock" --unixsocketperm 777 --dir "$tmp/redis" \
         --save '' --appendonly yes --appendfsync always --daemonize no \
         >>"$tmp/redis/log" 2>&1 &
     redis_pid=$!

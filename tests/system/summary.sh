@@ -19,7 +19,10 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
 sock="$tmp/redis.sock"
-redis-server --port 0 --unixsocket "$sock" --save '' --appendonly no --dir "$tmp" \
+# Run as root, the sensor works as an unprivileged user: it must still
+# reach the socket.
+chmod 755 "$tmp"
+redis-server --port 0 --unixsocket "$sock" --unixsocketperm 777 --save '' --appendonly no --dir "$tmp" \
     --daemonize no >"$tmp/redis.log" &
 pids+=("$!")
 for _ in $(seq 100); do
