@@ -27,22 +27,11 @@
  * again and again, makes one alert an hour, not one per record. */
 #define DETECT_FLOW_WINDOW_US (3600ULL * 1000000ULL)
 
-/* cn_footprint: distinct China-oriented services a GPU host uses in a
- * day before the weak signal is raised (docs/rules.md). */
-#define DETECT_FOOTPRINT_WINDOW_US (24ULL * 3600ULL * 1000000ULL)
-#define DETECT_FOOTPRINT_SERVICES  3
-
-/* ai_api_relay: distinct inbound clients in China of one host in an hour,
- * together with outbound AI API traffic of the same host. */
-#define DETECT_AIRELAY_WINDOW_US (3600ULL * 1000000ULL)
-#define DETECT_AIRELAY_CLIENTS   20
-
-/* reverse_tunnel: "long-lived" and "interactive both ways". A tunnel
- * agent keeps its connection for hours; two minutes with a few bursts
- * and a few KB each way separates a driven tunnel from a heartbeat. */
-#define DETECT_TUNNEL_MIN_US    (120ULL * 1000000ULL)
-#define DETECT_TUNNEL_BURSTS    4
-#define DETECT_TUNNEL_MIN_BYTES 4096
+/* The footprint (footprint_services, footprint_window), API relay
+ * (ai_relay_*) and tunnel (tunnel_*) thresholds are [thresholds] keys
+ * (core/config.h, docs/configuration.md). GPU-behaviour evidence is kept
+ * per day, whatever the footprint window. */
+#define DETECT_BEHAVIOR_WINDOW_US (24ULL * 3600ULL * 1000000ULL)
 
 /* Severity and score (the entity's risk grows by the score, capped at
  * 100 by the library); the table in docs/rules.md. */
@@ -347,9 +336,9 @@ static void detect_reverse_tunnel(detect *d, event_queue *q, const detect_view *
     if (!detect_is_tunnel(kind) &&
         !(v->server->category && strcmp(v->server->category, "tunnel_edge") == 0))
         return;
-    if (f->last_us - f->first_us < DETECT_TUNNEL_MIN_US ||
-        v->timing.bursts < DETECT_TUNNEL_BURSTS || v->bytes_up < DETECT_TUNNEL_MIN_BYTES ||
-        v->bytes_down < DETECT_TUNNEL_MIN_BYTES)
+    if (f->last_us - f->first_us < d->cfg->tunnel_min_us ||
+        v->timing.bursts < d->cfg->tunnel_bursts || v->bytes_up < d->cfg->tunnel_min_bytes ||
+        v->bytes_down < d->cfg->tunnel_min_bytes)
         return;
     if (kind == NULL)
         kind = "tunnel edge";
@@ -510,7 +499,7 @@ static void detect_gpu_behavior(event_queue *q, const detect_view *v, const char
     o.value = value;
     o.value_len = strlen(value);
     o.ts_us = v->f->last_us;
-    o.window_us = DETECT_FOOTPRINT_WINDOW_US;
+    o.window_us = DETECT_BEHAVIOR_WINDOW_US;
     event_observe(q, &o);
 }
 
@@ -568,19 +557,21 @@ static int detect_cn_services(const detect_view *v, char vals[3][160])
     return n;
 }
 
-/* cn_footprint: one set per client host per day holding the distinct
- * China-oriented services it used and the marker "gpu" when the host is
- * a GPU host (listed, or by a GPU-software pull in the same day). The
- * alert needs DETECT_FOOTPRINT_SERVICES + 1 members: three services of a
- * GPU host, or (the price of a monotone count, docs/rules.md) four
- * services of a host not known as one. */
-static void detect_footprint(event_queue *q, const detect_view *v, const indicator *in)
+/* cn_footprint: one set per client host and footprint window holding the
+ * distinct China-oriented services it used and the marker "gpu" when the host is
+ * a GPU host (listed, or by a GPU-software pull in the same window). The
+ * alert needs footprint_services + 1 members: that many services of a
+ * GPU host, or (the price of a monotone count, docs/rules.md) one more
+ * for a host not known as one. */
+static void detect_footprint(detect *d, event_queue *q, const detect_view *v, const indicator *in)
 {
     char vals[3][160], entity[96], detail[512], summary[320];
     const char *reason;
     int gpu = v->client->gpu || detect_gpu_pull(in, &reason);
     int n = detect_cn_services(v, vals);
     const char *name = v->sni ? v->sni : v->host ? v->host : dpi_fact(v->f->facts, DPI_DNS_QUERY);
+    uint32_t need = d->cfg->footprint_services;
+    uint64_t window = d->cfg->footprint_window_us;
 
     if (n == 0 && !gpu)
         return;
@@ -588,26 +579,24 @@ static void detect_footprint(event_queue *q, const detect_view *v, const indicat
     snprintf(detail, sizeof(detail), "%s uses %s (%s)", v->client_ip, n ? vals[0] : "GPU software",
              name ? name : v->server_ip);
     snprintf(summary, sizeof(summary),
-             "GPU host %s uses %d or more services mostly configured by users in China "
+             "GPU host %s uses %u or more services mostly configured by users in China "
              "(mirrors, resolvers, storage, remote desktops): a weak sign of who runs it",
-             v->client_ip, DETECT_FOOTPRINT_SERVICES);
+             v->client_ip, need);
     detect_parts p = {"cn_footprint", "gpu_host", v->client_ip, &G_FOOTPRINT,
                       v->client_ip,   v->client,  v->server_ip, v->server,
                       NULL,           NULL,       detail,       summary};
     /* Every value carries the threshold, so whichever arrives last raises. */
     for (int i = 0; i < n; i++)
-        detect_observe(q, v, entity, "footprint", vals[i], DETECT_FOOTPRINT_WINDOW_US, 0,
-                       DETECT_FOOTPRINT_SERVICES + 1, &p);
+        detect_observe(q, v, entity, "footprint", vals[i], window, 0, need + 1, &p);
     if (gpu)
-        detect_observe(q, v, entity, "footprint", "gpu", DETECT_FOOTPRINT_WINDOW_US, 0,
-                       DETECT_FOOTPRINT_SERVICES + 1, &p);
+        detect_observe(q, v, entity, "footprint", "gpu", window, 0, need + 1, &p);
 }
 
 /* ai_api_relay: one HyperLogLog per host and hour holding its distinct
  * inbound clients in China (TCP sessions with data both ways that are
  * not control sessions) and the marker "ai_api" when the host itself
  * calls an AI API (a server whose name is listed as ai_api). The alert
- * needs DETECT_AIRELAY_CLIENTS + 1 members. Request timing between the
+ * needs ai_relay_clients + 1 members. Request timing between the
  * inbound and outbound legs is not compared (docs/rules.md). */
 static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, const indicator *in)
 {
@@ -633,9 +622,10 @@ static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, con
     }
     snprintf(entity, sizeof(entity), "airelay:%s", host);
     snprintf(summary, sizeof(summary),
-             "%s serves about %d or more clients in China within an hour and calls AI APIs "
+             "%s serves about %u or more clients in China within %llu min and calls AI APIs "
              "itself: an AI API relay",
-             host, DETECT_AIRELAY_CLIENTS);
+             host, d->cfg->ai_relay_clients,
+             (unsigned long long)(d->cfg->ai_relay_window_us / 60000000ULL));
     detect_parts p = {"ai_api_relay",
                       hp->gpu ? "gpu_host" : "intermediary",
                       host,
@@ -648,8 +638,8 @@ static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, con
                       hp,
                       detail,
                       summary};
-    detect_observe(q, v, entity, "ai_relay", value, DETECT_AIRELAY_WINDOW_US, 1,
-                   DETECT_AIRELAY_CLIENTS + 1, &p);
+    detect_observe(q, v, entity, "ai_relay", value, d->cfg->ai_relay_window_us, 1,
+                   d->cfg->ai_relay_clients + 1, &p);
 }
 
 void detect_flow_rules(detect *d, event_queue *q, const detect_view *v)
@@ -663,6 +653,6 @@ void detect_flow_rules(detect *d, event_queue *q, const detect_view *v)
     detect_fanout(d, q, v);
     detect_fanin(d, q, v);
     detect_behavior(q, v, in);
-    detect_footprint(q, v, in);
+    detect_footprint(d, q, v, in);
     detect_ai_relay(d, q, v, in);
 }

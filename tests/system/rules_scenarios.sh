@@ -20,12 +20,13 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 fail=0
+conf=() # -c FILE for check_conf
 # check SCENARIO EXPECT...: generate, replay with two workers, check.
 check() {
     local s=$1
     shift
     "$LHGEN" "$s" "$tmp/$s.pcap" --manifest "$tmp/$s.tsv" >/dev/null
-    "$LOOPHOLE" -r "$tmp/$s.pcap" --threads 2 --flows "$tmp/$s.flows" \
+    "$LOOPHOLE" "${conf[@]}" -r "$tmp/$s.pcap" --threads 2 --flows "$tmp/$s.flows" \
         --alerts "$tmp/$s.alerts" 2>"$tmp/$s.err" || {
         echo "rules_scenarios: $s: loophole failed: $(cat "$tmp/$s.err")" >&2
         fail=1
@@ -88,6 +89,27 @@ check rules-behavior "+cn_direct_control|gpu_host|45.76.12.34|source=behavior|pe
 # Control sessions that are not from China or a relay: no rule of this file.
 check k8s count=0
 check todesk -cn_direct_control -relay_control -proxy_latency
+
+# check_conf THRESHOLDS SCENARIO EXPECT...: check with the [thresholds]
+# lines THRESHOLDS (one per line) in a configuration file.
+check_conf() {
+    printf '[thresholds]\n%s\n' "$1" >"$tmp/thresholds.conf"
+    shift
+    conf=(-c "$tmp/thresholds.conf")
+    check "$@"
+    conf=()
+}
+
+# Thresholds from [thresholds]: the near misses above fire once the
+# threshold is theirs, and stay silent one step short of it.
+check_conf "footprint_services = 2" rules-footprint-few "+cn_footprint|gpu_host|$GPU1|severity=low"
+check_conf "footprint_services = 4" dns -cn_footprint
+check_conf "ai_relay_clients = 15" rules-ai-relay-few "+ai_api_relay|gpu_host|104.171.201.9"
+check_conf "ai_relay_clients = 16" rules-ai-relay-few -ai_api_relay
+check_conf "tunnel_min_duration = 50s" rules-tunnel-short "+reverse_tunnel|gpu_host|$GPU1"
+check_conf "tunnel_min_duration = 50s
+tunnel_min_bytes = 1MiB" rules-tunnel-short -reverse_tunnel
+check_conf "tunnel_bursts = 1000" rules-tunnel -reverse_tunnel
 
 # Benign captures: nothing of severity medium or above.
 for s in rules-ci-fleet rules-researcher rules-eu-notebook rules-big-upload; do
