@@ -6,8 +6,9 @@
  * events on the worker's queue: event_raise() for the rules one flow
  * decides (cn_direct_control, relay_control, proxy_latency,
  * reverse_tunnel), event_observe() for the windowed ones
- * (reseller_fanout, shared_access_fanin, cn_footprint, ai_api_relay) and
- * for GPU-behaviour evidence. Nothing is kept between flows: every
+ * (reseller_fanout, shared_access_fanin, cn_footprint) and for
+ * GPU-behaviour evidence, event_follow_add() for the two legs of
+ * ai_api_relay. Nothing is kept between flows: every
  * observation is a union into a fixed packet-time bucket, so the alerts
  * do not depend on which worker saw which flow, or in which order.
  *
@@ -592,29 +593,51 @@ static void detect_footprint(detect *d, event_queue *q, const detect_view *v, co
         detect_observe(q, v, entity, "footprint", "gpu", window, 0, need + 1, &p);
 }
 
-/* ai_api_relay: one HyperLogLog per host and hour holding its distinct
- * inbound clients in China (TCP sessions with data both ways that are
- * not control sessions) and the marker "ai_api" when the host itself
- * calls an AI API (a server whose name is listed as ai_api). The alert
- * needs ai_relay_clients + 1 members. Request timing between the
- * inbound and outbound legs is not compared (docs/rules.md). */
+/* The request starts of a leg: its first packet (a new connection is a
+ * new request, or carries one a few round trips later) and the starts of
+ * its ON periods after TIMING_IDLE_US of silence (the next request on a
+ * kept-alive connection), the latest TIMING_BURSTS of them. */
+static int detect_request_starts(const detect_view *v, uint64_t *out)
+{
+    timing_burst b[TIMING_BURSTS];
+    int n = timing_bursts(v->f, b, TIMING_BURSTS), k = 0;
+
+    out[k++] = v->f->first_us;
+    for (int i = 0; i < n; i++)
+        if (b[i].start_us != v->f->first_us)
+            out[k++] = b[i].start_us;
+    return k;
+}
+
+/* ai_api_relay: a host that receives requests from many clients in China
+ * and sends its own requests to an AI API right after them. Two legs:
+ * inbound (TCP sessions with data both ways from a client in China, not
+ * control sessions) and outbound (the host calling a server listed as
+ * ai_api). Both go to the library's follow matcher (lh_follow) with their
+ * request starts; it counts, per host and ai_relay_window, the distinct
+ * clients with a request that an outbound start followed within
+ * ai_relay_lag_ms, and raises at ai_relay_clients. Whichever leg arrives
+ * last makes the match, so the order in which workers report the legs does
+ * not matter (docs/rules.md has the lag's reasoning). */
 static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, const indicator *in)
 {
-    char value[96], entity[96], detail[256], summary[320];
-    const char *host;
+    char entity[96], detail[256], summary[384];
+    uint64_t starts[1 + TIMING_BURSTS];
+    const char *host, *dir, *who = NULL;
     const geo_party *hp;
 
     if (in && strcmp(in->category, "ai_api") == 0 && v->bytes_up > 0) {
         host = v->client_ip;
         hp = v->client;
-        snprintf(value, sizeof(value), "ai_api");
+        dir = "out";
         snprintf(detail, sizeof(detail), "%s calls the %s API", v->client_ip,
                  in->name ? in->name : "AI");
     } else if (v->f->key.proto == 6 && detect_is_china(d, v->client) && !v->f->control &&
                v->bytes_up > 0 && v->bytes_down > 0 && v->f->pkts[1] > 0) {
         host = v->server_ip;
         hp = v->server;
-        snprintf(value, sizeof(value), "client:%s", v->client_ip);
+        dir = "in";
+        who = v->client_ip;
         snprintf(detail, sizeof(detail), "request from %s (%s) to %s port %u", v->client_ip,
                  detect_cc(v->client), v->server_ip, v->server_port);
     } else {
@@ -622,10 +645,11 @@ static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, con
     }
     snprintf(entity, sizeof(entity), "airelay:%s", host);
     snprintf(summary, sizeof(summary),
-             "%s serves about %u or more clients in China within %llu min and calls AI APIs "
-             "itself: an AI API relay",
+             "%s relays %u or more clients in China to AI APIs within %llu min: an AI API "
+             "request of its own follows each one's request within %llu ms",
              host, d->cfg->ai_relay_clients,
-             (unsigned long long)(d->cfg->ai_relay_window_us / 60000000ULL));
+             (unsigned long long)(d->cfg->ai_relay_window_us / 60000000ULL),
+             (unsigned long long)(d->cfg->ai_relay_lag_us / 1000ULL));
     detect_parts p = {"ai_api_relay",
                       hp->gpu ? "gpu_host" : "intermediary",
                       host,
@@ -638,8 +662,28 @@ static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, con
                       hp,
                       detail,
                       summary};
-    detect_observe(q, v, entity, "ai_relay", value, d->cfg->ai_relay_window_us, 1,
-                   d->cfg->ai_relay_clients + 1, &p);
+    const char *buf[24];
+    char asn[16];
+    json_t *ev = json_array(), *x = detect_extra(&p);
+    event_alert a;
+    event_follow fo = {entity,
+                       dir,
+                       who,
+                       starts,
+                       detect_request_starts(v, starts),
+                       v->f->last_us,
+                       d->cfg->ai_relay_window_us,
+                       d->cfg->ai_relay_lag_us,
+                       0,
+                       d->cfg->ai_relay_clients,
+                       &a};
+
+    json_array_append_new(ev, detect_evidence(v, p.detail));
+    detect_alert_init(&a, &p, ev, x, detect_fields(&p, buf, asn, sizeof(asn)), v->f->last_us,
+                      d->cfg->ai_relay_window_us);
+    event_follow_add(q, &fo);
+    json_decref(ev);
+    json_decref(x);
 }
 
 void detect_flow_rules(detect *d, event_queue *q, const detect_view *v)

@@ -75,9 +75,14 @@ check rules-fanin "+shared_access_fanin|gpu_host|$GPU3|gpu=$GPU3" \
 check rules-tunnel "+reverse_tunnel|gpu_host|$GPU1|gpu=$GPU1|inter=3.20.100.7|detail=tunnel:ngrok"
 check rules-tunnel-short -reverse_tunnel count=0
 # ai_api_relay: 30 clients in China relayed to api.openai.com; 15 are
-# not enough.
+# not enough. Clients 220 ms away relayed to Anthropic, the relay's
+# request 0.6 s after the client's SYN: within the 2 s lag. The same
+# clients and calls, but the calls from a batch job ten minutes later:
+# nothing follows.
 check rules-ai-relay "+ai_api_relay|gpu_host|104.171.201.9|gpu=104.171.201.9"
 check rules-ai-relay-few -ai_api_relay count=0
+check rules-ai-relay-far "+ai_api_relay|gpu_host|104.171.201.9|gpu=104.171.201.9|severity=high"
+check rules-ai-relay-unlinked -ai_api_relay count=0
 # cn_footprint: the dns scenario's TUNA and HF mirrors and 114DNS; two
 # services are not enough.
 check dns "+cn_footprint|gpu_host|$GPU1|severity=low" -cn_direct_control
@@ -103,7 +108,8 @@ check_conf() {
 # Thresholds from [thresholds]: the near misses above fire once the
 # threshold is theirs, and stay silent one step short of it.
 check_conf "footprint_services = 2" rules-footprint-few "+cn_footprint|gpu_host|$GPU1|severity=low"
-check_conf "footprint_services = 4" dns -cn_footprint
+check_conf "footprint_services = 4" dns "+cn_footprint|gpu_host|$GPU1"
+check_conf "footprint_services = 5" dns -cn_footprint
 check_conf "ai_relay_clients = 15" rules-ai-relay-few "+ai_api_relay|gpu_host|104.171.201.9"
 check_conf "ai_relay_clients = 16" rules-ai-relay-few -ai_api_relay
 check_conf "tunnel_min_duration = 50s" rules-tunnel-short "+reverse_tunnel|gpu_host|$GPU1"
