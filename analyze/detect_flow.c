@@ -4,13 +4,16 @@
  *
  * Data enters as one detect_view per finished flow record and leaves as
  * events on the worker's queue: event_raise() for the rules one flow
- * decides (cn_direct_control, relay_control, proxy_latency,
- * reverse_tunnel), event_observe() for the windowed ones
+ * decides (cn_direct_control, relay_control, proxy_latency),
+ * event_absent_add() for reverse_tunnel and the inbound control sessions
+ * that rule out a tunnel, event_observe() for the windowed ones
  * (reseller_fanout, shared_access_fanin, cn_footprint) and for
  * GPU-behaviour evidence, event_follow_add() for the two legs of
  * ai_api_relay. Nothing is kept between flows: every
  * observation is a union into a fixed packet-time bucket, so the alerts
- * do not depend on which worker saw which flow, or in which order.
+ * do not depend on which worker saw which flow, or in which order; the
+ * one exception is reverse_tunnel's "no inbound control", an absence
+ * decided when the tunnel's record arrives (docs/rules.md).
  *
  * Ownership: every JSON value built here is created and released within
  * the function that raises it (event_raise/event_observe copy what they
@@ -208,6 +211,29 @@ static void detect_raise(event_queue *q, const detect_view *v, const detect_part
     json_decref(x);
 }
 
+/* The mark of an inbound control session (lh_absent kind). */
+#define DETECT_INBOUND_CONTROL "inbound_control"
+
+/* Raises p at the record's last packet unless the entity has a session
+ * of `kind` marked in a window the flow spans (lh_absent). */
+static void detect_raise_unless(event_queue *q, const detect_view *v, const detect_parts *p,
+                                const char *kind)
+{
+    const char *buf[24];
+    char asn[16];
+    json_t *ev = json_array(), *x = detect_extra(p);
+    event_alert a;
+    event_absent ab = {
+        p->ip, kind, v->f->last_us, v->f->first_us, v->f->last_us, DETECT_FLOW_WINDOW_US, &a};
+
+    json_array_append_new(ev, detect_evidence(v, p->detail));
+    detect_alert_init(&a, p, ev, x, detect_fields(p, buf, asn, sizeof(asn)), v->f->last_us,
+                      DETECT_FLOW_WINDOW_US);
+    event_absent_add(q, &ab);
+    json_decref(ev);
+    json_decref(x);
+}
+
 /* Observes `value` for `entity` and raises the alert of p when the
  * window's distinct count reaches threshold. */
 static void detect_observe(event_queue *q, const detect_view *v, const char *entity,
@@ -320,11 +346,13 @@ static void detect_proxy_latency(detect *d, event_queue *q, const detect_view *v
 }
 
 /* reverse_tunnel: a GPU host holds a long outbound connection to a
- * tunnel service (a `tunnel:*` kind) or to a tunnel edge network, and it
- * carries interactive bursts both ways. Whether an inbound control
- * session of the same host also exists is not checked: absence cannot be
- * decided per flow, and a later session would have to take the alert
- * back, which fixed windows cannot do (docs/rules.md). */
+ * tunnel service (a `tunnel:*` kind) or to a tunnel edge network, it
+ * carries interactive bursts both ways, and the host has no inbound
+ * control session in the hours the tunnel's record spans. The absence is
+ * decided by the library (lh_absent) when the tunnel's record arrives:
+ * inbound control sessions of GPU hosts mark their hours
+ * (detect_tunnel_mark), and a mark that arrives after the alert cannot
+ * take it back (docs/rules.md). */
 static void detect_reverse_tunnel(detect *d, event_queue *q, const detect_view *v)
 {
     const flow *f = v->f;
@@ -353,7 +381,18 @@ static void detect_reverse_tunnel(detect *d, event_queue *q, const detect_view *
     detect_parts p = {"reverse_tunnel", "gpu_host", v->client_ip, &G_TUNNEL,
                       v->client_ip,     v->client,  NULL,         NULL,
                       v->server_ip,     v->server,  detail,       summary};
-    detect_raise(q, v, &p);
+    detect_raise_unless(q, v, &p, DETECT_INBOUND_CONTROL);
+}
+
+/* An inbound control session of a listed GPU host marks the hours it
+ * spans: a tunnel of the host in those hours is not raised. */
+static void detect_tunnel_mark(event_queue *q, const detect_view *v)
+{
+    event_absent ab = {v->server_ip,  DETECT_INBOUND_CONTROL, v->f->last_us, v->f->first_us,
+                       v->f->last_us, DETECT_FLOW_WINDOW_US,  NULL};
+
+    if (detect_inbound_control(v) && v->server->gpu)
+        event_absent_add(q, &ab);
 }
 
 /* ---- windowed rules --------------------------------------------------- */
@@ -694,6 +733,7 @@ void detect_flow_rules(detect *d, event_queue *q, const detect_view *v)
     detect_relay_control(d, q, v);
     detect_proxy_latency(d, q, v);
     detect_reverse_tunnel(d, q, v);
+    detect_tunnel_mark(q, v);
     detect_fanout(d, q, v);
     detect_fanin(d, q, v);
     detect_behavior(q, v, in);

@@ -81,6 +81,8 @@ static int redis_conn_setup(redisContext *c, const redis_url *u, const char *nam
     char db[16];
     size_t liblen;
     const char *lib = redis_conn_library(&liblen);
+    const char *ping[1] = {"PING"};
+    size_t pinglens[1] = {4};
     const char *sel[2] = {"SELECT", db};
     size_t sellens[2] = {6, 0};
     const char *load[3] = {"FUNCTION", "LOAD", "REPLACE"};
@@ -91,6 +93,13 @@ static int redis_conn_setup(redisContext *c, const redis_url *u, const char *nam
     redisReply *r;
     int rc;
 
+    /* A small command first: Redis cuts an unauthenticated client that
+     * sends a bulk string over 16 KiB (the library) without a NOAUTH, and
+     * a missing password must be reported as one. */
+    if ((r = redis_conn_cmd(c, name, 1, ping, pinglens, err, errlen)) == NULL)
+        return REDIS_CONN_ERR;
+    if ((rc = redis_conn_check(r, name, "PING", err, errlen)) != 0)
+        return rc;
     if (u->db > 0) {
         sellens[1] = (size_t)snprintf(db, sizeof(db), "%d", u->db);
         if ((r = redis_conn_cmd(c, name, 2, sel, sellens, err, errlen)) == NULL)

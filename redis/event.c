@@ -408,3 +408,33 @@ int event_follow_add(event_queue *q, const event_follow *fo)
     free(json);
     return rc;
 }
+
+int event_absent_add(event_queue *q, const event_absent *ab)
+{
+    event_args a;
+    char *json = NULL;
+    int rc;
+
+    event_begin(q, &a, 1, "lh_absent");
+    event_keys(q, &a, ab->entity, ab->alert && ab->alert->ip ? ab->alert->ip : ab->entity);
+    event_id(q, &a);
+    event_u64(&a, ab->ts_us);
+    event_str(&a, ab->alert ? "raise" : "mark");
+    event_str(&a, ab->kind);
+    event_u64(&a, ab->lo_us);
+    event_u64(&a, ab->hi_us);
+    event_u64(&a, ab->window_us ? ab->window_us : 1);
+    event_u64(&a, event_ttl_s(ab->window_us));
+    if (ab->alert) {
+        event_alert al = *ab->alert;
+        al.ts_us = ab->ts_us;
+        al.window_us = ab->window_us;
+        if (event_alert_args(q, &a, &al, &json) < 0) {
+            STAT_ADD(q->dropped, 1);
+            return -1;
+        }
+    }
+    rc = event_push(q, &a, EVENT_CALL);
+    free(json);
+    return rc;
+}

@@ -137,4 +137,15 @@ typedef struct event_follow {
 
 int event_follow_add(event_queue *q, const event_follow *fo);
 
+/* A session of kind during [lo_us, hi_us] (lh_absent): alert NULL marks
+ * the entity's windows that span touches; with an alert, raises it in the
+ * window of ts_us unless one of those windows is marked. */
+typedef struct event_absent {
+    const char *entity, *kind;
+    uint64_t ts_us, lo_us, hi_us, window_us;
+    const event_alert *alert;
+} event_absent;
+
+int event_absent_add(event_queue *q, const event_absent *ab);
+
 #endif

@@ -315,3 +315,47 @@ local function follow_fn(keys, argv)
 end
 
 redis.register_function('lh_follow', follow_fn)
+
+--[[
+Absence (lh_absent). For rules that need "and no such session": the
+reverse_tunnel rule raises only for a GPU host with no inbound control
+session. role "mark" records that entity K had a session of `kind`
+during [lo_us, hi_us], in every window that span touches; role "raise"
+raises the alert (once per rule, entity and window of ts_us) unless one
+of the windows of its own span [lo_us, hi_us] is marked. An alert cannot
+be taken back, so a mark that arrives after the raise does not undo it:
+the decision belongs to the raise's arrival (docs/rules.md, reverse_tunnel,
+for what that means across workers).
+  K:mark:<kind>:<W>:<b>   string  "1"                           (TTL ttl_s)
+]]
+
+local ABSENT_SPAN = 1000 -- windows one span may touch
+
+-- FCALL lh_absent 4 K host risk alerts  ev ts_us role kind lo_us hi_us
+--       window_us ttl_s [alert part when role = raise]
+-- Returns { 1 when a window of the span is marked, else 0, { alert } }.
+local function absent_fn(keys, argv)
+  local ev, ts, role, kind = argv[1], n(argv[2], 'ts_us'), argv[3], argv[4]
+  local lo, hi, w, ttl = n(argv[5], 'lo_us'), n(argv[6], 'hi_us'), n(argv[7], 'window_us'),
+                         n(argv[8], 'ttl_s')
+  local first, last = window(math.min(lo, hi), w), window(math.max(lo, hi), w)
+  if last - first >= ABSENT_SPAN then first = last - ABSENT_SPAN + 1 end
+  local marked = 0
+  for b = first, last do
+    local key = keys[1] .. ':mark:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
+    if role == 'mark' then
+      redis.call('SET', key, '1', 'EX', ttl)
+      marked = 1
+    elseif role == 'raise' then
+      if redis.call('EXISTS', key) == 1 then marked = 1 end
+    else
+      error('ERR loophole: role must be mark or raise')
+    end
+  end
+  if role == 'mark' or marked == 1 then return { marked, {} } end
+  local line = raise(keys, ev, w, window(ts, w), ttl, alert_args(argv, 9), '')
+  if line then return { 0, { line } } end
+  return { 0, {} }
+end
+
+redis.register_function('lh_absent', absent_fn)

@@ -1032,6 +1032,16 @@ static int scen_rules_ai_relay_unlinked(struct gen *g)
     return 0;
 }
 
+/* Near miss of reverse_tunnel: the tenant's own SSH session from the US
+ * drives the GPU host in the same hour, before the ngrok connection of
+ * rules-tunnel opens: the tunnel is not the only way in. */
+static int scen_rules_tunnel_controlled(struct gen *g)
+{
+    int rc = rules_ssh(g, US1, GPU1, GEN_START_US, 42000, 0) ||
+             rules_tunnel(g, "3.20.100.7", GEN_START_US + 60 * GEN_SEC, 180);
+    return rc ? -1 : 0;
+}
+
 const struct gen_scenario gen_scenarios[] = {
     {"ssh", "interactive SSH session, China client to a GPU host (rtt 180 ms)", scen_ssh},
     {"tls", "TLS sessions to pytorch, Hugging Face CDN, OpenAI and Aliyun OSS", scen_tls},
@@ -1082,4 +1092,6 @@ const struct gen_scenario gen_scenarios[] = {
      scen_rules_ai_relay_far},
     {"rules-ai-relay-unlinked", "30 clients in China; the host's OpenAI calls come 10 min later",
      scen_rules_ai_relay_unlinked},
+    {"rules-tunnel-controlled", "rules-tunnel after the tenant's own SSH session from the US",
+     scen_rules_tunnel_controlled},
     {NULL, NULL, NULL}};

@@ -20,13 +20,14 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 fail=0
-conf=() # -c FILE for check_conf
+conf=()    # -c FILE for check_conf
+threads=2 # workers of the replay
 # check SCENARIO EXPECT...: generate, replay with two workers, check.
 check() {
     local s=$1
     shift
     "$LHGEN" "$s" "$tmp/$s.pcap" --manifest "$tmp/$s.tsv" >/dev/null
-    "$LOOPHOLE" "${conf[@]}" -r "$tmp/$s.pcap" --threads 2 --flows "$tmp/$s.flows" \
+    "$LOOPHOLE" "${conf[@]}" -r "$tmp/$s.pcap" --threads "$threads" --flows "$tmp/$s.flows" \
         --alerts "$tmp/$s.alerts" 2>"$tmp/$s.err" || {
         echo "rules_scenarios: $s: loophole failed: $(cat "$tmp/$s.err")" >&2
         fail=1
@@ -74,6 +75,13 @@ check rules-fanin "+shared_access_fanin|gpu_host|$GPU3|gpu=$GPU3" \
 # minute is not long-lived.
 check rules-tunnel "+reverse_tunnel|gpu_host|$GPU1|gpu=$GPU1|inter=3.20.100.7|detail=tunnel:ngrok"
 check rules-tunnel-short -reverse_tunnel count=0
+# ... and with the tenant's own SSH session into the host in the same
+# hour, the tunnel is not the only way in. The absence is decided when the
+# tunnel's record reaches the library, so this holds when the session is
+# reported first: one worker reports in packet order (docs/rules.md).
+threads=1
+check rules-tunnel-controlled -reverse_tunnel
+threads=2
 # ai_api_relay: 30 clients in China relayed to api.openai.com; 15 are
 # not enough. Clients 220 ms away relayed to Anthropic, the relay's
 # request 0.6 s after the client's SYN: within the 2 s lag. The same

@@ -412,6 +412,48 @@ static void test_follow_any_order(void **state)
     assert_int_equal(int_cmd(f, "ZCARD", key), 3);
 }
 
+/* Sends one lh_absent call: a mark (raise = 0) or a raise; returns the
+ * number of alerts in the reply. */
+static size_t absent(fixture *f, const char *ip, int raise, uint64_t lo, uint64_t hi)
+{
+    event_alert a = {.rule = "reverse_tunnel",
+                     .severity = "high",
+                     .role = "gpu_host",
+                     .ip = ip,
+                     .summary = "driven through a tunnel",
+                     .score = 35};
+    event_absent ab = {ip, "inbound_control", hi, lo, hi, W_US, raise ? &a : NULL};
+    redisReply *r;
+    size_t n;
+
+    assert_int_equal(event_absent_add(f->q, &ab), 0);
+    r = send_queued(f);
+    n = r->element[1]->elements;
+    freeReplyObject(r);
+    return n;
+}
+
+/* lh_absent: a marked window suppresses a raise whose span touches it,
+ * in the same window or one the span crosses into; an unmarked span
+ * raises once per window; a mark after the raise does not undo it. */
+static void test_absent(void **state)
+{
+    fixture *f = *state;
+
+    int_cmd(f, "DEL", "lh:alerts");
+    assert_int_equal(absent(f, "10.1.0.1", 0, T0 + 10, T0 + 20), 0);
+    assert_int_equal(absent(f, "10.1.0.1", 1, T0 + 100, T0 + 200), 0);
+    /* a span from the window before into the marked one */
+    assert_int_equal(absent(f, "10.1.0.1", 1, T0 - 100, T0 + W_US - 1), 0);
+    /* the next window is not marked */
+    assert_int_equal(absent(f, "10.1.0.1", 1, T0 + W_US, T0 + W_US + 5), 1);
+    assert_int_equal(absent(f, "10.1.0.1", 1, T0 + W_US + 9, T0 + W_US + 10), 0); /* once */
+    /* another host: raised, and a later mark does not take it back */
+    assert_int_equal(absent(f, "10.1.0.2", 1, T0 + 100, T0 + 200), 1);
+    assert_int_equal(absent(f, "10.1.0.2", 0, T0 + 10, T0 + 20), 0);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 2);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as the sensor does: a dead server is an error, not a death */
@@ -420,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_alert_once),     cmocka_unit_test(test_resent_call),
         cmocka_unit_test(test_cap_and_approx), cmocka_unit_test(test_hostile_bytes),
         cmocka_unit_test(test_live_channel),   cmocka_unit_test(test_follow_any_order),
+        cmocka_unit_test(test_absent),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
