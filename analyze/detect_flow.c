@@ -4,12 +4,16 @@
  *
  * Data enters as one detect_view per finished flow record and leaves as
  * events on the worker's queue: event_raise() for the rules one flow
- * decides (cn_direct_control, relay_control, proxy_latency,
- * reverse_tunnel), event_observe() for the windowed ones
- * (reseller_fanout, shared_access_fanin, cn_footprint, ai_api_relay) and
- * for GPU-behaviour evidence. Nothing is kept between flows: every
+ * decides (cn_direct_control, relay_control, proxy_latency),
+ * event_absent_add() for reverse_tunnel and the inbound control sessions
+ * that rule out a tunnel, event_observe() for the windowed ones
+ * (reseller_fanout, shared_access_fanin, cn_footprint) and for
+ * GPU-behaviour evidence, event_follow_add() for the two legs of
+ * ai_api_relay. Nothing is kept between flows: every
  * observation is a union into a fixed packet-time bucket, so the alerts
- * do not depend on which worker saw which flow, or in which order.
+ * do not depend on which worker saw which flow, or in which order; the
+ * one exception is reverse_tunnel's "no inbound control", an absence
+ * decided when the tunnel's record arrives (docs/rules.md).
  *
  * Ownership: every JSON value built here is created and released within
  * the function that raises it (event_raise/event_observe copy what they
@@ -29,22 +33,11 @@
  * again and again, makes one alert an hour, not one per record. */
 #define DETECT_FLOW_WINDOW_US (3600ULL * 1000000ULL)
 
-/* cn_footprint: distinct China-oriented services a GPU host uses in a
- * day before the weak signal is raised (docs/rules.md). */
-#define DETECT_FOOTPRINT_WINDOW_US (24ULL * 3600ULL * 1000000ULL)
-#define DETECT_FOOTPRINT_SERVICES  3
-
-/* ai_api_relay: distinct inbound clients in China of one host in an hour,
- * together with outbound AI API traffic of the same host. */
-#define DETECT_AIRELAY_WINDOW_US (3600ULL * 1000000ULL)
-#define DETECT_AIRELAY_CLIENTS   20
-
-/* reverse_tunnel: "long-lived" and "interactive both ways". A tunnel
- * agent keeps its connection for hours; two minutes with a few bursts
- * and a few KB each way separates a driven tunnel from a heartbeat. */
-#define DETECT_TUNNEL_MIN_US    (120ULL * 1000000ULL)
-#define DETECT_TUNNEL_BURSTS    4
-#define DETECT_TUNNEL_MIN_BYTES 4096
+/* The footprint (footprint_services, footprint_window), API relay
+ * (ai_relay_*) and tunnel (tunnel_*) thresholds are [thresholds] keys
+ * (core/config.h, docs/configuration.md). GPU-behaviour evidence is kept
+ * per day, whatever the footprint window. */
+#define DETECT_BEHAVIOR_WINDOW_US (24ULL * 3600ULL * 1000000ULL)
 
 /* Severity and score (the entity's risk grows by the score, capped at
  * 100 by the library); the table in docs/rules.md. */
@@ -220,6 +213,29 @@ static void detect_raise(event_queue *q, const detect_view *v, const detect_part
     json_decref(x);
 }
 
+/* The mark of an inbound control session (lh_absent kind). */
+#define DETECT_INBOUND_CONTROL "inbound_control"
+
+/* Raises p at the record's last packet unless the entity has a session
+ * of `kind` marked in a window the flow spans (lh_absent). */
+static void detect_raise_unless(event_queue *q, const detect_view *v, const detect_parts *p,
+                                const char *kind)
+{
+    const char *buf[24];
+    char asn[16];
+    json_t *ev = json_array(), *x = detect_extra(p);
+    event_alert a;
+    event_absent ab = {
+        p->ip, kind, v->f->last_us, v->f->first_us, v->f->last_us, DETECT_FLOW_WINDOW_US, &a};
+
+    json_array_append_new(ev, detect_evidence(v, p->detail));
+    detect_alert_init(&a, p, ev, x, detect_fields(p, buf, asn, sizeof(asn)), v->f->last_us,
+                      DETECT_FLOW_WINDOW_US);
+    event_absent_add(q, &ab);
+    json_decref(ev);
+    json_decref(x);
+}
+
 /* Observes `value` for `entity` and raises the alert of p when the
  * window's distinct count reaches threshold. The flow goes along as an
  * evidence item, which the library keeps per window, so the alert shows
@@ -348,11 +364,13 @@ static void detect_proxy_latency(detect *d, event_queue *q, const detect_view *v
 }
 
 /* reverse_tunnel: a GPU host holds a long outbound connection to a
- * tunnel service (a `tunnel:*` kind) or to a tunnel edge network, and it
- * carries interactive bursts both ways. Whether an inbound control
- * session of the same host also exists is not checked: absence cannot be
- * decided per flow, and a later session would have to take the alert
- * back, which fixed windows cannot do (docs/rules.md). */
+ * tunnel service (a `tunnel:*` kind) or to a tunnel edge network, it
+ * carries interactive bursts both ways, and the host has no inbound
+ * control session in the hours the tunnel's record spans. The absence is
+ * decided by the library (lh_absent) when the tunnel's record arrives:
+ * inbound control sessions of GPU hosts mark their hours
+ * (detect_tunnel_mark), and a mark that arrives after the alert cannot
+ * take it back (docs/rules.md). */
 static void detect_reverse_tunnel(detect *d, event_queue *q, const detect_view *v)
 {
     const flow *f = v->f;
@@ -365,9 +383,9 @@ static void detect_reverse_tunnel(detect *d, event_queue *q, const detect_view *
     if (!detect_is_tunnel(kind) &&
         !(v->server->category && strcmp(v->server->category, "tunnel_edge") == 0))
         return;
-    if (f->last_us - f->first_us < DETECT_TUNNEL_MIN_US ||
-        v->timing.bursts < DETECT_TUNNEL_BURSTS || v->bytes_up < DETECT_TUNNEL_MIN_BYTES ||
-        v->bytes_down < DETECT_TUNNEL_MIN_BYTES)
+    if (f->last_us - f->first_us < d->cfg->tunnel_min_us ||
+        v->timing.bursts < d->cfg->tunnel_bursts || v->bytes_up < d->cfg->tunnel_min_bytes ||
+        v->bytes_down < d->cfg->tunnel_min_bytes)
         return;
     if (kind == NULL)
         kind = "tunnel edge";
@@ -381,7 +399,18 @@ static void detect_reverse_tunnel(detect *d, event_queue *q, const detect_view *
     detect_parts p = {"reverse_tunnel", "gpu_host", v->client_ip, &G_TUNNEL,
                       v->client_ip,     v->client,  NULL,         NULL,
                       v->server_ip,     v->server,  detail,       summary};
-    detect_raise(q, v, &p);
+    detect_raise_unless(q, v, &p, DETECT_INBOUND_CONTROL);
+}
+
+/* An inbound control session of a listed GPU host marks the hours it
+ * spans: a tunnel of the host in those hours is not raised. */
+static void detect_tunnel_mark(event_queue *q, const detect_view *v)
+{
+    event_absent ab = {v->server_ip,  DETECT_INBOUND_CONTROL, v->f->last_us, v->f->first_us,
+                       v->f->last_us, DETECT_FLOW_WINDOW_US,  NULL};
+
+    if (detect_inbound_control(v) && v->server->gpu)
+        event_absent_add(q, &ab);
 }
 
 /* ---- windowed rules --------------------------------------------------- */
@@ -528,7 +557,7 @@ static void detect_gpu_behavior(event_queue *q, const detect_view *v, const char
     o.value = value;
     o.value_len = strlen(value);
     o.ts_us = v->f->last_us;
-    o.window_us = DETECT_FOOTPRINT_WINDOW_US;
+    o.window_us = DETECT_BEHAVIOR_WINDOW_US;
     event_observe(q, &o);
 }
 
@@ -586,19 +615,21 @@ static int detect_cn_services(const detect_view *v, char vals[3][160])
     return n;
 }
 
-/* cn_footprint: one set per client host per day holding the distinct
- * China-oriented services it used and the marker "gpu" when the host is
- * a GPU host (listed, or by a GPU-software pull in the same day). The
- * alert needs DETECT_FOOTPRINT_SERVICES + 1 members: three services of a
- * GPU host, or (the price of a monotone count, docs/rules.md) four
- * services of a host not known as one. */
-static void detect_footprint(event_queue *q, const detect_view *v, const indicator *in)
+/* cn_footprint: one set per client host and footprint window holding the
+ * distinct China-oriented services it used and the marker "gpu" when the host is
+ * a GPU host (listed, or by a GPU-software pull in the same window). The
+ * alert needs footprint_services + 1 members: that many services of a
+ * GPU host, or (the price of a monotone count, docs/rules.md) one more
+ * for a host not known as one. */
+static void detect_footprint(detect *d, event_queue *q, const detect_view *v, const indicator *in)
 {
     char vals[3][160], entity[96], detail[512], summary[320];
     const char *reason;
     int gpu = v->client->gpu || detect_gpu_pull(in, &reason);
     int n = detect_cn_services(v, vals);
     const char *name = v->sni ? v->sni : v->host ? v->host : dpi_fact(v->f->facts, DPI_DNS_QUERY);
+    uint32_t need = d->cfg->footprint_services;
+    uint64_t window = d->cfg->footprint_window_us;
 
     if (n == 0 && !gpu)
         return;
@@ -606,44 +637,64 @@ static void detect_footprint(event_queue *q, const detect_view *v, const indicat
     snprintf(detail, sizeof(detail), "%s uses %s (%s)", v->client_ip, n ? vals[0] : "GPU software",
              name ? name : v->server_ip);
     snprintf(summary, sizeof(summary),
-             "GPU host %s uses %d or more services mostly configured by users in China "
+             "GPU host %s uses %u or more services mostly configured by users in China "
              "(mirrors, resolvers, storage, remote desktops): a weak sign of who runs it",
-             v->client_ip, DETECT_FOOTPRINT_SERVICES);
+             v->client_ip, need);
     detect_parts p = {"cn_footprint", "gpu_host", v->client_ip, &G_FOOTPRINT,
                       v->client_ip,   v->client,  v->server_ip, v->server,
                       NULL,           NULL,       detail,       summary};
     /* Every value carries the threshold, so whichever arrives last raises. */
     for (int i = 0; i < n; i++)
-        detect_observe(q, v, entity, "footprint", vals[i], DETECT_FOOTPRINT_WINDOW_US, 0,
-                       DETECT_FOOTPRINT_SERVICES + 1, &p);
+        detect_observe(q, v, entity, "footprint", vals[i], window, 0, need + 1, &p);
     if (gpu)
-        detect_observe(q, v, entity, "footprint", "gpu", DETECT_FOOTPRINT_WINDOW_US, 0,
-                       DETECT_FOOTPRINT_SERVICES + 1, &p);
+        detect_observe(q, v, entity, "footprint", "gpu", window, 0, need + 1, &p);
 }
 
-/* ai_api_relay: one HyperLogLog per host and hour holding its distinct
- * inbound clients in China (TCP sessions with data both ways that are
- * not control sessions) and the marker "ai_api" when the host itself
- * calls an AI API (a server whose name is listed as ai_api). The alert
- * needs DETECT_AIRELAY_CLIENTS + 1 members. Request timing between the
- * inbound and outbound legs is not compared (docs/rules.md). */
+/* The request starts of a leg: its first packet (a new connection is a
+ * new request, or carries one a few round trips later) and the starts of
+ * its ON periods after TIMING_IDLE_US of silence (the next request on a
+ * kept-alive connection), the latest TIMING_BURSTS of them. */
+static int detect_request_starts(const detect_view *v, uint64_t *out)
+{
+    timing_burst b[TIMING_BURSTS];
+    int n = timing_bursts(v->f, b, TIMING_BURSTS), k = 0;
+
+    out[k++] = v->f->first_us;
+    for (int i = 0; i < n; i++)
+        if (b[i].start_us != v->f->first_us)
+            out[k++] = b[i].start_us;
+    return k;
+}
+
+/* ai_api_relay: a host that receives requests from many clients in China
+ * and sends its own requests to an AI API right after them. Two legs:
+ * inbound (TCP sessions with data both ways from a client in China, not
+ * control sessions) and outbound (the host calling a server listed as
+ * ai_api). Both go to the library's follow matcher (lh_follow) with their
+ * request starts; it counts, per host and ai_relay_window, the distinct
+ * clients with a request that an outbound start followed within
+ * ai_relay_lag_ms, and raises at ai_relay_clients. Whichever leg arrives
+ * last makes the match, so the order in which workers report the legs does
+ * not matter (docs/rules.md has the lag's reasoning). */
 static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, const indicator *in)
 {
-    char value[96], entity[96], detail[256], summary[320];
-    const char *host;
+    char entity[96], detail[256], summary[384];
+    uint64_t starts[1 + TIMING_BURSTS];
+    const char *host, *dir, *who = NULL;
     const geo_party *hp;
 
     if (in && strcmp(in->category, "ai_api") == 0 && v->bytes_up > 0) {
         host = v->client_ip;
         hp = v->client;
-        snprintf(value, sizeof(value), "ai_api");
+        dir = "out";
         snprintf(detail, sizeof(detail), "%s calls the %s API", v->client_ip,
                  in->name ? in->name : "AI");
     } else if (v->f->key.proto == 6 && detect_is_china(d, v->client) && !v->f->control &&
                v->bytes_up > 0 && v->bytes_down > 0 && v->f->pkts[1] > 0) {
         host = v->server_ip;
         hp = v->server;
-        snprintf(value, sizeof(value), "client:%s", v->client_ip);
+        dir = "in";
+        who = v->client_ip;
         snprintf(detail, sizeof(detail), "request from %s (%s) to %s port %u", v->client_ip,
                  detect_cc(v->client), v->server_ip, v->server_port);
     } else {
@@ -651,9 +702,11 @@ static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, con
     }
     snprintf(entity, sizeof(entity), "airelay:%s", host);
     snprintf(summary, sizeof(summary),
-             "%s serves about %d or more clients in China within an hour and calls AI APIs "
-             "itself: an AI API relay",
-             host, DETECT_AIRELAY_CLIENTS);
+             "%s relays %u or more clients in China to AI APIs within %llu min: an AI API "
+             "request of its own follows each one's request within %llu ms",
+             host, d->cfg->ai_relay_clients,
+             (unsigned long long)(d->cfg->ai_relay_window_us / 60000000ULL),
+             (unsigned long long)(d->cfg->ai_relay_lag_us / 1000ULL));
     detect_parts p = {"ai_api_relay",
                       hp->gpu ? "gpu_host" : "intermediary",
                       host,
@@ -666,8 +719,28 @@ static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, con
                       hp,
                       detail,
                       summary};
-    detect_observe(q, v, entity, "ai_relay", value, DETECT_AIRELAY_WINDOW_US, 1,
-                   DETECT_AIRELAY_CLIENTS + 1, &p);
+    const char *buf[24];
+    char asn[16];
+    json_t *ev = json_array(), *x = detect_extra(&p);
+    event_alert a;
+    event_follow fo = {entity,
+                       dir,
+                       who,
+                       starts,
+                       detect_request_starts(v, starts),
+                       v->f->last_us,
+                       d->cfg->ai_relay_window_us,
+                       d->cfg->ai_relay_lag_us,
+                       0,
+                       d->cfg->ai_relay_clients,
+                       &a};
+
+    json_array_append_new(ev, detect_evidence(v, p.detail));
+    detect_alert_init(&a, &p, ev, x, detect_fields(&p, buf, asn, sizeof(asn)), v->f->last_us,
+                      d->cfg->ai_relay_window_us);
+    event_follow_add(q, &fo);
+    json_decref(ev);
+    json_decref(x);
 }
 
 void detect_flow_rules(detect *d, event_queue *q, const detect_view *v)
@@ -678,9 +751,10 @@ void detect_flow_rules(detect *d, event_queue *q, const detect_view *v)
     detect_relay_control(d, q, v);
     detect_proxy_latency(d, q, v);
     detect_reverse_tunnel(d, q, v);
+    detect_tunnel_mark(q, v);
     detect_fanout(d, q, v);
     detect_fanin(d, q, v);
     detect_behavior(q, v, in);
-    detect_footprint(q, v, in);
+    detect_footprint(d, q, v, in);
     detect_ai_relay(d, q, v, in);
 }

@@ -449,6 +449,20 @@ static const config_key config_keys[] = {
      SEC, UINT64_MAX},
     {"thresholds", "flow_active_timeout", NULL, CK_DURATION, CW_U64, 0, F(flow_active_timeout_us),
      0, SEC, UINT64_MAX},
+    {"thresholds", "footprint_services", NULL, CK_INT, CW_U32, 0, F(footprint_services), 0, 1,
+     10000},
+    {"thresholds", "footprint_window", NULL, CK_DURATION, CW_U64, 0, F(footprint_window_us), 0, SEC,
+     UINT64_MAX},
+    {"thresholds", "ai_relay_clients", NULL, CK_INT, CW_U32, 0, F(ai_relay_clients), 0, 1, 10000},
+    {"thresholds", "ai_relay_window", NULL, CK_DURATION, CW_U64, 0, F(ai_relay_window_us), 0, SEC,
+     UINT64_MAX},
+    {"thresholds", "ai_relay_lag_ms", NULL, CK_DURATION, CW_U64, CF_BARE_MS, F(ai_relay_lag_us), 0,
+     1000, 60 * SEC},
+    {"thresholds", "tunnel_min_duration", NULL, CK_DURATION, CW_U64, 0, F(tunnel_min_us), 0, SEC,
+     UINT64_MAX},
+    {"thresholds", "tunnel_bursts", NULL, CK_INT, CW_U32, 0, F(tunnel_bursts), 0, 1, UINT32_MAX},
+    {"thresholds", "tunnel_min_bytes", NULL, CK_SIZE, CW_U64, 0, F(tunnel_min_bytes), 0, 1,
+     UINT64_MAX},
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
@@ -694,6 +708,14 @@ void config_init(config *c)
     c->stepping_delta_us = 80 * 1000;
     c->flow_idle_timeout_us = 120 * SEC;
     c->flow_active_timeout_us = 1800 * SEC;
+    c->footprint_services = 3;
+    c->footprint_window_us = 86400 * SEC;
+    c->ai_relay_clients = 20;
+    c->ai_relay_window_us = 3600 * SEC;
+    c->ai_relay_lag_us = 2 * SEC;
+    c->tunnel_min_us = 120 * SEC;
+    c->tunnel_bursts = 4;
+    c->tunnel_min_bytes = 4 * KiB;
 }
 
 void config_free(config *c)

@@ -84,7 +84,15 @@ typedef struct config {
     uint64_t fanin_window_us;
     uint64_t proxy_latency_us, stepping_delta_us;
     uint64_t flow_idle_timeout_us, flow_active_timeout_us;
-    char *config_path; /* -c, for messages; NULL = none */
+    uint32_t footprint_services; /* China-oriented services of a GPU host */
+    uint64_t footprint_window_us;
+    uint32_t ai_relay_clients; /* China clients an AI API call followed */
+    uint64_t ai_relay_window_us;
+    uint64_t ai_relay_lag_us;  /* inbound start to outbound start, at most */
+    uint64_t tunnel_min_us;    /* reverse_tunnel: length of the connection */
+    uint32_t tunnel_bursts;    /* ON periods in it */
+    uint64_t tunnel_min_bytes; /* each way */
+    char *config_path;         /* -c, for messages; NULL = none */
 } config;
 
 /* Sets every default. Allocates the default strings and country lists, so

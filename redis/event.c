@@ -507,3 +507,70 @@ int event_decode(const void *buf, size_t len, event_view *v)
     }
     return off == len ? 0 : -1;
 }
+
+int event_follow_add(event_queue *q, const event_follow *fo)
+{
+    event_args a;
+    char starts[64 * 21], *json = NULL;
+    size_t used = 0;
+    int rc, n = fo->nstarts < 64 ? fo->nstarts : 64;
+
+    starts[0] = '\0';
+    for (int i = 0; i < n; i++)
+        used += (size_t)snprintf(starts + used, sizeof(starts) - used, "%s%llu", i ? "," : "",
+                                 (unsigned long long)fo->starts[i]);
+    event_begin(q, &a, 1, "lh_follow");
+    event_keys(q, &a, fo->entity, fo->alert && fo->alert->ip ? fo->alert->ip : fo->entity);
+    event_id(q, &a);
+    event_u64(&a, fo->ts_us);
+    event_str(&a, fo->dir);
+    event_str(&a, fo->who ? fo->who : "");
+    event_arg(&a, starts, used);
+    event_u64(&a, fo->window_us ? fo->window_us : 1);
+    event_u64(&a, fo->lag_us);
+    event_u64(&a, fo->cap ? fo->cap : 10000);
+    event_u64(&a, event_ttl_s(fo->window_us));
+    event_u64(&a, fo->alert ? fo->threshold : 0);
+    if (fo->alert && fo->threshold > 0) {
+        event_alert al = *fo->alert;
+        al.ts_us = fo->ts_us;
+        al.window_us = fo->window_us;
+        if (event_alert_args(q, &a, &al, &json) < 0) {
+            STAT_ADD(q->dropped, 1);
+            return -1;
+        }
+    }
+    rc = event_push(q, &a, EVENT_CALL);
+    free(json);
+    return rc;
+}
+
+int event_absent_add(event_queue *q, const event_absent *ab)
+{
+    event_args a;
+    char *json = NULL;
+    int rc;
+
+    event_begin(q, &a, 1, "lh_absent");
+    event_keys(q, &a, ab->entity, ab->alert && ab->alert->ip ? ab->alert->ip : ab->entity);
+    event_id(q, &a);
+    event_u64(&a, ab->ts_us);
+    event_str(&a, ab->alert ? "raise" : "mark");
+    event_str(&a, ab->kind);
+    event_u64(&a, ab->lo_us);
+    event_u64(&a, ab->hi_us);
+    event_u64(&a, ab->window_us ? ab->window_us : 1);
+    event_u64(&a, event_ttl_s(ab->window_us));
+    if (ab->alert) {
+        event_alert al = *ab->alert;
+        al.ts_us = ab->ts_us;
+        al.window_us = ab->window_us;
+        if (event_alert_args(q, &a, &al, &json) < 0) {
+            STAT_ADD(q->dropped, 1);
+            return -1;
+        }
+    }
+    rc = event_push(q, &a, EVENT_CALL);
+    free(json);
+    return rc;
+}

@@ -185,4 +185,32 @@ typedef struct event_view {
  * an encoded event. Returns 0 or -1. */
 int event_decode(const void *buf, size_t len, event_view *v);
 
+/* One leg for the follow matcher (lh_follow, redis/functions.lua): dir
+ * "in" with who = the inbound client, or "out" (who unused); starts are
+ * the leg's request start times, up to 64. Raised when the window's
+ * clients whose request an outbound start followed within lag_us reach
+ * threshold (alert->ts_us and window_us are taken from here). */
+typedef struct event_follow {
+    const char *entity, *dir, *who;
+    const uint64_t *starts;
+    int nstarts;
+    uint64_t ts_us, window_us, lag_us;
+    uint32_t cap;       /* start sets stop growing here; 0 = 10000 */
+    uint32_t threshold; /* 0 = match only */
+    const event_alert *alert;
+} event_follow;
+
+int event_follow_add(event_queue *q, const event_follow *fo);
+
+/* A session of kind during [lo_us, hi_us] (lh_absent): alert NULL marks
+ * the entity's windows that span touches; with an alert, raises it in the
+ * window of ts_us unless one of those windows is marked. */
+typedef struct event_absent {
+    const char *entity, *kind;
+    uint64_t ts_us, lo_us, hi_us, window_us;
+    const event_alert *alert;
+} event_absent;
+
+int event_absent_add(event_queue *q, const event_absent *ab);
+
 #endif

@@ -588,3 +588,151 @@ redis.register_function('lh_hours', hours_fn)
 redis.register_function{ function_name = 'lh_count', callback = count_fn, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'lh_version', callback = function() return VERSION end,
                          flags = { 'no-writes' } }
+
+--[[
+Follows (lh_follow). Whether the requests a host sends to AI APIs follow
+the requests it receives, for the ai_api_relay rule. The two legs end on
+different workers and at different times, so both are stored and every
+arrival matches itself against the other side:
+  dir "in"   the start times of an inbound client's requests (who = the
+             client): each is matched against the stored outbound starts;
+  dir "out"  the start times of the host's own outbound AI API requests:
+             each is matched against the stored inbound starts.
+An inbound start s of client c is followed when an outbound start o has
+s <= o <= s + lag. The followed clients of the window holding s form an
+exact set; since each side only grows and every pair is tested by
+whichever of the two arrives last, the set (and the alert when it reaches
+threshold) does not depend on the order of arrival. Starts are kept per
+bucket of their own time, and a match may cross a bucket edge.
+  K:fin:<W>:<b>   zset  "<s>|<client>" -> s   inbound starts     (TTL ttl_s)
+  K:fout:<W>:<b>  zset  "<o>" -> o            outbound starts    (TTL ttl_s)
+  K:fol:<W>:<b>   zset  client -> earliest followed start        (TTL ttl_s)
+The start sets stop growing at cap members, like exact sets.
+]]
+
+local FOLLOW_SCAN = 1000 -- inbound starts read per outbound start
+
+local function follow_key(keys, what, w, b)
+  return keys[1] .. ':' .. what .. ':' .. fmt(w) .. ':' .. fmt(b)
+end
+
+local function follow_add(key, cap, ts, member, ttl)
+  if redis.call('ZCARD', key) < cap then redis.call('ZADD', key, fmt(ts), member) end
+  redis.call('EXPIRE', key, ttl)
+end
+
+-- Marks client who followed at inbound start s; remembers the bucket.
+local function follow_mark(keys, w, s, who, ttl, touched)
+  local b = window(s, w)
+  local key = follow_key(keys, 'fol', w, b)
+  redis.call('ZADD', key, 'LT', fmt(s), who)
+  redis.call('EXPIRE', key, ttl)
+  touched[b] = true
+end
+
+-- Parses "t,t,..." (packet times in us).
+local function follow_starts(text)
+  local out = {}
+  for t in string.gmatch(text, '%d+') do out[#out + 1] = tonumber(t) end
+  if #out == 0 or #out > 64 then error('ERR loophole: a leg needs 1 to 64 starts') end
+  return out
+end
+
+-- FCALL lh_follow 4 K host risk alerts  ev ts_us dir who starts window_us
+--       lag_us cap ttl_s threshold [alert part when threshold > 0]
+-- Stores the starts of one leg (dir "in" with who = the client, or "out")
+-- and matches them with the other side. Raises, for every window where
+-- this call marks a client, when its followed clients reach threshold.
+-- Returns { the largest such count, { alerts } }.
+local function follow_fn(keys, argv)
+  local ev, dir, who, starts = argv[1], argv[3], argv[4], follow_starts(argv[5])
+  n(argv[2], 'ts_us')
+  local w, lag, cap = n(argv[6], 'window_us'), n(argv[7], 'lag_us'), n(argv[8], 'cap')
+  local ttl, threshold = n(argv[9], 'ttl_s'), n(argv[10], 'threshold')
+  if lag < 0 or lag >= w then error('ERR loophole: lag must be below the window') end
+  local touched = {}
+  for _, t in ipairs(starts) do
+    if dir == 'in' then
+      if who == '' or string.find(who, '|', 1, true) then error('ERR loophole: bad client') end
+      follow_add(follow_key(keys, 'fin', w, window(t, w)), cap, t, fmt(t) .. '|' .. who, ttl)
+      for b = window(t, w), window(t + lag, w) do
+        local hit = redis.call('ZRANGEBYSCORE', follow_key(keys, 'fout', w, b), fmt(t), fmt(t + lag),
+                               'LIMIT', 0, 1)
+        if #hit > 0 then
+          follow_mark(keys, w, t, who, ttl, touched)
+          break
+        end
+      end
+    elseif dir == 'out' then
+      follow_add(follow_key(keys, 'fout', w, window(t, w)), cap, t, fmt(t), ttl)
+      for b = window(t - lag, w), window(t, w) do
+        local hits = redis.call('ZRANGEBYSCORE', follow_key(keys, 'fin', w, b), fmt(t - lag), fmt(t),
+                                'LIMIT', 0, FOLLOW_SCAN)
+        for _, m in ipairs(hits) do
+          local bar = string.find(m, '|', 1, true)
+          follow_mark(keys, w, tonumber(string.sub(m, 1, bar - 1)), string.sub(m, bar + 1), ttl,
+                      touched)
+        end
+      end
+    else
+      error('ERR loophole: dir must be in or out')
+    end
+  end
+  local best, raised, a = 0, {}, nil
+  for b, _ in pairs(touched) do
+    local count = redis.call('ZCARD', follow_key(keys, 'fol', w, b))
+    if count > best then best = count end
+    if threshold > 0 and count >= threshold and #raised < 32 then
+      a = a or alert_args(argv, 11)
+      local line = raise(keys, ev, w, b, ttl, a, ',"count":' .. fmt(count))
+      if line then raised[#raised + 1] = line end
+    end
+  end
+  return { best, raised }
+end
+
+redis.register_function('lh_follow', follow_fn)
+
+--[[
+Absence (lh_absent). For rules that need "and no such session": the
+reverse_tunnel rule raises only for a GPU host with no inbound control
+session. role "mark" records that entity K had a session of `kind`
+during [lo_us, hi_us], in every window that span touches; role "raise"
+raises the alert (once per rule, entity and window of ts_us) unless one
+of the windows of its own span [lo_us, hi_us] is marked. An alert cannot
+be taken back, so a mark that arrives after the raise does not undo it:
+the decision belongs to the raise's arrival (docs/rules.md, reverse_tunnel,
+for what that means across workers).
+  K:mark:<kind>:<W>:<b>   string  "1"                           (TTL ttl_s)
+]]
+
+local ABSENT_SPAN = 1000 -- windows one span may touch
+
+-- FCALL lh_absent 4 K host risk alerts  ev ts_us role kind lo_us hi_us
+--       window_us ttl_s [alert part when role = raise]
+-- Returns { 1 when a window of the span is marked, else 0, { alert } }.
+local function absent_fn(keys, argv)
+  local ev, ts, role, kind = argv[1], n(argv[2], 'ts_us'), argv[3], argv[4]
+  local lo, hi, w, ttl = n(argv[5], 'lo_us'), n(argv[6], 'hi_us'), n(argv[7], 'window_us'),
+                         n(argv[8], 'ttl_s')
+  local first, last = window(math.min(lo, hi), w), window(math.max(lo, hi), w)
+  if last - first >= ABSENT_SPAN then first = last - ABSENT_SPAN + 1 end
+  local marked = 0
+  for b = first, last do
+    local key = keys[1] .. ':mark:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
+    if role == 'mark' then
+      redis.call('SET', key, '1', 'EX', ttl)
+      marked = 1
+    elseif role == 'raise' then
+      if redis.call('EXISTS', key) == 1 then marked = 1 end
+    else
+      error('ERR loophole: role must be mark or raise')
+    end
+  end
+  if role == 'mark' or marked == 1 then return { marked, {} } end
+  local line = raise(keys, ev, w, window(ts, w), ttl, alert_args(argv, 9), '')
+  if line then return { 0, { line } } end
+  return { 0, {} }
+end
+
+redis.register_function('lh_absent', absent_fn)

@@ -1154,6 +1154,52 @@ static int scen_scan(struct gen *g)
     return spawner_start(g, g->packets ? g->packets : 100000, 20, scan_spawn);
 }
 
+/* ai_api_relay with clients 220 ms away: each client's request reaches
+ * the relay two round trips after its SYN (TCP, then TLS), and the relay
+ * calls the Anthropic API 150 ms later, so its SYN follows the client's
+ * by about 0.7 s (ai_relay_lag_ms is 2 s). */
+static int scen_rules_ai_relay_far(struct gen *g)
+{
+    struct tls_opts in = {443, 220000, 300, 0};
+    char ip[32];
+    uint64_t t = GEN_START_US;
+    for (int i = 0; i < 24; i++, t += 5 * GEN_SEC) {
+        snprintf(ip, sizeof(ip), "36.112.%d.%d", 20 + i, 40 + i);
+        if (tls_session_at(g, ip, GPU2, "relay.example.net", t, &in, 1) < 0 ||
+            tls_session(g, GPU2, "160.79.104.10", "api.anthropic.com", t + 590 * GEN_MS, 12000, 1) <
+                0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Near miss of ai_api_relay: the thirty clients of rules-ai-relay, and as
+ * many calls to api.openai.com from the same host in the same hour, but
+ * made by a batch job ten minutes after the last client: nothing follows
+ * an inbound request. */
+static int scen_rules_ai_relay_unlinked(struct gen *g)
+{
+    char ip[32];
+    uint64_t t = GEN_START_US, batch = GEN_START_US + 30 * 3 * GEN_SEC + 600 * GEN_SEC;
+    for (int i = 0; i < 30; i++, t += 3 * GEN_SEC, batch += 3 * GEN_SEC) {
+        snprintf(ip, sizeof(ip), "27.184.%d.%d", 10 + i, 20 + i);
+        if (tls_session(g, ip, GPU2, "relay.example.net", t, 160000, 1) < 0 ||
+            tls_session(g, GPU2, "162.159.140.245", "api.openai.com", batch, 12000, 1) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* Near miss of reverse_tunnel: the tenant's own SSH session from the US
+ * drives the GPU host in the same hour, before the ngrok connection of
+ * rules-tunnel opens: the tunnel is not the only way in. */
+static int scen_rules_tunnel_controlled(struct gen *g)
+{
+    int rc = rules_ssh(g, US1, GPU1, GEN_START_US, 42000, 0) ||
+             rules_tunnel(g, "3.20.100.7", GEN_START_US + 60 * GEN_SEC, 180);
+    return rc ? -1 : 0;
+}
+
 const struct gen_scenario gen_scenarios[] = {
     {"ssh", "interactive SSH session, China client to a GPU host (rtt 180 ms)", scen_ssh},
     {"tls", "TLS sessions to pytorch, Hugging Face CDN, OpenAI and Aliyun OSS", scen_tls},
@@ -1210,4 +1256,10 @@ const struct gen_scenario gen_scenarios[] = {
     {"rules-mix4", "relayed and direct SSH from Hong Kong cloud and China over IPv4",
      scen_rules_mix4},
     {"rules-mix6", "the same over IPv6 on VLAN 120 (Singapore cloud relay)", scen_rules_mix6},
+    {"rules-ai-relay-far", "24 clients in China 220 ms away, each relayed to api.anthropic.com",
+     scen_rules_ai_relay_far},
+    {"rules-ai-relay-unlinked", "30 clients in China; the host's OpenAI calls come 10 min later",
+     scen_rules_ai_relay_unlinked},
+    {"rules-tunnel-controlled", "rules-tunnel after the tenant's own SSH session from the US",
+     scen_rules_tunnel_controlled},
     {NULL, NULL, NULL}};

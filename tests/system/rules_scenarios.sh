@@ -20,12 +20,14 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 fail=0
+conf=()    # -c FILE for check_conf
+threads=2 # workers of the replay
 # check SCENARIO EXPECT...: generate, replay with two workers, check.
 check() {
     local s=$1
     shift
     "$LHGEN" "$s" "$tmp/$s.pcap" --manifest "$tmp/$s.tsv" >/dev/null
-    "$LOOPHOLE" -r "$tmp/$s.pcap" --threads 2 --flows "$tmp/$s.flows" \
+    "$LOOPHOLE" "${conf[@]}" -r "$tmp/$s.pcap" --threads "$threads" --flows "$tmp/$s.flows" \
         --alerts "$tmp/$s.alerts" 2>"$tmp/$s.err" || {
         echo "rules_scenarios: $s: loophole failed: $(cat "$tmp/$s.err")" >&2
         fail=1
@@ -73,10 +75,22 @@ check rules-fanin "+shared_access_fanin|gpu_host|$GPU3|gpu=$GPU3" \
 # minute is not long-lived.
 check rules-tunnel "+reverse_tunnel|gpu_host|$GPU1|gpu=$GPU1|inter=3.20.100.7|detail=tunnel:ngrok"
 check rules-tunnel-short -reverse_tunnel count=0
+# ... and with the tenant's own SSH session into the host in the same
+# hour, the tunnel is not the only way in. The absence is decided when the
+# tunnel's record reaches the library, so this holds when the session is
+# reported first: one worker reports in packet order (docs/rules.md).
+threads=1
+check rules-tunnel-controlled -reverse_tunnel
+threads=2
 # ai_api_relay: 30 clients in China relayed to api.openai.com; 15 are
-# not enough.
+# not enough. Clients 220 ms away relayed to Anthropic, the relay's
+# request 0.6 s after the client's SYN: within the 2 s lag. The same
+# clients and calls, but the calls from a batch job ten minutes later:
+# nothing follows.
 check rules-ai-relay "+ai_api_relay|gpu_host|104.171.201.9|gpu=104.171.201.9"
 check rules-ai-relay-few -ai_api_relay count=0
+check rules-ai-relay-far "+ai_api_relay|gpu_host|104.171.201.9|gpu=104.171.201.9|severity=high"
+check rules-ai-relay-unlinked -ai_api_relay count=0
 # cn_footprint: the dns scenario's TUNA and HF mirrors and 114DNS; two
 # services are not enough.
 check dns "+cn_footprint|gpu_host|$GPU1|severity=low" -cn_direct_control
@@ -88,6 +102,28 @@ check rules-behavior "+cn_direct_control|gpu_host|45.76.12.34|source=behavior|pe
 # Control sessions that are not from China or a relay: no rule of this file.
 check k8s count=0
 check todesk -cn_direct_control -relay_control -proxy_latency
+
+# check_conf THRESHOLDS SCENARIO EXPECT...: check with the [thresholds]
+# lines THRESHOLDS (one per line) in a configuration file.
+check_conf() {
+    printf '[thresholds]\n%s\n' "$1" >"$tmp/thresholds.conf"
+    shift
+    conf=(-c "$tmp/thresholds.conf")
+    check "$@"
+    conf=()
+}
+
+# Thresholds from [thresholds]: the near misses above fire once the
+# threshold is theirs, and stay silent one step short of it.
+check_conf "footprint_services = 2" rules-footprint-few "+cn_footprint|gpu_host|$GPU1|severity=low"
+check_conf "footprint_services = 4" dns "+cn_footprint|gpu_host|$GPU1"
+check_conf "footprint_services = 5" dns -cn_footprint
+check_conf "ai_relay_clients = 15" rules-ai-relay-few "+ai_api_relay|gpu_host|104.171.201.9"
+check_conf "ai_relay_clients = 16" rules-ai-relay-few -ai_api_relay
+check_conf "tunnel_min_duration = 50s" rules-tunnel-short "+reverse_tunnel|gpu_host|$GPU1"
+check_conf "tunnel_min_duration = 50s
+tunnel_min_bytes = 1MiB" rules-tunnel-short -reverse_tunnel
+check_conf "tunnel_bursts = 1000" rules-tunnel -reverse_tunnel
 
 # Benign captures: nothing of severity medium or above.
 for s in rules-ci-fleet rules-researcher rules-eu-notebook rules-big-upload; do

@@ -158,6 +158,14 @@ static void assert_defaults_except_sources(const config *c)
     assert_int_equal(c->stepping_delta_us, 80000);
     assert_int_equal(c->flow_idle_timeout_us, 120 * SEC);
     assert_int_equal(c->flow_active_timeout_us, 1800 * SEC);
+    assert_int_equal(c->footprint_services, 3);
+    assert_int_equal(c->footprint_window_us, 86400 * SEC);
+    assert_int_equal(c->ai_relay_clients, 20);
+    assert_int_equal(c->ai_relay_window_us, 3600 * SEC);
+    assert_int_equal(c->ai_relay_lag_us, 2 * SEC);
+    assert_int_equal(c->tunnel_min_us, 120 * SEC);
+    assert_int_equal(c->tunnel_bursts, 4);
+    assert_int_equal(c->tunnel_min_bytes, 4096);
 }
 
 static void test_defaults(void **state)
@@ -268,7 +276,7 @@ static void test_example_states_the_defaults(void **state)
         assert_true(used < sizeof text);
     }
     fclose(in);
-    assert_int_equal(settings, 43); /* 42 keys, [geo] db twice */
+    assert_int_equal(settings, 51); /* 50 keys, [geo] db twice */
 
     config_init(&c);
     if (config_load_file(&c, write_conf("example.conf", text), err, sizeof err) != 0)
@@ -778,7 +786,9 @@ static void test_ms_keys(void **state)
     const char *path = write_conf("ms.conf", "[thresholds]\n"
                                              "proxy_latency_ms = 7\n"
                                              "stepping_delta_ms = 2s\n"
-                                             "flow_idle_timeout = 7\n");
+                                             "flow_idle_timeout = 7\n"
+                                             "ai_relay_lag_ms = 1500\n"
+                                             "tunnel_min_duration = 90\n");
 
     (void)state;
     config_init(&c);
@@ -787,6 +797,8 @@ static void test_ms_keys(void **state)
     assert_int_equal(c.proxy_latency_us, 7000);
     assert_int_equal(c.stepping_delta_us, 2 * SEC);
     assert_int_equal(c.flow_idle_timeout_us, 7 * SEC);
+    assert_int_equal(c.ai_relay_lag_us, 1500000);
+    assert_int_equal(c.tunnel_min_us, 90 * SEC);
     config_free(&c);
 }
 

@@ -68,13 +68,30 @@ static void drain(event_queue *q, char *out, size_t len)
         assert_int_equal(event_decode(buf, n, &v), 0);
         /* FCALL fn 4 k k k k ev ts ...: the rule follows the fixed part,
          * and the optional EVIDENCE item of an observation */
-        int at = strncmp(v.argv[1], "lh_raise", v.lens[1]) == 0 ? 11 : 16;
+        int follow = strncmp(v.argv[1], "lh_follow", v.lens[1]) == 0;
+        int absent = strncmp(v.argv[1], "lh_absent", v.lens[1]) == 0;
+        int at = strncmp(v.argv[1], "lh_raise", v.lens[1]) == 0 ? 11
+                 : follow                                       ? 17
+                 : absent                                       ? 15
+                                                                : 16;
         if (at == 16 && v.argc > 17 && v.lens[16] == 8 && memcmp(v.argv[16], "EVIDENCE", 8) == 0)
             at = 18;
-        if (v.argc > at) {
+        /* lh_absent marks carry no alert: "lh_absent:mark:<kind>" */
+        if (absent && strncmp(v.argv[9], "mark", v.lens[9]) == 0) {
             char line[96];
+            snprintf(line, sizeof(line), "lh_absent:mark:%.*s\n", (int)v.lens[10], v.argv[10]);
+            strncat(out, line, len - strlen(out) - 1);
+        }
+        if (v.argc > at) {
+            char line[256];
             snprintf(line, sizeof(line), "%.*s:%.*s\n", (int)v.lens[1], v.argv[1], (int)v.lens[at],
                      v.argv[at]);
+            /* lh_follow: the rule, then dir, client, starts, window, lag */
+            if (follow)
+                snprintf(line, sizeof(line), "lh_follow:%.*s:%.*s:%.*s:%.*s:%.*s:%.*s\n",
+                         (int)v.lens[at], v.argv[at], (int)v.lens[9], v.argv[9], (int)v.lens[10],
+                         v.argv[10], (int)v.lens[11], v.argv[11], (int)v.lens[12], v.argv[12],
+                         (int)v.lens[13], v.argv[13]);
             strncat(out, line, len - strlen(out) - 1);
         }
         event_queue_release(q);
@@ -192,12 +209,108 @@ static void test_behavior_notebook(void **state)
     assert_string_equal(x->got, "");
 }
 
+/* ai_api_relay: an inbound non-control session from China is the
+ * inbound leg of the follow matcher, with its start, the client, the
+ * window and the lag from [thresholds]; control sessions, clients
+ * outside China and UDP are not legs. */
+static void test_ai_relay_legs(void **state)
+{
+    fixture *x = *state;
+    flow f;
+    geo_party c, s;
+
+    mk_flow(&f, "27.184.10.20", "104.171.201.9", NULL, 160000, 0);
+    f.key.port[1] = 443;
+    mk_party(&c, "CN", "china_telecom", 0);
+    mk_party(&s, "US", "gpu_cloud", GEO_GPU_PROVIDER);
+    run(x, &f, &c, &s);
+    assert_string_equal(x->got,
+                        "lh_follow:ai_api_relay:in:27.184.10.20:1772442000000000:3600000000:"
+                        "2000000\n");
+    x->cfg.ai_relay_window_us = 600000000;
+    x->cfg.ai_relay_lag_us = 500000;
+    run(x, &f, &c, &s);
+    assert_non_null(strstr(x->got, ":in:27.184.10.20:1772442000000000:600000000:500000\n"));
+    /* a control session is not a request to relay */
+    f.control = "ssh";
+    run(x, &f, &c, &s);
+    assert_null(strstr(x->got, "lh_follow"));
+    /* a client outside China is not counted */
+    f.control = NULL;
+    mk_party(&c, "US", "residential", 0);
+    run(x, &f, &c, &s);
+    assert_string_equal(x->got, "");
+    /* nor is UDP from China */
+    mk_party(&c, "CN", "china_telecom", 0);
+    f.key.proto = 17;
+    run(x, &f, &c, &s);
+    assert_string_equal(x->got, "");
+}
+
+/* reverse_tunnel: a GPU host's long ngrok connection with bursts both
+ * ways asks lh_absent to raise; the tunnel_* thresholds decide what is
+ * long and busy enough; an inbound control session of a GPU host marks
+ * its hours instead. */
+static void test_tunnel(void **state)
+{
+    fixture *x = *state;
+    flow f;
+    geo_party c, s;
+
+    mk_flow(&f, "104.171.200.17", "3.20.100.7", "tunnel:ngrok", 300, 0);
+    f.key.port[1] = 443;
+    f.last_us = f.first_us + 120000000ULL;
+    f.tm_bursts = 4;
+    f.bytes[0] = f.bytes[1] = 4096;
+    mk_party(&c, "US", "gpu_cloud", GEO_GPU_PROVIDER);
+    mk_party(&s, "US", "hosting", 0);
+    run(x, &f, &c, &s);
+    assert_non_null(strstr(x->got, "lh_absent:reverse_tunnel\n"));
+    /* one byte, one burst or one microsecond short of the defaults */
+    f.bytes[1] = 4095;
+    run(x, &f, &c, &s);
+    assert_null(strstr(x->got, "reverse_tunnel"));
+    f.bytes[1] = 4096;
+    f.tm_bursts = 3;
+    run(x, &f, &c, &s);
+    assert_null(strstr(x->got, "reverse_tunnel"));
+    f.tm_bursts = 4;
+    f.last_us -= 1;
+    run(x, &f, &c, &s);
+    assert_null(strstr(x->got, "reverse_tunnel"));
+    /* ... which the configuration can lower */
+    x->cfg.tunnel_min_us = 60000000ULL;
+    x->cfg.tunnel_bursts = 2;
+    x->cfg.tunnel_min_bytes = 1024;
+    f.tm_bursts = 2;
+    f.bytes[1] = 1024;
+    run(x, &f, &c, &s);
+    assert_non_null(strstr(x->got, "lh_absent:reverse_tunnel\n"));
+    /* a host that is no GPU host: nothing */
+    mk_party(&c, "US", "hosting", 0);
+    run(x, &f, &c, &s);
+    assert_null(strstr(x->got, "reverse_tunnel"));
+    /* an inbound SSH session to a GPU host marks (no rule: a mark) */
+    mk_flow(&f, "216.160.83.56", "104.171.200.17", "ssh", 42000, 43000);
+    mk_party(&c, "US", "residential", 0);
+    mk_party(&s, "US", "gpu_cloud", GEO_GPU_PROVIDER);
+    run(x, &f, &c, &s);
+    assert_non_null(strstr(x->got, "lh_absent:mark:inbound_control\n"));
+    assert_null(strstr(x->got, "reverse_tunnel"));
+    /* to a host that is no GPU host: no mark */
+    mk_party(&s, "US", "hosting", 0);
+    run(x, &f, &c, &s);
+    assert_null(strstr(x->got, "lh_absent"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_cn_direct, setup, teardown),
         cmocka_unit_test_setup_teardown(test_relay_and_latency, setup, teardown),
         cmocka_unit_test_setup_teardown(test_behavior_notebook, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ai_relay_legs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tunnel, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -347,6 +347,113 @@ static void test_live_channel(void **state)
     redisFree(sub);
 }
 
+/* Sends one leg to lh_follow and checks the count and alerts it returns. */
+static void follow_leg(fixture *f, const char *entity, const char *dir, const char *who,
+                       uint64_t start, uint32_t threshold, long long want_count, size_t want_alerts)
+{
+    event_alert a = {.rule = "ai_api_relay",
+                     .severity = "high",
+                     .role = "gpu_host",
+                     .ip = entity,
+                     .summary = "relays clients to AI APIs",
+                     .score = 40};
+    event_follow fo = {.entity = entity,
+                       .dir = dir,
+                       .who = who,
+                       .starts = &start,
+                       .nstarts = 1,
+                       .ts_us = start,
+                       .window_us = W_US,
+                       .lag_us = 2000000,
+                       .threshold = threshold,
+                       .alert = &a};
+    redisReply *r;
+
+    assert_int_equal(event_follow_add(f->q, &fo), 0);
+    r = send_queued(f);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->element[0]->integer, want_count);
+    assert_int_equal(r->element[1]->elements, want_alerts);
+    freeReplyObject(r);
+}
+
+/* Inbound starts of five clients and the outbound starts near them: at
+ * the start (follows), exactly the lag later (follows), a microsecond
+ * more (does not), a second before (does not), and across the window edge
+ * (follows, counted in the window of the inbound start). Sent inbound
+ * first to one entity and outbound first to another: the same three
+ * clients follow, and each entity raises once. */
+static void test_follow_any_order(void **state)
+{
+    fixture *f = *state;
+    static const char *const who[] = {"c0", "c1", "c2", "c3", "c4"};
+    const uint64_t in[] = {T0 + 10000000, T0 + 20000000, T0 + 30000000, T0 + 40000000,
+                           T0 + W_US - 500000};
+    const uint64_t out[] = {in[0], in[1] + 2000000, in[2] + 2000001, in[3] - 1000000,
+                            T0 + W_US + 500000};
+    const int want_in_first[] = {1, 2, 0, 0, 3}, want_out_first[] = {1, 2, 0, 0, 3};
+
+    int_cmd(f, "DEL", "lh:alerts");
+    for (int i = 0; i < 5; i++)
+        follow_leg(f, "airelay:a", "in", who[i], in[i], 3, 0, 0);
+    for (int i = 0; i < 5; i++)
+        follow_leg(f, "airelay:a", "out", NULL, out[i], 3, want_in_first[i], i == 4);
+    for (int i = 0; i < 5; i++)
+        follow_leg(f, "airelay:b", "out", NULL, out[i], 3, 0, 0);
+    for (int i = 0; i < 5; i++)
+        follow_leg(f, "airelay:b", "in", who[i], in[i], 3, want_out_first[i], i == 4);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 2);
+    /* one more follow in the same window: the count grows, no new alert */
+    follow_leg(f, "airelay:a", "in", "c5", out[2] - 1000000, 3, 4, 0);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 2);
+    char key[96];
+    snprintf(key, sizeof(key), "lh:{e:airelay:b}:fol:%llu:%llu", (unsigned long long)W_US,
+             (unsigned long long)(T0 / W_US));
+    assert_int_equal(int_cmd(f, "ZCARD", key), 3);
+}
+
+/* Sends one lh_absent call: a mark (raise = 0) or a raise; returns the
+ * number of alerts in the reply. */
+static size_t absent(fixture *f, const char *ip, int raise, uint64_t lo, uint64_t hi)
+{
+    event_alert a = {.rule = "reverse_tunnel",
+                     .severity = "high",
+                     .role = "gpu_host",
+                     .ip = ip,
+                     .summary = "driven through a tunnel",
+                     .score = 35};
+    event_absent ab = {ip, "inbound_control", hi, lo, hi, W_US, raise ? &a : NULL};
+    redisReply *r;
+    size_t n;
+
+    assert_int_equal(event_absent_add(f->q, &ab), 0);
+    r = send_queued(f);
+    n = r->element[1]->elements;
+    freeReplyObject(r);
+    return n;
+}
+
+/* lh_absent: a marked window suppresses a raise whose span touches it,
+ * in the same window or one the span crosses into; an unmarked span
+ * raises once per window; a mark after the raise does not undo it. */
+static void test_absent(void **state)
+{
+    fixture *f = *state;
+
+    int_cmd(f, "DEL", "lh:alerts");
+    assert_int_equal(absent(f, "10.1.0.1", 0, T0 + 10, T0 + 20), 0);
+    assert_int_equal(absent(f, "10.1.0.1", 1, T0 + 100, T0 + 200), 0);
+    /* a span from the window before into the marked one */
+    assert_int_equal(absent(f, "10.1.0.1", 1, T0 - 100, T0 + W_US - 1), 0);
+    /* the next window is not marked */
+    assert_int_equal(absent(f, "10.1.0.1", 1, T0 + W_US, T0 + W_US + 5), 1);
+    assert_int_equal(absent(f, "10.1.0.1", 1, T0 + W_US + 9, T0 + W_US + 10), 0); /* once */
+    /* another host: raised, and a later mark does not take it back */
+    assert_int_equal(absent(f, "10.1.0.2", 1, T0 + 100, T0 + 200), 1);
+    assert_int_equal(absent(f, "10.1.0.2", 0, T0 + 10, T0 + 20), 0);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 2);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as the sensor does: a dead server is an error, not a death */
@@ -354,7 +461,8 @@ int main(void)
         cmocka_unit_test(test_window_edges),   cmocka_unit_test(test_year_old_capture),
         cmocka_unit_test(test_alert_once),     cmocka_unit_test(test_resent_call),
         cmocka_unit_test(test_cap_and_approx), cmocka_unit_test(test_hostile_bytes),
-        cmocka_unit_test(test_live_channel),
+        cmocka_unit_test(test_live_channel),   cmocka_unit_test(test_follow_any_order),
+        cmocka_unit_test(test_absent),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
