@@ -13,8 +13,9 @@
 #  3. the real traffic is still seen: every SSH banner, TLS SNI and GPU
 #     host role the real traffic alone gives is in the flood run's records,
 #     on the same 5-tuple.
-#  4. detection on the real traffic: the alert assertion belongs here once
-#     the detection rules land (the step is marked below, and not faked).
+#  4. detection on the real traffic still fires: every (rule, entity) alert
+#     the real traffic alone raises is raised in the flood too, among them
+#     the China-controlled SSH session to the GPU host.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
@@ -41,7 +42,8 @@ rm -f "$tmp/flood.pcap" "$tmp/scan.pcap"
 
 run() { # run NAME PCAP: records in NAME.json, stats in NAME.err, peak RSS (KiB) in NAME.rss
     /usr/bin/time -o "$tmp/$1.rss" -f %M "$LOOPHOLE" -r "$2" --threads 2 --max-flows "$MAX_FLOWS" \
-        --queue ${QUEUE_MIB}MiB --stats 3600 --flows "$tmp/$1.json" 2>"$tmp/$1.err" || { cat "$tmp/$1.err" >&2; fail "$1 run failed"; }
+        --queue ${QUEUE_MIB}MiB --stats 3600 --flows "$tmp/$1.json" --alerts "$tmp/$1.alerts" \
+        2>"$tmp/$1.err" || { cat "$tmp/$1.err" >&2; fail "$1 run failed"; }
 }
 run real "$tmp/real.pcap"
 run mixed "$tmp/mixed.pcap"
@@ -92,5 +94,14 @@ assert not missing, f"{len(missing)} of {len(want)} facts missing, e.g. {sorted(
 print(f"flood: all {len(want)} SSH banners, SNIs and GPU roles of the real traffic found")
 PY
 
-# 4. detection (left for the detection rules): run with the rules on and
-#    assert the alert the real SSH session raises is in the alert output.
+# 4. detection on the real traffic survives the flood
+python3 - "$tmp/real.alerts" "$tmp/mixed.alerts" <<'PY' || fail "alerts lost in the flood"
+import json, sys
+def alerts(path):
+    return {(a["rule"], a["entity"]["ip"]) for a in map(json.loads, open(path))}
+want, got = alerts(sys.argv[1]), alerts(sys.argv[2])
+assert ("cn_direct_control", "104.171.200.17") in want, f"the real traffic raised {sorted(want)}"
+missing = want - got
+assert not missing, f"alerts of the real traffic missing in the flood: {sorted(missing)}"
+print(f"flood: all {len(want)} alerts of the real traffic raised in the flood too")
+PY
