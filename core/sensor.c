@@ -503,6 +503,14 @@ static void sensor_warn_drops(sensor *s)
 
 /* The geo tables the configuration names, as one snapshot. `warn` says
  * whether to print the one-time warnings about defaults not found. */
+/* The source tree of a developer build, where the default data lives
+ * before installation; NULL in a packaged build (LOOPHOLE_PACKAGE). */
+static const char *sensor_srcdir(void)
+{
+    static const char dir[] = LOOPHOLE_SRCDIR;
+    return dir[0] ? dir : NULL;
+}
+
 static geo_snapshot *sensor_geo_snapshot(sensor *s, int warn, char *err, size_t errlen)
 {
     const config *cfg = s->cfg;
@@ -516,8 +524,7 @@ static geo_snapshot *sensor_geo_snapshot(sensor *s, int warn, char *err, size_t 
     };
 
     if (cfg->ngeo_dbs == 0 &&
-        (dflt = geo_default_db(LOOPHOLE_DATADIR, LOOPHOLE_SRCDIR[0] ? LOOPHOLE_SRCDIR : NULL, db,
-                               sizeof(db))) != NULL)
+        (dflt = geo_default_db(LOOPHOLE_DATADIR, sensor_srcdir(), db, sizeof(db))) != NULL)
         gc.dbs = &dflt, gc.ndbs = 1;
     else if (cfg->ngeo_dbs == 0 && warn)
         fprintf(stderr, "loophole: warning: no geo database: country and AS stay null "
@@ -525,8 +532,8 @@ static geo_snapshot *sensor_geo_snapshot(sensor *s, int warn, char *err, size_t 
     if (gc.indicators_dir == NULL) {
         snprintf(ind, sizeof(ind), "%s/indicators/asn.csv", LOOPHOLE_DATADIR);
         /* a packaged build (LOOPHOLE_PACKAGE) has no source tree to fall back on */
-        if (access(ind, R_OK) != 0 && LOOPHOLE_SRCDIR[0])
-            snprintf(ind, sizeof(ind), "%s/data/indicators/asn.csv", LOOPHOLE_SRCDIR);
+        if (access(ind, R_OK) != 0 && sensor_srcdir() != NULL)
+            snprintf(ind, sizeof(ind), "%s/data/indicators/asn.csv", sensor_srcdir());
         if (access(ind, R_OK) == 0) {
             *strrchr(ind, '/') = '\0';
             gc.indicators_dir = ind;
