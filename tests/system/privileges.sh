@@ -119,7 +119,7 @@ for how in url env wrong; do
     env) env=(LOOPHOLE_REDIS_PASSWORD="$pw") url="redis://127.0.0.1:$port" ;;
     wrong) env=() url="redis://default:$pw-no@127.0.0.1:$port" ;;
     esac
-    env "${env[@]}" "$LOOPHOLE" -r - --redis "$url" --stats 1 --threads 1 --flows /dev/null \
+    env "${env[@]}" "$LOOPHOLE" -r - --redis "$url" --sensor "privs$$" --stats 1 --threads 1 --flows /dev/null \
         <"$tmp/fifo" >"$tmp/pw-$how.out" 2>"$tmp/pw-$how.err" &
     pid=$!
     pids+=("$pid")

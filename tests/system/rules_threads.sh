@@ -50,8 +50,8 @@ for _ in $(seq 100); do
     sleep 0.05
 done
 url="unix://$tmp/redis.sock"
-"$LOOPHOLE" "${args[@]}" --threads 4 --redis "$url" --alerts "$tmp/r1.alerts" 2>"$tmp/r1.err" || fail "$(cat "$tmp/r1.err")"
-"$LOOPHOLE" "${args[@]}" --threads 2 --redis "$url" --alerts "$tmp/r2.alerts" 2>"$tmp/r2.err" || fail "$(cat "$tmp/r2.err")"
+"$LOOPHOLE" "${args[@]}" --threads 4 --redis "$url" --sensor "threads$$" --alerts "$tmp/r1.alerts" 2>"$tmp/r1.err" || fail "$(cat "$tmp/r1.err")"
+"$LOOPHOLE" "${args[@]}" --threads 2 --redis "$url" --sensor "threads$$" --alerts "$tmp/r2.alerts" 2>"$tmp/r2.err" || fail "$(cat "$tmp/r2.err")"
 keys "$tmp/r1.alerts" >"$tmp/r1.keys"
 diff "$tmp/t1.keys" "$tmp/r1.keys" >&2 || fail "the shared Redis run raised different alerts"
 [ ! -s "$tmp/r2.alerts" ] || fail "the second replay raised $(wc -l <"$tmp/r2.alerts") duplicate alerts"

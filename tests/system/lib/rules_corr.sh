@@ -11,7 +11,7 @@ corr_redis_pid=
 corr_replay() {
     local pcap=$1 out=$2
     shift 2
-    if ! "$LOOPHOLE" -r "$pcap" -c "$corr_conf" --sensor t --alerts "$out" "$@" 2>"$out.err"; then
+    if ! "$LOOPHOLE" -r "$pcap" -c "$corr_conf" --sensor "t$$" --alerts "$out" "$@" 2>"$out.err"; then
         echo "FAIL: loophole on $(basename "$pcap"):" >&2
         cat "$out.err" >&2
         return 1
