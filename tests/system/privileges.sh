@@ -132,7 +132,7 @@ for how in url env wrong; do
         check_hidden "$pid" "password in the $how"
         kill -TERM "$pid"
         wait "$pid" || fail "password in the $how: exit non-zero"
-        [ "$(redis-cli -p "$port" -a "$pw" --no-auth-warning HGET lh:stats:"$(hostname)" packets)" -ge 50 ] ||
+        [ "$(redis-cli -p "$port" -a "$pw" --no-auth-warning HGET lh:stats:"privs$$" packets)" -ge 50 ] ||
             fail "password in the $how: nothing reached Redis"
     fi
     if grep -q -- "$pw" "$tmp/pw-$how.err" "$tmp/pw-$how.out"; then fail "password in the $how: printed"; fi
