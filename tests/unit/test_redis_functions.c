@@ -18,47 +18,20 @@
 #include "redis/conn.h"
 #include "core/wire_json.h"
 #include "redis/event.h"
-#include "redis_test_server.h"
+#include "redis_test_fixture.h"
 
 #define W_US (3600ull * 1000000)
 #define T0   (472222ull * W_US) /* a window start, 2023-11-14 */
 #define YEAR (365ull * 86400 * 1000000)
 
-typedef struct fixture {
-    tserver srv;
-    redisContext *c;
-    event_context ectx;
-    event_queue *q;
-} fixture;
-
 static int setup(void **state)
 {
-    fixture *f = calloc(1, sizeof(*f));
-    redis_url u;
-    char err[512];
-
-    if (tserver_start(&f->srv, NULL) != 0)
-        return -1;
-    redis_url_unix(&u, f->srv.sock, err, sizeof(err));
-    if (redis_conn_open(&u, 2000, &f->c, err, sizeof(err)) != 0) {
-        fprintf(stderr, "%s\n", err);
-        return -1;
-    }
-    redis_url_free(&u);
-    f->ectx = (event_context){.prefix = "lh:", .sensor = "t", .run_id = 1, .stream_maxlen = 1000};
-    f->q = event_queue_new(&f->ectx, 0, 1 << 20, 1);
-    *state = f;
-    return 0;
+    return fixture_open(state, 1000);
 }
 
 static int teardown(void **state)
 {
-    fixture *f = *state;
-    redisFree(f->c);
-    event_queue_free(f->q);
-    tserver_free(&f->srv);
-    free(f);
-    return 0;
+    return fixture_close(state);
 }
 
 /* Sends the one queued event; returns the reply. */
