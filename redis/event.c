@@ -262,16 +262,24 @@ static const char *event_alert_ip(const event_alert *al, const char *entity)
     return al && al->ip ? al->ip : entity;
 }
 
+/* The common head of a library call about one entity: function, keys
+ * (with the alert's entity for the dashboard keys), event id, packet time. */
+static void event_call(event_queue *q, event_args *a, const char *fn, const char *entity,
+                       const event_alert *alert, uint64_t ts_us)
+{
+    event_begin(q, a, 1, fn);
+    event_keys(q, a, entity, event_alert_ip(alert, entity));
+    event_id(q, a);
+    event_u64(a, ts_us);
+}
+
 int event_sum_add(event_queue *q, const event_sum *s)
 {
     event_args a;
     char *json = NULL;
     int rc = 0, alert = s->alert && s->threshold > 0;
 
-    event_begin(q, &a, 1, "lh_sum");
-    event_keys(q, &a, s->entity, event_alert_ip(s->alert, s->entity));
-    event_id(q, &a);
-    event_u64(&a, s->ts_us);
+    event_call(q, &a, "lh_sum", s->entity, s->alert, s->ts_us);
     event_str(&a, s->kind);
     event_str(&a, s->member);
     event_u64(&a, s->bytes);
@@ -293,10 +301,7 @@ int event_gate_add(event_queue *q, const event_gate *g)
     char *json = NULL;
     int rc = 0, alert = g->alert && g->threshold > 0;
 
-    event_begin(q, &a, 1, "lh_gate");
-    event_keys(q, &a, g->entity, event_alert_ip(g->alert, g->entity));
-    event_id(q, &a);
-    event_u64(&a, g->ts_us);
+    event_call(q, &a, "lh_gate", g->entity, g->alert, g->ts_us);
     event_str(&a, g->kind);
     event_str(&a, g->member);
     event_u64(&a, g->window_us ? g->window_us : 1);
@@ -315,10 +320,7 @@ int event_leg_add(event_queue *q, const event_leg *l)
     event_args a;
     char *json = NULL;
 
-    event_begin(q, &a, 1, "lh_leg");
-    event_keys(q, &a, l->entity, event_alert_ip(l->alert, l->entity));
-    event_id(q, &a);
-    event_u64(&a, l->ts_us);
+    event_call(q, &a, "lh_leg", l->entity, l->alert, l->ts_us);
     event_str(&a, l->dir);
     event_str(&a, l->leg);
     event_str(&a, l->starts);
@@ -340,10 +342,7 @@ int event_hours_add(event_queue *q, const event_hours *h)
     char *json = NULL;
     int rc = 0, alert = h->alert && h->min_in > 0;
 
-    event_begin(q, &a, 1, "lh_hours");
-    event_keys(q, &a, h->entity, event_alert_ip(h->alert, h->entity));
-    event_id(q, &a);
-    event_u64(&a, h->ts_us);
+    event_call(q, &a, "lh_hours", h->entity, h->alert, h->ts_us);
     event_str(&a, h->session);
     event_u64(&a, h->window_us ? h->window_us : 1);
     event_u64(&a, event_ttl_s(h->window_us));
