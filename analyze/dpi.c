@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/stats.h"
+#include "base/stats.h"
 
 #define DPI_MAX_TCP_PKTS   80
 #define DPI_MAX_OTHER_PKTS 24

@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/stats.h"
+#include "base/stats.h"
 
 #define FLOW_SLAB 1024
 

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/wire_json.h"
+#include "base/wire_json.h"
 #include "dpi.h"
 #include "timing.h"
 

@@ -16,7 +16,7 @@
 #include <string.h>
 
 #include "capture/capture.h"
-#include "detect.h"
+#include "rules/detect.h"
 #include "record.h"
 #include "roles.h"
 #include "timing.h"

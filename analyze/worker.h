@@ -19,14 +19,14 @@
 
 #include <stddef.h>
 
-#include "capture/ring.h"
-#include "core/config.h"
-#include "core/graph.h"
-#include "core/output.h"
+#include "base/ring.h"
+#include "app/config.h"
+#include "app/graph.h"
+#include "base/output.h"
 #include "dpi.h"
 #include "flow_table.h"
 #include "geo/cache.h"
-#include "redis/event.h"
+#include "rules/event.h"
 
 typedef struct worker_config {
     unsigned id;

@@ -17,7 +17,7 @@
 #include <time.h>
 
 #include "capture/decode.h"
-#include "core/stats.h"
+#include "base/stats.h"
 #include "geo/cache.h"
 #include "geo/snapshot.h"
 

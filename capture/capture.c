@@ -12,7 +12,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "core/stats.h"
+#include "base/stats.h"
 #include "flow_key.h"
 
 #define CAPTURE_TICK_US  1000000u

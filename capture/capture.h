@@ -25,7 +25,7 @@
 
 #include "decode.h"
 #include "packet.h"
-#include "ring.h"
+#include "base/ring.h"
 #include "source.h"
 
 /* Records on a worker ring. */
@@ -48,7 +48,7 @@ typedef struct capture_rec {
 void capture_rec_fill(capture_rec *rec, const packet *p, size_t n, uint64_t hash, uint64_t now_us);
 
 /* Counters. Written only by the capture thread; read by anyone with
- * relaxed loads (see core/stats.h). */
+ * relaxed loads (see base/stats.h). */
 typedef struct capture_stats {
     _Atomic uint64_t packets;                  /* frames read */
     _Atomic uint64_t bytes;                    /* their wire length */

@@ -7,7 +7,7 @@
  * `data + caplen` is safe to read; nothing past it is.
  *
  * The packet never owns `data`. In the capture thread it points into
- * libpcap's buffer; once copied into a worker's ring (capture/ring.c) it
+ * libpcap's buffer; once copied into a worker's ring (base/ring.c) it
  * points at the copy, rebased so that the inner IP header is at offset 0.
  */
 #ifndef LOOPHOLE_PACKET_H

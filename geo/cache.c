@@ -11,7 +11,7 @@
 #include <string.h>
 #include <xxhash.h>
 
-#include "core/stats.h"
+#include "base/stats.h"
 
 typedef struct geo_cache_entry {
     pkt_addr addr;

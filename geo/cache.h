@@ -20,7 +20,7 @@
 #include "snapshot.h"
 
 /* Written by the owning worker only; other threads read them with
- * STAT_GET (core/stats.h). */
+ * STAT_GET (base/stats.h). */
 typedef struct geo_cache_stats {
     _Atomic uint64_t hits, misses;
 } geo_cache_stats;

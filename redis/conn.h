@@ -32,7 +32,7 @@ extern const char redis_conn_version[];
 int redis_conn_open(const redis_url *u, int timeout_ms, redisContext **out, char *err,
                     size_t errlen);
 
-/* The embedded functions library (redis/functions.lua) and its length. */
+/* The embedded functions library (rules/functions.lua) and its length. */
 const char *redis_conn_library(size_t *len);
 
 #endif

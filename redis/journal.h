@@ -1,6 +1,6 @@
 /* journal.h -- bounded append-only file of events that wait for Redis.
  *
- * The writer thread appends an encoded event (redis/event.h) when Redis is
+ * The writer thread appends an encoded event (rules/event.h) when Redis is
  * away or slow, or while older events still wait here (so order is kept),
  * and replays the records in order once Redis is back. The file survives
  * the process: a journal left by a run that ended during an outage is

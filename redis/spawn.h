@@ -12,7 +12,7 @@
  * terminal reaches loophole, which then stops the server in order, instead
  * of killing the server under the writer) and has PR_SET_PDEATHSIG set to
  * SIGKILL, so a crash of loophole takes the server with it. The caller
- * (core/sensor.c) calls spawn_stop() on every path out of a run, including
+ * (app/sensor.c) calls spawn_stop() on every path out of a run, including
  * SIGINT/SIGTERM and setup failures.
  *
  * Used from the main thread only (PR_SET_PDEATHSIG fires when the thread

@@ -7,7 +7,7 @@
  * empty, the journal is replayed in batches of the same size.
  *
  * Blocking hiredis with timeouts is enough here: only this thread talks to
- * Redis, and producers never wait for it (redis/event.h).
+ * Redis, and producers never wait for it (rules/event.h).
  */
 #include "writer.h"
 
@@ -20,7 +20,7 @@
 #include <time.h>
 
 #include "conn.h"
-#include "core/stats.h"
+#include "base/stats.h"
 #include "journal.h"
 #include "reply.h"
 

@@ -2,7 +2,7 @@
  * out, alert lines to the alerts output, a journal for outages.
  *
  * One writer per sensor. It takes events from every producer's queue
- * (redis/event.h), sends them in pipelined batches (redisAppendCommandArgv,
+ * (rules/event.h), sends them in pipelined batches (redisAppendCommandArgv,
  * then one redisGetReply per command), writes the alerts that FCALL
  * replies carry to the alerts output, and counts everything.
  *
@@ -25,8 +25,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/output.h"
-#include "event.h"
+#include "base/output.h"
+#include "rules/event.h"
 #include "url.h"
 
 typedef void writer_report_fn(void *ctx, const char *msg);

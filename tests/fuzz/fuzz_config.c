@@ -19,7 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "core/config.h"
+#include "app/config.h"
 
 static void fuzz_file(const uint8_t *data, size_t n)
 {

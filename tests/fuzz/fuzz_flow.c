@@ -31,7 +31,7 @@
 #include "capture/capture.h"
 #include "capture/decode.h"
 #include "capture/flow_key.h"
-#include "core/stats.h"
+#include "base/stats.h"
 
 static const int fuzz_dlts[] = {DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW,
                                 DLT_IPV4,   DLT_IPV6,      DLT_NULL,       DLT_LOOP};

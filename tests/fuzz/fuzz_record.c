@@ -22,7 +22,7 @@
 
 #include "analyze/dpi.h"
 #include "analyze/record.h"
-#include "core/wire_json.h"
+#include "base/wire_json.h"
 
 typedef struct fuzz_in {
     const uint8_t *p;

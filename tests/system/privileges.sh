@@ -29,7 +29,7 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: privileges: $*" >&2; cat "$tmp"/*.err >&2 2>/dev/null || true; exit 1; }
-# The default user: loophole when it exists, else nobody (core/privs.h).
+# The default user: loophole when it exists, else nobody (app/privs.h).
 user=loophole
 id -u loophole >/dev/null 2>&1 || user=nobody
 want_uid=$(id -u "$user")

@@ -30,7 +30,7 @@
 #    only after the sensor has exited. That run exits 0 (an outage loses
 #    nothing, README "Exit codes") and says how many events stay in its
 #    journal: the default one of --redis, /var/tmp/loophole-<uid>-<sensor>
-#    .journal (core/sensor.c sensor_journal_path). A second run of the same
+#    .journal (app/sensor.c sensor_journal_path). A second run of the same
 #    sensor with an empty capture replays it and removes it; the two runs'
 #    alert lines together, and the stream, are the reference.
 #

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 
 #include "redis/conn.h"
-#include "redis/event.h"
+#include "rules/event.h"
 #include "redis_test_server.h"
 
 typedef struct fixture {

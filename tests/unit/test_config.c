@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "core/config.h"
+#include "app/config.h"
 
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)

@@ -14,9 +14,9 @@
 
 #include <cmocka.h>
 
-#include "analyze/detect.h"
-#include "core/config.h"
-#include "redis/event.h"
+#include "rules/detect.h"
+#include "app/config.h"
+#include "rules/event.h"
 
 static const event_context ctx = {"lh:", "t", 1, 0};
 

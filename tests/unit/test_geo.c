@@ -21,7 +21,7 @@
 
 #include "geo/cache.h"
 #include "geo/geo.h"
-#include "core/stats.h"
+#include "base/stats.h"
 #include "geo/snapshot.h"
 
 static char tmpdir[256];

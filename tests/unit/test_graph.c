@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "core/graph.h"
+#include "app/graph.h"
 
 static const char china[][3] = {"CN"};
 static const char relay[][3] = {"HK", "SG", "MY"};

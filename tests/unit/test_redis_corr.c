@@ -17,7 +17,7 @@
 #include <jansson.h>
 
 #include "redis/conn.h"
-#include "redis/event.h"
+#include "rules/event.h"
 #include "redis_test_fixture.h"
 
 #define W_US (3600ull * 1000000)

@@ -1,4 +1,4 @@
-/* test_redis_functions.c -- the functions library (redis/functions.lua) on a
+/* test_redis_functions.c -- the functions library (rules/functions.lua) on a
  * real redis-server, through the event encoders the workers use.
  *
  * Windows with crafted packet times: inside, at and past a window edge; a
@@ -16,8 +16,8 @@
 #include <cmocka.h>
 
 #include "redis/conn.h"
-#include "core/wire_json.h"
-#include "redis/event.h"
+#include "base/wire_json.h"
+#include "rules/event.h"
 #include "redis_test_fixture.h"
 
 #define W_US (3600ull * 1000000)

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "core/output.h"
+#include "base/output.h"
 #include "redis/conn.h"
 #include "redis/writer.h"
 #include "redis_test_server.h"

@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "capture/ring.h"
+#include "base/ring.h"
 
 #define RING_BYTES (64 * 1024)
 

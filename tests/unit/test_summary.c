@@ -13,7 +13,7 @@
 
 #include <cmocka.h>
 
-#include "core/summary.h"
+#include "app/summary.h"
 #include "redis/conn.h"
 #include "redis/writer.h"
 #include "redis_test_server.h"

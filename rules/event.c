@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "capture/ring.h"
-#include "core/stats.h"
-#include "core/wire_json.h"
+#include "base/ring.h"
+#include "base/stats.h"
+#include "base/wire_json.h"
 
 struct event_queue {
     const event_context *ctx;

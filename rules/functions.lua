@@ -49,7 +49,7 @@ the function returns the alert again without adding it to the stream, the
 risk or the channel a second time, so the caller writes it exactly once.
 
 Evidence. An observation may carry one evidence item (the JSON object of
-detect_evidence() in analyze/detect.c, built and escaped by the sensor):
+detect_evidence() in rules/detect.c, built and escaped by the sensor):
 `EVIDENCE item` right before the alert part. The items of one (entity,
 kind, window[, member]) are kept in a sorted set, at most EVIDENCE_MAX:
 by packet time (the earliest) for counts and time profiles, by bytes (the
@@ -108,7 +108,7 @@ end
 local function fmt(v) return string.format('%.0f', v) end
 
 -- Reads the alert part of ARGV starting at i (see raise_args in
--- redis/event.c): rule, severity, score_add, entity_ip, role, ts_text,
+-- rules/event.c): rule, severity, score_add, entity_ip, role, ts_text,
 -- stream_maxlen, channel, alert_json, then host field/value pairs.
 local function alert_args(argv, i)
   local a = {

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/wire_json.h"
-#include "dpi.h"
-#include "record.h"
+#include "base/wire_json.h"
+#include "analyze/dpi.h"
+#include "analyze/record.h"
 
 detect *detect_new(const config *cfg, const char *sensor)
 {

@@ -10,7 +10,7 @@
  *
  * Data enters as the configured user name (--user / [capture] user, or
  * NULL for the default) and leaves as a resolved privs_target that
- * core/sensor.c hands to the private server and its files, and that
+ * app/sensor.c hands to the private server and its files, and that
  * main.c passes to privs_drop() before any thread starts. Nothing here
  * prints; errors name the user or the step that failed.
  */

@@ -18,7 +18,7 @@
  * second getopt pass. Nothing here prints except the --help and --version
  * text; errors go into the caller's buffer.
  */
-#include "core/config.h"
+#include "app/config.h"
 
 #include <ctype.h>
 #include <errno.h>

@@ -26,7 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "dpi.h"
+#include "analyze/dpi.h"
 
 /* Per-flow alerts are raised once per (rule, entity, hour): a long
  * session cut into records by the active timeout, or a host reached
@@ -35,7 +35,7 @@
 
 /* The footprint (footprint_services, footprint_window), API relay
  * (ai_relay_*) and tunnel (tunnel_*) thresholds are [thresholds] keys
- * (core/config.h, docs/configuration.md). GPU-behaviour evidence is kept
+ * (app/config.h, docs/configuration.md). GPU-behaviour evidence is kept
  * per day, whatever the footprint window. */
 #define DETECT_BEHAVIOR_WINDOW_US (24ULL * 3600ULL * 1000000ULL)
 

@@ -3,7 +3,7 @@
  * Threads: the capture loop runs in a thread of its own; the calling
  * thread waits for it, printing counters every `stats_secs` seconds of wall
  * time, then joins the workers. Counters are read with relaxed loads while
- * the other threads write them (core/stats.h).
+ * the other threads write them (base/stats.h).
  */
 #include "sensor.h"
 
@@ -20,14 +20,14 @@
 #include "analyze/worker.h"
 #include "capture/capture.h"
 #include "geo/snapshot.h"
-#include "core/graph.h"
-#include "core/progress.h"
-#include "core/stats.h"
-#include "core/summary.h"
-#include "core/wire_json.h"
-#include "output.h"
+#include "app/graph.h"
+#include "app/progress.h"
+#include "base/stats.h"
+#include "app/summary.h"
+#include "base/wire_json.h"
+#include "base/output.h"
 #include "redis/conn.h"
-#include "redis/event.h"
+#include "rules/event.h"
 #include "redis/spawn.h"
 #include "redis/writer.h"
 

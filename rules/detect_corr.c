@@ -2,7 +2,7 @@
  * profiles and leg matching in the library (see detect.h).
  *
  * Every finished record of a flow enters detect_corr_rules() with its view;
- * what it sends out are calls into the functions library (redis/event.h),
+ * what it sends out are calls into the functions library (rules/event.h),
  * which keeps the windows by packet time and decides. Nothing is kept here
  * between flows, so the alerts do not depend on which worker saw a flow or
  * in what order the records reach Redis. docs/rules-correlation.md

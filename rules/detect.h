@@ -4,9 +4,9 @@
  * with the geo answers for both ends. The rules (interface.md section 2)
  * that one flow can decide raise alerts at once; the rules that join many
  * flows, sensors or a long time span send observations to the Redis
- * Functions library (redis/functions.lua), which keeps the windows by
+ * Functions library (rules/functions.lua), which keeps the windows by
  * packet time and raises each alert once per (rule, entity, window).
- * Everything goes out through the worker's event queue (redis/event.h);
+ * Everything goes out through the worker's event queue (rules/event.h);
  * nothing here waits on Redis or keeps state across flows, so the set of
  * alerts does not depend on which worker saw which flow.
  *
@@ -28,11 +28,11 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "core/config.h"
-#include "flow.h"
+#include "app/config.h"
+#include "analyze/flow.h"
 #include "geo/snapshot.h"
-#include "redis/event.h"
-#include "timing.h"
+#include "rules/event.h"
+#include "analyze/timing.h"
 
 typedef struct detect detect;
 

@@ -48,7 +48,7 @@ typedef struct config {
     uint64_t queue_bytes;             /* 32 MiB */
     uint16_t vxlan_port, geneve_port; /* 4789, 6081; 0 = do not decode */
     int wait_interface;               /* 0: a live interface that fails ends the run */
-    char *user; /* --user / [capture] user; NULL = the default (core/privs.h) */
+    char *user; /* --user / [capture] user; NULL = the default (app/privs.h) */
     /* geo */
     char **geo_dbs; /* --geo / [geo] db, in order */
     int ngeo_dbs;

@@ -1,8 +1,8 @@
 /* main.c -- command line entry point of the loophole sensor.
  *
- * Parses the configuration (core/config.c), builds the sensor
- * (core/sensor.c) and runs it; `loophole alerts ...` is the alerts reader
- * instead (core/alerts_cmd.c). Exit status per interface.md: 0 success,
+ * Parses the configuration (app/config.c), builds the sensor
+ * (app/sensor.c) and runs it; `loophole alerts ...` is the alerts reader
+ * instead (app/alerts_cmd.c). Exit status per interface.md: 0 success,
  * 1 runtime failure, 2 usage or configuration error.
  *
  * The one piece of process-wide state is the sensor pointer the signal
@@ -15,7 +15,7 @@
  * fatal: it is remembered and the run stops at once, through the same
  * clean-up path.
  *
- * Privileges (core/privs.h): the sensor is built as started -- capture,
+ * Privileges (app/privs.h): the sensor is built as started -- capture,
  * outputs, journal, private server -- and the geo files are loaded; then,
  * before any thread starts, the process switches to the unprivileged user
  * with no capabilities. The Redis password is wiped from argv and from the
@@ -29,10 +29,10 @@
 #include <sys/stat.h>
 
 #include "capture/source.h"
-#include "core/alerts_cmd.h"
-#include "core/config.h"
-#include "core/privs.h"
-#include "core/sensor.h"
+#include "app/alerts_cmd.h"
+#include "app/config.h"
+#include "app/privs.h"
+#include "app/sensor.h"
 #include "redis/url.h"
 
 static sensor *_Atomic main_sensor;

@@ -21,7 +21,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "core/config.h"
+#include "app/config.h"
 #include "redis/url.h"
 
 #define ALERTS_CMD_MAX_RULES 32

@@ -8,7 +8,7 @@
  * the journal and onto the connection, so a replayed event is the event.
  *
  * Each producer thread (every worker, and the main thread for counters) owns
- * one event_queue: a bounded SPSC ring (capture/ring.h) to the writer thread.
+ * one event_queue: a bounded SPSC ring (base/ring.h) to the writer thread.
  * Producers never wait on Redis. When the writer falls behind by a whole
  * queue, an offline replay waits for it (the file can wait, and dropping
  * would change the results); live capture drops the event and counts it in
@@ -16,7 +16,7 @@
  *
  * Every event carries an id unique to the sensor and the run
  * ("sensor/run/queue/seq"), which the functions library uses to make a
- * resent call idempotent (redis/functions.lua, "Exactly once").
+ * resent call idempotent (rules/functions.lua, "Exactly once").
  *
  * Thread rules: event_* producers from the queue's one producer thread;
  * event_queue_peek/release from the writer thread only.
@@ -185,7 +185,7 @@ typedef struct event_view {
  * an encoded event. Returns 0 or -1. */
 int event_decode(const void *buf, size_t len, event_view *v);
 
-/* One leg for the follow matcher (lh_follow, redis/functions.lua): dir
+/* One leg for the follow matcher (lh_follow, rules/functions.lua): dir
  * "in" with who = the inbound client, or "out" (who unused); starts are
  * the leg's request start times, up to 64. Raised when the window's
  * clients whose request an outbound start followed within lag_us reach
