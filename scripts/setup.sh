@@ -4,7 +4,9 @@
 # Idempotent: packages already present are left alone and the list of what
 # is missing is printed before anything is installed; the database is kept
 # once built.
-# Run as root (or through sudo) on Debian 12.
+# Run as root (or through sudo) on Debian 12. `setup.sh --list` prints the
+# package list and changes nothing (tests/system/setup_packages.sh checks it
+# against the tools the tests and scripts call).
 set -eu
 
 PACKAGES="
@@ -13,9 +15,15 @@ libpcap-dev libndpi-dev libndpi-bin
 libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl libnet-works-perl
 libhiredis-dev redis-server redis-tools
 libinih-dev libcmocka-dev libxxhash-dev libcap-ng-dev libjansson-dev
-tshark tcpreplay iproute2 procps python3
-graphviz man-db adduser systemd
+tshark wireshark-common tcpreplay iproute2 procps python3
+graphviz man-db adduser systemd file time
 "
+
+if [ "${1:-}" = "--list" ]; then
+    # shellcheck disable=SC2086
+    printf '%s\n' $PACKAGES
+    exit 0
+fi
 
 missing=""
 for p in $PACKAGES; do
