@@ -16,7 +16,7 @@ libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl libnet-works-perl
 libhiredis-dev redis-server redis-tools
 libinih-dev libcmocka-dev libxxhash-dev libcap-ng-dev libjansson-dev
 tshark wireshark-common tcpreplay iproute2 procps python3
-graphviz man-db adduser systemd file time
+graphviz man-db adduser systemd file time openssl
 "
 
 if [ "${1:-}" = "--list" ]; then
@@ -37,13 +37,17 @@ command -v npm >/dev/null 2>&1 || missing="$missing npm"
 
 # The default geo database (docs/geo.md): fetched through npm and built
 # once; a no-op when it exists. Runs as the invoking user, not as root.
+# When it cannot be built (no registry, a proxy npm does not trust), the
+# set-up goes on: loophole runs without it (country and AS stay null, and
+# it says so at start), and geo-db.sh has said what to do.
 geo_db() {
     here=$(cd "$(dirname "$0")" && pwd)
     if [ "$(id -u)" -eq 0 ] && [ -n "${SUDO_USER:-}" ]; then
         su "$SUDO_USER" -c "$here/geo-db.sh"
     else
         "$here/geo-db.sh"
-    fi
+    fi || echo "setup: warning: no default geo database (see above); loophole runs without" \
+        "it, with country and AS null, until scripts/geo-db.sh succeeds" >&2
 }
 
 if [ -z "$missing" ]; then
