@@ -16,6 +16,11 @@ chmod 755 "$tmp"
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 "$LHGEN" sample "$tmp/s.pcap" >/dev/null
+# The shipped indicator tables, copied where the unprivileged user can read
+# them at a reload wherever the clone lives (under /root, say); the copy is
+# given explicitly to every run.
+mkdir "$tmp/ind"
+cp "$LOOPHOLE_SRC"/data/indicators/*.csv "$tmp/ind/"
 
 cat >"$tmp/country.csv" <<'CSV'
 175.16.199.0,175.16.199.255,CN
@@ -33,11 +38,11 @@ perl "$LOOPHOLE_SRC/tools/geo-build.pl" --out "$tmp/geo.mmdb" \
 printf 'cidr,provider,region,sku,tenant\n' >"$tmp/fleet.csv"
 
 "$LOOPHOLE" -r "$tmp/s.pcap" --alerts /dev/null --flows "$tmp/provider.json" \
-    --geo "$tmp/geo.mmdb" --inventory "$tmp/fleet.csv"
+    --geo "$tmp/geo.mmdb" --indicators "$tmp/ind" --inventory "$tmp/fleet.csv"
 printf 'cidr,provider,region,sku,tenant\n104.171.200.16/28,lambda,us-tx-1,H100,acme\n' \
     >"$tmp/fleet2.csv"
 "$LOOPHOLE" -r "$tmp/s.pcap" --alerts /dev/null --flows "$tmp/inventory.json" \
-    --geo "$tmp/geo.mmdb" --inventory "$tmp/fleet2.csv"
+    --geo "$tmp/geo.mmdb" --indicators "$tmp/ind" --inventory "$tmp/fleet2.csv"
 
 python3 - "$tmp/provider.json" "$tmp/inventory.json" <<'PY'
 import ipaddress, json, sys
@@ -98,7 +103,7 @@ PY
 mkfifo "$tmp/pipe"
 cp "$tmp/fleet.csv" "$tmp/live.csv"
 "$LOOPHOLE" -r - --alerts /dev/null --flows "$tmp/reload.json" --geo "$tmp/geo.mmdb" \
-    --inventory "$tmp/live.csv" <"$tmp/pipe" 2>"$tmp/err" &
+    --indicators "$tmp/ind" --inventory "$tmp/live.csv" <"$tmp/pipe" 2>"$tmp/err" &
 pid=$!
 exec 3>"$tmp/pipe"
 cat "$tmp/s.pcap" >&3

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The set-up step installs everything the tests and scripts call. Every
 # tool below (and every `command -v TOOL` and absolute /usr/bin, /usr/sbin
-# path in tests/system, scripts and packaging) must be installed, and the
-# Debian package that ships it must be in scripts/setup.sh's list, be a
-# dependency of a listed package, or be part of every Debian system
+# path in tests/system, scripts and packaging, except scripts/fresh-check.sh,
+# which runs on the host that makes the fresh machine) must be installed,
+# and the Debian package that ships it must be in scripts/setup.sh's list,
+# be a dependency of a listed package, or be part of every Debian system
 # (Priority: required, what debootstrap installs). A tool that is here
 # only because the build machine happens to have it fails this test on
 # that machine too, before it fails on a fresh one.
@@ -18,9 +19,9 @@ command -v dpkg-query >/dev/null || fail "not a Debian system: no dpkg-query"
 tools="file /usr/bin/time tshark editcap mergecap tcpreplay ip python3
 redis-server redis-cli dot man cmake cpack dpkg-deb dpkg-shlibdeps pgrep
 timeout su adduser mmdblookup perl clang clang-format pkg-config
-systemctl apt-get"
+systemctl apt-get openssl"
 found=$(cd "$LOOPHOLE_SRC" &&
-    grep -rhoE 'command -v "?[A-Za-z0-9_.-]+|/usr/s?bin/[A-Za-z0-9_.-]+' \
+    grep -rhoE --exclude=fresh-check.sh 'command -v "?[A-Za-z0-9_.-]+|/usr/s?bin/[A-Za-z0-9_.-]+' \
         tests/system scripts packaging 2>/dev/null |
     sed -E 's/^command -v "?//' | grep -v '^\$\|^[A-Z]\|/loophole$' | sort -u)
 # npm may be Debian's or NodeSource's (setup.sh accepts either)
