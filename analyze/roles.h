@@ -22,11 +22,9 @@
  * Rules are tried in table order and the first match wins, so specific
  * evidence is listed before ports.
  *
- * The table is data. The built-in default (roles_table_builtin()) is a
- * static array; a loader for the indicator files under data/ will build
- * the same roles_table from them, and the workers will take whichever
- * table main hands them. Kind strings belong to the table, which must
- * outlive every flow that points at them.
+ * The table is data: one static array (roles_table_builtin()), which
+ * every worker reads. Kind strings belong to the table, which outlives
+ * every flow that points at them.
  *
  * Threads: a table is read-only once built and shared by all workers;
  * everything else here works on one flow, owned by one worker.

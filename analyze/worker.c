@@ -25,7 +25,7 @@ struct worker {
     worker_config cfg;
     flow_table *table;
     dpi *dpi;
-    const roles_table *roles; /* control session rules; read-only, shared */
+    const roles_table *roles; /* control session kinds; read-only, shared */
     pthread_t thread;
     int started;
     uint64_t now_us;
@@ -78,8 +78,8 @@ static void worker_on_end(void *ctx, flow *f, int reason, int final)
         int geo = worker_parties(w, f, &src, &dst);
         if (w->cfg.flows || (w->cfg.events && w->cfg.redis_flows) || w->cfg.graph)
             worker_write(w, f, reason, geo ? &src : NULL, geo ? &dst : NULL);
-        detect_flow(w->detect, w->cfg.events, f, reason, geo ? &src : NULL, geo ? &dst : NULL,
-                    w->geo);
+        detect_record(w->detect, w->cfg.events, f, reason, geo ? &src : NULL, geo ? &dst : NULL,
+                      w->geo);
     }
     if (final) {
         dpi_release(f);
@@ -97,8 +97,6 @@ worker *worker_new(const worker_config *cfg, char *err, size_t errlen)
     }
     w->cfg = *cfg;
     w->dpi = dpi_new(err, errlen);
-    /* The built-in rules until the indicator files under data/ are loaded
-     * (then main passes the loaded table in the worker configuration). */
     w->roles = roles_table_builtin();
     w->table = flow_table_new(&cfg->table, worker_on_end, w);
     w->cache = geo_cache_new(cfg->geo_cache_entries);

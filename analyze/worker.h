@@ -20,12 +20,12 @@
 #include <stddef.h>
 
 #include "base/ring.h"
-#include "app/config.h"
 #include "app/graph.h"
 #include "base/output.h"
 #include "dpi.h"
 #include "flow_table.h"
 #include "geo/cache.h"
+#include "rules/detect.h"
 #include "rules/event.h"
 
 typedef struct worker_config {
@@ -38,7 +38,7 @@ typedef struct worker_config {
     unsigned geo_cache_entries; /* per-worker geo cache size; 0 = no cache */
     event_queue *events;        /* borrowed; this worker's queue to the Redis writer */
     int redis_flows;            /* flow records also go to Redis as events */
-    const config *rules;        /* borrowed; thresholds and countries of the
+    const detect_config *rules; /* borrowed; thresholds and countries of the
                                    detection rules; NULL = no detection */
     graph *graph;               /* borrowed; NULL = no --graph; shared by every worker */
 } worker_config;

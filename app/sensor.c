@@ -33,6 +33,7 @@
 
 struct sensor {
     const config *cfg;
+    detect_config rules;
     privs_target run_as;
     output *flows;
     output *alerts;
@@ -75,6 +76,32 @@ static void sensor_report(void *ctx, const char *msg)
     fprintf(stderr, "loophole: %s\n", msg);
 }
 
+void sensor_detect_config(const config *c, detect_config *out)
+{
+    *out = (detect_config){
+        .china = (const char(*)[3])c->china,
+        .nchina = c->nchina,
+        .relay = (const char(*)[3])c->relay,
+        .nrelay = c->nrelay,
+        .egress_bytes = c->egress_bytes,
+        .egress_window_us = c->egress_window_us,
+        .fanout_hosts = c->fanout_hosts,
+        .fanout_window_us = c->fanout_window_us,
+        .fanin_networks = c->fanin_networks,
+        .fanin_window_us = c->fanin_window_us,
+        .proxy_latency_us = c->proxy_latency_us,
+        .stepping_delta_us = c->stepping_delta_us,
+        .footprint_services = c->footprint_services,
+        .footprint_window_us = c->footprint_window_us,
+        .ai_relay_clients = c->ai_relay_clients,
+        .ai_relay_window_us = c->ai_relay_window_us,
+        .ai_relay_lag_us = c->ai_relay_lag_us,
+        .tunnel_min_us = c->tunnel_min_us,
+        .tunnel_bursts = c->tunnel_bursts,
+        .tunnel_min_bytes = c->tunnel_min_bytes,
+    };
+}
+
 static int sensor_new_workers(sensor *s, char *err, size_t errlen)
 {
     const config *cfg = s->cfg;
@@ -99,7 +126,7 @@ static int sensor_new_workers(sensor *s, char *err, size_t errlen)
             .geo_cache_entries = SENSOR_GEO_CACHE,
             .events = s->queues[i],
             .redis_flows = cfg->redis_flows,
-            .rules = cfg,
+            .rules = &s->rules,
             .graph = s->graph,
         };
         s->rings[i] = ring_new(cfg->queue_bytes);
@@ -265,6 +292,7 @@ sensor *sensor_new(const config *cfg, const privs_target *run_as, char *err, siz
     s->cfg = cfg;
     s->run_as = *run_as;
     s->nworkers = cfg->threads > 0 ? (unsigned)cfg->threads : 1;
+    sensor_detect_config(cfg, &s->rules);
     if ((cfg->flows_path && (s->flows = output_open(cfg->flows_path, err, errlen)) == NULL) ||
         (s->alerts = output_open(cfg->alerts_path, err, errlen)) == NULL ||
         sensor_new_redis(s, err, errlen) != 0) {
@@ -501,8 +529,6 @@ static void sensor_warn_drops(sensor *s)
     json_decref(reasons);
 }
 
-/* The geo tables the configuration names, as one snapshot. `warn` says
- * whether to print the one-time warnings about defaults not found. */
 /* The source tree of a developer build, where the default data lives
  * before installation; NULL in a packaged build (LOOPHOLE_PACKAGE). */
 static const char *sensor_srcdir(void)
@@ -511,6 +537,8 @@ static const char *sensor_srcdir(void)
     return dir[0] ? dir : NULL;
 }
 
+/* The geo tables the configuration names, as one snapshot. `warn` says
+ * whether to print the one-time warnings about defaults not found. */
 static geo_snapshot *sensor_geo_snapshot(sensor *s, int warn, char *err, size_t errlen)
 {
     const config *cfg = s->cfg;
