@@ -100,6 +100,13 @@ int roles_name_match(const char *pattern, const char *name);
 #define ROLES_MAX_REQ_PKTS 16
 void roles_packet(const roles_table *t, flow *f, const packet *p, int dir);
 
+/* 1 when roles_packet() has something to read in p: a client payload
+ * among the first ROLES_MAX_REQ_PKTS. */
+static inline int roles_wants(const flow *f, const packet *p, int dir)
+{
+    return f->ctl_reqs < ROLES_MAX_REQ_PKTS && dir == 0 && p->payload_caplen > 0;
+}
+
 /* Sets f->control from everything known about f: inspection facts (when
  * inspection has ended), the remembered path, the server port. A flow that
  * is no control session but whose DNS query names a control tool gets
