@@ -17,7 +17,9 @@
 #
 # Environment: LOOPHOLE_MIRROR (default http://deb.debian.org/debian),
 # LOOPHOLE_SHARED (default ../shared beside this clone), LOOPHOLE_FRESH_KEEP=1
-# keeps DIR/root afterwards. Needs root, debootstrap and the network (Debian's
+# keeps DIR/root afterwards, LOOPHOLE_FRESH_CA=FILE: the CA certificate of a
+# TLS-inspecting proxy between this host and the npm registry, installed in
+# the chroot as its operator would (update-ca-certificates, npm's cafile). Needs root, debootstrap and the network (Debian's
 # mirror and the npm registry). Exit status: 0 when both commands passed.
 set -euo pipefail
 
@@ -88,6 +90,12 @@ chmod 700 "$root/root"
 git clone -q --no-local "$src" "$root/root/loophole"
 git -C "$root/root/loophole" checkout -q --detach "$(git -C "$src" rev-parse HEAD)"
 cp -a "$shared/." "$root/root/shared/"
+if [ -n "${LOOPHOLE_FRESH_CA:-}" ]; then
+    echo "fresh-check: trusting the proxy CA $LOOPHOLE_FRESH_CA in the chroot"
+    cp "$LOOPHOLE_FRESH_CA" "$root/usr/local/share/ca-certificates/fresh-check-proxy.crt"
+    chroot "$root" update-ca-certificates >/dev/null
+    echo "cafile=/etc/ssl/certs/ca-certificates.crt" >"$root/root/.npmrc"
+fi
 if [ -n "$(git -C "$src" status --porcelain --untracked-files=no)" ]; then
     echo "fresh-check: note: uncommitted changes in $src are not part of the check"
 fi
