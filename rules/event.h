@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EVENT_MAX_ARGS  64
+#define EVENT_MAX_ARGS  128
 #define EVENT_MAX_BYTES (4u << 20) /* one event, all arguments */
 
 enum event_kind {
