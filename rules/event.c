@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/counters.h"
 #include "base/ring.h"
 #include "base/stats.h"
 #include "base/wire_json.h"
@@ -551,4 +552,9 @@ int event_absent_add(event_queue *q, const event_absent *ab)
     if (ab->alert)
         rc = event_tail(q, &a, ab->alert, ab->ts_us, ab->window_us, &json);
     return event_finish(q, &a, rc, json);
+}
+
+void event_queue_stats_describe(const event_queue *q, json_t *o)
+{
+    counters_add(o, "events_dropped", event_queue_dropped(q));
 }

@@ -165,6 +165,9 @@ void event_queue_close(event_queue *q);
 uint64_t event_queue_enqueued(const event_queue *q);
 uint64_t event_queue_dropped(const event_queue *q);
 
+/* Describes the queue's drops into o as events_dropped (base/counters.h). */
+void event_queue_stats_describe(const event_queue *q, json_t *o);
+
 /* The alert line without id and score (the library adds them), as a
  * malloc'ed compact JSON object the caller frees. Exported for tests. */
 char *event_alert_json(const event_alert *a, const char *sensor, size_t *len);
