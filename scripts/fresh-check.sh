@@ -7,7 +7,8 @@
 #   2. clones this repository's HEAD (committed work only) into
 #      /root/loophole in the chroot, and copies ../shared beside it
 #      (/root is 0700 there, as on a real machine);
-#   3. mounts /proc, /sys, /dev, /dev/pts, /dev/shm and /run, copies
+#   3. bind-mounts the root on itself, mounts /proc, /sys, /dev, /dev/pts,
+#      /dev/shm and /run, copies
 #      resolv.conf, and keeps package scripts from starting services;
 #   4. runs, as root, `cd /root/loophole && ./scripts/sample.sh` and then
 #      `./scripts/test.sh`, each with its output in DIR/<name>.log;
@@ -73,6 +74,10 @@ mnt() { # mnt TARGET MOUNT-ARGS...
     mount "$@" "$t"
     mounts+=("$t")
 }
+# The chroot's / must be a mount point: `ip netns add` (the live-capture
+# tests) runs `mount --make-rslave /`, which a plain directory refuses.
+mount --bind "$root" "$root"
+mounts+=("$root")
 mnt /proc -t proc proc
 mnt /sys -t sysfs sysfs
 mnt /dev --bind /dev
