@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "analyze/dpi.h"
+#include "analyze/session.h"
 
 /* Per-flow alerts are raised once per (rule, entity, hour): a long
  * session cut into records by the active timeout, or a host reached
@@ -63,12 +64,16 @@ static int detect_is_tunnel(const char *kind)
     return kind && strncmp(kind, "tunnel:", 7) == 0;
 }
 
-/* An inbound control session: someone drives the server. DNS lookups
- * naming a tool and tunnels (outbound by nature) are not. */
+/* An inbound control session: someone drives the server, and the wire
+ * proves the session (analyze/session.c): a SYN, a scan, a banner grab or
+ * a failed login to a control port is no session, whatever the port or
+ * nDPI's guess says. DNS lookups naming a tool and tunnels (outbound by
+ * nature) are not either. */
 static int detect_inbound_control(const detect_view *v)
 {
     const flow *f = v->f;
-    return f->control && !f->ctl_dns && !detect_is_tunnel(f->control);
+    return f->control && !f->ctl_dns && !detect_is_tunnel(f->control) &&
+           f->session == SESSION_ESTABLISHED;
 }
 
 /* Kinds whose server is, by its behaviour, a GPU workstation: notebooks,

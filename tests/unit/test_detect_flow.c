@@ -15,13 +15,15 @@
 #include <cmocka.h>
 
 #include "rules/detect.h"
+#include "analyze/session.h"
 #include "app/config.h"
 #include "rules/event.h"
 
 static const event_context ctx = {"lh:", "t", 1, 0};
 
 /* A finished SSH-like record from client `cip` to server `sip`: full
- * handshake, client-side handshake RTT rtt_us, application RTT app_us. */
+ * handshake, an established session, client-side handshake RTT rtt_us,
+ * application RTT app_us. */
 static void mk_flow(flow *f, const char *cip, const char *sip, const char *control, uint32_t rtt_us,
                     uint32_t app_us)
 {
@@ -40,6 +42,7 @@ static void mk_flow(flow *f, const char *cip, const char *sip, const char *contr
     f->bytes[0] = 6000;
     f->bytes[1] = 12000;
     f->control = control;
+    f->session = SESSION_ESTABLISHED;
     f->tm_state = TIMING_S_DONE;
     f->tm_class = TIMING_C_INTERACTIVE;
     f->tm_app_rtt_us = app_us;
@@ -157,6 +160,16 @@ static void test_cn_direct(void **state)
     f.ctl_dns = 1;
     run(x, &f, &c, &s);
     assert_null(strstr(x->got, "cn_direct_control"));
+
+    /* a scanner's SYN to port 22 (a probe) or a failed login (an
+     * attempt) controls nothing: no alert, no fan-out or fan-in count */
+    f.ctl_dns = 0;
+    f.session = SESSION_PROBE;
+    run(x, &f, &c, &s);
+    assert_string_equal(x->got, "");
+    f.session = SESSION_ATTEMPT;
+    run(x, &f, &c, &s);
+    assert_string_equal(x->got, "");
 }
 
 static void test_relay_and_latency(void **state)
@@ -203,6 +216,14 @@ static void test_behavior_notebook(void **state)
     mk_party(&s, "US", "hosting", 0);
     run(x, &f, &c, &s);
     assert_non_null(strstr(x->got, "lh_raise:cn_direct_control\n"));
+    /* a SYN to :8888 of the same host, or a redirect to the login page,
+     * makes it no GPU host and raises nothing */
+    f.session = SESSION_PROBE;
+    run(x, &f, &c, &s);
+    assert_string_equal(x->got, "");
+    f.session = SESSION_ATTEMPT;
+    run(x, &f, &c, &s);
+    assert_string_equal(x->got, "");
     /* SSH to the same host is not */
     mk_flow(&f, "1.180.23.7", "45.76.12.34", "ssh", 175000, 176000);
     run(x, &f, &c, &s);
@@ -297,6 +318,10 @@ static void test_tunnel(void **state)
     run(x, &f, &c, &s);
     assert_non_null(strstr(x->got, "lh_absent:mark:inbound_control\n"));
     assert_null(strstr(x->got, "reverse_tunnel"));
+    /* a scanner's SYN to its port 22 does not: it would hide the tunnel */
+    f.session = SESSION_PROBE;
+    run(x, &f, &c, &s);
+    assert_null(strstr(x->got, "inbound_control"));
     /* to a host that is no GPU host: no mark */
     mk_party(&s, "US", "hosting", 0);
     run(x, &f, &c, &s);
