@@ -54,8 +54,10 @@
  * ClientInit and ServerInit (24 bytes and the desktop name): well under
  * 1 KB. A failure adds a reason string and ends. FramebufferUpdate
  * (RFC 6143 7.6.1) of even a small screen region compressed is kilobytes;
- * a first full update, tens of them. */
-#define SESSION_RFB_BYTES (16u * 1024)
+ * a first full update, tens of them. Input events come only after
+ * ServerInit, dozens a second while someone moves the mouse. */
+#define SESSION_RFB_BYTES      (16u * 1024)
+#define SESSION_RFB_INPUT_PKTS 32
 
 /* Notebooks and other control APIs over plain HTTP: a session is a
  * websocket (kernel channels, terminals) the server accepted with 101
@@ -186,20 +188,44 @@ static int session_kind_is(const flow *f, const char *kind)
 }
 
 /* SSH past the key exchange: channel traffic beyond what a failed login
- * sends, a bulk transfer, or data both ways after LoginGraceTime. */
+ * sends, a bulk transfer, or data both ways after LoginGraceTime. A flow
+ * the sensor joined mid-stream (it started before the capture, or an idle
+ * gap longer than the idle timeout split it) shows no key exchange; the
+ * same bounds then apply to all of its data, which only a logged-in
+ * session exceeds, since a failed login's whole exchange after the
+ * banners stays within them. */
 static int session_ssh(const flow *f)
 {
+    int mid = (f->tcp & FLOW_TCP_MIDSTREAM) && f->sess_proto != SESSION_P_SSH;
     uint32_t pc = f->data_pkts[0] - f->mark_pkts[0], ps = f->data_pkts[1] - f->mark_pkts[1];
     uint64_t bytes = f->data_bytes[0] - f->mark_bytes[0] + f->data_bytes[1] - f->mark_bytes[1];
+    uint64_t since = f->mark_us;
 
-    if (!(f->sess_flags & SESSION_F_KEX))
+    if (!(f->sess_flags & SESSION_F_KEX) && !mid)
         return 0;
+    if (mid && !(f->sess_flags & SESSION_F_KEX))
+        since = f->first_us;
     if (pc > SESSION_SSH_AUTH_PKTS && ps > SESSION_SSH_AUTH_PKTS)
         return 1;
     if (bytes >= SESSION_SSH_BULK_BYTES)
         return 1;
-    return f->data_last_us[0] > f->mark_us + SESSION_SSH_GRACE_US &&
-           f->data_last_us[1] > f->mark_us + SESSION_SSH_GRACE_US;
+    return f->data_last_us[0] > since + SESSION_SSH_GRACE_US &&
+           f->data_last_us[1] > since + SESSION_SSH_GRACE_US;
+}
+
+/* VNC past the security handshake: framebuffer updates, or input events
+ * (KeyEvent, PointerEvent, RFC 6143 7.5.4-7.5.5), which a client sends
+ * only after ServerInit; a failed handshake is at most four client
+ * messages (version, security type, response, and nothing after the
+ * failure). Either direction: a reverse connection (a viewer listening,
+ * the server dialling out) swaps the sides. */
+static int session_rfb(const flow *f)
+{
+    for (int d = 0; d < 2; d++)
+        if (f->data_bytes[d] >= SESSION_RFB_BYTES ||
+            (f->data_pkts[d] >= SESSION_RFB_INPUT_PKTS && f->data_pkts[!d] > 0))
+            return 1;
+    return 0;
 }
 
 static int session_http(const flow *f)
@@ -229,7 +255,7 @@ static int session_tcp_level(const flow *f)
     else if (f->sess_proto == SESSION_P_RDP || session_kind_is(f, "rdp"))
         est = f->data_bytes[1] >= SESSION_RDP_BYTES && f->data_pkts[1] >= SESSION_RDP_PKTS;
     else if (f->sess_proto == SESSION_P_RFB || session_kind_is(f, "vnc"))
-        est = f->data_bytes[1] >= SESSION_RFB_BYTES;
+        est = session_rfb(f);
     else if (f->sess_proto == SESSION_P_HTTP)
         est = session_http(f);
     else
