@@ -573,3 +573,21 @@ int event_absent_add(event_queue *q, const event_absent *ab)
     free(json);
     return rc;
 }
+
+int event_knock_add(event_queue *q, const event_knock *k)
+{
+    event_args a;
+    const char *p = q->ctx->prefix;
+
+    event_begin(q, &a, 1, "lh_knock");
+    event_str(&a, "3");
+    event_fmt(&a, "%s{k:%s}:src:%s", p, k->net, k->src);
+    event_fmt(&a, "%s{k:%s}:net", p, k->net);
+    event_fmt(&a, "%sknockers", p);
+    event_id(q, &a);
+    event_u64(&a, k->ts_us);
+    event_u64(&a, event_ttl_s(EVENT_KNOCK_KEEP_US));
+    event_str(&a, k->level);
+    event_str(&a, k->gpu);
+    return event_push(q, &a, EVENT_CALL);
+}

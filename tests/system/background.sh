@@ -20,12 +20,22 @@
 #     and a Chinese brute-force bot hit that host: exactly one alert,
 #     cn_direct_control about that host, naming the real source
 #     175.16.199.23 and carrying its session as evidence.
+#  4. scans and brute force as facts of their own: replayed into Redis,
+#     the knocks (lh_knock) name the Chinese scanner with one probe at each
+#     of the five hosts, its /24, and the brute-force bots with their
+#     failed attempts, in the Redis keys and the --summary; the source of
+#     the real session is no knocker.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
 : "${LHGEN:?LHGEN must name the scenario generator}"
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+pids=()
+cleanup() {
+    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
 fail() { echo "FAIL: background: $*" >&2; exit 1; }
 
 run() { # run SCENARIO: capture, records, alerts
@@ -67,4 +77,38 @@ PY
 python3 "$here/lib/rules_check.py" "$tmp/background-cn.alerts" count=1 \
     "+cn_direct_control|gpu_host|104.171.200.17|peer=175.16.199.23|src=175.16.199.23|severity=high" ||
     fail "background-cn: $(cut -c1-400 "$tmp/background-cn.alerts")"
-echo "background: silent; with the session from China: exactly its alert"
+
+# 4. knocks in Redis and in the summary
+chmod 755 "$tmp" # run as root, the sensor works as an unprivileged user
+sock="$tmp/redis.sock"
+redis-server --port 0 --unixsocket "$sock" --unixsocketperm 777 --save '' --appendonly no \
+    --dir "$tmp" --daemonize no >"$tmp/redis.log" &
+pids+=("$!")
+for _ in $(seq 100); do
+    redis-cli -s "$sock" ping >/dev/null 2>&1 && break
+    sleep 0.05
+done
+printf '[redis]\njournal = %s/journal\n' "$tmp" >"$tmp/lh.conf"
+"$LOOPHOLE" -c "$tmp/lh.conf" -r "$tmp/background-cn.pcap" --threads 2 --redis "unix://$sock" \
+    --sensor bg --summary "$tmp/summary.json" >/dev/null 2>"$tmp/redis-run.err" ||
+    fail "replay into Redis: $(cat "$tmp/redis-run.err")"
+[ "$(redis-cli -s "$sock" HGET 'lh:{k:36.112.10.0/24}:src:36.112.10.77' probe)" = 5 ] ||
+    fail "the scanner's probes: $(redis-cli -s "$sock" HGETALL 'lh:{k:36.112.10.0/24}:src:36.112.10.77')"
+[ "$(redis-cli -s "$sock" PFCOUNT 'lh:{k:36.112.10.0/24}:src:36.112.10.77:gpu')" = 5 ] ||
+    fail "the scanner's GPU hosts"
+[ -z "$(redis-cli -s "$sock" ZSCORE lh:knockers 'lh:{k:175.16.199.0/24}:src:175.16.199.23')" ] ||
+    fail "the source of the real session counted as a knocker"
+python3 - "$tmp/summary.json" <<'PY' || fail "summary knockers"
+import json, sys
+s = json.load(open(sys.argv[1]))
+k = s["knockers"]
+assert s["alerts"] == 1, s["alerts"]
+assert len(k) == 20, len(k)
+total = [r["probes"] + r["attempts"] for r in k]
+assert total == sorted(total, reverse=True), "knockers not ranked by knocks"
+assert {r["kind"] for r in k} == {"address", "network"}, k
+assert any(r["kind"] == "address" and r["attempts"] >= 20 for r in k), "no brute-force bot"
+assert k[0]["gpu_hosts"] == 20, f"the top knocker is a sweep of the fleet: {k[0]}"
+print(f"background: top knocker {k[0]}")
+PY
+echo "background: silent; with the session from China: exactly its alert; knockers counted"

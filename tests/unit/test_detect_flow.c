@@ -79,6 +79,15 @@ static void drain(event_queue *q, char *out, size_t len)
                                                                 : 16;
         if (at == 16 && v.argc > 17 && v.lens[16] == 8 && memcmp(v.argv[16], "EVIDENCE", 8) == 0)
             at = 18;
+        /* lh_knock: "lh_knock:<level>:<source key>" */
+        if (strncmp(v.argv[1], "lh_knock", v.lens[1]) == 0) {
+            char line[160];
+            snprintf(line, sizeof(line), "lh_knock:%.*s:%.*s\n", (int)v.lens[9], v.argv[9],
+                     (int)v.lens[3], v.argv[3]);
+            strncat(out, line, len - strlen(out) - 1);
+            event_queue_release(q);
+            continue;
+        }
         /* lh_absent marks carry no alert: "lh_absent:mark:<kind>" */
         if (absent && strncmp(v.argv[9], "mark", v.lens[9]) == 0) {
             char line[96];
@@ -166,10 +175,19 @@ static void test_cn_direct(void **state)
     f.ctl_dns = 0;
     f.session = SESSION_PROBE;
     run(x, &f, &c, &s);
-    assert_string_equal(x->got, "");
+    /* ... only a knock of its source and network (lh_knock) */
+    assert_string_equal(x->got, "lh_knock:probe:lh:{k:175.16.199.0/24}:src:175.16.199.23\n");
     f.session = SESSION_ATTEMPT;
     run(x, &f, &c, &s);
+    assert_string_equal(x->got, "lh_knock:attempt:lh:{k:175.16.199.0/24}:src:175.16.199.23\n");
+    /* no knock at a host that is no GPU host, nor for a session */
+    mk_party(&s, "US", "hosting", 0);
+    run(x, &f, &c, &s);
     assert_string_equal(x->got, "");
+    mk_party(&s, "US", "gpu_cloud", GEO_GPU_PROVIDER);
+    f.session = SESSION_ESTABLISHED;
+    run(x, &f, &c, &s);
+    assert_null(strstr(x->got, "lh_knock"));
 }
 
 static void test_relay_and_latency(void **state)

@@ -6,7 +6,7 @@
  * the result; alerts are raised once per (rule, entity, window) and a resent
  * call gets its alert back without a second stream entry; exact sets stop at
  * their cap; HyperLogLog counts approximately; scores cap at 100; hostile
- * bytes come back byte for byte.
+ * bytes come back byte for byte; knocks count once per call.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -427,6 +427,71 @@ static void test_absent(void **state)
     assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 2);
 }
 
+/* lh_knock: sends one knock, twice when `resend` (a call sent again
+ * after a broken connection); returns the last reply. */
+static long long knock(fixture *f, const char *src, const char *level, const char *gpu, uint64_t ts,
+                       int resend)
+{
+    event_knock k = {src, "1.180.23.0/24", gpu, level, ts};
+    size_t len;
+    const void *p;
+    event_view v;
+    long long got = -1;
+
+    assert_int_equal(event_knock_add(f->q, &k), 0);
+    event_queue_flush(f->q);
+    p = event_queue_peek(f->q, &len);
+    assert_non_null(p);
+    assert_int_equal(event_decode(p, len, &v), 0);
+    for (int i = 0; i <= resend; i++) {
+        redisReply *r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
+        assert_non_null(r);
+        got = r->type == REDIS_REPLY_INTEGER ? r->integer : r->type == REDIS_REPLY_ERROR ? -2 : -1;
+        freeReplyObject(r);
+    }
+    event_queue_release(f->q);
+    return got;
+}
+
+static long long hash_int(fixture *f, const char *key, const char *field)
+{
+    redisReply *r = redisCommand(f->c, "HGET %s %s", key, field);
+    long long v = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
+    freeReplyObject(r);
+    return v;
+}
+
+/* lh_knock: probes and attempts per source and per network, a resent
+ * call counted once, the earliest and latest knock whatever the order,
+ * distinct GPU hosts, the knockers ranking; a level that is neither
+ * probe nor attempt is refused. */
+static void test_knock(void **state)
+{
+    fixture *f = *state;
+    const char *src = "lh:{k:1.180.23.0/24}:src:1.180.23.7", *net = "lh:{k:1.180.23.0/24}:net";
+
+    assert_int_equal(knock(f, "1.180.23.7", "probe", "104.171.200.17", T0 + 50, 1), 0);
+    assert_int_equal(knock(f, "1.180.23.7", "attempt", "104.171.200.20", T0 + 90, 0), 1);
+    assert_int_equal(knock(f, "1.180.23.8", "probe", "104.171.200.17", T0 + 10, 0), 1);
+    assert_int_equal(hash_int(f, src, "probe"), 1);
+    assert_int_equal(hash_int(f, src, "attempt"), 1);
+    assert_int_equal(hash_int(f, net, "probe"), 2);
+    assert_int_equal(hash_int(f, net, "first_us"), (long long)(T0 + 10));
+    assert_int_equal(hash_int(f, net, "last_us"), (long long)(T0 + 90));
+    assert_int_equal(hash_int(f, src, "first_us"), (long long)(T0 + 50));
+    redisReply *r = redisCommand(f->c, "PFCOUNT %s:gpu", src);
+    assert_int_equal(r->integer, 2);
+    freeReplyObject(r);
+    r = redisCommand(f->c, "ZREVRANGE lh:knockers 0 -1 WITHSCORES");
+    assert_int_equal(r->elements, 6);
+    assert_string_equal(r->element[0]->str, net);
+    assert_string_equal(r->element[1]->str, "3");
+    assert_string_equal(r->element[2]->str, src);
+    assert_string_equal(r->element[3]->str, "2");
+    freeReplyObject(r);
+    assert_int_equal(knock(f, "1.180.23.7", "session", "104.171.200.17", T0, 0), -2);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as the sensor does: a dead server is an error, not a death */
@@ -435,7 +500,7 @@ int main(void)
         cmocka_unit_test(test_alert_once),     cmocka_unit_test(test_resent_call),
         cmocka_unit_test(test_cap_and_approx), cmocka_unit_test(test_hostile_bytes),
         cmocka_unit_test(test_live_channel),   cmocka_unit_test(test_follow_any_order),
-        cmocka_unit_test(test_absent),
+        cmocka_unit_test(test_absent),         cmocka_unit_test(test_knock),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
