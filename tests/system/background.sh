@@ -68,6 +68,15 @@ want = {("216.160.83.56", "104.171.200.20", 22, "ssh"),
         ("81.2.69.142", "104.171.200.21", 443, "jupyter")}
 assert bg == want, f"established control sessions {sorted(bg)}, want {sorted(want)}"
 assert levels.get("probe", 0) > 1000 and levels.get("attempt", 0) > 300, levels
+# the textbook cases are in the capture, and are probes
+recs = [json.loads(l) for l in open(sys.argv[1])]
+def probes(pred):
+    return [r for r in recs if pred(r) and r["session"] == "probe"]
+assert len(probes(lambda r: r["src_ip"] == "36.112.10.77" and r["dst_port"] == 22)) == 5
+six = probes(lambda r: r["dst_ip"] == "104.171.201.30" and r["dst_port"] == 22 and
+             r["src_ip"].endswith(".9") and r["src_ip"].split(".")[2] in ("40", "41", "42", "43", "44", "45"))
+assert len({r["src_ip"].rsplit(".", 1)[0] for r in six}) == 6, six
+assert len(probes(lambda r: r["dst_ip"] == "45.76.12.34" and r["dst_port"] == 8888)) == 1
 cn, _ = established(sys.argv[2])
 assert cn == want | {("175.16.199.23", "104.171.200.17", 22, "ssh")}, sorted(cn)
 print(f"background: {levels}; established control sessions: the ordinary work's only")
