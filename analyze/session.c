@@ -28,7 +28,9 @@
  * 3 + 2 x 6 + 1 = 16 packets. The server answers each with one message
  * (SERVICE_ACCEPT, USERAUTH_FAILURE, INFO_REQUEST, DISCONNECT), at most as
  * many. Channel open, pty-req, shell and the typing that follow a success
- * (RFC 4254 5.1, 6.2, 6.5) take both sides past it. */
+ * (RFC 4254 5.1, 6.2, 6.5) take both sides past it. Echoed keystrokes
+ * alone are no proof: password requests answered at once by FAILURE have
+ * the sizes and timing of keys and echoes (timing.c would count them). */
 #define SESSION_SSH_AUTH_PKTS 16
 /* Payload after the key exchange, either way, that no authentication
  * reaches: its largest message is a publickey request with a 4096-bit RSA
