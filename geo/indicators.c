@@ -33,6 +33,7 @@ struct indicators {
     size_t nasns, capasns;
     prefix_table *networks;
     names_table *domains;
+    controls *controls;
 };
 
 indicators *indicators_new(void)
@@ -43,7 +44,8 @@ indicators *indicators_new(void)
         return NULL;
     in->networks = prefix_table_new();
     in->domains = names_new();
-    if (in->networks == NULL || in->domains == NULL) {
+    in->controls = controls_new();
+    if (in->networks == NULL || in->domains == NULL || in->controls == NULL) {
         indicators_free(in);
         return NULL;
     }
@@ -63,6 +65,7 @@ void indicators_free(indicators *in)
     free(in->asns);
     prefix_table_free(in->networks, NULL);
     names_free(in->domains);
+    controls_free(in->controls);
     free(in);
 }
 
@@ -184,6 +187,8 @@ static int indicators_add(indicators *in, indicators_kind kind, char **f, const 
         return indicators_add_network(in, f[0], row, why);
     case INDICATORS_DOMAINS:
         return names_add(in->domains, f[0], strlen(f[0]), row, &old, why);
+    case INDICATORS_CONTROLS:
+        break; /* parsed by controls_parse() */
     }
     return -1;
 }
@@ -225,6 +230,8 @@ int indicators_parse(indicators *in, indicators_kind kind, const char *file, con
     csv_reader r;
     int n, rc = 0, header = 1;
 
+    if (kind == INDICATORS_CONTROLS)
+        return controls_parse(in->controls, file, buf, len, err, errlen);
     csv_init(&r, buf, len);
     while ((n = csv_next(&r, scratch, f, 3, &why)) != 0) {
         if (n > 0 && header) {
@@ -257,14 +264,14 @@ int indicators_parse(indicators *in, indicators_kind kind, const char *file, con
 
 indicators *indicators_load_dir(const char *dir, char *err, size_t errlen)
 {
-    static const char *const files[] = {"asn.csv", "networks.csv", "domains.csv"};
+    static const char *const files[] = {"asn.csv", "networks.csv", "domains.csv", "controls.csv"};
     indicators *in = indicators_new();
 
     if (in == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    for (int k = 0; k < 3; k++) {
+    for (int k = 0; k < 4; k++) {
         char path[4096];
         size_t len;
         snprintf(path, sizeof(path), "%s/%s", dir, files[k]);
@@ -303,6 +310,11 @@ const indicator *indicators_domain(const indicators *in, const char *host, size_
     return names_match(in->domains, host, len);
 }
 
+const controls *indicators_controls(const indicators *in)
+{
+    return in->controls;
+}
+
 size_t indicators_count(const indicators *in, indicators_kind kind)
 {
     switch (kind) {
@@ -312,6 +324,11 @@ size_t indicators_count(const indicators *in, indicators_kind kind)
         return prefix_table_count(in->networks);
     case INDICATORS_DOMAINS:
         return names_count(in->domains);
+    case INDICATORS_CONTROLS: {
+        size_t n;
+        controls_rules(in->controls, &n);
+        return n;
+    }
     }
     return 0;
 }

@@ -193,6 +193,21 @@ static void test_table_errors(void **state)
     expect_error(INDICATORS_DOMAINS, "suffix,category,name\nbad name.com,x,y\n",
                  "t.csv:2: not a domain name");
     expect_error(INDICATORS_DOMAINS, "suffix,category,name\n\"a.com,x,y\n", "t.csv:2: unclosed");
+    expect_error(INDICATORS_CONTROLS, "", "t.csv: empty");
+    expect_error(INDICATORS_CONTROLS, "kind,by,pattern\n", "t.csv:1: expected the header kind,by");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nssh,port,tcp/22\n",
+                 "t.csv:2: expected 4 fields");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nSSH,app,SSH,\n", "t.csv:2: kind");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nssh,sni,a.com,\n", "t.csv:2: by must");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,name,a..com,\n", "empty label");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,name,a b.com,\n", "t.csv:2: name");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,path,api,\n", "t.csv:2: path");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,port,tcp/0,\n", "t.csv:2: port");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,port,sctp/22,\n", "t.csv:2: port");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,port,tcp/9-8,\n", "t.csv:2: port");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,port,tcp/65536,\n", "port");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,port,tcp/22,TLS||\n", "apps must");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,name,a.com,TLS\n", "port rules only");
 }
 
 static const char *shipped(void)
@@ -218,11 +233,6 @@ static void test_shipped_tables(void **state)
         {"bkt-125.cos.ap-shanghai.myqcloud.com", "cn_storage"},
         {"api.openai.com", "ai_api"},
         {"api.anthropic.com", "ai_api"},
-        {"relay-1.net.anydesk.com", "remote_desktop"},
-        {"quic.cftunnel.com", "tunnel"},
-        {"x1.ngrok-free.app", "tunnel"},
-        {"abc-8888.proxy.runpod.net", "gpu_notebook"},
-        {"cloud.lambdalabs.com", "gpu_control"},
         {"download.pytorch.org", "gpu_software"},
     };
 
@@ -249,6 +259,20 @@ static void test_shipped_tables(void **state)
                      names[i].category);
     }
     assert_null(indicators_domain(in, "evil-aliyuncs.com", 17));
+    /* control-session names are rules of controls.csv, no longer domains */
+    assert_null(indicators_domain(in, "quic.cftunnel.com", 17));
+    size_t n;
+    const controls_rule *r = controls_rules(indicators_controls(in), &n);
+    assert_int_equal(n, indicators_count(in, INDICATORS_CONTROLS));
+    assert_true(n >= 100);
+    assert_string_equal(r[0].kind, "ssh");
+    assert_int_equal(r[0].by, CONTROLS_BY_APP);
+    assert_string_equal(r[n - 1].kind, "remote_desktop:rustdesk");
+    assert_int_equal(r[n - 1].by, CONTROLS_BY_PORT);
+    assert_int_equal(r[n - 1].port_lo, 21115);
+    assert_int_equal(r[n - 1].port_hi, 21119);
+    assert_int_equal(r[n - 1].proto, 0);
+    assert_string_equal(r[n - 1].apps, "Unknown");
     indicators_free(in);
     assert_null(indicators_load_dir("/nonexistent", err, sizeof(err)));
     assert_string_equal(err, "/nonexistent/asn.csv: No such file or directory");
