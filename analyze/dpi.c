@@ -116,7 +116,6 @@ static void dpi_set_verdict(dpi *d, flow *f, ndpi_protocol proto)
 static int dpi_is(const flow *f, uint16_t id);
 static int dpi_is_tls(const flow *f);
 
-
 /* 1 when nDPI has given every fact the sensor keeps, even if it could go
  * on (the TLS certificate, the HTTP response and the SSH key exchange are
  * of no use here; a DNS answer can still refine the application, so DNS
@@ -272,6 +271,7 @@ void dpi_finish(dpi *d, flow *f)
     memset(&b, 0, sizeof(b));
     if (f->ndpi != NULL) {
         if (f->proto_app == NDPI_PROTOCOL_UNKNOWN) {
+            f->dpi_guessed = 1;
             dpi_set_verdict(d, f, dpi_giveup(d, f));
             if (f->proto_app == NDPI_PROTOCOL_UNKNOWN)
                 STAT_ADD(d->stats.giveups, 1);

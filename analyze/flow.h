@@ -96,8 +96,11 @@ typedef struct flow {
     uint8_t tm_state;  /* enum timing_state */
     uint8_t tm_class;  /* enum timing_class, once released */
     uint8_t tm_nrtt;
-    uint8_t ctl_dns; /* `control` is the tool a DNS query named, not a
-                        session of it */
+    uint8_t ctl_dns;     /* `control` is the tool a DNS query named, not a
+                            session of it */
+    uint8_t fep;         /* enum fep_verdict of the first client payload (fep.c) */
+    uint8_t dpi_guessed; /* the verdict is nDPI's give-up guess (ports), not
+                            a dissector's */
 } flow;
 
 /* Initialises a flow for its first packet p, sent by key side `side`. */

@@ -4,7 +4,8 @@
  * passed or a closed TCP connection is being reopened), count the packet,
  * give it to inspection while inspection runs, and to the per-flow
  * analysis: request paths for the control session rules (roles.c) on the
- * first client payloads, timing (timing.c) on TCP data while the flow
+ * first client payloads, the fully-encrypted test (fep.c) on the first,
+ * timing (timing.c) on TCP data while the flow
  * keeps a timing state. A bulk flow past its first packets costs two
  * compares here.
  */
@@ -16,6 +17,7 @@
 #include <string.h>
 
 #include "capture/capture.h"
+#include "fep.h"
 #include "rules/detect.h"
 #include "record.h"
 #include "roles.h"
@@ -170,6 +172,8 @@ static void worker_packet(worker *w, capture_rec *rec)
     int dir = flow_dir(f, side);
     if (f->ctl_reqs < ROLES_MAX_REQ_PKTS && dir == 0 && p->payload_caplen > 0)
         roles_packet(&w->roles, f, p, dir);
+    if (f->fep == FEP_UNSEEN && dir == 0 && p->payload_len > 0)
+        fep_packet(f, p, dir);
     /* Inspection starts at the first packet that carries data: a flood of
      * SYNs or scans never costs an nDPI state. The control kind is settled
      * as soon as its facts are known, so that timing can drop bulk flows

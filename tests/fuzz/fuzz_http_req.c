@@ -1,7 +1,8 @@
 /* fuzz_http_req.c -- libFuzzer harness for the wire parsers of the
  * per-flow analysis: HTTP request lines (analyze/http_req.c), the control
- * session path rules they feed (analyze/roles.c), and the SSH key-exchange
- * reply check (analyze/timing.c).
+ * session path rules they feed (analyze/roles.c), the SSH key-exchange
+ * reply check (analyze/timing.c) and the fully-encrypted test
+ * (analyze/fep.c), whose verdict must be one of its own.
  *
  * Input: a client payload, parsed from a heap copy of exactly its bytes so
  * AddressSanitizer sees any read past them. Invariants of a successful
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "analyze/fep.h"
 #include "analyze/http_req.h"
 #include "analyze/roles.h"
 #include "analyze/timing.h"
@@ -78,6 +80,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap();
     }
     (void)timing_ssh_kex_reply(b, size);
+    int v = fep_check(b, size);
+    if (v < FEP_FULLY_ENCRYPTED || v > FEP_PROTOCOL || (size < FEP_MIN_LEN && v != FEP_SHORT))
+        __builtin_trap();
     free(b);
     return 0;
 }

@@ -1200,6 +1200,72 @@ static int scen_rules_tunnel_controlled(struct gen *g)
     return rc ? -1 : 0;
 }
 
+/* ---- fully encrypted tunnels (reverse_tunnel by analyze/fep.c) -------- */
+
+/* One message of lo-hi bytes into g->msg: TLS application data, or
+ * random bytes. Returns its length. */
+static size_t fep_msg(struct gen *g, int tls, uint32_t lo, uint32_t hi)
+{
+    size_t n = gen_range(&g->rng, lo, hi);
+
+    if (tls)
+        return tls_appdata(g->msg, &g->rng, n);
+    gen_fill(&g->rng, g->msg, n);
+    return n;
+}
+
+/* A GPU host holding a connection to a rented relay that someone drives:
+ * commands in from the relay, answers out, every 2-6 s for `secs`
+ * seconds. `sni` NULL: a fully encrypted protocol (Shadowsocks AEAD:
+ * the first client payload is a 32-byte salt and sealed chunks, 120-400
+ * bytes in all, every byte random); else a TLS session to that name. */
+static int fep_tunnel(struct gen *g, const char *sip, uint16_t port, const char *sni, int secs)
+{
+    struct gen_flow *f = flow_mk(g, 6, GPU1, sip, port, sni ? "tls" : "unknown", sni);
+    struct gen_rng *r = &g->rng;
+    uint64_t t = GEN_START_US;
+    size_t n;
+
+    flow_rtt(f, 300, gen_range(r, 30000, 60000)); /* Hong Kong or the US from a US region */
+    if (sni) {
+        t = tls_setup(g, f, t, sni);
+    } else {
+        t = tcp_open(f, t);
+        n = gen_range(r, 120, 400);
+        gen_fill(r, g->msg, n);
+        t = tcp_send(f, GEN_C2S, t + ms(g, 1, 5), g->msg, n);
+        t = tcp_reply(f, GEN_S2C, t);
+    }
+    uint64_t end = t + (uint64_t)secs * GEN_SEC;
+    while (t < end) {
+        t = tcp_send(f, GEN_S2C, t, g->msg, fep_msg(g, sni != NULL, 60, 200));
+        t = tcp_reply(f, GEN_C2S, t) + ms(g, 2, 30);
+        t = tcp_send(f, GEN_C2S, t, g->msg, fep_msg(g, sni != NULL, 200, 3000));
+        t = tcp_reply(f, GEN_S2C, t) + ms(g, 2000, 6000);
+    }
+    tcp_close(f, GEN_C2S, t);
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+/* A GPU host driven for three minutes through a fully encrypted tunnel
+ * to a Hong Kong cloud address (Alibaba Cloud, port 8388). */
+static int scen_rules_fep(struct gen *g)
+{
+    return fep_tunnel(g, "8.210.37.5", 8388, NULL, 180);
+}
+
+/* Near misses: the same three minutes to the same Hong Kong address over
+ * TLS (nDPI names it), and a fully encrypted tunnel to a US VPS (no
+ * relay country). */
+static int scen_rules_fep_miss(struct gen *g)
+{
+    return fep_tunnel(g, "8.210.37.5", 443, "ws.hk-gateway.example.com", 180) ||
+                   fep_tunnel(g, "45.76.12.34", 8388, NULL, 180)
+               ? -1
+               : 0;
+}
+
 const struct gen_scenario gen_scenarios[] = {
     {"ssh", "interactive SSH session, China client to a GPU host (rtt 180 ms)", scen_ssh},
     {"tls", "TLS sessions to pytorch, Hugging Face CDN, OpenAI and Aliyun OSS", scen_tls},
@@ -1262,4 +1328,8 @@ const struct gen_scenario gen_scenarios[] = {
      scen_rules_ai_relay_unlinked},
     {"rules-tunnel-controlled", "rules-tunnel after the tenant's own SSH session from the US",
      scen_rules_tunnel_controlled},
+    {"rules-fep", "GPU host driven through a fully encrypted tunnel to Hong Kong cloud for 3 min",
+     scen_rules_fep},
+    {"rules-fep-miss", "the same over TLS to Hong Kong, and fully encrypted to a US VPS",
+     scen_rules_fep_miss},
     {NULL, NULL, NULL}};
