@@ -10,9 +10,11 @@
  */
 #include "indicators.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "csv.h"
 #include "names.h"
@@ -262,26 +264,44 @@ int indicators_parse(indicators *in, indicators_kind kind, const char *file, con
     return rc;
 }
 
+/* Parses DIR/NAME into the table of `kind`. `optional`: a file that does
+ * not exist is no error. Returns 0 or -1 with the reason in err. */
+static int indicators_load_file(indicators *in, indicators_kind kind, const char *dir,
+                                const char *name, int optional, char *err, size_t errlen)
+{
+    char path[4096];
+    size_t len;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (optional && access(path, F_OK) != 0 && errno == ENOENT)
+        return 0;
+    char *buf = csv_slurp(path, &len, err, errlen);
+    int rc = buf ? indicators_parse(in, kind, path, buf, len, err, errlen) : -1;
+    free(buf);
+    return rc;
+}
+
 indicators *indicators_load_dir(const char *dir, char *err, size_t errlen)
 {
     static const char *const files[] = {"asn.csv", "networks.csv", "domains.csv", "controls.csv"};
     indicators *in = indicators_new();
+    int rc = 0;
 
     if (in == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    for (int k = 0; k < 4; k++) {
-        char path[4096];
-        size_t len;
-        snprintf(path, sizeof(path), "%s/%s", dir, files[k]);
-        char *buf = csv_slurp(path, &len, err, errlen);
-        int rc = buf ? indicators_parse(in, (indicators_kind)k, path, buf, len, err, errlen) : -1;
-        free(buf);
-        if (rc != 0) {
-            indicators_free(in);
-            return NULL;
-        }
+    /* Tables derived from packaged data (scripts/geo-db.sh) come first, so
+     * a hand-written row for the same AS or network replaces theirs. */
+    rc = indicators_load_file(in, INDICATORS_ASN, dir, "generated/asn.csv", 1, err, errlen);
+    if (rc == 0)
+        rc = indicators_load_file(in, INDICATORS_NETWORKS, dir, "generated/networks.csv", 1, err,
+                                  errlen);
+    for (int k = 0; k < 4 && rc == 0; k++)
+        rc = indicators_load_file(in, (indicators_kind)k, dir, files[k], 0, err, errlen);
+    if (rc != 0) {
+        indicators_free(in);
+        return NULL;
     }
     return in;
 }

@@ -60,7 +60,9 @@ int indicators_parse(indicators *in, indicators_kind kind, const char *file, con
                      size_t len, char *err, size_t errlen);
 
 /* Loads asn.csv, networks.csv, domains.csv and controls.csv from dir;
- * each must exist.
+ * each must exist. generated/asn.csv and generated/networks.csv, tables
+ * scripts/geo-db.sh derives from packaged data, are loaded first when
+ * present, so the hand-written rows override them.
  * Operators extend the tables by editing these files or by pointing
  * [geo] indicators at a directory of their own. Returns NULL with the
  * file (and line) at fault in err. */

@@ -1266,6 +1266,23 @@ static int scen_rules_fep_miss(struct gen *g)
                : 0;
 }
 
+/* ---- relays known only from the generated hosting table -------------- */
+
+/* relay_control through a Hong Kong VPS whose AS (152194, "CTG Server
+ * Limited") has a category only from data/indicators/generated/asn.csv:
+ * SSH to a GPU host, the user 45 ms beyond the relay. */
+static int scen_rules_relay_generated(struct gen *g)
+{
+    return rules_ssh(g, "1.32.205.20", GPU1, GEN_START_US, RELAY_RTT_US, RELAY_EXTRA_US);
+}
+
+/* Near miss: the same SSH session typed from a Hong Kong home broadband
+ * address (Hong Kong Broadband Network, AS9269: residential). */
+static int scen_rules_relay_generated_miss(struct gen *g)
+{
+    return rules_ssh(g, "14.136.20.30", GPU1, GEN_START_US, 4000, 0);
+}
+
 const struct gen_scenario gen_scenarios[] = {
     {"ssh", "interactive SSH session, China client to a GPU host (rtt 180 ms)", scen_ssh},
     {"tls", "TLS sessions to pytorch, Hugging Face CDN, OpenAI and Aliyun OSS", scen_tls},
@@ -1332,4 +1349,9 @@ const struct gen_scenario gen_scenarios[] = {
      scen_rules_fep},
     {"rules-fep-miss", "the same over TLS to Hong Kong, and fully encrypted to a US VPS",
      scen_rules_fep_miss},
+    {"rules-relay-generated",
+     "SSH to a GPU host from a Hong Kong VPS named only by the generated table",
+     scen_rules_relay_generated},
+    {"rules-relay-generated-miss", "the same SSH session from a Hong Kong home broadband address",
+     scen_rules_relay_generated_miss},
     {NULL, NULL, NULL}};

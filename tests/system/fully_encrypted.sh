@@ -31,6 +31,8 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE_CORPUS:?LOOPHOLE_CORPUS must name the corpus directory}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=lib/threads_replay.sh
+. "$here/lib/threads_replay.sh"
 fail() { echo "fully_encrypted: FAIL: $*" >&2; exit 1; }
 
 [ -d "$LOOPHOLE_CORPUS/ndpi" ] || fail "no corpus at $LOOPHOLE_CORPUS/ndpi"
@@ -69,16 +71,7 @@ for x in sorted(want - got):
 sys.exit(got != want)
 PY
 
-for s in rules-fep rules-fep-miss; do
-    "$LHGEN" "$s" "$tmp/$s.pcap" --manifest "$tmp/$s.tsv" >/dev/null
-    for t in 1 2 4; do
-        "$LOOPHOLE" -r "$tmp/$s.pcap" --threads "$t" --flows "$tmp/$s.$t.flows" \
-            --alerts "$tmp/$s.$t.alerts" 2>"$tmp/err" || fail "$s: $(cat "$tmp/err")"
-        cmp -s "$tmp/$s.1.alerts" "$tmp/$s.$t.alerts" || fail "$s: --threads $t raises other alerts"
-    done
-    python3 "$here/lib/manifest.py" "$tmp/$s.tsv" "$tmp/$s.1.flows" >/dev/null ||
-        fail "$s: records differ from the manifest"
-done
+threads_replay "$tmp" rules-fep rules-fep-miss || fail "replay"
 python3 "$here/lib/rules_check.py" "$tmp/rules-fep.1.alerts" \
     "+reverse_tunnel|gpu_host|104.171.200.17|gpu=104.171.200.17|inter=8.210.37.5|detail=fully encrypted connection|severity=high" \
     count=1 || fail "rules-fep"

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -278,12 +280,74 @@ static void test_shipped_tables(void **state)
     assert_string_equal(err, "/nonexistent/asn.csv: No such file or directory");
 }
 
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* generated/asn.csv and generated/networks.csv load first when present:
+ * their rows count, and a hand-written row for the same key wins. */
+static void test_generated_tables(void **state)
+{
+    char dir[] = "/tmp/lh-ind-XXXXXX", sub[64], err[512] = "";
+    pkt_addr a;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    write_text(dir, "asn.csv", "asn,category,name\n20473,hosting,Vultr\n");
+    write_text(dir, "networks.csv", "cidr,category,name\n203.0.113.0/25,tunnel_edge,Edge\n");
+    write_text(dir, "domains.csv", "suffix,category,name\n");
+    write_text(dir, "controls.csv", "kind,by,match,apps\nssh,app,SSH,\n");
+    indicators *in = indicators_load_dir(dir, err, sizeof(err));
+    if (in == NULL)
+        fail_msg("%s", err);
+    assert_null(indicators_asn(in, 64500));
+    indicators_free(in);
+    snprintf(sub, sizeof(sub), "%s/generated", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    write_text(sub, "asn.csv",
+               "# derived\nasn,category,name\n20473,hyperscaler,Wrong\n64500,hosting,"
+               "\"Example Hosting, Inc.\"\n");
+    write_text(sub, "networks.csv", "cidr,category,name\n203.0.113.0/24,hosting,Wide\n");
+    in = indicators_load_dir(dir, err, sizeof(err));
+    if (in == NULL)
+        fail_msg("%s", err);
+    assert_string_equal(indicators_asn(in, 64500)->name, "Example Hosting, Inc.");
+    assert_string_equal(indicators_asn(in, 20473)->category, "hosting"); /* hand-written wins */
+    pkt_addr_parse("203.0.113.200", &a);
+    assert_string_equal(indicators_network(in, &a)->name, "Wide");
+    pkt_addr_parse("203.0.113.5", &a);
+    assert_string_equal(indicators_network(in, &a)->name, "Edge");
+    indicators_free(in);
+    /* a broken generated table is an error naming it */
+    write_text(sub, "asn.csv", "asn,category,name\nx,hosting,y\n");
+    assert_null(indicators_load_dir(dir, err, sizeof(err)));
+    if (strstr(err, "generated/asn.csv:2: not an AS") == NULL)
+        fail_msg("%s", err);
+    static const char *const files[] = {"generated/asn.csv", "generated/networks.csv",
+                                        "asn.csv",           "networks.csv",
+                                        "domains.csv",       "controls.csv"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(sub);
+    rmdir(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_suffix_boundaries), cmocka_unit_test(test_suffix_case_dots_ports),
         cmocka_unit_test(test_suffix_many_names), cmocka_unit_test(test_tables),
         cmocka_unit_test(test_table_errors),      cmocka_unit_test(test_shipped_tables),
+        cmocka_unit_test(test_generated_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
