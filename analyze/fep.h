@@ -62,6 +62,13 @@ const char *fep_name(int verdict);
  * bytes captured of it) into f->fep. `dir` is flow_dir(). */
 void fep_packet(flow *f, const packet *p, int dir);
 
+/* 1 when fep_packet() has something to judge in p: the flow's first
+ * client payload. */
+static inline int fep_wants(const flow *f, const packet *p, int dir)
+{
+    return f->fep == FEP_UNSEEN && dir == 0 && p->payload_len > 0;
+}
+
 /* 1 when the flow's first client payload was fully encrypted and no nDPI
  * dissector named the flow's protocol (a guess from the port does not
  * count). */

@@ -28,7 +28,7 @@
  * in the worker's roles_kinds pool, so a flow's `control` stays valid
  * after a reload has freed the snapshot the rules came from.
  *
- * Threads: a table is read-only once built and shared by all workers;
+ * Threads: a table is read-only once built and belongs to one worker;
  * everything else here works on one flow, owned by one worker.
  */
 #ifndef LOOPHOLE_ROLES_H
@@ -105,6 +105,13 @@ int roles_name_match(const char *pattern, const char *name);
  * a PATH rule matches, in f->ctl_path. `dir` is flow_dir(). */
 #define ROLES_MAX_REQ_PKTS 16
 void roles_packet(const roles_table *t, flow *f, const packet *p, int dir);
+
+/* 1 when roles_packet() has something to read in p: a client payload
+ * among the first ROLES_MAX_REQ_PKTS. */
+static inline int roles_wants(const flow *f, const packet *p, int dir)
+{
+    return f->ctl_reqs < ROLES_MAX_REQ_PKTS && dir == 0 && p->payload_caplen > 0;
+}
 
 /* Sets f->control from everything known about f: inspection facts (when
  * inspection has ended), the remembered path, the server port. A flow that
