@@ -99,6 +99,7 @@ static void worker_on_end(void *ctx, flow *f, int reason, int final)
 
     if (f->pkts[0] + f->pkts[1] > 0) {
         dpi_finish(w->dpi, f);
+        worker_geo_refresh(w); /* a reload's control rules apply from this record on */
         roles_update(&w->roles, f);
         geo_party src, dst;
         int geo = worker_parties(w, f, &src, &dst);
