@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/counters.h"
 #include "base/stats.h"
 
 #define DPI_MAX_TCP_PKTS   80
@@ -315,4 +316,11 @@ int dpi_risk_names(uint64_t risk, const char **names, int max)
         if (risk & ((uint64_t)1 << i))
             names[n++] = ndpi_risk2str((ndpi_risk_enum)i);
     return n;
+}
+
+void dpi_stats_describe(const dpi_stats *ds, json_t *o)
+{
+    counters_add(o, "dpi_flows", STAT_GET(ds->flows_inspected));
+    counters_add(o, "dpi_packets", STAT_GET(ds->packets));
+    counters_add(o, "dpi_unknown", STAT_GET(ds->giveups));
 }
