@@ -20,6 +20,7 @@
 #include "analyze/worker.h"
 #include "capture/capture.h"
 #include "geo/snapshot.h"
+#include "app/eve.h"
 #include "app/graph.h"
 #include "app/progress.h"
 #include "base/stats.h"
@@ -266,8 +267,14 @@ sensor *sensor_new(const config *cfg, const privs_target *run_as, char *err, siz
     s->run_as = *run_as;
     s->nworkers = cfg->threads > 0 ? (unsigned)cfg->threads : 1;
     if ((cfg->flows_path && (s->flows = output_open(cfg->flows_path, err, errlen)) == NULL) ||
-        (s->alerts = output_open(cfg->alerts_path, err, errlen)) == NULL ||
-        sensor_new_redis(s, err, errlen) != 0) {
+        (s->alerts = output_open(cfg->alerts_path, err, errlen)) == NULL) {
+        sensor_free(s);
+        return NULL;
+    }
+    /* Only the file output changes format; Redis keeps the native line. */
+    if (strcmp(cfg->alerts_format, "eve") == 0)
+        output_set_transform(s->alerts, eve_from_alert);
+    if (sensor_new_redis(s, err, errlen) != 0) {
         sensor_free(s);
         return NULL;
     }

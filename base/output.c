@@ -17,6 +17,7 @@ struct output {
     uint64_t lines, lost;
     int error; /* errno of the first failed write */
     char *buf;
+    output_transform transform;
 };
 
 output *output_open(const char *path, char *err, size_t errlen)
@@ -42,12 +43,28 @@ output *output_open(const char *path, char *err, size_t errlen)
     return o;
 }
 
+void output_set_transform(output *o, output_transform fn)
+{
+    o->transform = fn;
+}
+
 int output_write(output *o, const char *line, size_t len)
 {
     int rc = 0;
+    char *own = NULL;
 
+    if (o->transform) {
+        /* Outside the lock: the rewrite may parse and allocate. */
+        own = o->transform(line, len, &len);
+        line = own;
+    }
     pthread_mutex_lock(&o->lock);
-    if (fwrite(line, 1, len, o->fp) != len || putc('\n', o->fp) == EOF) {
+    if (!line) {
+        if (!o->error)
+            o->error = EINVAL;
+        o->lost++;
+        rc = -1;
+    } else if (fwrite(line, 1, len, o->fp) != len || putc('\n', o->fp) == EOF) {
         if (!o->error)
             o->error = errno ? errno : EIO;
         o->lost++;
@@ -56,6 +73,7 @@ int output_write(output *o, const char *line, size_t len)
         o->lines++;
     }
     pthread_mutex_unlock(&o->lock);
+    free(own);
     return rc;
 }
 

@@ -18,6 +18,15 @@ typedef struct output output;
  * err naming the file. */
 output *output_open(const char *path, char *err, size_t errlen);
 
+/* Rewrites one line before it is written: returns a malloc'ed line (its
+ * length in *outlen) that the sink frees, or NULL when the line cannot be
+ * rewritten (it is then lost and counted, like a failed write). */
+typedef char *(*output_transform)(const char *line, size_t len, size_t *outlen);
+
+/* Every line written from now on goes through fn (NULL = as given). Set it
+ * before any thread writes. */
+void output_set_transform(output *o, output_transform fn);
+
 /* Writes line[0..len) and a newline. Thread-safe. Returns 0, or -1 after
  * a write error (the line is lost and counted). */
 int output_write(output *o, const char *line, size_t len);
