@@ -64,6 +64,14 @@ void dpi_free(dpi *d);
  * when inspection of f has finished (now or before). */
 int dpi_packet(dpi *d, flow *f, const packet *p);
 
+/* 1 when p goes to dpi_packet(): inspection of f still runs, and starts
+ * at the first packet that carries data (a flood of SYNs or scans never
+ * costs an nDPI state). */
+static inline int dpi_wants(const flow *f, const packet *p)
+{
+    return f->dpi_state != FLOW_DPI_DONE && (f->ndpi != NULL || p->payload_caplen > 0);
+}
+
 /* Finishes inspection of f if it is still running (nDPI gives up and
  * guesses from ports), and keeps its facts. */
 void dpi_finish(dpi *d, flow *f);

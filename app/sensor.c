@@ -32,8 +32,15 @@
 #include "redis/spawn.h"
 #include "redis/writer.h"
 
+/* What the rules sink of one worker needs. */
+typedef struct sensor_rules {
+    detect *d;
+    event_queue *q;
+} sensor_rules;
+
 struct sensor {
     const config *cfg;
+    detect_config rules;
     privs_target run_as;
     output *flows;
     output *alerts;
@@ -47,6 +54,7 @@ struct sensor {
     writer *writer;
     ring **rings;
     worker **workers;
+    sensor_rules *rules_of; /* per worker: its rules context and event queue */
     unsigned nworkers;
     capture *cap;
     pthread_t cap_thread;
@@ -67,6 +75,56 @@ struct sensor {
 
 #define SENSOR_GEO_CACHE 4096 /* answers cached per worker */
 
+/* The flow-end sinks of the workers, in the order they are wired:
+ * the flows file, the Redis flow stream, the graph, the rules. */
+static void sensor_sink_flows(void *ctx, worker_end *e)
+{
+    size_t len;
+    const char *line = worker_end_line(e, &len);
+
+    if (line)
+        output_write(ctx, line, len);
+}
+
+static void sensor_sink_stream(void *ctx, worker_end *e)
+{
+    size_t len;
+    const char *line = worker_end_line(e, &len);
+
+    if (line)
+        event_flow(ctx, line, len);
+}
+
+static void sensor_sink_graph(void *ctx, worker_end *e)
+{
+    json_t *rec = worker_end_json(e);
+
+    if (rec)
+        graph_add_flow(ctx, rec);
+}
+
+static void sensor_sink_rules(void *ctx, worker_end *e)
+{
+    sensor_rules *r = ctx;
+
+    detect_record(r->d, r->q, e->f, e->reason, e->src, e->dst, e->geo);
+}
+
+/* The sinks of worker i. */
+static void sensor_sinks(sensor *s, unsigned i, worker_config *wc)
+{
+    worker_sink *k = wc->sinks;
+
+    if (s->flows)
+        *k++ = (worker_sink){sensor_sink_flows, s->flows};
+    if (s->cfg->redis_flows)
+        *k++ = (worker_sink){sensor_sink_stream, s->queues[i]};
+    if (s->graph)
+        *k++ = (worker_sink){sensor_sink_graph, s->graph};
+    *k++ = (worker_sink){sensor_sink_rules, &s->rules_of[i]};
+    wc->nsinks = (unsigned)(k - wc->sinks);
+}
+
 static void sensor_report(void *ctx, const char *msg)
 {
     sensor *s = ctx;
@@ -76,6 +134,32 @@ static void sensor_report(void *ctx, const char *msg)
     fprintf(stderr, "loophole: %s\n", msg);
 }
 
+void sensor_detect_config(const config *c, detect_config *out)
+{
+    *out = (detect_config){
+        .china = (const char(*)[3])c->china,
+        .nchina = c->nchina,
+        .relay = (const char(*)[3])c->relay,
+        .nrelay = c->nrelay,
+        .egress_bytes = c->egress_bytes,
+        .egress_window_us = c->egress_window_us,
+        .fanout_hosts = c->fanout_hosts,
+        .fanout_window_us = c->fanout_window_us,
+        .fanin_networks = c->fanin_networks,
+        .fanin_window_us = c->fanin_window_us,
+        .proxy_latency_us = c->proxy_latency_us,
+        .stepping_delta_us = c->stepping_delta_us,
+        .footprint_services = c->footprint_services,
+        .footprint_window_us = c->footprint_window_us,
+        .ai_relay_clients = c->ai_relay_clients,
+        .ai_relay_window_us = c->ai_relay_window_us,
+        .ai_relay_lag_us = c->ai_relay_lag_us,
+        .tunnel_min_us = c->tunnel_min_us,
+        .tunnel_bursts = c->tunnel_bursts,
+        .tunnel_min_bytes = c->tunnel_min_bytes,
+    };
+}
+
 static int sensor_new_workers(sensor *s, char *err, size_t errlen)
 {
     const config *cfg = s->cfg;
@@ -83,7 +167,8 @@ static int sensor_new_workers(sensor *s, char *err, size_t errlen)
 
     s->rings = calloc(s->nworkers, sizeof(*s->rings));
     s->workers = calloc(s->nworkers, sizeof(*s->workers));
-    if (s->rings == NULL || s->workers == NULL) {
+    s->rules_of = calloc(s->nworkers, sizeof(*s->rules_of));
+    if (s->rings == NULL || s->workers == NULL || s->rules_of == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -95,14 +180,15 @@ static int sensor_new_workers(sensor *s, char *err, size_t errlen)
                       .active_us = cfg->flow_active_timeout_us,
                       .linger_us = 5 * 1000000u},
             .sensor = cfg->sensor,
-            .flows = s->flows,
             .geo = s->geo,
             .geo_cache_entries = SENSOR_GEO_CACHE,
-            .events = s->queues[i],
-            .redis_flows = cfg->redis_flows,
-            .rules = cfg,
-            .graph = s->graph,
         };
+        s->rules_of[i].q = s->queues[i];
+        if ((s->rules_of[i].d = detect_new(&s->rules, cfg->sensor)) == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        sensor_sinks(s, i, &wc);
         s->rings[i] = ring_new(cfg->queue_bytes);
         if (s->rings[i] == NULL) {
             snprintf(err, errlen, "out of memory for a %llu-byte queue",
@@ -266,6 +352,7 @@ sensor *sensor_new(const config *cfg, const privs_target *run_as, char *err, siz
     s->cfg = cfg;
     s->run_as = *run_as;
     s->nworkers = cfg->threads > 0 ? (unsigned)cfg->threads : 1;
+    sensor_detect_config(cfg, &s->rules);
     if ((cfg->flows_path && (s->flows = output_open(cfg->flows_path, err, errlen)) == NULL) ||
         (s->alerts = output_open(cfg->alerts_path, err, errlen)) == NULL) {
         sensor_free(s);
@@ -508,8 +595,6 @@ static void sensor_warn_drops(sensor *s)
     json_decref(reasons);
 }
 
-/* The geo tables the configuration names, as one snapshot. `warn` says
- * whether to print the one-time warnings about defaults not found. */
 /* The source tree of a developer build, where the default data lives
  * before installation; NULL in a packaged build (LOOPHOLE_PACKAGE). */
 static const char *sensor_srcdir(void)
@@ -518,6 +603,8 @@ static const char *sensor_srcdir(void)
     return dir[0] ? dir : NULL;
 }
 
+/* The geo tables the configuration names, as one snapshot. `warn` says
+ * whether to print the one-time warnings about defaults not found. */
 static geo_snapshot *sensor_geo_snapshot(sensor *s, int warn, char *err, size_t errlen)
 {
     const config *cfg = s->cfg;
@@ -833,6 +920,9 @@ void sensor_free(sensor *s)
         worker_free(s->workers[i]);
     for (unsigned i = 0; s->rings && i < s->nworkers; i++)
         ring_free(s->rings[i]);
+    for (unsigned i = 0; s->rules_of && i < s->nworkers; i++)
+        detect_free(s->rules_of[i].d);
+    free(s->rules_of);
     free(s->workers);
     free(s->rings);
     sensor_free_redis(s);

@@ -24,7 +24,7 @@
  * here. For protocols other than TCP, UDP, SCTP and ICMP the ports are
  * ignored. */
 typedef struct community_id_tuple {
-    const pkt_addr *src, *dst; /* IPv4-mapped for IPv4 (packet.h) */
+    const pkt_addr *src, *dst; /* IPv4-mapped for IPv4 (base/pkt_addr.h) */
     uint16_t sport, dport;
     uint8_t proto;
 } community_id_tuple;

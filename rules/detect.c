@@ -11,7 +11,7 @@
 #include "analyze/dpi.h"
 #include "analyze/record.h"
 
-detect *detect_new(const config *cfg, const char *sensor)
+detect *detect_new(const detect_config *cfg, const char *sensor)
 {
     detect *d = calloc(1, sizeof(*d));
 
@@ -39,12 +39,12 @@ static int detect_in_list(const char (*list)[3], int n, const geo_party *p)
 
 int detect_is_china(const detect *d, const geo_party *p)
 {
-    return detect_in_list((const char(*)[3])d->cfg->china, d->cfg->nchina, p);
+    return detect_in_list(d->cfg->china, d->cfg->nchina, p);
 }
 
 int detect_is_relay_country(const detect *d, const geo_party *p)
 {
-    return detect_in_list((const char(*)[3])d->cfg->relay, d->cfg->nrelay, p);
+    return detect_in_list(d->cfg->relay, d->cfg->nrelay, p);
 }
 
 static void detect_endpoint(char *buf, size_t len, const char *ip, uint16_t port)
@@ -182,8 +182,8 @@ static void detect_make_view(detect_view *v, const flow *f, int end, const geo_p
     v->host = dpi_fact(f->facts, DPI_HOST);
 }
 
-void detect_flow(detect *d, event_queue *q, const flow *f, int end, const geo_party *src,
-                 const geo_party *dst, const geo_snapshot *geo)
+void detect_record(detect *d, event_queue *q, const flow *f, int end, const geo_party *src,
+                   const geo_party *dst, const geo_snapshot *geo)
 {
     detect_view v;
 

@@ -35,7 +35,7 @@
 
 /* The footprint (footprint_services, footprint_window), API relay
  * (ai_relay_*) and tunnel (tunnel_*) thresholds are [thresholds] keys
- * (app/config.h, docs/configuration.md). GPU-behaviour evidence is kept
+ * (detect_config, docs/configuration.md). GPU-behaviour evidence is kept
  * per day, whatever the footprint window. */
 #define DETECT_BEHAVIOR_WINDOW_US (24ULL * 3600ULL * 1000000ULL)
 

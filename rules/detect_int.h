@@ -6,7 +6,7 @@
 #include "geo/indicators.h"
 
 struct detect {
-    const config *cfg;
+    const detect_config *cfg;
     const char *sensor;
 };
 

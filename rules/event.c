@@ -191,40 +191,6 @@ static int event_alert_args(event_queue *q, event_args *a, const event_alert *al
     return 0;
 }
 
-static void event_evidence(event_args *a, const char *item, size_t len);
-
-int event_observe(event_queue *q, const event_observation *o)
-{
-    event_args a;
-    char *json = NULL;
-    int rc;
-
-    event_begin(q, &a, 1, "lh_observe");
-    event_keys(q, &a, o->entity, o->alert && o->alert->ip ? o->alert->ip : o->entity);
-    event_id(q, &a);
-    event_u64(&a, o->ts_us);
-    event_str(&a, o->kind);
-    event_arg(&a, o->value, o->value_len);
-    event_u64(&a, o->window_us ? o->window_us : 1);
-    event_str(&a, o->approx ? "approx" : "exact");
-    event_u64(&a, o->cap ? o->cap : 10000);
-    event_u64(&a, event_ttl_s(o->window_us));
-    event_u64(&a, o->alert ? o->threshold : 0);
-    event_evidence(&a, o->evidence, o->evidence_len);
-    if (o->alert && o->threshold > 0) {
-        event_alert al = *o->alert;
-        al.ts_us = o->ts_us;
-        al.window_us = o->window_us;
-        if (event_alert_args(q, &a, &al, &json) < 0) {
-            STAT_ADD(q->dropped, 1);
-            return -1;
-        }
-    }
-    rc = event_push(q, &a, EVENT_CALL);
-    free(json);
-    return rc;
-}
-
 /* The optional `EVIDENCE item` of lh_observe, lh_sum and lh_hours. */
 static void event_evidence(event_args *a, const char *item, size_t len)
 {
@@ -271,6 +237,26 @@ static void event_call(event_queue *q, event_args *a, const char *fn, const char
     event_keys(q, a, entity, event_alert_ip(alert, entity));
     event_id(q, a);
     event_u64(a, ts_us);
+}
+
+int event_observe(event_queue *q, const event_observation *o)
+{
+    event_args a;
+    char *json = NULL;
+    int rc = 0, alert = o->alert && o->threshold > 0;
+
+    event_call(q, &a, "lh_observe", o->entity, o->alert, o->ts_us);
+    event_str(&a, o->kind);
+    event_arg(&a, o->value, o->value_len);
+    event_u64(&a, o->window_us ? o->window_us : 1);
+    event_str(&a, o->approx ? "approx" : "exact");
+    event_u64(&a, o->cap ? o->cap : 10000);
+    event_u64(&a, event_ttl_s(o->window_us));
+    event_u64(&a, o->alert ? o->threshold : 0);
+    event_evidence(&a, o->evidence, o->evidence_len);
+    if (alert)
+        rc = event_tail(q, &a, o->alert, o->ts_us, o->window_us, &json);
+    return event_finish(q, &a, rc, json);
 }
 
 int event_sum_add(event_queue *q, const event_sum *s)
@@ -361,21 +347,12 @@ int event_raise(event_queue *q, const event_alert *al)
 {
     event_args a;
     char *json = NULL;
-    int rc;
 
-    event_begin(q, &a, 1, "lh_raise");
-    event_keys(q, &a, al->ip, al->ip);
-    event_id(q, &a);
-    event_u64(&a, al->ts_us);
+    event_call(q, &a, "lh_raise", al->ip, al, al->ts_us);
     event_u64(&a, al->window_us ? al->window_us : 1);
     event_u64(&a, event_ttl_s(al->window_us));
-    if (event_alert_args(q, &a, al, &json) < 0) {
-        STAT_ADD(q->dropped, 1);
-        return -1;
-    }
-    rc = event_push(q, &a, EVENT_CALL);
-    free(json);
-    return rc;
+    int rc = event_tail(q, &a, al, al->ts_us, al->window_us, &json);
+    return event_finish(q, &a, rc, json);
 }
 
 /* XADD <prefix>flows [MAXLEN ~ N] * json LINE */
@@ -512,16 +489,13 @@ int event_follow_add(event_queue *q, const event_follow *fo)
     event_args a;
     char starts[64 * 21], *json = NULL;
     size_t used = 0;
-    int rc, n = fo->nstarts < 64 ? fo->nstarts : 64;
+    int rc = 0, n = fo->nstarts < 64 ? fo->nstarts : 64;
 
     starts[0] = '\0';
     for (int i = 0; i < n; i++)
         used += (size_t)snprintf(starts + used, sizeof(starts) - used, "%s%llu", i ? "," : "",
                                  (unsigned long long)fo->starts[i]);
-    event_begin(q, &a, 1, "lh_follow");
-    event_keys(q, &a, fo->entity, fo->alert && fo->alert->ip ? fo->alert->ip : fo->entity);
-    event_id(q, &a);
-    event_u64(&a, fo->ts_us);
+    event_call(q, &a, "lh_follow", fo->entity, fo->alert, fo->ts_us);
     event_str(&a, fo->dir);
     event_str(&a, fo->who ? fo->who : "");
     event_arg(&a, starts, used);
@@ -530,46 +504,25 @@ int event_follow_add(event_queue *q, const event_follow *fo)
     event_u64(&a, fo->cap ? fo->cap : 10000);
     event_u64(&a, event_ttl_s(fo->window_us));
     event_u64(&a, fo->alert ? fo->threshold : 0);
-    if (fo->alert && fo->threshold > 0) {
-        event_alert al = *fo->alert;
-        al.ts_us = fo->ts_us;
-        al.window_us = fo->window_us;
-        if (event_alert_args(q, &a, &al, &json) < 0) {
-            STAT_ADD(q->dropped, 1);
-            return -1;
-        }
-    }
-    rc = event_push(q, &a, EVENT_CALL);
-    free(json);
-    return rc;
+    if (fo->alert && fo->threshold > 0)
+        rc = event_tail(q, &a, fo->alert, fo->ts_us, fo->window_us, &json);
+    return event_finish(q, &a, rc, json);
 }
 
 int event_absent_add(event_queue *q, const event_absent *ab)
 {
     event_args a;
     char *json = NULL;
-    int rc;
+    int rc = 0;
 
-    event_begin(q, &a, 1, "lh_absent");
-    event_keys(q, &a, ab->entity, ab->alert && ab->alert->ip ? ab->alert->ip : ab->entity);
-    event_id(q, &a);
-    event_u64(&a, ab->ts_us);
+    event_call(q, &a, "lh_absent", ab->entity, ab->alert, ab->ts_us);
     event_str(&a, ab->alert ? "raise" : "mark");
     event_str(&a, ab->kind);
     event_u64(&a, ab->lo_us);
     event_u64(&a, ab->hi_us);
     event_u64(&a, ab->window_us ? ab->window_us : 1);
     event_u64(&a, event_ttl_s(ab->window_us));
-    if (ab->alert) {
-        event_alert al = *ab->alert;
-        al.ts_us = ab->ts_us;
-        al.window_us = ab->window_us;
-        if (event_alert_args(q, &a, &al, &json) < 0) {
-            STAT_ADD(q->dropped, 1);
-            return -1;
-        }
-    }
-    rc = event_push(q, &a, EVENT_CALL);
-    free(json);
-    return rc;
+    if (ab->alert)
+        rc = event_tail(q, &a, ab->alert, ab->ts_us, ab->window_us, &json);
+    return event_finish(q, &a, rc, json);
 }

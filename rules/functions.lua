@@ -18,6 +18,8 @@ Windows. A window of W microseconds is a fixed, epoch-aligned bucket
 independent: the distinct set of a bucket is a union, and "count >= N" is
 monotone, so the set of (rule, entity, bucket) alerts is the same whatever
 the order in which workers, threads or a journal replay deliver events.
+lh_absent is the one exception: an absence is decided when the raise
+arrives (its section below).
 
 Counting. mode "exact": one sorted set per (entity, kind, W, bucket), member
 = value, score = the earliest packet time the value was seen in the bucket
@@ -107,7 +109,7 @@ end
 
 local function fmt(v) return string.format('%.0f', v) end
 
--- Reads the alert part of ARGV starting at i (see raise_args in
+-- Reads the alert part of ARGV starting at i (see event_alert_args in
 -- rules/event.c): rule, severity, score_add, entity_ip, role, ts_text,
 -- stream_maxlen, channel, alert_json, then host field/value pairs.
 local function alert_args(argv, i)
@@ -172,8 +174,9 @@ local function find_last(s, pat)
 end
 
 -- ',"evidence":[' cannot occur inside a JSON string (a quote there is
--- escaped), and the top-level array comes after every other object member
--- the sensor writes (event_alert_json), so its last occurrence is the one.
+-- escaped), and the top-level array comes after every object member that
+-- could hold such an array (event_alert_json writes only the summary, a
+-- string, after it), so its last occurrence is the one.
 local EVIDENCE_AT = ',"evidence":['
 
 -- Splices items (JSON object texts) at the start of the alert's evidence.

@@ -1,5 +1,5 @@
 /* test_detect_flow.c -- the per-flow detection rules on hand-made flow
- * records: which events detect_flow() queues for a control session from
+ * records: which events detect_record() queues for a control session from
  * China, from a relay, with and without extra application round trip,
  * and for flows that are no control session. Events are drained from the
  * queue and decoded as the Redis writer would (no Redis needed).
@@ -16,6 +16,7 @@
 
 #include "rules/detect.h"
 #include "app/config.h"
+#include "app/sensor.h"
 #include "rules/event.h"
 
 static const event_context ctx = {"lh:", "t", 1, 0};
@@ -100,6 +101,7 @@ static void drain(event_queue *q, char *out, size_t len)
 
 typedef struct fixture {
     config cfg;
+    detect_config rules; /* what the rules read; tests change it in place */
     detect *d;
     event_queue *q;
     char got[4096];
@@ -109,7 +111,8 @@ static int setup(void **state)
 {
     fixture *x = calloc(1, sizeof(*x));
     config_init(&x->cfg);
-    x->d = detect_new(&x->cfg, "t");
+    sensor_detect_config(&x->cfg, &x->rules);
+    x->d = detect_new(&x->rules, "t");
     x->q = event_queue_new(&ctx, 0, 1 << 20, 0);
     *state = x;
     return x->d && x->q ? 0 : -1;
@@ -127,7 +130,7 @@ static int teardown(void **state)
 
 static void run(fixture *x, const flow *f, const geo_party *c, const geo_party *s)
 {
-    detect_flow(x->d, x->q, f, FLOW_END_FIN, c, s, NULL);
+    detect_record(x->d, x->q, f, FLOW_END_FIN, c, s, NULL);
     drain(x->q, x->got, sizeof(x->got));
 }
 
@@ -164,7 +167,7 @@ static void test_relay_and_latency(void **state)
     fixture *x = *state;
     flow f;
     geo_party c, s;
-    uint32_t lim = (uint32_t)x->cfg.proxy_latency_us;
+    uint32_t lim = (uint32_t)x->rules.proxy_latency_us;
 
     mk_party(&c, "HK", "china_cloud", 0);
     mk_party(&s, "US", "gpu_cloud", GEO_GPU_PROVIDER);
@@ -227,8 +230,8 @@ static void test_ai_relay_legs(void **state)
     assert_string_equal(x->got,
                         "lh_follow:ai_api_relay:in:27.184.10.20:1772442000000000:3600000000:"
                         "2000000\n");
-    x->cfg.ai_relay_window_us = 600000000;
-    x->cfg.ai_relay_lag_us = 500000;
+    x->rules.ai_relay_window_us = 600000000;
+    x->rules.ai_relay_lag_us = 500000;
     run(x, &f, &c, &s);
     assert_non_null(strstr(x->got, ":in:27.184.10.20:1772442000000000:600000000:500000\n"));
     /* a control session is not a request to relay */
@@ -279,9 +282,9 @@ static void test_tunnel(void **state)
     run(x, &f, &c, &s);
     assert_null(strstr(x->got, "reverse_tunnel"));
     /* ... which the configuration can lower */
-    x->cfg.tunnel_min_us = 60000000ULL;
-    x->cfg.tunnel_bursts = 2;
-    x->cfg.tunnel_min_bytes = 1024;
+    x->rules.tunnel_min_us = 60000000ULL;
+    x->rules.tunnel_bursts = 2;
+    x->rules.tunnel_min_bytes = 1024;
     f.tm_bursts = 2;
     f.bytes[1] = 1024;
     run(x, &f, &c, &s);
