@@ -66,6 +66,7 @@ typedef struct config {
     /* output */
     char *alerts_path;   /* "-" */
     char *alerts_format; /* "native" (interface.md section 2) or "eve" (docs/siem.md) */
+    char *metrics_path;  /* --metrics / [output] metrics: Prometheus textfile; NULL = off */
     char *flows_path;    /* NULL = off */
     char *sensor;        /* default: gethostname() */
     int stats_secs;      /* 0 = off */

@@ -22,6 +22,7 @@
 #include "geo/snapshot.h"
 #include "app/eve.h"
 #include "app/graph.h"
+#include "app/metrics.h"
 #include "app/progress.h"
 #include "base/stats.h"
 #include "app/summary.h"
@@ -71,7 +72,39 @@ struct sensor {
     FILE *graph_fp;   /* --graph, opened at start (before a privilege drop) */
     FILE *summary_fp; /* --summary, likewise; stdout for "-" */
     char summary_since[64];
+    /* Alerts by rule, counted on the writer's thread: one per rule of
+     * eve_rules(), then one for any other rule. */
+    _Atomic uint64_t *rule_alerts;
+    int metrics_failed; /* the --metrics error was reported once */
 };
+
+/* writer_alert_fn: counts an alert line under its rule. */
+static void sensor_count_alert(void *ctx, const char *line, size_t len)
+{
+    sensor *s = ctx;
+    size_t n, i;
+    const eve_rule *r = eve_rules(&n);
+    json_t *a = json_loadb(line, len, 0, NULL);
+    const char *rule = json_string_value(json_object_get(a, "rule"));
+
+    for (i = 0; rule && i < n && strcmp(r[i].rule, rule) != 0; i++)
+        ;
+    STAT_ADD(s->rule_alerts[rule ? i : n], 1);
+    json_decref(a);
+}
+
+static json_t *sensor_alerts_by_rule(sensor *s)
+{
+    size_t n;
+    const eve_rule *r = eve_rules(&n);
+    json_t *o = json_object();
+
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(o, r[i].rule, json_integer((json_int_t)STAT_GET(s->rule_alerts[i])));
+    if (STAT_GET(s->rule_alerts[n]))
+        json_object_set_new(o, "other", json_integer((json_int_t)STAT_GET(s->rule_alerts[n])));
+    return o;
+}
 
 #define SENSOR_GEO_CACHE 4096 /* answers cached per worker */
 
@@ -282,7 +315,9 @@ static int sensor_new_redis(sensor *s, char *err, size_t errlen)
                         .queues = s->queues,
                         .nqueues = s->nworkers + 1,
                         .report = sensor_report,
-                        .report_ctx = s};
+                        .report_ctx = s,
+                        .on_alert = sensor_count_alert,
+                        .alert_ctx = s};
     s->writer = writer_new(&wc, err, errlen);
     if (s->writer == NULL)
         return -1;
@@ -352,6 +387,13 @@ sensor *sensor_new(const config *cfg, const privs_target *run_as, char *err, siz
     s->cfg = cfg;
     s->run_as = *run_as;
     s->nworkers = cfg->threads > 0 ? (unsigned)cfg->threads : 1;
+    size_t nrules;
+    eve_rules(&nrules);
+    if ((s->rule_alerts = calloc(nrules + 1, sizeof(*s->rule_alerts))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        free(s);
+        return NULL;
+    }
     sensor_detect_config(cfg, &s->rules);
     if ((cfg->flows_path && (s->flows = output_open(cfg->flows_path, err, errlen)) == NULL) ||
         (s->alerts = output_open(cfg->alerts_path, err, errlen)) == NULL) {
@@ -494,7 +536,12 @@ static void sensor_redis_counters(sensor *s, json_t *o)
                         json_integer((json_int_t)(STAT_GET(ws->dropped) + qdrop)));
     json_object_set_new(o, "events_rejected", json_integer((json_int_t)STAT_GET(ws->rejected)));
     json_object_set_new(o, "journal_bytes", json_integer((json_int_t)STAT_GET(ws->journal_bytes)));
+    json_object_set_new(o, "redis_round_trips",
+                        json_integer((json_int_t)STAT_GET(ws->round_trips)));
+    json_object_set_new(o, "redis_round_trip_us",
+                        json_integer((json_int_t)STAT_GET(ws->round_trip_us)));
     json_object_set_new(o, "alerts", json_integer((json_int_t)STAT_GET(ws->alerts)));
+    json_object_set_new(o, "alerts_by_rule", sensor_alerts_by_rule(s));
 }
 
 /* The counters as one JSON object; the caller owns it. */
@@ -559,16 +606,42 @@ static void sensor_publish_stats(sensor *s, json_t *o)
     event_stats(s->queues[s->nworkers], kv, n);
 }
 
-/* Prints the counters (when --stats asks for them) and publishes them. */
+/* Prints the counters (when --stats asks for them), publishes them, and
+ * rewrites the --metrics file. A failing metrics file is reported once and
+ * does not stop the sensor: monitoring must not cost detection. */
 static void sensor_print_stats(sensor *s, int print)
 {
     json_t *o = sensor_stats_json(s);
     char *line = print ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
+    char err[512];
 
     sensor_publish_stats(s, o);
+    if (s->cfg->metrics_path &&
+        metrics_write_textfile(s->cfg->metrics_path, o, err, sizeof(err)) != 0 &&
+        !s->metrics_failed++)
+        fprintf(stderr, "loophole: warning: --metrics: %s\n", err);
     if (line)
         fprintf(stderr, "%s\n", line);
     free(line);
+    json_decref(o);
+}
+
+/* The counters once the writer has drained every event, so the alerts
+ * that the last replies carried are counted: the last --stats line and the
+ * last --metrics file. */
+static void sensor_final_stats(sensor *s)
+{
+    json_t *o = sensor_stats_json(s);
+    char err[512];
+
+    if (s->cfg->metrics_path && metrics_write_textfile(s->cfg->metrics_path, o, err, sizeof(err)))
+        fprintf(stderr, "loophole: warning: --metrics: %s\n", err);
+    if (s->cfg->stats_secs > 0) {
+        char *line = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+        if (line)
+            fprintf(stderr, "%s\n", line);
+        free(line);
+    }
     json_decref(o);
 }
 
@@ -687,9 +760,14 @@ static void sensor_progress(sensor *s, const struct timespec *now)
     progress_update(p, &ps, (uint64_t)now->tv_sec * 1000000u + (uint64_t)now->tv_nsec / 1000u);
 }
 
+/* Without --stats, the --metrics file is rewritten this often: within the
+ * 15 s that Prometheus scrapes at by default. */
+#define SENSOR_METRICS_SECS 10
+
 static void sensor_wait_capture(sensor *s)
 {
-    int secs = s->cfg->stats_secs;
+    int print = s->cfg->stats_secs > 0;
+    int secs = print ? s->cfg->stats_secs : s->cfg->metrics_path ? SENSOR_METRICS_SECS : 0;
     struct timespec nap = {0, 50 * 1000 * 1000};
     struct timespec last, now;
 
@@ -703,8 +781,9 @@ static void sensor_wait_capture(sensor *s)
         clock_gettime(CLOCK_MONOTONIC, &now);
         sensor_progress(s, &now);
         if (secs > 0 && now.tv_sec - last.tv_sec >= secs) {
-            progress_interrupt(atomic_load(&s->progress));
-            sensor_print_stats(s, 1);
+            if (print)
+                progress_interrupt(atomic_load(&s->progress));
+            sensor_print_stats(s, print);
             last = now;
         }
     }
@@ -839,6 +918,19 @@ int sensor_run(sensor *s)
     char err[1024];
     int status = 0;
 
+    /* The metrics file is first written here, as the user the sensor runs
+     * as, so a directory it cannot write to is an error now rather than a
+     * warning once packets flow. */
+    if (s->cfg->metrics_path) {
+        json_t *o = sensor_stats_json(s);
+        int rc = metrics_write_textfile(s->cfg->metrics_path, o, err, sizeof(err));
+        json_decref(o);
+        if (rc != 0) {
+            fprintf(stderr, "loophole: --metrics: %s (the directory must be writable by %s)\n", err,
+                    s->run_as.drop ? s->run_as.name : "the user running loophole");
+            return 1;
+        }
+    }
     if (writer_start(s->writer) != 0) {
         fprintf(stderr, "loophole: cannot start the Redis writer thread\n");
         return 1;
@@ -865,10 +957,11 @@ int sensor_run(sensor *s)
         worker_join(s->workers[i]);
     if (s->cap_status != 0)
         status = 1;
-    sensor_print_stats(s, s->cfg->stats_secs > 0);
+    sensor_print_stats(s, 0); /* published while the writer still runs */
     sensor_warn_drops(s);
     if (sensor_stop_redis(s) != 0)
         status = 1;
+    sensor_final_stats(s);
     if (sensor_operator_end(s) != 0)
         status = 1;
     output **outs[] = {&s->flows, &s->alerts};
@@ -937,5 +1030,6 @@ void sensor_free(sensor *s)
     progress_free(atomic_exchange(&s->progress, NULL));
     if (s->alerts)
         output_close(s->alerts, err, sizeof(err));
+    free(s->rule_alerts);
     free(s);
 }

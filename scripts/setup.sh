@@ -13,7 +13,7 @@ libpcap-dev libndpi-dev libndpi-bin
 libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl libnet-works-perl
 libhiredis-dev redis-server redis-tools
 libinih-dev libcmocka-dev libxxhash-dev libcap-ng-dev libjansson-dev nettle-dev
-tshark tcpreplay iproute2 procps python3 jq
+tshark tcpreplay iproute2 procps python3 jq curl prometheus-node-exporter
 graphviz man-db adduser systemd
 "
 
