@@ -18,6 +18,7 @@
 #ifndef LOOPHOLE_DPI_H
 #define LOOPHOLE_DPI_H
 
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -89,6 +90,10 @@ typedef struct dpi_stats {
     _Atomic uint64_t packets;         /* packets given to nDPI */
     _Atomic uint64_t giveups;         /* flows that ended inspection unknown */
 } dpi_stats;
+
+/* Describes the counters into o (base/counters.h): dpi_flows,
+ * dpi_packets, dpi_unknown. */
+void dpi_stats_describe(const dpi_stats *ds, json_t *o);
 
 const dpi_stats *dpi_get_stats(const dpi *d);
 

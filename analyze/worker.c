@@ -214,3 +214,10 @@ const geo_cache_stats *worker_geo_stats(const worker *w)
 {
     return geo_cache_get_stats(w->cache);
 }
+
+void worker_stats_describe(const worker *w, json_t *o)
+{
+    flow_table_stats_describe(flow_table_get_stats(w->table), o);
+    dpi_stats_describe(dpi_get_stats(w->dpi), o);
+    geo_cache_stats_describe(geo_cache_get_stats(w->cache), o);
+}

@@ -86,6 +86,10 @@ int worker_start(worker *w);
 void worker_join(worker *w);
 void worker_free(worker *w);
 
+/* Describes the counters of the worker's flow table, inspection and geo
+ * cache into o (base/counters.h); every worker's add up. */
+void worker_stats_describe(const worker *w, json_t *o);
+
 const flow_table_stats *worker_flow_stats(const worker *w);
 const dpi_stats *worker_dpi_stats(const worker *w);
 const geo_cache_stats *worker_geo_stats(const worker *w);

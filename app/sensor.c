@@ -24,6 +24,7 @@
 #include "app/graph.h"
 #include "app/metrics.h"
 #include "app/progress.h"
+#include "base/counters.h"
 #include "base/stats.h"
 #include "app/summary.h"
 #include "base/wire_json.h"
@@ -461,115 +462,23 @@ static void *sensor_capture_main(void *arg)
     return NULL;
 }
 
-static uint64_t sensor_drop_reasons(const capture_stats *cs, json_t *reasons)
-{
-    uint64_t total = 0;
-
-    for (int r = 0; r < DECODE_NRESULTS; r++) {
-        uint64_t n = STAT_GET(cs->results[r]);
-        if (n && decode_result_is_malformed(r)) {
-            json_object_set_new(reasons, decode_result_name(r), json_integer((json_int_t)n));
-            total += n;
-        }
-    }
-    const struct {
-        const char *name;
-        uint64_t n;
-    } extra[] = {
-        {"queue_full", STAT_GET(cs->queue_drops)},
-        {"kernel", STAT_GET(cs->kernel_drops)},
-        {"interface", STAT_GET(cs->kernel_ifdrops)},
-    };
-    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
-        if (extra[i].n) {
-            json_object_set_new(reasons, extra[i].name, json_integer((json_int_t)extra[i].n));
-            total += extra[i].n;
-        }
-    }
-    return total;
-}
-
-static void sensor_flow_counters(sensor *s, json_t *o)
-{
-    uint64_t active = 0, created = 0, ended[FLOW_END_MAX] = {0}, dpkts = 0, dflows = 0, gu = 0;
-    uint64_t ghits = 0, gmisses = 0;
-    json_t *records = json_object();
-
-    for (unsigned i = 0; i < s->nworkers; i++) {
-        const flow_table_stats *fs = worker_flow_stats(s->workers[i]);
-        const dpi_stats *ds = worker_dpi_stats(s->workers[i]);
-        active += STAT_GET(fs->active);
-        created += STAT_GET(fs->created);
-        for (int e = 1; e < FLOW_END_MAX; e++)
-            ended[e] += STAT_GET(fs->ended[e]);
-        dpkts += STAT_GET(ds->packets);
-        dflows += STAT_GET(ds->flows_inspected);
-        gu += STAT_GET(ds->giveups);
-        ghits += STAT_GET(worker_geo_stats(s->workers[i])->hits);
-        gmisses += STAT_GET(worker_geo_stats(s->workers[i])->misses);
-    }
-    for (int e = 1; e < FLOW_END_MAX; e++)
-        json_object_set_new(records, flow_end_name(e), json_integer((json_int_t)ended[e]));
-    json_object_set_new(o, "flows_active", json_integer((json_int_t)active));
-    json_object_set_new(o, "flows_total", json_integer((json_int_t)created));
-    json_object_set_new(o, "flows_evicted", json_integer((json_int_t)ended[FLOW_END_EVICTED]));
-    json_object_set_new(o, "flow_records", records);
-    json_object_set_new(o, "dpi_flows", json_integer((json_int_t)dflows));
-    json_object_set_new(o, "dpi_packets", json_integer((json_int_t)dpkts));
-    json_object_set_new(o, "dpi_unknown", json_integer((json_int_t)gu));
-    json_object_set_new(o, "geo_cache_hits", json_integer((json_int_t)ghits));
-    json_object_set_new(o, "geo_cache_misses", json_integer((json_int_t)gmisses));
-}
-
-static void sensor_redis_counters(sensor *s, json_t *o)
-{
-    const writer_stats *ws = writer_get_stats(s->writer);
-    uint64_t qdrop = 0;
-
-    for (unsigned i = 0; i <= s->nworkers; i++)
-        qdrop += event_queue_dropped(s->queues[i]);
-    json_object_set_new(o, "events_queued", json_integer((json_int_t)writer_queued(s->writer)));
-    json_object_set_new(o, "events_sent", json_integer((json_int_t)STAT_GET(ws->sent)));
-    json_object_set_new(o, "events_journaled", json_integer((json_int_t)STAT_GET(ws->journaled)));
-    json_object_set_new(o, "events_replayed", json_integer((json_int_t)STAT_GET(ws->replayed)));
-    json_object_set_new(o, "events_dropped",
-                        json_integer((json_int_t)(STAT_GET(ws->dropped) + qdrop)));
-    json_object_set_new(o, "events_rejected", json_integer((json_int_t)STAT_GET(ws->rejected)));
-    json_object_set_new(o, "journal_bytes", json_integer((json_int_t)STAT_GET(ws->journal_bytes)));
-    json_object_set_new(o, "redis_round_trips",
-                        json_integer((json_int_t)STAT_GET(ws->round_trips)));
-    json_object_set_new(o, "redis_round_trip_us",
-                        json_integer((json_int_t)STAT_GET(ws->round_trip_us)));
-    json_object_set_new(o, "alerts", json_integer((json_int_t)STAT_GET(ws->alerts)));
-    json_object_set_new(o, "alerts_by_rule", sensor_alerts_by_rule(s));
-}
-
-/* The counters as one JSON object; the caller owns it. */
+/* The counters as one JSON object, each module describing its own
+ * (base/counters.h); the caller owns it. */
 static json_t *sensor_stats_json(sensor *s)
 {
-    const capture_stats *cs = capture_get_stats(s->cap);
-    json_t *o = json_object(), *reasons = json_object();
-    uint64_t clock = STAT_GET(cs->clock_us);
+    json_t *o = json_object();
 
     json_object_set_new(o, "event_type", json_string("stats"));
     json_object_set_new(o, "sensor", wjson_cstring(s->cfg->sensor));
-    json_object_set_new(o, "clock", clock ? wjson_time(clock) : json_null());
-    json_object_set_new(o, "packets", json_integer((json_int_t)STAT_GET(cs->packets)));
-    json_object_set_new(o, "bytes", json_integer((json_int_t)STAT_GET(cs->bytes)));
-    json_object_set_new(o, "decoded", json_integer((json_int_t)STAT_GET(cs->decoded)));
-    json_object_set_new(o, "ignored_non_ip",
-                        json_integer((json_int_t)STAT_GET(cs->results[DECODE_NON_IP])));
-    uint64_t drops = sensor_drop_reasons(cs, reasons);
-    json_object_set_new(o, "drops", json_integer((json_int_t)drops));
-    json_object_set_new(o, "drop_reasons", reasons);
-    json_object_set_new(o, "truncated_copies", json_integer((json_int_t)STAT_GET(cs->oversize)));
-    json_object_set_new(o, "ip_length_clipped",
-                        json_integer((json_int_t)STAT_GET(cs->len_clipped)));
-    sensor_flow_counters(s, o);
+    capture_stats_describe(capture_get_stats(s->cap), o);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        worker_stats_describe(s->workers[i], o);
     if (s->flows)
-        json_object_set_new(o, "flow_records_lost",
-                            json_integer((json_int_t)output_lost(s->flows)));
-    sensor_redis_counters(s, o);
+        counters_add(o, "flow_records_lost", output_lost(s->flows));
+    writer_stats_describe(s->writer, o);
+    json_object_set_new(o, "alerts_by_rule", sensor_alerts_by_rule(s));
+    for (unsigned i = 0; i <= s->nworkers; i++)
+        event_queue_stats_describe(s->queues[i], o);
     return o;
 }
 
@@ -651,7 +560,7 @@ static void sensor_warn_drops(sensor *s)
 {
     const capture_stats *cs = capture_get_stats(s->cap);
     json_t *reasons = json_object();
-    uint64_t drops = sensor_drop_reasons(cs, reasons);
+    uint64_t drops = capture_drop_reasons(cs, reasons);
     uint64_t evicted = 0;
 
     for (unsigned i = 0; i < s->nworkers; i++)

@@ -57,6 +57,20 @@ static void mk_party(geo_party *p, const char *cc, const char *category, int gpu
         p->provider = "Lambda";
 }
 
+/* The value of named argument `name` of a decoded library call (FCALL fn
+ * 4 k k k k, then name, value pairs), as "%.*s" arguments; "" when absent. */
+static const char *arg(const event_view *v, const char *name, int *len)
+{
+    for (int i = 7; i + 1 < v->argc; i += 2) {
+        if (v->lens[i] == strlen(name) && memcmp(v->argv[i], name, v->lens[i]) == 0) {
+            *len = (int)v->lens[i + 1];
+            return v->argv[i + 1];
+        }
+    }
+    *len = 0;
+    return "";
+}
+
 /* The rules the queued events raise or observe, as "fn:rule" lines. */
 static void drain(event_queue *q, char *out, size_t len)
 {
@@ -67,32 +81,27 @@ static void drain(event_queue *q, char *out, size_t len)
     out[0] = '\0';
     while ((buf = event_queue_peek(q, &n)) != NULL) {
         assert_int_equal(event_decode(buf, n, &v), 0);
-        /* FCALL fn 4 k k k k ev ts ...: the rule follows the fixed part,
-         * and the optional EVIDENCE item of an observation */
-        int follow = strncmp(v.argv[1], "lh_follow", v.lens[1]) == 0;
-        int absent = strncmp(v.argv[1], "lh_absent", v.lens[1]) == 0;
-        int at = strncmp(v.argv[1], "lh_raise", v.lens[1]) == 0 ? 11
-                 : follow                                       ? 17
-                 : absent                                       ? 15
-                                                                : 16;
-        if (at == 16 && v.argc > 17 && v.lens[16] == 8 && memcmp(v.argv[16], "EVIDENCE", 8) == 0)
-            at = 18;
+        assert_true(v.argc >= 7 && (v.argc - 7) % 2 == 0);
+        char line[256];
+        int fl, rl, kl, dl, wl, sl, nl, ll;
+        const char *fn = v.argv[1], *rule = arg(&v, "rule", &rl);
+        fl = (int)v.lens[1];
         /* lh_absent marks carry no alert: "lh_absent:mark:<kind>" */
-        if (absent && strncmp(v.argv[9], "mark", v.lens[9]) == 0) {
-            char line[96];
-            snprintf(line, sizeof(line), "lh_absent:mark:%.*s\n", (int)v.lens[10], v.argv[10]);
+        if (strncmp(fn, "lh_absent", (size_t)fl) == 0 && rl == 0) {
+            const char *kind = arg(&v, "kind", &kl);
+            snprintf(line, sizeof(line), "lh_absent:mark:%.*s\n", kl, kind);
             strncat(out, line, len - strlen(out) - 1);
         }
-        if (v.argc > at) {
-            char line[256];
-            snprintf(line, sizeof(line), "%.*s:%.*s\n", (int)v.lens[1], v.argv[1], (int)v.lens[at],
-                     v.argv[at]);
+        if (rl > 0) {
+            snprintf(line, sizeof(line), "%.*s:%.*s\n", fl, fn, rl, rule);
             /* lh_follow: the rule, then dir, client, starts, window, lag */
-            if (follow)
-                snprintf(line, sizeof(line), "lh_follow:%.*s:%.*s:%.*s:%.*s:%.*s:%.*s\n",
-                         (int)v.lens[at], v.argv[at], (int)v.lens[9], v.argv[9], (int)v.lens[10],
-                         v.argv[10], (int)v.lens[11], v.argv[11], (int)v.lens[12], v.argv[12],
-                         (int)v.lens[13], v.argv[13]);
+            if (strncmp(fn, "lh_follow", (size_t)fl) == 0) {
+                const char *dir = arg(&v, "dir", &dl), *who = arg(&v, "who", &wl);
+                const char *st = arg(&v, "starts", &sl), *win = arg(&v, "window_us", &nl);
+                const char *lag = arg(&v, "lag_us", &ll);
+                snprintf(line, sizeof(line), "lh_follow:%.*s:%.*s:%.*s:%.*s:%.*s:%.*s\n", rl, rule,
+                         dl, dir, wl, who, sl, st, nl, win, ll, lag);
+            }
             strncat(out, line, len - strlen(out) - 1);
         }
         event_queue_release(q);
