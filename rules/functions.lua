@@ -40,6 +40,9 @@ tag puts every key of one entity in one Redis Cluster slot):
   K:alert:<rule>:<W>:<b>  hash  ev = event id that raised it, json = the
                                 alert line; dedup of (rule, entity, window)
                                                                   (TTL ttl_s)
+  K:cand:<alert id>       hash  what every event of the window adds (see
+                                candidate()); named by the stream entry
+                                                                  (TTL ttl_s)
 Keys for dashboards (interface.md section 6, docs/redis-schema.md):
   KEYS[2] <prefix>host:<ip>  hash, KEYS[3] <prefix>risk  zset,
   KEYS[4] <prefix>alerts     stream; channel <prefix>alerts:live (ARGV).
@@ -108,7 +111,7 @@ it on a real server.
 Reply of every function that raises: { count, { alert_json, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 3'
+local VERSION = 'loophole-functions 4'
 local EVIDENCE_MAX = 16
 
 local function n(s, what)
@@ -300,19 +303,74 @@ local function evidence_add(evkey, item, score, ttl)
   redis.call('EXPIRE', evkey, ttl)
 end
 
+-- The alert id of (rule, entity, window[, sub]): the first 24 hex digits
+-- of its SHA-1, the same whichever event raises it.
+local function alert_id(a, w, b, sub)
+  local idtext = a.rule .. '\0' .. a.ip .. '\0' .. fmt(w) .. '\0' .. fmt(b)
+  if sub then idtext = idtext .. '\0' .. sub end
+  return string.sub(redis.sha1hex(idtext), 1, 24)
+end
+
+-- Records what one event adds to the alert of (rule, entity, window[,
+-- sub]), whether it raises it, comes after, or comes before the threshold:
+-- the peer and intermediary it names, the flows of its evidence (its alert
+-- part's and the items given), and its packet time. Unions, minima and
+-- maxima, so the record of a window is the same whatever the order in
+-- which the events arrive, which the alert line itself is not (its peer
+-- and evidence are the raising event's). The stream entry of the alert
+-- names the record (field `cand`); the end-of-run summary reads it.
+-- lh_raise, lh_observe, lh_sum and lh_hours record every event of the
+-- window; lh_gate, lh_leg, lh_follow and lh_absent only those that call
+-- raise() (from the threshold on).
+--   K:cand:<alert id>  hash  peer:<ip> -> 1, flow:<src>|<dst>|<first> ->
+--                            "<bytes up> <bytes down>", first, last (TTL ttl_s)
+local function cand_key(keys, a, w, b, sub)
+  return keys[1] .. ':cand:' .. alert_id(a, w, b, sub)
+end
+
+local function candidate(keys, w, b, ttl, a, items, sub)
+  local ckey = cand_key(keys, a, w, b, sub)
+  local ok, j = pcall(cjson.decode, a.json)
+  if not ok or type(j) ~= 'table' then return end
+  local args = {}
+  for _, part in ipairs({ 'peer', 'intermediary' }) do
+    if type(j[part]) == 'table' and type(j[part].ip) == 'string' then
+      args[#args + 1] = 'peer:' .. j[part].ip; args[#args + 1] = '1'
+    end
+  end
+  local ev = {}
+  if type(j.evidence) == 'table' then
+    for _, it in ipairs(j.evidence) do ev[#ev + 1] = it end
+  end
+  for _, text in ipairs(items or {}) do
+    local iok, it = pcall(cjson.decode, text)
+    if iok then ev[#ev + 1] = it end
+  end
+  for _, it in ipairs(ev) do
+    local f = type(it) == 'table' and it.flow
+    if type(f) == 'table' and type(f.src) == 'string' and type(f.dst) == 'string' then
+      args[#args + 1] = 'flow:' .. f.src .. '|' .. f.dst .. '|' .. tostring(f.first or '')
+      args[#args + 1] = fmt(tonumber(f.bytes_up) or 0) .. ' ' .. fmt(tonumber(f.bytes_down) or 0)
+    end
+  end
+  local h = redis.call('HMGET', ckey, 'first', 'last')
+  if not h[1] or a.ts < h[1] then args[#args + 1] = 'first'; args[#args + 1] = a.ts end
+  if not h[2] or a.ts > h[2] then args[#args + 1] = 'last'; args[#args + 1] = a.ts end
+  if #args > 0 then redis.call('HSET', ckey, unpack(args)) end
+  redis.call('EXPIRE', ckey, ttl)
+end
+
 -- Raises the alert of `a` for window (w, b) unless it was raised already.
 -- opt (may be nil): sub = a member that is part of the dedup key (one
 -- alert per destination network), evkey = the evidence set to splice,
 -- items = evidence items to splice first, parts = JSON parts to splice.
+-- Every call adds to the window's candidate record (candidate()).
 -- Returns the alert line, or nil when another event raised it before.
 local function raise(keys, ev, w, b, ttl, a, extra, opt)
   opt = opt or {}
   local dkey = keys[1] .. ':alert:' .. a.rule .. ':' .. fmt(w) .. ':' .. fmt(b)
-  local idtext = a.rule .. '\0' .. a.ip .. '\0' .. fmt(w) .. '\0' .. fmt(b)
-  if opt.sub then
-    dkey = dkey .. ':' .. opt.sub
-    idtext = idtext .. '\0' .. opt.sub
-  end
+  if opt.sub then dkey = dkey .. ':' .. opt.sub end
+  candidate(keys, w, b, ttl, a, opt.items, opt.sub)
   local prev = redis.call('HMGET', dkey, 'ev', 'json')
   if prev[1] then
     if prev[1] == ev then return prev[2] end -- a resent call: same answer
@@ -330,10 +388,9 @@ local function raise(keys, ev, w, b, ttl, a, extra, opt)
   json = splice_evidence(json, items)
   local old = tonumber(redis.call('ZSCORE', keys[3], a.ip) or '0') or 0
   local score = math.min(100, old + math.max(0, a.score_add))
-  local id = redis.sha1hex(idtext)
   local line = string.sub(json, 1, -2)
   if line ~= '{' then line = line .. ',' end
-  line = line .. '"id":"' .. string.sub(id, 1, 24) .. '","score":' .. fmt(score) .. extra .. '}'
+  line = line .. '"id":"' .. alert_id(a, w, b, opt.sub) .. '","score":' .. fmt(score) .. extra .. '}'
   redis.call('HSET', dkey, 'ev', ev, 'json', line)
   redis.call('EXPIRE', dkey, ttl)
   redis.call('ZADD', keys[3], score, a.ip)
@@ -343,7 +400,7 @@ local function raise(keys, ev, w, b, ttl, a, extra, opt)
     xadd[#xadd + 1] = 'MAXLEN'; xadd[#xadd + 1] = '~'; xadd[#xadd + 1] = a.maxlen
   end
   redis.call('XADD', unpack(xadd), '*', 'json', line, 'rule', a.rule,
-             'severity', a.severity, 'entity', a.ip)
+             'severity', a.severity, 'entity', a.ip, 'cand', cand_key(keys, a, w, b, opt.sub))
   redis.call('PUBLISH', a.channel, line)
   return line
 end
@@ -385,6 +442,7 @@ local function observe(keys, argv)
   local evkey = keys[1] .. ':evd:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
   if item then evidence_add(evkey, item, ts, ttl) end
   local raised = {}
+  if threshold > 0 then candidate(keys, w, b, ttl, alert_args(ca), { item }) end
   if threshold > 0 and count >= threshold then
     local a = alert_args(ca)
     local line = raise(keys, ev, w, b, ttl, a, ',"count":' .. fmt(count), { evkey = evkey })
@@ -432,6 +490,9 @@ local function sum_fn(keys, argv)
   local h = redis.call('HMGET', key, member, 'flag:' .. member)
   local total = tonumber(h[1]) or 0
   local raised = {}
+  if threshold > 0 then
+    candidate(keys, w, b, ttl, alert_args(ca), { item }, member)
+  end
   if threshold > 0 and total >= threshold then
     local ok = h[2] == '1'
     if not ok and gate_kind ~= '' then
@@ -623,6 +684,9 @@ local function hours_fn(keys, argv)
     end
   end
   local raised = {}
+  if min_in > 0 then
+    candidate(keys, w, b, ttl, alert_args(ca), { inside and item or nil })
+  end
   if min_in > 0 and cin >= min_in and days >= min_days then
     local extra = ',"sessions_in_profile":' .. fmt(cin) .. ',"sessions":' .. fmt(total) ..
                   ',"days":' .. fmt(days)
@@ -824,3 +888,57 @@ local function absent_fn(keys, argv)
 end
 
 redis.register_function('lh_absent', absent_fn)
+
+--[[
+Knocks (lh_knock). Scans and brute force as facts of their own: a flow
+toward a control service of a GPU host that never became a session (a
+probe: no handshake, refused; an attempt: a failed or abandoned login,
+analyze/session.c) counts for its source address and for the source's
+/24 (/48) network, so an operator sees who is knocking. No alert:
+knocking is what every public host sees all day, never control. The
+counts are totals over the keys' lifetime (TTL ttl_s, renewed by every
+knock), increments that commute, so the order of arrival does not matter.
+A call sent again after a broken connection adds nothing: the source's
+hash keeps the latest event number of each sensor queue, whose calls
+arrive in order.
+  KEYS[1] <prefix>{k:<net>}:src:<addr>  hash  probe, attempt -> counts;
+                                              first_us, last_us;
+                                              ev:<queue> -> its last event
+  KEYS[2] <prefix>{k:<net>}:net         hash  probe, attempt, first_us, last_us
+  KEYS[1..2] .. ':gpu'                  hll   distinct GPU hosts knocked at
+  KEYS[3] <prefix>knockers              zset  KEYS[1], KEYS[2] -> knocks
+]]
+
+ARGS.lh_knock = { req = { 'ev', 'ts_us', 'ttl_s', 'level', 'gpu' }, opt = {}, alert = 'none' }
+
+-- FCALL lh_knock 3 src net knockers  ev ts_us ttl_s level gpu (by name)
+-- Returns 1 when counted, 0 for a call already counted.
+local function knock_fn(keys, argv)
+  local c = args('lh_knock', argv)
+  local ev, ts, ttl, level, gpu = c.ev, n(c.ts_us, 'ts_us'), n(c.ttl_s, 'ttl_s'), c.level, c.gpu
+  if level ~= 'probe' and level ~= 'attempt' then
+    error('ERR loophole: level must be probe or attempt')
+  end
+  local queue, seq = string.match(ev, '^(.*)/(%d+)$')
+  if queue then
+    local last = redis.call('HGET', keys[1], 'ev:' .. queue)
+    if last and tonumber(seq) <= tonumber(last) then return 0 end
+    redis.call('HSET', keys[1], 'ev:' .. queue, seq)
+  end
+  for i = 1, 2 do
+    local k = keys[i]
+    redis.call('HINCRBY', k, level, 1)
+    local fl = redis.call('HMGET', k, 'first_us', 'last_us')
+    local first, last = fl[1], fl[2]
+    if not first or ts < tonumber(first) then redis.call('HSET', k, 'first_us', fmt(ts)) end
+    if not last or ts > tonumber(last) then redis.call('HSET', k, 'last_us', fmt(ts)) end
+    redis.call('PFADD', k .. ':gpu', gpu)
+    redis.call('EXPIRE', k, ttl)
+    redis.call('EXPIRE', k .. ':gpu', ttl)
+    redis.call('ZINCRBY', keys[3], 1, k)
+  end
+  redis.call('EXPIRE', keys[3], ttl)
+  return 1
+end
+
+redis.register_function('lh_knock', knock_fn)
