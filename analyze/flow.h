@@ -66,6 +66,9 @@ typedef struct flow {
     uint8_t tunnel_type;  /* outer encapsulation of the first packet */
     uint16_t tunnel_port; /* its UDP port (VXLAN, Geneve) */
     uint16_t dpi_pkts;    /* packets given to deep inspection */
+    uint8_t first_side;   /* key side that sent the first packet */
+    uint8_t icmp_type;    /* ICMP/ICMPv6 type and code of the first packet, */
+    uint8_t icmp_code;    /* for the flow's Community ID (record_community_id) */
 
     uint64_t first_us;     /* first packet of the flow */
     uint64_t rec_first_us; /* first packet of the current record (valid

@@ -75,6 +75,26 @@ static void record_endpoints(json_t *o, const flow *f)
     record_set(o, "dst_port", json_integer(f->key.port[s]));
 }
 
+/* ICMP flows are keyed without ports; their first message's type and
+ * code, from its sender, stand in as the specification asks. The decoder
+ * reads no SCTP ports, so an SCTP flow's id would be wrong: none is given. */
+const char *record_community_id(const flow *f, char *out)
+{
+    community_id_tuple t;
+    int icmp = f->key.proto == 1 || f->key.proto == 58;
+
+    if (f->key.proto == 132)
+        return NULL;
+    int a = icmp ? f->first_side : f->client;
+
+    t.src = &f->key.addr[a];
+    t.dst = &f->key.addr[!a];
+    t.sport = icmp ? f->icmp_type : f->key.port[a];
+    t.dport = icmp ? f->icmp_code : f->key.port[!a];
+    t.proto = f->key.proto;
+    return community_id_v1(&t, 0, out);
+}
+
 static void record_tunnel(json_t *o, const flow *f)
 {
     char buf[32];
@@ -252,7 +272,7 @@ json_t *record_flow(const flow *f, int end, const char *sensor)
 json_t *record_flow_geo(const flow *f, int end, const char *sensor, const geo_party *src,
                         const geo_party *dst)
 {
-    char pbuf[8];
+    char pbuf[8], cid[COMMUNITY_ID_LEN];
     timing_summary ts;
     json_t *o = json_object();
     json_t *roles = json_array();
@@ -263,6 +283,7 @@ json_t *record_flow_geo(const flow *f, int end, const char *sensor, const geo_pa
     record_set(o, "sensor", wjson_cstring(sensor));
     record_endpoints(o, f);
     record_set(o, "proto", json_string(record_proto_name(f->key.proto, pbuf, sizeof(pbuf))));
+    record_set(o, "community_id", wjson_cstring(record_community_id(f, cid)));
     record_tunnel(o, f);
     record_facts(o, f);
     record_counters(o, f);
