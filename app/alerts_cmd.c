@@ -28,7 +28,7 @@
 #define ALERTS_CMD_BLOCK_MS  1000
 
 typedef struct alerts_cmd {
-    redis_url url;
+    rurl url;
     char *url_text, *prefix, *config_path;
     const char *rules[ALERTS_CMD_MAX_RULES];
     int nrules;
@@ -185,8 +185,8 @@ static int alerts_cmd_parse(alerts_cmd *a, int argc, char **argv, char *err, siz
         return -1;
     if (a->prefix == NULL)
         a->prefix = strdup("lh:");
-    if (redis_url_parse(&a->url, a->url_text ? a->url_text : "redis://127.0.0.1:6379",
-                        getenv(REDIS_URL_PASSWORD_ENV), err, errlen) != 0)
+    if (rurl_parse(&a->url, a->url_text ? a->url_text : "redis://127.0.0.1:6379",
+                   getenv(RURL_PASSWORD_ENV), err, errlen) != 0)
         return -1;
     snprintf(a->key, sizeof(a->key), "%salerts", a->prefix);
     return 0;
@@ -211,13 +211,13 @@ static int alerts_cmd_failed(redisContext *c, redisReply *r, const char *what, c
 static redisContext *alerts_cmd_connect(const alerts_cmd *a, char *err, size_t errlen)
 {
     struct timeval tv = {2, 0}, rw = {ALERTS_CMD_BLOCK_MS / 1000 + 5, 0};
-    const redis_url *u = &a->url;
+    const rurl *u = &a->url;
     redisContext *c = u->path ? redisConnectUnixWithTimeout(u->path, tv)
                               : redisConnectWithTimeout(u->host, u->port, tv);
     redisReply *r = NULL;
     char where[300];
 
-    redis_url_describe(u, where, sizeof(where));
+    rurl_describe(u, where, sizeof(where));
     if (c == NULL || c->err) {
         snprintf(err, errlen, "%s: %s", where, c ? c->errstr : "out of memory");
         goto fail;
@@ -430,7 +430,7 @@ int alerts_cmd_main(int argc, char **argv)
     } else if ((status = alerts_cmd_follow(&a, err, sizeof(err))) != 0) {
         fprintf(stderr, "loophole alerts: %s\n", err);
     }
-    redis_url_free(&a.url);
+    rurl_free(&a.url);
     free(a.url_text);
     free(a.prefix);
     free(a.config_path);

@@ -39,7 +39,7 @@ struct sensor {
     /* Redis: the private server (NULL with --redis), the writer, one event
      * queue per worker plus the last one for the main thread's counters. */
     spawn *spawn;
-    redis_url url;
+    rurl url;
     char journal[4200];
     event_context ectx;
     event_queue **queues;
@@ -170,9 +170,9 @@ static int sensor_new_redis(sensor *s, char *err, size_t errlen)
         if ((s->spawn = spawn_start(10000, s->run_as.drop ? s->run_as.uid : (uid_t)-1,
                                     s->run_as.gid, err, errlen)) == NULL)
             return -1;
-        rc = redis_url_unix(&s->url, spawn_socket(s->spawn), err, errlen);
+        rc = rurl_unix(&s->url, spawn_socket(s->spawn), err, errlen);
     } else {
-        rc = redis_url_parse(&s->url, cfg->redis_url, getenv(REDIS_URL_PASSWORD_ENV), err, errlen);
+        rc = rurl_parse(&s->url, cfg->redis_url, getenv(RURL_PASSWORD_ENV), err, errlen);
     }
     if (rc < 0)
         return -1;
@@ -650,7 +650,7 @@ static redisContext *sensor_summary_conn(sensor *s, char *err, size_t errlen)
 {
     redisContext *c = NULL;
 
-    if (redis_conn_open(&s->url, 5000, &c, err, errlen) != REDIS_CONN_OK)
+    if (rconn_open(&s->url, 5000, &c, err, errlen) != RCONN_OK)
         return NULL;
     return c;
 }
@@ -812,7 +812,7 @@ static void sensor_free_redis(sensor *s)
                     dir, dir, dir);
         s->spawn = NULL;
     }
-    redis_url_free(&s->url);
+    rurl_free(&s->url);
 }
 
 void sensor_free(sensor *s)

@@ -5,14 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
-static int redis_reply_line_ok(const redisReply *e, char *err, size_t errlen)
+static int rreply_line_ok(const redisReply *e, char *err, size_t errlen)
 {
     json_t *j;
     json_error_t je;
 
-    if (e->type != REDIS_REPLY_STRING || e->len < 2 || (size_t)e->len > REPLY_MAX_LINE) {
+    if (e->type != REDIS_REPLY_STRING || e->len < 2 || (size_t)e->len > RREPLY_MAX_LINE) {
         snprintf(err, errlen, "Redis reply: an alert is not a string of 2 to %u bytes",
-                 REPLY_MAX_LINE);
+                 RREPLY_MAX_LINE);
         return -1;
     }
     if (memchr(e->str, '\n', e->len) || memchr(e->str, '\r', e->len)) {
@@ -36,8 +36,8 @@ static int redis_reply_line_ok(const redisReply *e, char *err, size_t errlen)
     return 0;
 }
 
-int redis_reply_alerts(const redisReply *r, long long *count, reply_alert_fn *fn, void *ctx,
-                       char *err, size_t errlen)
+int rreply_alerts(const redisReply *r, long long *count, reply_alert_fn *fn, void *ctx, char *err,
+                  size_t errlen)
 {
     const redisReply *list;
 
@@ -55,13 +55,13 @@ int redis_reply_alerts(const redisReply *r, long long *count, reply_alert_fn *fn
         return -1;
     }
     list = r->element[1];
-    if (list->elements > REPLY_MAX_ALERTS) {
+    if (list->elements > RREPLY_MAX_ALERTS) {
         snprintf(err, errlen, "Redis reply: %zu alerts in one reply (at most %d)", list->elements,
-                 REPLY_MAX_ALERTS);
+                 RREPLY_MAX_ALERTS);
         return -1;
     }
     for (size_t i = 0; i < list->elements; i++)
-        if (redis_reply_line_ok(list->element[i], err, errlen) < 0)
+        if (rreply_line_ok(list->element[i], err, errlen) < 0)
             return -1;
     if (count)
         *count = r->element[0]->integer;
@@ -70,7 +70,7 @@ int redis_reply_alerts(const redisReply *r, long long *count, reply_alert_fn *fn
     return (int)list->elements;
 }
 
-int redis_reply_transient(const char *e)
+int rreply_transient(const char *e)
 {
     static const char *const codes[] = {"LOADING",  "BUSY",     "TRYAGAIN",    "MASTERDOWN",
                                         "READONLY", "OOM",      "CLUSTERDOWN", "NOREPLICAS",

@@ -2,9 +2,9 @@
  *
  * lh_observe and lh_raise answer { count, { alert_json, ... } }. The writer
  * writes every alert line it gets to the alerts output, so a reply is
- * treated as hostile (a compromised or impostor Redis): redis_reply_alerts()
- * accepts only that exact shape, at most REPLY_MAX_ALERTS lines, each a JSON
- * object of at most REPLY_MAX_LINE bytes without a raw CR or LF (so one
+ * treated as hostile (a compromised or impostor Redis): rreply_alerts()
+ * accepts only that exact shape, at most RREPLY_MAX_ALERTS lines, each a JSON
+ * object of at most RREPLY_MAX_LINE bytes without a raw CR or LF (so one
  * reply cannot forge several output lines), and reports anything else as an
  * error instead of writing it.
  *
@@ -17,8 +17,8 @@
 #include <hiredis/hiredis.h>
 #include <stddef.h>
 
-#define REPLY_MAX_ALERTS 64
-#define REPLY_MAX_LINE   (1u << 20)
+#define RREPLY_MAX_ALERTS 64
+#define RREPLY_MAX_LINE   (1u << 20)
 
 /* Called once per valid alert line; line points into the reply. */
 typedef void reply_alert_fn(void *ctx, const char *line, size_t len);
@@ -27,12 +27,12 @@ typedef void reply_alert_fn(void *ctx, const char *line, size_t len);
  * with a message in err. An error reply from Redis returns -1 with its
  * text. Lines are checked before any is passed on, so a bad reply passes
  * nothing. */
-int redis_reply_alerts(const redisReply *r, long long *count, reply_alert_fn *fn, void *ctx,
-                       char *err, size_t errlen);
+int rreply_alerts(const redisReply *r, long long *count, reply_alert_fn *fn, void *ctx, char *err,
+                  size_t errlen);
 
 /* Whether an error reply is worth retrying later (LOADING, BUSY, TRYAGAIN,
  * MASTERDOWN, READONLY, OOM, CLUSTERDOWN...) rather than a refusal of
  * this one call. */
-int redis_reply_transient(const char *errstr);
+int rreply_transient(const char *errstr);
 
 #endif

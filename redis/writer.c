@@ -36,7 +36,7 @@ typedef struct writer_item {
 
 struct writer {
     writer_config cfg;
-    redis_url url;
+    rurl url;
     journal *journal;
     redisContext *ctx;
     pthread_t thread;
@@ -103,7 +103,7 @@ static int writer_connected(writer *w, int force)
         return 1;
     if (!force && writer_now_ms() < w->next_try_ms)
         return 0;
-    if (redis_conn_open(&w->url, w->cfg.timeout_ms, &w->ctx, err, sizeof(err)) != 0) {
+    if (rconn_open(&w->url, w->cfg.timeout_ms, &w->ctx, err, sizeof(err)) != 0) {
         w->backoff_ms =
             w->backoff_ms * 2 > WRITER_BACKOFF_MAX_MS ? WRITER_BACKOFF_MAX_MS : w->backoff_ms * 2;
         w->next_try_ms = writer_now_ms() + (uint64_t)w->backoff_ms;
@@ -139,11 +139,11 @@ static int writer_reply(writer *w, const event_view *v, redisReply *r)
 {
     char err[512];
 
-    if (r->type == REDIS_REPLY_ERROR && redis_reply_transient(r->str))
+    if (r->type == REDIS_REPLY_ERROR && rreply_transient(r->str))
         return -1;
     if (r->type == REDIS_REPLY_ERROR || v->kind == EVENT_CALL) {
         if (r->type != REDIS_REPLY_ERROR &&
-            redis_reply_alerts(r, NULL, writer_on_alert, w, err, sizeof(err)) >= 0)
+            rreply_alerts(r, NULL, writer_on_alert, w, err, sizeof(err)) >= 0)
             return 0;
         if (r->type == REDIS_REPLY_ERROR)
             snprintf(err, sizeof(err), "Redis refused %.*s: %s", (int)v->lens[0], v->argv[0],
@@ -333,7 +333,7 @@ writer *writer_new(const writer_config *cfg, char *err, size_t errlen)
         writer_report(w, "journal %s: %llu events from an earlier run will be replayed first",
                       cfg->journal_path, (unsigned long long)journal_pending(w->journal));
     writer_sync_journal_stats(w);
-    if (redis_conn_open(&w->url, w->cfg.timeout_ms, &w->ctx, err, errlen) != 0) {
+    if (rconn_open(&w->url, w->cfg.timeout_ms, &w->ctx, err, errlen) != 0) {
         writer_free(w, 0);
         return NULL;
     }

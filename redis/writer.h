@@ -32,7 +32,7 @@
 typedef void writer_report_fn(void *ctx, const char *msg);
 
 typedef struct writer_config {
-    const redis_url *url;       /* borrowed */
+    const rurl *url;            /* borrowed */
     int timeout_ms;             /* connect and per-command timeout; 0 = 2000 */
     int batch;                  /* commands per pipeline; 0 = 256 */
     const char *journal_path;   /* borrowed */

@@ -2,7 +2,7 @@
  *
  * The input is raw RESP bytes, as a hostile Redis would send them: hiredis's
  * reader (the same one the writer uses) turns them into replies, and every
- * complete reply goes through redis_reply_alerts(). Each alert line it
+ * complete reply goes through rreply_alerts(). Each alert line it
  * accepts must be a JSON object without a raw line break, or the harness
  * aborts.
  *
@@ -59,8 +59,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->maxbuf = 0;
     if (redisReaderFeed(r, (const char *)data, size) == REDIS_OK) {
         for (int i = 0; i < 64 && redisReaderGetReply(r, &reply) == REDIS_OK && reply; i++) {
-            redis_reply_alerts(reply, &count, fuzz_on_alert, NULL, err, sizeof(err));
-            redis_reply_transient(
+            rreply_alerts(reply, &count, fuzz_on_alert, NULL, err, sizeof(err));
+            rreply_transient(
                 ((redisReply *)reply)->type == REDIS_REPLY_ERROR ? ((redisReply *)reply)->str : "");
             freeReplyObject(reply);
             reply = NULL;

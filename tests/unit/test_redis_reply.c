@@ -29,7 +29,7 @@ static int alerts_of(const char *alert_bulk)
     char resp[512], err[256];
     snprintf(resp, sizeof resp, "*2\r\n:1\r\n*1\r\n%s", alert_bulk);
     redisReply *r = parse(resp);
-    int n = redis_reply_alerts(r, NULL, NULL, NULL, err, sizeof err);
+    int n = rreply_alerts(r, NULL, NULL, NULL, err, sizeof err);
     freeReplyObject(r);
     return n;
 }
@@ -61,7 +61,7 @@ static void test_alert_with_raw_nul_or_break_refused(void **state)
     void *reply = NULL;
     redisReaderFeed(rd, resp, 32);
     assert_int_equal(redisReaderGetReply(rd, &reply), REDIS_OK);
-    assert_int_equal(redis_reply_alerts(reply, NULL, NULL, NULL, err, sizeof err), -1);
+    assert_int_equal(rreply_alerts(reply, NULL, NULL, NULL, err, sizeof err), -1);
     freeReplyObject(reply);
     redisReaderFree(rd);
 }

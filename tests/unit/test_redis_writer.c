@@ -31,7 +31,7 @@ static void quiet(void *ctx, const char *msg)
 static void test_auth(void **state)
 {
     tserver t;
-    redis_url u;
+    rurl u;
     redisContext *c = NULL;
     char url[200], err[512];
 
@@ -39,8 +39,8 @@ static void test_auth(void **state)
     tserver_start(&t, (const char *const *)acl_args);
     /* user and password in the URL, database 3 over TCP */
     snprintf(url, sizeof(url), "redis://sensor:s3cret@127.0.0.1:%d/3", t.port);
-    assert_int_equal(redis_url_parse(&u, url, NULL, err, sizeof(err)), 0);
-    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_OK);
+    assert_int_equal(rurl_parse(&u, url, NULL, err, sizeof(err)), 0);
+    assert_int_equal(rconn_open(&u, 2000, &c, err, sizeof(err)), RCONN_OK);
     redisReply *r = redisCommand(c, "SET k v");
     freeReplyObject(r);
     r = redisCommand(c, "CLIENT INFO");
@@ -48,26 +48,26 @@ static void test_auth(void **state)
     assert_non_null(strstr(r->str, "user=sensor"));
     freeReplyObject(r);
     redisFree(c);
-    redis_url_free(&u);
+    rurl_free(&u);
     /* the password from LOOPHOLE_REDIS_PASSWORD */
     snprintf(url, sizeof(url), "redis://sensor@127.0.0.1:%d", t.port);
-    assert_int_equal(redis_url_parse(&u, url, "s3cret", err, sizeof(err)), 0);
-    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_OK);
+    assert_int_equal(rurl_parse(&u, url, "s3cret", err, sizeof(err)), 0);
+    assert_int_equal(rconn_open(&u, 2000, &c, err, sizeof(err)), RCONN_OK);
     redisFree(c);
-    redis_url_free(&u);
+    rurl_free(&u);
     /* a wrong password: a clear error that does not repeat it */
     snprintf(url, sizeof(url), "redis://sensor:wrongpw@127.0.0.1:%d", t.port);
-    redis_url_parse(&u, url, NULL, err, sizeof(err));
-    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_AUTH);
+    rurl_parse(&u, url, NULL, err, sizeof(err));
+    assert_int_equal(rconn_open(&u, 2000, &c, err, sizeof(err)), RCONN_AUTH);
     assert_null(c);
     assert_non_null(strstr(err, "authentication failed for user 'sensor'"));
     assert_null(strstr(err, "wrongpw"));
-    redis_url_free(&u);
+    rurl_free(&u);
     /* no password at all where one is needed */
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", t.port);
-    redis_url_parse(&u, url, NULL, err, sizeof(err));
-    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_AUTH);
-    redis_url_free(&u);
+    rurl_parse(&u, url, NULL, err, sizeof(err));
+    assert_int_equal(rconn_open(&u, 2000, &c, err, sizeof(err)), RCONN_AUTH);
+    rurl_free(&u);
     tserver_free(&t);
 }
 
@@ -75,7 +75,7 @@ static void test_auth(void **state)
 typedef struct rig {
     event_context ectx;
     event_queue *q;
-    redis_url url;
+    rurl url;
     output *out;
     writer *w;
     char alerts[300], journal[300];
@@ -89,7 +89,7 @@ static void rig_start(rig *g, const tserver *t, const char *dir, uint64_t journa
     g->q = event_queue_new(&g->ectx, 0, 1 << 20, 1);
     snprintf(g->alerts, sizeof(g->alerts), "%s/alerts.jsonl", dir);
     snprintf(g->journal, sizeof(g->journal), "%s/journal", dir);
-    redis_url_unix(&g->url, t->sock, err, sizeof(err));
+    rurl_unix(&g->url, t->sock, err, sizeof(err));
     g->out = output_open(g->alerts, err, sizeof(err));
     writer_config wc = {.url = &g->url,
                         .timeout_ms = 500,
@@ -116,7 +116,7 @@ static uint64_t rig_stop(rig *g)
     writer_free(g->w, 1);
     output_close(g->out, err, sizeof(err));
     event_queue_free(g->q);
-    redis_url_free(&g->url);
+    rurl_free(&g->url);
     return left;
 }
 

@@ -31,7 +31,7 @@ static void quiet(void *ctx, const char *msg)
 typedef struct rig {
     event_context ectx;
     event_queue *q;
-    redis_url url;
+    rurl url;
     output *out;
     writer *w;
     char alerts[300], journal[300];
@@ -45,7 +45,7 @@ static void rig_start(rig *g, const tserver *t, const char *sensor)
     g->q = event_queue_new(&g->ectx, 0, 1 << 20, 1);
     snprintf(g->alerts, sizeof(g->alerts), "%s/%s.alerts", t->dir, sensor);
     snprintf(g->journal, sizeof(g->journal), "%s/%s.journal", t->dir, sensor);
-    redis_url_unix(&g->url, t->sock, err, sizeof(err));
+    rurl_unix(&g->url, t->sock, err, sizeof(err));
     g->out = output_open(g->alerts, err, sizeof(err));
     writer_config wc = {.url = &g->url,
                         .journal_path = g->journal,
@@ -68,7 +68,7 @@ static void rig_stop(rig *g)
     writer_free(g->w, 1);
     output_close(g->out, err, sizeof(err));
     event_queue_free(g->q);
-    redis_url_free(&g->url);
+    rurl_free(&g->url);
 }
 
 /* One alert with an optional GPU host, peer and evidence flow. */
@@ -158,7 +158,7 @@ static void test_summary_matches_alerts(void **state)
 {
     tserver t;
     rig before, run, other;
-    redis_url u;
+    rurl u;
     redisContext *c = NULL;
     char err[512], since[64];
     json_t *sum;
@@ -171,8 +171,8 @@ static void test_summary_matches_alerts(void **state)
                 NULL, 0, 0);
     rig_stop(&before);
 
-    redis_url_unix(&u, t.sock, err, sizeof(err));
-    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_OK);
+    rurl_unix(&u, t.sock, err, sizeof(err));
+    assert_int_equal(rconn_open(&u, 2000, &c, err, sizeof(err)), RCONN_OK);
     assert_int_equal(summary_mark(c, "lh:", since, sizeof(since), err, sizeof(err)), 0);
     assert_string_not_equal(since, "0-0");
 
@@ -264,7 +264,7 @@ static void test_summary_matches_alerts(void **state)
 
     json_decref(sum);
     redisFree(c);
-    redis_url_free(&u);
+    rurl_free(&u);
     tserver_free(&t);
 }
 
@@ -272,15 +272,15 @@ static void test_summary_matches_alerts(void **state)
 static void test_summary_empty(void **state)
 {
     tserver t;
-    redis_url u;
+    rurl u;
     redisContext *c = NULL;
     char err[512], since[64];
     json_t *sum;
 
     (void)state;
     assert_int_equal(tserver_start(&t, NULL), 0);
-    redis_url_unix(&u, t.sock, err, sizeof(err));
-    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_OK);
+    rurl_unix(&u, t.sock, err, sizeof(err));
+    assert_int_equal(rconn_open(&u, 2000, &c, err, sizeof(err)), RCONN_OK);
     assert_int_equal(summary_mark(c, "lh:", since, sizeof(since), err, sizeof(err)), 0);
     assert_string_equal(since, "0-0");
     sum = summary_collect(c, "lh:", "s1", since, err, sizeof(err));
@@ -294,7 +294,7 @@ static void test_summary_empty(void **state)
     assert_null(summary_collect(c, "lh:", "s1", "0-0", err, sizeof(err)));
     assert_non_null(strstr(err, "lh:alerts"));
     redisFree(c);
-    redis_url_free(&u);
+    rurl_free(&u);
     tserver_free(&t);
 }
 
