@@ -73,20 +73,13 @@ static int rconn_check(redisReply *r, const char *name, const char *step, char *
     return rc;
 }
 
-static int rconn_setup(redisContext *c, const rurl *u, const char *name, char *err, size_t errlen)
+static int rconn_select(redisContext *c, const rurl *u, const char *name, char *err, size_t errlen)
 {
     char db[16];
-    size_t liblen;
-    const char *lib = rconn_library(&liblen);
     const char *ping[1] = {"PING"};
     size_t pinglens[1] = {4};
     const char *sel[2] = {"SELECT", db};
     size_t sellens[2] = {6, 0};
-    const char *load[3] = {"FUNCTION", "LOAD", "REPLACE"};
-    const char *argv4[4] = {load[0], load[1], load[2], lib};
-    size_t lens4[4] = {8, 4, 7, liblen};
-    const char *ver[3] = {"FCALL", "lh_version", "0"};
-    size_t verlens[3] = {5, 10, 1};
     redisReply *r;
     int rc;
 
@@ -104,7 +97,21 @@ static int rconn_setup(redisContext *c, const rurl *u, const char *name, char *e
         if ((rc = rconn_check(r, name, "SELECT", err, errlen)) != 0)
             return rc;
     }
-    if ((r = rconn_cmd(c, name, 4, argv4, lens4, err, errlen)) == NULL)
+    return RCONN_OK;
+}
+
+static int rconn_load(redisContext *c, const char *name, char *err, size_t errlen)
+{
+    size_t liblen;
+    const char *lib = rconn_library(&liblen);
+    const char *load[4] = {"FUNCTION", "LOAD", "REPLACE", lib};
+    size_t loadlens[4] = {8, 4, 7, liblen};
+    const char *ver[3] = {"FCALL", "lh_version", "0"};
+    size_t verlens[3] = {5, 10, 1};
+    redisReply *r;
+    int rc;
+
+    if ((r = rconn_cmd(c, name, 4, load, loadlens, err, errlen)) == NULL)
         return RCONN_ERR;
     if ((rc = rconn_check(r, name, "FUNCTION LOAD (Redis 7 or later is needed)", err, errlen)) != 0)
         return rc;
@@ -120,15 +127,17 @@ static int rconn_setup(redisContext *c, const rurl *u, const char *name, char *e
     return RCONN_OK;
 }
 
-int rconn_open(const rurl *u, int timeout_ms, redisContext **out, char *err, size_t errlen)
+/* Connects, authenticates, checks the server answers and selects the
+ * database; the library is loaded by the caller when it wants it. */
+static int rconn_start(const rurl *u, int timeout_ms, redisContext **out, char *name,
+                       size_t namelen, char *err, size_t errlen)
 {
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    char name[300];
     redisContext *c;
     int rc;
 
     *out = NULL;
-    rurl_describe(u, name, sizeof(name));
+    rurl_describe(u, name, namelen);
     c = u->path ? redisConnectUnixWithTimeout(u->path, tv)
                 : redisConnectWithTimeout(u->host, u->port, tv);
     if (c == NULL || c->err) {
@@ -144,11 +153,30 @@ int rconn_open(const rurl *u, int timeout_ms, redisContext **out, char *err, siz
     }
     rc = u->password ? rconn_auth(c, u, name, err, errlen) : RCONN_OK;
     if (rc == RCONN_OK)
-        rc = rconn_setup(c, u, name, err, errlen);
+        rc = rconn_select(c, u, name, err, errlen);
     if (rc != RCONN_OK) {
         redisFree(c);
         return rc;
     }
     *out = c;
     return RCONN_OK;
+}
+
+int rconn_connect(const rurl *u, int timeout_ms, redisContext **out, char *err, size_t errlen)
+{
+    char name[300];
+
+    return rconn_start(u, timeout_ms, out, name, sizeof(name), err, errlen);
+}
+
+int rconn_open(const rurl *u, int timeout_ms, redisContext **out, char *err, size_t errlen)
+{
+    char name[300];
+    int rc = rconn_start(u, timeout_ms, out, name, sizeof(name), err, errlen);
+
+    if (rc == RCONN_OK && (rc = rconn_load(*out, name, err, errlen)) != RCONN_OK) {
+        redisFree(*out);
+        *out = NULL;
+    }
+    return rc;
 }

@@ -31,6 +31,10 @@ extern const char rconn_version[];
  * timeout_ms bounds the connect and every later command on the context. */
 int rconn_open(const rurl *u, int timeout_ms, redisContext **out, char *err, size_t errlen);
 
+/* The same without loading the library: for reading a cluster's slot map
+ * from a node that may be a replica. */
+int rconn_connect(const rurl *u, int timeout_ms, redisContext **out, char *err, size_t errlen);
+
 /* The embedded functions library (rules/functions.lua) and its length. */
 const char *rconn_library(size_t *len);
 

@@ -155,6 +155,49 @@ static int rurl_socket(rurl *u, const char *s, char *err, size_t errlen)
     return 0;
 }
 
+/* redis+cluster://[user[:password]@]host:port[,host:port...]: the seed
+ * nodes of a cluster, each a host:port as in redis://. No database: a
+ * cluster has only database 0. */
+static int rurl_cluster(rurl *u, const char *s, char *err, size_t errlen)
+{
+    const char *at = strrchr(s, '@'), *p = at ? at + 1 : s;
+
+    if (at && rurl_userinfo(u, s, (size_t)(at - s), err, errlen) < 0)
+        return -1;
+    if (strchr(p, '/')) {
+        snprintf(err, errlen, "Redis URL: a cluster has no database number ('%s')", p);
+        return -1;
+    }
+    u->cluster = 1;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        rurl one = {.port = 6379};
+        rurl_seed *grown;
+        if (len == 0 || u->nseeds >= RURL_MAX_SEEDS) {
+            snprintf(err, errlen, "Redis URL: expected 1 to %d comma-separated host:port seeds",
+                     RURL_MAX_SEEDS);
+            return -1;
+        }
+        if (rurl_hostport(&one, p, len, err, errlen) < 0) {
+            free(one.host);
+            return -1;
+        }
+        if ((grown = realloc(u->seeds, (u->nseeds + 1) * sizeof(*grown))) == NULL)
+            abort();
+        u->seeds = grown;
+        u->seeds[u->nseeds].host = one.host;
+        u->seeds[u->nseeds++].port = one.port;
+        p += len + (p[len] == ',');
+    }
+    if (u->nseeds == 0) {
+        snprintf(err, errlen, "Redis URL: redis+cluster:// needs at least one host:port");
+        return -1;
+    }
+    u->host = rurl_strndup(u->seeds[0].host, strlen(u->seeds[0].host));
+    u->port = u->seeds[0].port;
+    return 0;
+}
+
 int rurl_parse(rurl *u, const char *s, const char *env_password, char *err, size_t errlen)
 {
     int rc;
@@ -165,9 +208,12 @@ int rurl_parse(rurl *u, const char *s, const char *env_password, char *err, size
         rc = rurl_socket(u, s + 7, err, errlen);
     } else if (strncmp(s, "redis://", 8) == 0) {
         rc = rurl_tcp(u, s + 8, err, errlen);
+    } else if (strncmp(s, "redis+cluster://", 16) == 0) {
+        rc = rurl_cluster(u, s + 16, err, errlen);
     } else {
         snprintf(err, errlen,
-                 "Redis URL: expected redis://[user:password@]host[:port][/db] or "
+                 "Redis URL: expected redis://[user:password@]host[:port][/db], "
+                 "redis+cluster://[user:password@]host:port[,host:port...] or "
                  "unix:///path/to/socket");
         return -1;
     }
@@ -200,6 +246,9 @@ void rurl_describe(const rurl *u, char *buf, size_t len)
 
 void rurl_free(rurl *u)
 {
+    for (unsigned i = 0; i < u->nseeds; i++)
+        free(u->seeds[i].host);
+    free(u->seeds);
     free(u->host);
     free(u->path);
     free(u->user);

@@ -2,7 +2,10 @@
  *
  * redis://[user[:password]@]host[:port][/db] (host may be an [IPv6]
  * literal; user and password may carry %XX escapes) or
- * unix:///absolute/path/to/socket[?db=N]. The password may instead come
+ * unix:///absolute/path/to/socket[?db=N], or a Redis Cluster:
+ * redis+cluster://[user[:password]@]host:port[,host:port...], the seed
+ * nodes the slot map is first read from (any node of the cluster will do;
+ * more than one keeps the sensor starting when one is down). The password may instead come
  * from the environment variable LOOPHOLE_REDIS_PASSWORD, which keeps it
  * out of the process list; a password in the URL wins.
  *
@@ -16,6 +19,13 @@
 
 #define RURL_PASSWORD_ENV "LOOPHOLE_REDIS_PASSWORD"
 
+#define RURL_MAX_SEEDS 64
+
+typedef struct rurl_seed {
+    char *host;
+    int port;
+} rurl_seed;
+
 typedef struct rurl {
     char *host;     /* NULL for a Unix socket */
     int port;       /* 6379 by default */
@@ -23,6 +33,9 @@ typedef struct rurl {
     char *user;     /* NULL = no user (AUTH password alone, or no AUTH) */
     char *password; /* NULL = no AUTH */
     int db;         /* SELECT db when > 0 */
+    int cluster;    /* redis+cluster://: host and port are seeds[0] */
+    rurl_seed *seeds;
+    unsigned nseeds; /* 0 unless cluster */
 } rurl;
 
 /* Parses s into u. env_password is the value of LOOPHOLE_REDIS_PASSWORD

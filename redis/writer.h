@@ -15,6 +15,12 @@
  * answers it from its dedup record, so every alert is written once. Events
  * past the journal's bound are dropped, counted and reported.
  *
+ * A Redis Cluster (a redis+cluster:// URL) is the same writer over
+ * redis/cluster.h: each batch goes to the primaries that serve its keys, one
+ * pipeline each; what a primary did not acknowledge (it died, the slot is
+ * still moving) goes to the journal in order, and the map is read again
+ * before the journal is replayed.
+ *
  * Threads: writer_new/start/stop/free from the main thread; the counters
  * from any thread; the queues' producers from their own threads.
  */
@@ -74,6 +80,9 @@ int writer_start(writer *w);
 uint64_t writer_stop(writer *w);
 
 const writer_stats *writer_get_stats(const writer *w);
+
+/* The redirection counters of a cluster; NULL for a single server. */
+const struct cluster_stats *writer_cluster_stats(const writer *w);
 
 /* Events waiting in the queues (approximate). */
 uint64_t writer_queued(const writer *w);

@@ -47,6 +47,42 @@ static void test_forms(void **state)
     rurl_free(&u);
 }
 
+static void test_cluster(void **state)
+{
+    rurl u;
+    char err[256];
+
+    (void)state;
+    assert_int_equal(rurl_parse(&u, "redis+cluster://sensor:pw@10.0.0.1:7000,[::1]:7001,h", NULL,
+                                err, sizeof(err)),
+                     0);
+    assert_true(u.cluster);
+    assert_int_equal(u.nseeds, 3);
+    assert_string_equal(u.seeds[0].host, "10.0.0.1");
+    assert_int_equal(u.seeds[0].port, 7000);
+    assert_string_equal(u.seeds[1].host, "::1");
+    assert_int_equal(u.seeds[1].port, 7001);
+    assert_string_equal(u.seeds[2].host, "h");
+    assert_int_equal(u.seeds[2].port, 6379);
+    assert_string_equal(u.host, "10.0.0.1"); /* the first seed, for messages */
+    assert_string_equal(u.user, "sensor");
+    assert_string_equal(u.password, "pw");
+    rurl_free(&u);
+    /* no database in a cluster, no empty seed, a bad port named */
+    assert_int_equal(rurl_parse(&u, "redis+cluster://h:7000/1", NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "no database"));
+    rurl_free(&u);
+    assert_int_equal(rurl_parse(&u, "redis+cluster://h:7000,,h:7001", NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "seeds"));
+    rurl_free(&u);
+    assert_int_equal(rurl_parse(&u, "redis+cluster://", NULL, err, sizeof(err)), -1);
+    rurl_free(&u);
+    assert_int_equal(rurl_parse(&u, "redis+cluster://:s3cret@h:99999", NULL, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "99999"));
+    assert_null(strstr(err, "s3cret"));
+    rurl_free(&u);
+}
+
 static void test_refusals(void **state)
 {
     static const char *const bad[] = {
@@ -69,7 +105,7 @@ static void test_refusals(void **state)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_forms),
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_forms), cmocka_unit_test(test_cluster),
                                        cmocka_unit_test(test_refusals)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
