@@ -46,7 +46,10 @@ struct writer {
     int started;
     _Atomic int stop;
     writer_item *items;
-    unsigned char *done; /* per item of the batch being sent */
+    unsigned char *done;        /* per item of the batch being sent */
+    unsigned char *replay_done; /* per journal item from the head: already acknowledged */
+    writer_item *steps;         /* next steps of alerts the replies asked for (cluster) */
+    int nsteps, capsteps;
     int nitems;
     unsigned next_queue;
     int backoff_ms;
@@ -140,6 +143,30 @@ static void writer_on_alert(void *ctx, const char *line, size_t len)
     STAT_ADD(w->st.alerts, 1);
 }
 
+/* A next step of an alert (reply.h): encoded like an event, so that it can
+ * go to the journal like one. */
+static void writer_on_call(void *ctx, int argc, const char *const *argv, const size_t *lens)
+{
+    writer *w = ctx;
+    writer_item it;
+
+    if (w->nsteps == w->capsteps) {
+        int cap = w->capsteps ? 2 * w->capsteps : 64;
+        writer_item *grown = realloc(w->steps, sizeof(*grown) * (size_t)cap);
+        if (grown == NULL) {
+            STAT_ADD(w->st.dropped, 1);
+            return;
+        }
+        w->steps = grown;
+        w->capsteps = cap;
+    }
+    if ((it.buf = event_encode(EVENT_CALL, argc, argv, lens, &it.len)) == NULL) {
+        STAT_ADD(w->st.dropped, 1);
+        return;
+    }
+    w->steps[w->nsteps++] = it;
+}
+
 /* Handles one reply. Returns 0 when the event is done (acknowledged or
  * refused for good), -1 when it must be sent again later. */
 static int writer_reply(writer *w, const event_view *v, redisReply *r)
@@ -150,8 +177,10 @@ static int writer_reply(writer *w, const event_view *v, redisReply *r)
         return -1;
     if (r->type == REDIS_REPLY_ERROR || v->kind == EVENT_CALL) {
         if (r->type != REDIS_REPLY_ERROR &&
-            rreply_alerts(r, NULL, writer_on_alert, w, err, sizeof(err)) >= 0)
+            rreply_alerts(r, NULL, writer_on_alert, w, err, sizeof(err)) >= 0) {
+            rreply_calls(r, writer_on_call, w);
             return 0;
+        }
         if (r->type == REDIS_REPLY_ERROR)
             snprintf(err, sizeof(err), "Redis refused %.*s: %s", (int)v->lens[0], v->argv[0],
                      r->str);
@@ -251,7 +280,7 @@ out:
 
 /* Sends items[0..n) and sets done[i] for each one Redis acknowledged (or
  * refused for good). Returns the number done. */
-static int writer_pipeline(writer *w, writer_item *items, int n, unsigned char *done)
+static int writer_send(writer *w, writer_item *items, int n, unsigned char *done)
 {
     event_view *views = malloc(sizeof(*views) * (size_t)n);
     int ndone;
@@ -271,6 +300,39 @@ static int writer_pipeline(writer *w, writer_item *items, int n, unsigned char *
 }
 
 /* Journals the items of items[0..n) that are not done (done may be NULL). */
+static void writer_journal(writer *w, writer_item *items, int n, const unsigned char *done);
+
+/* Runs the next steps the replies asked for, and theirs (three at most:
+ * lh_risk, then lh_emit and lh_host); what is not acknowledged goes to the
+ * journal, from where it is sent again like any event. */
+static void writer_steps(writer *w)
+{
+    for (int depth = 0; w->nsteps > 0; depth++) {
+        writer_item *steps = w->steps;
+        int n = w->nsteps;
+        unsigned char *done = calloc((size_t)n, 1);
+
+        w->steps = NULL;
+        w->nsteps = w->capsteps = 0;
+        if (done && depth < 3 && writer_connected(w, 0))
+            writer_send(w, steps, n, done);
+        writer_journal(w, steps, n, done);
+        for (int i = 0; i < n; i++)
+            free(steps[i].buf);
+        free(steps);
+        free(done);
+    }
+}
+
+/* writer_send, then the next steps of the alerts it raised. */
+static int writer_pipeline(writer *w, writer_item *items, int n, unsigned char *done)
+{
+    int ndone = writer_send(w, items, n, done);
+
+    writer_steps(w);
+    return ndone;
+}
+
 static void writer_journal(writer *w, writer_item *items, int n, const unsigned char *done)
 {
     char err[512];
@@ -307,14 +369,24 @@ static int writer_replay(writer *w)
         writer_report(w, "%s", err);
     if (n == 0)
         return 0;
-    writer_pipeline(w, items, n, w->done);
-    /* The journal gives up a prefix only: what a cluster acknowledged after
-     * the first command left undone is sent again with it, which the
-     * functions library answers from its dedup record. */
-    for (done = 0; done < n && w->done[done]; done++)
+    /* The journal gives up a prefix only. What a cluster acknowledged
+     * after the first command it left undone stays in the journal, marked
+     * in replay_done, and is not sent again. */
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (!w->replay_done[i])
+            w->items[m++] = items[i]; /* first half: free while replaying */
+    if (m > 0)
+        writer_pipeline(w, w->items, m, w->done);
+    for (int i = 0, k = 0; i < n; i++)
+        if (!w->replay_done[i])
+            w->replay_done[i] = w->done[k++];
+    for (done = 0; done < n && w->replay_done[done]; done++)
         ;
     if (done > 0 && journal_consume(w->journal, (uint64_t)done, err, sizeof(err)) < 0)
         writer_report(w, "%s", err);
+    memmove(w->replay_done, w->replay_done + done, (size_t)(n - done));
+    memset(w->replay_done + (n - done), 0, (size_t)done);
     STAT_ADD(w->st.replayed, (uint64_t)done);
     for (int i = 0; i < n; i++)
         free(items[i].buf);
@@ -406,10 +478,11 @@ writer *writer_new(const writer_config *cfg, char *err, size_t errlen)
     w->backoff_ms = WRITER_BACKOFF_MIN_MS;
     w->items = calloc(2 * (size_t)w->cfg.batch, sizeof(*w->items));
     w->done = malloc((size_t)w->cfg.batch);
-    if (w->items == NULL || w->done == NULL ||
+    w->replay_done = calloc((size_t)w->cfg.batch, 1);
+    if (w->items == NULL || w->done == NULL || w->replay_done == NULL ||
         (w->journal =
              journal_open(cfg->journal_path, cfg->journal_max_bytes, &torn, err, errlen)) == NULL) {
-        if (w->items == NULL || w->done == NULL)
+        if (w->items == NULL || w->done == NULL || w->replay_done == NULL)
             snprintf(err, errlen, "out of memory");
         writer_free(w, 0);
         return NULL;
@@ -495,5 +568,7 @@ void writer_free(writer *w, int remove_empty_journal)
     journal_close(w->journal, remove_empty_journal);
     free(w->items);
     free(w->done);
+    free(w->replay_done);
+    free(w->steps);
     free(w);
 }

@@ -43,6 +43,15 @@ static int fuzz_huge_aggregate(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* A next step must be FCALL lh_risk|lh_emit|lh_host 1 ... (reply.h). */
+static void fuzz_on_call(void *ctx, int argc, const char *const *argv, const size_t *lens)
+{
+    (void)ctx;
+    if (argc < 4 || argc > RREPLY_MAX_ARGS || lens[0] != 5 || memcmp(argv[0], "FCALL", 5) != 0 ||
+        lens[2] != 1 || argv[2][0] != '1')
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     redisReader *r = redisReaderCreate();
@@ -59,7 +68,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->maxbuf = 0;
     if (redisReaderFeed(r, (const char *)data, size) == REDIS_OK) {
         for (int i = 0; i < 64 && redisReaderGetReply(r, &reply) == REDIS_OK && reply; i++) {
-            rreply_alerts(reply, &count, fuzz_on_alert, NULL, err, sizeof(err));
+            if (rreply_alerts(reply, &count, fuzz_on_alert, NULL, err, sizeof(err)) >= 0)
+                rreply_calls(reply, fuzz_on_call, NULL);
             rreply_transient(
                 ((redisReply *)reply)->type == REDIS_REPLY_ERROR ? ((redisReply *)reply)->str : "");
             freeReplyObject(reply);

@@ -18,7 +18,7 @@
 #include "app/config.h"
 #include "rules/event.h"
 
-static const event_context ctx = {"lh:", "t", 1, 0};
+static const event_context ctx = {"lh:", "t", 1, 0, 0};
 
 /* A finished SSH-like record from client `cip` to server `sip`: full
  * handshake, client-side handshake RTT rtt_us, application RTT app_us. */

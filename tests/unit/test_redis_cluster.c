@@ -13,9 +13,12 @@
 #include <cmocka.h>
 
 #include "redis/cluster.h"
+#include "base/output.h"
 #include "base/stats.h"
 #include "redis/conn.h"
+#include "redis/writer.h"
 #include "redis_test_cluster.h"
+#include "redis_test_rig.h"
 
 static tcluster tc;
 
@@ -295,15 +298,161 @@ static void test_moved_and_ask(void **state)
     rurl_free(&u);
 }
 
+/* Whether primary i has a replica that is up, to be promoted. */
+static int has_replica(int i)
+{
+    redisContext *c = tserver_connect(&tc.node[i]);
+    redisReply *r = redisCommand(c, "INFO replication");
+    int yes = r && r->type == REDIS_REPLY_STRING && strstr(r->str, "connected_slaves:1");
+
+    freeReplyObject(r);
+    redisFree(c);
+    return yes;
+}
+
+#define W_US (3600ull * 1000000)
+#define T0   (472222ull * W_US)
+
+/* Alert i: ip i / 3, one of three rules, 40 points each, so the risk of
+ * an ip grows over its alerts and saturates at 100; host fields too. */
+static void raise_i(trig *g, int i)
+{
+    char ip[32], rule[32];
+    const char *host[] = {"provider", "test-cloud", "country", "CN", NULL};
+    event_alert a = {.rule = rule,
+                     .severity = "high",
+                     .role = "gpu_host",
+                     .ip = ip,
+                     .summary = "s",
+                     .score = 40,
+                     .ts_us = T0 + (uint64_t)i,
+                     .window_us = W_US,
+                     .host = host};
+    snprintf(ip, sizeof(ip), "10.2.%d.%d", i / 3 / 256, i / 3 % 256);
+    snprintf(rule, sizeof(rule), "rule_%d", i % 3);
+    assert_int_equal(event_raise(g->q, &a), 0);
+}
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = calloc(1, 1 << 22);
+    size_t n;
+
+    assert_non_null(f);
+    n = fread(buf, 1, (1 << 22) - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* A connection to the primary that serves key. */
+static redisContext *owner_of(const char *key)
+{
+    char id[64];
+    int i = slot_owner(cluster_keyslot(key, strlen(key)), id, sizeof(id));
+
+    assert_true(i >= 0);
+    return tserver_connect(&tc.node[i]);
+}
+
+/* The "json" fields of a stream, one per line. */
+static char *stream_lines(redisContext *c)
+{
+    redisReply *r = redisCommand(c, "XRANGE lh:alerts - +");
+    char *out = calloc(1, 1 << 22);
+    size_t used = 0;
+
+    for (size_t k = 0; k < r->elements; k++) {
+        redisReply *f = r->element[k]->element[1];
+        used += (size_t)snprintf(out + used, (1 << 22) - used, "%s\n", f->element[1]->str);
+    }
+    freeReplyObject(r);
+    return out;
+}
+
+/* Runs cmd on the single server c1 and on the primary serving key; checks
+ * the replies are the same array of strings and returns its length. */
+static size_t same_reply(redisContext *c1, const char *key, const char *cmd)
+{
+    redisContext *cc = owner_of(key);
+    redisReply *r1 = redisCommand(c1, cmd), *rc = redisCommand(cc, cmd);
+    size_t n = r1->elements;
+
+    assert_int_equal(r1->elements, rc->elements);
+    for (size_t k = 0; k < r1->elements; k++)
+        assert_string_equal(r1->element[k]->str, rc->element[k]->str);
+    freeReplyObject(r1);
+    freeReplyObject(rc);
+    redisFree(cc);
+    return n;
+}
+
+/* The same events through one server and through the cluster: the same
+ * alert lines (score included) in the same order in the output and in the
+ * stream, the same risk, the same host hash. */
+static void test_writer_same_as_single(void **state)
+{
+    tserver t;
+    trig g1, gc;
+    char url[400];
+    const int n = 300;
+
+    (void)state;
+    assert_int_equal(tserver_start(&t, NULL), 0);
+    snprintf(url, sizeof(url), "unix://%s", t.sock);
+    trig_start(&g1, url, t.dir, "t", 7, 64 << 20, 16, 500);
+    for (int i = 0; i < n; i++)
+        raise_i(&g1, i);
+    assert_int_equal(trig_stop(&g1), 0);
+    snprintf(url, sizeof(url), "redis+cluster://127.0.0.1:%d", tc.node[0].port);
+    trig_start(&gc, url, tc.node[0].dir, "t", 7, 64 << 20, 16, 500);
+    for (int i = 0; i < n; i++)
+        raise_i(&gc, i);
+    const writer_stats *ws = writer_get_stats(gc.w);
+    assert_int_equal(trig_stop(&gc), 0);
+    char *a1 = slurp(g1.alerts), *ac = slurp(gc.alerts);
+    int lines = 0;
+    for (char *p = a1; (p = strchr(p, '\n')); p++)
+        lines++;
+    assert_int_equal(lines, n);
+    assert_non_null(strstr(a1, "\"score\":100")); /* the risk saturated */
+    assert_non_null(strstr(a1, "\"score\":80"));
+    assert_string_equal(a1, ac);
+    free(ac);
+    (void)ws;
+    /* the stream, the risk, a host hash */
+    redisContext *c1 = tserver_connect(&t), *cc = owner_of("lh:alerts");
+    char *s1 = stream_lines(c1), *sc = stream_lines(cc);
+    assert_string_equal(s1, a1);
+    assert_string_equal(s1, sc);
+    free(s1);
+    free(sc);
+    free(a1);
+    redisFree(cc);
+    assert_int_equal(same_reply(c1, "lh:risk", "ZRANGE lh:risk 0 -1 WITHSCORES"),
+                     2 * (size_t)(n / 3));
+    assert_true(same_reply(c1, "lh:host:10.2.0.7", "HGETALL lh:host:10.2.0.7") >= 12);
+    redisFree(c1);
+    tserver_free(&t);
+}
+
 static void test_failover(void **state)
 {
     rurl u;
     cluster *c = open_cluster(&u);
     const cluster_stats *st = cluster_get_stats(c);
-    const char *key = "{lh:failover}:k";
-    char id[64];
-    int victim = slot_owner(cluster_keyslot(key, strlen(key)), id, sizeof(id));
+    char key[64], id[64];
+    int victim = -1;
     const char *set[] = {"SET", key, "1"};
+
+    for (int k = 0; k < 100 && victim < 0; k++) {
+        snprintf(key, sizeof(key), "{lh:failover:%d}:k", k);
+        victim = slot_owner(cluster_keyslot(key, strlen(key)), id, sizeof(id));
+        if (victim >= 0 && !has_replica(victim))
+            victim = -1;
+    }
+    assert_true(victim >= 0);
     int done = 0;
 
     (void)state;
@@ -336,6 +485,7 @@ int main(void)
         cmocka_unit_test(test_keyslot),
         cmocka_unit_test(test_route_and_library),
         cmocka_unit_test(test_moved_and_ask),
+        cmocka_unit_test(test_writer_same_as_single),
         cmocka_unit_test(test_failover),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
