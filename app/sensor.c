@@ -26,6 +26,7 @@
 #include "app/summary.h"
 #include "base/wire_json.h"
 #include "base/output.h"
+#include "redis/cluster.h"
 #include "redis/conn.h"
 #include "rules/event.h"
 #include "redis/spawn.h"
@@ -402,6 +403,17 @@ static void sensor_redis_counters(sensor *s, json_t *o)
     json_object_set_new(o, "events_rejected", json_integer((json_int_t)STAT_GET(ws->rejected)));
     json_object_set_new(o, "journal_bytes", json_integer((json_int_t)STAT_GET(ws->journal_bytes)));
     json_object_set_new(o, "alerts", json_integer((json_int_t)STAT_GET(ws->alerts)));
+    const cluster_stats *cst = writer_cluster_stats(s->writer);
+    if (cst) { /* a Redis Cluster only (docs/redis.md) */
+        json_object_set_new(o, "cluster_primaries",
+                            json_integer((json_int_t)STAT_GET(cst->primaries)));
+        json_object_set_new(o, "cluster_moved", json_integer((json_int_t)STAT_GET(cst->moved)));
+        json_object_set_new(o, "cluster_ask", json_integer((json_int_t)STAT_GET(cst->ask)));
+        json_object_set_new(o, "cluster_tryagain",
+                            json_integer((json_int_t)STAT_GET(cst->tryagain)));
+        json_object_set_new(o, "cluster_refreshes",
+                            json_integer((json_int_t)STAT_GET(cst->refreshes)));
+    }
 }
 
 /* The counters as one JSON object; the caller owns it. */

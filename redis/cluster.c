@@ -16,14 +16,17 @@
 #include "base/stats.h"
 #include "conn.h"
 
-#define CLUSTER_ROUNDS   8  /* redirections followed for one batch */
-#define CLUSTER_PAUSE_MS 50 /* first pause after TRYAGAIN, CLUSTERDOWN, ASK */
+#define CLUSTER_ROUNDS   8   /* redirections followed for one batch */
+#define CLUSTER_PAUSE_MS 50  /* first pause after TRYAGAIN, CLUSTERDOWN, ASK */
+#define CLUSTER_WAIT_MS  500 /* bound of WAIT for a replica after a batch */
 
 typedef struct cluster_node {
     char *host;
     int port;
     redisContext *ctx; /* NULL: not connected (yet, or any more) */
     int down;          /* could not be reached during this cluster_exec */
+    int replicas;      /* replicas the map shows: WAIT for one after a batch */
+    int used;          /* commands sent to it in this round */
 } cluster_node;
 
 struct cluster {
@@ -179,6 +182,7 @@ static int cluster_parse_slots(cluster *c, const redisReply *r, const char *host
         }
         for (long long s = lo; s <= hi; s++)
             c->slot_node[s] = (uint16_t)(node + 1);
+        c->nodes[node].replicas = (int)e->elements - 3;
     }
     return 0;
 }
@@ -303,13 +307,14 @@ int cluster_exec(cluster *c, const cluster_cmd *cmds, int n, unsigned char *done
     int *route = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
     int *ask = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1));
     unsigned char *gave_up = calloc((size_t)(n > 0 ? n : 1), 1);
+    redisReply **final = calloc((size_t)(n > 0 ? n : 1), sizeof(*final));
     int ndone = 0, noted = 0;
     char why[512];
 
     if (n <= 0)
         goto out;
     memset(done, 0, (size_t)n);
-    if (route == NULL || ask == NULL || gave_up == NULL) {
+    if (route == NULL || ask == NULL || gave_up == NULL || final == NULL) {
         snprintf(err, errlen, "out of memory");
         goto out;
     }
@@ -319,6 +324,9 @@ int cluster_exec(cluster *c, const cluster_cmd *cmds, int n, unsigned char *done
         c->nodes[i].down = 0;
     for (int round = 0; round < CLUSTER_ROUNDS; round++) {
         int refresh = 0, pause = 0, sent = 0;
+
+        for (unsigned k = 0; k < c->nnodes; k++)
+            c->nodes[k].used = 0;
 
         for (int i = 0; i < n; i++) {
             int slot = cluster_cmd_slot(&cmds[i]), node;
@@ -347,8 +355,15 @@ int cluster_exec(cluster *c, const cluster_cmd *cmds, int n, unsigned char *done
             redisAppendCommandArgv(c->nodes[node].ctx, cmds[i].argc, (const char **)cmds[i].argv,
                                    cmds[i].lens);
             route[i] = node;
+            c->nodes[node].used++;
             sent++;
         }
+        /* A reply says the primary ran the command; a failover may still
+         * lose it until a replica has it. WAIT before anything is taken as
+         * done, so a promoted replica holds every acknowledged call. */
+        for (unsigned k = 0; k < c->nnodes; k++)
+            if (c->nodes[k].used && c->nodes[k].replicas > 0)
+                redisAppendCommand(c->nodes[k].ctx, "WAIT 1 %d", CLUSTER_WAIT_MS);
         for (int i = 0; i < n; i++) {
             cluster_node *nd = route[i] >= 0 ? &c->nodes[route[i]] : NULL;
             redisReply *r = NULL;
@@ -385,6 +400,38 @@ int cluster_exec(cluster *c, const cluster_cmd *cmds, int n, unsigned char *done
                                                         strncmp(r->str, "CLUSTERDOWN", 11) == 0)) {
                 STAT_ADD(c->st.tryagain, 1);
                 pause = 1;
+            } else {
+                final[i] = r; /* taken below, once its primary's WAIT is in */
+                continue;
+            }
+            if (round == CLUSTER_ROUNDS - 1)
+                cluster_note(err, errlen, &noted, "Redis Cluster: still redirected: %s", r->str);
+            freeReplyObject(r);
+        }
+        for (unsigned k = 0; k < c->nnodes; k++) {
+            cluster_node *nd = &c->nodes[k];
+            redisReply *r = NULL;
+            if (!nd->used || nd->replicas == 0 || nd->ctx == NULL)
+                continue;
+            if (redisGetReply(nd->ctx, (void **)&r) != REDIS_OK || r == NULL) {
+                snprintf(why, sizeof(why), "Redis at %s:%d: %s", nd->host, nd->port,
+                         nd->ctx->errstr[0] ? nd->ctx->errstr : "no reply to WAIT");
+                cluster_note(err, errlen, &noted, "%s", why);
+                cluster_node_drop(nd);
+                refresh = 1;
+            }
+            if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+                nd->replicas = 0; /* none answers: do not wait on every batch */
+            if (r)
+                freeReplyObject(r);
+        }
+        for (int i = 0; i < n; i++) {
+            redisReply *r = final[i];
+            if (r == NULL)
+                continue;
+            final[i] = NULL;
+            if (c->nodes[route[i]].ctx == NULL) {
+                gave_up[i] = 1; /* its primary died before WAIT answered */
             } else if (fn(ctx, i, r) == 0) {
                 done[i] = 1;
                 ndone++;
@@ -392,8 +439,6 @@ int cluster_exec(cluster *c, const cluster_cmd *cmds, int n, unsigned char *done
                 cluster_note(err, errlen, &noted, "Redis answered %s", r->str ? r->str : "?");
                 gave_up[i] = 1;
             }
-            if (!done[i] && !gave_up[i] && round == CLUSTER_ROUNDS - 1)
-                cluster_note(err, errlen, &noted, "Redis Cluster: still redirected: %s", r->str);
             freeReplyObject(r);
         }
         int live = 0;
@@ -412,6 +457,7 @@ out:
     free(route);
     free(ask);
     free(gave_up);
+    free(final);
     return ndone;
 }
 

@@ -17,7 +17,11 @@
  *               does not declare, which may still sit on the source;
  *   TRYAGAIN, CLUSTERDOWN   sent again after a pause, a bounded number of
  *               times.
- * Every other reply is final and goes to the caller's callback. A command
+ * Every other reply is final. It goes to the caller's callback only after
+ * the primary answered WAIT for one replica (bounded, skipped for a
+ * primary without replicas): a reply alone says the primary ran the
+ * command, and a failover before it reached a replica would lose it, while
+ * the caller already took it as done. A command
  * whose primary cannot be reached, or that is still redirected when the
  * rounds run out, is left undone; the caller journals it and calls
  * cluster_refresh() before trying again (a failover shows up so).
