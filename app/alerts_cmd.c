@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "app/config.h"
+#include "redis/cluster.h"
 #include "redis/url.h"
 
 #define ALERTS_CMD_MAX_RULES 32
@@ -55,7 +56,8 @@ static void alerts_cmd_usage(FILE *out)
 {
     fputs("Usage: loophole alerts [options]\n"
           "Prints the alerts of the Redis stream <prefix>alerts as they arrive.\n"
-          "  --redis URL      redis://[user:password@]host:port[/db] or unix:///path\n"
+          "  --redis URL      redis://[user:password@]host:port[/db], unix:///path or\n"
+          "                   redis+cluster://host:port[,host:port...]\n"
           "                   (default: [redis] url of -c FILE, else redis://127.0.0.1:6379)\n"
           "  -c FILE          read [redis] url and prefix from this configuration file\n"
           "  --prefix P       key prefix (default: [redis] prefix, else lh:)\n"
@@ -218,6 +220,16 @@ static redisContext *alerts_cmd_connect(const alerts_cmd *a, char *err, size_t e
     char where[300];
 
     rurl_describe(u, where, sizeof(where));
+    if (u->cluster) { /* the primary serving the stream (docs/redis.md) */
+        char key[300];
+        redisFree(c);
+        c = NULL;
+        snprintf(key, sizeof(key), "%salerts", a->prefix);
+        if (cluster_connect_key(u, key, strlen(key), 2000, &c, err, errlen) < 0)
+            goto fail;
+        redisSetTimeout(c, rw);
+        return c;
+    }
     if (c == NULL || c->err) {
         snprintf(err, errlen, "%s: %s", where, c ? c->errstr : "out of memory");
         goto fail;

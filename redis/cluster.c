@@ -233,28 +233,62 @@ static int cluster_connect_all(cluster *c, char *err, size_t errlen)
     return rc;
 }
 
-int cluster_refresh(cluster *c, char *err, size_t errlen)
+/* Reads the map from the first seed that answers (seeds may be replicas). */
+static int cluster_read_seeds(cluster *c, char *why, size_t whylen)
 {
-    char why[512] = "no node answered";
-
-    /* A connected primary first; then the seeds, which may be replicas. */
-    for (unsigned i = 0; i < c->nnodes; i++)
-        if (c->nodes[i].ctx &&
-            cluster_read_map(c, c->nodes[i].ctx, c->nodes[i].host, why, sizeof(why)) == 0)
-            return cluster_connect_all(c, err, errlen);
     for (unsigned i = 0; i < c->url.nseeds; i++) {
         rurl v = cluster_node_url(c, c->url.seeds[i].host, c->url.seeds[i].port);
         redisContext *ctx;
         int rc;
-        if (rconn_connect(&v, c->timeout_ms, &ctx, why, sizeof(why)) != RCONN_OK)
+        if (rconn_connect(&v, c->timeout_ms, &ctx, why, whylen) != RCONN_OK)
             continue;
-        rc = cluster_read_map(c, ctx, c->url.seeds[i].host, why, sizeof(why));
+        rc = cluster_read_map(c, ctx, c->url.seeds[i].host, why, whylen);
         redisFree(ctx);
         if (rc == 0)
-            return cluster_connect_all(c, err, errlen);
+            return 0;
     }
+    return -1;
+}
+
+int cluster_refresh(cluster *c, char *err, size_t errlen)
+{
+    char why[512] = "no node answered";
+
+    /* A connected primary first; then the seeds. */
+    for (unsigned i = 0; i < c->nnodes; i++)
+        if (c->nodes[i].ctx &&
+            cluster_read_map(c, c->nodes[i].ctx, c->nodes[i].host, why, sizeof(why)) == 0)
+            return cluster_connect_all(c, err, errlen);
+    if (cluster_read_seeds(c, why, sizeof(why)) == 0)
+        return cluster_connect_all(c, err, errlen);
     snprintf(err, errlen, "Redis Cluster: cannot read the slot map: %s", why);
     return -1;
+}
+
+int cluster_connect_key(const rurl *u, const char *key, size_t len, int timeout_ms,
+                        redisContext **out, char *err, size_t errlen)
+{
+    cluster *c = calloc(1, sizeof(*c));
+    char why[512] = "no node answered";
+    int node, rc = -1;
+
+    *out = NULL;
+    if (c == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    c->url = *u;
+    c->timeout_ms = timeout_ms > 0 ? timeout_ms : 2000;
+    if (cluster_read_seeds(c, why, sizeof(why)) < 0)
+        snprintf(err, errlen, "Redis Cluster: cannot read the slot map: %s", why);
+    else if ((node = c->slot_node[cluster_keyslot(key, len)] - 1) < 0)
+        snprintf(err, errlen, "Redis Cluster: no primary serves %.*s", (int)len, key);
+    else {
+        rurl v = cluster_node_url(c, c->nodes[node].host, c->nodes[node].port);
+        rc = rconn_connect(&v, c->timeout_ms, out, err, errlen) == RCONN_OK ? 0 : -1;
+    }
+    cluster_free(c);
+    return rc;
 }
 
 cluster *cluster_open(const rurl *u, int timeout_ms, char *err, size_t errlen)

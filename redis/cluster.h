@@ -78,6 +78,12 @@ cluster *cluster_open(const rurl *u, int timeout_ms, char *err, size_t errlen);
  * primaries that stay, connects new ones. Returns 0, or -1 with a message. */
 int cluster_refresh(cluster *c, char *err, size_t errlen);
 
+/* A plain connection (no library) to the primary serving key, for readers
+ * of one key such as `loophole alerts` on the alerts stream. Returns 0, or
+ * -1 with a message. */
+int cluster_connect_key(const rurl *u, const char *key, size_t len, int timeout_ms,
+                        redisContext **out, char *err, size_t errlen);
+
 /* Runs cmds[0..n). done[i] is set to 1 for every command the callback
  * accepted, 0 for the others. Returns the number done; when it is below n,
  * err says why (the first failure). */

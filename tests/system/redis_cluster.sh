@@ -18,7 +18,8 @@
 #     sum to k modulo 3, the same for both directions of a flow.
 # The sensors' alerts together, and the cluster's lh:alerts stream, must be
 # the reference's alerts, each exactly once, with the same content but the
-# sensor's name (lib/cluster_same.py).
+# sensor's name (lib/cluster_same.py). Then loophole alerts follows the
+# cluster's stream.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
@@ -120,4 +121,22 @@ scenario rules-fanout plain gpu 104.171.200.17 104.171.201.9 216.153.50.21 209.2
 scenario rules-fanin plain flow
 scenario egress-ctl corr gpu 104.171.200.17
 scenario relay-hop corr gpu 104.171.200.17
+
+# loophole alerts follows the stream of the cluster: the primary serving
+# lh:alerts, found from a seed
+n=$(wc -l <"$tmp/relay-hop.stream")
+timeout 20 "$LOOPHOLE" alerts --redis "$cluster_url" --json --from 0 --count "$n" \
+    >"$tmp/follow" 2>"$tmp/follow.err" || {
+    echo "FAIL: loophole alerts on the cluster: $(cat "$tmp/follow.err")" >&2
+    fail=1
+}
+cmp -s "$tmp/follow" "$tmp/relay-hop.stream" || {
+    echo "FAIL: loophole alerts printed other lines than the stream holds" >&2
+    fail=1
+}
+grep -q '"cluster_primaries":3' "$tmp/relay-hop.port0.err" 2>/dev/null ||
+    redis-cli -c -p "${cluster_ports[0]}" HGET lh:stats:port0 cluster_primaries | grep -qx 3 || {
+    echo "FAIL: the sensor's stats do not say it wrote to 3 primaries" >&2
+    fail=1
+}
 exit $fail

@@ -88,7 +88,9 @@ cluster_primaries() {
     local i
     for i in "${!cluster_ports[@]}"; do
         [ -n "${cluster_pids[$i]}" ] || continue
-        cluster_cli "$i" ROLE 2>/dev/null | head -1 | grep -qx master && echo "$i"
+        if cluster_cli "$i" ROLE 2>/dev/null | head -1 | grep -qx master; then
+            echo "$i"
+        fi
     done
 }
 
