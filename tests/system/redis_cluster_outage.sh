@@ -44,15 +44,7 @@ fail() {
     echo "redis_cluster_outage: FAIL: $*" >&2
     exit 1
 }
-# wait_for WHAT SECONDS CONDITION
-wait_for() {
-    local what=$1 deadline=$((SECONDS + $2))
-    until eval "$3"; do
-        [ "$SECONDS" -lt "$deadline" ] || fail "timed out waiting for $what"
-        sleep 0.05
-    done
-}
-stat_of() { python3 "$here/lib/laststat.py" "$1" "$2"; }
+. "$here/lib/wait.sh"
 stream_lines() {
     cluster_cli "$(cluster_primaries | head -1)" -c XRANGE lh:alerts - + |
         awk 'take { print; take = 0 } $0 == "json" { take = 1 }'
