@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "base/counters.h"
 #include "base/stats.h"
 #include "cluster.h"
 #include "conn.h"
@@ -571,4 +572,26 @@ void writer_free(writer *w, int remove_empty_journal)
     free(w->replay_done);
     free(w->steps);
     free(w);
+}
+
+void writer_stats_describe(const writer *w, json_t *o)
+{
+    const writer_stats *ws = writer_get_stats(w);
+
+    counters_add(o, "events_queued", writer_queued(w));
+    counters_add(o, "events_sent", STAT_GET(ws->sent));
+    counters_add(o, "events_journaled", STAT_GET(ws->journaled));
+    counters_add(o, "events_replayed", STAT_GET(ws->replayed));
+    counters_add(o, "events_dropped", STAT_GET(ws->dropped));
+    counters_add(o, "events_rejected", STAT_GET(ws->rejected));
+    counters_add(o, "journal_bytes", STAT_GET(ws->journal_bytes));
+    counters_add(o, "alerts", STAT_GET(ws->alerts));
+    if (w->cl) { /* a Redis Cluster only (docs/redis.md) */
+        const cluster_stats *cs = cluster_get_stats(w->cl);
+        counters_add(o, "cluster_primaries", STAT_GET(cs->primaries));
+        counters_add(o, "cluster_moved", STAT_GET(cs->moved));
+        counters_add(o, "cluster_ask", STAT_GET(cs->ask));
+        counters_add(o, "cluster_tryagain", STAT_GET(cs->tryagain));
+        counters_add(o, "cluster_refreshes", STAT_GET(cs->refreshes));
+    }
 }

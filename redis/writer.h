@@ -27,6 +27,7 @@
 #ifndef LOOPHOLE_REDIS_WRITER_H
 #define LOOPHOLE_REDIS_WRITER_H
 
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -83,6 +84,11 @@ const writer_stats *writer_get_stats(const writer *w);
 
 /* The redirection counters of a cluster; NULL for a single server. */
 const struct cluster_stats *writer_cluster_stats(const writer *w);
+
+/* Describes the counters into o (base/counters.h): events_queued,
+ * events_sent, events_journaled, events_replayed, events_dropped,
+ * events_rejected, journal_bytes, alerts. */
+void writer_stats_describe(const writer *w, json_t *o);
 
 /* Events waiting in the queues (approximate). */
 uint64_t writer_queued(const writer *w);
