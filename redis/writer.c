@@ -544,11 +544,6 @@ const writer_stats *writer_get_stats(const writer *w)
     return &w->st;
 }
 
-const struct cluster_stats *writer_cluster_stats(const writer *w)
-{
-    return w->cl ? cluster_get_stats(w->cl) : NULL;
-}
-
 uint64_t writer_queued(const writer *w)
 {
     uint64_t in = 0, taken = STAT_GET(w->st.taken);

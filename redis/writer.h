@@ -82,12 +82,11 @@ uint64_t writer_stop(writer *w);
 
 const writer_stats *writer_get_stats(const writer *w);
 
-/* The redirection counters of a cluster; NULL for a single server. */
-const struct cluster_stats *writer_cluster_stats(const writer *w);
-
 /* Describes the counters into o (base/counters.h): events_queued,
  * events_sent, events_journaled, events_replayed, events_dropped,
- * events_rejected, journal_bytes, alerts. */
+ * events_rejected, journal_bytes, alerts; with a Redis Cluster also
+ * cluster_primaries, cluster_moved, cluster_ask, cluster_tryagain,
+ * cluster_refreshes. */
 void writer_stats_describe(const writer *w, json_t *o);
 
 /* Events waiting in the queues (approximate). */
