@@ -40,15 +40,22 @@ cluster() {
         lo=$((16384 * i / p))
         hi=$((16384 * (i + 1) / p - 1))
         redis-cli -p "${ps[$i]}" CLUSTER ADDSLOTSRANGE "$lo" "$hi" >/dev/null
-        [ "$i" -gt 0 ] && redis-cli -p "${ps[$i]}" CLUSTER MEET 127.0.0.1 "${ps[0]}" >/dev/null
+        # the bus port is not port + 10000 here: MEET must name it
+        if [ "$i" -gt 0 ]; then
+            redis-cli -p "${ps[$i]}" CLUSTER MEET 127.0.0.1 "${ps[0]}" "${ps[$p]}" >/dev/null
+        fi
     done
+    local ok
     for _ in $(seq 200); do
-        redis-cli -p "${ps[0]}" CLUSTER INFO | grep -q 'cluster_state:ok' &&
-            [ "$(redis-cli -p "${ps[0]}" CLUSTER INFO | tr -d '\r' |
-                awk -F: '$1 == "cluster_known_nodes" { print $2 }')" = "$p" ] && break
+        ok=1
+        for ((i = 0; i < p; i++)); do
+            redis-cli -p "${ps[$i]}" CLUSTER INFO | tr -d '\r' |
+                grep -qx 'cluster_state:ok' || ok=0
+        done
+        [ $ok = 1 ] && break
         sleep 0.1
     done
-    sleep 1 # every node agrees
+    [ $ok = 1 ] || { echo "the cluster of $p primaries did not form" >&2; exit 1; }
     echo "redis+cluster://127.0.0.1:${ps[0]}"
 }
 read -r single <<<"$(ports 1)"
