@@ -40,6 +40,9 @@ tag puts every key of one entity in one Redis Cluster slot):
   K:alert:<rule>:<W>:<b>  hash  ev = event id that raised it, json = the
                                 alert line; dedup of (rule, entity, window)
                                                                   (TTL ttl_s)
+  K:cand:<alert id>       hash  what every event of the window adds (see
+                                candidate()); named by the stream entry
+                                                                  (TTL ttl_s)
 Keys for dashboards (interface.md section 6, docs/redis-schema.md):
   KEYS[2] <prefix>host:<ip>  hash, KEYS[3] <prefix>risk  zset,
   KEYS[4] <prefix>alerts     stream; channel <prefix>alerts:live (ARGV).
@@ -312,6 +315,63 @@ local function evidence_add(evkey, item, score, ttl)
   redis.call('EXPIRE', evkey, ttl)
 end
 
+-- The alert id of (rule, entity, window[, sub]): the first 24 hex digits
+-- of its SHA-1, the same whichever event raises it.
+local function alert_id(a, w, b, sub)
+  local idtext = a.rule .. '\0' .. a.ip .. '\0' .. fmt(w) .. '\0' .. fmt(b)
+  if sub then idtext = idtext .. '\0' .. sub end
+  return string.sub(redis.sha1hex(idtext), 1, 24)
+end
+
+-- Records what one event adds to the alert of (rule, entity, window[,
+-- sub]), whether it raises it, comes after, or comes before the threshold:
+-- the peer and intermediary it names, the flows of its evidence (its alert
+-- part's and the items given), and its packet time. Unions, minima and
+-- maxima, so the record of a window is the same whatever the order in
+-- which the events arrive, which the alert line itself is not (its peer
+-- and evidence are the raising event's). The stream entry of the alert
+-- names the record (field `cand`); the end-of-run summary reads it.
+-- lh_raise, lh_observe, lh_sum and lh_hours record every event of the
+-- window; lh_gate, lh_leg, lh_follow and lh_absent only those that call
+-- raise() (from the threshold on).
+--   K:cand:<alert id>  hash  peer:<ip> -> 1, flow:<src>|<dst>|<first> ->
+--                            "<bytes up> <bytes down>", first, last (TTL ttl_s)
+local function cand_key(keys, a, w, b, sub)
+  return keys[1] .. ':cand:' .. alert_id(a, w, b, sub)
+end
+
+local function candidate(keys, w, b, ttl, a, items, sub)
+  local ckey = cand_key(keys, a, w, b, sub)
+  local ok, j = pcall(cjson.decode, a.json)
+  if not ok or type(j) ~= 'table' then return end
+  local args = {}
+  for _, part in ipairs({ 'peer', 'intermediary' }) do
+    if type(j[part]) == 'table' and type(j[part].ip) == 'string' then
+      args[#args + 1] = 'peer:' .. j[part].ip; args[#args + 1] = '1'
+    end
+  end
+  local ev = {}
+  if type(j.evidence) == 'table' then
+    for _, it in ipairs(j.evidence) do ev[#ev + 1] = it end
+  end
+  for _, text in ipairs(items or {}) do
+    local iok, it = pcall(cjson.decode, text)
+    if iok then ev[#ev + 1] = it end
+  end
+  for _, it in ipairs(ev) do
+    local f = type(it) == 'table' and it.flow
+    if type(f) == 'table' and type(f.src) == 'string' and type(f.dst) == 'string' then
+      args[#args + 1] = 'flow:' .. f.src .. '|' .. f.dst .. '|' .. tostring(f.first or '')
+      args[#args + 1] = fmt(tonumber(f.bytes_up) or 0) .. ' ' .. fmt(tonumber(f.bytes_down) or 0)
+    end
+  end
+  local h = redis.call('HMGET', ckey, 'first', 'last')
+  if not h[1] or a.ts < h[1] then args[#args + 1] = 'first'; args[#args + 1] = a.ts end
+  if not h[2] or a.ts > h[2] then args[#args + 1] = 'last'; args[#args + 1] = a.ts end
+  if #args > 0 then redis.call('HSET', ckey, unpack(args)) end
+  redis.call('EXPIRE', ckey, ttl)
+end
+
 -- The global keys of a cluster caller, beside the entity key K =
 -- <prefix>{e:<entity>}: the prefix is what precedes '{e:'.
 local function prefix_of(k)
@@ -325,11 +385,11 @@ local function step_mark(key, id) return '{' .. key .. '}:id:' .. id end
 
 -- Cluster: records the raise in the entity's slot and returns the next
 -- step (lh_risk) as a call for the writer to send.
-local function raise_next(k, dkey, ev, ttl, a, id, head, tail)
+local function raise_next(k, dkey, ev, ttl, a, id, head, tail, cand)
   local p = prefix_of(k)
   local call = { 'FCALL', 'lh_risk', '1', p .. 'risk', id, a.ip, fmt(a.score_add), fmt(ttl),
                  head, tail, p .. 'alerts', a.channel, a.maxlen, a.rule, a.severity,
-                 p .. 'host:' .. a.ip, a.role, a.ts }
+                 p .. 'host:' .. a.ip, a.role, a.ts, cand }
   for _, h in ipairs(a.host) do call[#call + 1] = h[1]; call[#call + 1] = h[2] end
   redis.call('HSET', dkey, 'ev', ev, 'next', cjson.encode(call))
   redis.call('EXPIRE', dkey, ttl)
@@ -340,15 +400,13 @@ end
 -- opt (may be nil): sub = a member that is part of the dedup key (one
 -- alert per destination network), evkey = the evidence set to splice,
 -- items = evidence items to splice first, parts = JSON parts to splice.
+-- Every call adds to the window's candidate record (candidate()).
 -- Returns the alert line, or nil when another event raised it before.
 local function raise(keys, ev, w, b, ttl, a, extra, opt)
   opt = opt or {}
   local dkey = keys[1] .. ':alert:' .. a.rule .. ':' .. fmt(w) .. ':' .. fmt(b)
-  local idtext = a.rule .. '\0' .. a.ip .. '\0' .. fmt(w) .. '\0' .. fmt(b)
-  if opt.sub then
-    dkey = dkey .. ':' .. opt.sub
-    idtext = idtext .. '\0' .. opt.sub
-  end
+  if opt.sub then dkey = dkey .. ':' .. opt.sub end
+  candidate(keys, w, b, ttl, a, opt.items, opt.sub)
   local prev = redis.call('HMGET', dkey, 'ev', 'json', 'next')
   if prev[1] then
     if prev[1] ~= ev then return nil end
@@ -365,12 +423,12 @@ local function raise(keys, ev, w, b, ttl, a, extra, opt)
     end
   end
   json = splice_evidence(json, items)
-  local id = redis.sha1hex(idtext)
+  local id = alert_id(a, w, b, opt.sub)
   local head = string.sub(json, 1, -2)
   if head ~= '{' then head = head .. ',' end
-  head = head .. '"id":"' .. string.sub(id, 1, 24) .. '","score":'
-  if #keys == 1 then return raise_next(keys[1], dkey, ev, ttl, a, string.sub(id, 1, 24), head,
-                                       extra .. '}') end
+  head = head .. '"id":"' .. id .. '","score":'
+  if #keys == 1 then return raise_next(keys[1], dkey, ev, ttl, a, id, head, extra .. '}',
+                                       cand_key(keys, a, w, b, opt.sub)) end
   local old = tonumber(redis.call('ZSCORE', keys[3], a.ip) or '0') or 0
   local score = math.min(100, old + math.max(0, a.score_add))
   local line = head .. fmt(score) .. extra .. '}'
@@ -383,7 +441,7 @@ local function raise(keys, ev, w, b, ttl, a, extra, opt)
     xadd[#xadd + 1] = 'MAXLEN'; xadd[#xadd + 1] = '~'; xadd[#xadd + 1] = a.maxlen
   end
   redis.call('XADD', unpack(xadd), '*', 'json', line, 'rule', a.rule,
-             'severity', a.severity, 'entity', a.ip)
+             'severity', a.severity, 'entity', a.ip, 'cand', cand_key(keys, a, w, b, opt.sub))
   redis.call('PUBLISH', a.channel, line)
   return line
 end
@@ -425,6 +483,7 @@ local function observe(keys, argv)
   local evkey = keys[1] .. ':evd:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
   if item then evidence_add(evkey, item, ts, ttl) end
   local raised = {}
+  if threshold > 0 then candidate(keys, w, b, ttl, alert_args(ca), { item }) end
   if threshold > 0 and count >= threshold then
     local a = alert_args(ca)
     local line = raise(keys, ev, w, b, ttl, a, ',"count":' .. fmt(count), { evkey = evkey })
@@ -472,6 +531,9 @@ local function sum_fn(keys, argv)
   local h = redis.call('HMGET', key, member, 'flag:' .. member)
   local total = tonumber(h[1]) or 0
   local raised = {}
+  if threshold > 0 then
+    candidate(keys, w, b, ttl, alert_args(ca), { item }, member)
+  end
   if threshold > 0 and total >= threshold then
     local ok = h[2] == '1'
     if not ok and gate_kind ~= '' then
@@ -663,6 +725,9 @@ local function hours_fn(keys, argv)
     end
   end
   local raised = {}
+  if min_in > 0 then
+    candidate(keys, w, b, ttl, alert_args(ca), { inside and item or nil })
+  end
   if min_in > 0 and cin >= min_in and days >= min_days then
     local extra = ',"sessions_in_profile":' .. fmt(cin) .. ',"sessions":' .. fmt(total) ..
                   ',"days":' .. fmt(days)
@@ -687,7 +752,7 @@ end
 -- them (raise_next, risk_fn) and the writer only forwards them, so no call
 -- builder of rules/event.c, and no ARGS entry, stands for them.
 -- FCALL lh_risk 1 <prefix>risk  id ip score_add ttl_s head tail alerts_key
---       channel maxlen rule severity host_key role ts [host field/value...]
+--       channel maxlen rule severity host_key role ts cand [host field/value...]
 -- Cluster step 2 (see the top): adds score_add to the ip's risk once per
 -- alert id, and answers the steps lh_emit and lh_host with the score.
 local function risk_fn(keys, argv)
@@ -701,13 +766,13 @@ local function risk_fn(keys, argv)
     redis.call('SET', mark, fmt(score), 'EX', ttl)
   end
   local emit = { 'FCALL', 'lh_emit', '1', argv[7], id, argv[4], argv[5] .. fmt(score) .. argv[6],
-                 argv[8], argv[9], argv[10], argv[11], ip }
+                 argv[8], argv[9], argv[10], argv[11], ip, argv[15] }
   local host = { 'FCALL', 'lh_host', '1', argv[12], fmt(score), argv[13], argv[10], argv[14] }
-  for i = 15, #argv do host[#host + 1] = argv[i] end
+  for i = 16, #argv do host[#host + 1] = argv[i] end
   return { 0, { emit, host } }
 end
 
--- FCALL lh_emit 1 <prefix>alerts  id ttl_s line channel maxlen rule severity ip
+-- FCALL lh_emit 1 <prefix>alerts  id ttl_s line channel maxlen rule severity ip cand
 -- Cluster step 3: the alerts stream and the live channel, once per alert
 -- id. Answers the finished line, which the writer writes out.
 local function emit_fn(keys, argv)
@@ -718,7 +783,7 @@ local function emit_fn(keys, argv)
       xadd[#xadd + 1] = 'MAXLEN'; xadd[#xadd + 1] = '~'; xadd[#xadd + 1] = argv[5]
     end
     redis.call('XADD', unpack(xadd), '*', 'json', line, 'rule', argv[6], 'severity', argv[7],
-               'entity', argv[8])
+               'entity', argv[8], 'cand', argv[9])
     redis.call('PUBLISH', argv[4], line)
   end
   return { 1, { line } }
@@ -919,3 +984,57 @@ local function absent_fn(keys, argv)
 end
 
 redis.register_function('lh_absent', absent_fn)
+
+--[[
+Knocks (lh_knock). Scans and brute force as facts of their own: a flow
+toward a control service of a GPU host that never became a session (a
+probe: no handshake, refused; an attempt: a failed or abandoned login,
+analyze/session.c) counts for its source address and for the source's
+/24 (/48) network, so an operator sees who is knocking. No alert:
+knocking is what every public host sees all day, never control. The
+counts are totals over the keys' lifetime (TTL ttl_s, renewed by every
+knock), increments that commute, so the order of arrival does not matter.
+A call sent again after a broken connection adds nothing: the source's
+hash keeps the latest event number of each sensor queue, whose calls
+arrive in order.
+  KEYS[1] <prefix>{k:<net>}:src:<addr>  hash  probe, attempt -> counts;
+                                              first_us, last_us;
+                                              ev:<queue> -> its last event
+  KEYS[2] <prefix>{k:<net>}:net         hash  probe, attempt, first_us, last_us
+  KEYS[1..2] .. ':gpu'                  hll   distinct GPU hosts knocked at
+  KEYS[3] <prefix>knockers              zset  KEYS[1], KEYS[2] -> knocks
+]]
+
+ARGS.lh_knock = { req = { 'ev', 'ts_us', 'ttl_s', 'level', 'gpu' }, opt = {}, alert = 'none' }
+
+-- FCALL lh_knock 3 src net knockers  ev ts_us ttl_s level gpu (by name)
+-- Returns 1 when counted, 0 for a call already counted.
+local function knock_fn(keys, argv)
+  local c = args('lh_knock', argv)
+  local ev, ts, ttl, level, gpu = c.ev, n(c.ts_us, 'ts_us'), n(c.ttl_s, 'ttl_s'), c.level, c.gpu
+  if level ~= 'probe' and level ~= 'attempt' then
+    error('ERR loophole: level must be probe or attempt')
+  end
+  local queue, seq = string.match(ev, '^(.*)/(%d+)$')
+  if queue then
+    local last = redis.call('HGET', keys[1], 'ev:' .. queue)
+    if last and tonumber(seq) <= tonumber(last) then return 0 end
+    redis.call('HSET', keys[1], 'ev:' .. queue, seq)
+  end
+  for i = 1, 2 do
+    local k = keys[i]
+    redis.call('HINCRBY', k, level, 1)
+    local fl = redis.call('HMGET', k, 'first_us', 'last_us')
+    local first, last = fl[1], fl[2]
+    if not first or ts < tonumber(first) then redis.call('HSET', k, 'first_us', fmt(ts)) end
+    if not last or ts > tonumber(last) then redis.call('HSET', k, 'last_us', fmt(ts)) end
+    redis.call('PFADD', k .. ':gpu', gpu)
+    redis.call('EXPIRE', k, ttl)
+    redis.call('EXPIRE', k .. ':gpu', ttl)
+    redis.call('ZINCRBY', keys[3], 1, k)
+  end
+  redis.call('EXPIRE', keys[3], ttl)
+  return 1
+end
+
+redis.register_function('lh_knock', knock_fn)
