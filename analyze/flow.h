@@ -96,8 +96,11 @@ typedef struct flow {
     uint8_t tm_state;  /* enum timing_state */
     uint8_t tm_class;  /* enum timing_class, once released */
     uint8_t tm_nrtt;
-    uint8_t ctl_dns; /* `control` is the tool a DNS query named, not a
-                        session of it */
+    uint8_t ctl_dns;     /* `control` is the tool a DNS query named, not a
+                            session of it */
+    uint8_t fep;         /* enum fep_verdict of the first client payload (fep.c) */
+    uint8_t dpi_guessed; /* the verdict is nDPI's give-up guess (ports), not
+                            a dissector's */
 
     /* Session evidence (session.c): whole-flow counts, kept across the
      * records an active timeout cuts. [0] client to server. */

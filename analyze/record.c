@@ -15,6 +15,7 @@
 #include "base/wire_json.h"
 #include "dpi.h"
 #include "session.h"
+#include "fep.h"
 #include "timing.h"
 
 #define RECORD_MAX_RISKS 64
@@ -169,6 +170,7 @@ static void record_flow_control(json_t *o, const flow *f)
     record_set(o, "control", kind && !f->ctl_dns ? json_string(kind) : json_null());
     record_set(o, "control_lookup", kind && f->ctl_dns ? json_string(kind) : json_null());
     record_set(o, "session", json_string(session_level_name(f->session)));
+    record_set(o, "fully_encrypted", json_boolean(fep_flow(f)));
 }
 
 /* Roles that come from the per-flow analysis. */

@@ -874,7 +874,7 @@ void config_usage(FILE *out)
           "  -c FILE           configuration file (INI); flags override it\n"
           "  --geo FILE        MaxMind database (.mmdb); repeatable; replaces [geo] db\n"
           "  --inventory FILE  the GPU fleet inventory (CSV)\n"
-          "  --indicators DIR  indicator tables (asn.csv, networks.csv, domains.csv)\n"
+          "  --indicators DIR  directory of the indicator tables and control rules\n"
           "  --redis URL       redis://[user:password@]host:port[/db] or unix:///path/to/socket\n"
           "  --alerts FILE     alerts as JSON lines; '-' is standard output (default)\n"
           "  --flows FILE      one JSON line per finished flow; '-' is standard output\n"
