@@ -36,14 +36,14 @@ static int rreply_line_ok(const redisReply *e, char *err, size_t errlen)
     return 0;
 }
 
-static const char *const rreply_steps[] = {"lh_risk", "lh_emit", "lh_host", NULL};
+static const char *const rreply_steps[] = {"lh_risk", "lh_emit", "lh_host", "lh_knockers", NULL};
 
 static int rreply_is(const redisReply *e, const char *s)
 {
     return e->type == REDIS_REPLY_STRING && e->len == strlen(s) && memcmp(e->str, s, e->len) == 0;
 }
 
-/* A next step: FCALL <lh_risk|lh_emit|lh_host> 1 key args..., all strings. */
+/* A next step: FCALL <lh_risk|lh_emit|lh_host|lh_knockers> 1 key args..., all strings. */
 static int rreply_call_ok(const redisReply *e, char *err, size_t errlen)
 {
     int known = 0;
@@ -62,7 +62,7 @@ static int rreply_call_ok(const redisReply *e, char *err, size_t errlen)
     for (int i = 0; rreply_steps[i]; i++)
         known |= rreply_is(e->element[1], rreply_steps[i]);
     if (!rreply_is(e->element[0], "FCALL") || !known || !rreply_is(e->element[2], "1")) {
-        snprintf(err, errlen, "Redis reply: a next step is not FCALL lh_risk, lh_emit or lh_host");
+        snprintf(err, errlen, "Redis reply: a next step is not FCALL lh_risk, lh_emit, lh_host or lh_knockers");
         return -1;
     }
     return 0;

@@ -598,10 +598,9 @@ int event_knock_add(event_queue *q, const event_knock *k)
     const char *p = q->ctx->prefix;
 
     event_begin(q, &a, 1, "lh_knock");
-    event_str(&a, "3");
+    event_str(&a, "2");
     event_fmt(&a, "%s{k:%s}:src:%s", p, k->net, k->src);
     event_fmt(&a, "%s{k:%s}:net", p, k->net);
-    event_fmt(&a, "%sknockers", p);
     event_str(&a, "ev");
     event_id(q, &a);
     event_ku64(&a, "ts_us", k->ts_us);

@@ -1002,13 +1002,19 @@ arrive in order.
                                               ev:<queue> -> its last event
   KEYS[2] <prefix>{k:<net>}:net         hash  probe, attempt, first_us, last_us
   KEYS[1..2] .. ':gpu'                  hll   distinct GPU hosts knocked at
-  KEYS[3] <prefix>knockers              zset  KEYS[1], KEYS[2] -> knocks
+Both keys share the source network's hash tag, so a call touches one slot
+(a Redis Cluster takes it). The index of who knocks most lives in another
+slot: the call answers a next step, lh_knockers, that sets each key's
+total there with ZADD GT; totals only grow, so a step sent twice or late
+leaves the same index.
+  <prefix>knockers                      zset  KEYS[1], KEYS[2] -> knocks
 ]]
 
 ARGS.lh_knock = { req = { 'ev', 'ts_us', 'ttl_s', 'level', 'gpu' }, opt = {}, alert = 'none' }
 
--- FCALL lh_knock 3 src net knockers  ev ts_us ttl_s level gpu (by name)
--- Returns 1 when counted, 0 for a call already counted.
+-- FCALL lh_knock 2 src net  ev ts_us ttl_s level gpu (by name)
+-- Returns { 1, { the lh_knockers step } } when counted, { 0, {} } for a
+-- call already counted.
 local function knock_fn(keys, argv)
   local c = args('lh_knock', argv)
   local ev, ts, ttl, level, gpu = c.ev, n(c.ts_us, 'ts_us'), n(c.ttl_s, 'ttl_s'), c.level, c.gpu
@@ -1018,9 +1024,12 @@ local function knock_fn(keys, argv)
   local queue, seq = string.match(ev, '^(.*)/(%d+)$')
   if queue then
     local last = redis.call('HGET', keys[1], 'ev:' .. queue)
-    if last and tonumber(seq) <= tonumber(last) then return 0 end
+    if last and tonumber(seq) <= tonumber(last) then return { 0, {} } end
     redis.call('HSET', keys[1], 'ev:' .. queue, seq)
   end
+  local prefix = string.match(keys[1], '^(.-){')
+  if not prefix then error('ERR loophole: a knock key needs its network hash tag') end
+  local step = { 'FCALL', 'lh_knockers', '1', prefix .. 'knockers', fmt(ttl) }
   for i = 1, 2 do
     local k = keys[i]
     redis.call('HINCRBY', k, level, 1)
@@ -1031,10 +1040,23 @@ local function knock_fn(keys, argv)
     redis.call('PFADD', k .. ':gpu', gpu)
     redis.call('EXPIRE', k, ttl)
     redis.call('EXPIRE', k .. ':gpu', ttl)
-    redis.call('ZINCRBY', keys[3], 1, k)
+    local pa = redis.call('HMGET', k, 'probe', 'attempt')
+    step[#step + 1] = k
+    step[#step + 1] = fmt((tonumber(pa[1]) or 0) + (tonumber(pa[2]) or 0))
   end
-  redis.call('EXPIRE', keys[3], ttl)
-  return 1
+  return { 1, { step } }
+end
+
+-- FCALL lh_knockers 1 <prefix>knockers  ttl_s key total [key total]
+-- The next step of lh_knock: each key's knocks, never lowered.
+local function knockers_fn(keys, argv)
+  local ttl = n(argv[1], 'ttl_s')
+  for i = 2, #argv - 1, 2 do
+    redis.call('ZADD', keys[1], 'GT', n(argv[i + 1], 'total'), argv[i])
+  end
+  redis.call('EXPIRE', keys[1], ttl)
+  return { 0, {} }
 end
 
 redis.register_function('lh_knock', knock_fn)
+redis.register_function('lh_knockers', knockers_fn)
