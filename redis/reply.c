@@ -62,7 +62,8 @@ static int rreply_call_ok(const redisReply *e, char *err, size_t errlen)
     for (int i = 0; rreply_steps[i]; i++)
         known |= rreply_is(e->element[1], rreply_steps[i]);
     if (!rreply_is(e->element[0], "FCALL") || !known || !rreply_is(e->element[2], "1")) {
-        snprintf(err, errlen, "Redis reply: a next step is not FCALL lh_risk, lh_emit, lh_host or lh_knockers");
+        snprintf(err, errlen,
+                 "Redis reply: a next step is not FCALL lh_risk, lh_emit, lh_host or lh_knockers");
         return -1;
     }
     return 0;
