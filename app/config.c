@@ -698,21 +698,42 @@ void config_init(config *c)
     /* Known-good literals: these cannot fail. */
     config_countries_parse("CN", &c->china, &c->nchina, NULL, 0);
     config_countries_parse("HK,MO,SG,TW,JP,KR,MY", &c->relay, &c->nrelay, NULL, 0);
+    /* Rule thresholds and their sources (docs/rules.md, "Thresholds and
+     * their sources", has the longer argument for each). */
+    /* The smallest useful LLM checkpoint: a 0.5B model in bf16 is ~1 GB,
+     * a 7B one ~14 GB (detection-notes.md); logs and metrics of an hour
+     * are megabytes. One hour: RITA's shortest long-connection tier. */
     c->egress_bytes = GiB;
     c->egress_window_us = 3600 * SEC;
+    /* interface.md section 5 defaults; the grade (where the controller
+     * is), not the count, separates a company's bastion or CI. */
     c->fanout_hosts = 5;
     c->fanout_window_us = 86400 * SEC;
     c->fanin_networks = 6;
     c->fanin_window_us = 86400 * SEC;
+    /* Above the p99.9 of handshake RTT jitter on a stable path (+19.5 ms,
+     * CalcuLatency's data) and Xue et al.'s 15 ms (NDSS 2025); 25 ms of
+     * extra RTT puts the user at least ~2,500 km beyond the relay. */
     c->proxy_latency_us = 25 * 1000;
+    /* Zhang and Paxson, USENIX Security 2000. */
     c->stepping_delta_us = 80 * 1000;
     c->flow_idle_timeout_us = 120 * SEC;
     c->flow_active_timeout_us = 1800 * SEC;
+    /* No published distribution: one or two mirrors are set by hand
+     * anywhere, three China-only services rarely are; low severity. */
     c->footprint_services = 3;
     c->footprint_window_us = 86400 * SEC;
+    /* Lag: a client in China 150-250 ms from the relay needs 2-3 round
+     * trips before its request (TCP, TLS), plus the relay's own work;
+     * 20 clients an hour each matched keep chance matches (rate x lag per
+     * request) from adding up (docs/rules.md, ai_api_relay). */
     c->ai_relay_clients = 20;
     c->ai_relay_window_us = 3600 * SEC;
     c->ai_relay_lag_us = 2 * SEC;
+    /* Tunnel agents hold their connection for hours and send heartbeats
+     * every 10 s (ngrok) to 60 s (Tailscale DERP): 2 minutes, 4 bursts and
+     * 4 KiB each way are a tunnel that lives and carries something;
+     * heartbeats alone are graded low by the rule. */
     c->tunnel_min_us = 120 * SEC;
     c->tunnel_bursts = 4;
     c->tunnel_min_bytes = 4 * KiB;

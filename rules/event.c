@@ -211,6 +211,10 @@ int event_observe(event_queue *q, const event_observation *o)
     event_u64(&a, event_ttl_s(o->window_us));
     event_u64(&a, o->alert ? o->threshold : 0);
     event_evidence(&a, o->evidence, o->evidence_len);
+    if (o->need) {
+        event_str(&a, "NEED");
+        event_str(&a, o->need > 0 ? "1" : "0");
+    }
     if (o->alert && o->threshold > 0) {
         event_alert al = *o->alert;
         al.ts_us = o->ts_us;
@@ -352,6 +356,11 @@ int event_hours_add(event_queue *q, const event_hours *h)
     event_u64(&a, alert ? h->min_in : 0);
     event_u64(&a, h->min_days);
     event_evidence(&a, h->evidence, h->evidence_len);
+    if (h->fit_shift_h > 0) {
+        event_str(&a, "FIT");
+        event_u64(&a, h->fit_margin_pct);
+        event_u64(&a, h->fit_shift_h);
+    }
     if (alert)
         rc = event_tail(q, &a, h->alert, h->ts_us, h->window_us, &json);
     return event_finish(q, &a, rc, json);

@@ -67,7 +67,7 @@ static void drain(event_queue *q, char *out, size_t len)
     while ((buf = event_queue_peek(q, &n)) != NULL) {
         assert_int_equal(event_decode(buf, n, &v), 0);
         /* FCALL fn 4 k k k k ev ts ...: the rule follows the fixed part,
-         * and the optional EVIDENCE item of an observation */
+         * and the optional EVIDENCE item and NEED flag of an observation */
         int follow = strncmp(v.argv[1], "lh_follow", v.lens[1]) == 0;
         int absent = strncmp(v.argv[1], "lh_absent", v.lens[1]) == 0;
         int at = strncmp(v.argv[1], "lh_raise", v.lens[1]) == 0 ? 11
@@ -76,6 +76,9 @@ static void drain(event_queue *q, char *out, size_t len)
                                                                 : 16;
         if (at == 16 && v.argc > 17 && v.lens[16] == 8 && memcmp(v.argv[16], "EVIDENCE", 8) == 0)
             at = 18;
+        if ((at == 16 || at == 18) && v.argc > at + 1 && v.lens[at] == 4 &&
+            memcmp(v.argv[at], "NEED", 4) == 0)
+            at += 2;
         /* lh_absent marks carry no alert: "lh_absent:mark:<kind>" */
         if (absent && strncmp(v.argv[9], "mark", v.lens[9]) == 0) {
             char line[96];
