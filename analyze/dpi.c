@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/counters.h"
 #include "base/stats.h"
 
 #define DPI_MAX_TCP_PKTS   80
@@ -115,7 +116,6 @@ static void dpi_set_verdict(dpi *d, flow *f, ndpi_protocol proto)
 
 static int dpi_is(const flow *f, uint16_t id);
 static int dpi_is_tls(const flow *f);
-
 
 /* 1 when nDPI has given every fact the sensor keeps, even if it could go
  * on (the TLS certificate, the HTTP response and the SSH key exchange are
@@ -315,4 +315,11 @@ int dpi_risk_names(uint64_t risk, const char **names, int max)
         if (risk & ((uint64_t)1 << i))
             names[n++] = ndpi_risk2str((ndpi_risk_enum)i);
     return n;
+}
+
+void dpi_stats_describe(const dpi_stats *ds, json_t *o)
+{
+    counters_add(o, "dpi_flows", STAT_GET(ds->flows_inspected));
+    counters_add(o, "dpi_packets", STAT_GET(ds->packets));
+    counters_add(o, "dpi_unknown", STAT_GET(ds->giveups));
 }

@@ -18,6 +18,7 @@
 #ifndef LOOPHOLE_DPI_H
 #define LOOPHOLE_DPI_H
 
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -64,6 +65,14 @@ void dpi_free(dpi *d);
  * when inspection of f has finished (now or before). */
 int dpi_packet(dpi *d, flow *f, const packet *p);
 
+/* 1 when p goes to dpi_packet(): inspection of f still runs, and starts
+ * at the first packet that carries data (a flood of SYNs or scans never
+ * costs an nDPI state). */
+static inline int dpi_wants(const flow *f, const packet *p)
+{
+    return f->dpi_state != FLOW_DPI_DONE && (f->ndpi != NULL || p->payload_caplen > 0);
+}
+
 /* Finishes inspection of f if it is still running (nDPI gives up and
  * guesses from ports), and keeps its facts. */
 void dpi_finish(dpi *d, flow *f);
@@ -81,6 +90,10 @@ typedef struct dpi_stats {
     _Atomic uint64_t packets;         /* packets given to nDPI */
     _Atomic uint64_t giveups;         /* flows that ended inspection unknown */
 } dpi_stats;
+
+/* Describes the counters into o (base/counters.h): dpi_flows,
+ * dpi_packets, dpi_unknown. */
+void dpi_stats_describe(const dpi_stats *ds, json_t *o);
 
 const dpi_stats *dpi_get_stats(const dpi *d);
 

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/counters.h"
 #include "base/stats.h"
 
 #define FLOW_SLAB 1024
@@ -258,4 +259,14 @@ void flow_table_flush(flow_table *t, uint64_t now_us, int reason)
         if (f)
             flow_table_end(t, f, f->close_us ? flow_table_deadline(t, f, &when) : reason);
     }
+}
+
+void flow_table_stats_describe(const flow_table_stats *fs, json_t *o)
+{
+    counters_add(o, "flows_active", STAT_GET(fs->active));
+    counters_add(o, "flows_total", STAT_GET(fs->created));
+    counters_add(o, "flows_evicted", STAT_GET(fs->ended[FLOW_END_EVICTED]));
+    json_t *records = counters_group(o, "flow_records");
+    for (int e = 1; e < FLOW_END_MAX; e++)
+        counters_add(records, flow_end_name(e), STAT_GET(fs->ended[e]));
 }

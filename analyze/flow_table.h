@@ -25,6 +25,7 @@
 #ifndef LOOPHOLE_FLOW_TABLE_H
 #define LOOPHOLE_FLOW_TABLE_H
 
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -49,6 +50,10 @@ typedef struct flow_table_stats {
     _Atomic uint64_t created;
     _Atomic uint64_t ended[FLOW_END_MAX]; /* records by end reason */
 } flow_table_stats;
+
+/* Describes the counters into o (base/counters.h): flows_active,
+ * flows_total, flows_evicted, flow_records by end reason. */
+void flow_table_stats_describe(const flow_table_stats *fs, json_t *o);
 
 typedef struct flow_table flow_table;
 

@@ -2,10 +2,8 @@
  *
  * The built-in table below comes from the project's indicator list
  * (remote-control tools, tunnels, notebook and GPU cloud control hosts).
- * It is plain data on purpose: the indicator files under data/ will be
- * loaded into the same roles_rule rows at start-up (one row per line:
- * kind, by, pattern, ports, apps) and handed to the workers in place of
- * this one, without touching the matching code.
+ * It is plain data, kept apart from the matching code: a new tool is a
+ * new row (kind, by, pattern, ports, apps).
  *
  * Matching is on strings from the wire (SNI, Host, paths): every compare
  * is bounded by the NUL the facts carry or by the length given, and case

@@ -22,11 +22,9 @@
  * Rules are tried in table order and the first match wins, so specific
  * evidence is listed before ports.
  *
- * The table is data. The built-in default (roles_table_builtin()) is a
- * static array; a loader for the indicator files under data/ will build
- * the same roles_table from them, and the workers will take whichever
- * table main hands them. Kind strings belong to the table, which must
- * outlive every flow that points at them.
+ * The table is data: one static array (roles_table_builtin()), which
+ * every worker reads. Kind strings belong to the table, which outlives
+ * every flow that points at them.
  *
  * Threads: a table is read-only once built and shared by all workers;
  * everything else here works on one flow, owned by one worker.
@@ -101,6 +99,13 @@ int roles_name_match(const char *pattern, const char *name);
  * a PATH rule matches, in f->ctl_path. `dir` is flow_dir(). */
 #define ROLES_MAX_REQ_PKTS 16
 void roles_packet(const roles_table *t, flow *f, const packet *p, int dir);
+
+/* 1 when roles_packet() has something to read in p: a client payload
+ * among the first ROLES_MAX_REQ_PKTS. */
+static inline int roles_wants(const flow *f, const packet *p, int dir)
+{
+    return f->ctl_reqs < ROLES_MAX_REQ_PKTS && dir == 0 && p->payload_caplen > 0;
+}
 
 /* Sets f->control from everything known about f: inspection facts (when
  * inspection has ended), the remembered path, the server port. A flow that

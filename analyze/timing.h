@@ -65,6 +65,14 @@ typedef struct timing_burst {
  * flow_update() and after inspection has seen the packet. */
 void timing_packet(flow *f, const packet *p, int dir);
 
+/* 1 when p goes to timing_packet(): it carries data, and f keeps a timing
+ * state or has not had one yet (a bulk flow past its first packets is
+ * dropped from timing for good). */
+static inline int timing_wants(const flow *f, const packet *p)
+{
+    return p->payload_len > 0 && (f->timing != NULL || f->tm_state == TIMING_S_NONE);
+}
+
 /* Frees f's timing state, keeping its summary in the flow. Safe to call
  * on any flow, any number of times. */
 void timing_release(flow *f);

@@ -16,7 +16,6 @@
 #include <string.h>
 
 #include "capture/capture.h"
-#include "rules/detect.h"
 #include "record.h"
 #include "roles.h"
 #include "timing.h"
@@ -25,13 +24,12 @@ struct worker {
     worker_config cfg;
     flow_table *table;
     dpi *dpi;
-    const roles_table *roles; /* control session rules; read-only, shared */
+    const roles_table *roles; /* control session kinds; read-only, shared */
     pthread_t thread;
     int started;
     uint64_t now_us;
     geo_snapshot *geo; /* this worker's reference; NULL before the first publish */
     geo_cache *cache;
-    detect *detect; /* the rules; NULL without a config (unit tests) */
 };
 
 /* Geo answers for the flow's client and server; 0 without geo data. */
@@ -46,25 +44,19 @@ static int worker_parties(worker *w, const flow *f, geo_party *src, geo_party *d
     return 1;
 }
 
-/* Writes the record to the flow output and, when asked, to Redis and the
- * run's graph (--graph), building its JSON once for all three. */
-static void worker_write(worker *w, const flow *f, int reason, const geo_party *src,
-                         const geo_party *dst)
+json_t *worker_end_json(worker_end *e)
 {
-    size_t len;
-    json_t *rec = record_flow_geo(f, reason, w->cfg.sensor, src, dst);
-    char *line = NULL;
+    if (e->rec == NULL)
+        e->rec = record_flow_geo(e->f, e->reason, e->sensor, e->src, e->dst);
+    return e->rec;
+}
 
-    if (rec && (w->cfg.flows || (w->cfg.events && w->cfg.redis_flows)))
-        line = record_line(rec, &len);
-    if (line && w->cfg.flows)
-        output_write(w->cfg.flows, line, len);
-    if (line && w->cfg.events && w->cfg.redis_flows)
-        event_flow(w->cfg.events, line, len);
-    if (rec && w->cfg.graph)
-        graph_add_flow(w->cfg.graph, rec);
-    free(line);
-    json_decref(rec);
+const char *worker_end_line(worker_end *e, size_t *len)
+{
+    if (e->line == NULL && worker_end_json(e) != NULL)
+        e->line = record_line(e->rec, &e->len);
+    *len = e->len;
+    return e->line;
 }
 
 static void worker_on_end(void *ctx, flow *f, int reason, int final)
@@ -76,10 +68,16 @@ static void worker_on_end(void *ctx, flow *f, int reason, int final)
         roles_update(w->roles, f);
         geo_party src, dst;
         int geo = worker_parties(w, f, &src, &dst);
-        if (w->cfg.flows || (w->cfg.events && w->cfg.redis_flows) || w->cfg.graph)
-            worker_write(w, f, reason, geo ? &src : NULL, geo ? &dst : NULL);
-        detect_flow(w->detect, w->cfg.events, f, reason, geo ? &src : NULL, geo ? &dst : NULL,
-                    w->geo);
+        worker_end e = {.f = f,
+                        .reason = reason,
+                        .src = geo ? &src : NULL,
+                        .dst = geo ? &dst : NULL,
+                        .geo = w->geo,
+                        .sensor = w->cfg.sensor};
+        for (unsigned i = 0; i < w->cfg.nsinks; i++)
+            w->cfg.sinks[i].fn(w->cfg.sinks[i].ctx, &e);
+        free(e.line);
+        json_decref(e.rec);
     }
     if (final) {
         dpi_release(f);
@@ -97,16 +95,9 @@ worker *worker_new(const worker_config *cfg, char *err, size_t errlen)
     }
     w->cfg = *cfg;
     w->dpi = dpi_new(err, errlen);
-    /* The built-in rules until the indicator files under data/ are loaded
-     * (then main passes the loaded table in the worker configuration). */
     w->roles = roles_table_builtin();
     w->table = flow_table_new(&cfg->table, worker_on_end, w);
     w->cache = geo_cache_new(cfg->geo_cache_entries);
-    if (cfg->rules && (w->detect = detect_new(cfg->rules, cfg->sensor)) == NULL) {
-        snprintf(err, errlen, "out of memory");
-        worker_free(w);
-        return NULL;
-    }
     if (w->dpi == NULL || w->table == NULL || w->cache == NULL) {
         if (w->table == NULL)
             snprintf(err, errlen, "out of memory for a flow table of %u flows",
@@ -136,16 +127,13 @@ static void worker_packet(worker *w, capture_rec *rec)
     flow_update(f, p, side);
     flow_table_touched(w->table, f);
     int dir = flow_dir(f, side);
-    if (f->ctl_reqs < ROLES_MAX_REQ_PKTS && dir == 0 && p->payload_caplen > 0)
+    if (roles_wants(f, p, dir))
         roles_packet(w->roles, f, p, dir);
-    /* Inspection starts at the first packet that carries data: a flood of
-     * SYNs or scans never costs an nDPI state. The control kind is settled
-     * as soon as its facts are known, so that timing can drop bulk flows
-     * that are not control sessions. */
-    if (f->dpi_state != FLOW_DPI_DONE && (f->ndpi != NULL || p->payload_caplen > 0) &&
-        dpi_packet(w->dpi, f, p))
+    /* The control kind is settled as soon as inspection has its facts, so
+     * that timing can drop bulk flows that are not control sessions. */
+    if (dpi_wants(f, p) && dpi_packet(w->dpi, f, p))
         roles_update(w->roles, f);
-    if (p->payload_len > 0 && (f->timing != NULL || f->tm_state == TIMING_S_NONE))
+    if (timing_wants(f, p))
         timing_packet(f, p, dir);
 }
 
@@ -209,7 +197,6 @@ void worker_free(worker *w)
     dpi_free(w->dpi);
     geo_snapshot_unref(w->geo);
     geo_cache_free(w->cache);
-    detect_free(w->detect);
     free(w);
 }
 
@@ -226,4 +213,11 @@ const dpi_stats *worker_dpi_stats(const worker *w)
 const geo_cache_stats *worker_geo_stats(const worker *w)
 {
     return geo_cache_get_stats(w->cache);
+}
+
+void worker_stats_describe(const worker *w, json_t *o)
+{
+    flow_table_stats_describe(flow_table_get_stats(w->table), o);
+    dpi_stats_describe(dpi_get_stats(w->dpi), o);
+    geo_cache_stats_describe(geo_cache_get_stats(w->cache), o);
 }

@@ -4,43 +4,67 @@
  * a flow table, and an nDPI context. It takes records from its ring in
  * capture order: packets update their flow and go through inspection while
  * it runs; ticks move its clock and expire idle flows; the end record
- * flushes every flow. Each record that ends is written as a JSON line to
- * the flow output, when there is one.
+ * flushes every flow. Each record that ends goes, with the geo answers of
+ * both ends, to the worker's sinks in their order (app/sensor.c wires
+ * them: the flows file, the Redis stream, the graph, the rules); the
+ * worker does not know what they do.
  *
  * Records are enriched with geo answers when the worker has a geo holder:
  * the worker keeps a reference to the current geo snapshot and a private
  * cache, and picks up a reloaded snapshot at its next record or tick.
  *
- * Nothing in a worker is shared with another worker; the flow output is
- * the one shared object, and it locks per line.
+ * Nothing in a worker is shared with another worker; what a sink shares
+ * between workers (an output file, the graph) locks on its own.
  */
 #ifndef LOOPHOLE_WORKER_H
 #define LOOPHOLE_WORKER_H
 
+#include <jansson.h>
 #include <stddef.h>
 
 #include "base/ring.h"
-#include "app/config.h"
-#include "app/graph.h"
-#include "base/output.h"
 #include "dpi.h"
 #include "flow_table.h"
 #include "geo/cache.h"
-#include "rules/event.h"
+
+/* A record that ended, as a sink sees it. The record's JSON is built at
+ * most once, by the first sink that asks (worker_end_json/_line). */
+typedef struct worker_end {
+    const flow *f;
+    int reason;                 /* FLOW_END_* */
+    const geo_party *src, *dst; /* client and server; NULL without geo data */
+    const geo_snapshot *geo;    /* the worker's snapshot, or NULL */
+    const char *sensor;         /* for the record */
+    json_t *rec;                /* private: built on demand */
+    char *line;
+    size_t len;
+} worker_end;
+
+/* The flow record (docs/flow-records.md) as JSON, borrowed until the sink
+ * returns; NULL when out of memory. */
+json_t *worker_end_json(worker_end *e);
+
+/* The same record as one compact line without the newline, borrowed;
+ * NULL when out of memory. */
+const char *worker_end_line(worker_end *e, size_t *len);
+
+/* A consumer of ended records, called on the worker's thread. */
+typedef struct worker_sink {
+    void (*fn)(void *ctx, worker_end *e);
+    void *ctx;
+} worker_sink;
+
+#define WORKER_MAX_SINKS 8
 
 typedef struct worker_config {
     unsigned id;
     ring *in; /* borrowed */
     flow_table_config table;
-    const char *sensor;         /* borrowed */
-    output *flows;              /* borrowed; NULL when flow records are off */
-    geo_holder *geo;            /* borrowed; NULL = no enrichment */
-    unsigned geo_cache_entries; /* per-worker geo cache size; 0 = no cache */
-    event_queue *events;        /* borrowed; this worker's queue to the Redis writer */
-    int redis_flows;            /* flow records also go to Redis as events */
-    const config *rules;        /* borrowed; thresholds and countries of the
-                                   detection rules; NULL = no detection */
-    graph *graph;               /* borrowed; NULL = no --graph; shared by every worker */
+    const char *sensor;                  /* borrowed */
+    geo_holder *geo;                     /* borrowed; NULL = no enrichment */
+    unsigned geo_cache_entries;          /* per-worker geo cache size; 0 = no cache */
+    worker_sink sinks[WORKER_MAX_SINKS]; /* called in this order */
+    unsigned nsinks;
 } worker_config;
 
 typedef struct worker worker;
@@ -61,6 +85,10 @@ int worker_start(worker *w);
 /* Waits for the thread to drain its ring and finish. */
 void worker_join(worker *w);
 void worker_free(worker *w);
+
+/* Describes the counters of the worker's flow table, inspection and geo
+ * cache into o (base/counters.h); every worker's add up. */
+void worker_stats_describe(const worker *w, json_t *o);
 
 const flow_table_stats *worker_flow_stats(const worker *w);
 const dpi_stats *worker_dpi_stats(const worker *w);

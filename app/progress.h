@@ -8,11 +8,10 @@
  * clears it, so the next message starts on a clean line.
  *
  * The share of the input comes from the sizes of the -r files (stat at
- * progress_new) and the kernel's file offset of the file being read, found
- * through /proc/self/fd and /proc/self/fdinfo: the capture module keeps its
- * pcap handle to itself, and the offset of the open file is what libpcap
- * has consumed (plus at most one stdio buffer). Standard input and pipes
- * have no size, so the line then shows no percentage.
+ * progress_new, while the sensor may still read them all) and the offset
+ * the capture thread reports in its counters for the file being read
+ * (progress_sample.file_offset). Standard input and pipes have no size, so
+ * the line then shows no percentage.
  *
  * Threads: everything from the main thread, except progress_interrupt(),
  * which any thread may call before printing its own line.

@@ -22,6 +22,7 @@
 #include "geo/snapshot.h"
 #include "app/graph.h"
 #include "app/progress.h"
+#include "base/counters.h"
 #include "base/stats.h"
 #include "app/summary.h"
 #include "base/wire_json.h"
@@ -31,8 +32,15 @@
 #include "redis/spawn.h"
 #include "redis/writer.h"
 
+/* What the rules sink of one worker needs. */
+typedef struct sensor_rules {
+    detect *d;
+    event_queue *q;
+} sensor_rules;
+
 struct sensor {
     const config *cfg;
+    detect_config rules;
     privs_target run_as;
     output *flows;
     output *alerts;
@@ -46,6 +54,7 @@ struct sensor {
     writer *writer;
     ring **rings;
     worker **workers;
+    sensor_rules *rules_of; /* per worker: its rules context and event queue */
     unsigned nworkers;
     capture *cap;
     pthread_t cap_thread;
@@ -66,6 +75,56 @@ struct sensor {
 
 #define SENSOR_GEO_CACHE 4096 /* answers cached per worker */
 
+/* The flow-end sinks of the workers, in the order they are wired:
+ * the flows file, the Redis flow stream, the graph, the rules. */
+static void sensor_sink_flows(void *ctx, worker_end *e)
+{
+    size_t len;
+    const char *line = worker_end_line(e, &len);
+
+    if (line)
+        output_write(ctx, line, len);
+}
+
+static void sensor_sink_stream(void *ctx, worker_end *e)
+{
+    size_t len;
+    const char *line = worker_end_line(e, &len);
+
+    if (line)
+        event_flow(ctx, line, len);
+}
+
+static void sensor_sink_graph(void *ctx, worker_end *e)
+{
+    json_t *rec = worker_end_json(e);
+
+    if (rec)
+        graph_add_flow(ctx, rec);
+}
+
+static void sensor_sink_rules(void *ctx, worker_end *e)
+{
+    sensor_rules *r = ctx;
+
+    detect_record(r->d, r->q, e->f, e->reason, e->src, e->dst, e->geo);
+}
+
+/* The sinks of worker i. */
+static void sensor_sinks(sensor *s, unsigned i, worker_config *wc)
+{
+    worker_sink *k = wc->sinks;
+
+    if (s->flows)
+        *k++ = (worker_sink){sensor_sink_flows, s->flows};
+    if (s->cfg->redis_flows)
+        *k++ = (worker_sink){sensor_sink_stream, s->queues[i]};
+    if (s->graph)
+        *k++ = (worker_sink){sensor_sink_graph, s->graph};
+    *k++ = (worker_sink){sensor_sink_rules, &s->rules_of[i]};
+    wc->nsinks = (unsigned)(k - wc->sinks);
+}
+
 static void sensor_report(void *ctx, const char *msg)
 {
     sensor *s = ctx;
@@ -75,6 +134,32 @@ static void sensor_report(void *ctx, const char *msg)
     fprintf(stderr, "loophole: %s\n", msg);
 }
 
+void sensor_detect_config(const config *c, detect_config *out)
+{
+    *out = (detect_config){
+        .china = (const char(*)[3])c->china,
+        .nchina = c->nchina,
+        .relay = (const char(*)[3])c->relay,
+        .nrelay = c->nrelay,
+        .egress_bytes = c->egress_bytes,
+        .egress_window_us = c->egress_window_us,
+        .fanout_hosts = c->fanout_hosts,
+        .fanout_window_us = c->fanout_window_us,
+        .fanin_networks = c->fanin_networks,
+        .fanin_window_us = c->fanin_window_us,
+        .proxy_latency_us = c->proxy_latency_us,
+        .stepping_delta_us = c->stepping_delta_us,
+        .footprint_services = c->footprint_services,
+        .footprint_window_us = c->footprint_window_us,
+        .ai_relay_clients = c->ai_relay_clients,
+        .ai_relay_window_us = c->ai_relay_window_us,
+        .ai_relay_lag_us = c->ai_relay_lag_us,
+        .tunnel_min_us = c->tunnel_min_us,
+        .tunnel_bursts = c->tunnel_bursts,
+        .tunnel_min_bytes = c->tunnel_min_bytes,
+    };
+}
+
 static int sensor_new_workers(sensor *s, char *err, size_t errlen)
 {
     const config *cfg = s->cfg;
@@ -82,7 +167,8 @@ static int sensor_new_workers(sensor *s, char *err, size_t errlen)
 
     s->rings = calloc(s->nworkers, sizeof(*s->rings));
     s->workers = calloc(s->nworkers, sizeof(*s->workers));
-    if (s->rings == NULL || s->workers == NULL) {
+    s->rules_of = calloc(s->nworkers, sizeof(*s->rules_of));
+    if (s->rings == NULL || s->workers == NULL || s->rules_of == NULL) {
         snprintf(err, errlen, "out of memory");
         return -1;
     }
@@ -94,14 +180,15 @@ static int sensor_new_workers(sensor *s, char *err, size_t errlen)
                       .active_us = cfg->flow_active_timeout_us,
                       .linger_us = 5 * 1000000u},
             .sensor = cfg->sensor,
-            .flows = s->flows,
             .geo = s->geo,
             .geo_cache_entries = SENSOR_GEO_CACHE,
-            .events = s->queues[i],
-            .redis_flows = cfg->redis_flows,
-            .rules = cfg,
-            .graph = s->graph,
         };
+        s->rules_of[i].q = s->queues[i];
+        if ((s->rules_of[i].d = detect_new(&s->rules, cfg->sensor)) == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        sensor_sinks(s, i, &wc);
         s->rings[i] = ring_new(cfg->queue_bytes);
         if (s->rings[i] == NULL) {
             snprintf(err, errlen, "out of memory for a %llu-byte queue",
@@ -265,6 +352,7 @@ sensor *sensor_new(const config *cfg, const privs_target *run_as, char *err, siz
     s->cfg = cfg;
     s->run_as = *run_as;
     s->nworkers = cfg->threads > 0 ? (unsigned)cfg->threads : 1;
+    sensor_detect_config(cfg, &s->rules);
     if ((cfg->flows_path && (s->flows = output_open(cfg->flows_path, err, errlen)) == NULL) ||
         (s->alerts = output_open(cfg->alerts_path, err, errlen)) == NULL ||
         sensor_new_redis(s, err, errlen) != 0) {
@@ -325,110 +413,22 @@ static void *sensor_capture_main(void *arg)
     return NULL;
 }
 
-static uint64_t sensor_drop_reasons(const capture_stats *cs, json_t *reasons)
-{
-    uint64_t total = 0;
-
-    for (int r = 0; r < DECODE_NRESULTS; r++) {
-        uint64_t n = STAT_GET(cs->results[r]);
-        if (n && decode_result_is_malformed(r)) {
-            json_object_set_new(reasons, decode_result_name(r), json_integer((json_int_t)n));
-            total += n;
-        }
-    }
-    const struct {
-        const char *name;
-        uint64_t n;
-    } extra[] = {
-        {"queue_full", STAT_GET(cs->queue_drops)},
-        {"kernel", STAT_GET(cs->kernel_drops)},
-        {"interface", STAT_GET(cs->kernel_ifdrops)},
-    };
-    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
-        if (extra[i].n) {
-            json_object_set_new(reasons, extra[i].name, json_integer((json_int_t)extra[i].n));
-            total += extra[i].n;
-        }
-    }
-    return total;
-}
-
-static void sensor_flow_counters(sensor *s, json_t *o)
-{
-    uint64_t active = 0, created = 0, ended[FLOW_END_MAX] = {0}, dpkts = 0, dflows = 0, gu = 0;
-    uint64_t ghits = 0, gmisses = 0;
-    json_t *records = json_object();
-
-    for (unsigned i = 0; i < s->nworkers; i++) {
-        const flow_table_stats *fs = worker_flow_stats(s->workers[i]);
-        const dpi_stats *ds = worker_dpi_stats(s->workers[i]);
-        active += STAT_GET(fs->active);
-        created += STAT_GET(fs->created);
-        for (int e = 1; e < FLOW_END_MAX; e++)
-            ended[e] += STAT_GET(fs->ended[e]);
-        dpkts += STAT_GET(ds->packets);
-        dflows += STAT_GET(ds->flows_inspected);
-        gu += STAT_GET(ds->giveups);
-        ghits += STAT_GET(worker_geo_stats(s->workers[i])->hits);
-        gmisses += STAT_GET(worker_geo_stats(s->workers[i])->misses);
-    }
-    for (int e = 1; e < FLOW_END_MAX; e++)
-        json_object_set_new(records, flow_end_name(e), json_integer((json_int_t)ended[e]));
-    json_object_set_new(o, "flows_active", json_integer((json_int_t)active));
-    json_object_set_new(o, "flows_total", json_integer((json_int_t)created));
-    json_object_set_new(o, "flows_evicted", json_integer((json_int_t)ended[FLOW_END_EVICTED]));
-    json_object_set_new(o, "flow_records", records);
-    json_object_set_new(o, "dpi_flows", json_integer((json_int_t)dflows));
-    json_object_set_new(o, "dpi_packets", json_integer((json_int_t)dpkts));
-    json_object_set_new(o, "dpi_unknown", json_integer((json_int_t)gu));
-    json_object_set_new(o, "geo_cache_hits", json_integer((json_int_t)ghits));
-    json_object_set_new(o, "geo_cache_misses", json_integer((json_int_t)gmisses));
-}
-
-static void sensor_redis_counters(sensor *s, json_t *o)
-{
-    const writer_stats *ws = writer_get_stats(s->writer);
-    uint64_t qdrop = 0;
-
-    for (unsigned i = 0; i <= s->nworkers; i++)
-        qdrop += event_queue_dropped(s->queues[i]);
-    json_object_set_new(o, "events_queued", json_integer((json_int_t)writer_queued(s->writer)));
-    json_object_set_new(o, "events_sent", json_integer((json_int_t)STAT_GET(ws->sent)));
-    json_object_set_new(o, "events_journaled", json_integer((json_int_t)STAT_GET(ws->journaled)));
-    json_object_set_new(o, "events_replayed", json_integer((json_int_t)STAT_GET(ws->replayed)));
-    json_object_set_new(o, "events_dropped",
-                        json_integer((json_int_t)(STAT_GET(ws->dropped) + qdrop)));
-    json_object_set_new(o, "events_rejected", json_integer((json_int_t)STAT_GET(ws->rejected)));
-    json_object_set_new(o, "journal_bytes", json_integer((json_int_t)STAT_GET(ws->journal_bytes)));
-    json_object_set_new(o, "alerts", json_integer((json_int_t)STAT_GET(ws->alerts)));
-}
-
-/* The counters as one JSON object; the caller owns it. */
+/* The counters as one JSON object, each module describing its own
+ * (base/counters.h); the caller owns it. */
 static json_t *sensor_stats_json(sensor *s)
 {
-    const capture_stats *cs = capture_get_stats(s->cap);
-    json_t *o = json_object(), *reasons = json_object();
-    uint64_t clock = STAT_GET(cs->clock_us);
+    json_t *o = json_object();
 
     json_object_set_new(o, "event_type", json_string("stats"));
     json_object_set_new(o, "sensor", wjson_cstring(s->cfg->sensor));
-    json_object_set_new(o, "clock", clock ? wjson_time(clock) : json_null());
-    json_object_set_new(o, "packets", json_integer((json_int_t)STAT_GET(cs->packets)));
-    json_object_set_new(o, "bytes", json_integer((json_int_t)STAT_GET(cs->bytes)));
-    json_object_set_new(o, "decoded", json_integer((json_int_t)STAT_GET(cs->decoded)));
-    json_object_set_new(o, "ignored_non_ip",
-                        json_integer((json_int_t)STAT_GET(cs->results[DECODE_NON_IP])));
-    uint64_t drops = sensor_drop_reasons(cs, reasons);
-    json_object_set_new(o, "drops", json_integer((json_int_t)drops));
-    json_object_set_new(o, "drop_reasons", reasons);
-    json_object_set_new(o, "truncated_copies", json_integer((json_int_t)STAT_GET(cs->oversize)));
-    json_object_set_new(o, "ip_length_clipped",
-                        json_integer((json_int_t)STAT_GET(cs->len_clipped)));
-    sensor_flow_counters(s, o);
+    capture_stats_describe(capture_get_stats(s->cap), o);
+    for (unsigned i = 0; i < s->nworkers; i++)
+        worker_stats_describe(s->workers[i], o);
     if (s->flows)
-        json_object_set_new(o, "flow_records_lost",
-                            json_integer((json_int_t)output_lost(s->flows)));
-    sensor_redis_counters(s, o);
+        counters_add(o, "flow_records_lost", output_lost(s->flows));
+    writer_stats_describe(s->writer, o);
+    for (unsigned i = 0; i <= s->nworkers; i++)
+        event_queue_stats_describe(s->queues[i], o);
     return o;
 }
 
@@ -484,7 +484,7 @@ static void sensor_warn_drops(sensor *s)
 {
     const capture_stats *cs = capture_get_stats(s->cap);
     json_t *reasons = json_object();
-    uint64_t drops = sensor_drop_reasons(cs, reasons);
+    uint64_t drops = capture_drop_reasons(cs, reasons);
     uint64_t evicted = 0;
 
     for (unsigned i = 0; i < s->nworkers; i++)
@@ -501,8 +501,6 @@ static void sensor_warn_drops(sensor *s)
     json_decref(reasons);
 }
 
-/* The geo tables the configuration names, as one snapshot. `warn` says
- * whether to print the one-time warnings about defaults not found. */
 /* The source tree of a developer build, where the default data lives
  * before installation; NULL in a packaged build (LOOPHOLE_PACKAGE). */
 static const char *sensor_srcdir(void)
@@ -511,6 +509,8 @@ static const char *sensor_srcdir(void)
     return dir[0] ? dir : NULL;
 }
 
+/* The geo tables the configuration names, as one snapshot. `warn` says
+ * whether to print the one-time warnings about defaults not found. */
 static geo_snapshot *sensor_geo_snapshot(sensor *s, int warn, char *err, size_t errlen)
 {
     const config *cfg = s->cfg;
@@ -826,6 +826,9 @@ void sensor_free(sensor *s)
         worker_free(s->workers[i]);
     for (unsigned i = 0; s->rings && i < s->nworkers; i++)
         ring_free(s->rings[i]);
+    for (unsigned i = 0; s->rules_of && i < s->nworkers; i++)
+        detect_free(s->rules_of[i].d);
+    free(s->rules_of);
     free(s->workers);
     free(s->rings);
     sensor_free_redis(s);

@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "privs.h"
+#include "rules/detect.h"
 
 typedef struct sensor sensor;
 
@@ -48,5 +49,9 @@ int sensor_load_geo(sensor *s, char *err, size_t errlen);
 void sensor_request_reload(sensor *s);
 
 void sensor_free(sensor *s);
+
+/* The rules' part of a configuration; its country lists point into c,
+ * which must outlive it. */
+void sensor_detect_config(const config *c, detect_config *out);
 
 #endif

@@ -12,7 +12,9 @@
 #include <sys/time.h>
 #include <time.h>
 
+#include "base/counters.h"
 #include "base/stats.h"
+#include "base/wire_json.h"
 #include "flow_key.h"
 
 #define CAPTURE_TICK_US  1000000u
@@ -355,4 +357,48 @@ int capture_run(capture *c, capture_report_fn report, void *ctx)
     for (unsigned i = 0; i < c->nrings; i++)
         ring_close(c->rings[i]);
     return c->failed;
+}
+
+uint64_t capture_drop_reasons(const capture_stats *cs, json_t *reasons)
+{
+    uint64_t total = 0;
+
+    for (int r = 0; r < DECODE_NRESULTS; r++) {
+        uint64_t n = STAT_GET(cs->results[r]);
+        if (n && decode_result_is_malformed(r)) {
+            json_object_set_new(reasons, decode_result_name(r), json_integer((json_int_t)n));
+            total += n;
+        }
+    }
+    const struct {
+        const char *name;
+        uint64_t n;
+    } extra[] = {
+        {"queue_full", STAT_GET(cs->queue_drops)},
+        {"kernel", STAT_GET(cs->kernel_drops)},
+        {"interface", STAT_GET(cs->kernel_ifdrops)},
+    };
+    for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+        if (extra[i].n) {
+            json_object_set_new(reasons, extra[i].name, json_integer((json_int_t)extra[i].n));
+            total += extra[i].n;
+        }
+    }
+    return total;
+}
+
+void capture_stats_describe(const capture_stats *cs, json_t *o)
+{
+    uint64_t clock = STAT_GET(cs->clock_us);
+    json_t *reasons = json_object();
+
+    json_object_set_new(o, "clock", clock ? wjson_time(clock) : json_null());
+    counters_add(o, "packets", STAT_GET(cs->packets));
+    counters_add(o, "bytes", STAT_GET(cs->bytes));
+    counters_add(o, "decoded", STAT_GET(cs->decoded));
+    counters_add(o, "ignored_non_ip", STAT_GET(cs->results[DECODE_NON_IP]));
+    counters_add(o, "drops", capture_drop_reasons(cs, reasons));
+    json_object_set_new(o, "drop_reasons", reasons);
+    counters_add(o, "truncated_copies", STAT_GET(cs->oversize));
+    counters_add(o, "ip_length_clipped", STAT_GET(cs->len_clipped));
 }

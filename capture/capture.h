@@ -19,6 +19,7 @@
 #ifndef LOOPHOLE_CAPTURE_H
 #define LOOPHOLE_CAPTURE_H
 
+#include <jansson.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -63,6 +64,15 @@ typedef struct capture_stats {
     _Atomic uint64_t source_errors; /* damaged or unreadable sources */
     _Atomic uint64_t clock_us;      /* latest packet time */
 } capture_stats;
+
+/* Describes the counters into o (base/counters.h): clock, packets, bytes,
+ * decoded, ignored_non_ip, drops with drop_reasons, truncated_copies,
+ * ip_length_clipped. */
+void capture_stats_describe(const capture_stats *cs, json_t *o);
+
+/* The packets dropped, by reason (malformed decode results, a full queue,
+ * the kernel, the interface), as members of reasons; returns the total. */
+uint64_t capture_drop_reasons(const capture_stats *cs, json_t *reasons);
 
 typedef struct capture_config {
     const char **files; /* -r, in order; NULL when live */

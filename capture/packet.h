@@ -16,12 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Addresses are kept as 16 bytes; IPv4 as the IPv4-mapped IPv6 address
- * (::ffff:a.b.c.d), so keys, hashing and comparisons need no version
- * branches. `ip_version` says which one the wire carried. */
-typedef struct pkt_addr {
-    uint8_t b[16];
-} pkt_addr;
+#include "base/pkt_addr.h"
 
 /* Outer encapsulation of the flow's packet. Recorded, not part of the
  * flow's identity except through `tunnel_id`. */
@@ -55,7 +50,8 @@ typedef struct packet {
     uint32_t wirelen;    /* frame length on the wire (pcap header `len`) */
     const uint8_t *data; /* not owned */
 
-    /* Set by the decoder. */
+    /* Set by the decoder; ip_version says which kind of address the wire
+     * carried (base/pkt_addr.h keeps both in one form). */
     pkt_addr src, dst;
     uint16_t sport, dport; /* host order; 0 for protocols without ports */
     uint8_t ip_version;    /* 4 or 6 */
@@ -90,18 +86,5 @@ typedef struct packet {
 #define TCP_PSH 0x08
 #define TCP_ACK 0x10
 #define TCP_URG 0x20
-
-#define PKT_ADDR_STRLEN 46 /* INET6_ADDRSTRLEN */
-
-/* 1 when a holds an IPv4 address (IPv4-mapped form). */
-int pkt_addr_is_v4(const pkt_addr *a);
-
-/* Writes a in the usual text form (dotted quad for IPv4) into buf, which
- * holds at least PKT_ADDR_STRLEN bytes. Returns buf. */
-char *pkt_addr_format(const pkt_addr *a, char *buf, size_t len);
-
-/* Parses text (IPv4 or IPv6) into a. Returns 0, or -1 when it is not an
- * address. */
-int pkt_addr_parse(const char *text, pkt_addr *a);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "base/counters.h"
 #include "base/stats.h"
 
 typedef struct geo_cache_entry {
@@ -83,4 +84,10 @@ void geo_cache_lookup(geo_cache *c, const geo_snapshot *s, const pkt_addr *a, ge
 const geo_cache_stats *geo_cache_get_stats(const geo_cache *c)
 {
     return &c->stats;
+}
+
+void geo_cache_stats_describe(const geo_cache_stats *gs, json_t *o)
+{
+    counters_add(o, "geo_cache_hits", STAT_GET(gs->hits));
+    counters_add(o, "geo_cache_misses", STAT_GET(gs->misses));
 }

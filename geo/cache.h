@@ -14,6 +14,7 @@
 #ifndef LOOPHOLE_GEO_CACHE_H
 #define LOOPHOLE_GEO_CACHE_H
 
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -24,6 +25,10 @@
 typedef struct geo_cache_stats {
     _Atomic uint64_t hits, misses;
 } geo_cache_stats;
+
+/* Describes the counters into o (base/counters.h): geo_cache_hits,
+ * geo_cache_misses. */
+void geo_cache_stats_describe(const geo_cache_stats *gs, json_t *o);
 
 typedef struct geo_cache geo_cache;
 

@@ -22,7 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "capture/packet.h"
+#include "base/pkt_addr.h"
 
 #define GEO_ORG_MAX 96 /* longer organisation names are cut at a UTF-8 boundary */
 

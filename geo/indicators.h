@@ -27,7 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "capture/packet.h"
+#include "base/pkt_addr.h"
 
 #define INDICATOR_GPU_CLOUD "gpu_cloud" /* the category that marks GPU hosts */
 

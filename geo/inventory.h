@@ -20,7 +20,7 @@
 
 #include <stddef.h>
 
-#include "capture/packet.h"
+#include "base/pkt_addr.h"
 
 typedef struct inventory_entry {
     char cidr[PKT_ADDR_STRLEN + 4];               /* the network as written in the file */

@@ -19,7 +19,7 @@
 
 #include <stddef.h>
 
-#include "capture/packet.h"
+#include "base/pkt_addr.h"
 
 typedef struct prefix_table prefix_table;
 

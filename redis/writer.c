@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "conn.h"
+#include "base/counters.h"
 #include "base/stats.h"
 #include "journal.h"
 #include "reply.h"
@@ -399,4 +400,18 @@ void writer_free(writer *w, int remove_empty_journal)
     journal_close(w->journal, remove_empty_journal);
     free(w->items);
     free(w);
+}
+
+void writer_stats_describe(const writer *w, json_t *o)
+{
+    const writer_stats *ws = writer_get_stats(w);
+
+    counters_add(o, "events_queued", writer_queued(w));
+    counters_add(o, "events_sent", STAT_GET(ws->sent));
+    counters_add(o, "events_journaled", STAT_GET(ws->journaled));
+    counters_add(o, "events_replayed", STAT_GET(ws->replayed));
+    counters_add(o, "events_dropped", STAT_GET(ws->dropped));
+    counters_add(o, "events_rejected", STAT_GET(ws->rejected));
+    counters_add(o, "journal_bytes", STAT_GET(ws->journal_bytes));
+    counters_add(o, "alerts", STAT_GET(ws->alerts));
 }

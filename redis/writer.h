@@ -21,6 +21,7 @@
 #ifndef LOOPHOLE_REDIS_WRITER_H
 #define LOOPHOLE_REDIS_WRITER_H
 
+#include <jansson.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -74,6 +75,11 @@ int writer_start(writer *w);
 uint64_t writer_stop(writer *w);
 
 const writer_stats *writer_get_stats(const writer *w);
+
+/* Describes the counters into o (base/counters.h): events_queued,
+ * events_sent, events_journaled, events_replayed, events_dropped,
+ * events_rejected, journal_bytes, alerts. */
+void writer_stats_describe(const writer *w, json_t *o);
 
 /* Events waiting in the queues (approximate). */
 uint64_t writer_queued(const writer *w);

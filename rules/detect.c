@@ -11,7 +11,7 @@
 #include "analyze/dpi.h"
 #include "analyze/record.h"
 
-detect *detect_new(const config *cfg, const char *sensor)
+detect *detect_new(const detect_config *cfg, const char *sensor)
 {
     detect *d = calloc(1, sizeof(*d));
 
@@ -39,12 +39,12 @@ static int detect_in_list(const char (*list)[3], int n, const geo_party *p)
 
 int detect_is_china(const detect *d, const geo_party *p)
 {
-    return detect_in_list((const char(*)[3])d->cfg->china, d->cfg->nchina, p);
+    return detect_in_list(d->cfg->china, d->cfg->nchina, p);
 }
 
 int detect_is_relay_country(const detect *d, const geo_party *p)
 {
-    return detect_in_list((const char(*)[3])d->cfg->relay, d->cfg->nrelay, p);
+    return detect_in_list(d->cfg->relay, d->cfg->nrelay, p);
 }
 
 /* 1 when the party's network category is one of cats (NULL-terminated). */
@@ -205,6 +205,89 @@ const char *const *detect_host_fields(const geo_party *p, const char **buf, char
     return buf;
 }
 
+/* The severity table (docs/rules.md). */
+const detect_grade G_CN_DIRECT = {"high", 40};
+const detect_grade G_RELAY = {"high", 35};
+const detect_grade G_PROXY = {"medium", 25};
+const detect_grade G_PROXY_WEAK = {"low", 10};
+const detect_grade G_TUNNEL = {"high", 35};
+const detect_grade G_TUNNEL_IDLE = {"low", 5};
+const detect_grade G_FANOUT = {"high", 40};
+const detect_grade G_FANOUT_WEAK = {"low", 10};
+const detect_grade G_FANIN = {"high", 35};
+const detect_grade G_FOOTPRINT = {"low", 10};
+const detect_grade G_AIRELAY = {"high", 40};
+const detect_grade G_EGRESS = {"high", 40};
+const detect_grade G_STEPPING = {"high", 35};
+const detect_grade G_TIMEZONE = {"low", 10};
+
+/* The extra members of the alert; new reference. */
+static json_t *detect_extra(const detect_parts *p)
+{
+    json_t *x = json_object();
+
+    if (p->gpu_ip)
+        json_object_set_new(x, "gpu_host", detect_gpu_host(p->gpu_ip, p->gpu));
+    if (p->peer_ip)
+        json_object_set_new(x, "peer", detect_party(p->peer_ip, p->peer));
+    if (p->inter_ip)
+        json_object_set_new(x, "intermediary", detect_party(p->inter_ip, p->inter));
+    return x;
+}
+
+/* Host hash fields of the entity: the GPU host's own (with source
+ * "behavior" when only the traffic says so), or the party's. */
+static const char *const *detect_fields(const detect_parts *p, const char **buf, char *asn,
+                                        size_t asn_len)
+{
+    const geo_party *who = p->gpu_ip && strcmp(p->ip, p->gpu_ip) == 0       ? p->gpu
+                           : p->inter_ip && strcmp(p->ip, p->inter_ip) == 0 ? p->inter
+                                                                            : p->peer;
+    int n = 0;
+
+    if (who == NULL) {
+        buf[0] = NULL;
+        return buf;
+    }
+    detect_host_fields(who, buf, asn, asn_len);
+    while (buf[n])
+        n++;
+    if (who == p->gpu && who->gpu == GEO_GPU_NONE && n + 2 < 16) {
+        buf[n++] = "gpu_source";
+        buf[n++] = "behavior";
+        buf[n] = NULL;
+    }
+    return buf;
+}
+
+void detect_alert_make(detect_alert *da, const detect_parts *p, const detect_view *item,
+                       uint64_t ts_us, uint64_t window_us)
+{
+    event_alert *a = &da->a;
+
+    memset(a, 0, sizeof(*a));
+    a->rule = p->rule;
+    a->severity = p->grade->severity;
+    a->score = p->grade->score;
+    a->role = p->role;
+    a->ip = p->ip;
+    a->summary = p->summary;
+    a->ts_us = ts_us;
+    a->window_us = window_us;
+    a->evidence = json_array();
+    if (item)
+        json_array_append_new(a->evidence, detect_evidence(item, p->detail));
+    a->extra = detect_extra(p);
+    a->host = detect_fields(p, da->host, da->asn, sizeof(da->asn));
+}
+
+void detect_alert_done(detect_alert *da)
+{
+    json_decref(da->a.evidence);
+    json_decref(da->a.extra);
+    da->a.evidence = da->a.extra = NULL;
+}
+
 static void detect_make_view(detect_view *v, const flow *f, int end, const geo_party *src,
                              const geo_party *dst)
 {
@@ -228,8 +311,8 @@ static void detect_make_view(detect_view *v, const flow *f, int end, const geo_p
     v->host = dpi_fact(f->facts, DPI_HOST);
 }
 
-void detect_flow(detect *d, event_queue *q, const flow *f, int end, const geo_party *src,
-                 const geo_party *dst, const geo_snapshot *geo)
+void detect_record(detect *d, event_queue *q, const flow *f, int end, const geo_party *src,
+                   const geo_party *dst, const geo_snapshot *geo)
 {
     detect_view v;
 

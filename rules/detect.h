@@ -1,6 +1,6 @@
 /* detect.h -- the detection rules' view of a finished flow.
  *
- * When a worker writes a flow record it hands the same flow to detect_flow()
+ * When a worker writes a flow record it hands the same flow to detect_record()
  * with the geo answers for both ends. The rules (interface.md section 2)
  * that one flow can decide raise alerts at once; the rules that join many
  * flows, sensors or a long time span send observations to the Redis
@@ -28,7 +28,6 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#include "app/config.h"
 #include "analyze/flow.h"
 #include "geo/snapshot.h"
 #include "rules/event.h"
@@ -36,9 +35,33 @@
 
 typedef struct detect detect;
 
-/* cfg (thresholds, country lists) and sensor are borrowed and must outlive
- * the context. Returns NULL when out of memory. */
-detect *detect_new(const config *cfg, const char *sensor);
+/* What the rules read: the country lists and every rule's thresholds
+ * (durations in microseconds). Built by app/sensor.c from the [countries]
+ * and [thresholds] keys, whose defaults and reasons are in app/config.c
+ * and docs/configuration.md. */
+typedef struct detect_config {
+    const char (*china)[3]; /* 2-letter codes, "XX\0" each */
+    int nchina;
+    const char (*relay)[3];
+    int nrelay;
+    uint64_t egress_bytes, egress_window_us;
+    uint32_t fanout_hosts;
+    uint64_t fanout_window_us;
+    uint32_t fanin_networks;
+    uint64_t fanin_window_us;
+    uint64_t proxy_latency_us, stepping_delta_us;
+    uint32_t footprint_services;
+    uint64_t footprint_window_us;
+    uint32_t ai_relay_clients;
+    uint64_t ai_relay_window_us, ai_relay_lag_us;
+    uint64_t tunnel_min_us;
+    uint32_t tunnel_bursts;
+    uint64_t tunnel_min_bytes;
+} detect_config;
+
+/* cfg (and the country lists it points to) and sensor are borrowed and
+ * must outlive the context. Returns NULL when out of memory. */
+detect *detect_new(const detect_config *cfg, const char *sensor);
 void detect_free(detect *d);
 
 /* Runs every rule on a finished record of f (inspection and the control
@@ -46,7 +69,7 @@ void detect_free(detect *d);
  * and server, or NULL without geo data; geo is the worker's current
  * snapshot (its indicator tables name services by domain), or NULL.
  * Events go to q. */
-void detect_flow(detect *d, event_queue *q, const flow *f, int end, const geo_party *src,
-                 const geo_party *dst, const geo_snapshot *geo);
+void detect_record(detect *d, event_queue *q, const flow *f, int end, const geo_party *src,
+                   const geo_party *dst, const geo_snapshot *geo);
 
 #endif

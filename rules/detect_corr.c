@@ -162,19 +162,17 @@ static void detect_egress(detect *d, event_queue *q, const detect_view *v, int g
     char *item = detect_item_text(v, detail, &ilen);
     detect_egress_summary(summary, sizeof(summary), gip, d->cfg->egress_bytes, net,
                           dp->info.country, why);
-    json_t *extra = json_object();
-    json_object_set_new(extra, "gpu_host", detect_gpu_host(gip, gp));
-    json_object_set_new(extra, "peer", detect_party(dip, dp));
-    const char *hbuf[16];
-    char asn[16];
-    event_alert a = {.rule = "weights_egress",
-                     .severity = "high",
-                     .role = "gpu_host",
-                     .ip = gip,
-                     .summary = summary,
-                     .score = 40,
-                     .extra = extra,
-                     .host = detect_host_fields(gp, hbuf, asn, sizeof(asn))};
+    detect_parts p = {.rule = "weights_egress",
+                      .role = "gpu_host",
+                      .ip = gip,
+                      .grade = &G_EGRESS,
+                      .gpu_ip = gip,
+                      .gpu = gp,
+                      .peer_ip = dip,
+                      .peer = dp,
+                      .summary = summary};
+    detect_alert al;
+    detect_alert_make(&al, &p, NULL, 0, 0);
     event_sum s = {.entity = gip,
                    .kind = CORR_EGRESS_KIND,
                    .member = net,
@@ -187,9 +185,9 @@ static void detect_egress(detect *d, event_queue *q, const detect_view *v, int g
                    .gate_window_us = d->cfg->fanin_window_us,
                    .evidence = item,
                    .evidence_len = ilen,
-                   .alert = &a};
+                   .alert = &al.a};
     event_sum_add(q, &s);
-    json_decref(extra);
+    detect_alert_done(&al);
     free(item);
 }
 
@@ -208,19 +206,17 @@ static void detect_controller(detect *d, event_queue *q, const detect_view *v)
     detect_net(ca, net, sizeof(net));
     detect_egress_summary(summary, sizeof(summary), v->server_ip, d->cfg->egress_bytes, net,
                           v->client->info.country, "the network of a relay that controls it");
-    json_t *extra = json_object();
-    json_object_set_new(extra, "gpu_host", detect_gpu_host(v->server_ip, v->server));
-    json_object_set_new(extra, "peer", detect_party(v->client_ip, v->client));
-    const char *hbuf[16];
-    char asn[16];
-    event_alert a = {.rule = "weights_egress",
-                     .severity = "high",
-                     .role = "gpu_host",
-                     .ip = v->server_ip,
-                     .summary = summary,
-                     .score = 40,
-                     .extra = extra,
-                     .host = detect_host_fields(v->server, hbuf, asn, sizeof(asn))};
+    detect_parts p = {.rule = "weights_egress",
+                      .role = "gpu_host",
+                      .ip = v->server_ip,
+                      .grade = &G_EGRESS,
+                      .gpu_ip = v->server_ip,
+                      .gpu = v->server,
+                      .peer_ip = v->client_ip,
+                      .peer = v->client,
+                      .summary = summary};
+    detect_alert da;
+    detect_alert_make(&da, &p, NULL, 0, 0);
     event_gate g = {.entity = v->server_ip,
                     .kind = CORR_CTL_KIND,
                     .member = net,
@@ -229,9 +225,9 @@ static void detect_controller(detect *d, event_queue *q, const detect_view *v)
                     .sum_kind = CORR_EGRESS_KIND,
                     .sum_window_us = d->cfg->egress_window_us,
                     .threshold = d->cfg->egress_bytes,
-                    .alert = &a};
+                    .alert = &da.a};
     event_gate_add(q, &g);
-    json_decref(extra);
+    detect_alert_done(&da);
 }
 
 /* "t:pkts,..." of the flow's ON periods, or 0 when it has too few. */
@@ -269,12 +265,11 @@ static void detect_leg(detect *d, event_queue *q, const detect_view *v, const ch
                                         "to the GPU host"
                                       : "inbound leg: interactive session into the intermediary",
                                   &ilen);
-    json_t *part = json_object(), *extra = json_object();
-    json_t *own =
-        out ? detect_gpu_host(v->server_ip, v->server) : detect_party(v->client_ip, v->client);
-    json_object_set(part, out ? "gpu_host" : "peer", own);
-    json_object_set_new(extra, out ? "gpu_host" : "peer", own);
-    json_object_set_new(extra, "intermediary", detect_party(ip, ip_p));
+    /* This leg's own party, for the alert the other leg raises. */
+    json_t *part = json_object();
+    json_object_set_new(part, out ? "gpu_host" : "peer",
+                        out ? detect_gpu_host(v->server_ip, v->server)
+                            : detect_party(v->client_ip, v->client));
     char *ptext = json_dumps(part, JSON_COMPACT);
     if (out)
         snprintf(summary, sizeof(summary),
@@ -286,16 +281,19 @@ static void detect_leg(detect *d, event_queue *q, const detect_view *v, const ch
                  "Host %s relays the interactive session from %s into a control session to a "
                  "GPU host: the bursts of the two legs start together",
                  ip, v->client_ip);
-    const char *hbuf[16];
-    char asn[16];
-    event_alert a = {.rule = "stepping_stone",
-                     .severity = "high",
-                     .role = "intermediary",
-                     .ip = ip,
-                     .summary = summary,
-                     .score = 35,
-                     .extra = extra,
-                     .host = detect_host_fields(ip_p, hbuf, asn, sizeof(asn))};
+    detect_parts p = {.rule = "stepping_stone",
+                      .role = "intermediary",
+                      .ip = ip,
+                      .grade = &G_STEPPING,
+                      .gpu_ip = out ? v->server_ip : NULL,
+                      .gpu = v->server,
+                      .peer_ip = out ? NULL : v->client_ip,
+                      .peer = v->client,
+                      .inter_ip = ip,
+                      .inter = ip_p,
+                      .summary = summary};
+    detect_alert da;
+    detect_alert_make(&da, &p, NULL, 0, 0);
     event_leg l = {.entity = ip,
                    .dir = dir,
                    .leg = id,
@@ -308,13 +306,13 @@ static void detect_leg(detect *d, event_queue *q, const detect_view *v, const ch
                    .min_ratio_pct = CORR_LEG_RATIO_PCT,
                    .min_run = CORR_LEG_RUN,
                    .min_match = CORR_LEG_MIN_MATCH,
-                   .alert = &a};
+                   .alert = &da.a};
     if (item && ptext)
         event_leg_add(q, &l);
     free(ptext);
     free(item);
     json_decref(part);
-    json_decref(extra);
+    detect_alert_done(&da);
 }
 
 /* cn_timezone: the start of a control session into a GPU host. */
@@ -331,18 +329,15 @@ static void detect_timezone(detect *d, event_queue *q, const detect_view *v)
              "Control sessions into GPU host %s follow a UTC+8 working day (weekdays 08-12, "
              "14-18, 19-22 CST); a weak signal, read it with the host's other alerts",
              v->server_ip);
-    json_t *extra = json_object();
-    json_object_set_new(extra, "gpu_host", detect_gpu_host(v->server_ip, v->server));
-    const char *hbuf[16];
-    char asn[16];
-    event_alert a = {.rule = "cn_timezone",
-                     .severity = "low",
-                     .role = "gpu_host",
-                     .ip = v->server_ip,
-                     .summary = summary,
-                     .score = 10,
-                     .extra = extra,
-                     .host = detect_host_fields(v->server, hbuf, asn, sizeof(asn))};
+    detect_parts p = {.rule = "cn_timezone",
+                      .role = "gpu_host",
+                      .ip = v->server_ip,
+                      .grade = &G_TIMEZONE,
+                      .gpu_ip = v->server_ip,
+                      .gpu = v->server,
+                      .summary = summary};
+    detect_alert da;
+    detect_alert_make(&da, &p, NULL, 0, 0);
     event_hours h = {.entity = v->server_ip,
                      .session = id,
                      .ts_us = v->f->first_us,
@@ -356,9 +351,9 @@ static void detect_timezone(detect *d, event_queue *q, const detect_view *v)
                      .fit_shift_h = CORR_TZ_FIT_SHIFT_H,
                      .evidence = item,
                      .evidence_len = ilen,
-                     .alert = &a};
+                     .alert = &da.a};
     event_hours_add(q, &h);
-    json_decref(extra);
+    detect_alert_done(&da);
     free(item);
 }
 

@@ -35,28 +35,9 @@
 
 /* The footprint (footprint_services, footprint_window), API relay
  * (ai_relay_*) and tunnel (tunnel_*) thresholds are [thresholds] keys
- * (app/config.h, docs/configuration.md). GPU-behaviour evidence is kept
+ * (detect_config, docs/configuration.md). GPU-behaviour evidence is kept
  * per day, whatever the footprint window. */
 #define DETECT_BEHAVIOR_WINDOW_US (24ULL * 3600ULL * 1000000ULL)
-
-/* Severity and score (the entity's risk grows by the score, capped at
- * 100 by the library); the table in docs/rules.md. */
-typedef struct detect_grade {
-    const char *severity;
-    int score;
-} detect_grade;
-
-static const detect_grade G_CN_DIRECT = {"high", 40};
-static const detect_grade G_RELAY = {"high", 35};
-static const detect_grade G_PROXY = {"medium", 25};
-static const detect_grade G_PROXY_WEAK = {"low", 10};
-static const detect_grade G_TUNNEL = {"high", 35};
-static const detect_grade G_TUNNEL_IDLE = {"low", 5};
-static const detect_grade G_FANOUT = {"high", 40};
-static const detect_grade G_FANOUT_WEAK = {"low", 10};
-static const detect_grade G_FANIN = {"high", 35};
-static const detect_grade G_FOOTPRINT = {"low", 10};
-static const detect_grade G_AIRELAY = {"high", 40};
 
 /* ---- what a flow is ------------------------------------------------- */
 
@@ -122,91 +103,16 @@ static const char *detect_cc(const geo_party *p)
     return p->info.country[0] ? p->info.country : "??";
 }
 
-/* ---- raising -------------------------------------------------------- */
-
-/* The parts of one alert; NULL members are left out. */
-typedef struct detect_parts {
-    const char *rule, *role, *ip;
-    const detect_grade *grade;
-    const char *gpu_ip;     /* the GPU host, or NULL */
-    const geo_party *gpu;   /* its geo answer */
-    const char *peer_ip;    /* the remote party */
-    const geo_party *peer;  /* its geo answer */
-    const char *inter_ip;   /* the relay, when one is involved */
-    const geo_party *inter; /* its geo answer */
-    const char *detail, *summary;
-} detect_parts;
-
-/* The extra members of the alert; new reference. */
-static json_t *detect_extra(const detect_parts *p)
-{
-    json_t *x = json_object();
-
-    if (p->gpu_ip)
-        json_object_set_new(x, "gpu_host", detect_gpu_host(p->gpu_ip, p->gpu));
-    if (p->peer_ip)
-        json_object_set_new(x, "peer", detect_party(p->peer_ip, p->peer));
-    if (p->inter_ip)
-        json_object_set_new(x, "intermediary", detect_party(p->inter_ip, p->inter));
-    return x;
-}
-
-/* Host hash fields of the entity: the GPU host's own (with source
- * "behavior" when only the traffic says so), or the party's. */
-static const char *const *detect_fields(const detect_parts *p, const char **buf, char *asn,
-                                        size_t asn_len)
-{
-    const geo_party *who = p->gpu_ip && strcmp(p->ip, p->gpu_ip) == 0       ? p->gpu
-                           : p->inter_ip && strcmp(p->ip, p->inter_ip) == 0 ? p->inter
-                                                                            : p->peer;
-    int n = 0;
-
-    if (who == NULL) {
-        buf[0] = NULL;
-        return buf;
-    }
-    detect_host_fields(who, buf, asn, asn_len);
-    while (buf[n])
-        n++;
-    if (who == p->gpu && who->gpu == GEO_GPU_NONE && n + 2 < 16) {
-        buf[n++] = "gpu_source";
-        buf[n++] = "behavior";
-        buf[n] = NULL;
-    }
-    return buf;
-}
-
-static void detect_alert_init(event_alert *a, const detect_parts *p, json_t *ev, json_t *x,
-                              const char *const *host, uint64_t ts_us, uint64_t window_us)
-{
-    memset(a, 0, sizeof(*a));
-    a->rule = p->rule;
-    a->severity = p->grade->severity;
-    a->score = p->grade->score;
-    a->role = p->role;
-    a->ip = p->ip;
-    a->summary = p->summary;
-    a->ts_us = ts_us;
-    a->window_us = window_us;
-    a->evidence = ev;
-    a->extra = x;
-    a->host = host;
-}
+/* ---- raising (the alert itself: detect_alert_make in detect.c) ------- */
 
 /* Raises a rule one flow decided, at the record's last packet. */
 static void detect_raise(event_queue *q, const detect_view *v, const detect_parts *p)
 {
-    const char *buf[24];
-    char asn[16];
-    json_t *ev = json_array(), *x = detect_extra(p);
-    event_alert a;
+    detect_alert da;
 
-    json_array_append_new(ev, detect_evidence(v, p->detail));
-    detect_alert_init(&a, p, ev, x, detect_fields(p, buf, asn, sizeof(asn)), v->f->last_us,
-                      DETECT_FLOW_WINDOW_US);
-    event_raise(q, &a);
-    json_decref(ev);
-    json_decref(x);
+    detect_alert_make(&da, p, v, v->f->last_us, DETECT_FLOW_WINDOW_US);
+    event_raise(q, &da.a);
+    detect_alert_done(&da);
 }
 
 /* The mark of an inbound control session (lh_absent kind). */
@@ -217,19 +123,13 @@ static void detect_raise(event_queue *q, const detect_view *v, const detect_part
 static void detect_raise_unless(event_queue *q, const detect_view *v, const detect_parts *p,
                                 const char *kind)
 {
-    const char *buf[24];
-    char asn[16];
-    json_t *ev = json_array(), *x = detect_extra(p);
-    event_alert a;
+    detect_alert da;
     event_absent ab = {
-        p->ip, kind, v->f->last_us, v->f->first_us, v->f->last_us, DETECT_FLOW_WINDOW_US, &a};
+        p->ip, kind, v->f->last_us, v->f->first_us, v->f->last_us, DETECT_FLOW_WINDOW_US, &da.a};
 
-    json_array_append_new(ev, detect_evidence(v, p->detail));
-    detect_alert_init(&a, p, ev, x, detect_fields(p, buf, asn, sizeof(asn)), v->f->last_us,
-                      DETECT_FLOW_WINDOW_US);
+    detect_alert_make(&da, p, v, v->f->last_us, DETECT_FLOW_WINDOW_US);
     event_absent_add(q, &ab);
-    json_decref(ev);
-    json_decref(x);
+    detect_alert_done(&da);
 }
 
 /* Observes `value` for `entity` and raises the alert of p when the
@@ -242,12 +142,9 @@ static void detect_observe(event_queue *q, const detect_view *v, const char *ent
                            const char *kind, const char *value, uint64_t window_us, int need,
                            uint32_t threshold, const detect_parts *p)
 {
-    const char *buf[24];
-    char asn[16];
-    json_t *ev = json_array(), *x = detect_extra(p);
+    detect_alert da;
     json_t *item = detect_evidence(v, p->detail);
     char *item_text = json_dumps(item, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    event_alert a;
     event_observation o = {
         .entity = entity,
         .kind = kind,
@@ -257,18 +154,16 @@ static void detect_observe(event_queue *q, const detect_view *v, const char *ent
         .window_us = window_us,
         .threshold = threshold,
         .need = need,
-        .alert = &a,
+        .alert = &da.a,
         .evidence = item_text,
         .evidence_len = item_text ? strlen(item_text) : 0,
     };
 
-    detect_alert_init(&a, p, ev, x, detect_fields(p, buf, asn, sizeof(asn)), v->f->last_us,
-                      window_us);
+    detect_alert_make(&da, p, NULL, v->f->last_us, window_us);
     event_observe(q, &o);
     free(item_text);
     json_decref(item);
-    json_decref(ev);
-    json_decref(x);
+    detect_alert_done(&da);
 }
 
 /* ---- rules one flow decides ----------------------------------------- */
@@ -762,10 +657,7 @@ static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, con
                       hp,
                       detail,
                       summary};
-    const char *buf[24];
-    char asn[16];
-    json_t *ev = json_array(), *x = detect_extra(&p);
-    event_alert a;
+    detect_alert da;
     event_follow fo = {entity,
                        dir,
                        who,
@@ -776,14 +668,11 @@ static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, con
                        d->cfg->ai_relay_lag_us,
                        0,
                        d->cfg->ai_relay_clients,
-                       &a};
+                       &da.a};
 
-    json_array_append_new(ev, detect_evidence(v, p.detail));
-    detect_alert_init(&a, &p, ev, x, detect_fields(&p, buf, asn, sizeof(asn)), v->f->last_us,
-                      d->cfg->ai_relay_window_us);
+    detect_alert_make(&da, &p, v, v->f->last_us, d->cfg->ai_relay_window_us);
     event_follow_add(q, &fo);
-    json_decref(ev);
-    json_decref(x);
+    detect_alert_done(&da);
 }
 
 void detect_flow_rules(detect *d, event_queue *q, const detect_view *v)

@@ -6,7 +6,7 @@
 #include "geo/indicators.h"
 
 struct detect {
-    const config *cfg;
+    const detect_config *cfg;
     const char *sensor;
 };
 
@@ -70,6 +70,47 @@ json_t *detect_gpu_host(const char *ip, const geo_party *p);
  * asn text into asn_buf). */
 const char *const *detect_host_fields(const geo_party *p, const char **buf, char *asn_buf,
                                       size_t asn_len);
+
+/* Severity and score of an alert (the entity's risk grows by the score,
+ * capped at 100 by the library): one row per rule, all in detect.c, the
+ * table of docs/rules.md. */
+typedef struct detect_grade {
+    const char *severity;
+    int score;
+} detect_grade;
+
+extern const detect_grade G_CN_DIRECT, G_RELAY, G_PROXY, G_PROXY_WEAK, G_TUNNEL, G_TUNNEL_IDLE,
+    G_FANOUT, G_FANOUT_WEAK, G_FANIN, G_FOOTPRINT, G_AIRELAY, G_EGRESS, G_STEPPING, G_TIMEZONE;
+
+/* The parts of one alert; NULL members are left out. */
+typedef struct detect_parts {
+    const char *rule, *role, *ip;
+    const detect_grade *grade;
+    const char *gpu_ip;     /* the GPU host, or NULL */
+    const geo_party *gpu;   /* its geo answer */
+    const char *peer_ip;    /* the remote party */
+    const geo_party *peer;  /* its geo answer */
+    const char *inter_ip;   /* the relay, when one is involved */
+    const geo_party *inter; /* its geo answer */
+    const char *detail, *summary;
+} detect_parts;
+
+/* One alert ready for a library call: every rule builds its alert here
+ * (grade, parts, evidence), then hands da.a to the call builder of
+ * rules/event.h, which adds the call's own arguments. */
+typedef struct detect_alert {
+    event_alert a;
+    const char *host[24]; /* lh:host:<ip> fields of the entity */
+    char asn[16];
+} detect_alert;
+
+/* Fills da from p at packet time ts_us in windows of window_us. The
+ * evidence array holds the flow of `item` with p->detail, or is empty
+ * when item is NULL (the library splices the evidence it keeps). Release
+ * with detect_alert_done(). */
+void detect_alert_make(detect_alert *da, const detect_parts *p, const detect_view *item,
+                       uint64_t ts_us, uint64_t window_us);
+void detect_alert_done(detect_alert *da);
 
 /* The rule files. */
 void detect_flow_rules(detect *d, event_queue *q, const detect_view *v);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/counters.h"
 #include "base/ring.h"
 #include "base/stats.h"
 #include "base/wire_json.h"
@@ -97,6 +98,28 @@ static void event_u64(event_args *a, uint64_t v)
     event_fmt(a, "%llu", (unsigned long long)v);
 }
 
+/* Named arguments of a library call: the name, then the value. The names
+ * are those functions.lua declares for the call (ARGS there); a name one
+ * side has and the other lacks fails the call, and test_redis_functions
+ * compares every builder with the library's table. */
+static void event_kstr(event_args *a, const char *name, const char *s)
+{
+    event_str(a, name);
+    event_str(a, s);
+}
+
+static void event_karg(event_args *a, const char *name, const char *s, size_t len)
+{
+    event_str(a, name);
+    event_arg(a, s, len);
+}
+
+static void event_ku64(event_args *a, const char *name, uint64_t v)
+{
+    event_str(a, name);
+    event_u64(a, v);
+}
+
 /* Copies the command into the ring. */
 static int event_push(event_queue *q, event_args *a, int kind)
 {
@@ -167,7 +190,7 @@ static uint64_t event_ttl_s(uint64_t window_us)
     return window_us / 1000000u * 2 + 3600;
 }
 
-/* The alert part of the arguments (see alert_args in functions.lua). */
+/* The alert part of the arguments (ALERT and alert_args in functions.lua). */
 static int event_alert_args(event_queue *q, event_args *a, const event_alert *al, char **json)
 {
     char ts[40];
@@ -175,67 +198,30 @@ static int event_alert_args(event_queue *q, event_args *a, const event_alert *al
 
     if ((*json = event_alert_json(al, q->ctx->sensor, &len)) == NULL)
         return -1;
-    event_str(a, al->rule);
-    event_str(a, al->severity);
-    event_u64(a, al->score > 0 ? (uint64_t)al->score : 0);
-    event_str(a, al->ip);
-    event_str(a, al->role);
+    event_kstr(a, "rule", al->rule);
+    event_kstr(a, "severity", al->severity);
+    event_ku64(a, "score", al->score > 0 ? (uint64_t)al->score : 0);
+    event_kstr(a, "ip", al->ip);
+    event_kstr(a, "role", al->role);
+    event_str(a, "ts");
     event_fmt(a, "%s", wjson_format_time(al->ts_us, ts, sizeof(ts)));
-    event_u64(a, q->ctx->stream_maxlen);
+    event_ku64(a, "maxlen", q->ctx->stream_maxlen);
+    event_str(a, "channel");
     event_fmt(a, "%salerts:live", q->ctx->prefix);
-    event_arg(a, *json, len);
+    event_karg(a, "alert", *json, len);
     for (int i = 0; al->host && al->host[i] && al->host[i + 1]; i += 2) {
-        event_str(a, al->host[i]);
+        event_fmt(a, "host:%s", al->host[i]);
         event_str(a, al->host[i + 1]);
     }
     return 0;
 }
 
-static void event_evidence(event_args *a, const char *item, size_t len);
-
-int event_observe(event_queue *q, const event_observation *o)
-{
-    event_args a;
-    char *json = NULL;
-    int rc;
-
-    event_begin(q, &a, 1, "lh_observe");
-    event_keys(q, &a, o->entity, o->alert && o->alert->ip ? o->alert->ip : o->entity);
-    event_id(q, &a);
-    event_u64(&a, o->ts_us);
-    event_str(&a, o->kind);
-    event_arg(&a, o->value, o->value_len);
-    event_u64(&a, o->window_us ? o->window_us : 1);
-    event_str(&a, o->approx ? "approx" : "exact");
-    event_u64(&a, o->cap ? o->cap : 10000);
-    event_u64(&a, event_ttl_s(o->window_us));
-    event_u64(&a, o->alert ? o->threshold : 0);
-    event_evidence(&a, o->evidence, o->evidence_len);
-    if (o->need) {
-        event_str(&a, "NEED");
-        event_str(&a, o->need > 0 ? "1" : "0");
-    }
-    if (o->alert && o->threshold > 0) {
-        event_alert al = *o->alert;
-        al.ts_us = o->ts_us;
-        al.window_us = o->window_us;
-        if (event_alert_args(q, &a, &al, &json) < 0) {
-            STAT_ADD(q->dropped, 1);
-            return -1;
-        }
-    }
-    rc = event_push(q, &a, EVENT_CALL);
-    free(json);
-    return rc;
-}
-
-/* The optional `EVIDENCE item` of lh_observe, lh_sum and lh_hours. */
+/* The optional evidence item of lh_observe, lh_sum and lh_hours. */
 static void event_evidence(event_args *a, const char *item, size_t len)
 {
     if (item == NULL || len == 0)
         return;
-    event_str(a, "EVIDENCE");
-    event_arg(a, item, len);
+    event_karg(a, "evidence", item, len);
 }
 
 /* The alert part at the end of a call, with its ts and window. */
@@ -273,8 +259,31 @@ static void event_call(event_queue *q, event_args *a, const char *fn, const char
 {
     event_begin(q, a, 1, fn);
     event_keys(q, a, entity, event_alert_ip(alert, entity));
+    event_str(a, "ev");
     event_id(q, a);
-    event_u64(a, ts_us);
+    event_ku64(a, "ts_us", ts_us);
+}
+
+int event_observe(event_queue *q, const event_observation *o)
+{
+    event_args a;
+    char *json = NULL;
+    int rc = 0, alert = o->alert && o->threshold > 0;
+
+    event_call(q, &a, "lh_observe", o->entity, o->alert, o->ts_us);
+    event_kstr(&a, "kind", o->kind);
+    event_karg(&a, "value", o->value, o->value_len);
+    event_ku64(&a, "window_us", o->window_us ? o->window_us : 1);
+    event_kstr(&a, "mode", o->approx ? "approx" : "exact");
+    event_ku64(&a, "cap", o->cap ? o->cap : 10000);
+    event_ku64(&a, "ttl_s", event_ttl_s(o->window_us));
+    event_ku64(&a, "threshold", o->alert ? o->threshold : 0);
+    event_evidence(&a, o->evidence, o->evidence_len);
+    if (o->need)
+        event_kstr(&a, "need", o->need > 0 ? "1" : "0");
+    if (alert)
+        rc = event_tail(q, &a, o->alert, o->ts_us, o->window_us, &json);
+    return event_finish(q, &a, rc, json);
 }
 
 int event_sum_add(event_queue *q, const event_sum *s)
@@ -284,15 +293,15 @@ int event_sum_add(event_queue *q, const event_sum *s)
     int rc = 0, alert = s->alert && s->threshold > 0;
 
     event_call(q, &a, "lh_sum", s->entity, s->alert, s->ts_us);
-    event_str(&a, s->kind);
-    event_str(&a, s->member);
-    event_u64(&a, s->bytes);
-    event_str(&a, s->flag ? "1" : "0");
-    event_u64(&a, s->window_us ? s->window_us : 1);
-    event_u64(&a, event_ttl_s(s->window_us));
-    event_u64(&a, alert ? s->threshold : 0);
-    event_str(&a, s->gate_kind ? s->gate_kind : "");
-    event_u64(&a, s->gate_window_us ? s->gate_window_us : 1);
+    event_kstr(&a, "kind", s->kind);
+    event_kstr(&a, "member", s->member);
+    event_ku64(&a, "bytes", s->bytes);
+    event_kstr(&a, "flag", s->flag ? "1" : "0");
+    event_ku64(&a, "window_us", s->window_us ? s->window_us : 1);
+    event_ku64(&a, "ttl_s", event_ttl_s(s->window_us));
+    event_ku64(&a, "threshold", alert ? s->threshold : 0);
+    event_kstr(&a, "gate_kind", s->gate_kind ? s->gate_kind : "");
+    event_ku64(&a, "gate_window_us", s->gate_window_us ? s->gate_window_us : 1);
     event_evidence(&a, s->evidence, s->evidence_len);
     if (alert)
         rc = event_tail(q, &a, s->alert, s->ts_us, s->window_us, &json);
@@ -306,14 +315,15 @@ int event_gate_add(event_queue *q, const event_gate *g)
     int rc = 0, alert = g->alert && g->threshold > 0;
 
     event_call(q, &a, "lh_gate", g->entity, g->alert, g->ts_us);
-    event_str(&a, g->kind);
-    event_str(&a, g->member);
-    event_u64(&a, g->window_us ? g->window_us : 1);
+    event_kstr(&a, "kind", g->kind);
+    event_kstr(&a, "member", g->member);
+    event_ku64(&a, "window_us", g->window_us ? g->window_us : 1);
     /* The sums it checks live as long as the gate window. */
-    event_u64(&a, event_ttl_s(g->window_us > g->sum_window_us ? g->window_us : g->sum_window_us));
-    event_str(&a, g->sum_kind);
-    event_u64(&a, g->sum_window_us ? g->sum_window_us : 1);
-    event_u64(&a, alert ? g->threshold : 0);
+    event_ku64(&a, "ttl_s",
+               event_ttl_s(g->window_us > g->sum_window_us ? g->window_us : g->sum_window_us));
+    event_kstr(&a, "sum_kind", g->sum_kind);
+    event_ku64(&a, "sum_window_us", g->sum_window_us ? g->sum_window_us : 1);
+    event_ku64(&a, "threshold", alert ? g->threshold : 0);
     if (alert)
         rc = event_tail(q, &a, g->alert, g->ts_us, g->sum_window_us, &json);
     return event_finish(q, &a, rc, json);
@@ -325,17 +335,17 @@ int event_leg_add(event_queue *q, const event_leg *l)
     char *json = NULL;
 
     event_call(q, &a, "lh_leg", l->entity, l->alert, l->ts_us);
-    event_str(&a, l->dir);
-    event_str(&a, l->leg);
-    event_str(&a, l->starts);
-    event_str(&a, l->part);
-    event_str(&a, l->item);
-    event_u64(&a, l->window_us ? l->window_us : 1);
-    event_u64(&a, event_ttl_s(l->window_us));
-    event_u64(&a, l->delta_us);
-    event_u64(&a, l->min_ratio_pct);
-    event_u64(&a, l->min_run);
-    event_u64(&a, l->min_match);
+    event_kstr(&a, "dir", l->dir);
+    event_kstr(&a, "leg", l->leg);
+    event_kstr(&a, "starts", l->starts);
+    event_kstr(&a, "part", l->part);
+    event_kstr(&a, "item", l->item);
+    event_ku64(&a, "window_us", l->window_us ? l->window_us : 1);
+    event_ku64(&a, "ttl_s", event_ttl_s(l->window_us));
+    event_ku64(&a, "delta_us", l->delta_us);
+    event_ku64(&a, "min_ratio_pct", l->min_ratio_pct);
+    event_ku64(&a, "min_run", l->min_run);
+    event_ku64(&a, "min_match", l->min_match);
     int rc = event_tail(q, &a, l->alert, l->ts_us, l->window_us, &json);
     return event_finish(q, &a, rc, json);
 }
@@ -347,19 +357,19 @@ int event_hours_add(event_queue *q, const event_hours *h)
     int rc = 0, alert = h->alert && h->min_in > 0;
 
     event_call(q, &a, "lh_hours", h->entity, h->alert, h->ts_us);
-    event_str(&a, h->session);
-    event_u64(&a, h->window_us ? h->window_us : 1);
-    event_u64(&a, event_ttl_s(h->window_us));
+    event_kstr(&a, "session", h->session);
+    event_ku64(&a, "window_us", h->window_us ? h->window_us : 1);
+    event_ku64(&a, "ttl_s", event_ttl_s(h->window_us));
+    event_str(&a, "offset_s");
     event_fmt(&a, "%lld", (long long)h->offset_s);
-    event_str(&a, h->hours_mask);
-    event_str(&a, h->days_mask);
-    event_u64(&a, alert ? h->min_in : 0);
-    event_u64(&a, h->min_days);
+    event_kstr(&a, "hours_mask", h->hours_mask);
+    event_kstr(&a, "days_mask", h->days_mask);
+    event_ku64(&a, "min_in", alert ? h->min_in : 0);
+    event_ku64(&a, "min_days", h->min_days);
     event_evidence(&a, h->evidence, h->evidence_len);
     if (h->fit_shift_h > 0) {
-        event_str(&a, "FIT");
-        event_u64(&a, h->fit_margin_pct);
-        event_u64(&a, h->fit_shift_h);
+        event_ku64(&a, "fit_margin_pct", h->fit_margin_pct);
+        event_ku64(&a, "fit_shift_h", h->fit_shift_h);
     }
     if (alert)
         rc = event_tail(q, &a, h->alert, h->ts_us, h->window_us, &json);
@@ -370,21 +380,12 @@ int event_raise(event_queue *q, const event_alert *al)
 {
     event_args a;
     char *json = NULL;
-    int rc;
 
-    event_begin(q, &a, 1, "lh_raise");
-    event_keys(q, &a, al->ip, al->ip);
-    event_id(q, &a);
-    event_u64(&a, al->ts_us);
-    event_u64(&a, al->window_us ? al->window_us : 1);
-    event_u64(&a, event_ttl_s(al->window_us));
-    if (event_alert_args(q, &a, al, &json) < 0) {
-        STAT_ADD(q->dropped, 1);
-        return -1;
-    }
-    rc = event_push(q, &a, EVENT_CALL);
-    free(json);
-    return rc;
+    event_call(q, &a, "lh_raise", al->ip, al, al->ts_us);
+    event_ku64(&a, "window_us", al->window_us ? al->window_us : 1);
+    event_ku64(&a, "ttl_s", event_ttl_s(al->window_us));
+    int rc = event_tail(q, &a, al, al->ts_us, al->window_us, &json);
+    return event_finish(q, &a, rc, json);
 }
 
 /* XADD <prefix>flows [MAXLEN ~ N] * json LINE */
@@ -521,64 +522,45 @@ int event_follow_add(event_queue *q, const event_follow *fo)
     event_args a;
     char starts[64 * 21], *json = NULL;
     size_t used = 0;
-    int rc, n = fo->nstarts < 64 ? fo->nstarts : 64;
+    int rc = 0, n = fo->nstarts < 64 ? fo->nstarts : 64;
 
     starts[0] = '\0';
     for (int i = 0; i < n; i++)
         used += (size_t)snprintf(starts + used, sizeof(starts) - used, "%s%llu", i ? "," : "",
                                  (unsigned long long)fo->starts[i]);
-    event_begin(q, &a, 1, "lh_follow");
-    event_keys(q, &a, fo->entity, fo->alert && fo->alert->ip ? fo->alert->ip : fo->entity);
-    event_id(q, &a);
-    event_u64(&a, fo->ts_us);
-    event_str(&a, fo->dir);
-    event_str(&a, fo->who ? fo->who : "");
-    event_arg(&a, starts, used);
-    event_u64(&a, fo->window_us ? fo->window_us : 1);
-    event_u64(&a, fo->lag_us);
-    event_u64(&a, fo->cap ? fo->cap : 10000);
-    event_u64(&a, event_ttl_s(fo->window_us));
-    event_u64(&a, fo->alert ? fo->threshold : 0);
-    if (fo->alert && fo->threshold > 0) {
-        event_alert al = *fo->alert;
-        al.ts_us = fo->ts_us;
-        al.window_us = fo->window_us;
-        if (event_alert_args(q, &a, &al, &json) < 0) {
-            STAT_ADD(q->dropped, 1);
-            return -1;
-        }
-    }
-    rc = event_push(q, &a, EVENT_CALL);
-    free(json);
-    return rc;
+    event_call(q, &a, "lh_follow", fo->entity, fo->alert, fo->ts_us);
+    event_kstr(&a, "dir", fo->dir);
+    event_kstr(&a, "who", fo->who ? fo->who : "");
+    event_karg(&a, "starts", starts, used);
+    event_ku64(&a, "window_us", fo->window_us ? fo->window_us : 1);
+    event_ku64(&a, "lag_us", fo->lag_us);
+    event_ku64(&a, "cap", fo->cap ? fo->cap : 10000);
+    event_ku64(&a, "ttl_s", event_ttl_s(fo->window_us));
+    event_ku64(&a, "threshold", fo->alert ? fo->threshold : 0);
+    if (fo->alert && fo->threshold > 0)
+        rc = event_tail(q, &a, fo->alert, fo->ts_us, fo->window_us, &json);
+    return event_finish(q, &a, rc, json);
 }
 
 int event_absent_add(event_queue *q, const event_absent *ab)
 {
     event_args a;
     char *json = NULL;
-    int rc;
+    int rc = 0;
 
-    event_begin(q, &a, 1, "lh_absent");
-    event_keys(q, &a, ab->entity, ab->alert && ab->alert->ip ? ab->alert->ip : ab->entity);
-    event_id(q, &a);
-    event_u64(&a, ab->ts_us);
-    event_str(&a, ab->alert ? "raise" : "mark");
-    event_str(&a, ab->kind);
-    event_u64(&a, ab->lo_us);
-    event_u64(&a, ab->hi_us);
-    event_u64(&a, ab->window_us ? ab->window_us : 1);
-    event_u64(&a, event_ttl_s(ab->window_us));
-    if (ab->alert) {
-        event_alert al = *ab->alert;
-        al.ts_us = ab->ts_us;
-        al.window_us = ab->window_us;
-        if (event_alert_args(q, &a, &al, &json) < 0) {
-            STAT_ADD(q->dropped, 1);
-            return -1;
-        }
-    }
-    rc = event_push(q, &a, EVENT_CALL);
-    free(json);
-    return rc;
+    event_call(q, &a, "lh_absent", ab->entity, ab->alert, ab->ts_us);
+    event_kstr(&a, "op", ab->alert ? "raise" : "mark");
+    event_kstr(&a, "kind", ab->kind);
+    event_ku64(&a, "lo_us", ab->lo_us);
+    event_ku64(&a, "hi_us", ab->hi_us);
+    event_ku64(&a, "window_us", ab->window_us ? ab->window_us : 1);
+    event_ku64(&a, "ttl_s", event_ttl_s(ab->window_us));
+    if (ab->alert)
+        rc = event_tail(q, &a, ab->alert, ab->ts_us, ab->window_us, &json);
+    return event_finish(q, &a, rc, json);
+}
+
+void event_queue_stats_describe(const event_queue *q, json_t *o)
+{
+    counters_add(o, "events_dropped", event_queue_dropped(q));
 }

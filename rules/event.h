@@ -29,7 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define EVENT_MAX_ARGS  64
+#define EVENT_MAX_ARGS  128
 #define EVENT_MAX_BYTES (4u << 20) /* one event, all arguments */
 
 enum event_kind {
@@ -173,6 +173,9 @@ void event_queue_close(event_queue *q);
 /* Counters (relaxed reads from any thread). */
 uint64_t event_queue_enqueued(const event_queue *q);
 uint64_t event_queue_dropped(const event_queue *q);
+
+/* Describes the queue's drops into o as events_dropped (base/counters.h). */
+void event_queue_stats_describe(const event_queue *q, json_t *o);
 
 /* The alert line without id and score (the library adds them), as a
  * malloc'ed compact JSON object the caller frees. Exported for tests. */

@@ -18,6 +18,8 @@ Windows. A window of W microseconds is a fixed, epoch-aligned bucket
 independent: the distinct set of a bucket is a union, and "count >= N" is
 monotone, so the set of (rule, entity, bucket) alerts is the same whatever
 the order in which workers, threads or a journal replay deliver events.
+lh_absent is the one exception: an absence is decided when the raise
+arrives (its section below).
 
 Counting. mode "exact": one sorted set per (entity, kind, W, bucket), member
 = value, score = the earliest packet time the value was seen in the bucket
@@ -57,8 +59,8 @@ the function returns the alert again without adding it to the stream, the
 risk or the channel a second time, so the caller writes it exactly once.
 
 Evidence. An observation may carry one evidence item (the JSON object of
-detect_evidence() in rules/detect.c, built and escaped by the sensor):
-`EVIDENCE item` right before the alert part. The items of one (entity,
+detect_evidence() in rules/detect.c, built and escaped by the sensor), the
+argument `evidence`. The items of one (entity,
 kind, window[, member]) are kept in a sorted set, at most EVIDENCE_MAX:
 by packet time (the earliest) for counts and time profiles, by bytes (the
 largest) for sums, so the kept items do not depend on arrival order either
@@ -101,10 +103,20 @@ arrival order. The share inside is reported, not tested (it can fall).
   K:tz:<W>:<b>   hash  h:<0..167> -> sessions, d:<local day> -> 1
   K:tzs:<W>:<b>  set   session ids counted                      (TTL ttl_s)
 
+Arguments. After KEYS, the ARGV of every call is name, value pairs, in
+any order. ARGS below declares the names of each function: `req` must be
+there, `opt` may be, and `alert` says whether the alert part (ALERT, plus
+`host:<field>` pairs for the host hash) is required, optional or absent.
+A call with an undeclared, repeated or missing name fails, and so does a
+function that reads a name it does not declare, so the call builders of
+rules/event.c and this file cannot drift apart unnoticed: lh_args returns
+ARGS, and tests/unit/test_redis_functions.c checks every builder against
+it on a real server.
+
 Reply of every function that raises: { count, { alert_json, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 2'
+local VERSION = 'loophole-functions 3'
 local EVIDENCE_MAX = 16
 
 local function n(s, what)
@@ -115,23 +127,87 @@ end
 
 local function fmt(v) return string.format('%.0f', v) end
 
--- Reads the alert part of ARGV starting at i (see raise_args in
--- rules/event.c): rule, severity, score_add, entity_ip, role, ts_text,
--- stream_maxlen, channel, alert_json, then host field/value pairs.
-local function alert_args(argv, i)
+-- The alert part (event_alert_args in rules/event.c): rule, severity,
+-- score (added to the entity's risk), ip and role of the entity, ts (packet
+-- time as RFC 3339 text), maxlen of the stream, channel, alert (the JSON
+-- object the sensor built), and host:<field> pairs.
+local ALERT = { 'rule', 'severity', 'score', 'ip', 'role', 'ts', 'maxlen', 'channel', 'alert' }
+
+local ARGS = {
+  lh_observe = { req = { 'ev', 'ts_us', 'kind', 'value', 'window_us', 'mode', 'cap', 'ttl_s',
+                         'threshold' }, opt = { 'evidence', 'need' }, alert = 'opt' },
+  lh_raise = { req = { 'ev', 'ts_us', 'window_us', 'ttl_s' }, opt = {}, alert = 'req' },
+  lh_sum = { req = { 'ev', 'ts_us', 'kind', 'member', 'bytes', 'flag', 'window_us', 'ttl_s',
+                     'threshold', 'gate_kind', 'gate_window_us' }, opt = { 'evidence' },
+             alert = 'opt' },
+  lh_gate = { req = { 'ev', 'ts_us', 'kind', 'member', 'window_us', 'ttl_s', 'sum_kind',
+                      'sum_window_us', 'threshold' }, opt = {}, alert = 'opt' },
+  lh_leg = { req = { 'ev', 'ts_us', 'dir', 'leg', 'starts', 'part', 'item', 'window_us', 'ttl_s',
+                     'delta_us', 'min_ratio_pct', 'min_run', 'min_match' }, opt = {},
+             alert = 'req' },
+  lh_hours = { req = { 'ev', 'ts_us', 'session', 'window_us', 'ttl_s', 'offset_s', 'hours_mask',
+                       'days_mask', 'min_in', 'min_days' },
+                opt = { 'evidence', 'fit_margin_pct', 'fit_shift_h' }, alert = 'opt' },
+  lh_follow = { req = { 'ev', 'ts_us', 'dir', 'who', 'starts', 'window_us', 'lag_us', 'cap',
+                        'ttl_s', 'threshold' }, opt = {}, alert = 'opt' },
+  lh_absent = { req = { 'ev', 'ts_us', 'op', 'kind', 'lo_us', 'hi_us', 'window_us', 'ttl_s' },
+                opt = {}, alert = 'opt' },
+}
+
+-- The set of names spec declares, built at its first call (the library's
+-- load runs in a sandbox without the base functions).
+local function declared(spec)
+  if not spec.names then
+    spec.names = {}
+    for _, k in ipairs(spec.req) do spec.names[k] = true end
+    for _, k in ipairs(spec.opt) do spec.names[k] = true end
+    for _, k in ipairs(ALERT) do spec.names[k] = true end
+  end
+  return spec.names
+end
+
+-- The arguments of a call to fn, by name (see "Arguments" above); host
+-- holds the host:<field> pairs in their order.
+local function args(fn, argv)
+  local spec, a, host = ARGS[fn], {}, {}
+  declared(spec)
+  if #argv % 2 ~= 0 then error('ERR loophole: ' .. fn .. ': arguments come in name, value pairs') end
+  for i = 1, #argv, 2 do
+    local k = argv[i]
+    if string.sub(k, 1, 5) == 'host:' and spec.alert then
+      host[#host + 1] = { string.sub(k, 6), argv[i + 1] }
+    elseif not spec.names[k] then
+      error('ERR loophole: ' .. fn .. ': unknown argument ' .. k)
+    elseif a[k] ~= nil then
+      error('ERR loophole: ' .. fn .. ': argument ' .. k .. ' given twice')
+    else
+      a[k] = argv[i + 1]
+    end
+  end
+  for _, k in ipairs(spec.req) do
+    if a[k] == nil then error('ERR loophole: ' .. fn .. ': argument ' .. k .. ' missing') end
+  end
+  local parts = 0
+  for _, k in ipairs(ALERT) do if a[k] ~= nil then parts = parts + 1 end end
+  if (spec.alert == 'req' or parts > 0) and parts < #ALERT then
+    error('ERR loophole: ' .. fn .. ': the alert part is incomplete')
+  end
+  rawset(a, 'host', host)
+  return setmetatable(a, { __index = function(_, k)
+    if spec.names[k] then return nil end
+    error('ERR loophole: ' .. fn .. ' reads argument ' .. tostring(k) .. ', which it does not declare')
+  end })
+end
+
+-- The alert part of a call's arguments.
+local function alert_args(c)
   local a = {
-    rule = argv[i], severity = argv[i + 1], score_add = n(argv[i + 2], 'score'),
-    ip = argv[i + 3], role = argv[i + 4], ts = argv[i + 5],
-    maxlen = argv[i + 6], channel = argv[i + 7], json = argv[i + 8], host = {},
+    rule = c.rule, severity = c.severity, score_add = n(c.score, 'score'), ip = c.ip,
+    role = c.role, ts = c.ts, maxlen = c.maxlen, channel = c.channel, json = c.alert,
+    host = c.host,
   }
   if a.json == nil or string.sub(a.json, 1, 1) ~= '{' or string.sub(a.json, -1) ~= '}' then
     error('ERR loophole: the alert must be a JSON object')
-  end
-  local j = i + 9
-  while argv[j] ~= nil do
-    if argv[j + 1] == nil then error('ERR loophole: host fields come in pairs') end
-    a.host[#a.host + 1] = { argv[j], argv[j + 1] }
-    j = j + 2
   end
   return a
 end
@@ -180,9 +256,9 @@ local function find_last(s, pat)
 end
 
 -- ',"evidence":[' cannot occur inside a JSON string (a quote there is
--- escaped), and the top-level array comes after every other object member
--- the sensor writes (event_alert_json) but the summary, a string, so its
--- last occurrence is the one.
+-- escaped), and the top-level array comes after every object member that
+-- could hold such an array (event_alert_json writes only the summary, a
+-- string, after it), so its last occurrence is the one.
 local EVIDENCE_AT = ',"evidence":['
 
 -- Checks that an item from the caller is one JSON object on one line.
@@ -371,35 +447,27 @@ local function raise(keys, ev, w, b, ttl, a, extra, opt)
   return line
 end
 
--- An optional `EVIDENCE item` at argv[i]: returns the item (or nil) and
--- the index of what follows.
-local function evidence_arg(argv, i)
-  if argv[i] == 'EVIDENCE' then return argv[i + 1], i + 2 end
-  return nil, i
-end
-
 local function window(ts, w)
   if w < 1 then error('ERR loophole: window must be at least 1 us') end
   return math.floor(ts / w)
 end
 
--- FCALL lh_observe 4 K host risk alerts  ev ts_us kind value window_us mode
---       cap ttl_s threshold [EVIDENCE item] [NEED 0|1]
---       [alert part when threshold > 0]
+-- FCALL lh_observe 4 K host risk alerts, by name: ev ts_us kind value window_us mode
+--       cap ttl_s threshold [evidence] [need] [alert part when threshold > 0]
 -- Records that entity K saw `value` of `kind` at packet time ts_us and
 -- returns the distinct count of its window; raises the alert when the count
 -- reaches threshold, with the kept evidence items (the earliest). With
--- NEED, the alert also needs a value of the window that qualified
--- (`NEED 1`: this one does; K:need:<kind>:<W>:<b> remembers it): "six
+-- `need`, the alert also needs a value of the window that qualified
+-- (need "1": this one does; K:need:<kind>:<W>:<b> remembers it): "six
 -- networks, China among them" is two conditions that only grow, so the
 -- last value to arrive raises whatever the order.
 local function observe(keys, argv)
-  local ev, ts, kind, value = argv[1], n(argv[2], 'ts_us'), argv[3], argv[4]
-  local w, mode, cap = n(argv[5], 'window_us'), argv[6], n(argv[7], 'cap')
-  local ttl, threshold = n(argv[8], 'ttl_s'), n(argv[9], 'threshold')
-  local item, ai = evidence_arg(argv, 10)
-  local need
-  if argv[ai] == 'NEED' then need, ai = argv[ai + 1], ai + 2 end
+  local ca = args('lh_observe', argv)
+  local ev, ts, kind, value = ca.ev, n(ca.ts_us, 'ts_us'), ca.kind, ca.value
+  local w, mode, cap = n(ca.window_us, 'window_us'), ca.mode, n(ca.cap, 'cap')
+  local ttl, threshold = n(ca.ttl_s, 'ttl_s'), n(ca.threshold, 'threshold')
+  local item = ca.evidence
+  local need = ca.need
   local b = window(ts, w)
   local count
   if mode == 'exact' then
@@ -428,7 +496,7 @@ local function observe(keys, argv)
   end
   local raised = {}
   if met and threshold > 0 and count >= threshold then
-    local a = alert_args(argv, ai)
+    local a = alert_args(ca)
     local line = raise(keys, ev, w, b, ttl, a, ',"count":' .. fmt(count), { evkey = evkey })
     if line then raised[1] = line end
   end
@@ -443,20 +511,21 @@ local function sum_evkey(keys, kind, w, b, member)
   return keys[1] .. ':evd:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b) .. ':' .. member
 end
 
--- FCALL lh_sum 4 K host risk alerts  ev ts_us kind member bytes flag
+-- FCALL lh_sum 4 K host risk alerts, by name: ev ts_us kind member bytes flag
 --       window_us ttl_s threshold gate_kind gate_window_us
---       [EVIDENCE item] [alert part when threshold > 0]
+--       [evidence] [alert part when threshold > 0]
 -- Adds bytes to member's sum in the window of ts_us (once per event id);
 -- flag "1" marks the member as a destination that counts by itself. Raises
 -- when the sum reaches threshold and the member is flagged or in the gate
 -- set K:obs:<gate_kind>:<gate_window_us>:<gate bucket of the window's
 -- start> (gate_kind "" = flag only). Returns { sum, { alert } }.
 local function sum_fn(keys, argv)
-  local ev, ts, kind, member = argv[1], n(argv[2], 'ts_us'), argv[3], argv[4]
-  local bytes, flag = n(argv[5], 'bytes'), argv[6]
-  local w, ttl, threshold = n(argv[7], 'window_us'), n(argv[8], 'ttl_s'), n(argv[9], 'threshold')
-  local gate_kind, gate_w = argv[10], n(argv[11], 'gate_window_us')
-  local item, ai = evidence_arg(argv, 12)
+  local ca = args('lh_sum', argv)
+  local ev, ts, kind, member = ca.ev, n(ca.ts_us, 'ts_us'), ca.kind, ca.member
+  local bytes, flag = n(ca.bytes, 'bytes'), ca.flag
+  local w, ttl, threshold = n(ca.window_us, 'window_us'), n(ca.ttl_s, 'ttl_s'), n(ca.threshold, 'threshold')
+  local gate_kind, gate_w = ca.gate_kind, n(ca.gate_window_us, 'gate_window_us')
+  local item = ca.evidence
   if bytes < 0 or member == '' or string.sub(member, 1, 5) == 'flag:' then
     error('ERR loophole: a sum needs a member and bytes >= 0')
   end
@@ -481,7 +550,7 @@ local function sum_fn(keys, argv)
       ok = redis.call('ZSCORE', gkey, member) ~= false
     end
     if ok then
-      local a = alert_args(argv, ai)
+      local a = alert_args(ca)
       local line = raise(keys, ev, w, b, ttl, a, ',"bytes":' .. fmt(total),
                          { sub = member, evkey = evkey })
       if line then raised[1] = line end
@@ -490,15 +559,16 @@ local function sum_fn(keys, argv)
   return { total, raised }
 end
 
--- FCALL lh_gate 4 K host risk alerts  ev ts_us kind member window_us ttl_s
+-- FCALL lh_gate 4 K host risk alerts, by name: ev ts_us kind member window_us ttl_s
 --       sum_kind sum_window_us threshold [alert part when threshold > 0]
 -- Records member in the exact set of kind (as lh_observe does), then
 -- raises for each sum bucket of sum_kind starting inside this window whose
 -- sum for member has reached threshold. Returns { set size, { alerts } }.
 local function gate_fn(keys, argv)
-  local ev, ts, kind, member = argv[1], n(argv[2], 'ts_us'), argv[3], argv[4]
-  local w, ttl, sum_kind = n(argv[5], 'window_us'), n(argv[6], 'ttl_s'), argv[7]
-  local sw, threshold = n(argv[8], 'sum_window_us'), n(argv[9], 'threshold')
+  local ca = args('lh_gate', argv)
+  local ev, ts, kind, member = ca.ev, n(ca.ts_us, 'ts_us'), ca.kind, ca.member
+  local w, ttl, sum_kind = n(ca.window_us, 'window_us'), n(ca.ttl_s, 'ttl_s'), ca.sum_kind
+  local sw, threshold = n(ca.sum_window_us, 'sum_window_us'), n(ca.threshold, 'threshold')
   local b = window(ts, w)
   local key = keys[1] .. ':obs:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
   redis.call('ZADD', key, 'LT', ts, member)
@@ -511,7 +581,7 @@ local function gate_fn(keys, argv)
     for sb = lo, hi do
       local total = tonumber(redis.call('HGET', sum_key(keys, sum_kind, sw, sb), member)) or 0
       if total >= threshold and #raised < 32 then -- reply.h: at most 64 lines
-        a = a or alert_args(argv, 10)
+        a = a or alert_args(ca)
         local line = raise(keys, ev, sw, sb, ttl, a, ',"bytes":' .. fmt(total),
                            { sub = member, evkey = sum_evkey(keys, sum_kind, sw, sb, member) })
         if line then raised[#raised + 1] = line end
@@ -554,7 +624,7 @@ local function leg_match(a, b, delta)
   return coinc, best, agree
 end
 
--- FCALL lh_leg 4 K host risk alerts  ev ts_us dir leg starts part item
+-- FCALL lh_leg 4 K host risk alerts, by name: ev ts_us dir leg starts part item
 --       window_us ttl_s delta_us min_ratio_pct min_run min_match
 --       [alert part]
 -- Stores leg (dir "in" or "out") of intermediary K and matches it against
@@ -565,11 +635,12 @@ end
 -- least half of them agree. The alert gets the other leg's part and both
 -- evidence items. Returns { best coincidences, { alert } }.
 local function leg_fn(keys, argv)
-  local ev, dir, leg, text, part, item = argv[1], argv[3], argv[4], argv[5], argv[6], argv[7]
-  n(argv[2], 'ts_us')
-  local w, ttl, delta = n(argv[8], 'window_us'), n(argv[9], 'ttl_s'), n(argv[10], 'delta_us')
-  local min_ratio, min_run, min_match = n(argv[11], 'min_ratio_pct'), n(argv[12], 'min_run'),
-                                       n(argv[13], 'min_match')
+  local ca = args('lh_leg', argv)
+  local ev, dir, leg, text, part, item = ca.ev, ca.dir, ca.leg, ca.starts, ca.part, ca.item
+  n(ca.ts_us, 'ts_us')
+  local w, ttl, delta = n(ca.window_us, 'window_us'), n(ca.ttl_s, 'ttl_s'), n(ca.delta_us, 'delta_us')
+  local min_ratio, min_run, min_match = n(ca.min_ratio_pct, 'min_ratio_pct'), n(ca.min_run, 'min_run'),
+                                       n(ca.min_match, 'min_match')
   if dir ~= 'in' and dir ~= 'out' then error('ERR loophole: dir must be in or out') end
   local other = dir == 'in' and 'out' or 'in'
   local mine = leg_parse(text)
@@ -604,7 +675,7 @@ local function leg_fn(keys, argv)
         if dir == 'out' and oitem then items = { oitem, item } end
         local extra = ',"coincidences":' .. fmt(coinc) .. ',"on_periods":' .. fmt(on) ..
                       ',"back_to_back":' .. fmt(run) .. ',"packets_agree":' .. fmt(agree)
-        local line = raise(keys, ev, w, b, ttl, alert_args(argv, 14), extra,
+        local line = raise(keys, ev, w, b, ttl, alert_args(ca), extra,
                            { items = items, parts = { opart } })
         if line then raised[1] = line end
       end
@@ -613,29 +684,29 @@ local function leg_fn(keys, argv)
   return { best, raised }
 end
 
--- FCALL lh_hours 4 K host risk alerts  ev ts_us session window_us ttl_s
+-- FCALL lh_hours 4 K host risk alerts, by name: ev ts_us session window_us ttl_s
 --       offset_s hours_mask days_mask min_in min_days
---       [EVIDENCE item] [FIT margin_pct max_shift_h] [alert part when min_in > 0]
+--       [evidence] [fit_margin_pct fit_shift_h] [alert part when min_in > 0]
 -- Counts session (once per id) in the hour-of-week histogram of the window
 -- of ts_us in local time (UTC + offset_s). hours_mask has 24 characters
 -- (local hour 0..23), days_mask 7 (Sunday..Saturday); "1" is inside the
 -- profile. Raises when min_in sessions inside it fell on min_days distinct
--- local days and, with FIT, the sessions inside are at least margin_pct %
--- more than inside the same profile shifted by any whole hour up to
--- max_shift_h either way (the neighbouring zones' working day). That
--- comparison can fall as sessions arrive, so with FIT the alert can depend
+-- local days and, with fit_shift_h, the sessions inside are at least
+-- fit_margin_pct % more than inside the same profile shifted by any whole
+-- hour up to fit_shift_h either way (the neighbouring zones' working day).
+-- That comparison can fall as sessions arrive, so then the alert can depend
 -- on arrival order (docs/rules-correlation.md). Returns { sessions
 -- inside, { alert } }.
 local function hours_fn(keys, argv)
-  local ev, ts, session = argv[1], n(argv[2], 'ts_us'), argv[3]
-  local w, ttl, offset = n(argv[4], 'window_us'), n(argv[5], 'ttl_s'), n(argv[6], 'offset_s')
-  local hmask, dmask = argv[7], argv[8]
-  local min_in, min_days = n(argv[9], 'min_in'), n(argv[10], 'min_days')
-  local item, ai = evidence_arg(argv, 11)
+  local ca = args('lh_hours', argv)
+  local ev, ts, session = ca.ev, n(ca.ts_us, 'ts_us'), ca.session
+  local w, ttl, offset = n(ca.window_us, 'window_us'), n(ca.ttl_s, 'ttl_s'), n(ca.offset_s, 'offset_s')
+  local hmask, dmask = ca.hours_mask, ca.days_mask
+  local min_in, min_days = n(ca.min_in, 'min_in'), n(ca.min_days, 'min_days')
+  local item = ca.evidence
   local margin, max_shift
-  if argv[ai] == 'FIT' then
-    margin, max_shift = n(argv[ai + 1], 'margin_pct'), n(argv[ai + 2], 'max_shift_h')
-    ai = ai + 3
+  if ca.fit_shift_h then
+    margin, max_shift = n(ca.fit_margin_pct, 'fit_margin_pct'), n(ca.fit_shift_h, 'fit_shift_h')
   end
   if #hmask ~= 24 or #dmask ~= 7 then error('ERR loophole: masks need 24 hours and 7 days') end
   local b = window(ts, w)
@@ -676,8 +747,8 @@ local function hours_fn(keys, argv)
       end
     end
   end
-  -- FIT: the offset must explain clearly more sessions than the zones
-  -- max_shift_h hours either side (the same profile on their clock).
+  -- The offset must explain clearly more sessions than the zones up to
+  -- fit_shift_h hours either side (the same profile on their clock).
   local best = 0
   for _, c in pairs(shifted) do if c > best then best = c end end
   local fits = not margin or cin * 100 >= best * (100 + margin)
@@ -686,17 +757,18 @@ local function hours_fn(keys, argv)
     local extra = ',"sessions_in_profile":' .. fmt(cin) .. ',"sessions":' .. fmt(total) ..
                   ',"days":' .. fmt(days)
     if margin then extra = extra .. ',"best_neighbour_in_profile":' .. fmt(best) end
-    local line = raise(keys, ev, w, b, ttl, alert_args(argv, ai), extra, { evkey = evkey })
+    local line = raise(keys, ev, w, b, ttl, alert_args(ca), extra, { evkey = evkey })
     if line then raised[1] = line end
   end
   return { cin, raised }
 end
 
--- FCALL lh_raise 4 K host risk alerts  ev ts_us window_us ttl_s [alert part]
+-- FCALL lh_raise 4 K host risk alerts, by name: ev ts_us window_us ttl_s [alert part]
 -- Raises an alert the caller decided on, once per (rule, entity, window).
 local function raise_fn(keys, argv)
-  local ev, ts, w, ttl = argv[1], n(argv[2], 'ts_us'), n(argv[3], 'window_us'), n(argv[4], 'ttl_s')
-  local a = alert_args(argv, 5)
+  local ca = args('lh_raise', argv)
+  local ev, ts, w, ttl = ca.ev, n(ca.ts_us, 'ts_us'), n(ca.window_us, 'window_us'), n(ca.ttl_s, 'ttl_s')
+  local a = alert_args(ca)
   local line = raise(keys, ev, w, window(ts, w), ttl, a, '', { ts = ts })
   if line then return { 1, { line } } end
   return { 0, {} }
@@ -722,6 +794,17 @@ redis.register_function('lh_hours', hours_fn)
 redis.register_function{ function_name = 'lh_count', callback = count_fn, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'lh_version', callback = function() return VERSION end,
                          flags = { 'no-writes' } }
+
+-- FCALL lh_args 0 fn: the declared arguments of fn (ARGS), as
+-- { { required names }, { optional names }, the alert part "req" or "opt",
+-- { the alert part's names } }.
+local function args_fn(_, argv)
+  local spec = ARGS[argv[1] or '']
+  if not spec then error('ERR loophole: no function ' .. tostring(argv[1]) .. ' takes named arguments') end
+  return { spec.req, spec.opt, spec.alert, ALERT }
+end
+
+redis.register_function{ function_name = 'lh_args', callback = args_fn, flags = { 'no-writes' } }
 
 --[[
 Follows (lh_follow). Whether the requests a host sends to AI APIs follow
@@ -794,17 +877,18 @@ local function follow_starts(text)
   return out
 end
 
--- FCALL lh_follow 4 K host risk alerts  ev ts_us dir who starts window_us
+-- FCALL lh_follow 4 K host risk alerts, by name: ev ts_us dir who starts window_us
 --       lag_us cap ttl_s threshold [alert part when threshold > 0]
 -- Stores the starts of one leg (dir "in" with who = the client, or "out")
 -- and matches them with the other side. Raises, for every window where
 -- this call marks a client, when its followed clients reach threshold.
 -- Returns { the largest such count, { alerts } }.
 local function follow_fn(keys, argv)
-  local ev, dir, who, starts = argv[1], argv[3], argv[4], follow_starts(argv[5])
-  n(argv[2], 'ts_us')
-  local w, lag, cap = n(argv[6], 'window_us'), n(argv[7], 'lag_us'), n(argv[8], 'cap')
-  local ttl, threshold = n(argv[9], 'ttl_s'), n(argv[10], 'threshold')
+  local ca = args('lh_follow', argv)
+  local ev, dir, who, starts = ca.ev, ca.dir, ca.who, follow_starts(ca.starts)
+  n(ca.ts_us, 'ts_us')
+  local w, lag, cap = n(ca.window_us, 'window_us'), n(ca.lag_us, 'lag_us'), n(ca.cap, 'cap')
+  local ttl, threshold = n(ca.ttl_s, 'ttl_s'), n(ca.threshold, 'threshold')
   if lag < 0 or lag >= w then error('ERR loophole: lag must be below the window') end
   local touched = {}
   for i, t in ipairs(starts) do
@@ -838,7 +922,7 @@ local function follow_fn(keys, argv)
     local count = redis.call('ZCARD', follow_key(keys, 'fol', w, b))
     if count > best then best = count end
     if threshold > 0 and count >= threshold and #raised < 32 then
-      a = a or alert_args(argv, 11)
+      a = a or alert_args(ca)
       local line = raise(keys, ev, w, b, ttl, a, ',"count":' .. fmt(count))
       if line then raised[#raised + 1] = line end
     end
@@ -851,8 +935,8 @@ redis.register_function('lh_follow', follow_fn)
 --[[
 Absence (lh_absent). For rules that need "and no such session": the
 reverse_tunnel rule raises only for a GPU host with no inbound control
-session. role "mark" records that entity K had a session of `kind`
-during [lo_us, hi_us], in every window that span touches; role "raise"
+session. op "mark" records that entity K had a session of `kind`
+during [lo_us, hi_us], in every window that span touches; op "raise"
 raises the alert (once per rule, entity and window of ts_us) unless one
 of the windows of its own span [lo_us, hi_us] is marked. An alert cannot
 be taken back, so a mark that arrives after the raise does not undo it:
@@ -863,13 +947,14 @@ for what that means across workers).
 
 local ABSENT_SPAN = 1000 -- windows one span may touch
 
--- FCALL lh_absent 4 K host risk alerts  ev ts_us role kind lo_us hi_us
---       window_us ttl_s [alert part when role = raise]
+-- FCALL lh_absent 4 K host risk alerts, by name: ev ts_us op kind lo_us hi_us
+--       window_us ttl_s [alert part when op = raise]
 -- Returns { 1 when a window of the span is marked, else 0, { alert } }.
 local function absent_fn(keys, argv)
-  local ev, ts, role, kind = argv[1], n(argv[2], 'ts_us'), argv[3], argv[4]
-  local lo, hi, w, ttl = n(argv[5], 'lo_us'), n(argv[6], 'hi_us'), n(argv[7], 'window_us'),
-                         n(argv[8], 'ttl_s')
+  local ca = args('lh_absent', argv)
+  local ev, ts, role, kind = ca.ev, n(ca.ts_us, 'ts_us'), ca.op, ca.kind
+  local lo, hi, w, ttl = n(ca.lo_us, 'lo_us'), n(ca.hi_us, 'hi_us'), n(ca.window_us, 'window_us'),
+                         n(ca.ttl_s, 'ttl_s')
   local first, last = window(math.min(lo, hi), w), window(math.max(lo, hi), w)
   if last - first >= ABSENT_SPAN then first = last - ABSENT_SPAN + 1 end
   local marked = 0
@@ -881,11 +966,11 @@ local function absent_fn(keys, argv)
     elseif role == 'raise' then
       if redis.call('EXISTS', key) == 1 then marked = 1 end
     else
-      error('ERR loophole: role must be mark or raise')
+      error('ERR loophole: op must be mark or raise')
     end
   end
   if role == 'mark' or marked == 1 then return { marked, {} } end
-  local line = raise(keys, ev, w, window(ts, w), ttl, alert_args(argv, 9), '', { ts = ts })
+  local line = raise(keys, ev, w, window(ts, w), ttl, alert_args(ca), '', { ts = ts })
   if line then return { 0, { line } } end
   return { 0, {} }
 end

@@ -1,5 +1,5 @@
 /* test_detect_flow.c -- the per-flow detection rules on hand-made flow
- * records: which events detect_flow() queues for a control session from
+ * records: which events detect_record() queues for a control session from
  * China, from a relay, with and without extra application round trip,
  * and for flows that are no control session. Events are drained from the
  * queue and decoded as the Redis writer would (no Redis needed).
@@ -16,6 +16,7 @@
 
 #include "rules/detect.h"
 #include "app/config.h"
+#include "app/sensor.h"
 #include "rules/event.h"
 
 static const event_context ctx = {"lh:", "t", 1, 0};
@@ -56,6 +57,20 @@ static void mk_party(geo_party *p, const char *cc, const char *category, int gpu
         p->provider = "Lambda";
 }
 
+/* The value of named argument `name` of a decoded library call (FCALL fn
+ * 4 k k k k, then name, value pairs), as "%.*s" arguments; "" when absent. */
+static const char *arg(const event_view *v, const char *name, int *len)
+{
+    for (int i = 7; i + 1 < v->argc; i += 2) {
+        if (v->lens[i] == strlen(name) && memcmp(v->argv[i], name, v->lens[i]) == 0) {
+            *len = (int)v->lens[i + 1];
+            return v->argv[i + 1];
+        }
+    }
+    *len = 0;
+    return "";
+}
+
 /* The rules the queued events raise or observe, as "fn:rule" lines. */
 static void drain(event_queue *q, char *out, size_t len)
 {
@@ -66,35 +81,27 @@ static void drain(event_queue *q, char *out, size_t len)
     out[0] = '\0';
     while ((buf = event_queue_peek(q, &n)) != NULL) {
         assert_int_equal(event_decode(buf, n, &v), 0);
-        /* FCALL fn 4 k k k k ev ts ...: the rule follows the fixed part,
-         * and the optional EVIDENCE item and NEED flag of an observation */
-        int follow = strncmp(v.argv[1], "lh_follow", v.lens[1]) == 0;
-        int absent = strncmp(v.argv[1], "lh_absent", v.lens[1]) == 0;
-        int at = strncmp(v.argv[1], "lh_raise", v.lens[1]) == 0 ? 11
-                 : follow                                       ? 17
-                 : absent                                       ? 15
-                                                                : 16;
-        if (at == 16 && v.argc > 17 && v.lens[16] == 8 && memcmp(v.argv[16], "EVIDENCE", 8) == 0)
-            at = 18;
-        if ((at == 16 || at == 18) && v.argc > at + 1 && v.lens[at] == 4 &&
-            memcmp(v.argv[at], "NEED", 4) == 0)
-            at += 2;
+        assert_true(v.argc >= 7 && (v.argc - 7) % 2 == 0);
+        char line[256];
+        int fl, rl, kl, dl, wl, sl, nl, ll;
+        const char *fn = v.argv[1], *rule = arg(&v, "rule", &rl);
+        fl = (int)v.lens[1];
         /* lh_absent marks carry no alert: "lh_absent:mark:<kind>" */
-        if (absent && strncmp(v.argv[9], "mark", v.lens[9]) == 0) {
-            char line[96];
-            snprintf(line, sizeof(line), "lh_absent:mark:%.*s\n", (int)v.lens[10], v.argv[10]);
+        if (strncmp(fn, "lh_absent", (size_t)fl) == 0 && rl == 0) {
+            const char *kind = arg(&v, "kind", &kl);
+            snprintf(line, sizeof(line), "lh_absent:mark:%.*s\n", kl, kind);
             strncat(out, line, len - strlen(out) - 1);
         }
-        if (v.argc > at) {
-            char line[256];
-            snprintf(line, sizeof(line), "%.*s:%.*s\n", (int)v.lens[1], v.argv[1], (int)v.lens[at],
-                     v.argv[at]);
+        if (rl > 0) {
+            snprintf(line, sizeof(line), "%.*s:%.*s\n", fl, fn, rl, rule);
             /* lh_follow: the rule, then dir, client, starts, window, lag */
-            if (follow)
-                snprintf(line, sizeof(line), "lh_follow:%.*s:%.*s:%.*s:%.*s:%.*s:%.*s\n",
-                         (int)v.lens[at], v.argv[at], (int)v.lens[9], v.argv[9], (int)v.lens[10],
-                         v.argv[10], (int)v.lens[11], v.argv[11], (int)v.lens[12], v.argv[12],
-                         (int)v.lens[13], v.argv[13]);
+            if (strncmp(fn, "lh_follow", (size_t)fl) == 0) {
+                const char *dir = arg(&v, "dir", &dl), *who = arg(&v, "who", &wl);
+                const char *st = arg(&v, "starts", &sl), *win = arg(&v, "window_us", &nl);
+                const char *lag = arg(&v, "lag_us", &ll);
+                snprintf(line, sizeof(line), "lh_follow:%.*s:%.*s:%.*s:%.*s:%.*s:%.*s\n", rl, rule,
+                         dl, dir, wl, who, sl, st, nl, win, ll, lag);
+            }
             strncat(out, line, len - strlen(out) - 1);
         }
         event_queue_release(q);
@@ -103,6 +110,7 @@ static void drain(event_queue *q, char *out, size_t len)
 
 typedef struct fixture {
     config cfg;
+    detect_config rules; /* what the rules read; tests change it in place */
     detect *d;
     event_queue *q;
     char got[4096];
@@ -112,7 +120,8 @@ static int setup(void **state)
 {
     fixture *x = calloc(1, sizeof(*x));
     config_init(&x->cfg);
-    x->d = detect_new(&x->cfg, "t");
+    sensor_detect_config(&x->cfg, &x->rules);
+    x->d = detect_new(&x->rules, "t");
     x->q = event_queue_new(&ctx, 0, 1 << 20, 0);
     *state = x;
     return x->d && x->q ? 0 : -1;
@@ -130,7 +139,7 @@ static int teardown(void **state)
 
 static void run(fixture *x, const flow *f, const geo_party *c, const geo_party *s)
 {
-    detect_flow(x->d, x->q, f, FLOW_END_FIN, c, s, NULL);
+    detect_record(x->d, x->q, f, FLOW_END_FIN, c, s, NULL);
     drain(x->q, x->got, sizeof(x->got));
 }
 
@@ -167,7 +176,7 @@ static void test_relay_and_latency(void **state)
     fixture *x = *state;
     flow f;
     geo_party c, s;
-    uint32_t lim = (uint32_t)x->cfg.proxy_latency_us;
+    uint32_t lim = (uint32_t)x->rules.proxy_latency_us;
 
     mk_party(&c, "HK", "china_cloud", 0);
     mk_party(&s, "US", "gpu_cloud", GEO_GPU_PROVIDER);
@@ -230,8 +239,8 @@ static void test_ai_relay_legs(void **state)
     assert_string_equal(x->got,
                         "lh_follow:ai_api_relay:in:27.184.10.20:1772442000000000:3600000000:"
                         "2000000\n");
-    x->cfg.ai_relay_window_us = 600000000;
-    x->cfg.ai_relay_lag_us = 500000;
+    x->rules.ai_relay_window_us = 600000000;
+    x->rules.ai_relay_lag_us = 500000;
     run(x, &f, &c, &s);
     assert_non_null(strstr(x->got, ":in:27.184.10.20:1772442000000000:600000000:500000\n"));
     /* a control session is not a request to relay */
@@ -282,9 +291,9 @@ static void test_tunnel(void **state)
     run(x, &f, &c, &s);
     assert_null(strstr(x->got, "reverse_tunnel"));
     /* ... which the configuration can lower */
-    x->cfg.tunnel_min_us = 60000000ULL;
-    x->cfg.tunnel_bursts = 2;
-    x->cfg.tunnel_min_bytes = 1024;
+    x->rules.tunnel_min_us = 60000000ULL;
+    x->rules.tunnel_bursts = 2;
+    x->rules.tunnel_min_bytes = 1024;
     f.tm_bursts = 2;
     f.bytes[1] = 1024;
     run(x, &f, &c, &s);

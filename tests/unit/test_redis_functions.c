@@ -496,15 +496,232 @@ static void test_later_events(void **state)
     freeReplyObject(r);
 }
 
+/* ---- the named arguments: C builders against the library's table ---- */
+
+/* 1 when name is an element of the reply array r. */
+static int in_reply(const redisReply *r, const char *name, size_t len)
+{
+    for (size_t i = 0; i < r->elements; i++)
+        if (r->element[i]->len == len && memcmp(r->element[i]->str, name, len) == 0)
+            return 1;
+    return 0;
+}
+
+/* Checks the one queued call against FCALL lh_args: every name it carries
+ * is declared (required, optional or the alert part's, host:<field> for
+ * the host hash); every required name is there; with `full`, every
+ * optional name and the whole alert part too. The call stays queued: the
+ * caller sends it (send_queued), and the library must accept it. */
+static void check_names(fixture *f, const char *fn, int full)
+{
+    size_t len, nreq = 0, nopt = 0, nalert = 0;
+    const void *p;
+    event_view v;
+
+    event_queue_flush(f->q);
+    p = event_queue_peek(f->q, &len);
+    assert_non_null(p);
+    assert_int_equal(event_decode(p, len, &v), 0);
+    assert_true(v.lens[1] == strlen(fn) && memcmp(v.argv[1], fn, v.lens[1]) == 0);
+    redisReply *spec = redisCommand(f->c, "FCALL lh_args 0 %s", fn);
+    assert_non_null(spec);
+    assert_int_equal(spec->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(spec->elements, 4);
+    const redisReply *req = spec->element[0], *opt = spec->element[1], *alert = spec->element[3];
+    /* FCALL fn 4 k k k k, then name, value pairs */
+    assert_int_equal((v.argc - 7) % 2, 0);
+    for (int i = 7; i < v.argc; i += 2) {
+        const char *k = v.argv[i];
+        size_t kl = v.lens[i];
+        if (kl > 5 && memcmp(k, "host:", 5) == 0)
+            continue;
+        if (in_reply(req, k, kl))
+            nreq++;
+        else if (in_reply(opt, k, kl))
+            nopt++;
+        else if (in_reply(alert, k, kl))
+            nalert++;
+        else
+            fail_msg("%s: the builder sends %.*s, which the library does not declare", fn, (int)kl,
+                     k);
+    }
+    if (nreq != req->elements)
+        fail_msg("%s: %zu of the %zu required arguments sent", fn, nreq, req->elements);
+    if (full && (nopt != opt->elements || nalert != alert->elements))
+        fail_msg("%s: %zu of %zu optional and %zu of %zu alert arguments sent", fn, nopt,
+                 opt->elements, nalert, alert->elements);
+    freeReplyObject(spec);
+}
+
+static void test_named_arguments(void **state)
+{
+    fixture *f = *state;
+    const char *host[] = {"country", "CN", "asn", "4134", NULL};
+    event_alert a = {.rule = "named_args",
+                     .severity = "low",
+                     .role = "gpu_host",
+                     .ip = "198.51.100.9",
+                     .summary = "every argument by name",
+                     .score = 1,
+                     .host = host};
+    const char *item = "{\"detail\":\"x\"}";
+    uint64_t starts[2] = {T0 + 1000, T0 + 2000};
+
+    for (int full = 0; full <= 1; full++) {
+        const event_alert *al = full ? &a : NULL;
+        const char *ev = full ? item : NULL;
+        size_t evl = full ? strlen(item) : 0;
+        event_observation o = {.entity = "named",
+                               .kind = "k",
+                               .value = "v",
+                               .value_len = 1,
+                               .ts_us = T0,
+                               .window_us = W_US,
+                               .threshold = 1,
+                               .alert = al,
+                               .evidence = ev,
+                               .evidence_len = evl,
+                               .need = full};
+        assert_int_equal(event_observe(f->q, &o), 0);
+        check_names(f, "lh_observe", full);
+        freeReplyObject(send_queued(f));
+        event_sum sm = {.entity = "named",
+                        .kind = "s",
+                        .member = "m",
+                        .bytes = 5,
+                        .flag = 1,
+                        .ts_us = T0,
+                        .window_us = W_US,
+                        .threshold = full,
+                        .gate_kind = "g",
+                        .gate_window_us = W_US,
+                        .evidence = ev,
+                        .evidence_len = evl,
+                        .alert = al};
+        assert_int_equal(event_sum_add(f->q, &sm), 0);
+        check_names(f, "lh_sum", full);
+        freeReplyObject(send_queued(f));
+        event_gate g = {.entity = "named",
+                        .kind = "g",
+                        .member = "m",
+                        .ts_us = T0,
+                        .window_us = W_US,
+                        .sum_kind = "s",
+                        .sum_window_us = W_US,
+                        .threshold = full,
+                        .alert = al};
+        assert_int_equal(event_gate_add(f->q, &g), 0);
+        check_names(f, "lh_gate", full);
+        freeReplyObject(send_queued(f));
+        event_hours h = {.entity = "named",
+                         .session = full ? "s1" : "s0",
+                         .ts_us = T0,
+                         .window_us = W_US,
+                         .offset_s = 0,
+                         .hours_mask = "111111111111111111111111",
+                         .days_mask = "1111111",
+                         .min_in = (uint32_t)full,
+                         .min_days = 1,
+                         .evidence = ev,
+                         .evidence_len = evl,
+                         .fit_margin_pct = 10,
+                         .fit_shift_h = (uint32_t)full,
+                         .alert = al};
+        assert_int_equal(event_hours_add(f->q, &h), 0);
+        check_names(f, "lh_hours", full);
+        freeReplyObject(send_queued(f));
+        event_follow fo = {.entity = "named",
+                           .dir = "in",
+                           .who = "c1",
+                           .starts = starts,
+                           .nstarts = 2,
+                           .ts_us = T0,
+                           .window_us = W_US,
+                           .lag_us = 1000,
+                           .threshold = 1,
+                           .alert = al};
+        assert_int_equal(event_follow_add(f->q, &fo), 0);
+        check_names(f, "lh_follow", full);
+        freeReplyObject(send_queued(f));
+        event_absent ab = {.entity = "named",
+                           .kind = "k",
+                           .ts_us = T0,
+                           .lo_us = T0,
+                           .hi_us = T0 + 1,
+                           .window_us = W_US,
+                           .alert = al};
+        assert_int_equal(event_absent_add(f->q, &ab), 0);
+        check_names(f, "lh_absent", full);
+        freeReplyObject(send_queued(f));
+    }
+    /* lh_raise and lh_leg always carry the alert part. */
+    event_alert r = a;
+    r.ts_us = T0;
+    r.window_us = W_US;
+    assert_int_equal(event_raise(f->q, &r), 0);
+    check_names(f, "lh_raise", 1);
+    freeReplyObject(send_queued(f));
+    event_leg l = {.entity = "named",
+                   .dir = "in",
+                   .leg = "l1",
+                   .starts = "1000:3,2000:4",
+                   .part = "{\"peer\":{\"ip\":\"192.0.2.1\"}}",
+                   .item = item,
+                   .ts_us = T0,
+                   .window_us = W_US,
+                   .delta_us = 100,
+                   .min_ratio_pct = 30,
+                   .min_run = 2,
+                   .min_match = 4,
+                   .alert = &a};
+    assert_int_equal(event_leg_add(f->q, &l), 0);
+    check_names(f, "lh_leg", 1);
+    freeReplyObject(send_queued(f));
+}
+
+/* A call the library does not expect fails by name: an unknown argument,
+ * a missing one, a repeated one. */
+static void test_named_arguments_refused(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *args, *why;
+    } bad[] = {
+        {"ev e1 ts_us 1 window_us 1 ttl_s 1 bogus 1", "unknown argument bogus"},
+        {"ev e1 ts_us 1 window_us 1", "argument ttl_s missing"},
+        {"ev e1 ev e2 ts_us 1 window_us 1 ttl_s 1", "argument ev given twice"},
+        {"ev e1 ts_us 1 window_us 1 ttl_s", "name, value pairs"},
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char cmd[256];
+        snprintf(cmd, sizeof(cmd), "FCALL lh_raise 4 lh:{e:x} lh:host:x lh:risk lh:alerts %s",
+                 bad[i].args);
+        redisReply *r = redisCommand(f->c, cmd);
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_ERROR);
+        if (strstr(r->str, bad[i].why) == NULL)
+            fail_msg("'%s': %s, expected %s", bad[i].args, r->str, bad[i].why);
+        freeReplyObject(r);
+    }
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as the sensor does: a dead server is an error, not a death */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_window_edges),   cmocka_unit_test(test_year_old_capture),
-        cmocka_unit_test(test_alert_once),     cmocka_unit_test(test_resent_call),
-        cmocka_unit_test(test_cap_and_approx), cmocka_unit_test(test_hostile_bytes),
-        cmocka_unit_test(test_live_channel),   cmocka_unit_test(test_follow_any_order),
-        cmocka_unit_test(test_absent),         cmocka_unit_test(test_later_events),
+        cmocka_unit_test(test_window_edges),
+        cmocka_unit_test(test_year_old_capture),
+        cmocka_unit_test(test_alert_once),
+        cmocka_unit_test(test_resent_call),
+        cmocka_unit_test(test_cap_and_approx),
+        cmocka_unit_test(test_hostile_bytes),
+        cmocka_unit_test(test_live_channel),
+        cmocka_unit_test(test_follow_any_order),
+        cmocka_unit_test(test_absent),
+        cmocka_unit_test(test_named_arguments),
+        cmocka_unit_test(test_named_arguments_refused),
+        cmocka_unit_test(test_later_events),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

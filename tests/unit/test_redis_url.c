@@ -50,9 +50,10 @@ static void test_forms(void **state)
 static void test_refusals(void **state)
 {
     static const char *const bad[] = {
-        "http://h",          "redis://",         "redis://h:0",    "redis://h:70000",
-        "redis://h/x",       "redis://[::1",     "unix://rel",     "unix:///s?db=x",
-        "redis://u:%zzsecret@h", "redis://u:%00@h", "redis://h:12ab",
+        "http://h",        "redis://",       "redis://h:0",
+        "redis://h:70000", "redis://h/x",    "redis://[::1",
+        "unix://rel",      "unix:///s?db=x", "redis://u:%zzsecret@h",
+        "redis://u:%00@h", "redis://h:12ab",
     };
     redis_url u;
     char err[256];

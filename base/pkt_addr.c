@@ -1,5 +1,5 @@
-/* packet.c -- address helpers for the packet types (see packet.h). */
-#include "packet.h"
+/* pkt_addr.c -- the shared address type (see pkt_addr.h). */
+#include "pkt_addr.h"
 
 #include <arpa/inet.h>
 #include <string.h>
