@@ -1,7 +1,9 @@
 #!lua name=loophole
 --[[
 functions.lua -- the loophole Redis Functions library: entity state,
-windowed distinct counts, and alerts raised once per (rule, entity, window).
+windowed distinct counts, and alerts published once per (rule, entity,
+window) and severity, later events of the window folded into the stored
+alert (raise, below).
 
 The sensor's writer thread loads this library with FUNCTION LOAD REPLACE on
 every connection (so a restarted Redis gets it back) and checks lh_version.

@@ -964,9 +964,10 @@ static int rules_tunnel(struct gen *g, const char *sip, uint64_t t, int secs)
     return sched_add(g, f);
 }
 
+/* Driven for 3-20 minutes: a few commands, or a working session. */
 static int scen_rules_tunnel(struct gen *g)
 {
-    return rules_tunnel(g, "3.20.100.7", GEN_START_US, 180);
+    return rules_tunnel(g, "3.20.100.7", GEN_START_US, (int)gen_range(&g->rng, 180, 1200));
 }
 
 /* Near miss: the same tunnel, closed after 60 s. */
@@ -1493,7 +1494,7 @@ const struct gen_scenario gen_scenarios[] = {
     {"rules-eu-notebook", "benign: European notebook over TLS", scen_rules_eu_notebook},
     {"rules-big-upload", "benign: 256 MiB upload from a GPU host to S3 in the US",
      scen_rules_big_upload},
-    {"rules-tunnel", "GPU host driven through an ngrok agent connection for 3 minutes",
+    {"rules-tunnel", "GPU host driven through an ngrok agent connection for 3-20 minutes",
      scen_rules_tunnel},
     {"rules-tunnel-short", "the same ngrok connection closed after 60 s", scen_rules_tunnel_short},
     {"rules-ai-relay", "30 clients in China, each request relayed to api.openai.com",
