@@ -51,6 +51,7 @@ progress *progress_new(FILE *out, const char *const *files, int nfiles)
     }
     p->out = out;
     p->nfiles = nfiles;
+    p->rate = -1; /* unknown until two drawings measured it */
     p->sized = 1;
     for (int i = 0; i < nfiles; i++) {
         progress_file *f = &p->files[i];
@@ -101,11 +102,16 @@ void progress_format(progress *p, const progress_sample *s, double rate, char *b
     progress_human(s->packets, pk, sizeof(pk));
     progress_human(s->flows, fl, sizeof(fl));
     progress_human(s->alerts, al, sizeof(al));
-    progress_human((uint64_t)rate, rt, sizeof(rt));
+    /* no rate before two drawings: a replay shorter than one period
+     * would otherwise show "0 pkt/s" */
+    rt[0] = '\0';
+    if (rate >= 0) {
+        progress_human((uint64_t)rate, rt, sizeof(rt) - 8);
+        strcat(rt, " pkt/s  ");
+    }
     if (frac >= 0)
         snprintf(share, sizeof(share), "%5.1f%%  ", frac * 100);
-    snprintf(buf, len, "loophole: %s%s packets  %s pkt/s  %s flows  %s alerts", share, pk, rt, fl,
-             al);
+    snprintf(buf, len, "loophole: %s%s packets  %s%s flows  %s alerts", share, pk, rt, fl, al);
 }
 
 void progress_update(progress *p, const progress_sample *s, uint64_t now_us)
@@ -117,7 +123,7 @@ void progress_update(progress *p, const progress_sample *s, uint64_t now_us)
     if (p->last_us != 0) {
         double inst = (double)(s->packets - p->last_packets) * 1e6 / (double)(now_us - p->last_us);
         /* smoothed, so the figure can be read while it changes */
-        p->rate = p->rate == 0 ? inst : 0.7 * p->rate + 0.3 * inst;
+        p->rate = p->rate < 0 ? inst : 0.7 * p->rate + 0.3 * inst;
     }
     p->last_us = now_us;
     p->last_packets = s->packets;

@@ -14,7 +14,9 @@
  * the line then shows no percentage.
  *
  * Threads: everything from the main thread, except progress_interrupt(),
- * which any thread may call before printing its own line.
+ * which another thread may call before printing its own line; the caller
+ * keeps drawing and clearing from overlapping (the sensor's terminal
+ * lock).
  */
 #ifndef LOOPHOLE_PROGRESS_H
 #define LOOPHOLE_PROGRESS_H
@@ -52,7 +54,8 @@ void progress_interrupt(progress *p);
  * pipe). Exported for tests. */
 double progress_fraction(progress *p, uint64_t files_done, uint64_t file_offset);
 
-/* The line for s (without carriage return), into buf. Exported for tests. */
+/* The line for s (without carriage return), into buf; rate < 0 (not yet
+ * measured) leaves the rate out. Exported for tests. */
 void progress_format(progress *p, const progress_sample *s, double rate, char *buf, size_t len);
 
 /* Clears the line and frees. NULL is fine. */

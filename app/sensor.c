@@ -63,9 +63,19 @@ struct sensor {
     _Atomic int stopping;   /* sensor_stop() was called */
     geo_holder *geo;        /* the workers read the current geo snapshot here */
     _Atomic int geo_reload; /* set by SIGHUP, cleared by the control loop */
+    /* the default database and indicator directory the first load found
+     * ("" = none): a reload reads these again, and fails loudly when it
+     * cannot (a dropped user that cannot reach them), instead of finding
+     * nothing and loading empty tables */
+    char geo_default_db[4096];
+    char geo_default_ind[4096];
+    uint64_t geo_reloads, geo_reload_failures; /* main thread only */
     /* operator output: the progress line (replay on a terminal), the
      * --graph aggregator the workers feed, the stream position the
-     * end-of-run summary starts after ("" = no summary) */
+     * end-of-run summary starts after ("" = no summary). term_lock
+     * orders the terminal: the progress line, lines an output writes to
+     * a terminal, and messages, each drawn whole. */
+    pthread_mutex_t term_lock;
     progress *_Atomic progress;
     graph *graph;
     FILE *graph_fp;   /* --graph, opened at start (before a privilege drop) */
@@ -74,6 +84,23 @@ struct sensor {
 };
 
 #define SENSOR_GEO_CACHE 4096 /* answers cached per worker */
+
+/* Around a line for the terminal: the progress line is cleared first and
+ * not redrawn until the line is out (it comes back at its next update). */
+static void sensor_term_hold(void *ctx)
+{
+    sensor *s = ctx;
+
+    pthread_mutex_lock(&s->term_lock);
+    progress_interrupt(atomic_load(&s->progress));
+}
+
+static void sensor_term_release(void *ctx)
+{
+    sensor *s = ctx;
+
+    pthread_mutex_unlock(&s->term_lock);
+}
 
 /* The flow-end sinks of the workers, in the order they are wired:
  * the flows file, the Redis flow stream, the graph, the rules. */
@@ -130,8 +157,29 @@ static void sensor_report(void *ctx, const char *msg)
     sensor *s = ctx;
 
     if (s)
-        progress_interrupt(atomic_load(&s->progress));
+        sensor_term_hold(s);
     fprintf(stderr, "loophole: %s\n", msg);
+    if (s)
+        sensor_term_release(s);
+}
+
+/* --flows and --alerts: one sink per file, shared when both name the same
+ * one (standard output, say), so that one owner writes whole lines. */
+static int sensor_new_outputs(sensor *s, char *err, size_t errlen)
+{
+    const config *cfg = s->cfg;
+
+    if (cfg->flows_path && (s->flows = output_open(cfg->flows_path, err, errlen)) == NULL)
+        return -1;
+    if (s->flows && output_same(s->flows, cfg->alerts_path))
+        s->alerts = output_ref(s->flows);
+    else if ((s->alerts = output_open(cfg->alerts_path, err, errlen)) == NULL)
+        return -1;
+    output *outs[] = {s->flows, s->alerts};
+    for (int i = 0; i < 2; i++)
+        if (outs[i] && output_isatty(outs[i]))
+            output_set_guard(outs[i], sensor_term_hold, sensor_term_release, s);
+    return 0;
 }
 
 void sensor_detect_config(const config *c, detect_config *out)
@@ -352,10 +400,9 @@ sensor *sensor_new(const config *cfg, const privs_target *run_as, char *err, siz
     s->cfg = cfg;
     s->run_as = *run_as;
     s->nworkers = cfg->threads > 0 ? (unsigned)cfg->threads : 1;
+    pthread_mutex_init(&s->term_lock, NULL);
     sensor_detect_config(cfg, &s->rules);
-    if ((cfg->flows_path && (s->flows = output_open(cfg->flows_path, err, errlen)) == NULL) ||
-        (s->alerts = output_open(cfg->alerts_path, err, errlen)) == NULL ||
-        sensor_new_redis(s, err, errlen) != 0) {
+    if (sensor_new_outputs(s, err, errlen) != 0 || sensor_new_redis(s, err, errlen) != 0) {
         sensor_free(s);
         return NULL;
     }
@@ -426,6 +473,8 @@ static json_t *sensor_stats_json(sensor *s)
         worker_stats_describe(s->workers[i], o);
     if (s->flows)
         counters_add(o, "flow_records_lost", output_lost(s->flows));
+    counters_add(o, "geo_reloads", s->geo_reloads);
+    counters_add(o, "geo_reload_failures", s->geo_reload_failures);
     writer_stats_describe(s->writer, o);
     for (unsigned i = 0; i <= s->nworkers; i++)
         event_queue_stats_describe(s->queues[i], o);
@@ -436,10 +485,11 @@ static json_t *sensor_stats_json(sensor *s)
  * through the main thread's event queue. */
 static void sensor_publish_stats(sensor *s, json_t *o)
 {
-    static const char *const names[] = {
-        "packets",        "bytes",         "drops",       "flows_active",     "flows_total",
-        "events_queued",  "journal_bytes", "events_sent", "events_journaled", "events_replayed",
-        "events_dropped", "alerts",        "clock"};
+    static const char *const names[] = {"packets",         "bytes",          "drops",
+                                        "flows_active",    "flows_total",    "events_queued",
+                                        "journal_bytes",   "events_sent",    "events_journaled",
+                                        "events_replayed", "events_dropped", "alerts",
+                                        "clock",           "geo_reloads",    "geo_reload_failures"};
     enum { N = sizeof(names) / sizeof(names[0]) };
     const char *kv[2 * (N + 1)];
     char vals[N + 1][40];
@@ -510,11 +560,13 @@ static const char *sensor_srcdir(void)
 }
 
 /* The geo tables the configuration names, as one snapshot. `warn` says
- * whether to print the one-time warnings about defaults not found. */
+ * whether to print the one-time warnings about defaults not found. The
+ * defaults (installed data, else the source tree) are looked for until
+ * found once; from then on they are the files to read. */
 static geo_snapshot *sensor_geo_snapshot(sensor *s, int warn, char *err, size_t errlen)
 {
     const config *cfg = s->cfg;
-    char db[4096], ind[4096];
+    char *db = s->geo_default_db, *ind = s->geo_default_ind;
     const char *dflt = NULL;
     geo_snapshot_config gc = {
         .dbs = (const char *const *)cfg->geo_dbs,
@@ -523,21 +575,29 @@ static geo_snapshot *sensor_geo_snapshot(sensor *s, int warn, char *err, size_t 
         .inventory = cfg->inventory,
     };
 
-    if (cfg->ngeo_dbs == 0 &&
-        (dflt = geo_default_db(LOOPHOLE_DATADIR, sensor_srcdir(), db, sizeof(db))) != NULL)
-        gc.dbs = &dflt, gc.ndbs = 1;
+    if (cfg->ngeo_dbs == 0 && db[0] == '\0' &&
+        geo_default_db(LOOPHOLE_DATADIR, sensor_srcdir(), db, sizeof(s->geo_default_db)) == NULL)
+        db[0] = '\0';
+    if (cfg->ngeo_dbs == 0 && db[0] != '\0')
+        dflt = db, gc.dbs = &dflt, gc.ndbs = 1;
     else if (cfg->ngeo_dbs == 0 && warn)
         fprintf(stderr, "loophole: warning: no geo database: country and AS stay null "
                         "(run scripts/geo-db.sh or give --geo FILE)\n");
-    if (gc.indicators_dir == NULL) {
-        snprintf(ind, sizeof(ind), "%s/indicators/asn.csv", LOOPHOLE_DATADIR);
+    if (gc.indicators_dir == NULL && ind[0] != '\0') {
+        gc.indicators_dir = ind; /* found before: read again, or fail */
+    } else if (gc.indicators_dir == NULL) {
+        size_t len = sizeof(s->geo_default_ind);
+        snprintf(ind, len, "%s/indicators/asn.csv", LOOPHOLE_DATADIR);
         /* a packaged build (LOOPHOLE_PACKAGE) has no source tree to fall back on */
         if (access(ind, R_OK) != 0 && sensor_srcdir() != NULL)
-            snprintf(ind, sizeof(ind), "%s/data/indicators/asn.csv", sensor_srcdir());
+            snprintf(ind, len, "%s/data/indicators/asn.csv", sensor_srcdir());
         if (access(ind, R_OK) == 0) {
             *strrchr(ind, '/') = '\0';
             gc.indicators_dir = ind;
-        } else if (warn) {
+        } else {
+            ind[0] = '\0';
+        }
+        if (gc.indicators_dir == NULL && warn) {
             fprintf(stderr, "loophole: warning: no indicator tables found: categories stay "
                             "null (give --indicators DIR)\n");
         }
@@ -562,18 +622,24 @@ void sensor_request_reload(sensor *s)
 }
 
 /* Builds the new tables outside the packet path; workers switch to them
- * at their next record. A failure keeps the old tables. */
+ * at their next record. A failure (a file that cannot be read or parsed)
+ * keeps the old tables, says so on standard error and is counted
+ * (geo_reload_failures in the counters). */
 static void sensor_reload_geo(sensor *s)
 {
     char err[1024];
     geo_snapshot *snap = sensor_geo_snapshot(s, 0, err, sizeof(err));
 
+    sensor_term_hold(s);
     if (snap == NULL) {
+        s->geo_reload_failures++;
         fprintf(stderr, "loophole: reload failed, keeping the previous geo tables: %s\n", err);
-        return;
+    } else {
+        geo_holder_publish(s->geo, snap);
+        s->geo_reloads++;
+        fprintf(stderr, "loophole: geo tables reloaded\n");
     }
-    geo_holder_publish(s->geo, snap);
-    fprintf(stderr, "loophole: geo tables reloaded\n");
+    sensor_term_release(s);
 }
 
 /* Redraws the progress line, when there is one. */
@@ -590,7 +656,16 @@ static void sensor_progress(sensor *s, const struct timespec *now)
     for (unsigned i = 0; i < s->nworkers; i++)
         ps.flows += STAT_GET(worker_flow_stats(s->workers[i])->created);
     ps.alerts = STAT_GET(writer_get_stats(s->writer)->alerts);
+    pthread_mutex_lock(&s->term_lock);
     progress_update(p, &ps, (uint64_t)now->tv_sec * 1000000u + (uint64_t)now->tv_nsec / 1000u);
+    pthread_mutex_unlock(&s->term_lock);
+}
+
+static void sensor_flush_outputs(sensor *s)
+{
+    if (s->flows)
+        output_flush(s->flows);
+    output_flush(s->alerts);
 }
 
 static void sensor_wait_capture(sensor *s)
@@ -607,15 +682,19 @@ static void sensor_wait_capture(sensor *s)
         if (atomic_exchange(&s->geo_reload, 0))
             sensor_reload_geo(s);
         clock_gettime(CLOCK_MONOTONIC, &now);
+        sensor_flush_outputs(s); /* lines reach a reader within a nap */
         sensor_progress(s, &now);
         if (secs > 0 && now.tv_sec - last.tv_sec >= secs) {
-            progress_interrupt(atomic_load(&s->progress));
+            sensor_term_hold(s);
             sensor_print_stats(s, 1);
+            sensor_term_release(s);
             last = now;
         }
     }
     pthread_join(s->cap_thread, NULL);
+    pthread_mutex_lock(&s->term_lock);
     progress_free(atomic_exchange(&s->progress, NULL));
+    pthread_mutex_unlock(&s->term_lock);
 }
 
 /* Delivers every queued event (the producers have stopped): to Redis, or
@@ -775,6 +854,7 @@ int sensor_run(sensor *s)
     sensor_warn_drops(s);
     if (sensor_stop_redis(s) != 0)
         status = 1;
+    sensor_flush_outputs(s); /* every alert before the summary */
     if (sensor_operator_end(s) != 0)
         status = 1;
     output **outs[] = {&s->flows, &s->alerts};
@@ -843,5 +923,6 @@ void sensor_free(sensor *s)
     progress_free(atomic_exchange(&s->progress, NULL));
     if (s->alerts)
         output_close(s->alerts, err, sizeof(err));
+    pthread_mutex_destroy(&s->term_lock);
     free(s);
 }

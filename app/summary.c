@@ -13,6 +13,11 @@
 #include <string.h>
 
 #define SUMMARY_PAGE 500 /* stream entries per XRANGE */
+/* widths of the table's list columns: the longest rule name and two more,
+ * two IPv4 addresses and a count of the rest */
+#define SUMMARY_W_RULES 40
+#define SUMMARY_W_PEERS 36
+#define SUMMARY_W_GPUS  36
 
 int summary_mark(redisContext *c, const char *prefix, char *id, size_t idlen, char *err,
                  size_t errlen)
@@ -64,6 +69,16 @@ static json_t *summary_new_row(const char *ip)
                      "bytes_up", 0, "bytes_down", 0, "first", "last", "_flows");
 }
 
+/* One flow's bytes, once per row: key is "src|dst|first". */
+static void summary_add_flow(json_t *row, const char *key, json_int_t up, json_int_t down)
+{
+    if (json_object_get(json_object_get(row, "_flows"), key))
+        return;
+    json_object_set_new(json_object_get(row, "_flows"), key, json_true());
+    summary_add_int(row, "bytes_up", up);
+    summary_add_int(row, "bytes_down", down);
+}
+
 /* Bytes of the alert's evidence flows, each flow once per row. */
 static void summary_absorb_evidence(json_t *row, const json_t *evidence)
 {
@@ -81,11 +96,8 @@ static void summary_absorb_evidence(json_t *row, const json_t *evidence)
         if (!json_is_object(fl))
             continue;
         snprintf(key, sizeof(key), "%s|%s|%s", src ? src : "", dst ? dst : "", first ? first : "");
-        if (json_object_get(json_object_get(row, "_flows"), key))
-            continue;
-        json_object_set_new(json_object_get(row, "_flows"), key, json_true());
-        summary_add_int(row, "bytes_up", json_integer_value(json_object_get(fl, "bytes_up")));
-        summary_add_int(row, "bytes_down", json_integer_value(json_object_get(fl, "bytes_down")));
+        summary_add_flow(row, key, json_integer_value(json_object_get(fl, "bytes_up")),
+                         json_integer_value(json_object_get(fl, "bytes_down")));
     }
 }
 
@@ -96,6 +108,25 @@ static void summary_minmax(json_t *row, const char *key, const char *ts, int lat
     const char *cur = json_string_value(json_object_get(row, key));
     if (ts && (cur == NULL || (later ? strcmp(ts, cur) > 0 : strcmp(ts, cur) < 0)))
         json_object_set_new(row, key, json_string(ts));
+}
+
+void summary_absorb_candidates(json_t *row, const redisReply *r)
+{
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+        const char *f = r->element[i]->str, *v = r->element[i + 1]->str;
+        long long up = 0, down = 0;
+
+        if (f == NULL || v == NULL)
+            continue;
+        if (strncmp(f, "peer:", 5) == 0)
+            summary_set_add(row, "peers", f + 5);
+        else if (strncmp(f, "flow:", 5) == 0 && sscanf(v, "%lld %lld", &up, &down) == 2)
+            summary_add_flow(row, f + 5, (json_int_t)up, (json_int_t)down);
+        else if (strcmp(f, "first") == 0)
+            summary_minmax(row, "first", v, 0);
+        else if (strcmp(f, "last") == 0)
+            summary_minmax(row, "last", v, 1);
+    }
 }
 
 void summary_absorb_alert(json_t *row, const json_t *alert)
@@ -191,15 +222,19 @@ static void summary_finish_row(redisContext *c, const char *prefix, json_t *row)
  * ---------------------------------------------------------------------- */
 
 /* One stream entry: counts it and adds it to its entity's row when it is
- * this sensor's. */
-static void summary_entry(json_t *sum, json_t *rows, const redisReply *fields, const char *sensor)
+ * this sensor's, with the candidate record the entry names. */
+static void summary_entry(redisContext *c, json_t *sum, json_t *rows, const redisReply *fields,
+                          const char *sensor)
 {
-    const char *line = NULL;
+    const char *line = NULL, *cand = NULL;
     json_t *alert, *row;
 
-    for (size_t i = 0; i + 1 < fields->elements; i += 2)
+    for (size_t i = 0; i + 1 < fields->elements; i += 2) {
         if (strcmp(fields->element[i]->str, "json") == 0)
             line = fields->element[i + 1]->str;
+        else if (strcmp(fields->element[i]->str, "cand") == 0)
+            cand = fields->element[i + 1]->str;
+    }
     if (line == NULL || (alert = json_loads(line, 0, NULL)) == NULL)
         return;
     const char *s = json_string_value(json_object_get(alert, "sensor"));
@@ -210,6 +245,11 @@ static void summary_entry(json_t *sum, json_t *rows, const redisReply *fields, c
             json_object_set_new(rows, ip, row);
         }
         summary_absorb_alert(row, alert);
+        if (cand) {
+            redisReply *r = redisCommand(c, "HGETALL %s", cand);
+            summary_absorb_candidates(row, r);
+            freeReplyObject(r);
+        }
         summary_add_int(sum, "alerts", 1);
         summary_add_int(json_object_get(sum, "by_rule"),
                         json_string_value(json_object_get(alert, "rule")), 1);
@@ -241,7 +281,7 @@ static int summary_read_stream(redisContext *c, const char *prefix, const char *
             if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
                 e->element[1]->type != REDIS_REPLY_ARRAY)
                 continue;
-            summary_entry(sum, rows, e->element[1], sensor);
+            summary_entry(c, sum, rows, e->element[1], sensor);
             snprintf(start, sizeof(start), "(%s", e->element[0]->str);
         }
         size_t n = r->elements;
@@ -302,12 +342,14 @@ json_t *summary_collect(redisContext *c, const char *prefix, const char *sensor,
  * Output
  * ---------------------------------------------------------------------- */
 
-/* A list as "a,b,c" cut to width, "(+N)" when some were left out. */
-static void summary_list(const json_t *row, const char *key, const char *count_key, char *buf,
-                         size_t len)
+/* A list as "a,b,c" in at most width characters (len > width), with
+ * "(+N)" for the N left out: the columns of the table stay aligned. */
+static void summary_list(const json_t *row, const char *key, const char *count_key, size_t width,
+                         char *buf, size_t len)
 {
     const json_t *arr = json_object_get(row, key), *v;
-    size_t i, o = 0, shown = 0;
+    size_t i, o = 0;
+    json_int_t shown = 0;
     json_int_t total = count_key ? json_integer_value(json_object_get(row, count_key))
                                  : (json_int_t)json_array_size(arr);
 
@@ -316,14 +358,15 @@ static void summary_list(const json_t *row, const char *key, const char *count_k
     {
         const char *s = json_string_value(v);
         size_t need = strlen(s) + (o ? 1 : 0);
-        if (o + need + 8 >= len)
+        json_int_t after = total - shown - 1; /* left out if this is the last shown */
+        size_t reserve = after > 0 ? (size_t)snprintf(NULL, 0, " (+%lld)", (long long)after) : 0;
+        if (o + need + reserve > width)
             break;
         o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? "," : "", s);
         shown++;
     }
-    if ((json_int_t)shown < total)
-        snprintf(buf + o, len - o, "%s(+%lld)", o ? " " : "",
-                 (long long)(total - (json_int_t)shown));
+    if (shown < total)
+        snprintf(buf + o, len - o, "%s(+%lld)", o ? " " : "", (long long)(total - shown));
     if (buf[0] == '\0')
         snprintf(buf, len, "-");
 }
@@ -347,16 +390,16 @@ static void summary_print_row(FILE *out, const json_t *row)
     const char *role = json_string_value(json_object_get(row, "role"));
     char rules[64], peers[64], gpus[64], up[24], down[24];
 
-    summary_list(row, "rules", NULL, rules, sizeof(rules));
-    summary_list(row, "peers", "peers_count", peers, sizeof(peers));
-    summary_list(row, "gpu_hosts", "gpu_hosts_count", gpus, sizeof(gpus));
+    summary_list(row, "rules", NULL, SUMMARY_W_RULES, rules, sizeof(rules));
+    summary_list(row, "peers", "peers_count", SUMMARY_W_PEERS, peers, sizeof(peers));
+    summary_list(row, "gpu_hosts", "gpu_hosts_count", SUMMARY_W_GPUS, gpus, sizeof(gpus));
     summary_bytes(json_integer_value(json_object_get(row, "bytes_up")), up, sizeof(up));
     summary_bytes(json_integer_value(json_object_get(row, "bytes_down")), down, sizeof(down));
-    fprintf(out, "  %4lld  %-39s %-12s %-2s %6lld  %-30s %-24s %-24s %10s %10s\n",
+    fprintf(out, "  %4lld  %-39s %-12s %-2s %6lld  %-*s %-*s %-*s %10s %10s\n",
             (long long)json_integer_value(json_object_get(row, "score")),
             json_string_value(json_object_get(row, "ip")), role ? role : "-", cc && *cc ? cc : "-",
-            (long long)json_integer_value(json_object_get(row, "alerts")), rules, peers, gpus, up,
-            down);
+            (long long)json_integer_value(json_object_get(row, "alerts")), SUMMARY_W_RULES, rules,
+            SUMMARY_W_PEERS, peers, SUMMARY_W_GPUS, gpus, up, down);
 }
 
 void summary_print_table(FILE *out, const json_t *sum)
@@ -367,8 +410,9 @@ void summary_print_table(FILE *out, const json_t *sum)
 
     fprintf(out, "loophole: %lld alert%s about %zu entit%s, by risk:\n", (long long)alerts,
             alerts == 1 ? "" : "s", n, n == 1 ? "y" : "ies");
-    fprintf(out, "  %4s  %-39s %-12s %-2s %6s  %-30s %-24s %-24s %10s %10s\n", "RISK", "ENTITY",
-            "ROLE", "CC", "ALERTS", "RULES", "PEERS", "GPU HOSTS", "BYTES UP", "BYTES DOWN");
+    fprintf(out, "  %4s  %-39s %-12s %-2s %6s  %-*s %-*s %-*s %10s %10s\n", "RISK", "ENTITY",
+            "ROLE", "CC", "ALERTS", SUMMARY_W_RULES, "RULES", SUMMARY_W_PEERS, "PEERS",
+            SUMMARY_W_GPUS, "GPU HOSTS", "BYTES UP", "BYTES DOWN");
     json_array_foreach(rows, i, row) summary_print_row(out, row);
 }
 

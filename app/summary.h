@@ -10,8 +10,11 @@
  * summary_write_json() for scripts (--summary), so the two always agree.
  *
  * What one alert adds to its entity's row is summary_absorb_alert(): peers
- * and intermediaries, GPU hosts, rules, bytes of the evidence flows. As the
- * detection work adds fields to alerts, that is the function to extend.
+ * and intermediaries, GPU hosts, rules, bytes of the evidence flows; then
+ * summary_absorb_candidates() adds those of every other event of the
+ * alert's window, so the summary is a function of the capture whatever the
+ * number of workers and the order events reached Redis. As the detection
+ * work adds fields to alerts, those are the functions to extend.
  *
  * Limits: a stream trimmed by stream_maxlen during a very long run no
  * longer holds its oldest alerts, and the summary then covers the alerts
@@ -42,6 +45,13 @@ json_t *summary_collect(redisContext *c, const char *prefix, const char *sensor,
 
 /* What one alert (a parsed alert line) adds to its entity's row. */
 void summary_absorb_alert(json_t *row, const json_t *alert);
+
+/* What the candidate record of an alert's window adds (the reply to
+ * HGETALL of the key its stream entry names in `cand`, written by the
+ * functions library): the peers, evidence flows and packet times of every
+ * event of the window, not only of the one that raised the alert, so the
+ * row does not depend on which event reached Redis first. */
+void summary_absorb_candidates(json_t *row, const redisReply *r);
 
 /* The readable table, one entity a line, highest risk first. */
 void summary_print_table(FILE *out, const json_t *summary);

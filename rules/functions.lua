@@ -50,6 +50,9 @@ tag puts every key of one entity in one Redis Cluster slot):
   K:alert:<rule>:<W>:<b>:evd  zset  evidence of the qualifying events of an
                                 alert without a kept set, by packet time
                                                                   (TTL ttl_s)
+  K:cand:<alert id>       hash  what every event of the window adds (see
+                                candidate()); named by the stream entry
+                                                                  (TTL ttl_s)
 Keys for dashboards (interface.md section 6, docs/redis-schema.md):
   KEYS[2] <prefix>host:<ip>  hash, KEYS[3] <prefix>risk  zset,
   KEYS[4] <prefix>alerts     stream; channel <prefix>alerts:live (ARGV).
@@ -118,7 +121,7 @@ it on a real server.
 Reply of every function that raises: { count, { alert_json, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 3'
+local VERSION = 'loophole-functions 4'
 local EVIDENCE_MAX = 16
 
 local function n(s, what)
@@ -301,6 +304,63 @@ local function evidence_add(evkey, item, score, ttl)
   redis.call('EXPIRE', evkey, ttl)
 end
 
+-- The alert id of (rule, entity, window[, sub]): the first 24 hex digits
+-- of its SHA-1, the same whichever event raises it.
+local function alert_id(a, w, b, sub)
+  local idtext = a.rule .. '\0' .. a.ip .. '\0' .. fmt(w) .. '\0' .. fmt(b)
+  if sub then idtext = idtext .. '\0' .. sub end
+  return string.sub(redis.sha1hex(idtext), 1, 24)
+end
+
+-- Records what one event adds to the alert of (rule, entity, window[,
+-- sub]), whether it raises it, comes after, or comes before the threshold:
+-- the peer and intermediary it names, the flows of its evidence (its alert
+-- part's and the items given), and its packet time. Unions, minima and
+-- maxima, so the record of a window is the same whatever the order in
+-- which the events arrive, which the alert line itself is not (its peer
+-- and evidence are the raising event's). The stream entry of the alert
+-- names the record (field `cand`); the end-of-run summary reads it.
+-- lh_raise, lh_observe, lh_sum and lh_hours record every event of the
+-- window; lh_gate, lh_leg, lh_follow and lh_absent only those that call
+-- raise() (from the threshold on).
+--   K:cand:<alert id>  hash  peer:<ip> -> 1, flow:<src>|<dst>|<first> ->
+--                            "<bytes up> <bytes down>", first, last (TTL ttl_s)
+local function cand_key(keys, a, w, b, sub)
+  return keys[1] .. ':cand:' .. alert_id(a, w, b, sub)
+end
+
+local function candidate(keys, w, b, ttl, a, items, sub)
+  local ckey = cand_key(keys, a, w, b, sub)
+  local ok, j = pcall(cjson.decode, a.json)
+  if not ok or type(j) ~= 'table' then return end
+  local args = {}
+  for _, part in ipairs({ 'peer', 'intermediary' }) do
+    if type(j[part]) == 'table' and type(j[part].ip) == 'string' then
+      args[#args + 1] = 'peer:' .. j[part].ip; args[#args + 1] = '1'
+    end
+  end
+  local ev = {}
+  if type(j.evidence) == 'table' then
+    for _, it in ipairs(j.evidence) do ev[#ev + 1] = it end
+  end
+  for _, text in ipairs(items or {}) do
+    local iok, it = pcall(cjson.decode, text)
+    if iok then ev[#ev + 1] = it end
+  end
+  for _, it in ipairs(ev) do
+    local f = type(it) == 'table' and it.flow
+    if type(f) == 'table' and type(f.src) == 'string' and type(f.dst) == 'string' then
+      args[#args + 1] = 'flow:' .. f.src .. '|' .. f.dst .. '|' .. tostring(f.first or '')
+      args[#args + 1] = fmt(tonumber(f.bytes_up) or 0) .. ' ' .. fmt(tonumber(f.bytes_down) or 0)
+    end
+  end
+  local h = redis.call('HMGET', ckey, 'first', 'last')
+  if not h[1] or a.ts < h[1] then args[#args + 1] = 'first'; args[#args + 1] = a.ts end
+  if not h[2] or a.ts > h[2] then args[#args + 1] = 'last'; args[#args + 1] = a.ts end
+  if #args > 0 then redis.call('HSET', ckey, unpack(args)) end
+  redis.call('EXPIRE', ckey, ttl)
+end
+
 local SEVERITY_RANK = { low = 1, medium = 2, high = 3, critical = 4 }
 local EVENTS_KEPT = 256 -- ids of later events remembered per alert
 
@@ -365,8 +425,9 @@ local function alert_keep(akey, own, opt, ttl)
   redis.call('EXPIRE', akey, ttl)
 end
 
--- Writes a new alert line: risk, host hash, stream and channel.
-local function publish(keys, a, line, score)
+-- Writes a new alert line: risk, host hash, stream (naming the window's
+-- candidate record ckey) and channel.
+local function publish(keys, a, line, score, ckey)
   redis.call('ZADD', keys[3], score, a.ip)
   host_update(keys[2], a, score)
   local xadd = { keys[4] }
@@ -374,7 +435,7 @@ local function publish(keys, a, line, score)
     xadd[#xadd + 1] = 'MAXLEN'; xadd[#xadd + 1] = '~'; xadd[#xadd + 1] = a.maxlen
   end
   redis.call('XADD', unpack(xadd), '*', 'json', line, 'rule', a.rule,
-             'severity', a.severity, 'entity', a.ip)
+             'severity', a.severity, 'entity', a.ip, 'cand', ckey)
   redis.call('PUBLISH', a.channel, line)
 end
 
@@ -383,8 +444,9 @@ end
 -- dedup key (one alert per destination network), evkey = the evidence set
 -- to splice, items = evidence items to splice first, parts = JSON parts to
 -- splice, ts = the event's packet time (orders the evidence of later
--- events). Returns the alert line, or nil when the window's alert was
--- published before and this event does not escalate it.
+-- events). Every call adds to the window's candidate record (candidate()).
+-- Returns the alert line, or nil when the window's alert was published
+-- before and this event does not escalate it.
 --
 -- A later qualifying event of the same window is not dropped: its evidence
 -- joins the stored alert (K:alert:...:evd, up to EVIDENCE_MAX by packet
@@ -399,11 +461,8 @@ end
 local function raise(keys, ev, w, b, ttl, a, extra, opt)
   opt = opt or {}
   local dkey = keys[1] .. ':alert:' .. a.rule .. ':' .. fmt(w) .. ':' .. fmt(b)
-  local idtext = a.rule .. '\0' .. a.ip .. '\0' .. fmt(w) .. '\0' .. fmt(b)
-  if opt.sub then
-    dkey = dkey .. ':' .. opt.sub
-    idtext = idtext .. '\0' .. opt.sub
-  end
+  if opt.sub then dkey = dkey .. ':' .. opt.sub end
+  candidate(keys, w, b, ttl, a, opt.items, opt.sub)
   local akey = dkey .. ':evd'
   local prev = redis.call('HMGET', dkey, 'ev', 'first', 'sev', 'add', 'events', 'ev:' .. ev)
   if prev[1] and prev[1] == ev then return prev[2] end -- a resent call: same answer
@@ -427,13 +486,14 @@ local function raise(keys, ev, w, b, ttl, a, extra, opt)
     return nil
   end
   local add = math.max(0, a.score_add)
+  local id = alert_id(a, w, b, opt.sub)
   if escalate then
+    -- its own id: the line of a higher severity is a new alert
     add = math.max(0, add - (tonumber(prev[4]) or 0))
-    idtext = idtext .. '\0' .. a.severity
+    id = string.sub(redis.sha1hex(id .. '\0' .. a.severity), 1, 24)
   end
   local score = math.min(100, old + add)
-  local id = redis.sha1hex(idtext)
-  local idscore = ',"id":"' .. string.sub(id, 1, 24) .. '","score":' .. fmt(score)
+  local idscore = ',"id":"' .. id .. '","score":' .. fmt(score)
   local line = pre .. table.concat(items, ',') .. ']' .. post .. idscore .. extra .. '}'
   local events = (tonumber(prev[5]) or 0) + 1
   redis.call('HSET', dkey, 'ev', prev[1] or ev, 'json', line, 'sev', a.severity,
@@ -445,7 +505,7 @@ local function raise(keys, ev, w, b, ttl, a, extra, opt)
     redis.call('HSET', dkey, 'first', line)
   end
   redis.call('EXPIRE', dkey, ttl)
-  publish(keys, a, line, score)
+  publish(keys, a, line, score, cand_key(keys, a, w, b, opt.sub))
   return line
 end
 
@@ -497,6 +557,7 @@ local function observe(keys, argv)
     met = redis.call('EXISTS', nkey) == 1
   end
   local raised = {}
+  if threshold > 0 then candidate(keys, w, b, ttl, alert_args(ca), { item }) end
   if met and threshold > 0 and count >= threshold then
     local a = alert_args(ca)
     local line = raise(keys, ev, w, b, ttl, a, ',"count":' .. fmt(count), { evkey = evkey })
@@ -544,6 +605,9 @@ local function sum_fn(keys, argv)
   local h = redis.call('HMGET', key, member, 'flag:' .. member)
   local total = tonumber(h[1]) or 0
   local raised = {}
+  if threshold > 0 then
+    candidate(keys, w, b, ttl, alert_args(ca), { item }, member)
+  end
   if threshold > 0 and total >= threshold then
     local ok = h[2] == '1'
     if not ok and gate_kind ~= '' then
@@ -755,6 +819,9 @@ local function hours_fn(keys, argv)
   for _, c in pairs(shifted) do if c > best then best = c end end
   local fits = not margin or cin * 100 >= best * (100 + margin)
   local raised = {}
+  if min_in > 0 then
+    candidate(keys, w, b, ttl, alert_args(ca), { inside and item or nil })
+  end
   if min_in > 0 and cin >= min_in and days >= min_days and fits then
     local extra = ',"sessions_in_profile":' .. fmt(cin) .. ',"sessions":' .. fmt(total) ..
                   ',"days":' .. fmt(days)

@@ -38,20 +38,54 @@ perl -MMaxMind::DB::Writer::Tree -e1 2>/dev/null ||
 
 mkdir -p "$dir/npm"
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT INT TERM
+trap 'rm -rf "$work"' EXIT
+trap 'exit 1' INT TERM
 : >"$work/sources"
+
+# npm_failed WHAT: npm's own error (in $work/npm.err), what it most likely
+# means and what to do, on standard error.
+npm_failed() {
+    registry=$(npm config get registry 2>/dev/null || echo "the npm registry")
+    echo "geo-db: $1 from $registry failed; npm said:" >&2
+    grep -v 'A complete log of this run' "$work/npm.err" | sed 's/^/    /' >&2
+    if grep -qiE 'certificate|CERT_|SSL|self.signed|UNABLE_TO' "$work/npm.err"; then
+        cat >&2 <<'MSG'
+geo-db: the TLS certificate of the registry could not be verified. Behind a
+  TLS-inspecting proxy, give npm the proxy's CA certificate:
+    npm config set cafile /path/to/proxy-ca.pem    (or NODE_EXTRA_CA_CERTS=...)
+  then run scripts/geo-db.sh again.
+MSG
+    elif grep -qiE 'ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ETIMEDOUT|ECONNRESET|ENETUNREACH|network' \
+        "$work/npm.err"; then
+        cat >&2 <<'MSG'
+geo-db: the npm registry cannot be reached. Check
+  the network or DNS; behind a proxy: npm config set https-proxy URL. Then run
+  scripts/geo-db.sh again.
+MSG
+    else
+        echo "geo-db: fix what npm reports above, then run scripts/geo-db.sh again." >&2
+    fi
+}
+
 for pkg in $packages; do
     name=${pkg#@ip-location-db/}
-    version=$(npm view "$pkg" version 2>/dev/null) || version=""
+    version=$(npm view "$pkg" version 2>"$work/npm.err") || version=""
     if [ -z "$version" ]; then
         # Offline: fall back to the newest tarball already cached.
         tgz=$(ls -1 "$dir/npm/ip-location-db-$name-"[0-9]*.tgz 2>/dev/null | sort | tail -n 1)
-        [ -n "$tgz" ] || { echo "geo-db: cannot reach the npm registry for $pkg" >&2; exit 1; }
+        if [ -z "$tgz" ]; then
+            npm_failed "asking the npm registry for $pkg"
+            exit 1
+        fi
+        echo "geo-db: npm view $pkg failed; using the cached $(basename "$tgz")" >&2
     else
         tgz=$dir/npm/ip-location-db-$name-$version.tgz
         if [ ! -s "$tgz" ]; then
             echo "geo-db: fetching $pkg@$version"
-            (cd "$work" && npm pack --silent "$pkg@$version" >/dev/null)
+            if ! (cd "$work" && npm pack --silent "$pkg@$version" >/dev/null 2>"$work/npm.err"); then
+                npm_failed "fetching $pkg@$version"
+                exit 1
+            fi
             mv "$work/ip-location-db-$name-$version.tgz" "$tgz"
         fi
     fi

@@ -3,7 +3,9 @@
 # gpu_host, from a database written here with MaxMind's writer
 # (tools/geo-build.pl), the shipped indicator tables and an inventory; and
 # SIGHUP reloads the inventory mid-run without losing a flow, while a
-# broken file on reload keeps the old tables and names the file and line.
+# broken file on reload keeps the old tables and names the file and line,
+# and a file the sensor can no longer read (a directory its unprivileged
+# user cannot enter) keeps the old tables, says so and is counted.
 set -euo pipefail
 
 : "${LOOPHOLE:?}" "${LHGEN:?}" "${LOOPHOLE_SRC:?}"
@@ -14,6 +16,11 @@ chmod 755 "$tmp"
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; rm -rf "$tmp"' EXIT
 "$LHGEN" sample "$tmp/s.pcap" >/dev/null
+# The shipped indicator tables, copied where the unprivileged user can read
+# them at a reload wherever the clone lives (under /root, say); the copy is
+# given explicitly to every run.
+mkdir "$tmp/ind"
+cp "$LOOPHOLE_SRC"/data/indicators/*.csv "$tmp/ind/"
 
 cat >"$tmp/country.csv" <<'CSV'
 175.16.199.0,175.16.199.255,CN
@@ -31,11 +38,11 @@ perl "$LOOPHOLE_SRC/tools/geo-build.pl" --out "$tmp/geo.mmdb" \
 printf 'cidr,provider,region,sku,tenant\n' >"$tmp/fleet.csv"
 
 "$LOOPHOLE" -r "$tmp/s.pcap" --alerts /dev/null --flows "$tmp/provider.json" \
-    --geo "$tmp/geo.mmdb" --inventory "$tmp/fleet.csv"
+    --geo "$tmp/geo.mmdb" --indicators "$tmp/ind" --inventory "$tmp/fleet.csv"
 printf 'cidr,provider,region,sku,tenant\n104.171.200.16/28,lambda,us-tx-1,H100,acme\n' \
     >"$tmp/fleet2.csv"
 "$LOOPHOLE" -r "$tmp/s.pcap" --alerts /dev/null --flows "$tmp/inventory.json" \
-    --geo "$tmp/geo.mmdb" --inventory "$tmp/fleet2.csv"
+    --geo "$tmp/geo.mmdb" --indicators "$tmp/ind" --inventory "$tmp/fleet2.csv"
 
 python3 - "$tmp/provider.json" "$tmp/inventory.json" <<'PY'
 import ipaddress, json, sys
@@ -96,7 +103,7 @@ PY
 mkfifo "$tmp/pipe"
 cp "$tmp/fleet.csv" "$tmp/live.csv"
 "$LOOPHOLE" -r - --alerts /dev/null --flows "$tmp/reload.json" --geo "$tmp/geo.mmdb" \
-    --inventory "$tmp/live.csv" <"$tmp/pipe" 2>"$tmp/err" &
+    --indicators "$tmp/ind" --inventory "$tmp/live.csv" <"$tmp/pipe" 2>"$tmp/err" &
 pid=$!
 exec 3>"$tmp/pipe"
 cat "$tmp/s.pcap" >&3
@@ -135,5 +142,51 @@ for x, y in zip(a, b):
 if not any(r["end"] == "eof" and r["gpu_host"] and r["gpu_host"]["source"] == "inventory"
            for r in b):
     sys.exit("FAIL: no flow open across the reload reached the GPU host")
+PY
+
+# A reload that cannot read its files keeps the old tables and says so.
+# The indicator tables sit in a directory the sensor can read when it
+# starts but not at the reload: as root, a 0700 directory of root's (the
+# sensor has dropped to an unprivileged user by then, as a clone under
+# /root would be); otherwise the directory loses its permissions before
+# SIGHUP. Flows still open at the reload must keep their categories.
+mkdir -p "$tmp/private/ind"
+cp "$LOOPHOLE_SRC"/data/indicators/*.csv "$tmp/private/ind/"
+if [ "$(id -u)" -eq 0 ]; then chmod 700 "$tmp/private"; fi
+rm -f "$tmp/pipe"
+mkfifo "$tmp/pipe"
+"$LOOPHOLE" -r - --alerts /dev/null --flows "$tmp/denied.json" --geo "$tmp/geo.mmdb" \
+    --indicators "$tmp/private/ind" --stats 3600 <"$tmp/pipe" 2>"$tmp/err2" &
+pid=$!
+exec 3>"$tmp/pipe"
+cat "$tmp/s.pcap" >&3
+sleep 1
+if [ "$(id -u)" -ne 0 ]; then chmod 000 "$tmp/private"; fi
+kill -HUP "$pid"
+for _ in $(seq 50); do grep -q "reload failed\|reloaded" "$tmp/err2" && break; sleep 0.1; done
+exec 3>&-
+wait "$pid" || { echo "FAIL: run with a refused reload failed:" >&2; cat "$tmp/err2" >&2; exit 1; }
+pid=
+chmod 755 "$tmp/private"
+grep -qF "reload failed, keeping the previous geo tables: $tmp/private/ind/asn.csv: Permission denied" \
+    "$tmp/err2" || { echo "FAIL: unreadable tables not refused loudly:" >&2; cat "$tmp/err2" >&2; exit 1; }
+if grep -q "geo tables reloaded" "$tmp/err2"; then
+    echo "FAIL: an unreadable reload was reported as done" >&2; exit 1
+fi
+python3 - "$tmp/denied.json" "$tmp/err2" <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+stats = [json.loads(l) for l in open(sys.argv[2]) if l.startswith("{")]
+if not stats or stats[-1]["geo_reload_failures"] != 1 or stats[-1]["geo_reloads"] != 0:
+    sys.exit("FAIL: counters do not show the refused reload: %s" % stats[-1:])
+late = [r for r in recs if r["end"] == "eof"]
+gpu = [r for r in late if "104.171.200.17" in (r["src_ip"], r["dst_ip"])]
+if not gpu:
+    sys.exit("FAIL: no flow of the GPU host open across the reload")
+for r in gpu:
+    g = r["src_geo"] if r["src_ip"] == "104.171.200.17" else r["dst_geo"]
+    if g["category"] != "gpu_cloud":
+        sys.exit("FAIL: the old indicator tables were lost at the refused reload: %s" % g)
+print("refused reload: %d flows across it kept their categories" % len(gpu))
 PY
 echo "PASS"

@@ -2,7 +2,8 @@
 # The progress line: on a terminal (standard error on a pseudo-terminal)
 # a replay shows packets, the share of the file read, the rate, flows and
 # alerts, rewritten in place and cleared at the end; with standard error
-# redirected to a file, or with --no-progress, not one byte of it appears.
+# redirected to a file, or with --no-progress, not one byte of it appears;
+# an alert printed on the same terminal starts on a clean line.
 set -euo pipefail
 
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
@@ -72,4 +73,67 @@ if grep -q 'pkt/s' "$tmp/conf.out"; then fail "progress = no still printed progr
 run_pty "$tmp/on.out" "$LOOPHOLE" -c "$tmp/quiet.conf" --progress -r "$tmp/fleet.pcap" --threads 2 ||
     fail "replay with --progress failed"
 grep -q 'pkt/s' "$tmp/on.out" || fail "--progress does not override progress = no"
+
+# Alerts on the same terminal (standard output and standard error on one
+# pseudo-terminal): each alert starts on a line of its own, the progress
+# line cleared before it, and the rate is left out until it was measured
+# (never "0 pkt/s" on a short replay). The sample is fed through a pipe a
+# little at a time, so the progress line is drawn between alerts.
+"$LHGEN" sample "$tmp/s.pcap" >/dev/null
+python3 - "$tmp/s.pcap" "$tmp/paced.sh" <<'PY'
+import sys
+open(sys.argv[2], "w").write(f"""python3 -c '
+import struct, sys, time
+d = open("{sys.argv[1]}", "rb").read()
+out = sys.stdout.buffer
+out.write(d[:24]); off = 24; n = 0
+while off + 16 <= len(d):
+    ln = struct.unpack("<I", d[off + 8:off + 12])[0]
+    out.write(d[off:off + 16 + ln]); off += 16 + ln; n += 1
+    if n % 200 == 0:
+        out.flush(); time.sleep(0.05)
+out.flush()
+'""")
+PY
+python3 - "$LOOPHOLE" "$tmp/paced.sh" "$tmp/both.out" <<'PY'
+import os, pty, re, subprocess, sys
+loophole, paced, out = sys.argv[1:4]
+master, slave = pty.openpty()
+feed = subprocess.Popen(["sh", paced], stdout=subprocess.PIPE)
+p = subprocess.Popen([loophole, "-r", "-", "--threads", "2", "--progress"], stdin=feed.stdout,
+                     stdout=slave, stderr=slave)
+feed.stdout.close()
+os.close(slave)
+data = b""
+while True:
+    try:
+        chunk = os.read(master, 65536)
+    except OSError:
+        break
+    if not chunk:
+        break
+    data += chunk
+if p.wait() != 0 or feed.wait() != 0:
+    sys.exit(f"FAIL: paced replay on a terminal failed: {data!r}")
+open(out, "wb").write(data)
+text = data.decode()
+if "pkt/s" not in text:
+    sys.exit(f"FAIL: no progress line while the sample was fed: {text!r}")
+if re.search(r"(?<![0-9.])0 pkt/s", text):
+    sys.exit(f"FAIL: the progress line shows 0 pkt/s: {text!r}")
+alerts = 0
+for line in text.replace("\r\n", "\n").split("\n"):
+    at = line.find('{"ts"')
+    if at < 0:
+        continue
+    alerts += 1
+    # what is before the alert on its line must be cleared: a progress
+    # line followed by carriage return and erase-line, or nothing
+    before = line[:at]
+    if before and not before.endswith("\r\x1b[K"):
+        sys.exit(f"FAIL: an alert shares its line with {before!r}")
+if alerts == 0:
+    sys.exit(f"FAIL: no alert on the terminal: {text!r}")
+print(f"progress: {alerts} alerts, each on a clean line")
+PY
 echo "progress: ok"
