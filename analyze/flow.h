@@ -98,6 +98,19 @@ typedef struct flow {
     uint8_t tm_nrtt;
     uint8_t ctl_dns; /* `control` is the tool a DNS query named, not a
                         session of it */
+
+    /* Session evidence (session.c): whole-flow counts, kept across the
+     * records an active timeout cuts. [0] client to server. */
+    uint64_t data_bytes[2];   /* payload bytes */
+    uint64_t data_last_us[2]; /* latest packet with payload */
+    uint64_t mark_us;         /* SSH key-exchange reply, or HTTP 101 */
+    uint64_t mark_bytes[2];   /* data_bytes at the mark */
+    uint32_t data_pkts[2];    /* packets with payload */
+    uint32_t mark_pkts[2];    /* data_pkts at the mark */
+    uint8_t sess_proto;       /* enum session_proto */
+    uint8_t sess_flags;       /* SESSION_F_* */
+    uint8_t sess_srv;         /* server payloads read so far */
+    uint8_t session;          /* enum session_level, set before each record */
 } flow;
 
 /* Initialises a flow for its first packet p, sent by key side `side`. */

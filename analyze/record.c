@@ -14,6 +14,7 @@
 
 #include "base/wire_json.h"
 #include "dpi.h"
+#include "session.h"
 #include "timing.h"
 
 #define RECORD_MAX_RISKS 64
@@ -160,13 +161,14 @@ static void record_flow_timing(json_t *o, const flow *f, const timing_summary *t
 }
 
 /* The control session kind (analyze/roles.c); for a DNS flow, the kind of
- * tool its query names. */
+ * tool its query names; how far the flow got (analyze/session.c). */
 static void record_flow_control(json_t *o, const flow *f)
 {
     const char *kind = f->control;
 
     record_set(o, "control", kind && !f->ctl_dns ? json_string(kind) : json_null());
     record_set(o, "control_lookup", kind && f->ctl_dns ? json_string(kind) : json_null());
+    record_set(o, "session", json_string(session_level_name(f->session)));
 }
 
 /* Roles that come from the per-flow analysis. */

@@ -5,8 +5,9 @@
  * give it to inspection while inspection runs, and to the per-flow
  * analysis: request paths for the control session rules (roles.c) on the
  * first client payloads, timing (timing.c) on TCP data while the flow
- * keeps a timing state. A bulk flow past its first packets costs two
- * compares here.
+ * keeps a timing state, and the session evidence (session.c) of every
+ * packet with data. A bulk flow past its first packets costs a few
+ * compares and additions here.
  */
 #include "worker.h"
 
@@ -18,6 +19,7 @@
 #include "capture/capture.h"
 #include "record.h"
 #include "roles.h"
+#include "session.h"
 #include "timing.h"
 
 struct worker {
@@ -66,6 +68,7 @@ static void worker_on_end(void *ctx, flow *f, int reason, int final)
     if (f->pkts[0] + f->pkts[1] > 0) {
         dpi_finish(w->dpi, f);
         roles_update(w->roles, f);
+        session_update(f);
         geo_party src, dst;
         int geo = worker_parties(w, f, &src, &dst);
         worker_end e = {.f = f,
@@ -127,6 +130,8 @@ static void worker_packet(worker *w, capture_rec *rec)
     flow_update(f, p, side);
     flow_table_touched(w->table, f);
     int dir = flow_dir(f, side);
+    if (p->payload_len > 0)
+        session_packet(f, p, dir);
     if (roles_wants(f, p, dir))
         roles_packet(w->roles, f, p, dir);
     /* The control kind is settled as soon as inspection has its facts, so

@@ -308,6 +308,59 @@ static int summary_cmp_rows(const void *a, const void *b)
                   json_string_value(json_object_get(y, "ip")));
 }
 
+/* Who knocks at the GPU hosts' control services: the sources and
+ * networks with the most probes and failed attempts (lh_knock, kept over
+ * the keys' lifetime, not only this run), at most SUMMARY_KNOCKERS. */
+#define SUMMARY_KNOCKERS 20
+
+static json_int_t summary_reply_int(const redisReply *r)
+{
+    return r && r->type == REDIS_REPLY_STRING    ? strtoll(r->str, NULL, 10)
+           : r && r->type == REDIS_REPLY_INTEGER ? r->integer
+                                                 : 0;
+}
+
+static json_t *summary_knocker(redisContext *c, const char *key)
+{
+    const char *net = strstr(key, "{k:"), *end = net ? strchr(net, '}') : NULL;
+    const char *addr = end ? strstr(end, "}:src:") : NULL;
+    char who[128];
+
+    if (end == NULL)
+        return NULL;
+    if (addr)
+        snprintf(who, sizeof(who), "%s", addr + 6);
+    else
+        snprintf(who, sizeof(who), "%.*s", (int)(end - net - 3), net + 3);
+    redisReply *h = redisCommand(c, "HMGET %s probe attempt", key);
+    redisReply *g = redisCommand(c, "PFCOUNT %s:gpu", key);
+    json_t *row = NULL;
+    if (h && h->type == REDIS_REPLY_ARRAY && h->elements == 2)
+        row = json_pack("{s:s, s:s, s:I, s:I, s:I}", "source", who, "kind",
+                        addr ? "address" : "network", "probes", summary_reply_int(h->element[0]),
+                        "attempts", summary_reply_int(h->element[1]), "gpu_hosts",
+                        summary_reply_int(g));
+    freeReplyObject(h);
+    freeReplyObject(g);
+    return row;
+}
+
+static json_t *summary_knockers(redisContext *c, const char *prefix)
+{
+    json_t *list = json_array();
+    redisReply *r = redisCommand(c, "ZREVRANGE %sknockers 0 %d", prefix, SUMMARY_KNOCKERS - 1);
+
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        json_t *row = r->element[i]->type == REDIS_REPLY_STRING
+                          ? summary_knocker(c, r->element[i]->str)
+                          : NULL;
+        if (row)
+            json_array_append_new(list, row);
+    }
+    freeReplyObject(r);
+    return list;
+}
+
 json_t *summary_collect(redisContext *c, const char *prefix, const char *sensor,
                         const char *since_id, char *err, size_t errlen)
 {
@@ -335,6 +388,7 @@ json_t *summary_collect(redisContext *c, const char *prefix, const char *sensor,
     free(sorted);
     json_decref(rows);
     json_object_set_new(sum, "entities", list);
+    json_object_set_new(sum, "knockers", summary_knockers(c, prefix));
     return sum;
 }
 
@@ -414,6 +468,21 @@ void summary_print_table(FILE *out, const json_t *sum)
             "ROLE", "CC", "ALERTS", SUMMARY_W_RULES, "RULES", SUMMARY_W_PEERS, "PEERS",
             SUMMARY_W_GPUS, "GPU HOSTS", "BYTES UP", "BYTES DOWN");
     json_array_foreach(rows, i, row) summary_print_row(out, row);
+    rows = json_object_get(sum, "knockers");
+    if (json_array_size(rows) == 0)
+        return;
+    fprintf(out, "loophole: who knocks at the GPU hosts' control services (scans and failed "
+                 "logins; no alert):\n");
+    fprintf(out, "  %-43s %-8s %8s %8s %9s\n", "SOURCE", "KIND", "PROBES", "ATTEMPTS", "GPU HOSTS");
+    json_array_foreach(rows, i, row)
+    {
+        fprintf(out, "  %-43s %-8s %8lld %8lld %9lld\n",
+                json_string_value(json_object_get(row, "source")),
+                json_string_value(json_object_get(row, "kind")),
+                (long long)json_integer_value(json_object_get(row, "probes")),
+                (long long)json_integer_value(json_object_get(row, "attempts")),
+                (long long)json_integer_value(json_object_get(row, "gpu_hosts")));
+    }
 }
 
 int summary_write_json(const json_t *sum, const char *path, char *err, size_t errlen)

@@ -19,6 +19,8 @@
  */
 #include "detect_int.h"
 
+#include "analyze/session.h"
+
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,10 +74,12 @@ static void detect_net(const pkt_addr *a, char *buf, size_t len)
                  a->b[4] << 8 | a->b[5]);
 }
 
-/* 1 when the flow is a control session (not a DNS name of a tool). */
+/* 1 when the flow is a control session (not a DNS name of a tool) that
+ * the wire proves established (analyze/session.c): a probe or a failed
+ * login neither controls a GPU host nor opens its egress gate. */
 static int detect_is_control(const detect_view *v)
 {
-    return v->f->control != NULL && !v->f->ctl_dns;
+    return v->f->control != NULL && !v->f->ctl_dns && v->f->session == SESSION_ESTABLISHED;
 }
 
 /* The flow's identity for the library: both ends and the first packet,

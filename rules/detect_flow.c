@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "analyze/dpi.h"
+#include "analyze/session.h"
 
 /* Per-flow alerts are raised once per (rule, entity, hour): a long
  * session cut into records by the active timeout, or a host reached
@@ -46,12 +47,16 @@ static int detect_is_tunnel(const char *kind)
     return kind && strncmp(kind, "tunnel:", 7) == 0;
 }
 
-/* An inbound control session: someone drives the server. DNS lookups
- * naming a tool and tunnels (outbound by nature) are not. */
+/* An inbound control session: someone drives the server, and the wire
+ * proves the session (analyze/session.c): a SYN, a scan, a banner grab or
+ * a failed login to a control port is no session, whatever the port or
+ * nDPI's guess says. DNS lookups naming a tool and tunnels (outbound by
+ * nature) are not either. */
 static int detect_inbound_control(const detect_view *v)
 {
     const flow *f = v->f;
-    return f->control && !f->ctl_dns && !detect_is_tunnel(f->control);
+    return f->control && !f->ctl_dns && !detect_is_tunnel(f->control) &&
+           f->session == SESSION_ESTABLISHED;
 }
 
 /* Kinds whose server is, by its behaviour, a GPU workstation: notebooks,
@@ -675,6 +680,26 @@ static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, con
     detect_alert_done(&da);
 }
 
+/* Scans and brute force as facts of their own: a flow from outside to a
+ * control service of a GPU host (listed or in a provider range) that
+ * never became a session counts for its source and the source's network
+ * (lh_knock). Only control services: a SYN flood over every port would
+ * otherwise cost a call per SYN, and the question is who knocks at the
+ * doors that matter. Never an alert (docs/rules.md). */
+static void detect_knock(event_queue *q, const detect_view *v)
+{
+    const flow *f = v->f;
+    char net[80];
+
+    if (!f->control || f->ctl_dns || detect_is_tunnel(f->control) || !v->server->gpu ||
+        v->client->gpu || f->session == SESSION_ESTABLISHED)
+        return;
+    detect_network(detect_client_addr(v), net, sizeof(net));
+    event_knock k = {v->client_ip, net, v->server_ip,
+                     f->session == SESSION_PROBE ? "probe" : "attempt", f->last_us};
+    event_knock_add(q, &k);
+}
+
 void detect_flow_rules(detect *d, event_queue *q, const detect_view *v)
 {
     const indicator *in = detect_server_indicator(v);
@@ -689,4 +714,5 @@ void detect_flow_rules(detect *d, event_queue *q, const detect_view *v)
     detect_behavior(q, v, in);
     detect_footprint(d, q, v, in);
     detect_ai_relay(d, q, v, in);
+    detect_knock(q, v);
 }

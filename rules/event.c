@@ -564,3 +564,22 @@ void event_queue_stats_describe(const event_queue *q, json_t *o)
 {
     counters_add(o, "events_dropped", event_queue_dropped(q));
 }
+
+int event_knock_add(event_queue *q, const event_knock *k)
+{
+    event_args a;
+    const char *p = q->ctx->prefix;
+
+    event_begin(q, &a, 1, "lh_knock");
+    event_str(&a, "3");
+    event_fmt(&a, "%s{k:%s}:src:%s", p, k->net, k->src);
+    event_fmt(&a, "%s{k:%s}:net", p, k->net);
+    event_fmt(&a, "%sknockers", p);
+    event_str(&a, "ev");
+    event_id(q, &a);
+    event_ku64(&a, "ts_us", k->ts_us);
+    event_ku64(&a, "ttl_s", event_ttl_s(EVENT_KNOCK_KEEP_US));
+    event_kstr(&a, "level", k->level);
+    event_kstr(&a, "gpu", k->gpu);
+    return event_finish(q, &a, 0, NULL);
+}

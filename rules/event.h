@@ -227,4 +227,19 @@ typedef struct event_absent {
 
 int event_absent_add(event_queue *q, const event_absent *ab);
 
+/* A flow toward a control service of GPU host `gpu` that never became a
+ * session (lh_knock): its source address `src` and the source's network
+ * `net` ("a.b.c.0/24", "x:y:z::/48") count one knock of `level`
+ * ("probe" or "attempt"). */
+typedef struct event_knock {
+    const char *src, *net, *gpu, *level;
+    uint64_t ts_us;
+} event_knock;
+
+/* How long knock counts live without a new knock: the TTL of a day's
+ * window, as the windowed keys of the library have. */
+#define EVENT_KNOCK_KEEP_US (24ULL * 3600ULL * 1000000ULL)
+
+int event_knock_add(event_queue *q, const event_knock *k);
+
 #endif

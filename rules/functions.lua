@@ -1045,3 +1045,57 @@ local function absent_fn(keys, argv)
 end
 
 redis.register_function('lh_absent', absent_fn)
+
+--[[
+Knocks (lh_knock). Scans and brute force as facts of their own: a flow
+toward a control service of a GPU host that never became a session (a
+probe: no handshake, refused; an attempt: a failed or abandoned login,
+analyze/session.c) counts for its source address and for the source's
+/24 (/48) network, so an operator sees who is knocking. No alert:
+knocking is what every public host sees all day, never control. The
+counts are totals over the keys' lifetime (TTL ttl_s, renewed by every
+knock), increments that commute, so the order of arrival does not matter.
+A call sent again after a broken connection adds nothing: the source's
+hash keeps the latest event number of each sensor queue, whose calls
+arrive in order.
+  KEYS[1] <prefix>{k:<net>}:src:<addr>  hash  probe, attempt -> counts;
+                                              first_us, last_us;
+                                              ev:<queue> -> its last event
+  KEYS[2] <prefix>{k:<net>}:net         hash  probe, attempt, first_us, last_us
+  KEYS[1..2] .. ':gpu'                  hll   distinct GPU hosts knocked at
+  KEYS[3] <prefix>knockers              zset  KEYS[1], KEYS[2] -> knocks
+]]
+
+ARGS.lh_knock = { req = { 'ev', 'ts_us', 'ttl_s', 'level', 'gpu' }, opt = {}, alert = 'none' }
+
+-- FCALL lh_knock 3 src net knockers  ev ts_us ttl_s level gpu (by name)
+-- Returns 1 when counted, 0 for a call already counted.
+local function knock_fn(keys, argv)
+  local c = args('lh_knock', argv)
+  local ev, ts, ttl, level, gpu = c.ev, n(c.ts_us, 'ts_us'), n(c.ttl_s, 'ttl_s'), c.level, c.gpu
+  if level ~= 'probe' and level ~= 'attempt' then
+    error('ERR loophole: level must be probe or attempt')
+  end
+  local queue, seq = string.match(ev, '^(.*)/(%d+)$')
+  if queue then
+    local last = redis.call('HGET', keys[1], 'ev:' .. queue)
+    if last and tonumber(seq) <= tonumber(last) then return 0 end
+    redis.call('HSET', keys[1], 'ev:' .. queue, seq)
+  end
+  for i = 1, 2 do
+    local k = keys[i]
+    redis.call('HINCRBY', k, level, 1)
+    local fl = redis.call('HMGET', k, 'first_us', 'last_us')
+    local first, last = fl[1], fl[2]
+    if not first or ts < tonumber(first) then redis.call('HSET', k, 'first_us', fmt(ts)) end
+    if not last or ts > tonumber(last) then redis.call('HSET', k, 'last_us', fmt(ts)) end
+    redis.call('PFADD', k .. ':gpu', gpu)
+    redis.call('EXPIRE', k, ttl)
+    redis.call('EXPIRE', k .. ':gpu', ttl)
+    redis.call('ZINCRBY', keys[3], 1, k)
+  end
+  redis.call('EXPIRE', keys[3], ttl)
+  return 1
+end
+
+redis.register_function('lh_knock', knock_fn)

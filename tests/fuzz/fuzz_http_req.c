@@ -1,7 +1,9 @@
 /* fuzz_http_req.c -- libFuzzer harness for the wire parsers of the
  * per-flow analysis: HTTP request lines (analyze/http_req.c), the control
- * session path rules they feed (analyze/roles.c), and the SSH key-exchange
- * reply check (analyze/timing.c).
+ * session path rules they feed (analyze/roles.c), the SSH key-exchange
+ * reply check (analyze/timing.c) and the HTTP status line of the session
+ * evidence (analyze/session.c; the rest of session_packet() runs under
+ * fuzz_flow through the worker).
  *
  * Input: a client payload, parsed from a heap copy of exactly its bytes so
  * AddressSanitizer sees any read past them. Invariants of a successful
@@ -15,6 +17,7 @@
 
 #include "analyze/http_req.h"
 #include "analyze/roles.h"
+#include "analyze/session.h"
 #include "analyze/timing.h"
 
 static int fuzz_inside(const uint8_t *b, size_t len, const uint8_t *p, size_t n)
@@ -51,6 +54,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             __builtin_trap();
     }
     (void)timing_ssh_kex_reply(b, size);
+    int code = session_http_status(b, size);
+    if (code < 0 || code > 999)
+        __builtin_trap();
     free(b);
     return 0;
 }

@@ -415,7 +415,10 @@ size_t http_response(uint8_t *out, struct gen_rng *r, int code, const char *serv
                      const char *ctype, const char *extra, size_t body_len)
 {
     static const char alpha[] = "abcdefghijklmnopqrstuvwxyz0123456789";
-    const char *reason = code == 200 ? "OK" : code == 101 ? "Switching Protocols" : "Found";
+    const char *reason = code == 200   ? "OK"
+                         : code == 101 ? "Switching Protocols"
+                         : code == 403 ? "Forbidden"
+                                       : "Found";
     int n = snprintf((char *)out, GEN_MSG_MAX,
                      "HTTP/1.1 %d %s\r\nServer: %s\r\nContent-Type: %s\r\n"
                      "Date: Mon, 02 Mar 2026 09:00:00 GMT\r\n%s",

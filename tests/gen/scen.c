@@ -67,9 +67,9 @@ struct ssh_opts {
     uint32_t extra_c; /* the client is a relay: its user is this much further */
 };
 
-/* Banners, KEXINIT both ways, ECDH, NEWKEYS, then the encrypted
- * userauth/channel set-up. Returns when the shell prompt has arrived. */
-static uint64_t ssh_setup(struct gen *g, struct gen_flow *f, uint64_t t)
+/* TCP open, banners, KEXINIT both ways, ECDH, NEWKEYS both ways. Returns
+ * the time of the client's NEWKEYS. */
+static uint64_t ssh_kex(struct gen *g, struct gen_flow *f, uint64_t t)
 {
     struct gen_rng *r = &g->rng;
     uint8_t *m = g->msg;
@@ -81,7 +81,16 @@ static uint64_t ssh_setup(struct gen *g, struct gen_flow *f, uint64_t t)
     tc = tcp_send(f, GEN_C2S, app_reply(f, GEN_C2S, ts) + 400, m, ssh_msg(m, r, 30, 36));
     ts = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, tc) + 2500, m, ssh_kex_reply(m, r));
     ts = tcp_send(f, GEN_S2C, ts + 20, m, ssh_msg(m, r, 21, 0));
-    t = tcp_send(f, GEN_C2S, app_reply(f, GEN_C2S, ts) + 900, m, ssh_msg(m, r, 21, 0));
+    return tcp_send(f, GEN_C2S, app_reply(f, GEN_C2S, ts) + 900, m, ssh_msg(m, r, 21, 0));
+}
+
+/* ssh_kex(), then the encrypted userauth/channel set-up. Returns when the
+ * shell prompt has arrived. */
+static uint64_t ssh_setup(struct gen *g, struct gen_flow *f, uint64_t t)
+{
+    struct gen_rng *r = &g->rng;
+    uint8_t *m = g->msg;
+    t = ssh_kex(g, f, t);
     static const int steps[][2] = {{44, 44}, {76, 44}, {44, 600}, {412, 36}, {112, 36}};
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         t = tcp_send(f, GEN_C2S, t, m, ssh_packet(m, r, (size_t)steps[i][0] + 36));
@@ -1430,6 +1439,349 @@ static int scen_la_home_cn(struct gen *g)
     return 0;
 }
 
+/* ---- Internet background radiation (tests/system/background.sh) -------- */
+
+/* What every public GPU host sees every hour: SYN scans and sweeps,
+ * banner grabs, SSH brute force, RDP, VNC and notebook probes, from China
+ * and everywhere else, mixed with the fleet's ordinary work. Counts,
+ * timings and sizes are drawn from spreads with the scenario's seed:
+ * scanners sweep at their own pace, a brute-force bot reconnects every 2
+ * to 9 s and tries 1 to 6 passwords a connection, each refused after
+ * 1.6 to 3.2 s (the PAM failure delay, 2 s nominal, plus the round trip),
+ * and a connection that spends all six tries (MaxAuthTries) is closed by
+ * the server. */
+
+#define BG_HOSTS 20
+#define BG_HOUR  (3600ULL * GEN_SEC)
+
+/* The fleet: twenty hosts in Lambda's ranges, GPU hosts by the geo
+ * database's provider ranges, GPU1 first. */
+static void bg_host(int i, char *out, size_t len)
+{
+    if (i == 0)
+        snprintf(out, len, "%s", GPU1);
+    else if (i < 10)
+        snprintf(out, len, "104.171.200.%d", 19 + i);
+    else
+        snprintf(out, len, "104.171.201.%d", 20 + i);
+}
+
+static uint64_t bg_at(struct gen *g, uint32_t lo_s, uint32_t hi_s)
+{
+    return GEN_START_US + (uint64_t)gen_range(&g->rng, lo_s * 1000, hi_s * 1000) * GEN_MS;
+}
+
+/* A source address: in China (networks the geo database places there) or
+ * anywhere. */
+static void bg_source(struct gen *g, int cn, char *out, size_t len)
+{
+    static const uint8_t cn_nets[][2] = {{1, 180}, {36, 112}, {27, 184}};
+    struct gen_addr a;
+    if (cn)
+        rand_public(g, &a, cn_nets[gen_range(&g->rng, 0, 2)], 2);
+    else
+        rand_public(g, &a, NULL, 0);
+    addr_str(&a, out, len);
+}
+
+/* One SYN of a scanner and the answer: 0 none (filtered), 1 RST (closed),
+ * 2 SYN/ACK and the scanner's RST (open: a SYN scan never completes the
+ * handshake). */
+static int bg_syn(struct gen *g, const char *cip, const char *sip, uint16_t port, uint64_t t,
+                  int answer)
+{
+    struct gen_flow *f = flow_mk(g, 6, cip, sip, port, "scan", NULL);
+    uint32_t rtt = gen_range(&g->rng, 20000, 260000);
+    flow_rtt(f, rtt, 300);
+    flow_seg(f, t, GEN_C2S, TCP_SYN);
+    if (answer == 1)
+        flow_seg(f, t + 300, GEN_S2C, TCP_RST | TCP_ACK);
+    else if (answer == 2) {
+        flow_seg(f, t + 300, GEN_S2C, TCP_SYN);
+        flow_seg(f, t + 300 + rtt, GEN_C2S, TCP_RST);
+    }
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+/* The ports scanners look for on GPU hosts, open (2) or closed (1). */
+static const struct {
+    uint16_t port;
+    uint8_t answer;
+} bg_ports[] = {{22, 2},   {3389, 1}, {5900, 1}, {8888, 2}, {6006, 1}, {8265, 1},
+                {6443, 1}, {7000, 1}, {443, 1},  {80, 1},   {2222, 1}, {8080, 1}};
+#define BG_NPORTS (sizeof(bg_ports) / sizeof(bg_ports[0]))
+
+/* A scanner sweeping `nports` ports over the fleet from `t`, one SYN
+ * every 5 to 400 ms. */
+static int bg_sweep(struct gen *g, const char *src, uint64_t t, size_t nports)
+{
+    char host[32];
+    for (size_t p = 0; p < nports; p++)
+        for (int h = 0; h < BG_HOSTS; h++) {
+            bg_host(h, host, sizeof(host));
+            if (bg_syn(g, src, host, bg_ports[p].port, t, bg_ports[p].answer) < 0)
+                return -1;
+            t += ms(g, 5, 400);
+        }
+    return 0;
+}
+
+/* One connection of an SSH brute-force bot. kind 0: banner grab (both
+ * banners, then the bot closes); 1: key exchange, then the bot goes
+ * (an audit scanner); 2: key exchange, ssh-userauth, "none", then
+ * `tries` passwords each refused (the server closes after six,
+ * MaxAuthTries). Sizes are those of OpenSSH's encrypted packets with
+ * chacha20-poly1305 (4-byte length, padding, 16-byte tag). */
+static int bg_ssh_try(struct gen *g, const char *cip, const char *sip, uint64_t t, int kind,
+                      int tries)
+{
+    struct gen_flow *f = flow_mk(g, 6, cip, sip, 22, "ssh", NULL);
+    struct gen_rng *r = &g->rng;
+    uint8_t *m = g->msg;
+    flow_rtt(f, gen_range(r, 20000, 260000), 2000);
+    if (kind == 0) {
+        t = tcp_open(f, t);
+        uint64_t ts = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t), m, ssh_banner(m, 1));
+        t = tcp_send(f, GEN_C2S, t + 150, m, ssh_banner(m, 0));
+        tcp_close(f, GEN_C2S, (ts > t ? ts : t) + ms(g, 1, 800));
+    } else {
+        t = ssh_kex(g, f, t);
+        if (kind == 2) {
+            t = tcp_send(f, GEN_C2S, t + 200, m, ssh_packet(m, r, 80)); /* SERVICE_REQUEST */
+            t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 300, m, ssh_packet(m, r, 80));
+            t = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, t) + 300, m, ssh_packet(m, r, 112));
+            t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 300, m, ssh_packet(m, r, 80));
+            for (int i = 0; i < tries; i++) {
+                t = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, t) + ms(g, 1, 30), m,
+                             ssh_packet(m, r, gen_range(r, 128, 176)));
+                t = tcp_send(f, GEN_S2C, t + ms(g, 1600, 3200), m, ssh_packet(m, r, 80));
+            }
+        }
+        if (kind == 2 && tries >= 6) {
+            t = tcp_send(f, GEN_S2C, t + 100, m, ssh_packet(m, r, 96)); /* DISCONNECT */
+            tcp_close(f, GEN_S2C, t + 50);
+        } else {
+            t = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, t) + ms(g, 1, 200), m,
+                         ssh_packet(m, r, 84));
+            tcp_close(f, GEN_C2S, t + 50);
+        }
+    }
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+/* A brute-force bot: `conns` connections to the hosts of `targets`
+ * (indices into the fleet), every 2 to 9 s from `t`. */
+static int bg_bot(struct gen *g, const char *src, uint64_t t, int conns, const int *targets,
+                  int ntargets)
+{
+    char host[32];
+    for (int i = 0; i < conns; i++) {
+        bg_host(targets[i % ntargets], host, sizeof(host));
+        uint32_t roll = gen_range(&g->rng, 0, 99);
+        int kind = roll < 10 ? 0 : roll < 18 ? 1 : 2;
+        if (bg_ssh_try(g, src, host, t, kind, (int)gen_range(&g->rng, 1, 6)) < 0)
+            return -1;
+        t += ms(g, 2000, 9000);
+    }
+    return 0;
+}
+
+/* An RDP logon that never gets past the security exchange: X.224
+ * request and confirm, a TLS handshake and the NLA exchange failing,
+ * then the client resets. */
+static int bg_rdp_probe(struct gen *g, const char *cip, const char *sip, uint64_t t)
+{
+    struct gen_flow *f = flow_mk(g, 6, cip, sip, 3389, "rdp", NULL);
+    struct gen_rng *r = &g->rng;
+    uint8_t *m = g->msg;
+    flow_rtt(f, gen_range(r, 20000, 260000), 300);
+    t = tcp_open(f, t) + 200;
+    t = tcp_send(f, GEN_C2S, t, m, rdp_connect_request(m, "hello"));
+    t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 800, m, rdp_connect_confirm(m));
+    t = tls_handshake(g, f, tcp_reply(f, GEN_C2S, t) + 1000, NULL, "GPU-NODE");
+    t = tcp_send(f, GEN_C2S, t, m, tls_appdata(m, r, gen_range(r, 40, 60)));
+    t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 2000, m,
+                 tls_appdata(m, r, gen_range(r, 250, 400)));
+    t = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, t) + 500, m,
+                 tls_appdata(m, r, gen_range(r, 400, 600)));
+    tcp_rst(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + ms(g, 5, 50));
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+/* A VNC login that fails (RFB 3.8, RFC 6143 7.1-7.2): versions, security
+ * type 2 (VNC authentication), challenge, response, SecurityResult
+ * failed with its reason; the server closes. */
+static int bg_vnc_probe(struct gen *g, const char *cip, const char *sip, uint64_t t)
+{
+    static const uint8_t types[] = {1, 2}, pick[] = {2};
+    static const uint8_t fail[] = {0,   0,   0,   1,   0,   0,   0,   21,  'A', 'u',
+                                   't', 'h', 'e', 'n', 't', 'i', 'c', 'a', 't', 'i',
+                                   'o', 'n', ' ', 'f', 'a', 'i', 'l', 'e', 'd'};
+    struct gen_flow *f = flow_mk(g, 6, cip, sip, 5900, "vnc", NULL);
+    struct gen_rng *r = &g->rng;
+    uint8_t *m = g->msg;
+    flow_rtt(f, gen_range(r, 20000, 260000), 300);
+    t = tcp_open(f, t);
+    t = tcp_send(f, GEN_S2C, t + 500, "RFB 003.008\n", 12);
+    t = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, t) + 100, "RFB 003.008\n", 12);
+    t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 200, types, sizeof(types));
+    t = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, t) + 100, pick, sizeof(pick));
+    gen_fill(r, m, 16);
+    t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + 200, m, 16);
+    gen_fill(r, m, 16);
+    t = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, t) + ms(g, 1, 40), m, 16);
+    t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + ms(g, 500, 1500), fail, sizeof(fail));
+    tcp_close(f, GEN_S2C, t + 100);
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+/* A probe of a notebook port: GET / answered by Jupyter's redirect to its
+ * login page, which the scanner then fetches (about 6 KB); or GET
+ * /api/kernels answered 403 without a token. */
+static int bg_http_probe(struct gen *g, const char *cip, const char *sip, uint16_t port, uint64_t t)
+{
+    static const char ua[] = "User-Agent: Mozilla/5.0 zgrab/0.x\r\nAccept: */*\r\n";
+    struct gen_flow *f = flow_mk(g, 6, cip, sip, port, "http", NULL);
+    struct gen_rng *r = &g->rng;
+    uint8_t *m = g->msg;
+    snprintf(f->host, sizeof(f->host), "%s:%u", sip, port);
+    flow_rtt(f, gen_range(r, 20000, 260000), 300);
+    t = tcp_open(f, t) + 100;
+    if (gen_range(r, 0, 2) == 0) {
+        t = tcp_send(f, GEN_C2S, t, m, http_request(m, "GET", "/api/kernels", f->host, ua));
+        t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + ms(g, 1, 10), m,
+                     http_response(m, r, 403, JUPYTER_SERVER, "application/json", NULL, 44));
+    } else {
+        t = tcp_send(f, GEN_C2S, t, m, http_request(m, "GET", "/", f->host, ua));
+        t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + ms(g, 1, 10), m,
+                     http_response(m, r, 302, JUPYTER_SERVER, "text/html",
+                                   "Location: /login?next=%2F\r\n", 0));
+        t = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, t) + ms(g, 1, 50), m,
+                     http_request(m, "GET", "/login?next=%2F", f->host, ua));
+        t = tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + ms(g, 2, 20), m,
+                     http_response(m, r, 200, JUPYTER_SERVER, "text/html; charset=UTF-8", NULL,
+                                   gen_range(r, 5600, 6800)));
+    }
+    tcp_close(f, GEN_C2S, tcp_reply(f, GEN_C2S, t) + ms(g, 1, 100));
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+/* The textbook cases of issue 17, each of which once raised a high alert:
+ * a scanner in China sending SYNs to port 22 of five GPU hosts, six lone
+ * SYNs from six networks in China to one host, one SYN to :8888 of a host
+ * nobody lists (a Vultr VPS). */
+static int bg_textbook(struct gen *g)
+{
+    char host[32], src[32];
+    uint64_t t = GEN_START_US + 60 * GEN_SEC;
+    for (int h = 0; h < 5; h++) {
+        bg_host(h, host, sizeof(host));
+        if (bg_syn(g, "36.112.10.77", host, 22, t + (uint64_t)h * 700 * GEN_MS, h == 0 ? 2 : 0) < 0)
+            return -1;
+    }
+    bg_host(10, host, sizeof(host));
+    for (int i = 0; i < 6; i++) {
+        snprintf(src, sizeof(src), "%s.%d.9", i % 2 ? "36.112" : "1.180", 40 + i);
+        if (bg_syn(g, src, host, 22, bg_at(g, 120, 900), 2) < 0)
+            return -1;
+    }
+    return bg_syn(g, "1.180.50.9", RULES_US_VPS, 8888, bg_at(g, 200, 600), 2);
+}
+
+/* Ordinary work of the fleet: a researcher in the US over SSH, a notebook
+ * from the UK over TLS, a CI runner's short SSH sessions, downloads. */
+static int bg_legit(struct gen *g)
+{
+    char host[32];
+    struct ssh_opts us = {42000, 2000, (int)gen_range(&g->rng, 30, 80), 4000, 0};
+    struct tls_opts uk = {443, 85000, 2000, 0};
+    bg_host(1, host, sizeof(host));
+    if (ssh_session(g, US1, host, bg_at(g, 100, 400), &us) < 0)
+        return -1;
+    bg_host(2, host, sizeof(host));
+    if (tls_session_at(g, EU1, host, "jupyter-2b81c0.lambdaspaces.com", bg_at(g, 300, 900), &uk,
+                       (int)gen_range(&g->rng, 4, 12)) < 0)
+        return -1;
+    for (int i = 0; i < 6; i++) {
+        struct ssh_opts ci = {30000, 2000, 0, 1500, 0};
+        bg_host(11 + i % 3, host, sizeof(host));
+        if (ssh_session(g, "3.14.20.10", host, bg_at(g, 0, 3500), &ci) < 0)
+            return -1;
+    }
+    for (int i = 0; i < BG_HOSTS; i += 3) {
+        bg_host(i, host, sizeof(host));
+        if (tls_session(g, host, tls_snis[i % 2][1], tls_snis[i % 2][0], bg_at(g, 0, 3500),
+                        gen_range(&g->rng, 2000, 90000), 2) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int scen_background(struct gen *g)
+{
+    char src[32];
+    if (bg_textbook(g) < 0 || bg_legit(g) < 0)
+        return -1;
+    /* Sweeps: a dozen scanners, a third of them in China, each over some
+     * of the ports, at any time of the hour. */
+    for (int i = 0; i < 12; i++) {
+        bg_source(g, i % 3 == 0, src, sizeof(src));
+        if (bg_sweep(g, src, bg_at(g, 0, 3000), gen_range(&g->rng, 1, BG_NPORTS)) < 0)
+            return -1;
+    }
+    /* Brute force: six bots, four in China, one from an Alibaba Cloud
+     * address in Hong Kong (a relay country's cloud), each on a few hosts,
+     * GPU1 among the targets of the first two. */
+    static const int targets[][3] = {{0, 3, 7}, {0, 12}, {5, 6, 8}, {14}, {0, 19, 9}, {2, 4}};
+    static const int ntargets[] = {3, 2, 3, 1, 3, 2};
+    for (int i = 0; i < 6; i++) {
+        if (i == 4)
+            snprintf(src, sizeof(src), "8.210.39.%u", gen_range(&g->rng, 2, 250));
+        else
+            bg_source(g, i < 4, src, sizeof(src));
+        if (bg_bot(g, src, bg_at(g, 0, 1500), (int)gen_range(&g->rng, 20, 80), targets[i],
+                   ntargets[i]) < 0)
+            return -1;
+    }
+    /* RDP, VNC and notebook probes from China and elsewhere. */
+    char host[32];
+    for (int i = 0; i < 40; i++) {
+        bg_source(g, i % 2, src, sizeof(src));
+        bg_host((int)gen_range(&g->rng, 0, BG_HOSTS - 1), host, sizeof(host));
+        uint64_t t = bg_at(g, 0, 3500);
+        int rc;
+        switch (i % 4) {
+        case 0:
+            rc = bg_rdp_probe(g, src, host, t);
+            break;
+        case 1:
+            rc = bg_vnc_probe(g, src, host, t);
+            break;
+        default:
+            rc = bg_http_probe(g, src, host, i % 8 == 2 ? 6006 : 8888, t);
+            break;
+        }
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The same hour with one real interactive SSH session from China into
+ * GPU1, half an hour in: scanners and a bot from China hit GPU1 before. */
+static int scen_background_cn(struct gen *g)
+{
+    if (scen_background(g) < 0)
+        return -1;
+    struct ssh_opts o = {180000, 2000, (int)gen_range(&g->rng, 40, 120), 5000, 0};
+    return ssh_session(g, CN1, GPU1, GEN_START_US + 1800 * GEN_SEC, &o);
+}
+
 const struct gen_scenario gen_scenarios[] = {
     {"la-ci-fanout", "benign: a CI runner on AWS US driving 5-12 GPU hosts of its company",
      scen_la_ci_fanout},
@@ -1511,4 +1863,12 @@ const struct gen_scenario gen_scenarios[] = {
      scen_rules_ai_relay_unlinked},
     {"rules-tunnel-controlled", "rules-tunnel after the tenant's own SSH session from the US",
      scen_rules_tunnel_controlled},
+    {"background",
+     "an hour of Internet background on a 20-host GPU fleet: scans, sweeps, SSH "
+     "brute force, RDP/VNC/notebook probes, ordinary work",
+     scen_background},
+    {"background-cn",
+     "the background hour with one interactive SSH session from China to a GPU "
+     "host half an hour in",
+     scen_background_cn},
     {NULL, NULL, NULL}};

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "rules/detect.h"
+#include "analyze/session.h"
 #include "app/config.h"
 #include "app/sensor.h"
 #include "rules/event.h"
@@ -22,7 +23,8 @@
 static const event_context ctx = {"lh:", "t", 1, 0};
 
 /* A finished SSH-like record from client `cip` to server `sip`: full
- * handshake, client-side handshake RTT rtt_us, application RTT app_us. */
+ * handshake, an established session, client-side handshake RTT rtt_us,
+ * application RTT app_us. */
 static void mk_flow(flow *f, const char *cip, const char *sip, const char *control, uint32_t rtt_us,
                     uint32_t app_us)
 {
@@ -41,6 +43,7 @@ static void mk_flow(flow *f, const char *cip, const char *sip, const char *contr
     f->bytes[0] = 6000;
     f->bytes[1] = 12000;
     f->control = control;
+    f->session = SESSION_ESTABLISHED;
     f->tm_state = TIMING_S_DONE;
     f->tm_class = TIMING_C_INTERACTIVE;
     f->tm_app_rtt_us = app_us;
@@ -81,6 +84,17 @@ static void drain(event_queue *q, char *out, size_t len)
     out[0] = '\0';
     while ((buf = event_queue_peek(q, &n)) != NULL) {
         assert_int_equal(event_decode(buf, n, &v), 0);
+        /* lh_knock (three keys): "lh_knock:<level>:<source key>" */
+        if (strncmp(v.argv[1], "lh_knock", v.lens[1]) == 0) {
+            char kline[160] = "";
+            for (int i = 6; i + 1 < v.argc; i += 2)
+                if (v.lens[i] == 5 && memcmp(v.argv[i], "level", 5) == 0)
+                    snprintf(kline, sizeof(kline), "lh_knock:%.*s:%.*s\n", (int)v.lens[i + 1],
+                             v.argv[i + 1], (int)v.lens[3], v.argv[3]);
+            strncat(out, kline, len - strlen(out) - 1);
+            event_queue_release(q);
+            continue;
+        }
         assert_true(v.argc >= 7 && (v.argc - 7) % 2 == 0);
         char line[256];
         int fl, rl, kl, dl, wl, sl, nl, ll;
@@ -169,6 +183,25 @@ static void test_cn_direct(void **state)
     f.ctl_dns = 1;
     run(x, &f, &c, &s);
     assert_null(strstr(x->got, "cn_direct_control"));
+
+    /* a scanner's SYN to port 22 (a probe) or a failed login (an
+     * attempt) controls nothing: no alert, no fan-out or fan-in count */
+    f.ctl_dns = 0;
+    f.session = SESSION_PROBE;
+    run(x, &f, &c, &s);
+    /* ... only a knock of its source and network (lh_knock) */
+    assert_string_equal(x->got, "lh_knock:probe:lh:{k:175.16.199.0/24}:src:175.16.199.23\n");
+    f.session = SESSION_ATTEMPT;
+    run(x, &f, &c, &s);
+    assert_string_equal(x->got, "lh_knock:attempt:lh:{k:175.16.199.0/24}:src:175.16.199.23\n");
+    /* no knock at a host that is no GPU host, nor for a session */
+    mk_party(&s, "US", "hosting", 0);
+    run(x, &f, &c, &s);
+    assert_string_equal(x->got, "");
+    mk_party(&s, "US", "gpu_cloud", GEO_GPU_PROVIDER);
+    f.session = SESSION_ESTABLISHED;
+    run(x, &f, &c, &s);
+    assert_null(strstr(x->got, "lh_knock"));
 }
 
 static void test_relay_and_latency(void **state)
@@ -215,6 +248,14 @@ static void test_behavior_notebook(void **state)
     mk_party(&s, "US", "hosting", 0);
     run(x, &f, &c, &s);
     assert_non_null(strstr(x->got, "lh_raise:cn_direct_control\n"));
+    /* a SYN to :8888 of the same host, or a redirect to the login page,
+     * makes it no GPU host and raises nothing */
+    f.session = SESSION_PROBE;
+    run(x, &f, &c, &s);
+    assert_string_equal(x->got, "");
+    f.session = SESSION_ATTEMPT;
+    run(x, &f, &c, &s);
+    assert_string_equal(x->got, "");
     /* SSH to the same host is not */
     mk_flow(&f, "1.180.23.7", "45.76.12.34", "ssh", 175000, 176000);
     run(x, &f, &c, &s);
@@ -309,6 +350,10 @@ static void test_tunnel(void **state)
     run(x, &f, &c, &s);
     assert_non_null(strstr(x->got, "lh_absent:mark:inbound_control\n"));
     assert_null(strstr(x->got, "reverse_tunnel"));
+    /* a scanner's SYN to its port 22 does not: it would hide the tunnel */
+    f.session = SESSION_PROBE;
+    run(x, &f, &c, &s);
+    assert_null(strstr(x->got, "inbound_control"));
     /* to a host that is no GPU host: no mark */
     mk_party(&s, "US", "hosting", 0);
     run(x, &f, &c, &s);

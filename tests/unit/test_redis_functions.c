@@ -6,7 +6,7 @@
  * the result; alerts are raised once per (rule, entity, window) and a resent
  * call gets its alert back without a second stream entry; exact sets stop at
  * their cap; HyperLogLog counts approximately; scores cap at 100; hostile
- * bytes come back byte for byte.
+ * bytes come back byte for byte; knocks count once per call.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -528,9 +528,10 @@ static void check_names(fixture *f, const char *fn, int full)
     assert_int_equal(spec->type, REDIS_REPLY_ARRAY);
     assert_int_equal(spec->elements, 4);
     const redisReply *req = spec->element[0], *opt = spec->element[1], *alert = spec->element[3];
-    /* FCALL fn 4 k k k k, then name, value pairs */
-    assert_int_equal((v.argc - 7) % 2, 0);
-    for (int i = 7; i < v.argc; i += 2) {
+    /* FCALL fn N k..., then name, value pairs (N = 4, or 3 for lh_knock) */
+    int first = 3 + (v.argv[2][0] - '0');
+    assert_int_equal((v.argc - first) % 2, 0);
+    for (int i = first; i < v.argc; i += 2) {
         const char *k = v.argv[i];
         size_t kl = v.lens[i];
         if (kl > 5 && memcmp(k, "host:", 5) == 0)
@@ -677,6 +678,11 @@ static void test_named_arguments(void **state)
     assert_int_equal(event_leg_add(f->q, &l), 0);
     check_names(f, "lh_leg", 1);
     freeReplyObject(send_queued(f));
+    /* lh_knock has no alert part */
+    event_knock k = {"192.0.2.7", "192.0.2.0/24", "198.51.100.9", "probe", T0};
+    assert_int_equal(event_knock_add(f->q, &k), 0);
+    check_names(f, "lh_knock", 0);
+    freeReplyObject(send_queued(f));
 }
 
 /* A call the library does not expect fails by name: an unknown argument,
@@ -706,6 +712,73 @@ static void test_named_arguments_refused(void **state)
     }
 }
 
+/* lh_knock: sends one knock, twice when `resend` (a call sent again
+ * after a broken connection); returns the last reply. */
+static long long knock(fixture *f, const char *src, const char *level, const char *gpu, uint64_t ts,
+                       int resend)
+{
+    event_knock k = {src, "1.180.23.0/24", gpu, level, ts};
+    size_t len;
+    const void *p;
+    event_view v;
+    long long got = -1;
+
+    assert_int_equal(event_knock_add(f->q, &k), 0);
+    event_queue_flush(f->q);
+    p = event_queue_peek(f->q, &len);
+    assert_non_null(p);
+    assert_int_equal(event_decode(p, len, &v), 0);
+    for (int i = 0; i <= resend; i++) {
+        redisReply *r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
+        assert_non_null(r);
+        got = r->type == REDIS_REPLY_INTEGER ? r->integer : r->type == REDIS_REPLY_ERROR ? -2 : -1;
+        freeReplyObject(r);
+    }
+    event_queue_release(f->q);
+    return got;
+}
+
+static long long hash_int(fixture *f, const char *key, const char *field)
+{
+    redisReply *r = redisCommand(f->c, "HGET %s %s", key, field);
+    long long v = r && r->type == REDIS_REPLY_STRING ? atoll(r->str) : -1;
+    freeReplyObject(r);
+    return v;
+}
+
+/* lh_knock: probes and attempts per source and per network, a resent
+ * call counted once, the earliest and latest knock whatever the order,
+ * distinct GPU hosts, the knockers ranking; a level that is neither
+ * probe nor attempt is refused. */
+static void test_knock(void **state)
+{
+    fixture *f = *state;
+    const char *src = "lh:{k:1.180.23.0/24}:src:1.180.23.7", *net = "lh:{k:1.180.23.0/24}:net";
+
+    int_cmd(f, "DEL", "lh:knockers"); /* test_named_arguments knocked too */
+
+    assert_int_equal(knock(f, "1.180.23.7", "probe", "104.171.200.17", T0 + 50, 1), 0);
+    assert_int_equal(knock(f, "1.180.23.7", "attempt", "104.171.200.20", T0 + 90, 0), 1);
+    assert_int_equal(knock(f, "1.180.23.8", "probe", "104.171.200.17", T0 + 10, 0), 1);
+    assert_int_equal(hash_int(f, src, "probe"), 1);
+    assert_int_equal(hash_int(f, src, "attempt"), 1);
+    assert_int_equal(hash_int(f, net, "probe"), 2);
+    assert_int_equal(hash_int(f, net, "first_us"), (long long)(T0 + 10));
+    assert_int_equal(hash_int(f, net, "last_us"), (long long)(T0 + 90));
+    assert_int_equal(hash_int(f, src, "first_us"), (long long)(T0 + 50));
+    redisReply *r = redisCommand(f->c, "PFCOUNT %s:gpu", src);
+    assert_int_equal(r->integer, 2);
+    freeReplyObject(r);
+    r = redisCommand(f->c, "ZREVRANGE lh:knockers 0 -1 WITHSCORES");
+    assert_int_equal(r->elements, 6);
+    assert_string_equal(r->element[0]->str, net);
+    assert_string_equal(r->element[1]->str, "3");
+    assert_string_equal(r->element[2]->str, src);
+    assert_string_equal(r->element[3]->str, "2");
+    freeReplyObject(r);
+    assert_int_equal(knock(f, "1.180.23.7", "session", "104.171.200.17", T0, 0), -2);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as the sensor does: a dead server is an error, not a death */
@@ -722,6 +795,7 @@ int main(void)
         cmocka_unit_test(test_named_arguments),
         cmocka_unit_test(test_named_arguments_refused),
         cmocka_unit_test(test_later_events),
+        cmocka_unit_test(test_knock),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
