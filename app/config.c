@@ -400,10 +400,17 @@ static const config_key config_keys[] = {
     {"countries", "china", NULL, CK_COUNTRIES, CW_INT, 0, F(china), F(nchina), 0, 0, "CN"},
     {"countries", "relay", NULL, CK_COUNTRIES, CW_INT, 0, F(relay), F(nrelay), 0, 0,
      "HK,MO,SG,TW,JP,KR,MY"},
+    /* Rule thresholds, each with its source (docs/rules.md, "Thresholds
+     * and their sources"). The smallest useful LLM checkpoint: a 0.5B model
+     * in bf16 is ~1 GB, a 7B one ~14 GB (detection-notes.md); logs and
+     * metrics of an hour are megabytes. One hour: RITA's shortest
+     * long-connection tier. */
     {"thresholds", "egress_bytes", NULL, CK_SIZE, CW_U64, 0, F(egress_bytes), 0, 1, UINT64_MAX,
      "1GiB"},
     {"thresholds", "egress_window", NULL, CK_DURATION, CW_U64, 0, F(egress_window_us), 0, SEC,
      UINT64_MAX, "1h"},
+    /* interface.md section 5 defaults; the grade (where the controller
+     * is), not the count, separates a company's bastion or CI. */
     {"thresholds", "fanout_hosts", NULL, CK_INT, CW_U32, 0, F(fanout_hosts), 0, 1, UINT32_MAX, "5"},
     {"thresholds", "fanout_window", NULL, CK_DURATION, CW_U64, 0, F(fanout_window_us), 0, SEC,
      UINT64_MAX, "1d"},
@@ -411,24 +418,38 @@ static const config_key config_keys[] = {
      "6"},
     {"thresholds", "fanin_window", NULL, CK_DURATION, CW_U64, 0, F(fanin_window_us), 0, SEC,
      UINT64_MAX, "1d"},
+    /* Above the p99.9 of handshake RTT jitter on a stable path (+19.5 ms,
+     * CalcuLatency's data) and Xue et al.'s 15 ms (NDSS 2025); 25 ms of
+     * extra RTT puts the user at least ~2,500 km beyond the relay. */
     {"thresholds", "proxy_latency_ms", NULL, CK_DURATION, CW_U64, CF_BARE_MS, F(proxy_latency_us),
      0, 1000, UINT64_MAX, "25"},
+    /* Zhang and Paxson, USENIX Security 2000. */
     {"thresholds", "stepping_delta_ms", NULL, CK_DURATION, CW_U64, CF_BARE_MS, F(stepping_delta_us),
      0, 1000, UINT64_MAX, "80"},
     {"thresholds", "flow_idle_timeout", NULL, CK_DURATION, CW_U64, 0, F(flow_idle_timeout_us), 0,
      SEC, UINT64_MAX, "120s"},
     {"thresholds", "flow_active_timeout", NULL, CK_DURATION, CW_U64, 0, F(flow_active_timeout_us),
      0, SEC, UINT64_MAX, "30m"},
+    /* No published distribution: one or two mirrors are set by hand
+     * anywhere, three China-only services rarely are; low severity. */
     {"thresholds", "footprint_services", NULL, CK_INT, CW_U32, 0, F(footprint_services), 0, 1,
      10000, "3"},
     {"thresholds", "footprint_window", NULL, CK_DURATION, CW_U64, 0, F(footprint_window_us), 0, SEC,
      UINT64_MAX, "1d"},
+    /* Lag: a client in China 150-250 ms from the relay needs 2-3 round
+     * trips before its request (TCP, TLS), plus the relay's own work; 20
+     * clients an hour each matched keep chance matches (rate x lag per
+     * request) from adding up (docs/rules.md, ai_api_relay). */
     {"thresholds", "ai_relay_clients", NULL, CK_INT, CW_U32, 0, F(ai_relay_clients), 0, 1, 10000,
      "20"},
     {"thresholds", "ai_relay_window", NULL, CK_DURATION, CW_U64, 0, F(ai_relay_window_us), 0, SEC,
      UINT64_MAX, "1h"},
     {"thresholds", "ai_relay_lag_ms", NULL, CK_DURATION, CW_U64, CF_BARE_MS, F(ai_relay_lag_us), 0,
      1000, 60 * SEC, "2s"},
+    /* Tunnel agents hold their connection for hours and send heartbeats
+     * every 10 s (ngrok) to 60 s (Tailscale DERP): 2 minutes, 4 bursts and
+     * 4 KiB each way are a tunnel that lives and carries something;
+     * heartbeats alone are graded low by the rule. */
     {"thresholds", "tunnel_min_duration", NULL, CK_DURATION, CW_U64, 0, F(tunnel_min_us), 0, SEC,
      UINT64_MAX, "2m"},
     {"thresholds", "tunnel_bursts", NULL, CK_INT, CW_U32, 0, F(tunnel_bursts), 0, 1, UINT32_MAX,

@@ -47,6 +47,53 @@ int detect_is_relay_country(const detect *d, const geo_party *p)
     return detect_in_list(d->cfg->relay, d->cfg->nrelay, p);
 }
 
+/* 1 when the party's network category is one of cats (NULL-terminated). */
+static int detect_category_in(const geo_party *p, const char *const *cats)
+{
+    if (p == NULL || p->category == NULL)
+        return 0;
+    for (int i = 0; cats[i]; i++)
+        if (strcmp(p->category, cats[i]) == 0)
+            return 1;
+    return 0;
+}
+
+int detect_is_relay_space(const detect *d, const geo_party *p)
+{
+    static const char *const cats[] = {"hosting",     "vpn_proxy",   "proxy",
+                                       "china_cloud", "tunnel_edge", NULL};
+    return detect_is_relay_country(d, p) && detect_category_in(p, cats);
+}
+
+int detect_is_anonymiser(const geo_party *p)
+{
+    static const char *const cats[] = {"vpn_proxy", "proxy", "tunnel_edge", NULL};
+    return detect_category_in(p, cats);
+}
+
+int detect_is_strong_controller(const detect *d, const geo_party *p)
+{
+    return detect_is_china(d, p) || detect_is_relay_space(d, p) || detect_is_anonymiser(p);
+}
+
+int detect_extra_rtt(const detect_view *v, int64_t *extra)
+{
+    const flow *f = v->f;
+    int full = (f->tcp & (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK)) ==
+               (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK);
+
+    if (!full || v->timing.nrtt == 0)
+        return 0;
+    *extra = (int64_t)v->timing.app_rtt_us - (int64_t)f->rtt_client_us;
+    return 1;
+}
+
+int detect_proven_relay(const detect *d, const detect_view *v)
+{
+    int64_t extra;
+    return detect_extra_rtt(v, &extra) && extra > (int64_t)d->cfg->proxy_latency_us;
+}
+
 static void detect_endpoint(char *buf, size_t len, const char *ip, uint16_t port)
 {
     if (strchr(ip, ':'))
@@ -163,7 +210,9 @@ const char *const *detect_host_fields(const geo_party *p, const char **buf, char
 const detect_grade G_CN_DIRECT = {"high", 40};
 const detect_grade G_RELAY = {"high", 35};
 const detect_grade G_PROXY = {"medium", 25};
+const detect_grade G_PROXY_WEAK = {"low", 10};
 const detect_grade G_TUNNEL = {"high", 35};
+const detect_grade G_TUNNEL_IDLE = {"low", 5};
 const detect_grade G_FANOUT = {"high", 40};
 const detect_grade G_FANOUT_WEAK = {"low", 10};
 const detect_grade G_FANIN = {"high", 35};

@@ -52,6 +52,17 @@
 #define CORR_TZ_DAYS      "0111110"
 #define CORR_TZ_MIN_IN    8
 #define CORR_TZ_MIN_DAYS  3
+/* ... and the UTC+8 day must explain 10 % more sessions than the same
+ * day on the clock of any zone up to 3 h away (UTC+5 to +11: India at
+ * +5:30 falls between, Japan and Korea at +9). An office day there
+ * (09-12, 13-18 local) puts fewer sessions inside the UTC+8 profile than
+ * inside the profile on a clock closer to its own, so it never passes
+ * (Japan's hours inside the UTC+8 profile are a subset of those inside
+ * the UTC+9 one). Sessions spread evenly over the profile's 11 hours
+ * beat a 1 h shift by 11/8, 37.5 %; the margin stays far below that so a
+ * customer with a dozen sessions is seen. */
+#define CORR_TZ_FIT_MARGIN_PCT 10
+#define CORR_TZ_FIT_SHIFT_H    3
 
 /* The destination network of an address: /24 IPv4, /48 IPv6. */
 static void detect_net(const pkt_addr *a, char *buf, size_t len)
@@ -101,8 +112,8 @@ static int detect_egress_flagged(const detect *d, const detect_view *v, const ge
         *why = "in China";
         return 1;
     }
-    if (detect_is_relay_country(d, dst)) {
-        *why = "in a relay country";
+    if (detect_is_relay_space(d, dst)) {
+        *why = "a relay country's hosting, VPN or proxy space";
         return 1;
     }
     if (v->ind && name && (in = indicators_domain(v->ind, name, strlen(name))) &&
@@ -115,7 +126,7 @@ static int detect_egress_flagged(const detect *d, const detect_view *v, const ge
         *why = "Chinese object storage (by address)";
         return 1;
     }
-    *why = "the network that controls it";
+    *why = "the network of a relay that controls it";
     return 0;
 }
 
@@ -185,7 +196,12 @@ static void detect_egress(detect *d, event_queue *q, const detect_view *v, int g
 }
 
 /* The controller network of a control session into a GPU host: a gate for
- * weights_egress, checked against the sums already there. */
+ * weights_egress, checked against the sums already there. Only a
+ * controller that points to a reseller by itself (China, a relay country's
+ * hosting/VPN/proxy space, an anonymiser) or a proven relay (its user is
+ * more than proxy_latency_ms beyond it) is a gate: a tenant copying its own
+ * results home to an ordinary network is not weights_egress
+ * (interface.md). */
 static void detect_controller(detect *d, event_queue *q, const detect_view *v)
 {
     const pkt_addr *ca = &v->f->key.addr[v->f->client];
@@ -193,7 +209,7 @@ static void detect_controller(detect *d, event_queue *q, const detect_view *v)
 
     detect_net(ca, net, sizeof(net));
     detect_egress_summary(summary, sizeof(summary), v->server_ip, d->cfg->egress_bytes, net,
-                          v->client->info.country, "the network that controls it");
+                          v->client->info.country, "the network of a relay that controls it");
     detect_parts p = {.rule = "weights_egress",
                       .role = "gpu_host",
                       .ip = v->server_ip,
@@ -335,6 +351,8 @@ static void detect_timezone(detect *d, event_queue *q, const detect_view *v)
                      .days_mask = CORR_TZ_DAYS,
                      .min_in = CORR_TZ_MIN_IN,
                      .min_days = CORR_TZ_MIN_DAYS,
+                     .fit_margin_pct = CORR_TZ_FIT_MARGIN_PCT,
+                     .fit_shift_h = CORR_TZ_FIT_SHIFT_H,
                      .evidence = item,
                      .evidence_len = ilen,
                      .alert = &da.a};
@@ -350,13 +368,18 @@ void detect_corr_rules(detect *d, event_queue *q, const detect_view *v)
 
     /* The gate first: a control session that itself carries the upload
      * (scp through SSH) then finds its own network in the set. */
-    if (control_in)
+    if (control_in && (detect_is_strong_controller(d, v->client) || detect_proven_relay(d, v)))
         detect_controller(d, q, v);
     if (cgpu && !sgpu)
         detect_egress(d, q, v, 1);
     else if (sgpu && !cgpu)
         detect_egress(d, q, v, 0);
-    if (v->timing.cls == TIMING_C_INTERACTIVE || v->timing.cls == TIMING_C_MIXED)
+    /* The inbound leg counts only from a user the rule is about (China, a
+     * relay country's hosting/VPN/proxy space, an anonymiser): an
+     * employee typing through the company's jump host is the ordinary
+     * use of one (docs/rules-correlation.md). */
+    if ((v->timing.cls == TIMING_C_INTERACTIVE || v->timing.cls == TIMING_C_MIXED) &&
+        detect_is_strong_controller(d, v->client))
         detect_leg(d, q, v, "in");
     if (control_in)
         detect_leg(d, q, v, "out");

@@ -76,18 +76,12 @@ static int detect_server_gpu(const detect_view *v)
     return v->server->gpu || detect_gpu_kind(v->f->control);
 }
 
-/* Networks that hide who is behind them: hosting, VPN and proxy
- * services, clouds (a VPS on a hyperscaler is a VPS), tunnel edges. */
-static int detect_anonymising(const geo_party *p)
+/* A VPS or hosting network (or a Chinese cloud): a relay there is rented
+ * for the purpose more often than not. */
+static int detect_is_hosting(const geo_party *p)
 {
-    static const char *const cats[] = {"hosting",     "vpn_proxy",   "china_cloud",
-                                       "hyperscaler", "tunnel_edge", "proxy"};
-    if (p->category == NULL)
-        return 0;
-    for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++)
-        if (strcmp(p->category, cats[i]) == 0)
-            return 1;
-    return 0;
+    return p->category &&
+           (strcmp(p->category, "hosting") == 0 || strcmp(p->category, "china_cloud") == 0);
 }
 
 /* The controller's network: /24 for IPv4, /48 for IPv6, as text. */
@@ -145,11 +139,13 @@ static void detect_raise_unless(event_queue *q, const detect_view *v, const dete
 }
 
 /* Observes `value` for `entity` and raises the alert of p when the
- * window's distinct count reaches threshold. The flow goes along as an
+ * window's distinct count reaches threshold (and, when need is not 0, the
+ * window holds a value observed with need 1; event_observation). The flow
+ * goes along as an
  * evidence item, which the library keeps per window, so the alert shows
  * the flows that added up to it (up to 16), not only the last one. */
 static void detect_observe(event_queue *q, const detect_view *v, const char *entity,
-                           const char *kind, const char *value, uint64_t window_us, int approx,
+                           const char *kind, const char *value, uint64_t window_us, int need,
                            uint32_t threshold, const detect_parts *p)
 {
     detect_alert da;
@@ -162,8 +158,8 @@ static void detect_observe(event_queue *q, const detect_view *v, const char *ent
         .value_len = strlen(value),
         .ts_us = v->f->last_us,
         .window_us = window_us,
-        .approx = approx,
         .threshold = threshold,
+        .need = need,
         .alert = &da.a,
         .evidence = item_text,
         .evidence_len = item_text ? strlen(item_text) : 0,
@@ -205,8 +201,7 @@ static void detect_relay_control(detect *d, event_queue *q, const detect_view *v
 {
     char detail[256], summary[320];
 
-    if (!detect_inbound_control(v) || !detect_server_gpu(v) ||
-        !detect_is_relay_country(d, v->client) || !detect_anonymising(v->client))
+    if (!detect_inbound_control(v) || !detect_server_gpu(v) || !detect_is_relay_space(d, v->client))
         return;
     snprintf(detail, sizeof(detail), "%s session to GPU host %s from %s network %s (%s, AS%u)",
              v->f->control, v->server_ip, v->client->category, v->client_ip, detect_cc(v->client),
@@ -219,20 +214,6 @@ static void detect_relay_control(detect *d, event_queue *q, const detect_view *v
                       v->server_ip,    v->server, NULL,         NULL,
                       v->client_ip,    v->client, detail,       summary};
     detect_raise(q, v, &p);
-}
-
-/* The application round trip minus the client-side handshake round trip,
- * in microseconds; 0 when either is unknown (docs/flow-analysis.md). */
-static int detect_extra_rtt(const detect_view *v, int64_t *extra)
-{
-    const flow *f = v->f;
-    int full = (f->tcp & (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK)) ==
-               (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK);
-
-    if (!full || v->timing.nrtt == 0)
-        return 0;
-    *extra = (int64_t)v->timing.app_rtt_us - (int64_t)f->rtt_client_us;
-    return 1;
 }
 
 /* proxy_latency: the application round trip of a control session to a
@@ -260,10 +241,68 @@ static void detect_proxy_latency(detect *d, event_queue *q, const detect_view *v
              "%s relays a %s session to GPU host %s for a user %.0f ms (up to %.0f km) further "
              "away",
              v->client_ip, v->f->control, v->server_ip, ms, ms * 100.0);
-    detect_parts p = {"proxy_latency", "relay",   v->client_ip, &G_PROXY,
+    /* A relay on an ordinary network outside China and the relay
+     * countries is most often a company's jump host with a remote
+     * employee behind it (docs/rules.md): low. */
+    const detect_grade *g = detect_is_china(d, v->client) ||
+                                    detect_is_relay_country(d, v->client) ||
+                                    detect_is_anonymiser(v->client) || detect_is_hosting(v->client)
+                                ? &G_PROXY
+                                : &G_PROXY_WEAK;
+    detect_parts p = {"proxy_latency", "relay",   v->client_ip, g,
                       v->server_ip,    v->server, NULL,         NULL,
                       v->client_ip,    v->client, detail,       summary};
     detect_raise(q, v, &p);
+}
+
+/* Heartbeats of an idle tunnel agent: one ping and one pong (2 data
+ * packets) at a fixed interval (ngrok's heartbeat_interval defaults to
+ * 10 s, frp's to 30 s, Tailscale's DERP keepalive to 60 s); the gaps vary
+ * only by scheduling and network jitter, milliseconds against seconds, a
+ * coefficient of variation far below 0.05. A person driving the host
+ * through the tunnel pauses for as long as they think: interarrival times
+ * of interactive sessions are heavy-tailed (Paxson and Floyd, "Wide-Area
+ * Traffic: The Failure of Poisson Modeling", 1995), a coefficient of
+ * variation near or above 1. 0.2 sits far from both. */
+#define DETECT_HEARTBEAT_PKTS   2
+#define DETECT_HEARTBEAT_CV_PCT 20
+
+/* 1 when the latest ON periods of the flow (at least 5) are all
+ * heartbeat-sized and start at a regular interval: a tunnel agent keeping
+ * its connection alive, nobody driving it. */
+static int detect_heartbeats_only(const flow *f)
+{
+    timing_burst b[TIMING_BURSTS];
+    int n = timing_bursts(f, b, TIMING_BURSTS);
+    double sum = 0, sq = 0;
+
+    if (n < 5)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (b[i].pkts > DETECT_HEARTBEAT_PKTS)
+            return 0;
+    for (int i = 1; i < n; i++) {
+        double gap = (double)(b[i].start_us - b[i - 1].start_us);
+        sum += gap;
+        sq += gap * gap;
+    }
+    double mean = sum / (n - 1), var = sq / (n - 1) - mean * mean;
+    return mean > 0 &&
+           var * 10000.0 < mean * mean * DETECT_HEARTBEAT_CV_PCT * DETECT_HEARTBEAT_CV_PCT;
+}
+
+/* Networks where a relay is rented: hosting, VPN and proxy services,
+ * clouds (a hyperscaler included: a VPS there is a VPS), tunnel edges. */
+static int detect_anonymising(const geo_party *p)
+{
+    static const char *const cats[] = {"hosting",     "vpn_proxy",   "china_cloud",
+                                       "hyperscaler", "tunnel_edge", "proxy"};
+    if (p->category == NULL)
+        return 0;
+    for (size_t i = 0; i < sizeof(cats) / sizeof(cats[0]); i++)
+        if (strcmp(p->category, cats[i]) == 0)
+            return 1;
+    return 0;
 }
 
 /* A fully encrypted TCP connection (Shadowsocks, VMess, obfs4 and the
@@ -302,14 +341,22 @@ static void detect_reverse_tunnel(detect *d, event_queue *q, const detect_view *
         return;
     if (kind == NULL)
         kind = detect_fep_relay(d, v) ? "fully encrypted connection" : "tunnel edge";
+    int idle = detect_heartbeats_only(f);
     snprintf(detail, sizeof(detail),
-             "%s from GPU host %s to %s held %llu s with %u bursts of traffic both ways", kind,
+             "%s from GPU host %s to %s held %llu s with %u bursts of traffic both ways%s", kind,
              v->client_ip, v->server_ip,
-             (unsigned long long)((f->last_us - f->first_us) / 1000000ULL), v->timing.bursts);
-    snprintf(summary, sizeof(summary),
-             "GPU host %s is driven through an outbound %s tunnel to %s (%s)", v->client_ip, kind,
-             v->server_ip, detect_cc(v->server));
-    detect_parts p = {"reverse_tunnel", "gpu_host", v->client_ip, &G_TUNNEL,
+             (unsigned long long)((f->last_us - f->first_us) / 1000000ULL), v->timing.bursts,
+             idle ? "; the latest are heartbeats at a regular interval" : "");
+    if (idle)
+        snprintf(summary, sizeof(summary),
+                 "GPU host %s keeps an outbound %s tunnel to %s (%s) open, heartbeats only: "
+                 "nobody drives it now; check who installed the agent",
+                 v->client_ip, kind, v->server_ip, detect_cc(v->server));
+    else
+        snprintf(summary, sizeof(summary),
+                 "GPU host %s is driven through an outbound %s tunnel to %s (%s)", v->client_ip,
+                 kind, v->server_ip, detect_cc(v->server));
+    detect_parts p = {"reverse_tunnel", "gpu_host", v->client_ip, idle ? &G_TUNNEL_IDLE : &G_TUNNEL,
                       v->client_ip,     v->client,  NULL,         NULL,
                       v->server_ip,     v->server,  detail,       summary};
     detect_raise_unless(q, v, &p, DETECT_INBOUND_CONTROL);
@@ -332,14 +379,14 @@ static void detect_tunnel_mark(event_queue *q, const detect_view *v)
  * hosts in fanout_window. Observed for two entities, the controller's
  * address and its /24 (/48) network (a reseller's pool of addresses).
  * A GPU host with a tenant in the inventory counts as its tenant, so a
- * team driving its own cluster counts once. Controllers in China or a
- * relay country, or on an anonymising network, make it high; anyone else
- * (a busy MLOps team) only low. */
+ * team driving its own cluster counts once. Controllers in China, in a
+ * relay country's hosting/VPN/proxy space or on an anonymiser make it
+ * high; anyone else (a company's bastion or CI, on a hyperscaler or not)
+ * only low (interface.md). */
 static void detect_fanout(detect *d, event_queue *q, const detect_view *v)
 {
     char value[320], net[80], entity[96], detail[256], summary[320];
-    int strong = detect_is_china(d, v->client) || detect_is_relay_country(d, v->client) ||
-                 detect_anonymising(v->client);
+    int strong = detect_is_strong_controller(d, v->client);
 
     if (!detect_inbound_control(v) || !detect_server_gpu(v))
         return;
@@ -356,10 +403,12 @@ static void detect_fanout(detect *d, event_queue *q, const detect_view *v)
     for (int i = 0; i < 2; i++) {
         snprintf(entity, sizeof(entity), "ctl:%s", who[i]);
         snprintf(summary, sizeof(summary),
-                 "controller %s (%s) controls %u or more GPU hosts or tenants within %llu h: a "
-                 "reseller's access point",
+                 "controller %s (%s) controls %u or more GPU hosts or tenants within %llu h: %s",
                  who[i], detect_cc(v->client), d->cfg->fanout_hosts,
-                 (unsigned long long)(d->cfg->fanout_window_us / 3600000000ULL));
+                 (unsigned long long)(d->cfg->fanout_window_us / 3600000000ULL),
+                 strong ? "a reseller's access point"
+                        : "from an ordinary network, more often a company's bastion or CI than a "
+                          "reseller; check it is the tenants' own");
         detect_parts p = {"reseller_fanout",
                           "controller",
                           who[i],
@@ -382,9 +431,10 @@ static void detect_fanout(detect *d, event_queue *q, const detect_view *v)
  * among them. A controller in China or a relay country counts per /24
  * (/48) network; anyone else counts once per country, so a CI fleet or
  * the offices of one company in one country are one value, while six
- * countries sharing one host still are six. (A conjunction "N networks
- * and one of them Chinese" is not monotone over a distinct set in any
- * order, so the condition lives in what is counted.) */
+ * countries sharing one host still are six; the alert also needs a
+ * controller in China or a relay country among them (the library's NEED:
+ * both conditions only grow, so the last network to arrive raises). One
+ * team logging in from six ordinary countries is not resold access. */
 static void detect_fanin(detect *d, event_queue *q, const detect_view *v)
 {
     char value[96], net[80], entity[96], detail[256], summary[320];
@@ -392,7 +442,8 @@ static void detect_fanin(detect *d, event_queue *q, const detect_view *v)
     if (!detect_inbound_control(v) || !detect_server_gpu(v))
         return;
     detect_network(detect_client_addr(v), net, sizeof(net));
-    if (detect_is_china(d, v->client) || detect_is_relay_country(d, v->client))
+    int listed = detect_is_china(d, v->client) || detect_is_relay_country(d, v->client);
+    if (listed)
         snprintf(value, sizeof(value), "net:%s", net);
     else
         snprintf(value, sizeof(value), "country:%s", detect_cc(v->client));
@@ -407,8 +458,8 @@ static void detect_fanin(detect *d, event_queue *q, const detect_view *v)
     detect_parts p = {
         "shared_access_fanin", "gpu_host", v->server_ip, &G_FANIN, v->server_ip, v->server,
         v->client_ip,          v->client,  NULL,         NULL,     detail,       summary};
-    detect_observe(q, v, entity, "fanin", value, d->cfg->fanin_window_us, 0, d->cfg->fanin_networks,
-                   &p);
+    detect_observe(q, v, entity, "fanin", value, d->cfg->fanin_window_us, listed ? 1 : -1,
+                   d->cfg->fanin_networks, &p);
 }
 
 /* ---- GPU hosts by behaviour, China footprint, AI API relays ----------- */
@@ -529,11 +580,12 @@ static int detect_cn_services(const detect_view *v, char vals[3][160])
 }
 
 /* cn_footprint: one set per client host and footprint window holding the
- * distinct China-oriented services it used and the marker "gpu" when the host is
- * a GPU host (listed, or by a GPU-software pull in the same window). The
- * alert needs footprint_services + 1 members: that many services of a
- * GPU host, or (the price of a monotone count, docs/rules.md) one more
- * for a host not known as one. */
+ * distinct China-oriented services it used and the marker "gpu" when the
+ * host is a GPU host (listed, or by a GPU-software pull in the same
+ * window). The alert needs footprint_services + 1 members, "gpu" among
+ * them (NEED): a host not known as a GPU host (a home PC resolving mirror
+ * names) raises nothing and is never called one in lh:host:. Hosts in
+ * China are not counted at all. */
 static void detect_footprint(detect *d, event_queue *q, const detect_view *v, const indicator *in)
 {
     char vals[3][160], entity[96], detail[512], summary[320];
@@ -544,7 +596,8 @@ static void detect_footprint(detect *d, event_queue *q, const detect_view *v, co
     uint32_t need = d->cfg->footprint_services;
     uint64_t window = d->cfg->footprint_window_us;
 
-    if (n == 0 && !gpu)
+    /* Everyone in China uses these services: a host there says nothing. */
+    if ((n == 0 && !gpu) || detect_is_china(d, v->client))
         return;
     snprintf(entity, sizeof(entity), "fp:%s", v->client_ip);
     snprintf(detail, sizeof(detail), "%s uses %s (%s)", v->client_ip, n ? vals[0] : "GPU software",
@@ -556,16 +609,18 @@ static void detect_footprint(detect *d, event_queue *q, const detect_view *v, co
     detect_parts p = {"cn_footprint", "gpu_host", v->client_ip, &G_FOOTPRINT,
                       v->client_ip,   v->client,  v->server_ip, v->server,
                       NULL,           NULL,       detail,       summary};
-    /* Every value carries the threshold, so whichever arrives last raises. */
+    /* Every value carries the threshold and the need of "gpu", so
+     * whichever arrives last raises. */
     for (int i = 0; i < n; i++)
-        detect_observe(q, v, entity, "footprint", vals[i], window, 0, need + 1, &p);
+        detect_observe(q, v, entity, "footprint", vals[i], window, -1, need + 1, &p);
     if (gpu)
-        detect_observe(q, v, entity, "footprint", "gpu", window, 0, need + 1, &p);
+        detect_observe(q, v, entity, "footprint", "gpu", window, 1, need + 1, &p);
 }
 
 /* The request starts of a leg: its first packet (a new connection is a
- * new request, or carries one a few round trips later) and the starts of
- * its ON periods after TIMING_IDLE_US of silence (the next request on a
+ * new request, or carries one a few round trips later), always first (the
+ * library takes it as the connection's start), and the starts of its ON
+ * periods after TIMING_IDLE_US of silence (the next request on a
  * kept-alive connection), the latest TIMING_BURSTS of them. */
 static int detect_request_starts(const detect_view *v, uint64_t *out)
 {

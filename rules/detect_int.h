@@ -28,6 +28,31 @@ typedef struct detect_view {
 int detect_is_china(const detect *d, const geo_party *p);
 int detect_is_relay_country(const detect *d, const geo_party *p);
 
+/* 1 when the party is in a relay country's hosting, VPN, proxy, Chinese
+ * cloud or tunnel-edge space (a hyperscaler region there is not: a
+ * company's bastion in Tokyo is an ordinary customer of AWS). */
+int detect_is_relay_space(const detect *d, const geo_party *p);
+
+/* 1 when the party's network exists to hide who is behind it: a VPN or
+ * proxy service, or a tunnel edge, in any country. */
+int detect_is_anonymiser(const geo_party *p);
+
+/* 1 when a controller there points to a reseller by itself: in China, in
+ * a relay country's hosting/VPN/proxy space, or an anonymiser
+ * (interface.md, reseller_fanout). An ordinary network elsewhere (a
+ * company's bastion or CI, a home) is not, and neither is a hyperscaler
+ * address by itself. */
+int detect_is_strong_controller(const detect *d, const geo_party *p);
+
+/* The application round trip of the flow minus its client-side handshake
+ * round trip, in microseconds; 0 when either is unknown
+ * (docs/flow-analysis.md). */
+int detect_extra_rtt(const detect_view *v, int64_t *extra);
+
+/* 1 when the client of a control session is a proven relay: the wire
+ * shows its user more than proxy_latency_ms beyond it (proxy_latency). */
+int detect_proven_relay(const detect *d, const detect_view *v);
+
 /* An evidence item (interface.md section 2): the flow (src, dst as
  * ip:port, proto, app, sni or host, first, last, bytes_up, bytes_down) and
  * a sentence. New reference. */
@@ -54,8 +79,8 @@ typedef struct detect_grade {
     int score;
 } detect_grade;
 
-extern const detect_grade G_CN_DIRECT, G_RELAY, G_PROXY, G_TUNNEL, G_FANOUT, G_FANOUT_WEAK, G_FANIN,
-    G_FOOTPRINT, G_AIRELAY, G_EGRESS, G_STEPPING, G_TIMEZONE;
+extern const detect_grade G_CN_DIRECT, G_RELAY, G_PROXY, G_PROXY_WEAK, G_TUNNEL, G_TUNNEL_IDLE,
+    G_FANOUT, G_FANOUT_WEAK, G_FANIN, G_FOOTPRINT, G_AIRELAY, G_EGRESS, G_STEPPING, G_TIMEZONE;
 
 /* The parts of one alert; NULL members are left out. */
 typedef struct detect_parts {

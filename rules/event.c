@@ -312,6 +312,8 @@ int event_observe(event_queue *q, const event_observation *o)
     event_ku64(&a, "ttl_s", event_ttl_s(o->window_us));
     event_ku64(&a, "threshold", o->alert ? o->threshold : 0);
     event_evidence(&a, o->evidence, o->evidence_len);
+    if (o->need)
+        event_kstr(&a, "need", o->need > 0 ? "1" : "0");
     if (alert)
         rc = event_tail(q, &a, o->alert, o->ts_us, o->window_us, &json);
     return event_finish(q, &a, rc, json);
@@ -398,6 +400,10 @@ int event_hours_add(event_queue *q, const event_hours *h)
     event_ku64(&a, "min_in", alert ? h->min_in : 0);
     event_ku64(&a, "min_days", h->min_days);
     event_evidence(&a, h->evidence, h->evidence_len);
+    if (h->fit_shift_h > 0) {
+        event_ku64(&a, "fit_margin_pct", h->fit_margin_pct);
+        event_ku64(&a, "fit_shift_h", h->fit_shift_h);
+    }
     if (alert)
         rc = event_tail(q, &a, h->alert, h->ts_us, h->window_us, &json);
     return event_finish(q, &a, rc, json);

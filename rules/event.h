@@ -86,6 +86,12 @@ typedef struct event_observation {
      * alert it raises (send the alert's evidence empty then). NULL = none. */
     const char *evidence;
     size_t evidence_len;
+    /* Optional second condition of the alert: the window must also hold a
+     * value that qualifies (e.g. a controller in China among the
+     * networks). need = 1: this value qualifies; -1: it does not; 0: no
+     * such condition. Both parts only grow, so whichever value arrives
+     * last raises, in any order. */
+    int need;
 } event_observation;
 
 /* Bytes toward member (a destination network) in the window of ts_us,
@@ -132,7 +138,9 @@ typedef struct event_leg {
 /* A session start of entity for a time-of-day profile (lh_hours): local
  * time is UTC + offset_s; hours_mask (24 chars) and days_mask (7,
  * Sunday first) mark the profile with '1'. Raised when min_in sessions
- * inside it fell on min_days distinct local days. */
+ * inside it fell on min_days distinct local days and, when fit_shift_h > 0,
+ * the profile explains fit_margin_pct % more sessions than the same
+ * profile moved by up to fit_shift_h whole hours either way. */
 typedef struct event_hours {
     const char *entity, *session;
     uint64_t ts_us, window_us;
@@ -141,6 +149,7 @@ typedef struct event_hours {
     uint32_t min_in, min_days;
     const char *evidence; /* optional item, kept when inside the profile */
     size_t evidence_len;
+    uint32_t fit_margin_pct, fit_shift_h;
     const event_alert *alert;
 } event_hours;
 
@@ -196,9 +205,11 @@ int event_decode(const void *buf, size_t len, event_view *v);
 
 /* One leg for the follow matcher (lh_follow, rules/functions.lua): dir
  * "in" with who = the inbound client, or "out" (who unused); starts are
- * the leg's request start times, up to 64. Raised when the window's
- * clients whose request an outbound start followed within lag_us reach
- * threshold (alert->ts_us and window_us are taken from here). */
+ * the leg's request start times, up to 64, the first of an "out" leg its
+ * connection's first packet. Raised when the window's clients whose
+ * request an outbound start followed within lag_us, with no outbound
+ * connection started in the lag before it, reach threshold
+ * (alert->ts_us and window_us are taken from here). */
 typedef struct event_follow {
     const char *entity, *dir, *who;
     const uint64_t *starts;

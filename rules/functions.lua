@@ -1,7 +1,9 @@
 #!lua name=loophole
 --[[
 functions.lua -- the loophole Redis Functions library: entity state,
-windowed distinct counts, and alerts raised once per (rule, entity, window).
+windowed distinct counts, and alerts published once per (rule, entity,
+window) and severity, later events of the window folded into the stored
+alert (raise, below).
 
 The sensor's writer thread loads this library with FUNCTION LOAD REPLACE on
 every connection (so a restarted Redis gets it back) and checks lh_version.
@@ -36,9 +38,17 @@ thresholds.
 Keys owned here (K = the caller's KEYS[1] = <prefix>{e:<entity>}, whose hash
 tag puts every key of one entity in one Redis Cluster slot):
   K:obs:<kind>:<W>:<b>    zset  exact distinct values of a bucket  (TTL ttl_s)
+  K:need:<kind>:<W>:<b>   string a value that qualifies was seen  (TTL ttl_s)
   K:hll:<kind>:<W>:<b>    hll   approximate distinct values        (TTL ttl_s)
-  K:alert:<rule>:<W>:<b>  hash  ev = event id that raised it, json = the
-                                alert line; dedup of (rule, entity, window)
+  K:alert:<rule>:<W>:<b>  hash  ev = event id that raised it, first = the
+                                line it published, json = the alert as it
+                                stands (later qualifying events' evidence
+                                and counts, "events"), sev/add = severity
+                                and score of the latest published line,
+                                ev:<id> = a later event's answer; dedup of
+                                (rule, entity, window)            (TTL ttl_s)
+  K:alert:<rule>:<W>:<b>:evd  zset  evidence of the qualifying events of an
+                                alert without a kept set, by packet time
                                                                   (TTL ttl_s)
   K:cand:<alert id>       hash  what every event of the window adds (see
                                 candidate()); named by the stream entry
@@ -142,7 +152,7 @@ local ALERT = { 'rule', 'severity', 'score', 'ip', 'role', 'ts', 'maxlen', 'chan
 
 local ARGS = {
   lh_observe = { req = { 'ev', 'ts_us', 'kind', 'value', 'window_us', 'mode', 'cap', 'ttl_s',
-                         'threshold' }, opt = { 'evidence' }, alert = 'opt' },
+                         'threshold' }, opt = { 'evidence', 'need' }, alert = 'opt' },
   lh_raise = { req = { 'ev', 'ts_us', 'window_us', 'ttl_s' }, opt = {}, alert = 'req' },
   lh_sum = { req = { 'ev', 'ts_us', 'kind', 'member', 'bytes', 'flag', 'window_us', 'ttl_s',
                      'threshold', 'gate_kind', 'gate_window_us' }, opt = { 'evidence' },
@@ -153,7 +163,8 @@ local ARGS = {
                      'delta_us', 'min_ratio_pct', 'min_run', 'min_match' }, opt = {},
              alert = 'req' },
   lh_hours = { req = { 'ev', 'ts_us', 'session', 'window_us', 'ttl_s', 'offset_s', 'hours_mask',
-                       'days_mask', 'min_in', 'min_days' }, opt = { 'evidence' }, alert = 'opt' },
+                       'days_mask', 'min_in', 'min_days' },
+                opt = { 'evidence', 'fit_margin_pct', 'fit_shift_h' }, alert = 'opt' },
   lh_follow = { req = { 'ev', 'ts_us', 'dir', 'who', 'starts', 'window_us', 'lag_us', 'cap',
                         'ttl_s', 'threshold' }, opt = {}, alert = 'opt' },
   lh_absent = { req = { 'ev', 'ts_us', 'op', 'kind', 'lo_us', 'hi_us', 'window_us', 'ttl_s' },
@@ -266,16 +277,6 @@ end
 -- could hold such an array (event_alert_json writes only the summary, a
 -- string, after it), so its last occurrence is the one.
 local EVIDENCE_AT = ',"evidence":['
-
--- Splices items (JSON object texts) at the start of the alert's evidence.
-local function splice_evidence(json, items)
-  if #items == 0 then return json end
-  local at = find_last(json, EVIDENCE_AT)
-  if not at then error('ERR loophole: the alert has no evidence array') end
-  at = at + #EVIDENCE_AT
-  local sep = string.sub(json, at, at) == ']' and '' or ','
-  return string.sub(json, 1, at - 1) .. table.concat(items, ',') .. sep .. string.sub(json, at)
-end
 
 -- Checks that an item from the caller is one JSON object on one line.
 local function check_object(item, what)
@@ -396,44 +397,73 @@ local function raise_next(k, dkey, ev, ttl, a, id, head, tail, cand)
   return call
 end
 
--- Raises the alert of `a` for window (w, b) unless it was raised already.
--- opt (may be nil): sub = a member that is part of the dedup key (one
--- alert per destination network), evkey = the evidence set to splice,
--- items = evidence items to splice first, parts = JSON parts to splice.
--- Every call adds to the window's candidate record (candidate()).
--- Returns the alert line, or nil when another event raised it before.
-local function raise(keys, ev, w, b, ttl, a, extra, opt)
-  opt = opt or {}
-  local dkey = keys[1] .. ':alert:' .. a.rule .. ':' .. fmt(w) .. ':' .. fmt(b)
-  if opt.sub then dkey = dkey .. ':' .. opt.sub end
-  candidate(keys, w, b, ttl, a, opt.items, opt.sub)
-  local prev = redis.call('HMGET', dkey, 'ev', 'json', 'next')
-  if prev[1] then
-    if prev[1] ~= ev then return nil end
-    if prev[3] then return cjson.decode(prev[3]) end -- a resent call: same answer
-    return prev[2]
+local SEVERITY_RANK = { low = 1, medium = 2, high = 3, critical = 4 }
+local EVENTS_KEPT = 256 -- ids of later events remembered per alert
+
+-- The position of the bracket that closes the array or object opened
+-- right before position i of JSON text s (strings skipped), or nil.
+local function json_close(s, i)
+  local depth, in_str = 1, false
+  while i <= #s do
+    local c = string.sub(s, i, i)
+    if in_str then
+      if c == '\\' then i = i + 1 elseif c == '"' then in_str = false end
+    elseif c == '"' then
+      in_str = true
+    elseif c == '[' or c == '{' then
+      depth = depth + 1
+    elseif c == ']' or c == '}' then
+      depth = depth - 1
+      if depth == 0 then return i end
+    end
+    i = i + 1
   end
+  return nil
+end
+
+-- The alert text of `a` with opt.parts spliced, cut around its top-level
+-- evidence array: the text through '"evidence":[', the sensor's own items
+-- ('' when none), and the text after the array's ']' up to the final '}'.
+local function alert_cut(a, opt)
   local json = a.json
   for _, p in ipairs(opt.parts or {}) do json = splice_part(json, p) end
+  local at = find_last(json, EVIDENCE_AT)
+  local close = at and json_close(json, at + #EVIDENCE_AT)
+  if not close then error('ERR loophole: the alert has no evidence array') end
+  at = at + #EVIDENCE_AT
+  return string.sub(json, 1, at - 1), string.sub(json, at, close - 1), string.sub(json, close + 1, -2)
+end
+
+-- The evidence of an alert: opt.items, then the kept set opt.evkey (the
+-- earliest or largest) and the sensor's own items, else the alert's own
+-- set akey (items of every qualifying event, by packet time).
+local function alert_items(akey, own, opt)
   local items = {}
   for _, it in ipairs(opt.items or {}) do items[#items + 1] = it end
-  if opt.evkey then
-    for _, it in ipairs(redis.call('ZRANGE', opt.evkey, 0, EVIDENCE_MAX - 1 - #items)) do
-      items[#items + 1] = it
-    end
+  for _, it in ipairs(redis.call('ZRANGE', opt.evkey or akey, 0, EVIDENCE_MAX - 1 - #items)) do
+    local dup = false
+    for _, have in ipairs(items) do if have == it then dup = true end end
+    if not dup then items[#items + 1] = it end
   end
-  json = splice_evidence(json, items)
-  local id = alert_id(a, w, b, opt.sub)
-  local head = string.sub(json, 1, -2)
-  if head ~= '{' then head = head .. ',' end
-  head = head .. '"id":"' .. id .. '","score":'
-  if #keys == 1 then return raise_next(keys[1], dkey, ev, ttl, a, id, head, extra .. '}',
-                                       cand_key(keys, a, w, b, opt.sub)) end
-  local old = tonumber(redis.call('ZSCORE', keys[3], a.ip) or '0') or 0
-  local score = math.min(100, old + math.max(0, a.score_add))
-  local line = head .. fmt(score) .. extra .. '}'
-  redis.call('HSET', dkey, 'ev', ev, 'json', line)
-  redis.call('EXPIRE', dkey, ttl)
+  if opt.evkey and own ~= '' then items[#items + 1] = own end
+  return items
+end
+
+-- Adds the evidence of one qualifying event to the alert's own set akey.
+local function alert_keep(akey, own, opt, ttl)
+  if opt.evkey then return end
+  local t = opt.ts or 0
+  if own ~= '' then redis.call('ZADD', akey, t, own) end
+  for _, it in ipairs(opt.items or {}) do redis.call('ZADD', akey, t, it) end
+  if redis.call('ZCARD', akey) > EVIDENCE_MAX then
+    redis.call('ZREMRANGEBYRANK', akey, EVIDENCE_MAX, -1)
+  end
+  redis.call('EXPIRE', akey, ttl)
+end
+
+-- Writes a new alert line: risk, host hash, stream (naming the window's
+-- candidate record ckey) and channel.
+local function publish(keys, a, line, score, ckey)
   redis.call('ZADD', keys[3], score, a.ip)
   host_update(keys[2], a, score)
   local xadd = { keys[4] }
@@ -441,8 +471,101 @@ local function raise(keys, ev, w, b, ttl, a, extra, opt)
     xadd[#xadd + 1] = 'MAXLEN'; xadd[#xadd + 1] = '~'; xadd[#xadd + 1] = a.maxlen
   end
   redis.call('XADD', unpack(xadd), '*', 'json', line, 'rule', a.rule,
-             'severity', a.severity, 'entity', a.ip, 'cand', cand_key(keys, a, w, b, opt.sub))
+             'severity', a.severity, 'entity', a.ip, 'cand', ckey)
   redis.call('PUBLISH', a.channel, line)
+end
+
+-- Raises the alert of `a` for window (w, b), once per (rule, entity,
+-- window[, sub]). opt (may be nil): sub = a member that is part of the
+-- dedup key (one alert per destination network), evkey = the evidence set
+-- to splice, items = evidence items to splice first, parts = JSON parts to
+-- splice, ts = the event's packet time (orders the evidence of later
+-- events). Every call adds to the window's candidate record (candidate()).
+-- Returns the alert line, or nil when the window's alert was published
+-- before and this event does not escalate it.
+--
+-- A later qualifying event of the same window is not dropped: its evidence
+-- joins the stored alert (K:alert:...:evd, up to EVIDENCE_MAX by packet
+-- time, or the kept set of the window) and so do its counts, so the
+-- stored alert (field json) always shows the window's evidence and
+-- latest count, with "events" = the qualifying events folded in; the
+-- host hash's first_seen/last_seen follow. Nothing is published for it
+-- (a SOC gets no flood of repeats) unless its severity is higher than the
+-- published one: then a new line (its own id, the evidence so far) is
+-- published and the risk grows by the difference of the scores, so a
+-- weaker event early in the window never hides a stronger one.
+local function raise(keys, ev, w, b, ttl, a, extra, opt)
+  opt = opt or {}
+  local dkey = keys[1] .. ':alert:' .. a.rule .. ':' .. fmt(w) .. ':' .. fmt(b)
+  if opt.sub then dkey = dkey .. ':' .. opt.sub end
+  candidate(keys, w, b, ttl, a, opt.items, opt.sub)
+  local akey = dkey .. ':evd'
+  local cluster = #keys == 1 -- the risk, host and stream steps go to lh_risk
+  local prev = redis.call('HMGET', dkey, 'ev', 'first', 'sev', 'add', 'events', 'ev:' .. ev,
+                          'next')
+  if prev[1] and prev[1] == ev then -- a resent call: same answer
+    if prev[7] then return cjson.decode(prev[7]) end
+    return prev[2]
+  end
+  if prev[6] then -- a resent later event
+    if prev[6] == '' then return nil end
+    if string.sub(prev[6], 1, 1) == '[' then return cjson.decode(prev[6]) end
+    return prev[6]
+  end
+  local pre, own, post = alert_cut(a, opt)
+  alert_keep(akey, own, opt, ttl)
+  local items = alert_items(akey, own, opt)
+  local old = cluster and 0 or tonumber(redis.call('ZSCORE', keys[3], a.ip) or '0') or 0
+  local escalate = prev[1] and (SEVERITY_RANK[a.severity] or 0) > (SEVERITY_RANK[prev[3]] or 0)
+  if prev[1] and not escalate then
+    local events = (tonumber(prev[5]) or 1) + 1
+    local h = redis.call('HMGET', dkey, 'pre', 'post', 'idscore')
+    local json = h[1] .. table.concat(items, ',') .. ']' .. h[2] .. h[3] .. extra ..
+                 ',"events":' .. fmt(events) .. '}'
+    redis.call('HSET', dkey, 'json', json, 'events', fmt(events))
+    if events <= EVENTS_KEPT then redis.call('HSET', dkey, 'ev:' .. ev, '') end
+    if not cluster then host_update(keys[2], a, old) end
+    return nil
+  end
+  local add = math.max(0, a.score_add)
+  local id = alert_id(a, w, b, opt.sub)
+  if escalate then
+    -- its own id: the line of a higher severity is a new alert
+    add = math.max(0, add - (tonumber(prev[4]) or 0))
+    id = string.sub(redis.sha1hex(id .. '\0' .. a.severity), 1, 24)
+  end
+  local events = (tonumber(prev[5]) or 0) + 1
+  if cluster then
+    -- the line is finished by lh_risk, which adds `add` to the risk; the
+    -- stored copy carries the score this alert adds
+    local head = pre .. table.concat(items, ',') .. ']' .. post .. ',"id":"' .. id .. '","score":'
+    local step = {}
+    for k, v in pairs(a) do step[k] = v end
+    step.score_add = add
+    local call = raise_next(keys[1], dkey, ev, ttl, step, id, head, extra .. '}',
+                            cand_key(keys, a, w, b, opt.sub))
+    redis.call('HSET', dkey, 'ev', prev[1] or ev, 'json', head .. fmt(add) .. extra .. '}',
+               'sev', a.severity, 'add', fmt(math.max(0, a.score_add)), 'events', fmt(events),
+               'pre', pre, 'post', post, 'idscore', ',"id":"' .. id .. '","score":' .. fmt(add))
+    if prev[1] then
+      redis.call('HSET', dkey, 'ev:' .. ev, cjson.encode(call), 'next', prev[7] or '')
+      if not prev[7] then redis.call('HDEL', dkey, 'next') end
+    end
+    return call
+  end
+  local score = math.min(100, old + add)
+  local idscore = ',"id":"' .. id .. '","score":' .. fmt(score)
+  local line = pre .. table.concat(items, ',') .. ']' .. post .. idscore .. extra .. '}'
+  redis.call('HSET', dkey, 'ev', prev[1] or ev, 'json', line, 'sev', a.severity,
+             'add', fmt(math.max(0, a.score_add)), 'events', fmt(events), 'pre', pre,
+             'post', post, 'idscore', idscore)
+  if prev[1] then
+    redis.call('HSET', dkey, 'ev:' .. ev, line)
+  else
+    redis.call('HSET', dkey, 'first', line)
+  end
+  redis.call('EXPIRE', dkey, ttl)
+  publish(keys, a, line, score, cand_key(keys, a, w, b, opt.sub))
   return line
 end
 
@@ -452,16 +575,21 @@ local function window(ts, w)
 end
 
 -- FCALL lh_observe 4 K host risk alerts, by name: ev ts_us kind value window_us mode
---       cap ttl_s threshold [evidence] [alert part when threshold > 0]
+--       cap ttl_s threshold [evidence] [need] [alert part when threshold > 0]
 -- Records that entity K saw `value` of `kind` at packet time ts_us and
 -- returns the distinct count of its window; raises the alert when the count
--- reaches threshold, with the kept evidence items (the earliest).
+-- reaches threshold, with the kept evidence items (the earliest). With
+-- `need`, the alert also needs a value of the window that qualified
+-- (need "1": this one does; K:need:<kind>:<W>:<b> remembers it): "six
+-- networks, China among them" is two conditions that only grow, so the
+-- last value to arrive raises whatever the order.
 local function observe(keys, argv)
   local ca = args('lh_observe', argv)
   local ev, ts, kind, value = ca.ev, n(ca.ts_us, 'ts_us'), ca.kind, ca.value
   local w, mode, cap = n(ca.window_us, 'window_us'), ca.mode, n(ca.cap, 'cap')
   local ttl, threshold = n(ca.ttl_s, 'ttl_s'), n(ca.threshold, 'threshold')
   local item = ca.evidence
+  local need = ca.need
   local b = window(ts, w)
   local count
   if mode == 'exact' then
@@ -482,9 +610,15 @@ local function observe(keys, argv)
   end
   local evkey = keys[1] .. ':evd:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
   if item then evidence_add(evkey, item, ts, ttl) end
+  local met = true
+  if need then
+    local nkey = keys[1] .. ':need:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
+    if need == '1' then redis.call('SET', nkey, '1', 'EX', ttl) end
+    met = redis.call('EXISTS', nkey) == 1
+  end
   local raised = {}
   if threshold > 0 then candidate(keys, w, b, ttl, alert_args(ca), { item }) end
-  if threshold > 0 and count >= threshold then
+  if met and threshold > 0 and count >= threshold then
     local a = alert_args(ca)
     local line = raise(keys, ev, w, b, ttl, a, ',"count":' .. fmt(count), { evkey = evkey })
     if line then raised[1] = line end
@@ -678,12 +812,17 @@ end
 
 -- FCALL lh_hours 4 K host risk alerts, by name: ev ts_us session window_us ttl_s
 --       offset_s hours_mask days_mask min_in min_days
---       [evidence] [alert part when min_in > 0]
+--       [evidence] [fit_margin_pct fit_shift_h] [alert part when min_in > 0]
 -- Counts session (once per id) in the hour-of-week histogram of the window
 -- of ts_us in local time (UTC + offset_s). hours_mask has 24 characters
 -- (local hour 0..23), days_mask 7 (Sunday..Saturday); "1" is inside the
 -- profile. Raises when min_in sessions inside it fell on min_days distinct
--- local days. Returns { sessions inside, { alert } }.
+-- local days and, with fit_shift_h, the sessions inside are at least
+-- fit_margin_pct % more than inside the same profile shifted by any whole
+-- hour up to fit_shift_h either way (the neighbouring zones' working day).
+-- That comparison can fall as sessions arrive, so then the alert can depend
+-- on arrival order (docs/rules-correlation.md). Returns { sessions
+-- inside, { alert } }.
 local function hours_fn(keys, argv)
   local ca = args('lh_hours', argv)
   local ev, ts, session = ca.ev, n(ca.ts_us, 'ts_us'), ca.session
@@ -691,6 +830,10 @@ local function hours_fn(keys, argv)
   local hmask, dmask = ca.hours_mask, ca.days_mask
   local min_in, min_days = n(ca.min_in, 'min_in'), n(ca.min_days, 'min_days')
   local item = ca.evidence
+  local margin, max_shift
+  if ca.fit_shift_h then
+    margin, max_shift = n(ca.fit_margin_pct, 'fit_margin_pct'), n(ca.fit_shift_h, 'fit_shift_h')
+  end
   if #hmask ~= 24 or #dmask ~= 7 then error('ERR loophole: masks need 24 hours and 7 days') end
   local b = window(ts, w)
   local key = keys[1] .. ':tz:' .. fmt(w) .. ':' .. fmt(b)
@@ -710,6 +853,12 @@ local function hours_fn(keys, argv)
   if item and inside then evidence_add(evkey, item, ts, ttl) end
   local h = redis.call('HGETALL', key)
   local cin, total, days = 0, 0, 0
+  local shifted = {} -- shift (hours) -> sessions inside the profile moved by it
+  local function inside_at(how)
+    how = how % 168
+    local hd, wd = how % 24, math.floor(how / 24)
+    return string.sub(hmask, hd + 1, hd + 1) == '1' and string.sub(dmask, wd + 1, wd + 1) == '1'
+  end
   for k = 1, #h, 2 do
     local f = h[k]
     if string.sub(f, 1, 2) == 'd:' then
@@ -718,19 +867,25 @@ local function hours_fn(keys, argv)
       local how = tonumber(string.sub(f, 3))
       local c = tonumber(h[k + 1])
       total = total + c
-      local hd, wd = how % 24, math.floor(how / 24)
-      if string.sub(hmask, hd + 1, hd + 1) == '1' and string.sub(dmask, wd + 1, wd + 1) == '1' then
-        cin = cin + c
+      if inside_at(how) then cin = cin + c end
+      for sh = -(max_shift or 0), max_shift or 0 do
+        if sh ~= 0 and inside_at(how + sh) then shifted[sh] = (shifted[sh] or 0) + c end
       end
     end
   end
+  -- The offset must explain clearly more sessions than the zones up to
+  -- fit_shift_h hours either side (the same profile on their clock).
+  local best = 0
+  for _, c in pairs(shifted) do if c > best then best = c end end
+  local fits = not margin or cin * 100 >= best * (100 + margin)
   local raised = {}
   if min_in > 0 then
     candidate(keys, w, b, ttl, alert_args(ca), { inside and item or nil })
   end
-  if min_in > 0 and cin >= min_in and days >= min_days then
+  if min_in > 0 and cin >= min_in and days >= min_days and fits then
     local extra = ',"sessions_in_profile":' .. fmt(cin) .. ',"sessions":' .. fmt(total) ..
                   ',"days":' .. fmt(days)
+    if margin then extra = extra .. ',"best_neighbour_in_profile":' .. fmt(best) end
     local line = raise(keys, ev, w, b, ttl, alert_args(ca), extra, { evkey = evkey })
     if line then raised[1] = line end
   end
@@ -743,7 +898,7 @@ local function raise_fn(keys, argv)
   local ca = args('lh_raise', argv)
   local ev, ts, w, ttl = ca.ev, n(ca.ts_us, 'ts_us'), n(ca.window_us, 'window_us'), n(ca.ttl_s, 'ttl_s')
   local a = alert_args(ca)
-  local line = raise(keys, ev, w, window(ts, w), ttl, a, '')
+  local line = raise(keys, ev, w, window(ts, w), ttl, a, '', { ts = ts })
   if line then return { 1, { line } } end
   return { 0, {} }
 end
@@ -845,13 +1000,24 @@ arrival matches itself against the other side:
   dir "out"  the start times of the host's own outbound AI API requests:
              each is matched against the stored inbound starts.
 An inbound start s of client c is followed when an outbound start o has
-s <= o <= s + lag. The followed clients of the window holding s form an
-exact set; since each side only grows and every pair is tested by
-whichever of the two arrives last, the set (and the alert when it reaches
-threshold) does not depend on the order of arrival. Starts are kept per
-bucket of their own time, and a match may cross a bucket edge.
+s <= o <= s + lag and no outbound connection started in [s - lag, s):
+the host was quiet toward the API until the request came (a job opening
+a connection to the API more often than once per lag is always busy and
+never follows). The first start of an outbound leg is its connection's
+first packet (detect_request_starts in rules/detect_flow.c); later ones
+are ON periods of that connection, which may be a TLS close as well as a
+request, so only connection starts break the quiet. The
+followed clients of the window holding s form an exact set, and every
+pair is tested by whichever of the two arrives last. The quiet test can
+be undone by an outbound start that arrives later and falls just before
+s; a mark is not taken back, so that case (several workers, records out
+of order by more than the lag) can depend on the order of arrival
+(docs/rules.md). Starts are kept per bucket of their own time, and a
+match may cross a bucket edge.
   K:fin:<W>:<b>   zset  "<s>|<client>" -> s   inbound starts     (TTL ttl_s)
   K:fout:<W>:<b>  zset  "<o>" -> o            outbound starts    (TTL ttl_s)
+  K:fcon:<W>:<b>  zset  "<o>" -> o            outbound connection starts
+                                                                 (TTL ttl_s)
   K:fol:<W>:<b>   zset  client -> earliest followed start        (TTL ttl_s)
 The start sets stop growing at cap members, like exact sets.
 ]]
@@ -876,6 +1042,17 @@ local function follow_mark(keys, w, s, who, ttl, touched)
   touched[b] = true
 end
 
+-- 1 when a start of set `what` (fout, fcon) lies in [lo, hi].
+local function follow_any(keys, what, w, lo, hi)
+  if hi < lo then return false end
+  for b = window(lo, w), window(hi, w) do
+    local hit = redis.call('ZRANGEBYSCORE', follow_key(keys, what, w, b), fmt(lo), fmt(hi),
+                           'LIMIT', 0, 1)
+    if #hit > 0 then return true end
+  end
+  return false
+end
+
 -- Parses "t,t,..." (packet times in us).
 local function follow_starts(text)
   local out = {}
@@ -898,27 +1075,26 @@ local function follow_fn(keys, argv)
   local ttl, threshold = n(ca.ttl_s, 'ttl_s'), n(ca.threshold, 'threshold')
   if lag < 0 or lag >= w then error('ERR loophole: lag must be below the window') end
   local touched = {}
-  for _, t in ipairs(starts) do
+  for i, t in ipairs(starts) do
     if dir == 'in' then
       if who == '' or string.find(who, '|', 1, true) then error('ERR loophole: bad client') end
       follow_add(follow_key(keys, 'fin', w, window(t, w)), cap, t, fmt(t) .. '|' .. who, ttl)
-      for b = window(t, w), window(t + lag, w) do
-        local hit = redis.call('ZRANGEBYSCORE', follow_key(keys, 'fout', w, b), fmt(t), fmt(t + lag),
-                               'LIMIT', 0, 1)
-        if #hit > 0 then
-          follow_mark(keys, w, t, who, ttl, touched)
-          break
-        end
+      if follow_any(keys, 'fout', w, t, t + lag) and
+         not follow_any(keys, 'fcon', w, t - lag, t - 1) then
+        follow_mark(keys, w, t, who, ttl, touched)
       end
     elseif dir == 'out' then
       follow_add(follow_key(keys, 'fout', w, window(t, w)), cap, t, fmt(t), ttl)
+      if i == 1 then follow_add(follow_key(keys, 'fcon', w, window(t, w)), cap, t, fmt(t), ttl) end
       for b = window(t - lag, w), window(t, w) do
         local hits = redis.call('ZRANGEBYSCORE', follow_key(keys, 'fin', w, b), fmt(t - lag), fmt(t),
                                 'LIMIT', 0, FOLLOW_SCAN)
         for _, m in ipairs(hits) do
           local bar = string.find(m, '|', 1, true)
-          follow_mark(keys, w, tonumber(string.sub(m, 1, bar - 1)), string.sub(m, bar + 1), ttl,
-                      touched)
+          local s = tonumber(string.sub(m, 1, bar - 1))
+          if not follow_any(keys, 'fcon', w, s - lag, s - 1) then
+            follow_mark(keys, w, s, string.sub(m, bar + 1), ttl, touched)
+          end
         end
       end
     else
@@ -978,7 +1154,7 @@ local function absent_fn(keys, argv)
     end
   end
   if role == 'mark' or marked == 1 then return { marked, {} } end
-  local line = raise(keys, ev, w, window(ts, w), ttl, alert_args(ca), '')
+  local line = raise(keys, ev, w, window(ts, w), ttl, alert_args(ca), '', { ts = ts })
   if line then return { 0, { line } } end
   return { 0, {} }
 end

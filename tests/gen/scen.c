@@ -824,33 +824,48 @@ static int rules_ssh(struct gen *g, const char *cip, const char *sip, uint64_t t
 }
 
 /* relay_control and proxy_latency: SSH to a GPU host from an Alibaba
- * Cloud address in Hong Kong, 1 ms from the sensor, user 45 ms beyond. */
+ * Cloud address in Hong Kong, 1 ms from the sensor, the user 35-70 ms
+ * beyond it (Hong Kong to Shanghai, Beijing or Chengdu; a user in
+ * Shenzhen, 5-10 ms away, is proxy_latency's blind spot). */
 static int scen_rules_relay(struct gen *g)
 {
-    return rules_ssh(g, RULES_HK_CLOUD, GPU1, GEN_START_US, RELAY_RTT_US, RELAY_EXTRA_US);
+    return rules_ssh(g, RULES_HK_CLOUD, GPU1, GEN_START_US, RELAY_RTT_US,
+                     gen_range(&g->rng, 35000, 70000));
 }
 
-/* Near misses: a US VPS relaying with 15 ms extra (not a relay country,
- * under proxy_latency_ms), and plain HTTPS (no control) from the Hong
- * Kong cloud address. */
+/* Near misses: a US VPS relaying a user in the same metro, 2-12 ms extra
+ * (not a relay country; under proxy_latency_ms, and within the p99 of
+ * handshake jitter plus a congested home line), and plain HTTPS (no
+ * control) from the Hong Kong cloud address. */
 static int scen_rules_relay_miss(struct gen *g)
 {
     struct tls_opts o = {443, RELAY_RTT_US, 2000, 0};
     int rc =
-        rules_ssh(g, RULES_US_VPS, GPU1, GEN_START_US, RELAY_RTT_US, 15000) ||
+        rules_ssh(g, RULES_US_VPS, GPU1, GEN_START_US, RELAY_RTT_US,
+                  gen_range(&g->rng, 2000, 12000)) ||
         tls_session_at(g, RULES_HK_CLOUD, GPU1, "www.example.com", GEN_START_US + GEN_SEC, &o, 3);
     return rc ? -1 : 0;
 }
 
 static const char *const rules_gpus[] = {GPU1, GPU2, GPU3, RULES_GPU4, RULES_GPU5};
 
-/* reseller_fanout: one controller in China drives five GPU hosts. */
+/* reseller_fanout: one controller in China drives 6-14 GPU hosts (the
+ * five of rules_gpus, then Lambda hosts) at times drawn over a few hours,
+ * 150-220 ms away. */
 static int scen_rules_fanout(struct gen *g)
 {
-    for (int i = 0; i < 5; i++)
-        if (rules_ssh(g, CN2, rules_gpus[i], GEN_START_US + (uint64_t)i * 40 * GEN_SEC, 170000, 0) <
-            0)
+    int n = (int)gen_range(&g->rng, 6, 14);
+    uint64_t t = GEN_START_US;
+    char gpu[32];
+    for (int i = 0; i < n; i++) {
+        if (i < 5)
+            snprintf(gpu, sizeof(gpu), "%s", rules_gpus[i]);
+        else
+            snprintf(gpu, sizeof(gpu), "104.171.201.%d", 100 + i);
+        if (rules_ssh(g, CN2, gpu, t, gen_range(&g->rng, 150000, 220000), 0) < 0)
             return -1;
+        t += ms(g, 30000, 1200000);
+    }
     return 0;
 }
 
@@ -869,14 +884,24 @@ static int scen_rules_fanout_edge(struct gen *g)
 }
 
 /* shared_access_fanin: one GPU host controlled from three networks in
- * China, one in Hong Kong, and from the US and the UK. */
+ * China, one in Hong Kong, from the US and the UK, and from 1-5 more
+ * networks of Chinese carriers (customers of one resold account), at
+ * times drawn over a few hours. */
 static int scen_rules_fanin(struct gen *g)
 {
     static const char *const who[] = {CN1, CN2, "36.112.10.3", "8.210.38.9", US1, EU1};
     static const uint32_t rtt[] = {180000, 170000, 175000, 38000, 42000, 85000};
-    for (int i = 0; i < 6; i++)
-        if (rules_ssh(g, who[i], GPU3, GEN_START_US + (uint64_t)i * 20 * GEN_SEC, rtt[i], 0) < 0)
+    int more = (int)gen_range(&g->rng, 1, 5);
+    uint64_t t = GEN_START_US;
+    char ip[32];
+    for (int i = 0; i < 6 + more; i++) {
+        if (i < 6 && rules_ssh(g, who[i], GPU3, t, rtt[i], 0) < 0)
             return -1;
+        snprintf(ip, sizeof(ip), "36.112.%d.%d", 40 + i, 10 + i);
+        if (i >= 6 && rules_ssh(g, ip, GPU3, t, gen_range(&g->rng, 150000, 220000), 0) < 0)
+            return -1;
+        t += ms(g, 20000, 900000);
+    }
     return 0;
 }
 
@@ -948,9 +973,10 @@ static int rules_tunnel(struct gen *g, const char *sip, uint64_t t, int secs)
     return sched_add(g, f);
 }
 
+/* Driven for 3-20 minutes: a few commands, or a working session. */
 static int scen_rules_tunnel(struct gen *g)
 {
-    return rules_tunnel(g, "3.20.100.7", GEN_START_US, 180);
+    return rules_tunnel(g, "3.20.100.7", GEN_START_US, (int)gen_range(&g->rng, 180, 1200));
 }
 
 /* Near miss: the same tunnel, closed after 60 s. */
@@ -1031,13 +1057,15 @@ static int scen_rules_mix6(struct gen *g)
 
 #define CTL_NET_HOST "216.160.83.61" /* same /24 as US1, the controller */
 
-/* weights_egress through the controller: US1 holds an SSH session into
- * GPU1, and GPU1 uploads to another host of US1's /24; the same upload to
- * a US network that controls nothing (a cloud bucket) is the near miss. */
+/* weights_egress through the controller: US1 is a relay (its user in
+ * China, 110-190 ms beyond it: a trans-Pacific round trip) holding an SSH
+ * session into GPU1, and GPU1 uploads to another host of US1's /24; the
+ * same upload to a US network that controls nothing (a cloud bucket) is
+ * the near miss. */
 static int scen_egress_ctl(struct gen *g)
 {
     uint64_t up = g->packets ? g->packets * 1448 : 24ULL << 20;
-    struct ssh_opts o = {60000, 2000, 20, 3000, 0};
+    struct ssh_opts o = {60000, 2000, 20, 3000, gen_range(&g->rng, 110000, 190000)};
     struct bulk_opts ctl = {"sync.example.net", up, 1, 150, 60000, snaplen_or(g, 96)};
     struct bulk_opts s3 = {"s3.us-west-2.amazonaws.com", up, 1, 150, 20000, ctl.snaplen};
     if (ssh_session(g, US1, GPU1, GEN_START_US, &o) < 0 ||
@@ -1080,13 +1108,17 @@ static void hop_close(struct gen *g, struct gen_flow *f, uint64_t t)
     g->planned += f->nseg;
 }
 
-static int relay_hop(struct gen *g, int related)
+/* The user at `user` (round trip user_rtt from the sensor) types into
+ * SSH on `inter`, which holds SSH to `gpu` from t0; related: the keys are
+ * relayed, else the two sessions are typed independently. */
+static int relay_hop_at(struct gen *g, const char *user, uint32_t user_rtt, const char *inter,
+                        const char *gpu, uint64_t t0, int related)
 {
     struct gen_rng *r = &g->rng;
-    struct hop h = {flow_mk(g, 6, CN1, EU1, 22, "ssh", NULL), NULL, 2000, 6000};
-    flow_rtt(h.in, 170000, 1500);
-    uint64_t t = ssh_setup(g, h.in, GEN_START_US) + ms(g, 2000, 4000);
-    struct gen_flow *out = flow_mk(g, 6, EU1, GPU1, 22, "ssh", NULL);
+    struct hop h = {flow_mk(g, 6, user, inter, 22, "ssh", NULL), NULL, 2000, 6000};
+    flow_rtt(h.in, user_rtt, 1500);
+    uint64_t t = ssh_setup(g, h.in, t0) + ms(g, 2000, 4000);
+    struct gen_flow *out = flow_mk(g, 6, inter, gpu, 22, "ssh", NULL);
     flow_rtt(out, 1500, 2000);
     uint64_t to = ssh_setup(g, out, t) + ms(g, 1500, 3000);
     if (related) {
@@ -1114,6 +1146,11 @@ static int relay_hop(struct gen *g, int related)
     return sched_add(g, out);
 }
 
+static int relay_hop(struct gen *g, int related)
+{
+    return relay_hop_at(g, CN1, 170000, EU1, GPU1, GEN_START_US, related);
+}
+
 static int scen_relay_hop(struct gen *g)
 {
     return relay_hop(g, 1);
@@ -1124,38 +1161,68 @@ static int scen_relay_hop_miss(struct gen *g)
     return relay_hop(g, 0);
 }
 
-/* Short SSH sessions into GPU1 from US1 at the given UTC hours, on
- * consecutive days from the capture's Monday. */
-static int tz_sessions(struct gen *g, const int (*at)[2], int n)
+/* A working week on a local clock: on `days` weekdays from the capture's
+ * Monday, per_lo..per_hi short SSH sessions from `cip` into GPU1, each
+ * starting at a minute drawn evenly over the working blocks ({start, end}
+ * local minutes of the day); utc_off_min is the clock's offset from UTC. */
+static int tz_week(struct gen *g, const char *cip, int utc_off_min, const int (*blk)[2], int nblk,
+                   int days, int per_lo, int per_hi)
 {
-    struct ssh_opts o = {60000, 2000, 10, 2000, 0};
-    const uint64_t monday = GEN_START_US - 9 * 3600 * GEN_SEC;
-    for (int i = 0; i < n; i++) {
-        uint64_t t = monday + (uint64_t)at[i][0] * 86400 * GEN_SEC +
-                     (uint64_t)at[i][1] * 60 * GEN_SEC + gen_range(&g->rng, 0, 600) * GEN_SEC;
-        if (ssh_session(g, US1, GPU1, t, &o) < 0)
-            return -1;
+    struct ssh_opts o = {gen_range(&g->rng, 20000, 200000), 2000, 10, 2000, 0};
+    const uint64_t monday = GEN_START_US - 9 * 3600 * GEN_SEC; /* 00:00 UTC */
+    int total = 0;
+    for (int b = 0; b < nblk; b++)
+        total += blk[b][1] - blk[b][0];
+    for (int d = 0; d < days; d++) {
+        int n = (int)gen_range(&g->rng, (uint32_t)per_lo, (uint32_t)per_hi);
+        for (int i = 0; i < n; i++) {
+            int m = (int)gen_range(&g->rng, 0, (uint32_t)total - 1), b = 0;
+            while (m >= blk[b][1] - blk[b][0])
+                m -= blk[b][1] - blk[b][0], b++;
+            int64_t local = (int64_t)d * 1440 + blk[b][0] + m;
+            uint64_t t = monday + (uint64_t)((local - utc_off_min) * 60) * GEN_SEC +
+                         gen_range(&g->rng, 0, 59) * GEN_SEC;
+            if (ssh_session(g, cip, GPU1, t, &o) < 0)
+                return -1;
+        }
     }
     return 0;
 }
 
-/* Inside the CST working day: 20:00 Monday, then 09, 10:30, 15 and
- * 20:30 CST on Tuesday and Wednesday (UTC = CST - 8 h). */
+/* A customer in China on the China Standard Time working day (Mandiant
+ * APT1: 08-12, 14-18, 19-22, weekdays) for 3-5 days, 3-6 sessions a day. */
 static int scen_tz_cst(struct gen *g)
 {
-    static const int at[][2] = {{0, 12 * 60},     {1, 1 * 60},       {1, 2 * 60 + 30},
-                                {1, 7 * 60},      {1, 12 * 60 + 30}, {2, 1 * 60},
-                                {2, 2 * 60 + 30}, {2, 7 * 60},       {2, 12 * 60 + 30}};
-    return tz_sessions(g, at, 9);
+    static const int blk[][2] = {{8 * 60, 12 * 60}, {14 * 60, 18 * 60}, {19 * 60, 22 * 60}};
+    return tz_week(g, US1, 8 * 60, blk, 3, (int)gen_range(&g->rng, 3, 5), 3, 6);
 }
 
-/* The same count at a US working day: 16-23 UTC is 00-07 CST. */
+/* Sessions of a US Pacific working day (PST, UTC-8: 09-17 is 01-09 CST)
+ * on Monday to Wednesday. */
 static int scen_tz_us(struct gen *g)
 {
-    static const int at[][2] = {{0, 16 * 60}, {0, 18 * 60}, {0, 21 * 60},
-                                {1, 16 * 60}, {1, 18 * 60}, {1, 21 * 60},
-                                {2, 16 * 60}, {2, 18 * 60}, {2, 21 * 60}};
-    return tz_sessions(g, at, 9);
+    static const int blk[][2] = {{9 * 60, 12 * 60}, {13 * 60, 17 * 60}};
+    return tz_week(g, US1, -8 * 60, blk, 2, 3, 3, 6);
+}
+
+/* Office days elsewhere (cn_timezone look-alikes): 09-12 and 13-18 local,
+ * Monday to Friday, 3-6 sessions a day, from Germany (UTC+1), India
+ * (UTC+5:30) and Japan (UTC+9). */
+static const int tz_office[][2] = {{9 * 60, 12 * 60}, {13 * 60, 18 * 60}};
+
+static int scen_la_office_de(struct gen *g)
+{
+    return tz_week(g, "80.130.10.20", 60, tz_office, 2, 5, 3, 6);
+}
+
+static int scen_la_office_in(struct gen *g)
+{
+    return tz_week(g, "117.200.10.20", 5 * 60 + 30, tz_office, 2, 5, 3, 6);
+}
+
+static int scen_la_office_jp(struct gen *g)
+{
+    return tz_week(g, "126.10.20.30", 9 * 60, tz_office, 2, 5, 3, 6);
 }
 
 static int scen_scan(struct gen *g)
@@ -1207,6 +1274,169 @@ static int scen_rules_tunnel_controlled(struct gen *g)
     int rc = rules_ssh(g, US1, GPU1, GEN_START_US, 42000, 0) ||
              rules_tunnel(g, "3.20.100.7", GEN_START_US + 60 * GEN_SEC, 180);
     return rc ? -1 : 0;
+}
+
+/* ---- Look-alikes of the rules (benign; tests/system/rules_lookalike.sh) --
+ * Each is the ordinary use that a rule must tell from the attack; counts,
+ * round trips and sizes are drawn (seeded) from the spread of real use. */
+
+#define LA_CI_AWS   "3.14.20.10"   /* US, AWS (hyperscaler) */
+#define LA_TOKYO    "13.112.10.5"  /* JP, AWS Tokyo (hyperscaler) */
+#define LA_CORP_JMP "12.130.10.10" /* US, AT&T enterprise network */
+#define LA_HOME_CN  "1.180.23.7"   /* CN, a home line */
+
+/* The i-th GPU host of Lambda's 104.171.200.0/22, from .40 up. */
+static void la_gpu(char *buf, size_t len, int i)
+{
+    snprintf(buf, len, "104.171.%d.%d", 200 + i / 200, 40 + i % 200);
+}
+
+/* reseller_fanout: a CI runner on AWS in the US driving 5-12 GPU hosts of
+ * its own company over SSH through a working day (a deploy or test matrix
+ * touches every node). */
+static int scen_la_ci_fanout(struct gen *g)
+{
+    int n = (int)gen_range(&g->rng, 5, 12);
+    uint64_t t = GEN_START_US;
+    char gpu[32];
+    for (int i = 0; i < n; i++) {
+        la_gpu(gpu, sizeof(gpu), i);
+        t += ms(g, 20000, 900000);
+        if (rules_ssh(g, LA_CI_AWS, gpu, t, gen_range(&g->rng, 8000, 70000), 0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* relay_control: a Japanese team's bastion on AWS Tokyo; the engineers
+ * sit a few ms from it (Tokyo metro), the bastion forwards their SSH. */
+static int scen_la_tokyo_bastion(struct gen *g)
+{
+    int n = (int)gen_range(&g->rng, 3, 8);
+    uint64_t t = GEN_START_US;
+    for (int i = 0; i < n; i++) {
+        t += ms(g, 60000, 1800000);
+        if (rules_ssh(g, LA_TOKYO, GPU1, t, gen_range(&g->rng, 95000, 130000),
+                      gen_range(&g->rng, 500, 8000)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* shared_access_fanin: one team driving one GPU host from home and office
+ * lines in six ordinary countries (none in China or a relay country). */
+static int scen_la_six_countries(struct gen *g)
+{
+    static const char *const who[] = {
+        US1,           EU1,           "80.130.10.20", "90.1.20.30", "77.160.40.50",
+        "70.48.10.20", "73.15.20.30", "84.128.10.20"};
+    static const uint32_t rtt[][2] = {{20000, 70000},  {70000, 95000},  {80000, 110000},
+                                      {80000, 110000}, {75000, 105000}, {15000, 60000},
+                                      {20000, 80000},  {80000, 110000}};
+    uint64_t t = GEN_START_US;
+    for (int i = 0; i < 8; i++) {
+        t += ms(g, 30000, 2400000);
+        if (rules_ssh(g, who[i], GPU3, t, gen_range(&g->rng, rtt[i][0], rtt[i][1]), 0) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* stepping_stone and proxy_latency: employees at home in the US log into
+ * the company's jump host and on to a GPU host, the keys relayed by the
+ * jump host; others use ssh -J, so the GPU host sees the jump host's TCP
+ * and the employee's key exchange 10-60 ms beyond it. */
+static int scen_la_jump_host(struct gen *g)
+{
+    uint64_t t = GEN_START_US;
+    if (relay_hop_at(g, "73.15.20.30", gen_range(&g->rng, 15000, 60000), LA_CORP_JMP, GPU1, t, 1) <
+        0)
+        return -1;
+    int n = (int)gen_range(&g->rng, 2, 5);
+    for (int i = 0; i < n; i++) {
+        t += ms(g, 120000, 1200000);
+        if (rules_ssh(g, LA_CORP_JMP, GPU2, t, gen_range(&g->rng, 800, 3000),
+                      gen_range(&g->rng, 10000, 60000)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* weights_egress: a researcher in the US works on the GPU host over SSH,
+ * then copies 1.1 GB of results to a file server on the home network the
+ * session came from (--packets sets the size in MSS segments, for tests
+ * under a lower egress_bytes). */
+static int scen_la_egress_home(struct gen *g)
+{
+    uint64_t size = g->packets ? g->packets * 1448 : 1100ULL * 1000 * 1000;
+    struct ssh_opts o = {gen_range(&g->rng, 20000, 70000), 2000, 20, 3000, 0};
+    struct bulk_opts home = {"files.example-lab.org", size, 1, 150, o.rtt_c, snaplen_or(g, 96)};
+    if (ssh_session(g, US1, GPU1, GEN_START_US, &o) < 0)
+        return -1;
+    return bulk_session(g, GPU1, CTL_NET_HOST, GEN_START_US + ms(g, 10000, 60000), &home);
+}
+
+/* reverse_tunnel: an idle ngrok agent on a GPU host for 40-70 minutes:
+ * a heartbeat every 10 s (ngrok's heartbeat_interval), a ping from the
+ * agent and the edge's pong, a few ms of jitter; nobody drives it. */
+static int scen_la_tunnel_idle(struct gen *g)
+{
+    struct gen_flow *f = flow_mk(g, 6, GPU1, "3.20.100.7", 443, "tls", "connect.ngrok-agent.com");
+    struct gen_rng *r = &g->rng;
+    flow_rtt(f, 300, gen_range(r, 10000, 60000));
+    uint64_t t = tls_setup(g, f, GEN_START_US, "connect.ngrok-agent.com");
+    uint64_t end = t + ms(g, 40 * 60000, 70 * 60000);
+    while (t < end) {
+        uint64_t ping = t + 10 * GEN_SEC + ms(g, 0, 5);
+        tcp_send(f, GEN_C2S, ping, g->msg, tls_appdata(g->msg, r, gen_range(r, 20, 40)));
+        uint64_t pong = tcp_reply(f, GEN_S2C, ping) + ms(g, 0, 2);
+        tcp_send(f, GEN_S2C, pong, g->msg, tls_appdata(g->msg, r, gen_range(r, 20, 40)));
+        tcp_ack(f, GEN_C2S, tcp_reply(f, GEN_C2S, pong) + ms(g, 0, 1));
+        t = ping;
+    }
+    tcp_close(f, GEN_C2S, t + GEN_SEC);
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+/* ai_api_relay: a batch job on GPU host GPU2 calls the OpenAI API about
+ * once a second (each call a new connection, 1.0-1.4 s apart: the call
+ * plus a sleep) for 25-35 minutes, while the host's web site gets 25-40
+ * visitors from China at random times in the same half hour. */
+static int scen_la_api_job(struct gen *g)
+{
+    uint64_t t0 = GEN_START_US, end = t0 + ms(g, 25 * 60000, 35 * 60000);
+    struct tls_opts in = {443, 0, 300, 0};
+    int n = (int)gen_range(&g->rng, 25, 40);
+    char ip[32];
+    for (uint64_t t = t0; t < end; t += ms(g, 1000, 1400))
+        if (tls_session(g, GPU2, "162.159.140.245", "api.openai.com", t, 12000, 1) < 0)
+            return -1;
+    for (int i = 0; i < n; i++) {
+        snprintf(ip, sizeof(ip), "27.184.%d.%d", 10 + i, 20 + i);
+        in.rtt_c = gen_range(&g->rng, 150000, 250000);
+        if (tls_session_at(g, ip, GPU2, "www.example-lab.org", t0 + ms(g, 0, 25 * 60000), &in,
+                           (int)gen_range(&g->rng, 1, 3)) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* cn_footprint and GPU hosts by behaviour: a home PC in China resolving
+ * mirror names and its domestic resolver, as every developer there does. */
+static int scen_la_home_cn(struct gen *g)
+{
+    static const char *const names[] = {
+        "pypi.tuna.tsinghua.edu.cn", "mirrors.aliyun.com",  "hf-mirror.com",
+        "registry.npmmirror.com",    "mirrors.ustc.edu.cn", "modelscope.cn"};
+    uint64_t t = GEN_START_US;
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        t += ms(g, 1000, 600000);
+        if (dns_lookup(g, LA_HOME_CN, "114.114.114.114", names[i], 1, t,
+                       gen_range(&g->rng, 3000, 30000)) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* ---- Internet background radiation (tests/system/background.sh) -------- */
@@ -1636,6 +1866,25 @@ static int scen_rules_relay_generated_miss(struct gen *g)
 }
 
 const struct gen_scenario gen_scenarios[] = {
+    {"la-ci-fanout", "benign: a CI runner on AWS US driving 5-12 GPU hosts of its company",
+     scen_la_ci_fanout},
+    {"la-tokyo-bastion", "benign: a Japanese team's SSH bastion on AWS Tokyo",
+     scen_la_tokyo_bastion},
+    {"la-six-countries", "benign: one team driving a GPU host from six ordinary countries",
+     scen_la_six_countries},
+    {"la-jump-host", "benign: US employees through the company's SSH jump host", scen_la_jump_host},
+    {"la-egress-home", "benign: a US researcher copies 1.1 GB of results home after SSH",
+     scen_la_egress_home},
+    {"la-home-cn", "benign: a home PC in China resolving mirror names", scen_la_home_cn},
+    {"la-api-job", "benign: a job calling the OpenAI API every second; web visitors from China",
+     scen_la_api_job},
+    {"la-office-de", "benign: SSH sessions of a working week in Germany (UTC+1)",
+     scen_la_office_de},
+    {"la-office-in", "benign: SSH sessions of a working week in India (UTC+5:30)",
+     scen_la_office_in},
+    {"la-office-jp", "benign: SSH sessions of a working week in Japan (UTC+9)", scen_la_office_jp},
+    {"la-tunnel-idle", "benign: an idle ngrok agent on a GPU host, heartbeats only",
+     scen_la_tunnel_idle},
     {"ssh", "interactive SSH session, China client to a GPU host (rtt 180 ms)", scen_ssh},
     {"tls", "TLS sessions to pytorch, Hugging Face CDN, OpenAI and Aliyun OSS", scen_tls},
     {"http-jupyter", "Jupyter over plain HTTP on 8888: /lab, /api, kernel websocket",
@@ -1663,8 +1912,8 @@ const struct gen_scenario gen_scenarios[] = {
      scen_relay_hop},
     {"relay-hop-miss", "the same two SSH sessions on the UK host, typed independently",
      scen_relay_hop_miss},
-    {"tz-cst", "9 short SSH sessions into a GPU host on 3 days in CST working hours", scen_tz_cst},
-    {"tz-us", "9 short SSH sessions into a GPU host on 3 days at 00-07 CST (US daytime)",
+    {"tz-cst", "short SSH sessions into a GPU host on 3-5 days of a CST working week", scen_tz_cst},
+    {"tz-us", "short SSH sessions into a GPU host on 3 days of a US Pacific working day",
      scen_tz_us},
     {"rules-relay", "SSH to a GPU host from Alibaba Cloud Hong Kong, user 45 ms beyond it",
      scen_rules_relay},
@@ -1680,7 +1929,7 @@ const struct gen_scenario gen_scenarios[] = {
     {"rules-eu-notebook", "benign: European notebook over TLS", scen_rules_eu_notebook},
     {"rules-big-upload", "benign: 256 MiB upload from a GPU host to S3 in the US",
      scen_rules_big_upload},
-    {"rules-tunnel", "GPU host driven through an ngrok agent connection for 3 minutes",
+    {"rules-tunnel", "GPU host driven through an ngrok agent connection for 3-20 minutes",
      scen_rules_tunnel},
     {"rules-tunnel-short", "the same ngrok connection closed after 60 s", scen_rules_tunnel_short},
     {"rules-ai-relay", "30 clients in China, each request relayed to api.openai.com",

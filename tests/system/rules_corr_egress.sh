@@ -4,9 +4,12 @@
 #  - bulk, 18000 packets: ~18 MB from GPU host 104.171.200.17 to Aliyun OSS
 #    (118.31.219.198, China) raises about the GPU host and 118.31.219.0/24;
 #    16600 packets (16.75 MB, just under 16 MiB) raises nothing;
-#  - egress-ctl: 216.160.83.56 controls the GPU host over SSH; 24 MiB to
+#  - egress-ctl: 216.160.83.56, a relay with its user 110-190 ms beyond it
+#    (a proven relay), controls the GPU host over SSH; 24 MiB to
 #    216.160.83.61 (the same /24) raises, the same upload to S3 in the US
-#    (a network that controls nothing) does not;
+#    (a network that controls nothing) does not; the same upload to the
+#    network of an ordinary controller is rules_lookalike.sh's
+#    la-egress-home;
 #  - the same alerts with 1 and 4 workers; no duplicate on a second replay
 #    into the same Redis.
 set -euo pipefail
@@ -42,7 +45,7 @@ corr_check none "$tmp/under.json" weights_egress || fail=1
 corr_replay "$tmp/ctl.pcap" "$tmp/ctl.json" --threads 2 || fail=1
 corr_check expect "$tmp/ctl.json" weights_egress gpu_host 104.171.200.17 \
     peer.country=US 'evidence>=1' || fail=1
-grep -q '216.160.83.0/24 (US, the network that controls it)' "$tmp/ctl.json" || {
+grep -q '216.160.83.0/24 (US, the network of a relay that controls it)' "$tmp/ctl.json" || {
     echo "FAIL: the controller network is not named" >&2
     fail=1
 }

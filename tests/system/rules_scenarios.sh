@@ -71,9 +71,9 @@ check rules-fanout-edge -reseller_fanout "+cn_direct_control|gpu_host|$GPU1"
 # shared_access_fanin: four CN/HK networks plus the US and the UK.
 check rules-fanin "+shared_access_fanin|gpu_host|$GPU3|gpu=$GPU3" \
     "+relay_control|relay|8.210.38.9|gpu=$GPU3"
-# reverse_tunnel: three minutes of a driven ngrok agent connection; a
-# minute is not long-lived.
-check rules-tunnel "+reverse_tunnel|gpu_host|$GPU1|gpu=$GPU1|inter=3.20.100.7|detail=tunnel:ngrok"
+# reverse_tunnel: 3-20 minutes of a driven ngrok agent connection (high:
+# not heartbeats); a minute is not long-lived.
+check rules-tunnel "+reverse_tunnel|gpu_host|$GPU1|gpu=$GPU1|inter=3.20.100.7|detail=tunnel:ngrok|severity=high"
 check rules-tunnel-short -reverse_tunnel count=0
 # ... and with the tenant's own SSH session into the host in the same
 # hour, the tunnel is not the only way in. The absence is decided when the

@@ -427,6 +427,75 @@ static void test_absent(void **state)
     assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 2);
 }
 
+/* Later qualifying events of a window: the same severity adds its
+ * evidence and counts to the stored alert and publishes nothing; a higher
+ * severity publishes a new line with the evidence so far, and the risk
+ * grows by the difference of the scores. */
+static void test_later_events(void **state)
+{
+    fixture *f = *state;
+    event_alert a = {.rule = "proxy_latency",
+                     .severity = "low",
+                     .role = "relay",
+                     .ip = "10.7.0.1",
+                     .summary = "relays",
+                     .score = 10,
+                     .window_us = W_US};
+    const char *sni[3] = {"first.example", "second.example", "third.example"};
+    const char *sev[3] = {"low", "low", "medium"};
+    const int score[3] = {10, 10, 25};
+    redisReply *r;
+
+    int_cmd(f, "DEL", "lh:alerts");
+    for (int i = 0; i < 3; i++) {
+        json_t *ev = json_pack("[{s:{s:s}}]", "flow", "sni", sni[i]);
+        a.evidence = ev;
+        a.severity = sev[i];
+        a.score = score[i];
+        a.ts_us = T0 + 10 + (uint64_t)i;
+        assert_int_equal(event_raise(f->q, &a), 0);
+        r = send_queued(f);
+        assert_int_equal(r->element[1]->elements, i == 1 ? 0 : 1);
+        if (i == 2) {
+            /* the escalation carries every event's evidence so far */
+            for (int k = 0; k < 3; k++)
+                assert_non_null(strstr(r->element[1]->element[0]->str, sni[k]));
+            assert_non_null(strstr(r->element[1]->element[0]->str, "\"severity\":\"medium\""));
+        }
+        freeReplyObject(r);
+        json_decref(ev);
+    }
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 2);
+    const char *zs[3] = {"ZSCORE", "lh:risk", "10.7.0.1"};
+    r = tcmd(f->c, 3, zs, NULL);
+    assert_string_equal(r->str, "25");
+    freeReplyObject(r);
+
+    /* one more low event: stored, not published; the stored alert shows
+     * all four items and the events folded in */
+    json_t *ev = json_pack("[{s:{s:s}}]", "flow", "sni", "fourth.example");
+    a.evidence = ev;
+    a.severity = "low";
+    a.score = 10;
+    a.ts_us = T0 + 20;
+    assert_int_equal(event_raise(f->q, &a), 0);
+    r = send_queued(f);
+    assert_int_equal(r->element[1]->elements, 0);
+    freeReplyObject(r);
+    json_decref(ev);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 2);
+    const char *hg[3] = {"HGET", "lh:{e:10.7.0.1}:alert:proxy_latency:3600000000:472222", "json"};
+    r = tcmd(f->c, 3, hg, NULL);
+    assert_int_equal(r->type, REDIS_REPLY_STRING);
+    json_t *stored = json_loadb(r->str, r->len, 0, NULL);
+    assert_non_null(stored);
+    assert_int_equal(json_array_size(json_object_get(stored, "evidence")), 4);
+    assert_int_equal(json_integer_value(json_object_get(stored, "events")), 4);
+    assert_string_equal(json_string_value(json_object_get(stored, "severity")), "medium");
+    json_decref(stored);
+    freeReplyObject(r);
+}
+
 /* ---- the named arguments: C builders against the library's table ---- */
 
 /* 1 when name is an element of the reply array r. */
@@ -512,7 +581,8 @@ static void test_named_arguments(void **state)
                                .threshold = 1,
                                .alert = al,
                                .evidence = ev,
-                               .evidence_len = evl};
+                               .evidence_len = evl,
+                               .need = full};
         assert_int_equal(event_observe(f->q, &o), 0);
         check_names(f, "lh_observe", full);
         freeReplyObject(send_queued(f));
@@ -555,6 +625,8 @@ static void test_named_arguments(void **state)
                          .min_days = 1,
                          .evidence = ev,
                          .evidence_len = evl,
+                         .fit_margin_pct = 10,
+                         .fit_shift_h = (uint32_t)full,
                          .alert = al};
         assert_int_equal(event_hours_add(f->q, &h), 0);
         check_names(f, "lh_hours", full);
@@ -752,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_absent),
         cmocka_unit_test(test_named_arguments),
         cmocka_unit_test(test_named_arguments_refused),
+        cmocka_unit_test(test_later_events),
         cmocka_unit_test(test_knock),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
