@@ -12,7 +12,7 @@
 
 #include "generated/functions_lua.h"
 
-const char redis_conn_version[] = "loophole-functions 4";
+const char redis_conn_version[] = "loophole-functions 5";
 
 const char *redis_conn_library(size_t *len)
 {

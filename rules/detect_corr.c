@@ -71,14 +71,6 @@ static int detect_is_control(const detect_view *v)
     return v->f->control != NULL && !v->f->ctl_dns && v->f->session == SESSION_ESTABLISHED;
 }
 
-/* The flow's identity for the library: both ends and the first packet,
- * the same for every record of the flow. */
-static void detect_flow_id(const detect_view *v, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s:%u-%s:%u/%" PRIu64, v->client_ip, v->client_port, v->server_ip,
-             v->server_port, v->f->first_us);
-}
-
 /* An evidence item as compact JSON (malloc'ed), or NULL. */
 static char *detect_item_text(const detect_view *v, const char *detail, size_t *len)
 {
@@ -166,9 +158,12 @@ static void detect_egress(detect *d, event_queue *q, const detect_view *v, int g
                       .summary = summary};
     detect_alert al;
     detect_alert_make(&al, &p, NULL, 0, 0);
+    char fact[200];
+    detect_record_id(v, fact, sizeof(fact));
     event_sum s = {.entity = gip,
                    .kind = CORR_EGRESS_KIND,
                    .member = net,
+                   .fact = fact,
                    .bytes = sent,
                    .flag = flag,
                    .ts_us = v->f->last_us,

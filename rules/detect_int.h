@@ -28,6 +28,15 @@ typedef struct detect_view {
 int detect_is_china(const detect *d, const geo_party *p);
 int detect_is_relay_country(const detect *d, const geo_party *p);
 
+/* The flow's identity for the library: both ends and the first packet,
+ * the same for every record of the flow. */
+void detect_flow_id(const detect_view *v, char *buf, size_t len);
+
+/* The flow record's identity, what its bytes or its knock are a fact of
+ * (the `fact` of lh_sum and lh_knock): the flow's identity and the first
+ * packet of the record, the same in every replay of the capture. */
+void detect_record_id(const detect_view *v, char *buf, size_t len);
+
 /* An evidence item (interface.md section 2): the flow (src, dst as
  * ip:port, proto, app, sni or host, first, last, bytes_up, bytes_down) and
  * a sentence. New reference. */

@@ -92,9 +92,13 @@ typedef struct event_observation {
  * otherwise only when member is in the entity's gate set gate_kind
  * (recorded with event_gate) of the gate window. Raised once per (rule,
  * entity, member, window) when the sum reaches threshold; the kept
- * evidence (the largest items by bytes) is spliced in. */
+ * evidence (the largest items by bytes) is spliced in. `fact` names what
+ * the bytes are (the flow record: both ends, the flow's and the record's
+ * first packet); with the sensor name it is the identity the library adds
+ * once, so a replay of the same capture adds nothing. */
 typedef struct event_sum {
     const char *entity, *kind, *member;
+    const char *fact;
     uint64_t bytes;
     int flag;
     uint64_t ts_us, window_us;
@@ -223,6 +227,7 @@ int event_absent_add(event_queue *q, const event_absent *ab);
 typedef struct event_knock {
     const char *src, *net, *gpu, *level;
     uint64_t ts_us;
+    const char *fact; /* the flow record knocking, counted once (as event_sum) */
 } event_knock;
 
 /* How long knock counts live without a new knock: the TTL of a day's

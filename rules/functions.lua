@@ -47,11 +47,17 @@ Keys for dashboards (interface.md section 6, docs/redis-schema.md):
   KEYS[2] <prefix>host:<ip>  hash, KEYS[3] <prefix>risk  zset,
   KEYS[4] <prefix>alerts     stream; channel <prefix>alerts:live (ARGV).
 
-Exactly once. Every event carries an id unique to the sensor run. When a
-connection breaks after Redis ran a call but before its reply arrived, the
-writer sends the call again; the dedup hash then holds the same event id and
-the function returns the alert again without adding it to the stream, the
-risk or the channel a second time, so the caller writes it exactly once.
+Exactly once. Every event carries an id unique to the sensor run (`ev`).
+When a connection breaks after Redis ran a call but before its reply
+arrived, the writer sends the call again; the dedup hash then holds the
+same event id and the function returns the alert again without adding it
+to the stream, the risk or the channel a second time, so the caller writes
+it exactly once. What is counted by increments that do not absorb a repeat
+(the byte sums, the knocks) is counted once per `fact`: the sensor's name
+and what the event describes (the flow record), the same in every replay
+of the same capture, so a second replay into the same Redis adds nothing
+(a resent call neither). Sets, HyperLogLogs, minima and maxima absorb
+repeats by themselves.
 
 Evidence. An observation may carry one evidence item (the JSON object of
 detect_evidence() in rules/detect.c, built and escaped by the sensor), the
@@ -66,7 +72,8 @@ to be JSON objects without raw line breaks before they are stored.
   K:evd:<kind>:<W>:<b>[:<member>]  zset  item -> ts_us or -bytes   (TTL ttl_s)
 
 Sums (lh_sum). A windowed byte sum per (entity, kind, member, bucket):
-HINCRBY, which commutes, once per event id (a resent call adds nothing).
+HINCRBY, which commutes, once per fact (a resent call or a replay of the
+same capture adds nothing).
 The alert is raised when the sum reaches the threshold and the member is
 flagged (any event of the bucket said so: the destination is in China, a
 relay country, Chinese object storage) or is in the entity's gate set (an
@@ -76,7 +83,7 @@ a gate member and checks the sums of the buckets starting in its window,
 so whichever of the bytes and the control session arrives last raises the
 alert. Dedup per (rule, entity, member, window).
   K:sum:<kind>:<W>:<b>     hash  member -> bytes, flag:<member> -> 1
-  K:sum:<kind>:<W>:<b>:ev  set   event ids already added        (TTL ttl_s)
+  K:sum:<kind>:<W>:<b>:ev  set   facts already added            (TTL ttl_s)
 
 Legs (lh_leg). The ON-period starts of the two legs of a possible stepping
 stone, under the intermediary's key: dir "in" (an interactive session into
@@ -111,7 +118,7 @@ it on a real server.
 Reply of every function that raises: { count, { alert_json, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 4'
+local VERSION = 'loophole-functions 5'
 local EVIDENCE_MAX = 16
 
 local function n(s, what)
@@ -132,7 +139,7 @@ local ARGS = {
   lh_observe = { req = { 'ev', 'ts_us', 'kind', 'value', 'window_us', 'mode', 'cap', 'ttl_s',
                          'threshold' }, opt = { 'evidence' }, alert = 'opt' },
   lh_raise = { req = { 'ev', 'ts_us', 'window_us', 'ttl_s' }, opt = {}, alert = 'req' },
-  lh_sum = { req = { 'ev', 'ts_us', 'kind', 'member', 'bytes', 'flag', 'window_us', 'ttl_s',
+  lh_sum = { req = { 'ev', 'fact', 'ts_us', 'kind', 'member', 'bytes', 'flag', 'window_us', 'ttl_s',
                      'threshold', 'gate_kind', 'gate_window_us' }, opt = { 'evidence' },
              alert = 'opt' },
   lh_gate = { req = { 'ev', 'ts_us', 'kind', 'member', 'window_us', 'ttl_s', 'sum_kind',
@@ -459,10 +466,10 @@ local function sum_evkey(keys, kind, w, b, member)
   return keys[1] .. ':evd:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b) .. ':' .. member
 end
 
--- FCALL lh_sum 4 K host risk alerts, by name: ev ts_us kind member bytes flag
+-- FCALL lh_sum 4 K host risk alerts, by name: ev fact ts_us kind member bytes flag
 --       window_us ttl_s threshold gate_kind gate_window_us
 --       [evidence] [alert part when threshold > 0]
--- Adds bytes to member's sum in the window of ts_us (once per event id);
+-- Adds bytes to member's sum in the window of ts_us (once per fact);
 -- flag "1" marks the member as a destination that counts by itself. Raises
 -- when the sum reaches threshold and the member is flagged or in the gate
 -- set K:obs:<gate_kind>:<gate_window_us>:<gate bucket of the window's
@@ -479,7 +486,7 @@ local function sum_fn(keys, argv)
   end
   local b = window(ts, w)
   local key = sum_key(keys, kind, w, b)
-  if redis.call('SADD', key .. ':ev', ev) == 1 then
+  if redis.call('SADD', key .. ':ev', ca.fact) == 1 then
     redis.call('HINCRBY', key, member, fmt(bytes))
     if flag == '1' then redis.call('HSET', key, 'flag:' .. member, '1') end
   end
@@ -898,33 +905,31 @@ analyze/session.c) counts for its source address and for the source's
 knocking is what every public host sees all day, never control. The
 counts are totals over the keys' lifetime (TTL ttl_s, renewed by every
 knock), increments that commute, so the order of arrival does not matter.
-A call sent again after a broken connection adds nothing: the source's
-hash keeps the latest event number of each sensor queue, whose calls
-arrive in order.
+A knock is counted once per fact (the knocking flow record, as for the
+sums), so neither a call sent again after a broken connection nor a
+second replay of the same capture adds anything.
   KEYS[1] <prefix>{k:<net>}:src:<addr>  hash  probe, attempt -> counts;
-                                              first_us, last_us;
-                                              ev:<queue> -> its last event
+                                              first_us, last_us
+  KEYS[1] .. ':facts'                   set   facts counted
   KEYS[2] <prefix>{k:<net>}:net         hash  probe, attempt, first_us, last_us
   KEYS[1..2] .. ':gpu'                  hll   distinct GPU hosts knocked at
   KEYS[3] <prefix>knockers              zset  KEYS[1], KEYS[2] -> knocks
 ]]
 
-ARGS.lh_knock = { req = { 'ev', 'ts_us', 'ttl_s', 'level', 'gpu' }, opt = {}, alert = 'none' }
+ARGS.lh_knock = { req = { 'ev', 'fact', 'ts_us', 'ttl_s', 'level', 'gpu' }, opt = {}, alert = 'none' }
 
--- FCALL lh_knock 3 src net knockers  ev ts_us ttl_s level gpu (by name)
+-- FCALL lh_knock 3 src net knockers  ev fact ts_us ttl_s level gpu (by name)
 -- Returns 1 when counted, 0 for a call already counted.
 local function knock_fn(keys, argv)
   local c = args('lh_knock', argv)
-  local ev, ts, ttl, level, gpu = c.ev, n(c.ts_us, 'ts_us'), n(c.ttl_s, 'ttl_s'), c.level, c.gpu
+  local ts, ttl, level, gpu = n(c.ts_us, 'ts_us'), n(c.ttl_s, 'ttl_s'), c.level, c.gpu
   if level ~= 'probe' and level ~= 'attempt' then
     error('ERR loophole: level must be probe or attempt')
   end
-  local queue, seq = string.match(ev, '^(.*)/(%d+)$')
-  if queue then
-    local last = redis.call('HGET', keys[1], 'ev:' .. queue)
-    if last and tonumber(seq) <= tonumber(last) then return 0 end
-    redis.call('HSET', keys[1], 'ev:' .. queue, seq)
-  end
+  local facts = keys[1] .. ':facts'
+  local fresh = redis.call('SADD', facts, c.fact)
+  redis.call('EXPIRE', facts, ttl)
+  if fresh == 0 then return 0 end
   for i = 1, 2 do
     local k = keys[i]
     redis.call('HINCRBY', k, level, 1)
