@@ -272,6 +272,7 @@ void dpi_finish(dpi *d, flow *f)
     memset(&b, 0, sizeof(b));
     if (f->ndpi != NULL) {
         if (f->proto_app == NDPI_PROTOCOL_UNKNOWN) {
+            f->dpi_guessed = 1;
             dpi_set_verdict(d, f, dpi_giveup(d, f));
             if (f->proto_app == NDPI_PROTOCOL_UNKNOWN)
                 STAT_ADD(d->stats.giveups, 1);

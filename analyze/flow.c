@@ -45,6 +45,9 @@ void flow_init(flow *f, const flow_key *k, uint64_t hash, const packet *p, int s
     f->client = (uint8_t)side;
     f->tunnel_type = p->tunnel_type;
     f->tunnel_port = p->tunnel_port;
+    f->first_side = (uint8_t)side;
+    f->icmp_type = p->icmp_type;
+    f->icmp_code = p->icmp_code;
     if (p->proto == 6 && (p->flags & PKT_F_HAS_TCP) && (p->tcp_flags & TCP_SYN)) {
         if (p->tcp_flags & TCP_ACK)
             f->client = (uint8_t)!side;

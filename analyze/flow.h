@@ -66,6 +66,9 @@ typedef struct flow {
     uint8_t tunnel_type;  /* outer encapsulation of the first packet */
     uint16_t tunnel_port; /* its UDP port (VXLAN, Geneve) */
     uint16_t dpi_pkts;    /* packets given to deep inspection */
+    uint8_t first_side;   /* key side that sent the first packet */
+    uint8_t icmp_type;    /* ICMP/ICMPv6 type and code of the first packet, */
+    uint8_t icmp_code;    /* for the flow's Community ID (record_community_id) */
 
     uint64_t first_us;     /* first packet of the flow */
     uint64_t rec_first_us; /* first packet of the current record (valid
@@ -96,8 +99,11 @@ typedef struct flow {
     uint8_t tm_state;  /* enum timing_state */
     uint8_t tm_class;  /* enum timing_class, once released */
     uint8_t tm_nrtt;
-    uint8_t ctl_dns; /* `control` is the tool a DNS query named, not a
-                        session of it */
+    uint8_t ctl_dns;     /* `control` is the tool a DNS query named, not a
+                            session of it */
+    uint8_t fep;         /* enum fep_verdict of the first client payload (fep.c) */
+    uint8_t dpi_guessed; /* the verdict is nDPI's give-up guess (ports), not
+                            a dissector's */
 
     /* Session evidence (session.c): whole-flow counts, kept across the
      * records an active timeout cuts. [0] client to server. */

@@ -103,6 +103,12 @@ void flow_table_free(flow_table *t)
     free(t);
 }
 
+void flow_table_each(flow_table *t, void (*fn)(void *ctx, flow *f), void *ctx)
+{
+    for (flow *f = t->lru.head; f != NULL; f = f->lru_next)
+        fn(ctx, f);
+}
+
 const flow_table_stats *flow_table_get_stats(const flow_table *t)
 {
     return &t->stats;

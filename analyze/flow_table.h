@@ -85,6 +85,10 @@ void flow_table_expire(flow_table *t, uint64_t now_us);
  * now_us for their own reason, all others for `reason`. */
 void flow_table_flush(flow_table *t, uint64_t now_us, int reason);
 
+/* Calls fn(ctx, f) for every live flow, least recently active first. fn
+ * may change the flow's analysis state, never end or create flows. */
+void flow_table_each(flow_table *t, void (*fn)(void *ctx, flow *f), void *ctx);
+
 const flow_table_stats *flow_table_get_stats(const flow_table *t);
 
 #endif

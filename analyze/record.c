@@ -15,6 +15,7 @@
 #include "base/wire_json.h"
 #include "dpi.h"
 #include "session.h"
+#include "fep.h"
 #include "timing.h"
 
 #define RECORD_MAX_RISKS 64
@@ -72,6 +73,26 @@ static void record_endpoints(json_t *o, const flow *f)
     record_set(o, "src_port", json_integer(f->key.port[c]));
     record_set(o, "dst_ip", json_string(pkt_addr_format(&f->key.addr[s], b, sizeof(b))));
     record_set(o, "dst_port", json_integer(f->key.port[s]));
+}
+
+/* ICMP flows are keyed without ports; their first message's type and
+ * code, from its sender, stand in as the specification asks. The decoder
+ * reads no SCTP ports, so an SCTP flow's id would be wrong: none is given. */
+const char *record_community_id(const flow *f, char *out)
+{
+    community_id_tuple t;
+    int icmp = f->key.proto == 1 || f->key.proto == 58;
+
+    if (f->key.proto == 132)
+        return NULL;
+    int a = icmp ? f->first_side : f->client;
+
+    t.src = &f->key.addr[a];
+    t.dst = &f->key.addr[!a];
+    t.sport = icmp ? f->icmp_type : f->key.port[a];
+    t.dport = icmp ? f->icmp_code : f->key.port[!a];
+    t.proto = f->key.proto;
+    return community_id_v1(&t, 0, out);
 }
 
 static void record_tunnel(json_t *o, const flow *f)
@@ -169,6 +190,7 @@ static void record_flow_control(json_t *o, const flow *f)
     record_set(o, "control", kind && !f->ctl_dns ? json_string(kind) : json_null());
     record_set(o, "control_lookup", kind && f->ctl_dns ? json_string(kind) : json_null());
     record_set(o, "session", json_string(session_level_name(f->session)));
+    record_set(o, "fully_encrypted", json_boolean(fep_flow(f)));
 }
 
 /* Roles that come from the per-flow analysis. */
@@ -250,7 +272,7 @@ json_t *record_flow(const flow *f, int end, const char *sensor)
 json_t *record_flow_geo(const flow *f, int end, const char *sensor, const geo_party *src,
                         const geo_party *dst)
 {
-    char pbuf[8];
+    char pbuf[8], cid[COMMUNITY_ID_LEN];
     timing_summary ts;
     json_t *o = json_object();
     json_t *roles = json_array();
@@ -261,6 +283,7 @@ json_t *record_flow_geo(const flow *f, int end, const char *sensor, const geo_pa
     record_set(o, "sensor", wjson_cstring(sensor));
     record_endpoints(o, f);
     record_set(o, "proto", json_string(record_proto_name(f->key.proto, pbuf, sizeof(pbuf))));
+    record_set(o, "community_id", wjson_cstring(record_community_id(f, cid)));
     record_tunnel(o, f);
     record_facts(o, f);
     record_counters(o, f);

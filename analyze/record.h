@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "capture/community_id.h"
 #include "flow.h"
 #include "geo/snapshot.h"
 
@@ -35,6 +36,10 @@ char *record_flow_line_geo(const flow *f, int end, const char *sensor, const geo
 /* The record object as one compact line (malloc'ed, no newline; the
  * caller frees it); NULL when o is NULL or out of memory. */
 char *record_line(const json_t *o, size_t *len);
+
+/* The Community ID (v1, seed 0) of f into out (COMMUNITY_ID_LEN bytes).
+ * Returns out, or NULL for SCTP, whose ports the decoder does not read. */
+const char *record_community_id(const flow *f, char *out);
 
 /* "tcp", "udp", "icmp"... or the number in buf for others. */
 const char *record_proto_name(uint8_t proto, char *buf, size_t len);

@@ -1,171 +1,85 @@
 /* roles.c -- control session kinds (see roles.h).
  *
- * The built-in table below comes from the project's indicator list
- * (remote-control tools, tunnels, notebook and GPU cloud control hosts).
- * It is plain data, kept apart from the matching code: a new tool is a
- * new row (kind, by, pattern, ports, apps).
- *
- * Matching is on strings from the wire (SNI, Host, paths): every compare
- * is bounded by the NUL the facts carry or by the length given, and case
- * is ignored for names as DNS does.
+ * The rules are the operator's (data/indicators/controls.csv, parsed by
+ * geo/controls.c); this file only matches them. Matching is on strings
+ * from the wire (SNI, Host, paths): every compare is bounded by the NUL
+ * the facts carry or by the length given, and case is ignored for names
+ * as DNS does.
  */
 #include "roles.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "dpi.h"
 #include "http_req.h"
 
-#define R_APP(kind, app)                                                                           \
-    {                                                                                              \
-        kind, ROLES_BY_APP, 0, 0, 0, app, NULL                                                     \
-    }
-#define R_NAME(kind, pat)                                                                          \
-    {                                                                                              \
-        kind, ROLES_BY_NAME, 0, 0, 0, pat, NULL                                                    \
-    }
-#define R_PATH(kind, pat)                                                                          \
-    {                                                                                              \
-        kind, ROLES_BY_PATH, 0, 0, 0, pat, NULL                                                    \
-    }
-#define R_PORT(kind, pr, lo, hi, apps)                                                             \
-    {                                                                                              \
-        kind, ROLES_BY_PORT, pr, lo, hi, NULL, apps                                                \
-    }
+/* ---- tables ------------------------------------------------------------ */
 
-static const roles_rule roles_builtin_rules[] = {
-    /* What nDPI 4.2 names itself. */
-    R_APP("ssh", "SSH"),
-    R_APP("rdp", "RDP"),
-    R_APP("vnc", "VNC"),
-    R_APP("remote_desktop:anydesk", "AnyDesk"),
-    R_APP("remote_desktop:teamviewer", "TeamViewer"),
-
-    /* Managed notebooks (the session is a Jupyter server behind a proxy). */
-    R_NAME("jupyter", "*.notebook.*.sagemaker.aws"),
-    R_NAME("jupyter", "*.studio.*.sagemaker.aws"),
-    R_NAME("jupyter", "instances.azureml.ms"),
-    R_NAME("jupyter", "instances.azureml.net"),
-    R_NAME("jupyter", "notebooks.azure.net"),
-    R_NAME("jupyter", "notebooks.googleusercontent.com"),
-    R_NAME("jupyter", "kernels.googleusercontent.com"),
-    R_NAME("jupyter", "colab.research.google.com"),
-    R_NAME("jupyter", "lambdaspaces.com"),
-    R_NAME("jupyter", "proxy.runpod.net"),
-    R_NAME("jupyter", "*.notebooks*.jarvislabs.net"),
-    R_NAME("jupyter", "dsw-gateway-*.data.aliyun.com"),
-    R_NAME("jupyter", "*.dsw-gateway-*.data.aliyun.com"),
-
-    /* Remote desktops nDPI 4.2 does not know. */
-    R_NAME("remote_desktop:anydesk", "net.anydesk.com"),
-    R_NAME("remote_desktop:teamviewer", "teamviewer.com"),
-    R_NAME("remote_desktop:todesk", "todesk.com"),
-    R_NAME("remote_desktop:todesk", "todesk.cn"),
-    R_NAME("remote_desktop:sunlogin", "oray.com"),
-    R_NAME("remote_desktop:sunlogin", "oray.net"),
-    R_NAME("remote_desktop:sunlogin", "orayer.com"),
-    R_NAME("remote_desktop:sunlogin", "sunlogin.net"),
-    R_NAME("remote_desktop:rustdesk", "rustdesk.com"),
-    R_NAME("remote_desktop:parsec", "parsec.app"),
-    R_NAME("remote_desktop:parsec", "parsecgaming.com"),
-    R_NAME("remote_desktop:splashtop", "splashtop.com"),
-
-    /* Cloud control APIs and consoles. */
-    R_NAME("cloud_api:aws-ssm", "ssm.*.amazonaws.com"),
-    R_NAME("cloud_api:aws-ssm", "ssmmessages.*.amazonaws.com"),
-    R_NAME("cloud_api:aws-ssm", "ec2messages.*.amazonaws.com"),
-    R_NAME("cloud_api:aws-ec2-instance-connect", "ec2-instance-connect.*.amazonaws.com"),
-    R_NAME("cloud_api:azure", "management.azure.com"),
-    R_NAME("cloud_api:azureml", "api.azureml.ms"),
-    R_NAME("cloud_api:gcp-iap", "tunnel.cloudproxy.app"),
-    R_NAME("cloud_api:gcp-notebooks", "notebooks.googleapis.com"),
-    R_NAME("cloud_api:oracle", "cloud.oracle.com"),
-    R_NAME("cloud_api:lambda", "cloud.lambda.ai"),
-    R_NAME("cloud_api:lambda", "cloud.lambdalabs.com"),
-    R_NAME("cloud_api:coreweave", "api.coreweave.com"),
-    R_NAME("cloud_api:coreweave", "console.coreweave.com"),
-    R_NAME("cloud_api:coreweave", "cloud.coreweave.com"),
-    R_NAME("cloud_api:runpod", "api.runpod.io"),
-    R_NAME("cloud_api:runpod", "rest.runpod.io"),
-    R_NAME("cloud_api:runpod", "console.runpod.io"),
-    R_NAME("cloud_api:runpod", "api.runpod.ai"),
-    R_NAME("cloud_api:runpod", "ssh.runpod.io"),
-    R_NAME("cloud_api:vast", "console.vast.ai"),
-    R_NAME("cloud_api:vast", "cloud.vast.ai"),
-    R_NAME("cloud_api:paperspace", "api.paperspace.com"),
-    R_NAME("cloud_api:paperspace", "api.paperspace.io"),
-    R_NAME("cloud_api:crusoe", "api.crusoecloud.com"),
-    R_NAME("cloud_api:crusoe", "console.crusoecloud.com"),
-    R_NAME("cloud_api:nebius", "api.nebius.cloud"),
-    R_NAME("cloud_api:nebius", "console.nebius.com"),
-    R_NAME("cloud_api:hyperstack", "infrahub-api.nexgencloud.com"),
-    R_NAME("cloud_api:hyperstack", "console.hyperstack.cloud"),
-    R_NAME("cloud_api:genesis", "api.genesiscloud.com"),
-    R_NAME("cloud_api:fluidstack", "api.fluidstack.io"),
-    R_NAME("cloud_api:tensordock", "dashboard.tensordock.com"),
-    R_NAME("cloud_api:voltagepark", "dashboard.voltagepark.com"),
-    R_NAME("cloud_api:voltagepark", "console.voltagepark.com"),
-    R_NAME("cloud_api:jarvislabs", "backendprod.jarvislabs.net"),
-    R_NAME("cloud_api:tencent", "tencentcloudapi.com"),
-    R_NAME("cloud_api:huawei-modelarts", "modelarts.*.myhuaweicloud.com"),
-
-    /* Tunnels that expose a host. */
-    R_NAME("tunnel:ngrok", "connect.ngrok-agent.com"),
-    R_NAME("tunnel:ngrok", "tunnel.ngrok.com"),
-    R_NAME("tunnel:ngrok", "ngrok-free.app"),
-    R_NAME("tunnel:ngrok", "ngrok-free.dev"),
-    R_NAME("tunnel:ngrok", "ngrok.app"),
-    R_NAME("tunnel:ngrok", "ngrok.io"),
-    R_NAME("tunnel:ngrok", "ngrok.dev"),
-    R_NAME("tunnel:cloudflared", "cftunnel.com"),
-    R_NAME("tunnel:cloudflared", "argotunnel.com"),
-    R_NAME("tunnel:cloudflared", "cfargotunnel.com"),
-    R_NAME("tunnel:cloudflared", "trycloudflare.com"),
-    R_NAME("tunnel:vscode", "rel.tunnels.api.visualstudio.com"),
-    R_NAME("tunnel:vscode", "devtunnels.ms"),
-    R_NAME("tunnel:tailscale", "controlplane.tailscale.com"),
-    R_NAME("tunnel:tailscale", "login.tailscale.com"),
-    R_NAME("tunnel:tailscale", "derp*.tailscale.com"),
-    R_NAME("tunnel:tailscale", "ts.net"),
-
-    /* Paths of the notebook, dashboard and cluster APIs. */
-    R_PATH("jupyter", "/api/kernels"),
-    R_PATH("jupyter", "/api/sessions"),
-    R_PATH("jupyter", "/api/contents"),
-    R_PATH("jupyter", "/api/terminals"),
-    R_PATH("jupyter", "/lab"),
-    R_PATH("jupyter", "/tree"),
-    R_PATH("jupyter", "/hub/"),
-    R_PATH("tensorboard", "/data/plugins_listing"),
-    R_PATH("kubernetes", "/api/v1/namespaces"),
-    R_PATH("kubernetes", "/api/v1/nodes"),
-    R_PATH("kubernetes", "/api/v1/pods"),
-    R_PATH("kubernetes", "/apis/"),
-    R_PATH("tunnel:frp", "/~!frp"),
-
-    /* Default ports, when nothing more specific was seen. */
-    R_PORT("ssh", 6, 22, 22, "Unknown"),
-    R_PORT("rdp", 6, 3389, 3389, "Unknown|TLS"),
-    R_PORT("vnc", 6, 5900, 5909, "Unknown"),
-    R_PORT("jupyter", 6, 8888, 8888, "HTTP|WebSocket|Unknown"),
-    R_PORT("tensorboard", 6, 6006, 6006, "HTTP|Unknown"),
-    R_PORT("ray", 6, 8265, 8265, "HTTP|Unknown"),
-    R_PORT("kubernetes", 6, 6443, 6443, "TLS|Unknown"),
-    R_PORT("tunnel:frp", 6, 7000, 7000, "TLS|Unknown"),
-    R_PORT("tunnel:cloudflared", 0, 7844, 7844, NULL),
-    R_PORT("tunnel:tailscale", 17, 41641, 41641, "Unknown|WireGuard"),
-    R_PORT("remote_desktop:teamviewer", 0, 5938, 5938, "Unknown"),
-    R_PORT("remote_desktop:anydesk", 6, 7070, 7070, "Unknown|TLS"),
-    R_PORT("remote_desktop:rustdesk", 0, 21115, 21119, "Unknown"),
+struct roles_kinds {
+    char **kinds;
+    size_t n, cap;
 };
 
-static const roles_table roles_builtin = {roles_builtin_rules, sizeof(roles_builtin_rules) /
-                                                                   sizeof(roles_builtin_rules[0])};
-
-const roles_table *roles_table_builtin(void)
+roles_kinds *roles_kinds_new(void)
 {
-    return &roles_builtin;
+    return calloc(1, sizeof(roles_kinds));
+}
+
+void roles_kinds_free(roles_kinds *k)
+{
+    if (k == NULL)
+        return;
+    for (size_t i = 0; i < k->n; i++)
+        free(k->kinds[i]);
+    free(k->kinds);
+    free(k);
+}
+
+/* The pool's copy of kind; NULL when out of memory. Linear: a reload
+ * happens rarely and a table names a few dozen kinds. */
+static const char *roles_kind(roles_kinds *k, const char *kind)
+{
+    for (size_t i = 0; i < k->n; i++)
+        if (strcmp(k->kinds[i], kind) == 0)
+            return k->kinds[i];
+    if (k->n == k->cap) {
+        size_t cap = k->cap ? k->cap * 2 : 32;
+        char **v = realloc(k->kinds, cap * sizeof(*v));
+        if (v == NULL)
+            return NULL;
+        k->kinds = v, k->cap = cap;
+    }
+    if ((k->kinds[k->n] = strdup(kind)) == NULL)
+        return NULL;
+    return k->kinds[k->n++];
+}
+
+void roles_table_clear(roles_table *t)
+{
+    free((roles_rule *)t->rules);
+    t->rules = NULL;
+    t->n = 0;
+}
+
+int roles_table_set(roles_table *t, roles_kinds *k, const roles_rule *rules, size_t n)
+{
+    roles_rule *copy = n ? malloc(n * sizeof(*copy)) : NULL;
+
+    roles_table_clear(t);
+    if (n > 0 && copy == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        copy[i] = rules[i];
+        if ((copy[i].kind = roles_kind(k, rules[i].kind)) == NULL) {
+            free(copy);
+            return -1;
+        }
+    }
+    t->rules = copy;
+    t->n = n;
+    return 0;
 }
 
 /* ---- names ------------------------------------------------------------- */

@@ -22,11 +22,13 @@
  * Rules are tried in table order and the first match wins, so specific
  * evidence is listed before ports.
  *
- * The table is data: one static array (roles_table_builtin()), which
- * every worker reads. Kind strings belong to the table, which outlives
- * every flow that points at them.
+ * The table is data: the rules of data/indicators/controls.csv
+ * (geo/controls.h), which the geo snapshot loads and reloads. A worker
+ * takes its own copy of them (roles_table_set()) whose kind strings live
+ * in the worker's roles_kinds pool, so a flow's `control` stays valid
+ * after a reload has freed the snapshot the rules came from.
  *
- * Threads: a table is read-only once built and shared by all workers;
+ * Threads: a table is read-only once built and belongs to one worker;
  * everything else here works on one flow, owned by one worker.
  */
 #ifndef LOOPHOLE_ROLES_H
@@ -38,33 +40,37 @@
 #include "capture/packet.h"
 #include "flow.h"
 
-enum roles_by { ROLES_BY_APP = 1, ROLES_BY_NAME, ROLES_BY_PATH, ROLES_BY_PORT };
+#include "geo/controls.h"
 
-typedef struct roles_rule {
-    const char *kind; /* what the record says, e.g. "remote_desktop:todesk" */
-    uint8_t by;       /* enum roles_by */
-    uint8_t proto;    /* port rules: 6, 17, or 0 for both */
-    uint16_t port_lo; /* port rules: server port range */
-    uint16_t port_hi;
-    const char *pattern; /* APP: an nDPI name, matched against each part of
-                            "TLS.AnyDesk", case ignored.
-                            NAME: a host name; without '*' it matches the
-                            name and its subdomains (like nDPI host rules);
-                            with '*' it is a glob whose '*' stands for
-                            characters within one label.
-                            PATH: a path prefix; unless it ends in '/', the
-                            path must end or go on with '/', '?' or '#'. */
-    const char *apps;    /* port rules: '|'-separated nDPI names the flow
-                            may have ("TLS|Unknown"); NULL: any */
-} roles_rule;
+enum roles_by {
+    ROLES_BY_APP = CONTROLS_BY_APP,
+    ROLES_BY_NAME = CONTROLS_BY_NAME,
+    ROLES_BY_PATH = CONTROLS_BY_PATH,
+    ROLES_BY_PORT = CONTROLS_BY_PORT,
+};
+
+typedef controls_rule roles_rule; /* fields: see geo/controls.h */
 
 typedef struct roles_table {
     const roles_rule *rules;
     size_t n;
 } roles_table;
 
-/* The built-in table (static; never freed). */
-const roles_table *roles_table_builtin(void);
+/* Kind strings interned for the life of a worker: one copy of each
+ * distinct kind ever loaded (a few dozen), never freed before the pool. */
+typedef struct roles_kinds roles_kinds;
+
+roles_kinds *roles_kinds_new(void); /* NULL when out of memory */
+void roles_kinds_free(roles_kinds *k);
+
+/* Makes *t a copy of the n rules whose kinds point into k; patterns and
+ * apps still point into `rules`, which must outlive the use of t. The
+ * previous content of t is freed. Returns 0, or -1 when out of memory
+ * (t is then empty). */
+int roles_table_set(roles_table *t, roles_kinds *k, const roles_rule *rules, size_t n);
+
+/* Frees a table made by roles_table_set() and leaves it empty. */
+void roles_table_clear(roles_table *t);
 
 /* What the classifier looks at; strings may be NULL. */
 typedef struct roles_input {

@@ -4,10 +4,10 @@
  * passed or a closed TCP connection is being reopened), count the packet,
  * give it to inspection while inspection runs, and to the per-flow
  * analysis: request paths for the control session rules (roles.c) on the
- * first client payloads, timing (timing.c) on TCP data while the flow
- * keeps a timing state, and the session evidence (session.c) of every
- * packet with data. A bulk flow past its first packets costs a few
- * compares and additions here.
+ * first client payloads, the fully-encrypted test (fep.c) on the first,
+ * timing (timing.c) on TCP data while the flow keeps a timing state, and
+ * the session evidence (session.c) of every packet with data. A bulk flow
+ * past its first packets costs a few compares and additions here.
  */
 #include "worker.h"
 
@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "capture/capture.h"
+#include "fep.h"
 #include "record.h"
 #include "roles.h"
 #include "session.h"
@@ -26,7 +27,9 @@ struct worker {
     worker_config cfg;
     flow_table *table;
     dpi *dpi;
-    const roles_table *roles; /* control session kinds; read-only, shared */
+    roles_table roles;  /* control session rules: this worker's copy of geo's */
+    roles_kinds *kinds; /* the kind strings flows point at; outlive reloads */
+    uint64_t roles_gen; /* generation of the snapshot `roles` was copied from */
     pthread_t thread;
     int started;
     uint64_t now_us;
@@ -34,11 +37,41 @@ struct worker {
     geo_cache *cache;
 };
 
+/* A request path remembered by rule index means nothing in a new table:
+ * the flow reads its next request lines again. */
+static void worker_forget_path(void *ctx, flow *f)
+{
+    (void)ctx;
+    if (f->ctl_path != 0)
+        f->ctl_path = 0, f->ctl_reqs = 0;
+}
+
+/* Takes the current geo snapshot and, when it changed, the control rules
+ * it carries (controls.csv). Flows keep the kinds they have: those strings
+ * live in w->kinds. */
+static void worker_geo_refresh(worker *w)
+{
+    const indicators *in;
+    const roles_rule *rules = NULL;
+    size_t n = 0;
+
+    if (w->cfg.geo == NULL)
+        return;
+    geo_holder_refresh(w->cfg.geo, &w->geo);
+    if (w->geo == NULL || geo_snapshot_generation(w->geo) == w->roles_gen)
+        return;
+    w->roles_gen = geo_snapshot_generation(w->geo);
+    if ((in = geo_snapshot_indicators(w->geo)) != NULL)
+        rules = controls_rules(indicators_controls(in), &n);
+    if (roles_table_set(&w->roles, w->kinds, rules, n) != 0)
+        fprintf(stderr, "loophole: out of memory for the control-session rules\n");
+    flow_table_each(w->table, worker_forget_path, NULL);
+}
+
 /* Geo answers for the flow's client and server; 0 without geo data. */
 static int worker_parties(worker *w, const flow *f, geo_party *src, geo_party *dst)
 {
-    if (w->cfg.geo)
-        geo_holder_refresh(w->cfg.geo, &w->geo);
+    worker_geo_refresh(w);
     if (w->geo == NULL)
         return 0;
     geo_cache_lookup(w->cache, w->geo, &f->key.addr[f->client], src);
@@ -67,7 +100,8 @@ static void worker_on_end(void *ctx, flow *f, int reason, int final)
 
     if (f->pkts[0] + f->pkts[1] > 0) {
         dpi_finish(w->dpi, f);
-        roles_update(w->roles, f);
+        worker_geo_refresh(w); /* a reload's control rules apply from this record on */
+        roles_update(&w->roles, f);
         session_update(f);
         geo_party src, dst;
         int geo = worker_parties(w, f, &src, &dst);
@@ -98,10 +132,10 @@ worker *worker_new(const worker_config *cfg, char *err, size_t errlen)
     }
     w->cfg = *cfg;
     w->dpi = dpi_new(err, errlen);
-    w->roles = roles_table_builtin();
+    w->kinds = roles_kinds_new();
     w->table = flow_table_new(&cfg->table, worker_on_end, w);
     w->cache = geo_cache_new(cfg->geo_cache_entries);
-    if (w->dpi == NULL || w->table == NULL || w->cache == NULL) {
+    if (w->dpi == NULL || w->table == NULL || w->cache == NULL || w->kinds == NULL) {
         if (w->table == NULL)
             snprintf(err, errlen, "out of memory for a flow table of %u flows",
                      cfg->table.max_flows);
@@ -117,6 +151,8 @@ static void worker_packet(worker *w, capture_rec *rec)
     flow_key k;
 
     p->data = rec->bytes;
+    if (w->geo == NULL) /* the control rules come with the first snapshot */
+        worker_geo_refresh(w);
     int side = flow_key_make(&k, p);
     flow *f = flow_table_find(w->table, rec->hash, &k);
     if (f)
@@ -133,11 +169,13 @@ static void worker_packet(worker *w, capture_rec *rec)
     if (p->payload_len > 0)
         session_packet(f, p, dir);
     if (roles_wants(f, p, dir))
-        roles_packet(w->roles, f, p, dir);
+        roles_packet(&w->roles, f, p, dir);
+    if (fep_wants(f, p, dir))
+        fep_packet(f, p, dir);
     /* The control kind is settled as soon as inspection has its facts, so
      * that timing can drop bulk flows that are not control sessions. */
     if (dpi_wants(f, p) && dpi_packet(w->dpi, f, p))
-        roles_update(w->roles, f);
+        roles_update(&w->roles, f);
     if (timing_wants(f, p))
         timing_packet(f, p, dir);
 }
@@ -151,8 +189,7 @@ void worker_process(worker *w, capture_rec *rec)
         worker_packet(w, rec);
         break;
     case CAPTURE_REC_TICK:
-        if (w->cfg.geo) /* lets go of a replaced snapshot even when idle */
-            geo_holder_refresh(w->cfg.geo, &w->geo);
+        worker_geo_refresh(w); /* lets go of a replaced snapshot even when idle */
         flow_table_expire(w->table, w->now_us);
         break;
     case CAPTURE_REC_END:
@@ -200,6 +237,8 @@ void worker_free(worker *w)
     worker_join(w);
     flow_table_free(w->table);
     dpi_free(w->dpi);
+    roles_table_clear(&w->roles);
+    roles_kinds_free(w->kinds);
     geo_snapshot_unref(w->geo);
     geo_cache_free(w->cache);
     free(w);

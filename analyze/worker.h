@@ -12,6 +12,9 @@
  * Records are enriched with geo answers when the worker has a geo holder:
  * the worker keeps a reference to the current geo snapshot and a private
  * cache, and picks up a reloaded snapshot at its next record or tick.
+ * The control-session rules (controls.csv) come with the snapshot: the
+ * worker copies them when it takes one, and without a geo holder it has
+ * none (no flow is a control session).
  *
  * Nothing in a worker is shared with another worker; what a sink shares
  * between workers (an output file, the graph) locks on its own.

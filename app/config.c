@@ -434,6 +434,9 @@ static const config_key config_keys[] = {
     {"redis", "queue", NULL, CK_SIZE, CW_U64, 0, F(redis_queue_bytes), 0, 64 * KiB, 1024 * MiB,
      "4MiB"},
     {"output", "alerts", "--alerts", CK_STRING, CW_INT, CF_NONEMPTY, F(alerts_path), 0, 0, 0, "-"},
+    {"output", "alerts_format", "--alerts-format", CK_STRING, CW_INT, CF_NONEMPTY, F(alerts_format),
+     0, 0, 0, "native"},
+    {"output", "metrics", "--metrics", CK_STRING, CW_INT, 0, F(metrics_path), 0, 0, 0, NULL},
     {"output", "flows", "--flows", CK_STRING, CW_INT, 0, F(flows_path), 0, 0, 0, NULL},
     {"output", "sensor", "--sensor", CK_STRING, CW_INT, CF_NONEMPTY, F(sensor), 0, 0, 0, NULL},
     {"output", "stats", "--stats", CK_SECONDS, CW_INT, 0, F(stats_secs), 0, 0, 86400, NULL},
@@ -724,6 +727,8 @@ void config_free(config *c)
     free(c->redis_prefix);
     free(c->journal_path);
     free(c->alerts_path);
+    free(c->alerts_format);
+    free(c->metrics_path);
     free(c->flows_path);
     free(c->sensor);
     free(c->graph_path);
@@ -893,6 +898,8 @@ static const struct option config_longopts[] = {
     {"no-progress", no_argument, NULL, CONFIG_OPT_LONG + 21},
     {"user", required_argument, NULL, CONFIG_OPT_LONG + 22},
     {"wait-interface", no_argument, NULL, CONFIG_OPT_LONG + 23},
+    {"alerts-format", required_argument, NULL, CONFIG_OPT_LONG + 24},
+    {"metrics", required_argument, NULL, CONFIG_OPT_LONG + 25},
     {NULL, 0, NULL, 0},
 };
 
@@ -919,9 +926,13 @@ void config_usage(FILE *out)
           "  -c FILE           configuration file (INI); flags override it\n"
           "  --geo FILE        MaxMind database (.mmdb); repeatable; replaces [geo] db\n"
           "  --inventory FILE  the GPU fleet inventory (CSV)\n"
-          "  --indicators DIR  indicator tables (asn.csv, networks.csv, domains.csv)\n"
+          "  --indicators DIR  directory of the indicator tables and control rules\n"
           "  --redis URL       redis://[user:password@]host:port[/db] or unix:///path/to/socket\n"
           "  --alerts FILE     alerts as JSON lines; '-' is standard output (default)\n"
+          "  --alerts-format F native (default) or eve: alerts as Suricata EVE alert events\n"
+          "  --metrics FILE    the counters in Prometheus text format, FILE replaced at every\n"
+          "                    --stats tick (10 s without --stats) and at exit; for\n"
+          "                    node_exporter's textfile collector (name it *.prom)\n"
           "  --flows FILE      one JSON line per finished flow; '-' is standard output\n"
           "  --sensor NAME     sensor name in every record (default: the host name)\n"
           "  --threads N       analysis worker threads, 1 to 64 (default: cores, at most 16)\n"
@@ -1093,6 +1104,11 @@ static int config_check(config *c, const config_args *a, char *err, size_t errle
     }
     if (a->seen_r)
         config_set_string(&c->interface, NULL);
+    if (strcmp(c->alerts_format, "native") != 0 && strcmp(c->alerts_format, "eve") != 0) {
+        config_err(err, errlen, "alerts_format: expected native or eve, got '%s'",
+                   c->alerts_format);
+        return -1;
+    }
     for (int i = 0, stdin_seen = 0; i < c->nfiles; i++) {
         if (strcmp(c->files[i], "-") == 0 && stdin_seen++) {
             config_err(err, errlen, "-r: standard input ('-') can be read only once");

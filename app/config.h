@@ -64,13 +64,15 @@ typedef struct config {
     int redis_flows;            /* 0; 1 = flow records also go to <prefix>flows */
     uint64_t redis_queue_bytes; /* 4 MiB: bounded event queue per worker */
     /* output */
-    char *alerts_path;  /* "-" */
-    char *flows_path;   /* NULL = off */
-    char *sensor;       /* default: gethostname() */
-    int stats_secs;     /* 0 = off */
-    char *graph_path;   /* --graph / [output] graph: DOT file written at the end; NULL = off */
-    char *summary_path; /* --summary / [output] summary: JSON summary at the end; NULL = off */
-    int progress;       /* 1: progress line when stderr is a terminal (replay only); 0 = never */
+    char *alerts_path;   /* "-" */
+    char *alerts_format; /* "native" (interface.md section 2) or "eve" (docs/siem.md) */
+    char *metrics_path;  /* --metrics / [output] metrics: Prometheus textfile; NULL = off */
+    char *flows_path;    /* NULL = off */
+    char *sensor;        /* default: gethostname() */
+    int stats_secs;      /* 0 = off */
+    char *graph_path;    /* --graph / [output] graph: DOT file written at the end; NULL = off */
+    char *summary_path;  /* --summary / [output] summary: JSON summary at the end; NULL = off */
+    int progress;        /* 1: progress line when stderr is a terminal (replay only); 0 = never */
     /* countries: arrays of 2-letter upper-case codes, each "XX\0" */
     char (*china)[3];
     int nchina;

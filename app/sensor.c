@@ -20,7 +20,9 @@
 #include "analyze/worker.h"
 #include "capture/capture.h"
 #include "geo/snapshot.h"
+#include "app/eve.h"
 #include "app/graph.h"
+#include "app/metrics.h"
 #include "app/progress.h"
 #include "base/counters.h"
 #include "base/stats.h"
@@ -81,7 +83,53 @@ struct sensor {
     FILE *graph_fp;   /* --graph, opened at start (before a privilege drop) */
     FILE *summary_fp; /* --summary, likewise; stdout for "-" */
     char summary_since[64];
+    /* Alerts by rule, counted on the writer's thread: one per rule of
+     * eve_rules(), then one for any other rule. */
+    _Atomic uint64_t *rule_alerts;
+    int alerts_eve;     /* --alerts-format eve: sensor_on_alert writes --alerts */
+    int metrics_failed; /* the --metrics error was reported once */
 };
+
+static void sensor_report(void *ctx, const char *msg);
+
+/* writer_alert_fn, on the writer's thread: counts an alert line under its
+ * rule and, with --alerts-format eve, writes it to --alerts as an EVE
+ * event (the writer then writes nothing itself; Redis keeps the native
+ * line either way). */
+static void sensor_on_alert(void *ctx, const char *line, size_t len)
+{
+    sensor *s = ctx;
+    size_t n, i, elen;
+    const eve_rule *r = eve_rules(&n);
+    json_t *a = json_loadb(line, len, 0, NULL);
+    const char *rule = json_string_value(json_object_get(a, "rule"));
+    char *eve;
+
+    for (i = 0; rule && i < n && strcmp(r[i].rule, rule) != 0; i++)
+        ;
+    STAT_ADD(s->rule_alerts[rule ? i : n], 1);
+    json_decref(a);
+    if (!s->alerts_eve)
+        return;
+    if ((eve = eve_from_alert(line, len, &elen)) != NULL)
+        output_write(s->alerts, eve, elen);
+    else
+        sensor_report(s, "an alert line from Redis is not a JSON object: not written as EVE");
+    free(eve);
+}
+
+static json_t *sensor_alerts_by_rule(sensor *s)
+{
+    size_t n;
+    const eve_rule *r = eve_rules(&n);
+    json_t *o = json_object();
+
+    for (size_t i = 0; i < n; i++)
+        json_object_set_new(o, r[i].rule, json_integer((json_int_t)STAT_GET(s->rule_alerts[i])));
+    if (STAT_GET(s->rule_alerts[n]))
+        json_object_set_new(o, "other", json_integer((json_int_t)STAT_GET(s->rule_alerts[n])));
+    return o;
+}
 
 #define SENSOR_GEO_CACHE 4096 /* answers cached per worker */
 
@@ -326,11 +374,13 @@ static int sensor_new_redis(sensor *s, char *err, size_t errlen)
     writer_config wc = {.url = &s->url,
                         .journal_path = s->journal,
                         .journal_max_bytes = cfg->journal_max_bytes,
-                        .alerts = s->alerts,
+                        .alerts = s->alerts_eve ? NULL : s->alerts,
                         .queues = s->queues,
                         .nqueues = s->nworkers + 1,
                         .report = sensor_report,
-                        .report_ctx = s};
+                        .report_ctx = s,
+                        .on_alert = sensor_on_alert,
+                        .alert_ctx = s};
     s->writer = writer_new(&wc, err, errlen);
     if (s->writer == NULL)
         return -1;
@@ -400,6 +450,14 @@ sensor *sensor_new(const config *cfg, const privs_target *run_as, char *err, siz
     s->cfg = cfg;
     s->run_as = *run_as;
     s->nworkers = cfg->threads > 0 ? (unsigned)cfg->threads : 1;
+    size_t nrules;
+    eve_rules(&nrules);
+    if ((s->rule_alerts = calloc(nrules + 1, sizeof(*s->rule_alerts))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        free(s);
+        return NULL;
+    }
+    s->alerts_eve = strcmp(cfg->alerts_format, "eve") == 0;
     pthread_mutex_init(&s->term_lock, NULL);
     sensor_detect_config(cfg, &s->rules);
     if (sensor_new_outputs(s, err, errlen) != 0 || sensor_new_redis(s, err, errlen) != 0) {
@@ -476,6 +534,7 @@ static json_t *sensor_stats_json(sensor *s)
     counters_add(o, "geo_reloads", s->geo_reloads);
     counters_add(o, "geo_reload_failures", s->geo_reload_failures);
     writer_stats_describe(s->writer, o);
+    json_object_set_new(o, "alerts_by_rule", sensor_alerts_by_rule(s));
     for (unsigned i = 0; i <= s->nworkers; i++)
         event_queue_stats_describe(s->queues[i], o);
     return o;
@@ -515,16 +574,42 @@ static void sensor_publish_stats(sensor *s, json_t *o)
     event_stats(s->queues[s->nworkers], kv, n);
 }
 
-/* Prints the counters (when --stats asks for them) and publishes them. */
+/* Prints the counters (when --stats asks for them), publishes them, and
+ * rewrites the --metrics file. A failing metrics file is reported once and
+ * does not stop the sensor: monitoring must not cost detection. */
 static void sensor_print_stats(sensor *s, int print)
 {
     json_t *o = sensor_stats_json(s);
     char *line = print ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT) : NULL;
+    char err[512];
 
     sensor_publish_stats(s, o);
+    if (s->cfg->metrics_path &&
+        metrics_write_textfile(s->cfg->metrics_path, o, err, sizeof(err)) != 0 &&
+        !s->metrics_failed++)
+        fprintf(stderr, "loophole: warning: --metrics: %s\n", err);
     if (line)
         fprintf(stderr, "%s\n", line);
     free(line);
+    json_decref(o);
+}
+
+/* The counters once the writer has drained every event, so the alerts
+ * that the last replies carried are counted: the last --stats line and the
+ * last --metrics file. */
+static void sensor_final_stats(sensor *s)
+{
+    json_t *o = sensor_stats_json(s);
+    char err[512];
+
+    if (s->cfg->metrics_path && metrics_write_textfile(s->cfg->metrics_path, o, err, sizeof(err)))
+        fprintf(stderr, "loophole: warning: --metrics: %s\n", err);
+    if (s->cfg->stats_secs > 0) {
+        char *line = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
+        if (line)
+            fprintf(stderr, "%s\n", line);
+        free(line);
+    }
     json_decref(o);
 }
 
@@ -668,9 +753,14 @@ static void sensor_flush_outputs(sensor *s)
     output_flush(s->alerts);
 }
 
+/* Without --stats, the --metrics file is rewritten this often: within the
+ * 15 s that Prometheus scrapes at by default. */
+#define SENSOR_METRICS_SECS 10
+
 static void sensor_wait_capture(sensor *s)
 {
-    int secs = s->cfg->stats_secs;
+    int print = s->cfg->stats_secs > 0;
+    int secs = print ? s->cfg->stats_secs : s->cfg->metrics_path ? SENSOR_METRICS_SECS : 0;
     struct timespec nap = {0, 50 * 1000 * 1000};
     struct timespec last, now;
 
@@ -685,9 +775,11 @@ static void sensor_wait_capture(sensor *s)
         sensor_flush_outputs(s); /* lines reach a reader within a nap */
         sensor_progress(s, &now);
         if (secs > 0 && now.tv_sec - last.tv_sec >= secs) {
-            sensor_term_hold(s);
-            sensor_print_stats(s, 1);
-            sensor_term_release(s);
+            if (print)
+                sensor_term_hold(s);
+            sensor_print_stats(s, print);
+            if (print)
+                sensor_term_release(s);
             last = now;
         }
     }
@@ -824,6 +916,19 @@ int sensor_run(sensor *s)
     char err[1024];
     int status = 0;
 
+    /* The metrics file is first written here, as the user the sensor runs
+     * as, so a directory it cannot write to is an error now rather than a
+     * warning once packets flow. */
+    if (s->cfg->metrics_path) {
+        json_t *o = sensor_stats_json(s);
+        int rc = metrics_write_textfile(s->cfg->metrics_path, o, err, sizeof(err));
+        json_decref(o);
+        if (rc != 0) {
+            fprintf(stderr, "loophole: --metrics: %s (the directory must be writable by %s)\n", err,
+                    s->run_as.drop ? s->run_as.name : "the user running loophole");
+            return 1;
+        }
+    }
     if (writer_start(s->writer) != 0) {
         fprintf(stderr, "loophole: cannot start the Redis writer thread\n");
         return 1;
@@ -850,10 +955,11 @@ int sensor_run(sensor *s)
         worker_join(s->workers[i]);
     if (s->cap_status != 0)
         status = 1;
-    sensor_print_stats(s, s->cfg->stats_secs > 0);
+    sensor_print_stats(s, 0); /* published while the writer still runs */
     sensor_warn_drops(s);
     if (sensor_stop_redis(s) != 0)
         status = 1;
+    sensor_final_stats(s);
     sensor_flush_outputs(s); /* every alert before the summary */
     if (sensor_operator_end(s) != 0)
         status = 1;
@@ -923,6 +1029,7 @@ void sensor_free(sensor *s)
     progress_free(atomic_exchange(&s->progress, NULL));
     if (s->alerts)
         output_close(s->alerts, err, sizeof(err));
+    free(s->rule_alerts);
     pthread_mutex_destroy(&s->term_lock);
     free(s);
 }

@@ -111,6 +111,12 @@ int decode_set_linktype(decoder *d, int dlt)
     case DLT_IPV6:
     case DLT_NULL:
     case DLT_LOOP:
+    case DLT_PPP:
+    case DLT_PPP_SERIAL:
+    case DLT_PPP_ETHER:
+    case DLT_C_HDLC:
+    case DLT_PPP_WITH_DIR:
+    case DLT_C_HDLC_WITH_DIR:
         d->dlt = dlt;
         return 0;
     default:

@@ -1,7 +1,9 @@
 /* decode_l2.c -- link layers down to the first IP header.
  *
  * Owns the capture link types (Ethernet, Linux cooked SLL and SLL2,
- * BSD DLT_NULL and DLT_LOOP, raw IP), IEEE 802.1Q / 802.1ad VLAN tags and
+ * BSD DLT_NULL and DLT_LOOP, raw IP, and the serial-line framings of
+ * carrier taps: PPP, PPP in HDLC-like framing, PPPoE without Ethernet and
+ * Cisco HDLC), IEEE 802.1Q / 802.1ad VLAN tags and
  * their stacking (QinQ, including the legacy 0x9100 tag), and MPLS label
  * stacks (RFC 3032) ending in IPv4, IPv6 or an Ethernet pseudowire with a
  * control word (RFC 4448).
@@ -33,6 +35,13 @@
 #define PPPOE_HLEN       8      /* PPPoE header and the PPP protocol field */
 #define PPP_IPV4         0x0021
 #define PPP_IPV6         0x0057
+#define PPP_MPLS         0x0281 /* RFC 3032 section 4.3 */
+#define PPPOE_SESSION    6      /* PPPoE header before the PPP protocol */
+#define CHDLC_HLEN       4      /* address, control, Ethertype */
+#define HDLC_ADDR_ALL    0xff   /* RFC 1662 all-stations address */
+#define HDLC_UI          0x03   /* RFC 1662 unnumbered information */
+#define CHDLC_UNICAST    0x0f   /* Cisco HDLC addresses */
+#define CHDLC_BCAST      0x8f
 
 static int decode_l2_is_vlan(uint16_t type)
 {
@@ -64,6 +73,22 @@ static int decode_l2_vlans(struct decode_ctx *c, uint16_t *type, uint32_t *off)
     return DECODE_OK;
 }
 
+/* The network-layer packet behind a PPP protocol field (RFC 1661). LCP,
+ * IPCP and the other control protocols are not IP. */
+static int decode_l2_ppp_proto(struct decode_ctx *c, uint16_t proto, uint32_t off)
+{
+    switch (proto) {
+    case PPP_IPV4:
+        return decode_ip_v4(c, off);
+    case PPP_IPV6:
+        return decode_ip_v6(c, off);
+    case PPP_MPLS:
+        return decode_l2_mpls(c, off);
+    default:
+        return DECODE_NON_IP;
+    }
+}
+
 /* PPPoE session frames (DSL access networks, seen on carrier mirror
  * ports): version/type 0x11, code 0, then PPP's protocol field. */
 static int decode_l2_pppoe(struct decode_ctx *c, uint32_t off)
@@ -74,14 +99,43 @@ static int decode_l2_pppoe(struct decode_ctx *c, uint32_t off)
         return DECODE_TRUNCATED_L2;
     if (h[0] != 0x11 || h[1] != 0)
         return DECODE_NON_IP;
-    switch (decode_rd16(h + 6)) {
-    case PPP_IPV4:
-        return decode_ip_v4(c, off + PPPOE_HLEN);
-    case PPP_IPV6:
-        return decode_ip_v6(c, off + PPPOE_HLEN);
-    default:
-        return DECODE_NON_IP;
-    }
+    return decode_l2_ppp_proto(c, decode_rd16(h + PPPOE_SESSION), off + PPPOE_HLEN);
+}
+
+/* Cisco HDLC: an address (0x0f unicast, 0x8f broadcast), a zero control
+ * byte, then an Ethertype (SLARP and CDP are not IP). */
+static int decode_l2_chdlc(struct decode_ctx *c, uint32_t off)
+{
+    if (c->cap < off + CHDLC_HLEN)
+        return DECODE_TRUNCATED_L2;
+    return decode_l2_ethertype(c, decode_rd16(c->data + off + 2), off + CHDLC_HLEN);
+}
+
+/* PPP frames as libpcap stores them for DLT_PPP and DLT_PPP_SERIAL: the
+ * RFC 1662 address and control bytes (0xff 0x03) unless they were
+ * compressed away (ACFC), then the protocol field, one byte when
+ * compressed (PFC: RFC 1661 section 6.5, an odd first byte) or two.
+ * Routers that log Cisco HDLC under these link types start with 0x0f or
+ * 0x8f, as tcpdump and ndpiReader also accept. `off` is 0, or 1 behind a
+ * direction byte; lengths are checked as off + n because the frame may be
+ * shorter than off. */
+static int decode_l2_ppp(struct decode_ctx *c, uint32_t off)
+{
+    const uint8_t *h = c->data;
+
+    if (c->cap < off + 2)
+        return DECODE_TRUNCATED_L2;
+    if (h[off] == CHDLC_UNICAST || h[off] == CHDLC_BCAST)
+        return decode_l2_chdlc(c, off);
+    if (h[off] == HDLC_ADDR_ALL && h[off + 1] == HDLC_UI)
+        off += 2;
+    if (c->cap < off + 1)
+        return DECODE_TRUNCATED_L2;
+    if (h[off] & 0x01)
+        return decode_l2_ppp_proto(c, h[off], off + 1);
+    if (c->cap < off + 2)
+        return DECODE_TRUNCATED_L2;
+    return decode_l2_ppp_proto(c, decode_rd16(h + off), off + 2);
 }
 
 int decode_l2_ethertype(struct decode_ctx *c, uint16_t type, uint32_t off)
@@ -198,6 +252,19 @@ int decode_l2_link(struct decode_ctx *c)
         return decode_l2_null(c, 1);
     case DLT_LOOP:
         return decode_l2_null(c, 0);
+    case DLT_PPP:
+    case DLT_PPP_SERIAL:
+        return decode_l2_ppp(c, 0);
+    case DLT_C_HDLC:
+        return decode_l2_chdlc(c, 0);
+    /* Juniper and Linux routers log a direction byte (0 received, 1
+     * sent) before the frame. */
+    case DLT_PPP_WITH_DIR:
+        return decode_l2_ppp(c, 1);
+    case DLT_C_HDLC_WITH_DIR:
+        return decode_l2_chdlc(c, 1);
+    case DLT_PPP_ETHER:
+        return decode_l2_pppoe(c, 0);
     default:
         return DECODE_UNSUPPORTED_LINK;
     }

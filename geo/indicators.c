@@ -10,9 +10,11 @@
  */
 #include "indicators.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "csv.h"
 #include "names.h"
@@ -33,6 +35,7 @@ struct indicators {
     size_t nasns, capasns;
     prefix_table *networks;
     names_table *domains;
+    controls *controls;
 };
 
 indicators *indicators_new(void)
@@ -43,7 +46,8 @@ indicators *indicators_new(void)
         return NULL;
     in->networks = prefix_table_new();
     in->domains = names_new();
-    if (in->networks == NULL || in->domains == NULL) {
+    in->controls = controls_new();
+    if (in->networks == NULL || in->domains == NULL || in->controls == NULL) {
         indicators_free(in);
         return NULL;
     }
@@ -63,6 +67,7 @@ void indicators_free(indicators *in)
     free(in->asns);
     prefix_table_free(in->networks, NULL);
     names_free(in->domains);
+    controls_free(in->controls);
     free(in);
 }
 
@@ -184,6 +189,8 @@ static int indicators_add(indicators *in, indicators_kind kind, char **f, const 
         return indicators_add_network(in, f[0], row, why);
     case INDICATORS_DOMAINS:
         return names_add(in->domains, f[0], strlen(f[0]), row, &old, why);
+    case INDICATORS_CONTROLS:
+        break; /* parsed by controls_parse() */
     }
     return -1;
 }
@@ -225,6 +232,8 @@ int indicators_parse(indicators *in, indicators_kind kind, const char *file, con
     csv_reader r;
     int n, rc = 0, header = 1;
 
+    if (kind == INDICATORS_CONTROLS)
+        return controls_parse(in->controls, file, buf, len, err, errlen);
     csv_init(&r, buf, len);
     while ((n = csv_next(&r, scratch, f, 3, &why)) != 0) {
         if (n > 0 && header) {
@@ -255,26 +264,44 @@ int indicators_parse(indicators *in, indicators_kind kind, const char *file, con
     return rc;
 }
 
+/* Parses DIR/NAME into the table of `kind`. `optional`: a file that does
+ * not exist is no error. Returns 0 or -1 with the reason in err. */
+static int indicators_load_file(indicators *in, indicators_kind kind, const char *dir,
+                                const char *name, int optional, char *err, size_t errlen)
+{
+    char path[4096];
+    size_t len;
+
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    if (optional && access(path, F_OK) != 0 && errno == ENOENT)
+        return 0;
+    char *buf = csv_slurp(path, &len, err, errlen);
+    int rc = buf ? indicators_parse(in, kind, path, buf, len, err, errlen) : -1;
+    free(buf);
+    return rc;
+}
+
 indicators *indicators_load_dir(const char *dir, char *err, size_t errlen)
 {
-    static const char *const files[] = {"asn.csv", "networks.csv", "domains.csv"};
+    static const char *const files[] = {"asn.csv", "networks.csv", "domains.csv", "controls.csv"};
     indicators *in = indicators_new();
+    int rc = 0;
 
     if (in == NULL) {
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    for (int k = 0; k < 3; k++) {
-        char path[4096];
-        size_t len;
-        snprintf(path, sizeof(path), "%s/%s", dir, files[k]);
-        char *buf = csv_slurp(path, &len, err, errlen);
-        int rc = buf ? indicators_parse(in, (indicators_kind)k, path, buf, len, err, errlen) : -1;
-        free(buf);
-        if (rc != 0) {
-            indicators_free(in);
-            return NULL;
-        }
+    /* Tables derived from packaged data (scripts/geo-db.sh) come first, so
+     * a hand-written row for the same AS or network replaces theirs. */
+    rc = indicators_load_file(in, INDICATORS_ASN, dir, "generated/asn.csv", 1, err, errlen);
+    if (rc == 0)
+        rc = indicators_load_file(in, INDICATORS_NETWORKS, dir, "generated/networks.csv", 1, err,
+                                  errlen);
+    for (int k = 0; k < 4 && rc == 0; k++)
+        rc = indicators_load_file(in, (indicators_kind)k, dir, files[k], 0, err, errlen);
+    if (rc != 0) {
+        indicators_free(in);
+        return NULL;
     }
     return in;
 }
@@ -303,6 +330,11 @@ const indicator *indicators_domain(const indicators *in, const char *host, size_
     return names_match(in->domains, host, len);
 }
 
+const controls *indicators_controls(const indicators *in)
+{
+    return in->controls;
+}
+
 size_t indicators_count(const indicators *in, indicators_kind kind)
 {
     switch (kind) {
@@ -312,6 +344,11 @@ size_t indicators_count(const indicators *in, indicators_kind kind)
         return prefix_table_count(in->networks);
     case INDICATORS_DOMAINS:
         return names_count(in->domains);
+    case INDICATORS_CONTROLS: {
+        size_t n;
+        controls_rules(in->controls, &n);
+        return n;
+    }
     }
     return 0;
 }

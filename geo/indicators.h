@@ -1,12 +1,13 @@
 /* indicators.h -- the operator-editable indicator tables.
  *
- * Three tables, each loaded from a documented CSV file in the indicator
+ * Four tables, each loaded from a documented CSV file in the indicator
  * directory (data/indicators/ in the source tree, installed under
  * share/loophole/indicators; see docs/geo.md for the format and sources):
  *
  *   asn.csv       asn,category,name       AS number or range "N-M" -> category
  *   networks.csv  cidr,category,name      longest-prefix match, v4 and v6
  *   domains.csv   suffix,category,name    whole-label suffix match on names
+ *   controls.csv  kind,by,match,apps      control-session rules (controls.h)
  *
  * Every row becomes an indicator {category, name}: for an ASN, the kind of
  * network and who runs it ("gpu_cloud", "Lambda"); for a network, the same
@@ -28,6 +29,7 @@
 #include <stdint.h>
 
 #include "base/pkt_addr.h"
+#include "controls.h"
 
 #define INDICATOR_GPU_CLOUD "gpu_cloud" /* the category that marks GPU hosts */
 
@@ -40,6 +42,7 @@ typedef enum indicators_kind {
     INDICATORS_ASN,
     INDICATORS_NETWORKS,
     INDICATORS_DOMAINS,
+    INDICATORS_CONTROLS,
 } indicators_kind;
 
 typedef struct indicators indicators;
@@ -56,7 +59,10 @@ void indicators_free(indicators *in);
 int indicators_parse(indicators *in, indicators_kind kind, const char *file, const char *buf,
                      size_t len, char *err, size_t errlen);
 
-/* Loads asn.csv, networks.csv and domains.csv from dir; each must exist.
+/* Loads asn.csv, networks.csv, domains.csv and controls.csv from dir;
+ * each must exist. generated/asn.csv and generated/networks.csv, tables
+ * scripts/geo-db.sh derives from packaged data, are loaded first when
+ * present, so the hand-written rows override them.
  * Operators extend the tables by editing these files or by pointing
  * [geo] indicators at a directory of their own. Returns NULL with the
  * file (and line) at fault in err. */
@@ -66,6 +72,9 @@ indicators *indicators_load_dir(const char *dir, char *err, size_t errlen);
 const indicator *indicators_asn(const indicators *in, uint32_t asn);
 const indicator *indicators_network(const indicators *in, const pkt_addr *a);
 const indicator *indicators_domain(const indicators *in, const char *host, size_t len);
+
+/* The control-session rules (never NULL; empty when none were loaded). */
+const controls *indicators_controls(const indicators *in);
 
 /* Rows held by each table, for start-up messages and tests. */
 size_t indicators_count(const indicators *in, indicators_kind kind);

@@ -52,11 +52,16 @@ struct writer {
     writer_stats st;
 };
 
-static uint64_t writer_now_ms(void)
+static uint64_t writer_now_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static uint64_t writer_now_ms(void)
+{
+    return writer_now_us() / 1000;
 }
 
 static void writer_report(writer *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -131,6 +136,8 @@ static void writer_on_alert(void *ctx, const char *line, size_t len)
 
     if (w->cfg.alerts)
         output_write(w->cfg.alerts, line, len);
+    if (w->cfg.on_alert)
+        w->cfg.on_alert(w->cfg.alert_ctx, line, len);
     STAT_ADD(w->st.alerts, 1);
 }
 
@@ -162,6 +169,7 @@ static int writer_pipeline(writer *w, writer_item *items, int n)
 {
     event_view *views = malloc(sizeof(*views) * (size_t)n);
     int done = 0;
+    uint64_t t0 = writer_now_us();
 
     if (views == NULL)
         return 0;
@@ -188,6 +196,10 @@ static int writer_pipeline(writer *w, writer_item *items, int n)
             break;
         }
         STAT_ADD(w->st.sent, 1);
+    }
+    if (done == n) {
+        STAT_ADD(w->st.round_trips, 1);
+        STAT_ADD(w->st.round_trip_us, writer_now_us() - t0);
     }
     free(views);
     return done;
@@ -413,5 +425,7 @@ void writer_stats_describe(const writer *w, json_t *o)
     counters_add(o, "events_dropped", STAT_GET(ws->dropped));
     counters_add(o, "events_rejected", STAT_GET(ws->rejected));
     counters_add(o, "journal_bytes", STAT_GET(ws->journal_bytes));
+    counters_add(o, "redis_round_trips", STAT_GET(ws->round_trips));
+    counters_add(o, "redis_round_trip_us", STAT_GET(ws->round_trip_us));
     counters_add(o, "alerts", STAT_GET(ws->alerts));
 }

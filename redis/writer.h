@@ -32,6 +32,10 @@
 
 typedef void writer_report_fn(void *ctx, const char *msg);
 
+/* Sees every alert line Redis returned, after it was written; called on
+ * the writer's thread. */
+typedef void writer_alert_fn(void *ctx, const char *line, size_t len);
+
 typedef struct writer_config {
     const redis_url *url;       /* borrowed */
     int timeout_ms;             /* connect and per-command timeout; 0 = 2000 */
@@ -43,6 +47,8 @@ typedef struct writer_config {
     unsigned nqueues;
     writer_report_fn *report; /* warnings and errors, one line each */
     void *report_ctx;
+    writer_alert_fn *on_alert; /* NULL = none */
+    void *alert_ctx;
 } writer_config;
 
 typedef struct writer_stats {
@@ -54,6 +60,9 @@ typedef struct writer_stats {
     _Atomic uint64_t rejected;   /* refused by Redis (error reply), reported */
     _Atomic uint64_t alerts;     /* alert lines written */
     _Atomic uint64_t reconnects; /* successful connections after the first */
+    /* Redis latency: pipelines sent and answered in full, and the time
+     * from sending each to its last reply, summed. */
+    _Atomic uint64_t round_trips, round_trip_us;
     _Atomic uint64_t journal_bytes, journal_pending;
     _Atomic int connected;
 } writer_stats;

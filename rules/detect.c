@@ -72,7 +72,7 @@ void detect_record_id(const detect_view *v, char *buf, size_t len)
 
 json_t *detect_evidence(const detect_view *v, const char *detail)
 {
-    char src[64], dst[64], pbuf[8];
+    char src[64], dst[64], pbuf[8], cid[COMMUNITY_ID_LEN];
     json_t *fo = json_object();
     json_t *item = json_object();
 
@@ -82,6 +82,7 @@ json_t *detect_evidence(const detect_view *v, const char *detail)
     json_object_set_new(fo, "dst", json_string(dst));
     json_object_set_new(fo, "proto",
                         json_string(record_proto_name(v->f->key.proto, pbuf, sizeof(pbuf))));
+    json_object_set_new(fo, "community_id", wjson_cstring(record_community_id(v->f, cid)));
     json_object_set_new(fo, "app", wjson_cstring(v->app ? v->app : "Unknown"));
     if (v->sni)
         json_object_set_new(fo, "sni", wjson_cstring(v->sni));

@@ -28,6 +28,7 @@
 
 #include "analyze/dpi.h"
 #include "analyze/session.h"
+#include "analyze/fep.h"
 
 /* Per-flow alerts are raised once per (rule, entity, hour): a long
  * session cut into records by the active timeout, or a host reached
@@ -265,8 +266,18 @@ static void detect_proxy_latency(detect *d, event_queue *q, const detect_view *v
     detect_raise(q, v, &p);
 }
 
+/* A fully encrypted TCP connection (Shadowsocks, VMess, obfs4 and the
+ * like: analyze/fep.h) to a hosting, VPN, proxy or cloud address in China
+ * or a relay country: the shape of a self-run tunnel to a rented relay. */
+static int detect_fep_relay(detect *d, const detect_view *v)
+{
+    return fep_flow(v->f) && detect_anonymising(v->server) &&
+           (detect_is_china(d, v->server) || detect_is_relay_country(d, v->server));
+}
+
 /* reverse_tunnel: a GPU host holds a long outbound connection to a
- * tunnel service (a `tunnel:*` kind) or to a tunnel edge network, it
+ * tunnel service (a `tunnel:*` kind), to a tunnel edge network, or a fully
+ * encrypted one to a relay address (detect_fep_relay()), it
  * carries interactive bursts both ways, and the host has no inbound
  * control session in the hours the tunnel's record spans. The absence is
  * decided by the library (lh_absent) when the tunnel's record arrives:
@@ -278,19 +289,19 @@ static void detect_reverse_tunnel(detect *d, event_queue *q, const detect_view *
     const flow *f = v->f;
     char detail[320], summary[320];
     const char *kind = f->control;
-    (void)d;
 
     if (f->ctl_dns || !v->client->gpu || v->timing.cls == TIMING_C_BULK)
         return;
     if (!detect_is_tunnel(kind) &&
-        !(v->server->category && strcmp(v->server->category, "tunnel_edge") == 0))
+        !(v->server->category && strcmp(v->server->category, "tunnel_edge") == 0) &&
+        !detect_fep_relay(d, v))
         return;
     if (f->last_us - f->first_us < d->cfg->tunnel_min_us ||
         v->timing.bursts < d->cfg->tunnel_bursts || v->bytes_up < d->cfg->tunnel_min_bytes ||
         v->bytes_down < d->cfg->tunnel_min_bytes)
         return;
     if (kind == NULL)
-        kind = "tunnel edge";
+        kind = detect_fep_relay(d, v) ? "fully encrypted connection" : "tunnel edge";
     snprintf(detail, sizeof(detail),
              "%s from GPU host %s to %s held %llu s with %u bursts of traffic both ways", kind,
              v->client_ip, v->server_ip,

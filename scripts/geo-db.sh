@@ -6,13 +6,16 @@
 #   @ip-location-db/asn                    AS number and organisation
 #                                          (RouteViews, RIRs, DB-IP; CC BY 4.0)
 #
-# and writes it with MaxMind's writer (tools/geo-build.pl).
+# and writes it with MaxMind's writer (tools/geo-build.pl). From the same
+# "asn" package it also derives data/indicators/generated/asn.csv, the
+# hosting ASes named as such (tools/geo-categories.py, docs/geo.md).
 #
 #   scripts/geo-db.sh            build once; a no-op when the database exists
 #   scripts/geo-db.sh --update   fetch the newest packages and rebuild
 #
 # Idempotent: tarballs are kept in data/geo/npm/ by version, so a rebuild of
-# the same versions needs no network. LOOPHOLE_GEO_DIR overrides data/geo.
+# the same versions needs no network. LOOPHOLE_GEO_DIR overrides data/geo,
+# LOOPHOLE_INDICATORS_DIR data/indicators.
 set -eu
 
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -26,8 +29,26 @@ case "${1:-}" in
 *) echo "usage: $0 [--update]" >&2; exit 2 ;;
 esac
 
+generated=${LOOPHOLE_INDICATORS_DIR:-$here/data/indicators}/generated/asn.csv
+# derive_hosting DIR VERSION: the generated hosting table from the "asn"
+# package unpacked in DIR.
+derive_hosting() {
+    command -v python3 >/dev/null || { echo "geo-db: python3 is missing: run scripts/setup.sh" >&2; return 1; }
+    python3 "$here/tools/geo-categories.py" --version "$2" --out "$generated" \
+        "$1/asn-ipv4.csv" "$1/asn-ipv6.csv"
+}
+
 if [ "$update" -eq 0 ] && [ -s "$db" ]; then
     echo "geo-db: $db is present (scripts/geo-db.sh --update rebuilds it)"
+    # a database built before the generated tables existed: derive them
+    # from the cached package, without the network
+    tgz=$(ls -1 "$dir/npm/ip-location-db-asn-"[0-9]*.tgz 2>/dev/null | sort | tail -n 1)
+    if [ ! -s "$generated" ] && [ -n "$tgz" ]; then
+        tmpd=$(mktemp -d)
+        trap 'rm -rf "$tmpd"' EXIT INT TERM
+        tar -xzf "$tgz" -C "$tmpd"
+        derive_hosting "$tmpd/package" "$(basename "$tgz" .tgz | sed 's/.*-//')"
+    fi
     exit 0
 fi
 for tool in npm perl; do
@@ -102,4 +123,5 @@ perl "$here/tools/geo-build.pl" --out "$db" \
     --country "$c/geo-whois-asn-country-ipv4.csv" --country "$c/geo-whois-asn-country-ipv6.csv" \
     --asn "$a/asn-ipv4.csv" --asn "$a/asn-ipv6.csv"
 cp "$work/sources" "$dir/SOURCES"
+derive_hosting "$a" "$(sed -n 's|^@ip-location-db/asn ||p' "$work/sources")"
 echo "geo-db: done in $(($(date +%s) - start))s: $(wc -c <"$db") bytes from $(tr '\n' ' ' <"$work/sources")"

@@ -14,8 +14,8 @@ build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
 libpcap-dev libndpi-dev libndpi-bin
 libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl libnet-works-perl
 libhiredis-dev redis-server redis-tools
-libinih-dev libcmocka-dev libxxhash-dev libcap-ng-dev libjansson-dev
-tshark wireshark-common tcpreplay iproute2 procps python3
+libinih-dev libcmocka-dev libxxhash-dev libcap-ng-dev libjansson-dev nettle-dev
+tshark wireshark-common tcpreplay iproute2 procps python3 jq curl prometheus-node-exporter
 graphviz man-db adduser systemd file time openssl
 "
 

@@ -16,8 +16,11 @@
 
 #include "capture/decode.h"
 
-static const int fuzz_dlts[] = {DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW,
-                                DLT_IPV4,   DLT_IPV6,      DLT_NULL,       DLT_LOOP};
+/* New link types go at the end: a seed's first byte indexes this list. */
+static const int fuzz_dlts[] = {DLT_EN10MB,       DLT_LINUX_SLL,      DLT_LINUX_SLL2, DLT_RAW,
+                                DLT_IPV4,         DLT_IPV6,           DLT_NULL,       DLT_LOOP,
+                                DLT_PPP,          DLT_PPP_SERIAL,     DLT_C_HDLC,     DLT_PPP_ETHER,
+                                DLT_PPP_WITH_DIR, DLT_C_HDLC_WITH_DIR};
 
 static void fuzz_check(const packet *p, int r)
 {

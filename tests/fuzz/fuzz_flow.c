@@ -13,7 +13,9 @@
  * frame.
  *
  * The worker is created once (nDPI's set-up is slow) with a table of 8
- * flows, so eviction happens. Its flow records go to a memory file; after
+ * flows, so eviction happens, and the shipped indicator tables of the
+ * source tree it was built from (so the control-session rules of
+ * controls.csv match names, paths and ports). Its flow records go to a memory file; after
  * each input every line must be one JSON object whose packet counters add
  * up to the packets the worker was given, and the table must be empty.
  */
@@ -33,11 +35,13 @@
 #include "capture/decode.h"
 #include "capture/flow_key.h"
 #include "base/stats.h"
+#include "geo/snapshot.h"
 
 static const int fuzz_dlts[] = {DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW,
                                 DLT_IPV4,   DLT_IPV6,      DLT_NULL,       DLT_LOOP};
 
 typedef struct fuzz_state {
+    geo_holder *geo;
     decoder *dec;
     worker *w;
     output *out;
@@ -67,12 +71,20 @@ static int fuzz_setup(fuzz_state *st)
     snprintf(path, sizeof(path), "/proc/self/fd/%d", st->memfd);
     st->dec = decode_new(&dc);
     st->out = output_open(path, err, sizeof(err));
+    geo_snapshot_config gc = {.indicators_dir = LOOPHOLE_SRCDIR "/data/indicators"};
+    geo_snapshot *snap = LOOPHOLE_SRCDIR[0] ? geo_snapshot_load(&gc, err, sizeof(err)) : NULL;
+    if (snap != NULL && (st->geo = geo_holder_new()) != NULL)
+        geo_holder_publish(st->geo, snap);
+    else
+        geo_snapshot_unref(snap);
     worker_config wc = {
         .table = {.max_flows = 8,
                   .idle_us = 120000000,
                   .active_us = 600000000,
                   .linger_us = 5000000},
         .sensor = "fuzz",
+        .geo = st->geo,
+        .geo_cache_entries = 64,
         .sinks = {{fuzz_sink_flows, st->out}},
         .nsinks = 1,
     };

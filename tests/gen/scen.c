@@ -1341,6 +1341,54 @@ static int bg_ssh_try(struct gen *g, const char *cip, const char *sip, uint64_t 
     return sched_add(g, f);
 }
 
+/* ---- fully encrypted tunnels (reverse_tunnel by analyze/fep.c) -------- */
+
+/* One message of lo-hi bytes into g->msg: TLS application data, or
+ * random bytes. Returns its length. */
+static size_t fep_msg(struct gen *g, int tls, uint32_t lo, uint32_t hi)
+{
+    size_t n = gen_range(&g->rng, lo, hi);
+
+    if (tls)
+        return tls_appdata(g->msg, &g->rng, n);
+    gen_fill(&g->rng, g->msg, n);
+    return n;
+}
+
+/* A GPU host holding a connection to a rented relay that someone drives:
+ * commands in from the relay, answers out, every 2-6 s for `secs`
+ * seconds. `sni` NULL: a fully encrypted protocol (Shadowsocks AEAD:
+ * the first client payload is a 32-byte salt and sealed chunks, 120-400
+ * bytes in all, every byte random); else a TLS session to that name. */
+static int fep_tunnel(struct gen *g, const char *sip, uint16_t port, const char *sni, int secs)
+{
+    struct gen_flow *f = flow_mk(g, 6, GPU1, sip, port, sni ? "tls" : "unknown", sni);
+    struct gen_rng *r = &g->rng;
+    uint64_t t = GEN_START_US;
+    size_t n;
+
+    flow_rtt(f, 300, gen_range(r, 30000, 60000)); /* Hong Kong or the US from a US region */
+    if (sni) {
+        t = tls_setup(g, f, t, sni);
+    } else {
+        t = tcp_open(f, t);
+        n = gen_range(r, 120, 400);
+        gen_fill(r, g->msg, n);
+        t = tcp_send(f, GEN_C2S, t + ms(g, 1, 5), g->msg, n);
+        t = tcp_reply(f, GEN_S2C, t);
+    }
+    uint64_t end = t + (uint64_t)secs * GEN_SEC;
+    while (t < end) {
+        t = tcp_send(f, GEN_S2C, t, g->msg, fep_msg(g, sni != NULL, 60, 200));
+        t = tcp_reply(f, GEN_C2S, t) + ms(g, 2, 30);
+        t = tcp_send(f, GEN_C2S, t, g->msg, fep_msg(g, sni != NULL, 200, 3000));
+        t = tcp_reply(f, GEN_S2C, t) + ms(g, 2000, 6000);
+    }
+    tcp_close(f, GEN_C2S, t);
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
 /* A brute-force bot: `conns` connections to the hosts of `targets`
  * (indices into the fleet), every 2 to 9 s from `t`. */
 static int bg_bot(struct gen *g, const char *src, uint64_t t, int conns, const int *targets,
@@ -1552,6 +1600,41 @@ static int scen_background_cn(struct gen *g)
     return ssh_session(g, CN1, GPU1, GEN_START_US + 1800 * GEN_SEC, &o);
 }
 
+/* A GPU host driven for three minutes through a fully encrypted tunnel
+ * to a Hong Kong cloud address (Alibaba Cloud, port 8388). */
+static int scen_rules_fep(struct gen *g)
+{
+    return fep_tunnel(g, "8.210.37.5", 8388, NULL, 180);
+}
+
+/* Near misses: the same three minutes to the same Hong Kong address over
+ * TLS (nDPI names it), and a fully encrypted tunnel to a US VPS (no
+ * relay country). */
+static int scen_rules_fep_miss(struct gen *g)
+{
+    return fep_tunnel(g, "8.210.37.5", 443, "ws.hk-gateway.example.com", 180) ||
+                   fep_tunnel(g, "45.76.12.34", 8388, NULL, 180)
+               ? -1
+               : 0;
+}
+
+/* ---- relays known only from the generated hosting table -------------- */
+
+/* relay_control through a Hong Kong VPS whose AS (152194, "CTG Server
+ * Limited") has a category only from data/indicators/generated/asn.csv:
+ * SSH to a GPU host, the user 45 ms beyond the relay. */
+static int scen_rules_relay_generated(struct gen *g)
+{
+    return rules_ssh(g, "1.32.205.20", GPU1, GEN_START_US, RELAY_RTT_US, RELAY_EXTRA_US);
+}
+
+/* Near miss: the same SSH session typed from a Hong Kong home broadband
+ * address (Hong Kong Broadband Network, AS9269: residential). */
+static int scen_rules_relay_generated_miss(struct gen *g)
+{
+    return rules_ssh(g, "14.136.20.30", GPU1, GEN_START_US, 4000, 0);
+}
+
 const struct gen_scenario gen_scenarios[] = {
     {"ssh", "interactive SSH session, China client to a GPU host (rtt 180 ms)", scen_ssh},
     {"tls", "TLS sessions to pytorch, Hugging Face CDN, OpenAI and Aliyun OSS", scen_tls},
@@ -1622,4 +1705,13 @@ const struct gen_scenario gen_scenarios[] = {
      "the background hour with one interactive SSH session from China to a GPU "
      "host half an hour in",
      scen_background_cn},
+    {"rules-fep", "GPU host driven through a fully encrypted tunnel to Hong Kong cloud for 3 min",
+     scen_rules_fep},
+    {"rules-fep-miss", "the same over TLS to Hong Kong, and fully encrypted to a US VPS",
+     scen_rules_fep_miss},
+    {"rules-relay-generated",
+     "SSH to a GPU host from a Hong Kong VPS named only by the generated table",
+     scen_rules_relay_generated},
+    {"rules-relay-generated-miss", "the same SSH session from a Hong Kong home broadband address",
+     scen_rules_relay_generated_miss},
     {NULL, NULL, NULL}};

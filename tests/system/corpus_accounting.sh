@@ -9,6 +9,10 @@
 # records. Exact equality is required: a packet lost or counted twice by
 # the decoder or the flow table is a wrong answer to "how much did this
 # host send".
+#
+# The same records' Community IDs are compared with those Wireshark's own
+# implementation of the specification computes from the same frames
+# (lib/community_id.py says how frames are matched to flows).
 set -euo pipefail
 
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
@@ -35,4 +39,5 @@ for pcap in "${pcaps[@]}"; do
 done
 
 python3 "$here/lib/accounting.py" "$tmp" "${pcaps[@]}" || fail=1
+python3 "$here/lib/community_id.py" "$tmp" "${pcaps[@]}" || fail=1
 exit $fail

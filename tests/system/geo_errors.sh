@@ -39,6 +39,10 @@ printf 'asn,category,name\n' >"$tmp/ind/asn.csv"
 printf 'cidr,category,name\n' >"$tmp/ind/networks.csv"
 printf 'suffix,category,name\nok.com,x,y\nnot a name,x,y\n' >"$tmp/ind/domains.csv"
 expect "$tmp/ind/domains.csv:3: not a domain name" --indicators "$tmp/ind"
+sed -i '/not a name/d' "$tmp/ind/domains.csv"
+expect "$tmp/ind/controls.csv: No such file" --indicators "$tmp/ind"
+printf 'kind,by,match,apps\nssh,app,SSH,\nssh,port,tcp/22x,Unknown\n' >"$tmp/ind/controls.csv"
+expect "$tmp/ind/controls.csv:3: port must be" --indicators "$tmp/ind"
 # the same through the configuration file
 printf '[geo]\ndb = %s\n' "$tmp/junk.mmdb" >"$tmp/lh.conf"
 expect "$tmp/junk.mmdb" -c "$tmp/lh.conf"
@@ -48,7 +52,7 @@ if [ "$(id -u)" -ne 0 ]; then
     expect "$tmp/locked.mmdb: cannot read the geo database: Permission denied" --geo "$tmp/locked.mmdb"
 fi
 # and valid files are accepted
-sed -i '/not a name/d' "$tmp/ind/domains.csv"
+sed -i '/22x/d' "$tmp/ind/controls.csv"
 "$LOOPHOLE" -r "$tmp/in.pcap" --alerts /dev/null --indicators "$tmp/ind" \
     --geo "$LOOPHOLE_CORPUS/mmdb/GeoLite2-ASN-Test.mmdb" || { echo "FAIL: valid files refused" >&2; exit 1; }
 echo "PASS"

@@ -276,7 +276,7 @@ static void test_example_states_the_defaults(void **state)
         assert_true(used < sizeof text);
     }
     fclose(in);
-    assert_int_equal(settings, 51); /* 50 keys, [geo] db twice */
+    assert_int_equal(settings, 53); /* 52 keys, [geo] db twice */
 
     config_init(&c);
     if (config_load_file(&c, write_conf("example.conf", text), err, sizeof err) != 0)

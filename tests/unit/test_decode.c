@@ -309,8 +309,10 @@ static void check_invariants(const packet *p, int r)
  * then the frame. */
 static void dump_seed(int dlt, const uint8_t *b, uint32_t len)
 {
-    static const int dlts[] = {DLT_EN10MB, DLT_LINUX_SLL, DLT_LINUX_SLL2, DLT_RAW,
-                               DLT_IPV4,   DLT_IPV6,      DLT_NULL,       DLT_LOOP};
+    static const int dlts[] = {DLT_EN10MB,       DLT_LINUX_SLL,      DLT_LINUX_SLL2, DLT_RAW,
+                               DLT_IPV4,         DLT_IPV6,           DLT_NULL,       DLT_LOOP,
+                               DLT_PPP,          DLT_PPP_SERIAL,     DLT_C_HDLC,     DLT_PPP_ETHER,
+                               DLT_PPP_WITH_DIR, DLT_C_HDLC_WITH_DIR};
     static unsigned n;
     const char *dir = getenv("DECODE_SEED_DIR");
     char path[4096];
@@ -633,6 +635,73 @@ static void test_null_loop(void **state)
             assert_int_equal(p.sport, 3389);
         }
     }
+}
+
+/* Serial-line framings of carrier taps: PPP with and without the RFC 1662
+ * address/control bytes and with a one-byte (PFC) protocol field, Cisco
+ * HDLC on its own link type and under the PPP ones, the direction-byte
+ * variants, PPPoE without Ethernet, and the non-IP control protocols. */
+static void test_ppp_hdlc(void **state)
+{
+    static const struct {
+        int dlt;
+        uint8_t hdr[6];
+        uint8_t hlen;
+        int version; /* 0: not IP */
+        int result;
+    } cases[] = {
+        {DLT_PPP, {0xff, 0x03, 0x00, 0x21}, 4, 4, DECODE_OK},
+        {DLT_PPP, {0xff, 0x03, 0x00, 0x57}, 4, 6, DECODE_OK},
+        {DLT_PPP, {0x00, 0x21}, 2, 4, DECODE_OK},                 /* ACFC */
+        {DLT_PPP, {0x21}, 1, 4, DECODE_OK},                       /* ACFC + PFC */
+        {DLT_PPP, {0xff, 0x03, 0x57}, 3, 6, DECODE_OK},           /* PFC */
+        {DLT_PPP, {0xff, 0x03, 0xc0, 0x21}, 4, 4, DECODE_NON_IP}, /* LCP */
+        {DLT_PPP, {0xff, 0x03, 0x80, 0x21}, 4, 4, DECODE_NON_IP}, /* IPCP */
+        {DLT_PPP, {0x0f, 0x00, 0x08, 0x00}, 4, 4, DECODE_OK},     /* Cisco HDLC */
+        {DLT_PPP_SERIAL, {0xff, 0x03, 0x00, 0x21}, 4, 4, DECODE_OK},
+        {DLT_PPP_SERIAL, {0x8f, 0x00, 0x86, 0xdd}, 4, 6, DECODE_OK},
+        {DLT_C_HDLC, {0x0f, 0x00, 0x08, 0x00}, 4, 4, DECODE_OK},
+        {DLT_C_HDLC, {0x8f, 0x00, 0x86, 0xdd}, 4, 6, DECODE_OK},
+        {DLT_C_HDLC, {0x8f, 0x00, 0x80, 0x35}, 4, 4, DECODE_NON_IP}, /* SLARP */
+        {DLT_PPP_WITH_DIR, {0x01, 0xff, 0x03, 0x00, 0x21}, 5, 4, DECODE_OK},
+        {DLT_PPP_WITH_DIR, {0x00, 0x00, 0x57}, 3, 6, DECODE_OK},
+        {DLT_C_HDLC_WITH_DIR, {0x00, 0x0f, 0x00, 0x08, 0x00}, 5, 4, DECODE_OK},
+        {DLT_PPP_ETHER, {0x11, 0x00, 0x12, 0x34, 0x00, 0x00}, 6, 4, DECODE_OK},
+    };
+    fb f;
+    packet p;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        int pppoe = cases[i].dlt == DLT_PPP_ETHER;
+
+        memset(&f, 0, sizeof(f));
+        memcpy(fb_put(&f, cases[i].hlen), cases[i].hdr, cases[i].hlen);
+        if (pppoe) /* the PPP protocol after the 6-byte PPPoE header */
+            memcpy(fb_put(&f, 2), "\x00\x21", 2);
+        if (cases[i].version == 6)
+            fb_ipv6(&f, 6, 0);
+        else
+            fb_ipv4(&f, 6, SRC4, DST4);
+        fb_tcp(&f, 443, 50000, TCP_ACK);
+        if (decode_fb(g_dec, cases[i].dlt, &f, &p) != cases[i].result)
+            fail_msg("case %zu: link type %d", i, cases[i].dlt);
+        if (cases[i].result == DECODE_OK) {
+            assert_int_equal(p.ip_version, cases[i].version);
+            assert_int_equal(p.l3_off, cases[i].hlen + (pppoe ? 2 : 0));
+            assert_int_equal(p.sport, 443);
+            assert_int_equal(p.dport, 50000);
+        }
+    }
+    /* Frames shorter than their framing, including shorter than the
+     * direction byte. */
+    static const int dlts[] = {DLT_PPP,          DLT_PPP_SERIAL,      DLT_C_HDLC,
+                               DLT_PPP_WITH_DIR, DLT_C_HDLC_WITH_DIR, DLT_PPP_ETHER};
+    static const uint8_t stub[] = {0xff, 0x03, 0x00};
+    for (size_t i = 0; i < sizeof(dlts) / sizeof(dlts[0]); i++)
+        for (uint32_t n = 0; n <= 1; n++)
+            assert_int_equal(decode_raw(g_dec, dlts[i], stub, n, n, &p), DECODE_TRUNCATED_L2);
+    assert_int_equal(decode_raw(g_dec, DLT_PPP, stub, 3, 3, &p), DECODE_TRUNCATED_L2);
 }
 
 static void test_unsupported_link(void **state)
@@ -2313,6 +2382,7 @@ int main(void)
         cmocka_unit_test(test_linux_sll),
         cmocka_unit_test(test_raw_ip),
         cmocka_unit_test(test_null_loop),
+        cmocka_unit_test(test_ppp_hdlc),
         cmocka_unit_test(test_unsupported_link),
         cmocka_unit_test(test_vlan_qinq),
         cmocka_unit_test(test_mpls),

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -193,6 +195,21 @@ static void test_table_errors(void **state)
     expect_error(INDICATORS_DOMAINS, "suffix,category,name\nbad name.com,x,y\n",
                  "t.csv:2: not a domain name");
     expect_error(INDICATORS_DOMAINS, "suffix,category,name\n\"a.com,x,y\n", "t.csv:2: unclosed");
+    expect_error(INDICATORS_CONTROLS, "", "t.csv: empty");
+    expect_error(INDICATORS_CONTROLS, "kind,by,pattern\n", "t.csv:1: expected the header kind,by");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nssh,port,tcp/22\n",
+                 "t.csv:2: expected 4 fields");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nSSH,app,SSH,\n", "t.csv:2: kind");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nssh,sni,a.com,\n", "t.csv:2: by must");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,name,a..com,\n", "empty label");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,name,a b.com,\n", "t.csv:2: name");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,path,api,\n", "t.csv:2: path");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,port,tcp/0,\n", "t.csv:2: port");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,port,sctp/22,\n", "t.csv:2: port");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,port,tcp/9-8,\n", "t.csv:2: port");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,port,tcp/65536,\n", "port");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,port,tcp/22,TLS||\n", "apps must");
+    expect_error(INDICATORS_CONTROLS, "kind,by,match,apps\nx,name,a.com,TLS\n", "port rules only");
 }
 
 static const char *shipped(void)
@@ -218,11 +235,6 @@ static void test_shipped_tables(void **state)
         {"bkt-125.cos.ap-shanghai.myqcloud.com", "cn_storage"},
         {"api.openai.com", "ai_api"},
         {"api.anthropic.com", "ai_api"},
-        {"relay-1.net.anydesk.com", "remote_desktop"},
-        {"quic.cftunnel.com", "tunnel"},
-        {"x1.ngrok-free.app", "tunnel"},
-        {"abc-8888.proxy.runpod.net", "gpu_notebook"},
-        {"cloud.lambdalabs.com", "gpu_control"},
         {"download.pytorch.org", "gpu_software"},
     };
 
@@ -249,9 +261,84 @@ static void test_shipped_tables(void **state)
                      names[i].category);
     }
     assert_null(indicators_domain(in, "evil-aliyuncs.com", 17));
+    /* control-session names are rules of controls.csv, no longer domains */
+    assert_null(indicators_domain(in, "quic.cftunnel.com", 17));
+    size_t n;
+    const controls_rule *r = controls_rules(indicators_controls(in), &n);
+    assert_int_equal(n, indicators_count(in, INDICATORS_CONTROLS));
+    assert_true(n >= 100);
+    assert_string_equal(r[0].kind, "ssh");
+    assert_int_equal(r[0].by, CONTROLS_BY_APP);
+    assert_string_equal(r[n - 1].kind, "remote_desktop:rustdesk");
+    assert_int_equal(r[n - 1].by, CONTROLS_BY_PORT);
+    assert_int_equal(r[n - 1].port_lo, 21115);
+    assert_int_equal(r[n - 1].port_hi, 21119);
+    assert_int_equal(r[n - 1].proto, 0);
+    assert_string_equal(r[n - 1].apps, "Unknown");
     indicators_free(in);
     assert_null(indicators_load_dir("/nonexistent", err, sizeof(err)));
     assert_string_equal(err, "/nonexistent/asn.csv: No such file or directory");
+}
+
+static void write_text(const char *dir, const char *name, const char *text)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* generated/asn.csv and generated/networks.csv load first when present:
+ * their rows count, and a hand-written row for the same key wins. */
+static void test_generated_tables(void **state)
+{
+    char dir[] = "/tmp/lh-ind-XXXXXX", sub[64], err[512] = "";
+    pkt_addr a;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    write_text(dir, "asn.csv", "asn,category,name\n20473,hosting,Vultr\n");
+    write_text(dir, "networks.csv", "cidr,category,name\n203.0.113.0/25,tunnel_edge,Edge\n");
+    write_text(dir, "domains.csv", "suffix,category,name\n");
+    write_text(dir, "controls.csv", "kind,by,match,apps\nssh,app,SSH,\n");
+    indicators *in = indicators_load_dir(dir, err, sizeof(err));
+    if (in == NULL)
+        fail_msg("%s", err);
+    assert_null(indicators_asn(in, 64500));
+    indicators_free(in);
+    snprintf(sub, sizeof(sub), "%s/generated", dir);
+    assert_int_equal(mkdir(sub, 0700), 0);
+    write_text(sub, "asn.csv",
+               "# derived\nasn,category,name\n20473,hyperscaler,Wrong\n64500,hosting,"
+               "\"Example Hosting, Inc.\"\n");
+    write_text(sub, "networks.csv", "cidr,category,name\n203.0.113.0/24,hosting,Wide\n");
+    in = indicators_load_dir(dir, err, sizeof(err));
+    if (in == NULL)
+        fail_msg("%s", err);
+    assert_string_equal(indicators_asn(in, 64500)->name, "Example Hosting, Inc.");
+    assert_string_equal(indicators_asn(in, 20473)->category, "hosting"); /* hand-written wins */
+    pkt_addr_parse("203.0.113.200", &a);
+    assert_string_equal(indicators_network(in, &a)->name, "Wide");
+    pkt_addr_parse("203.0.113.5", &a);
+    assert_string_equal(indicators_network(in, &a)->name, "Edge");
+    indicators_free(in);
+    /* a broken generated table is an error naming it */
+    write_text(sub, "asn.csv", "asn,category,name\nx,hosting,y\n");
+    assert_null(indicators_load_dir(dir, err, sizeof(err)));
+    if (strstr(err, "generated/asn.csv:2: not an AS") == NULL)
+        fail_msg("%s", err);
+    static const char *const files[] = {"generated/asn.csv", "generated/networks.csv",
+                                        "asn.csv",           "networks.csv",
+                                        "domains.csv",       "controls.csv"};
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(sub);
+    rmdir(dir);
 }
 
 int main(void)
@@ -260,6 +347,7 @@ int main(void)
         cmocka_unit_test(test_suffix_boundaries), cmocka_unit_test(test_suffix_case_dots_ports),
         cmocka_unit_test(test_suffix_many_names), cmocka_unit_test(test_tables),
         cmocka_unit_test(test_table_errors),      cmocka_unit_test(test_shipped_tables),
+        cmocka_unit_test(test_generated_tables),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -132,6 +132,7 @@ static const struct {
     {"dst_ip", T_STR},
     {"dst_port", T_INT},
     {"proto", T_STR},
+    {"community_id", T_STR | T_NULL},
     {"vlan", T_INT | T_NULL},
     {"tunnel", T_STR | T_NULL},
     {"tunnel_id", T_INT | T_NULL},

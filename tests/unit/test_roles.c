@@ -2,7 +2,8 @@
  * lines (analyze/http_req.c).
  *
  * A table of (nDPI app, SNI, Host, path, protocol, server port) cases
- * goes through the built-in rule table, including near misses that must
+ * goes through the shipped rule table (data/indicators/controls.csv),
+ * including near misses that must
  * not match: look-alike names, a bare suffix without the label before it,
  * plain HTTPS to 443, a port rule under a more specific nDPI verdict.
  * Request lines are parsed from raw bytes, whole and cut short; and a flow
@@ -24,6 +25,30 @@
 #include "analyze/http_req.h"
 #include "analyze/roles.h"
 #include "capture/flow_key.h"
+#include "geo/controls.h"
+#include "geo/csv.h"
+
+/* The shipped rules, loaded once for every test of this file. */
+static const roles_table *shipped(void)
+{
+    static controls *c;
+    static roles_table t;
+    char path[1024], err[512] = "";
+    const char *data = getenv("LOOPHOLE_TESTDATA");
+    size_t len;
+
+    if (c == NULL) {
+        snprintf(path, sizeof(path), "%s/../../data/indicators/controls.csv",
+                 data ? data : "tests/data");
+        char *buf = csv_slurp(path, &len, err, sizeof(err));
+        c = controls_new();
+        if (buf == NULL || c == NULL || controls_parse(c, path, buf, len, err, sizeof(err)) != 0)
+            fail_msg("%s", err);
+        free(buf);
+        t.rules = controls_rules(c, &t.n);
+    }
+    return &t;
+}
 
 typedef struct rcase {
     const char *app, *sni, *host, *path;
@@ -144,7 +169,7 @@ static const rcase cases[] = {
 
 static void test_classify_table(void **state)
 {
-    const roles_table *t = roles_table_builtin();
+    const roles_table *t = shipped();
     int bad = 0;
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -187,7 +212,7 @@ static void test_name_patterns(void **state)
 
 static void test_lookup(void **state)
 {
-    const roles_table *t = roles_table_builtin();
+    const roles_table *t = shipped();
     assert_string_equal(roles_lookup(t, "api.todesk.com"), "remote_desktop:todesk");
     assert_string_equal(roles_lookup(t, "connect.ngrok-agent.com"), "tunnel:ngrok");
     assert_null(roles_lookup(t, "evil-todesk.com.example"));
@@ -197,7 +222,7 @@ static void test_lookup(void **state)
 
 static void test_match_path(void **state)
 {
-    const roles_table *t = roles_table_builtin();
+    const roles_table *t = shipped();
     const char *p = "/api/kernels/abc/channels?x=1 HTTP/1.1";
     int i = roles_match_path(t, (const uint8_t *)p, 25);
     assert_true(i >= 0);
@@ -306,7 +331,7 @@ static void http_flow(flow *f, uint16_t port)
 
 static void test_later_request_path(void **state)
 {
-    const roles_table *t = roles_table_builtin();
+    const roles_table *t = shipped();
     flow f;
     http_flow(&f, 80);
     client_payload(t, &f, "GET / HTTP/1.1\r\nHost: gpu\r\n\r\n");
@@ -335,7 +360,7 @@ static void test_later_request_path(void **state)
 
 static void test_update_before_inspection_ends(void **state)
 {
-    const roles_table *t = roles_table_builtin();
+    const roles_table *t = shipped();
     flow f;
     http_flow(&f, 3389);
     roles_update(t, &f); /* no facts yet: the port and "Unknown" */
@@ -347,7 +372,7 @@ static void test_update_before_inspection_ends(void **state)
 
 static void test_dns_query_names_a_tool(void **state)
 {
-    const roles_table *t = roles_table_builtin();
+    const roles_table *t = shipped();
     flow f;
     http_flow(&f, 53);
     f.key.proto = 17;

@@ -41,7 +41,6 @@ endpoint: packets and bytes sent by each side must be equal exactly.
 import collections
 import concurrent.futures
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -67,16 +66,7 @@ class Unmodelled(Exception):
 
 
 def tshark(pcap):
-    cmd = ["tshark", "-n", "-r", pcap, "-o", "ip.defragment:FALSE",
-           "-o", "ipv6.defragment:FALSE", "-T", "fields", "-E", "occurrence=a",
-           "-E", "aggregator=,", "-E", "separator=/t"]
-    for f in FIELDS:
-        cmd += ["-e", f]
-    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         universal_newlines=True, check=False)
-    if res.returncode != 0:
-        raise RuntimeError("tshark failed on %s: %s" % (pcap, res.stderr.strip()))
-    return res.stdout
+    return corpus.tshark_fields(pcap, FIELDS)
 
 
 def first(v):

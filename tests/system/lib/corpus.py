@@ -3,6 +3,7 @@ record loading. Python 3 standard library only."""
 
 import ipaddress
 import json
+import subprocess
 
 # L4 protocol names as EXPECTED.tsv writes them -> the sensor's "proto".
 L4_NAMES = {"TCP": "tcp", "UDP": "udp", "ICMP": "icmp", "ICMPV6": "icmpv6", "IGMP": "igmp"}
@@ -68,3 +69,19 @@ def load_records(path):
             rec["_client"], rec["_server"] = c, s
             out.append(rec)
     return out
+
+
+def tshark_fields(pcap, fields, options=()):
+    """tshark's text for FIELDS of every frame of PCAP: one line per frame,
+    fields tab-separated, every occurrence of a field comma-separated.
+    IP reassembly is off, so each fragment is its own line."""
+    cmd = ["tshark", "-n", "-r", pcap] + list(options) + [
+        "-o", "ip.defragment:FALSE", "-o", "ipv6.defragment:FALSE", "-T", "fields",
+        "-E", "occurrence=a", "-E", "aggregator=,", "-E", "separator=/t"]
+    for f in fields:
+        cmd += ["-e", f]
+    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         universal_newlines=True, check=False)
+    if res.returncode != 0:
+        raise RuntimeError("tshark failed on %s: %s" % (pcap, res.stderr.strip()))
+    return res.stdout

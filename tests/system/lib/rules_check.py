@@ -60,9 +60,13 @@ def contract(a):
         bad.append("%d evidence items" % len(a["evidence"]))
     for e in a["evidence"]:
         f = e.get("flow", {})
-        for k in ("src", "dst", "proto", "app", "first", "last", "bytes_up", "bytes_down"):
+        for k in ("src", "dst", "proto", "community_id", "app", "first", "last", "bytes_up",
+                  "bytes_down"):
             if k not in f:
                 bad.append("evidence flow without %s" % k)
+        cid = f.get("community_id", "")
+        if not (isinstance(cid, str) and cid.startswith("1:") and len(cid) == 30):
+            bad.append("evidence flow community_id %r" % cid)
         if not e.get("detail"):
             bad.append("evidence without detail")
     if "gpu_host" in a and a["gpu_host"].get("source") not in ("inventory", "provider",
