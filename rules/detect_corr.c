@@ -32,6 +32,11 @@
  * in pieces this small would take 16,000 flows (docs/rules-correlation.md,
  * blind spots), and every GPU host's small flows would cost a call each. */
 #define CORR_EGRESS_MIN_RECORD (64u * 1024)
+/* Gate windows one control record counts in at most: a record lasts at
+ * most flow_active_timeout (30 min by default), so two days' windows
+ * cover it; the bound only stops a tiny configured window from costing a
+ * call per window of a long record. */
+#define CORR_GATE_MAX_WINDOWS 64
 
 /* Stepping stones (detection-notes.md, Zhang and Paxson 2000): share of
  * coinciding ON periods above 30 %, 2 back to back since the legs share
@@ -203,13 +208,23 @@ static void detect_controller(detect *d, event_queue *q, const detect_view *v)
     event_gate g = {.entity = v->server_ip,
                     .kind = CORR_CTL_KIND,
                     .member = net,
-                    .ts_us = v->f->first_us,
                     .window_us = d->cfg->fanin_window_us,
                     .sum_kind = CORR_EGRESS_KIND,
                     .sum_window_us = d->cfg->egress_window_us,
                     .threshold = d->cfg->egress_bytes,
                     .alert = &da.a};
-    event_gate_add(q, &g);
+    /* A session is control for as long as it lasts: the record counts in
+     * every gate window it touches, from its first packet to its last, so
+     * a login held open past midnight UTC still controls the host after
+     * it (each record of a long session adds its own span). */
+    uint64_t w = g.window_us ? g.window_us : 1, ts = v->f->rec_first_us;
+    for (int i = 0; i < CORR_GATE_MAX_WINDOWS; i++) {
+        g.ts_us = ts;
+        event_gate_add(q, &g);
+        ts = (ts / w + 1) * w;
+        if (ts > v->f->last_us)
+            break;
+    }
     detect_alert_done(&da);
 }
 
