@@ -364,7 +364,8 @@ static int sensor_new_redis(sensor *s, char *err, size_t errlen)
     s->ectx = (event_context){.prefix = cfg->redis_prefix,
                               .sensor = cfg->sensor,
                               .run_id = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec,
-                              .stream_maxlen = cfg->stream_maxlen};
+                              .stream_maxlen = cfg->stream_maxlen,
+                              .alert_keep_s = cfg->alert_retention_us / 1000000u};
     if ((s->queues = calloc(s->nworkers + 1, sizeof(*s->queues))) == NULL)
         goto oom;
     for (unsigned i = 0; i <= s->nworkers; i++)

@@ -222,6 +222,7 @@ static int event_alert_args(event_queue *q, event_args *a, const event_alert *al
     event_str(a, "ts");
     event_fmt(a, "%s", wjson_format_time(al->ts_us, ts, sizeof(ts)));
     event_ku64(a, "maxlen", q->ctx->stream_maxlen);
+    event_ku64(a, "keep_s", q->ctx->alert_keep_s);
     event_str(a, "channel");
     event_fmt(a, "%salerts:live", q->ctx->prefix);
     event_karg(a, "alert", *json, len);

@@ -44,6 +44,8 @@ typedef struct event_context {
     const char *sensor;     /* sensor name, in event ids and lh:stats:<sensor> */
     uint64_t run_id;        /* distinguishes runs: wall-clock start in us */
     uint64_t stream_maxlen; /* MAXLEN ~ of every XADD; 0 = no cap */
+    uint64_t alert_keep_s;  /* wall-clock life of an alert's dedup key, at
+                               least its window's (event_ttl_s) */
 } event_context;
 
 typedef struct event_queue event_queue;

@@ -39,7 +39,7 @@ tag puts every key of one entity in one Redis Cluster slot):
   K:hll:<kind>:<W>:<b>    hll   approximate distinct values        (TTL ttl_s)
   K:alert:<rule>:<W>:<b>  hash  ev = event id that raised it, json = the
                                 alert line; dedup of (rule, entity, window)
-                                                                  (TTL ttl_s)
+                                         (TTL the larger of ttl_s and keep_s)
   K:cand:<alert id>       hash  what every event of the window adds (see
                                 candidate()); named by the stream entry
                                                                   (TTL ttl_s)
@@ -133,7 +133,8 @@ local function fmt(v) return string.format('%.0f', v) end
 -- score (added to the entity's risk), ip and role of the entity, ts (packet
 -- time as RFC 3339 text), maxlen of the stream, channel, alert (the JSON
 -- object the sensor built), and host:<field> pairs.
-local ALERT = { 'rule', 'severity', 'score', 'ip', 'role', 'ts', 'maxlen', 'channel', 'alert' }
+local ALERT = { 'rule', 'severity', 'score', 'ip', 'role', 'ts', 'maxlen', 'keep_s', 'channel',
+                'alert' }
 
 local ARGS = {
   lh_observe = { req = { 'ev', 'ts_us', 'kind', 'value', 'window_us', 'mode', 'cap', 'ttl_s',
@@ -205,7 +206,7 @@ local function alert_args(c)
   local a = {
     rule = c.rule, severity = c.severity, score_add = n(c.score, 'score'), ip = c.ip,
     role = c.role, ts = c.ts, maxlen = c.maxlen, channel = c.channel, json = c.alert,
-    host = c.host,
+    host = c.host, keep = n(c.keep_s, 'keep_s'),
   }
   if a.json == nil or string.sub(a.json, 1, 1) ~= '{' or string.sub(a.json, -1) ~= '}' then
     error('ERR loophole: the alert must be a JSON object')
@@ -399,7 +400,7 @@ local function raise(keys, ev, w, b, ttl, a, extra, opt)
   if line ~= '{' then line = line .. ',' end
   line = line .. '"id":"' .. alert_id(a, w, b, opt.sub) .. '","score":' .. fmt(score) .. extra .. '}'
   redis.call('HSET', dkey, 'ev', ev, 'json', line)
-  redis.call('EXPIRE', dkey, ttl)
+  redis.call('EXPIRE', dkey, math.max(ttl, a.keep))
   redis.call('ZADD', keys[3], score, a.ip)
   host_update(keys[2], a, score)
   local xadd = { keys[4] }

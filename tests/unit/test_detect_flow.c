@@ -20,7 +20,7 @@
 #include "app/sensor.h"
 #include "rules/event.h"
 
-static const event_context ctx = {"lh:", "t", 1, 0};
+static const event_context ctx = {"lh:", "t", 1, 0, 0};
 
 /* A finished SSH-like record from client `cip` to server `sip`: full
  * handshake, an established session, client-side handshake RTT rtt_us,

@@ -81,4 +81,5 @@ def main():
         print(k.decode(errors="replace"), t, repr(v))
 
 
-main()
+if __name__ == "__main__":
+    main()
