@@ -22,13 +22,14 @@
 #include <time.h>
 
 #include "app/config.h"
+#include "redis/cluster.h"
 #include "redis/url.h"
 
 #define ALERTS_CMD_MAX_RULES 32
 #define ALERTS_CMD_BLOCK_MS  1000
 
 typedef struct alerts_cmd {
-    redis_url url;
+    rurl url;
     char *url_text, *prefix, *config_path;
     const char *rules[ALERTS_CMD_MAX_RULES];
     int nrules;
@@ -55,7 +56,8 @@ static void alerts_cmd_usage(FILE *out)
 {
     fputs("Usage: loophole alerts [options]\n"
           "Prints the alerts of the Redis stream <prefix>alerts as they arrive.\n"
-          "  --redis URL      redis://[user:password@]host:port[/db] or unix:///path\n"
+          "  --redis URL      redis://[user:password@]host:port[/db], unix:///path or\n"
+          "                   redis+cluster://host:port[,host:port...]\n"
           "                   (default: [redis] url of -c FILE, else redis://127.0.0.1:6379)\n"
           "  -c FILE          read [redis] url and prefix from this configuration file\n"
           "  --prefix P       key prefix (default: [redis] prefix, else lh:)\n"
@@ -185,8 +187,8 @@ static int alerts_cmd_parse(alerts_cmd *a, int argc, char **argv, char *err, siz
         return -1;
     if (a->prefix == NULL)
         a->prefix = strdup("lh:");
-    if (redis_url_parse(&a->url, a->url_text ? a->url_text : "redis://127.0.0.1:6379",
-                        getenv(REDIS_URL_PASSWORD_ENV), err, errlen) != 0)
+    if (rurl_parse(&a->url, a->url_text ? a->url_text : "redis://127.0.0.1:6379",
+                   getenv(RURL_PASSWORD_ENV), err, errlen) != 0)
         return -1;
     snprintf(a->key, sizeof(a->key), "%salerts", a->prefix);
     return 0;
@@ -211,13 +213,23 @@ static int alerts_cmd_failed(redisContext *c, redisReply *r, const char *what, c
 static redisContext *alerts_cmd_connect(const alerts_cmd *a, char *err, size_t errlen)
 {
     struct timeval tv = {2, 0}, rw = {ALERTS_CMD_BLOCK_MS / 1000 + 5, 0};
-    const redis_url *u = &a->url;
+    const rurl *u = &a->url;
     redisContext *c = u->path ? redisConnectUnixWithTimeout(u->path, tv)
                               : redisConnectWithTimeout(u->host, u->port, tv);
     redisReply *r = NULL;
     char where[300];
 
-    redis_url_describe(u, where, sizeof(where));
+    rurl_describe(u, where, sizeof(where));
+    if (u->cluster) { /* the primary serving the stream (docs/redis.md) */
+        char key[300];
+        redisFree(c);
+        c = NULL;
+        snprintf(key, sizeof(key), "%salerts", a->prefix);
+        if (cluster_connect_key(u, key, strlen(key), 2000, &c, err, errlen) < 0)
+            goto fail;
+        redisSetTimeout(c, rw);
+        return c;
+    }
     if (c == NULL || c->err) {
         snprintf(err, errlen, "%s: %s", where, c ? c->errstr : "out of memory");
         goto fail;
@@ -430,7 +442,7 @@ int alerts_cmd_main(int argc, char **argv)
     } else if ((status = alerts_cmd_follow(&a, err, sizeof(err))) != 0) {
         fprintf(stderr, "loophole alerts: %s\n", err);
     }
-    redis_url_free(&a.url);
+    rurl_free(&a.url);
     free(a.url_text);
     free(a.prefix);
     free(a.config_path);

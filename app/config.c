@@ -36,6 +36,8 @@
 #include <ndpi_api.h>
 #include <pcap/pcap.h>
 
+#include "redis/url.h"
+
 #define KiB (UINT64_C(1) << 10)
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
@@ -304,64 +306,16 @@ static int config_countries_parse(const char *s, char (**out)[3], int *nout, cha
  * Redis URL
  * ---------------------------------------------------------------------- */
 
-/* Checks that p..end is all digits and a number from lo to hi. */
-static int config_check_number(const char *p, const char *end, uint64_t lo, uint64_t hi)
-{
-    uint64_t v = 0;
-
-    if (p == end || end - p > 9)
-        return -1;
-    for (; p < end; p++) {
-        if (!isdigit((unsigned char)*p))
-            return -1;
-        v = v * 10 + (uint64_t)(*p - '0');
-    }
-    return v >= lo && v <= hi ? 0 : -1;
-}
-
-/* Checks host[:port] between p and end; host may be an [IPv6] literal. */
-static int config_check_hostport(const char *p, const char *end)
-{
-    const char *host_end;
-
-    if (p < end && *p == '[') {
-        host_end = memchr(p, ']', (size_t)(end - p));
-        if (host_end == NULL || host_end == p + 1)
-            return -1;
-        host_end++;
-    } else {
-        host_end = memchr(p, ':', (size_t)(end - p));
-        host_end = host_end ? host_end : end;
-        if (host_end == p)
-            return -1;
-    }
-    if (host_end == end)
-        return 0;
-    if (*host_end != ':')
-        return -1;
-    return config_check_number(host_end + 1, end, 1, 65535);
-}
-
-/* redis://[user:password@]host[:port][/db] or unix:///absolute/path. Only
- * the shape is checked here; the Redis module connects and reports the rest. */
+/* The shape of a Redis URL (interface.md section 1, and redis+cluster://);
+ * the Redis module parses it and connects later, and reports the rest. */
 static int config_check_redis_url(const char *s)
 {
-    const char *host, *slash, *at;
+    char err[256];
+    rurl u;
+    int rc = rurl_parse(&u, s, NULL, err, sizeof(err));
 
-    if (strncmp(s, "unix://", 7) == 0)
-        return s[7] == '/' && s[8] != '\0' ? 0 : -1;
-    if (strncmp(s, "redis://", 8) != 0)
-        return -1;
-    host = s + 8;
-    slash = host + strcspn(host, "/");
-    at = memrchr(host, '@', (size_t)(slash - host));
-    if (at)
-        host = at + 1;
-    if (config_check_hostport(host, slash) < 0)
-        return -1;
-    if (*slash == '\0')
-        return 0;
-    return config_check_number(slash + 1, slash + strlen(slash), 0, 999999999);
+    rurl_free(&u);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -638,7 +592,8 @@ static int config_set_str(config *c, const config_key *k, const char *v, char *w
     if (k->kind == CK_REDIS_URL && *v != '\0' && config_check_redis_url(v) < 0) {
         /* The value is not repeated: it may hold a password. */
         config_err(why, wl,
-                   "expected redis://[user:password@]host:port[/db] or "
+                   "expected redis://[user:password@]host:port[/db], "
+                   "redis+cluster://[user:password@]host:port[,host:port...] or "
                    "unix:///path/to/socket");
         return -1;
     }

@@ -88,7 +88,7 @@ static void main_scrub_argv(int argc, char **argv)
  * the bytes the kernel shows in /proc/PID/environ are these. */
 static void main_scrub_env(void)
 {
-    char *v = getenv(REDIS_URL_PASSWORD_ENV);
+    char *v = getenv(RURL_PASSWORD_ENV);
 
     if (v)
         memset(v, '*', strlen(v));

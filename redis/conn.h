@@ -1,6 +1,6 @@
 /* conn.h -- one ready-to-use connection to the sensor's Redis.
  *
- * redis_conn_open() connects (TCP or Unix socket) with a connect and a
+ * rconn_open() connects (TCP or Unix socket) with a connect and a
  * command timeout, authenticates (AUTH user password, or AUTH password),
  * selects the database, loads the loophole functions library with
  * FUNCTION LOAD REPLACE and checks that lh_version answers with the version
@@ -9,7 +9,7 @@
  * FCALL. Used by one thread at a time (the writer, or setup code).
  *
  * Errors go to the caller's buffer and name the server and the step; an
- * authentication failure says so plainly (REDIS_CONN_AUTH), because
+ * authentication failure says so plainly (RCONN_AUTH), because
  * retrying with the same credentials cannot succeed.
  */
 #ifndef LOOPHOLE_REDIS_CONN_H
@@ -20,19 +20,22 @@
 
 #include "url.h"
 
-#define REDIS_CONN_OK   0
-#define REDIS_CONN_ERR  -1 /* network, timeout, server error: may be retried */
-#define REDIS_CONN_AUTH -2 /* wrong user or password, or no permission */
+#define RCONN_OK   0
+#define RCONN_ERR  -1 /* network, timeout, server error: may be retried */
+#define RCONN_AUTH -2 /* wrong user or password, or no permission */
 
 /* The library's version string, as lh_version returns it. */
-extern const char redis_conn_version[];
+extern const char rconn_version[];
 
 /* Connects; on success *out is a context the caller frees with redisFree().
  * timeout_ms bounds the connect and every later command on the context. */
-int redis_conn_open(const redis_url *u, int timeout_ms, redisContext **out, char *err,
-                    size_t errlen);
+int rconn_open(const rurl *u, int timeout_ms, redisContext **out, char *err, size_t errlen);
+
+/* The same without loading the library: for reading a cluster's slot map
+ * from a node that may be a replica. */
+int rconn_connect(const rurl *u, int timeout_ms, redisContext **out, char *err, size_t errlen);
 
 /* The embedded functions library (rules/functions.lua) and its length. */
-const char *redis_conn_library(size_t *len);
+const char *rconn_library(size_t *len);
 
 #endif

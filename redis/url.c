@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int redis_url_hex(int c)
+static int rurl_hex(int c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -21,7 +21,7 @@ static int redis_url_hex(int c)
 
 /* A malloc'ed copy of s[0..len) with %XX decoded; NULL on a bad escape or
  * an escaped NUL (AUTH arguments are binary-safe, but a C string is not). */
-static char *redis_url_decode(const char *s, size_t len)
+static char *rurl_decode(const char *s, size_t len)
 {
     char *out = malloc(len + 1), *o = out;
 
@@ -29,8 +29,8 @@ static char *redis_url_decode(const char *s, size_t len)
         abort();
     for (size_t i = 0; i < len; i++) {
         if (s[i] == '%') {
-            int hi = i + 2 < len ? redis_url_hex(s[i + 1]) : -1;
-            int lo = hi >= 0 ? redis_url_hex(s[i + 2]) : -1;
+            int hi = i + 2 < len ? rurl_hex(s[i + 1]) : -1;
+            int lo = hi >= 0 ? rurl_hex(s[i + 2]) : -1;
             if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
                 free(out);
                 return NULL;
@@ -45,7 +45,7 @@ static char *redis_url_decode(const char *s, size_t len)
     return out;
 }
 
-static char *redis_url_strndup(const char *s, size_t len)
+static char *rurl_strndup(const char *s, size_t len)
 {
     char *p = strndup(s, len);
     if (p == NULL)
@@ -54,7 +54,7 @@ static char *redis_url_strndup(const char *s, size_t len)
 }
 
 /* Reads a decimal number s[0..len) in [lo, hi]. */
-static int redis_url_number(const char *s, size_t len, long lo, long hi, int *out)
+static int rurl_number(const char *s, size_t len, long lo, long hi, int *out)
 {
     long v = 0;
 
@@ -71,23 +71,23 @@ static int redis_url_number(const char *s, size_t len, long lo, long hi, int *ou
     return 0;
 }
 
-static int redis_url_userinfo(redis_url *u, const char *s, size_t len, char *err, size_t errlen)
+static int rurl_userinfo(rurl *u, const char *s, size_t len, char *err, size_t errlen)
 {
     const char *colon = memchr(s, ':', len);
     size_t ulen = colon ? (size_t)(colon - s) : len;
 
-    if (ulen > 0 && (u->user = redis_url_decode(s, ulen)) == NULL) {
+    if (ulen > 0 && (u->user = rurl_decode(s, ulen)) == NULL) {
         snprintf(err, errlen, "Redis URL: bad %%-escape in the user name");
         return -1;
     }
-    if (colon && (u->password = redis_url_decode(colon + 1, len - ulen - 1)) == NULL) {
+    if (colon && (u->password = rurl_decode(colon + 1, len - ulen - 1)) == NULL) {
         snprintf(err, errlen, "Redis URL: bad %%-escape in the password");
         return -1;
     }
     return 0;
 }
 
-static int redis_url_hostport(redis_url *u, const char *s, size_t len, char *err, size_t errlen)
+static int rurl_hostport(rurl *u, const char *s, size_t len, char *err, size_t errlen)
 {
     const char *end = s + len, *hend, *port = NULL;
 
@@ -95,20 +95,20 @@ static int redis_url_hostport(redis_url *u, const char *s, size_t len, char *err
         hend = memchr(s, ']', len);
         if (hend == NULL || hend == s + 1)
             goto bad;
-        u->host = redis_url_strndup(s + 1, (size_t)(hend - s - 1));
+        u->host = rurl_strndup(s + 1, (size_t)(hend - s - 1));
         hend++;
     } else {
         hend = memchr(s, ':', len);
         hend = hend ? hend : end;
         if (hend == s)
             goto bad;
-        u->host = redis_url_strndup(s, (size_t)(hend - s));
+        u->host = rurl_strndup(s, (size_t)(hend - s));
     }
     if (hend != end) {
         if (*hend != ':')
             goto bad;
         port = hend + 1;
-        if (redis_url_number(port, (size_t)(end - port), 1, 65535, &u->port) < 0) {
+        if (rurl_number(port, (size_t)(end - port), 1, 65535, &u->port) < 0) {
             snprintf(err, errlen, "Redis URL: bad port '%.*s'", (int)(end - port), port);
             return -1;
         }
@@ -119,25 +119,25 @@ bad:
     return -1;
 }
 
-static int redis_url_tcp(redis_url *u, const char *s, char *err, size_t errlen)
+static int rurl_tcp(rurl *u, const char *s, char *err, size_t errlen)
 {
     const char *slash = s + strcspn(s, "/");
     const char *at = memrchr(s, '@', (size_t)(slash - s));
     const char *host = at ? at + 1 : s;
 
-    if (at && redis_url_userinfo(u, s, (size_t)(at - s), err, errlen) < 0)
+    if (at && rurl_userinfo(u, s, (size_t)(at - s), err, errlen) < 0)
         return -1;
-    if (redis_url_hostport(u, host, (size_t)(slash - host), err, errlen) < 0)
+    if (rurl_hostport(u, host, (size_t)(slash - host), err, errlen) < 0)
         return -1;
     if (*slash && slash[1] != '\0' &&
-        redis_url_number(slash + 1, strlen(slash + 1), 0, 999999999, &u->db) < 0) {
+        rurl_number(slash + 1, strlen(slash + 1), 0, 999999999, &u->db) < 0) {
         snprintf(err, errlen, "Redis URL: bad database number '%s'", slash + 1);
         return -1;
     }
     return 0;
 }
 
-static int redis_url_socket(redis_url *u, const char *s, char *err, size_t errlen)
+static int rurl_socket(rurl *u, const char *s, char *err, size_t errlen)
 {
     const char *q = strchr(s, '?');
     size_t len = q ? (size_t)(q - s) : strlen(s);
@@ -146,37 +146,83 @@ static int redis_url_socket(redis_url *u, const char *s, char *err, size_t errle
         snprintf(err, errlen, "Redis URL: unix:// needs an absolute socket path");
         return -1;
     }
-    u->path = redis_url_strndup(s, len);
+    u->path = rurl_strndup(s, len);
     if (q && (strncmp(q, "?db=", 4) != 0 ||
-              redis_url_number(q + 4, strlen(q + 4), 0, 999999999, &u->db) < 0)) {
+              rurl_number(q + 4, strlen(q + 4), 0, 999999999, &u->db) < 0)) {
         snprintf(err, errlen, "Redis URL: expected ?db=N after the socket path, not '%s'", q);
         return -1;
     }
     return 0;
 }
 
-int redis_url_parse(redis_url *u, const char *s, const char *env_password, char *err, size_t errlen)
+/* redis+cluster://[user[:password]@]host:port[,host:port...]: the seed
+ * nodes of a cluster, each a host:port as in redis://. No database: a
+ * cluster has only database 0. */
+static int rurl_cluster(rurl *u, const char *s, char *err, size_t errlen)
+{
+    const char *at = strrchr(s, '@'), *p = at ? at + 1 : s;
+
+    if (at && rurl_userinfo(u, s, (size_t)(at - s), err, errlen) < 0)
+        return -1;
+    if (strchr(p, '/')) {
+        snprintf(err, errlen, "Redis URL: a cluster has no database number ('%s')", p);
+        return -1;
+    }
+    u->cluster = 1;
+    while (*p) {
+        size_t len = strcspn(p, ",");
+        rurl one = {.port = 6379};
+        rurl_seed *grown;
+        if (len == 0 || u->nseeds >= RURL_MAX_SEEDS) {
+            snprintf(err, errlen, "Redis URL: expected 1 to %d comma-separated host:port seeds",
+                     RURL_MAX_SEEDS);
+            return -1;
+        }
+        if (rurl_hostport(&one, p, len, err, errlen) < 0) {
+            free(one.host);
+            return -1;
+        }
+        if ((grown = realloc(u->seeds, (u->nseeds + 1) * sizeof(*grown))) == NULL)
+            abort();
+        u->seeds = grown;
+        u->seeds[u->nseeds].host = one.host;
+        u->seeds[u->nseeds++].port = one.port;
+        p += len + (p[len] == ',');
+    }
+    if (u->nseeds == 0) {
+        snprintf(err, errlen, "Redis URL: redis+cluster:// needs at least one host:port");
+        return -1;
+    }
+    u->host = rurl_strndup(u->seeds[0].host, strlen(u->seeds[0].host));
+    u->port = u->seeds[0].port;
+    return 0;
+}
+
+int rurl_parse(rurl *u, const char *s, const char *env_password, char *err, size_t errlen)
 {
     int rc;
 
     memset(u, 0, sizeof(*u));
     u->port = 6379;
     if (strncmp(s, "unix://", 7) == 0) {
-        rc = redis_url_socket(u, s + 7, err, errlen);
+        rc = rurl_socket(u, s + 7, err, errlen);
     } else if (strncmp(s, "redis://", 8) == 0) {
-        rc = redis_url_tcp(u, s + 8, err, errlen);
+        rc = rurl_tcp(u, s + 8, err, errlen);
+    } else if (strncmp(s, "redis+cluster://", 16) == 0) {
+        rc = rurl_cluster(u, s + 16, err, errlen);
     } else {
         snprintf(err, errlen,
-                 "Redis URL: expected redis://[user:password@]host[:port][/db] or "
+                 "Redis URL: expected redis://[user:password@]host[:port][/db], "
+                 "redis+cluster://[user:password@]host:port[,host:port...] or "
                  "unix:///path/to/socket");
         return -1;
     }
     if (rc == 0 && u->password == NULL && env_password && *env_password)
-        u->password = redis_url_strndup(env_password, strlen(env_password));
+        u->password = rurl_strndup(env_password, strlen(env_password));
     return rc;
 }
 
-int redis_url_unix(redis_url *u, const char *path, char *err, size_t errlen)
+int rurl_unix(rurl *u, const char *path, char *err, size_t errlen)
 {
     memset(u, 0, sizeof(*u));
     u->port = 6379;
@@ -184,11 +230,11 @@ int redis_url_unix(redis_url *u, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "Redis socket path must be absolute: %s", path);
         return -1;
     }
-    u->path = redis_url_strndup(path, strlen(path));
+    u->path = rurl_strndup(path, strlen(path));
     return 0;
 }
 
-void redis_url_describe(const redis_url *u, char *buf, size_t len)
+void rurl_describe(const rurl *u, char *buf, size_t len)
 {
     if (u->path)
         snprintf(buf, len, "unix:%s", u->path);
@@ -198,8 +244,11 @@ void redis_url_describe(const redis_url *u, char *buf, size_t len)
         snprintf(buf, len, "%s:%d", u->host, u->port);
 }
 
-void redis_url_free(redis_url *u)
+void rurl_free(rurl *u)
 {
+    for (unsigned i = 0; i < u->nseeds; i++)
+        free(u->seeds[i].host);
+    free(u->seeds);
     free(u->host);
     free(u->path);
     free(u->user);

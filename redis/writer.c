@@ -19,9 +19,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "conn.h"
 #include "base/counters.h"
 #include "base/stats.h"
+#include "cluster.h"
+#include "conn.h"
 #include "journal.h"
 #include "reply.h"
 
@@ -37,13 +38,19 @@ typedef struct writer_item {
 
 struct writer {
     writer_config cfg;
-    redis_url url;
+    rurl url;
     journal *journal;
-    redisContext *ctx;
+    redisContext *ctx; /* one server */
+    cluster *cl;       /* or a cluster (redis+cluster://) */
+    int cl_up;         /* the last cluster batch went through */
     pthread_t thread;
     int started;
     _Atomic int stop;
     writer_item *items;
+    unsigned char *done;        /* per item of the batch being sent */
+    unsigned char *replay_done; /* per journal item from the head: already acknowledged */
+    writer_item *steps;         /* next steps of alerts the replies asked for (cluster) */
+    int nsteps, capsteps;
     int nitems;
     unsigned next_queue;
     int backoff_ms;
@@ -91,6 +98,7 @@ static void writer_disconnect(writer *w, const char *why)
     why = msg; /* it may point into the context freed here */
     redisFree(w->ctx);
     w->ctx = NULL;
+    w->cl_up = 0; /* the cluster keeps its map and its live connections */
     STAT_SET(w->st.connected, 0);
     w->backoff_ms = WRITER_BACKOFF_MIN_MS;
     w->next_try_ms = writer_now_ms() + (uint64_t)w->backoff_ms;
@@ -105,11 +113,12 @@ static int writer_connected(writer *w, int force)
 {
     char err[512];
 
-    if (w->ctx)
+    if (w->ctx || w->cl_up)
         return 1;
     if (!force && writer_now_ms() < w->next_try_ms)
         return 0;
-    if (redis_conn_open(&w->url, w->cfg.timeout_ms, &w->ctx, err, sizeof(err)) != 0) {
+    if (w->cl ? cluster_refresh(w->cl, err, sizeof(err)) != 0
+              : rconn_open(&w->url, w->cfg.timeout_ms, &w->ctx, err, sizeof(err)) != 0) {
         w->backoff_ms =
             w->backoff_ms * 2 > WRITER_BACKOFF_MAX_MS ? WRITER_BACKOFF_MAX_MS : w->backoff_ms * 2;
         w->next_try_ms = writer_now_ms() + (uint64_t)w->backoff_ms;
@@ -121,6 +130,7 @@ static int writer_connected(writer *w, int force)
     }
     STAT_ADD(w->st.reconnects, 1);
     STAT_SET(w->st.connected, 1);
+    w->cl_up = w->cl != NULL;
     w->backoff_ms = WRITER_BACKOFF_MIN_MS;
     if (w->down_reported) {
         writer_report(w, "Redis is back; replaying %llu journaled events",
@@ -141,18 +151,44 @@ static void writer_on_alert(void *ctx, const char *line, size_t len)
     STAT_ADD(w->st.alerts, 1);
 }
 
+/* A next step of an alert (reply.h): encoded like an event, so that it can
+ * go to the journal like one. */
+static void writer_on_call(void *ctx, int argc, const char *const *argv, const size_t *lens)
+{
+    writer *w = ctx;
+    writer_item it;
+
+    if (w->nsteps == w->capsteps) {
+        int cap = w->capsteps ? 2 * w->capsteps : 64;
+        writer_item *grown = realloc(w->steps, sizeof(*grown) * (size_t)cap);
+        if (grown == NULL) {
+            STAT_ADD(w->st.dropped, 1);
+            return;
+        }
+        w->steps = grown;
+        w->capsteps = cap;
+    }
+    if ((it.buf = event_encode(EVENT_CALL, argc, argv, lens, &it.len)) == NULL) {
+        STAT_ADD(w->st.dropped, 1);
+        return;
+    }
+    w->steps[w->nsteps++] = it;
+}
+
 /* Handles one reply. Returns 0 when the event is done (acknowledged or
  * refused for good), -1 when it must be sent again later. */
 static int writer_reply(writer *w, const event_view *v, redisReply *r)
 {
     char err[512];
 
-    if (r->type == REDIS_REPLY_ERROR && redis_reply_transient(r->str))
+    if (r->type == REDIS_REPLY_ERROR && rreply_transient(r->str))
         return -1;
     if (r->type == REDIS_REPLY_ERROR || v->kind == EVENT_CALL) {
         if (r->type != REDIS_REPLY_ERROR &&
-            redis_reply_alerts(r, NULL, writer_on_alert, w, err, sizeof(err)) >= 0)
+            rreply_alerts(r, NULL, writer_on_alert, w, err, sizeof(err)) >= 0) {
+            rreply_calls(r, writer_on_call, w);
             return 0;
+        }
         if (r->type == REDIS_REPLY_ERROR)
             snprintf(err, sizeof(err), "Redis refused %.*s: %s", (int)v->lens[0], v->argv[0],
                      r->str);
@@ -163,53 +199,160 @@ static int writer_reply(writer *w, const event_view *v, redisReply *r)
     return 0;
 }
 
-/* Pipelines items[0..n). Returns how many were acknowledged in order; on
- * a shortfall the connection has been dropped. */
-static int writer_pipeline(writer *w, writer_item *items, int n)
+/* One server: pipelines every command, then reads the replies in order.
+ * Returns how many were acknowledged, a prefix; on a shortfall the
+ * connection has been dropped. */
+static int writer_pipeline_one(writer *w, event_view *views, int n, unsigned char *done)
 {
-    event_view *views = malloc(sizeof(*views) * (size_t)n);
-    int done = 0;
+    int ndone = 0;
     uint64_t t0 = writer_now_us();
 
-    if (views == NULL)
-        return 0;
-    for (int i = 0; i < n; i++) {
-        if (event_decode(items[i].buf, items[i].len, &views[i]) < 0)
-            views[i].argc = 0; /* damaged: skipped below, counted */
-        else
+    for (int i = 0; i < n; i++)
+        if (views[i].argc > 0)
             redisAppendCommandArgv(w->ctx, views[i].argc, views[i].argv, views[i].lens);
-    }
-    for (; done < n; done++) {
+    for (; ndone < n; ndone++) {
         redisReply *r = NULL;
-        if (views[done].argc == 0) {
-            STAT_ADD(w->st.rejected, 1);
+        if (views[ndone].argc == 0) {
+            done[ndone] = 1;
             continue;
         }
         if (redisGetReply(w->ctx, (void **)&r) != REDIS_OK || r == NULL) {
             writer_disconnect(w, w->ctx->errstr[0] ? w->ctx->errstr : "no reply");
             break;
         }
-        int rc = writer_reply(w, &views[done], r);
+        int rc = writer_reply(w, &views[ndone], r);
         freeReplyObject(r);
         if (rc < 0) {
             writer_disconnect(w, "Redis answered with a temporary error");
             break;
         }
         STAT_ADD(w->st.sent, 1);
+        done[ndone] = 1;
     }
-    if (done == n) {
+    if (ndone == n) {
         STAT_ADD(w->st.round_trips, 1);
         STAT_ADD(w->st.round_trip_us, writer_now_us() - t0);
     }
-    free(views);
-    return done;
+    return ndone;
 }
 
-static void writer_journal(writer *w, writer_item *items, int n)
+typedef struct writer_cluster_batch {
+    writer *w;
+    const event_view *views;
+    const int *index; /* command i of the cluster batch = views[index[i]] */
+} writer_cluster_batch;
+
+static int writer_cluster_reply(void *ctx, int i, redisReply *r)
+{
+    writer_cluster_batch *b = ctx;
+
+    if (writer_reply(b->w, &b->views[b->index[i]], r) < 0)
+        return -1;
+    STAT_ADD(b->w->st.sent, 1);
+    return 0;
+}
+
+/* A cluster: every primary gets its part of the batch, in batch order
+ * (redis/cluster.h). Any set of commands may come back undone; then the
+ * cluster is marked down, and the writer journals them and refreshes the
+ * map after the backoff. */
+static int writer_pipeline_cluster(writer *w, event_view *views, int n, unsigned char *done)
+{
+    cluster_cmd *cmds = malloc(sizeof(*cmds) * (size_t)n);
+    int *index = malloc(sizeof(int) * (size_t)n);
+    unsigned char *cdone = malloc((size_t)n);
+    writer_cluster_batch b = {w, views, index};
+    char err[512] = "";
+    int m = 0, ndone = 0;
+
+    if (cmds == NULL || index == NULL || cdone == NULL)
+        goto out;
+    for (int i = 0; i < n; i++) {
+        if (views[i].argc == 0) {
+            done[i] = 1;
+            ndone++;
+            continue;
+        }
+        cmds[m] = (cluster_cmd){views[i].argc, views[i].argv, views[i].lens};
+        index[m++] = i;
+    }
+    if (m > 0 &&
+        cluster_exec(w->cl, cmds, m, cdone, writer_cluster_reply, &b, err, sizeof(err)) < m)
+        writer_disconnect(w, err);
+    for (int i = 0; i < m; i++)
+        if (cdone[i]) {
+            done[index[i]] = 1;
+            ndone++;
+        }
+out:
+    free(cmds);
+    free(index);
+    free(cdone);
+    return ndone;
+}
+
+/* Sends items[0..n) and sets done[i] for each one Redis acknowledged (or
+ * refused for good). Returns the number done. */
+static int writer_send(writer *w, writer_item *items, int n, unsigned char *done)
+{
+    event_view *views = malloc(sizeof(*views) * (size_t)n);
+    int ndone;
+
+    memset(done, 0, (size_t)n);
+    if (views == NULL)
+        return 0;
+    for (int i = 0; i < n; i++)
+        if (event_decode(items[i].buf, items[i].len, &views[i]) < 0) {
+            views[i].argc = 0; /* damaged: skipped, counted */
+            STAT_ADD(w->st.rejected, 1);
+        }
+    ndone =
+        w->cl ? writer_pipeline_cluster(w, views, n, done) : writer_pipeline_one(w, views, n, done);
+    free(views);
+    return ndone;
+}
+
+/* Journals the items of items[0..n) that are not done (done may be NULL). */
+static void writer_journal(writer *w, writer_item *items, int n, const unsigned char *done);
+
+/* Runs the next steps the replies asked for, and theirs (three at most:
+ * lh_risk, then lh_emit and lh_host); what is not acknowledged goes to the
+ * journal, from where it is sent again like any event. */
+static void writer_steps(writer *w)
+{
+    for (int depth = 0; w->nsteps > 0; depth++) {
+        writer_item *steps = w->steps;
+        int n = w->nsteps;
+        unsigned char *done = calloc((size_t)n, 1);
+
+        w->steps = NULL;
+        w->nsteps = w->capsteps = 0;
+        if (done && depth < 3 && writer_connected(w, 0))
+            writer_send(w, steps, n, done);
+        writer_journal(w, steps, n, done);
+        for (int i = 0; i < n; i++)
+            free(steps[i].buf);
+        free(steps);
+        free(done);
+    }
+}
+
+/* writer_send, then the next steps of the alerts it raised. */
+static int writer_pipeline(writer *w, writer_item *items, int n, unsigned char *done)
+{
+    int ndone = writer_send(w, items, n, done);
+
+    writer_steps(w);
+    return ndone;
+}
+
+static void writer_journal(writer *w, writer_item *items, int n, const unsigned char *done)
 {
     char err[512];
 
     for (int i = 0; i < n; i++) {
+        if (done && done[i])
+            continue;
         int rc = journal_append(w->journal, items[i].buf, items[i].len, err, sizeof(err));
         if (rc == 0) {
             STAT_ADD(w->st.journaled, 1);
@@ -239,9 +382,24 @@ static int writer_replay(writer *w)
         writer_report(w, "%s", err);
     if (n == 0)
         return 0;
-    done = writer_pipeline(w, items, n);
+    /* The journal gives up a prefix only. What a cluster acknowledged
+     * after the first command it left undone stays in the journal, marked
+     * in replay_done, and is not sent again. */
+    int m = 0;
+    for (int i = 0; i < n; i++)
+        if (!w->replay_done[i])
+            w->items[m++] = items[i]; /* first half: free while replaying */
+    if (m > 0)
+        writer_pipeline(w, w->items, m, w->done);
+    for (int i = 0, k = 0; i < n; i++)
+        if (!w->replay_done[i])
+            w->replay_done[i] = w->done[k++];
+    for (done = 0; done < n && w->replay_done[done]; done++)
+        ;
     if (done > 0 && journal_consume(w->journal, (uint64_t)done, err, sizeof(err)) < 0)
         writer_report(w, "%s", err);
+    memmove(w->replay_done, w->replay_done + done, (size_t)(n - done));
+    memset(w->replay_done + (n - done), 0, (size_t)done);
     STAT_ADD(w->st.replayed, (uint64_t)done);
     for (int i = 0; i < n; i++)
         free(items[i].buf);
@@ -279,12 +437,12 @@ static int writer_take(writer *w)
 /* Sends a batch, or journals it when Redis is away or older events wait. */
 static void writer_deliver(writer *w, int n)
 {
-    int done = 0;
-
-    if (journal_pending(w->journal) == 0 && writer_connected(w, 0))
-        done = writer_pipeline(w, w->items, n);
-    if (done < n)
-        writer_journal(w, w->items + done, n - done);
+    if (journal_pending(w->journal) == 0 && writer_connected(w, 0)) {
+        if (writer_pipeline(w, w->items, n, w->done) < n)
+            writer_journal(w, w->items, n, w->done);
+    } else {
+        writer_journal(w, w->items, n, NULL);
+    }
     for (int i = 0; i < n; i++)
         free(w->items[i].buf);
 }
@@ -332,9 +490,12 @@ writer *writer_new(const writer_config *cfg, char *err, size_t errlen)
     w->url = *cfg->url; /* shallow: cfg->url outlives the writer */
     w->backoff_ms = WRITER_BACKOFF_MIN_MS;
     w->items = calloc(2 * (size_t)w->cfg.batch, sizeof(*w->items));
-    if (w->items == NULL || (w->journal = journal_open(cfg->journal_path, cfg->journal_max_bytes,
-                                                       &torn, err, errlen)) == NULL) {
-        if (w->items == NULL)
+    w->done = malloc((size_t)w->cfg.batch);
+    w->replay_done = calloc((size_t)w->cfg.batch, 1);
+    if (w->items == NULL || w->done == NULL || w->replay_done == NULL ||
+        (w->journal =
+             journal_open(cfg->journal_path, cfg->journal_max_bytes, &torn, err, errlen)) == NULL) {
+        if (w->items == NULL || w->done == NULL || w->replay_done == NULL)
             snprintf(err, errlen, "out of memory");
         writer_free(w, 0);
         return NULL;
@@ -346,10 +507,12 @@ writer *writer_new(const writer_config *cfg, char *err, size_t errlen)
         writer_report(w, "journal %s: %llu events from an earlier run will be replayed first",
                       cfg->journal_path, (unsigned long long)journal_pending(w->journal));
     writer_sync_journal_stats(w);
-    if (redis_conn_open(&w->url, w->cfg.timeout_ms, &w->ctx, err, errlen) != 0) {
+    if (w->url.cluster ? (w->cl = cluster_open(&w->url, w->cfg.timeout_ms, err, errlen)) == NULL
+                       : rconn_open(&w->url, w->cfg.timeout_ms, &w->ctx, err, errlen) != 0) {
         writer_free(w, 0);
         return NULL;
     }
+    w->cl_up = w->cl != NULL;
     STAT_SET(w->st.connected, 1);
     return w;
 }
@@ -409,8 +572,12 @@ void writer_free(writer *w, int remove_empty_journal)
     if (w->started)
         writer_stop(w);
     redisFree(w->ctx);
+    cluster_free(w->cl);
     journal_close(w->journal, remove_empty_journal);
     free(w->items);
+    free(w->done);
+    free(w->replay_done);
+    free(w->steps);
     free(w);
 }
 
@@ -428,4 +595,12 @@ void writer_stats_describe(const writer *w, json_t *o)
     counters_add(o, "redis_round_trips", STAT_GET(ws->round_trips));
     counters_add(o, "redis_round_trip_us", STAT_GET(ws->round_trip_us));
     counters_add(o, "alerts", STAT_GET(ws->alerts));
+    if (w->cl) { /* a Redis Cluster only (docs/redis.md) */
+        const cluster_stats *cs = cluster_get_stats(w->cl);
+        counters_add(o, "cluster_primaries", STAT_GET(cs->primaries));
+        counters_add(o, "cluster_moved", STAT_GET(cs->moved));
+        counters_add(o, "cluster_ask", STAT_GET(cs->ask));
+        counters_add(o, "cluster_tryagain", STAT_GET(cs->tryagain));
+        counters_add(o, "cluster_refreshes", STAT_GET(cs->refreshes));
+    }
 }

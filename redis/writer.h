@@ -15,6 +15,12 @@
  * answers it from its dedup record, so every alert is written once. Events
  * past the journal's bound are dropped, counted and reported.
  *
+ * A Redis Cluster (a redis+cluster:// URL) is the same writer over
+ * redis/cluster.h: each batch goes to the primaries that serve its keys, one
+ * pipeline each; what a primary did not acknowledge (it died, the slot is
+ * still moving) goes to the journal in order, and the map is read again
+ * before the journal is replayed.
+ *
  * Threads: writer_new/start/stop/free from the main thread; the counters
  * from any thread; the queues' producers from their own threads.
  */
@@ -37,7 +43,7 @@ typedef void writer_report_fn(void *ctx, const char *msg);
 typedef void writer_alert_fn(void *ctx, const char *line, size_t len);
 
 typedef struct writer_config {
-    const redis_url *url;       /* borrowed */
+    const rurl *url;            /* borrowed */
     int timeout_ms;             /* connect and per-command timeout; 0 = 2000 */
     int batch;                  /* commands per pipeline; 0 = 256 */
     const char *journal_path;   /* borrowed */
@@ -87,7 +93,9 @@ const writer_stats *writer_get_stats(const writer *w);
 
 /* Describes the counters into o (base/counters.h): events_queued,
  * events_sent, events_journaled, events_replayed, events_dropped,
- * events_rejected, journal_bytes, alerts. */
+ * events_rejected, journal_bytes, alerts; with a Redis Cluster also
+ * cluster_primaries, cluster_moved, cluster_ask, cluster_tryagain,
+ * cluster_refreshes. */
 void writer_stats_describe(const writer *w, json_t *o);
 
 /* Events waiting in the queues (approximate). */

@@ -98,6 +98,43 @@ static void event_u64(event_args *a, uint64_t v)
     event_fmt(a, "%llu", (unsigned long long)v);
 }
 
+/* The encoded size of a command, and its encoding into p (see event.h). */
+static size_t event_size(int argc, const size_t *lens)
+{
+    size_t total = 8 + 4 * (size_t)argc;
+
+    for (int i = 0; i < argc; i++)
+        total += lens[i];
+    return total;
+}
+
+static void event_write(uint8_t *p, int kind, int argc, const char *const *argv, const size_t *lens)
+{
+    uint32_t hdr[2] = {(uint32_t)kind, (uint32_t)argc};
+
+    memcpy(p, hdr, 8);
+    p += 8;
+    for (int i = 0; i < argc; i++, p += 4) {
+        uint32_t l = (uint32_t)lens[i];
+        memcpy(p, &l, 4);
+    }
+    for (int i = 0; i < argc; i++) {
+        memcpy(p, argv[i], lens[i]);
+        p += lens[i];
+    }
+}
+
+void *event_encode(int kind, int argc, const char *const *argv, const size_t *lens, size_t *len)
+{
+    uint8_t *p;
+
+    if (argc < 1 || argc > EVENT_MAX_ARGS || (*len = event_size(argc, lens)) > EVENT_MAX_BYTES ||
+        (p = malloc(*len)) == NULL)
+        return NULL;
+    event_write(p, kind, argc, argv, lens);
+    return p;
+}
+
 /* Named arguments of a library call: the name, then the value. The names
  * are those functions.lua declares for the call (ARGS there); a name one
  * side has and the other lacks fails the call, and test_redis_functions
@@ -123,27 +160,16 @@ static void event_ku64(event_args *a, const char *name, uint64_t v)
 /* Copies the command into the ring. */
 static int event_push(event_queue *q, event_args *a, int kind)
 {
-    size_t total = 8 + 4 * (size_t)a->argc;
+    size_t total;
     uint8_t *p;
 
     if (a->argc > EVENT_MAX_ARGS)
         goto drop;
-    for (int i = 0; i < a->argc; i++)
-        total += a->lens[i];
+    total = event_size(a->argc, a->lens);
     if (total > EVENT_MAX_BYTES || total > ring_max_record(q->ring) ||
         (p = ring_reserve(q->ring, total, q->wait)) == NULL)
         goto drop;
-    uint32_t hdr[2] = {(uint32_t)kind, (uint32_t)a->argc};
-    memcpy(p, hdr, 8);
-    p += 8;
-    for (int i = 0; i < a->argc; i++, p += 4) {
-        uint32_t l = (uint32_t)a->lens[i];
-        memcpy(p, &l, 4);
-    }
-    for (int i = 0; i < a->argc; i++) {
-        memcpy(p, a->argv[i], a->lens[i]);
-        p += a->lens[i];
-    }
+    event_write(p, kind, a->argc, a->argv, a->lens);
     ring_commit(q->ring);
     ring_flush(q->ring); /* events are rare next to packets: no batching */
     STAT_ADD(q->enqueued, 1);
@@ -187,11 +213,18 @@ static int event_fact(event_queue *q, event_args *a, const char *fact)
 }
 
 /* The four KEYS of lh_observe and lh_raise: the entity's hash-tagged base,
- * its host hash, the risk set, the alerts stream. */
+ * its host hash, the risk set, the alerts stream. In a Redis Cluster, the
+ * entity's key alone: a call touches one slot, and the library answers
+ * the global part of an alert as next steps (rules/functions.lua). */
 static void event_keys(event_queue *q, event_args *a, const char *entity, const char *ip)
 {
     const char *p = q->ctx->prefix;
 
+    if (q->ctx->cluster) {
+        event_str(a, "1");
+        event_fmt(a, "%s{e:%s}", p, entity);
+        return;
+    }
     event_str(a, "4");
     event_fmt(a, "%s{e:%s}", p, entity);
     event_fmt(a, "%shost:%s", p, ip);
@@ -583,10 +616,9 @@ int event_knock_add(event_queue *q, const event_knock *k)
     const char *p = q->ctx->prefix;
 
     event_begin(q, &a, 1, "lh_knock");
-    event_str(&a, "3");
+    event_str(&a, "2");
     event_fmt(&a, "%s{k:%s}:src:%s", p, k->net, k->src);
     event_fmt(&a, "%s{k:%s}:net", p, k->net);
-    event_fmt(&a, "%sknockers", p);
     event_str(&a, "ev");
     event_id(q, &a);
     event_ku64(&a, "ts_us", k->ts_us);

@@ -46,6 +46,7 @@ typedef struct event_context {
     uint64_t stream_maxlen; /* MAXLEN ~ of every XADD; 0 = no cap */
     uint64_t alert_keep_s;  /* wall-clock life of an alert's dedup key, at
                                least its window's (event_ttl_s) */
+    int cluster;            /* Redis Cluster: calls name one key (event.c) */
 } event_context;
 
 typedef struct event_queue event_queue;
@@ -189,6 +190,11 @@ typedef struct event_view {
     const char *argv[EVENT_MAX_ARGS];
     size_t lens[EVENT_MAX_ARGS];
 } event_view;
+
+/* Encodes a command the writer makes itself (the next step of an alert
+ * in a Redis Cluster) like a queued event, for the journal. Returns a
+ * malloc'ed buffer, or NULL when it is too large or memory is short. */
+void *event_encode(int kind, int argc, const char *const *argv, const size_t *lens, size_t *len);
 
 /* Decodes (and bounds-checks: the bytes may come from a damaged journal)
  * an encoded event. Returns 0 or -1. */

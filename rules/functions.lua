@@ -47,6 +47,18 @@ Keys for dashboards (interface.md section 6, docs/redis-schema.md):
   KEYS[2] <prefix>host:<ip>  hash, KEYS[3] <prefix>risk  zset,
   KEYS[4] <prefix>alerts     stream; channel <prefix>alerts:live (ARGV).
 
+Redis Cluster. A call must touch the keys of one slot, and the dashboard
+keys are global. A caller in a cluster therefore passes KEYS[1] alone (one
+slot: the entity's), and raise() answers, instead of the alert line, the
+next step: an array `FCALL lh_risk 1 <prefix>risk ...` in the reply's list
+of alerts. The writer sends it (redis/writer.c); lh_risk adds the score
+(once per alert id) and answers two more steps: lh_emit (the alerts stream
+and the live channel, once per alert id; it answers the finished line) and
+lh_host (the host hash). Each step keys its once-only mark by the alert id
+in its own slot ({<key>}:id:<alert id>, TTL ttl_s), so a resent step
+changes nothing. The line is the one a single server writes: the same
+head, the score from lh_risk, the same tail. docs/redis-schema.md.
+
 Exactly once. Every event carries an id unique to the sensor run (`ev`).
 When a connection breaks after Redis ran a call but before its reply
 arrived, the writer sends the call again; the dedup hash then holds the
@@ -368,6 +380,30 @@ local function candidate(keys, w, b, ttl, a, items, sub)
   redis.call('EXPIRE', ckey, ttl)
 end
 
+-- The global keys of a cluster caller, beside the entity key K =
+-- <prefix>{e:<entity>}: the prefix is what precedes '{e:'.
+local function prefix_of(k)
+  local i = string.find(k, '{e:', 1, true)
+  if not i then error('ERR loophole: KEYS[1] must be <prefix>{e:<entity>}') end
+  return string.sub(k, 1, i - 1)
+end
+
+-- The once-only mark of an alert id in the slot of key.
+local function step_mark(key, id) return '{' .. key .. '}:id:' .. id end
+
+-- Cluster: records the raise in the entity's slot and returns the next
+-- step (lh_risk) as a call for the writer to send.
+local function raise_next(k, dkey, ev, ttl, a, id, head, tail, cand)
+  local p = prefix_of(k)
+  local call = { 'FCALL', 'lh_risk', '1', p .. 'risk', id, a.ip, fmt(a.score_add), fmt(ttl),
+                 head, tail, p .. 'alerts', a.channel, a.maxlen, a.rule, a.severity,
+                 p .. 'host:' .. a.ip, a.role, a.ts, cand }
+  for _, h in ipairs(a.host) do call[#call + 1] = h[1]; call[#call + 1] = h[2] end
+  redis.call('HSET', dkey, 'ev', ev, 'next', cjson.encode(call))
+  redis.call('EXPIRE', dkey, ttl)
+  return call
+end
+
 -- Raises the alert of `a` for window (w, b) unless it was raised already.
 -- opt (may be nil): sub = a member that is part of the dedup key (one
 -- alert per destination network), evkey = the evidence set to splice,
@@ -379,10 +415,11 @@ local function raise(keys, ev, w, b, ttl, a, extra, opt)
   local dkey = keys[1] .. ':alert:' .. a.rule .. ':' .. fmt(w) .. ':' .. fmt(b)
   if opt.sub then dkey = dkey .. ':' .. opt.sub end
   candidate(keys, w, b, ttl, a, opt.items, opt.sub)
-  local prev = redis.call('HMGET', dkey, 'ev', 'json')
+  local prev = redis.call('HMGET', dkey, 'ev', 'json', 'next')
   if prev[1] then
-    if prev[1] == ev then return prev[2] end -- a resent call: same answer
-    return nil
+    if prev[1] ~= ev then return nil end
+    if prev[3] then return cjson.decode(prev[3]) end -- a resent call: same answer
+    return prev[2]
   end
   local json = a.json
   for _, p in ipairs(opt.parts or {}) do json = splice_part(json, p) end
@@ -394,11 +431,15 @@ local function raise(keys, ev, w, b, ttl, a, extra, opt)
     end
   end
   json = splice_evidence(json, items)
+  local id = alert_id(a, w, b, opt.sub)
+  local head = string.sub(json, 1, -2)
+  if head ~= '{' then head = head .. ',' end
+  head = head .. '"id":"' .. id .. '","score":'
+  if #keys == 1 then return raise_next(keys[1], dkey, ev, ttl, a, id, head, extra .. '}',
+                                       cand_key(keys, a, w, b, opt.sub)) end
   local old = tonumber(redis.call('ZSCORE', keys[3], a.ip) or '0') or 0
   local score = math.min(100, old + math.max(0, a.score_add))
-  local line = string.sub(json, 1, -2)
-  if line ~= '{' then line = line .. ',' end
-  line = line .. '"id":"' .. alert_id(a, w, b, opt.sub) .. '","score":' .. fmt(score) .. extra .. '}'
+  local line = head .. fmt(score) .. extra .. '}'
   redis.call('HSET', dkey, 'ev', ev, 'json', line)
   redis.call('EXPIRE', dkey, math.max(ttl, a.keep))
   redis.call('ZADD', keys[3], score, a.ip)
@@ -715,6 +756,58 @@ local function raise_fn(keys, argv)
   return { 0, {} }
 end
 
+-- The three steps below take positional arguments: the library builds
+-- them (raise_next, risk_fn) and the writer only forwards them, so no call
+-- builder of rules/event.c, and no ARGS entry, stands for them.
+-- FCALL lh_risk 1 <prefix>risk  id ip score_add ttl_s head tail alerts_key
+--       channel maxlen rule severity host_key role ts cand [host field/value...]
+-- Cluster step 2 (see the top): adds score_add to the ip's risk once per
+-- alert id, and answers the steps lh_emit and lh_host with the score.
+local function risk_fn(keys, argv)
+  local id, ip, add, ttl = argv[1], argv[2], n(argv[3], 'score'), n(argv[4], 'ttl_s')
+  local mark = step_mark(keys[1], id)
+  local score = tonumber(redis.call('GET', mark))
+  if not score then
+    local old = tonumber(redis.call('ZSCORE', keys[1], ip) or '0') or 0
+    score = math.min(100, old + math.max(0, add))
+    redis.call('ZADD', keys[1], score, ip)
+    redis.call('SET', mark, fmt(score), 'EX', ttl)
+  end
+  local emit = { 'FCALL', 'lh_emit', '1', argv[7], id, argv[4], argv[5] .. fmt(score) .. argv[6],
+                 argv[8], argv[9], argv[10], argv[11], ip, argv[15] }
+  local host = { 'FCALL', 'lh_host', '1', argv[12], fmt(score), argv[13], argv[10], argv[14] }
+  for i = 16, #argv do host[#host + 1] = argv[i] end
+  return { 0, { emit, host } }
+end
+
+-- FCALL lh_emit 1 <prefix>alerts  id ttl_s line channel maxlen rule severity ip cand
+-- Cluster step 3: the alerts stream and the live channel, once per alert
+-- id. Answers the finished line, which the writer writes out.
+local function emit_fn(keys, argv)
+  local id, ttl, line = argv[1], n(argv[2], 'ttl_s'), argv[3]
+  if redis.call('SET', step_mark(keys[1], id), '1', 'NX', 'EX', ttl) then
+    local xadd = { keys[1] }
+    if tonumber(argv[5]) and tonumber(argv[5]) > 0 then
+      xadd[#xadd + 1] = 'MAXLEN'; xadd[#xadd + 1] = '~'; xadd[#xadd + 1] = argv[5]
+    end
+    redis.call('XADD', unpack(xadd), '*', 'json', line, 'rule', argv[6], 'severity', argv[7],
+               'entity', argv[8], 'cand', argv[9])
+    redis.call('PUBLISH', argv[4], line)
+  end
+  return { 1, { line } }
+end
+
+-- FCALL lh_host 1 <prefix>host:<ip>  score role rule ts [field value...]
+-- Cluster step 3: the host hash. Every update in it is idempotent; the
+-- score only grows, so a late step cannot lower it.
+local function host_fn(keys, argv)
+  local a = { role = argv[2], rule = argv[3], ts = argv[4], host = {} }
+  for i = 5, #argv - 1, 2 do a.host[#a.host + 1] = { argv[i], argv[i + 1] } end
+  local cur = tonumber(redis.call('HGET', keys[1], 'score') or '0') or 0
+  host_update(keys[1], a, math.max(cur, n(argv[1], 'score')))
+  return { 0, {} }
+end
+
 -- FCALL lh_count 1 K kind window_us mode ts_us: the distinct count of the
 -- window holding ts_us, without recording anything.
 local function count_fn(keys, argv)
@@ -732,6 +825,9 @@ redis.register_function('lh_sum', sum_fn)
 redis.register_function('lh_gate', gate_fn)
 redis.register_function('lh_leg', leg_fn)
 redis.register_function('lh_hours', hours_fn)
+redis.register_function('lh_risk', risk_fn)
+redis.register_function('lh_emit', emit_fn)
+redis.register_function('lh_host', host_fn)
 redis.register_function{ function_name = 'lh_count', callback = count_fn, flags = { 'no-writes' } }
 redis.register_function{ function_name = 'lh_version', callback = function() return VERSION end,
                          flags = { 'no-writes' } }
@@ -914,13 +1010,19 @@ second replay of the same capture adds anything.
   KEYS[1] .. ':facts'                   set   facts counted
   KEYS[2] <prefix>{k:<net>}:net         hash  probe, attempt, first_us, last_us
   KEYS[1..2] .. ':gpu'                  hll   distinct GPU hosts knocked at
-  KEYS[3] <prefix>knockers              zset  KEYS[1], KEYS[2] -> knocks
+Both keys share the source network's hash tag, so a call touches one slot
+(a Redis Cluster takes it). The index of who knocks most lives in another
+slot: the call answers a next step, lh_knockers, that sets each key's
+total there with ZADD GT; totals only grow, so a step sent twice or late
+leaves the same index.
+  <prefix>knockers                      zset  KEYS[1], KEYS[2] -> knocks
 ]]
 
 ARGS.lh_knock = { req = { 'ev', 'fact', 'ts_us', 'ttl_s', 'level', 'gpu' }, opt = {}, alert = 'none' }
 
--- FCALL lh_knock 3 src net knockers  ev fact ts_us ttl_s level gpu (by name)
--- Returns 1 when counted, 0 for a call already counted.
+-- FCALL lh_knock 2 src net  ev fact ts_us ttl_s level gpu (by name)
+-- Returns { 1, { the lh_knockers step } } when counted, { 0, {} } for a
+-- fact already counted.
 local function knock_fn(keys, argv)
   local c = args('lh_knock', argv)
   local ts, ttl, level, gpu = n(c.ts_us, 'ts_us'), n(c.ttl_s, 'ttl_s'), c.level, c.gpu
@@ -930,7 +1032,10 @@ local function knock_fn(keys, argv)
   local facts = keys[1] .. ':facts'
   local fresh = redis.call('SADD', facts, c.fact)
   redis.call('EXPIRE', facts, ttl)
-  if fresh == 0 then return 0 end
+  if fresh == 0 then return { 0, {} } end
+  local prefix = string.match(keys[1], '^(.-){')
+  if not prefix then error('ERR loophole: a knock key needs its network hash tag') end
+  local step = { 'FCALL', 'lh_knockers', '1', prefix .. 'knockers', fmt(ttl) }
   for i = 1, 2 do
     local k = keys[i]
     redis.call('HINCRBY', k, level, 1)
@@ -941,10 +1046,23 @@ local function knock_fn(keys, argv)
     redis.call('PFADD', k .. ':gpu', gpu)
     redis.call('EXPIRE', k, ttl)
     redis.call('EXPIRE', k .. ':gpu', ttl)
-    redis.call('ZINCRBY', keys[3], 1, k)
+    local pa = redis.call('HMGET', k, 'probe', 'attempt')
+    step[#step + 1] = k
+    step[#step + 1] = fmt((tonumber(pa[1]) or 0) + (tonumber(pa[2]) or 0))
   end
-  redis.call('EXPIRE', keys[3], ttl)
-  return 1
+  return { 1, { step } }
+end
+
+-- FCALL lh_knockers 1 <prefix>knockers  ttl_s key total [key total]
+-- The next step of lh_knock: each key's knocks, never lowered.
+local function knockers_fn(keys, argv)
+  local ttl = n(argv[1], 'ttl_s')
+  for i = 2, #argv - 1, 2 do
+    redis.call('ZADD', keys[1], 'GT', n(argv[i + 1], 'total'), argv[i])
+  end
+  redis.call('EXPIRE', keys[1], ttl)
+  return { 0, {} }
 end
 
 redis.register_function('lh_knock', knock_fn)
+redis.register_function('lh_knockers', knockers_fn)

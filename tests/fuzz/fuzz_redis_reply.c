@@ -2,7 +2,7 @@
  *
  * The input is raw RESP bytes, as a hostile Redis would send them: hiredis's
  * reader (the same one the writer uses) turns them into replies, and every
- * complete reply goes through redis_reply_alerts(). Each alert line it
+ * complete reply goes through rreply_alerts(). Each alert line it
  * accepts must be a JSON object without a raw line break, or the harness
  * aborts.
  *
@@ -43,6 +43,15 @@ static int fuzz_huge_aggregate(const uint8_t *data, size_t size)
     return 0;
 }
 
+/* A next step must be FCALL lh_risk|lh_emit|lh_host 1 ... (reply.h). */
+static void fuzz_on_call(void *ctx, int argc, const char *const *argv, const size_t *lens)
+{
+    (void)ctx;
+    if (argc < 4 || argc > RREPLY_MAX_ARGS || lens[0] != 5 || memcmp(argv[0], "FCALL", 5) != 0 ||
+        lens[2] != 1 || argv[2][0] != '1')
+        abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     redisReader *r = redisReaderCreate();
@@ -59,8 +68,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->maxbuf = 0;
     if (redisReaderFeed(r, (const char *)data, size) == REDIS_OK) {
         for (int i = 0; i < 64 && redisReaderGetReply(r, &reply) == REDIS_OK && reply; i++) {
-            redis_reply_alerts(reply, &count, fuzz_on_alert, NULL, err, sizeof(err));
-            redis_reply_transient(
+            if (rreply_alerts(reply, &count, fuzz_on_alert, NULL, err, sizeof(err)) >= 0)
+                rreply_calls(reply, fuzz_on_call, NULL);
+            rreply_transient(
                 ((redisReply *)reply)->type == REDIS_REPLY_ERROR ? ((redisReply *)reply)->str : "");
             freeReplyObject(reply);
             reply = NULL;

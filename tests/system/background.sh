@@ -41,7 +41,14 @@ fail() { echo "FAIL: background: $*" >&2; exit 1; }
 run() { # run SCENARIO: capture, records, alerts
     "$LHGEN" "$1" "$tmp/$1.pcap" --manifest "$tmp/$1.tsv" >/dev/null
     "$LOOPHOLE" -r "$tmp/$1.pcap" --threads 2 --flows "$tmp/$1.flows" --alerts "$tmp/$1.alerts" \
-        2>"$tmp/$1.err" || fail "$1: loophole failed: $(cat "$tmp/$1.err")"
+        --stats 3600 2>"$tmp/$1.err" || fail "$1: loophole failed: $(cat "$tmp/$1.err")"
+    # every library call (knocks and their next steps included) accepted
+    for c in events_rejected events_dropped; do
+        [ "$(python3 "$here/lib/laststat.py" "$c" "$tmp/$1.err")" = 0 ] ||
+            fail "$1: $c is not 0: $(grep -v '^{' "$tmp/$1.err" | head -5)"
+    done
+    [ "$(python3 "$here/lib/laststat.py" events_sent "$tmp/$1.err")" -gt 0 ] ||
+        fail "$1: no event reached Redis"
     python3 "$here/lib/manifest.py" "$tmp/$1.tsv" "$tmp/$1.flows" >/dev/null ||
         fail "$1: records differ from the manifest"
 }

@@ -98,16 +98,7 @@ kill_redis() {
     redis_pid=
 }
 
-# wait_for WHAT SECONDS CONDITION: evaluates the shell text CONDITION until
-# it succeeds.
-wait_for() {
-    local what=$1 deadline=$((SECONDS + $2))
-    until eval "$3"; do
-        [ "$SECONDS" -lt "$deadline" ] || fail "timed out waiting for $what"
-        sleep 0.05
-    done
-}
-stat_of() { python3 "$here/lib/laststat.py" "$1" "$2"; }
+. "$here/lib/wait.sh"
 lines() { if [ -f "$1" ]; then wc -l <"$1"; else echo 0; fi; }
 
 # the capture

@@ -23,17 +23,17 @@ typedef struct fixture {
 static inline int fixture_open(void **state, uint64_t stream_maxlen)
 {
     fixture *f = calloc(1, sizeof(*f));
-    redis_url u;
+    rurl u;
     char err[512];
 
     if (f == NULL || tserver_start(&f->srv, NULL) != 0)
         return -1;
-    redis_url_unix(&u, f->srv.sock, err, sizeof(err));
-    if (redis_conn_open(&u, 2000, &f->c, err, sizeof(err)) != 0) {
+    rurl_unix(&u, f->srv.sock, err, sizeof(err));
+    if (rconn_open(&u, 2000, &f->c, err, sizeof(err)) != 0) {
         fprintf(stderr, "%s\n", err);
         return -1;
     }
-    redis_url_free(&u);
+    rurl_free(&u);
     f->ectx = (event_context){
         .prefix = "lh:", .sensor = "t", .run_id = 1, .stream_maxlen = stream_maxlen};
     f->q = event_queue_new(&f->ectx, 0, 1 << 20, 1);

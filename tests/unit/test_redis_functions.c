@@ -459,7 +459,7 @@ static void check_names(fixture *f, const char *fn, int full)
     assert_int_equal(spec->type, REDIS_REPLY_ARRAY);
     assert_int_equal(spec->elements, 4);
     const redisReply *req = spec->element[0], *opt = spec->element[1], *alert = spec->element[3];
-    /* FCALL fn N k..., then name, value pairs (N = 4, or 3 for lh_knock) */
+    /* FCALL fn N k..., then name, value pairs (N = 4, or 2 for lh_knock) */
     int first = 3 + (v.argv[2][0] - '0');
     assert_int_equal((v.argc - first) % 2, 0);
     for (int i = first; i < v.argc; i += 2) {
@@ -641,9 +641,33 @@ static void test_named_arguments_refused(void **state)
     }
 }
 
-/* lh_knock: sends one knock of the flow record `fact`, twice when
- * `resend` (a call sent again after a broken connection); returns the
- * last reply. */
+/* Sends the next steps of reply r (FCALL arrays in its list), as the
+ * writer does. */
+static void run_steps(fixture *f, const redisReply *r)
+{
+    const redisReply *list = r->element[1];
+
+    for (size_t i = 0; i < list->elements; i++) {
+        const redisReply *e = list->element[i];
+        const char *argv[16];
+        size_t lens[16];
+        assert_int_equal(e->type, REDIS_REPLY_ARRAY);
+        assert_true(e->elements <= 16);
+        for (size_t k = 0; k < e->elements; k++) {
+            argv[k] = e->element[k]->str;
+            lens[k] = e->element[k]->len;
+        }
+        redisReply *sr = redisCommandArgv(f->c, (int)e->elements, argv, lens);
+        assert_non_null(sr);
+        assert_int_equal(sr->type, REDIS_REPLY_ARRAY);
+        freeReplyObject(sr);
+    }
+}
+
+/* lh_knock: sends one knock of the flow record `fact` and its next step,
+ * twice when `resend` (a call sent again after a broken connection);
+ * returns the last reply's count (1 counted, 0 already counted), -2 for
+ * an error. */
 static long long knock(fixture *f, const char *src, const char *level, const char *gpu, uint64_t ts,
                        int resend, const char *fact)
 {
@@ -661,7 +685,13 @@ static long long knock(fixture *f, const char *src, const char *level, const cha
     for (int i = 0; i <= resend; i++) {
         redisReply *r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
         assert_non_null(r);
-        got = r->type == REDIS_REPLY_INTEGER ? r->integer : r->type == REDIS_REPLY_ERROR ? -2 : -1;
+        if (r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+            r->element[0]->type == REDIS_REPLY_INTEGER) {
+            got = r->element[0]->integer;
+            run_steps(f, r);
+        } else {
+            got = r->type == REDIS_REPLY_ERROR ? -2 : -1;
+        }
         freeReplyObject(r);
     }
     event_queue_release(f->q);

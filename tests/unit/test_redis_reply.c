@@ -29,7 +29,7 @@ static int alerts_of(const char *alert_bulk)
     char resp[512], err[256];
     snprintf(resp, sizeof resp, "*2\r\n:1\r\n*1\r\n%s", alert_bulk);
     redisReply *r = parse(resp);
-    int n = redis_reply_alerts(r, NULL, NULL, NULL, err, sizeof err);
+    int n = rreply_alerts(r, NULL, NULL, NULL, err, sizeof err);
     freeReplyObject(r);
     return n;
 }
@@ -61,9 +61,51 @@ static void test_alert_with_raw_nul_or_break_refused(void **state)
     void *reply = NULL;
     redisReaderFeed(rd, resp, 32);
     assert_int_equal(redisReaderGetReply(rd, &reply), REDIS_OK);
-    assert_int_equal(redis_reply_alerts(reply, NULL, NULL, NULL, err, sizeof err), -1);
+    assert_int_equal(rreply_alerts(reply, NULL, NULL, NULL, err, sizeof err), -1);
     freeReplyObject(reply);
     redisReaderFree(rd);
+}
+
+static void count_call(void *ctx, int argc, const char *const *argv, const size_t *lens)
+{
+    (void)argv;
+    (void)lens;
+    *(int *)ctx += argc;
+}
+
+/* A next step of an alert in a cluster: FCALL lh_risk|lh_emit|lh_host 1
+ * key ..., strings only; anything else is refused, so a reply cannot make
+ * the writer send another command. */
+static void test_next_steps(void **state)
+{
+    const char *ok = "*2\r\n:0\r\n*2\r\n$7\r\n{\"a\":1}\r\n"
+                     "*5\r\n$5\r\nFCALL\r\n$7\r\nlh_emit\r\n$1\r\n1\r\n$9\r\nlh:alerts\r\n"
+                     "$2\r\nid\r\n";
+    const char *bad[] = {
+        /* another command */
+        "*2\r\n:0\r\n*1\r\n*4\r\n$8\r\nFLUSHALL\r\n$7\r\nlh_emit\r\n$1\r\n1\r\n$1\r\nk\r\n",
+        /* another function */
+        "*2\r\n:0\r\n*1\r\n*4\r\n$5\r\nFCALL\r\n$7\r\nlh_evil\r\n$1\r\n1\r\n$1\r\nk\r\n",
+        /* two keys */
+        "*2\r\n:0\r\n*1\r\n*4\r\n$5\r\nFCALL\r\n$7\r\nlh_risk\r\n$1\r\n2\r\n$1\r\nk\r\n",
+        /* too short, a number inside */
+        "*2\r\n:0\r\n*1\r\n*3\r\n$5\r\nFCALL\r\n$7\r\nlh_risk\r\n$1\r\n1\r\n",
+        "*2\r\n:0\r\n*1\r\n*4\r\n$5\r\nFCALL\r\n$7\r\nlh_risk\r\n$1\r\n1\r\n:5\r\n",
+    };
+    char err[256];
+    int args = 0;
+
+    (void)state;
+    redisReply *r = parse(ok);
+    assert_int_equal(rreply_alerts(r, NULL, NULL, NULL, err, sizeof err), 1); /* one line */
+    rreply_calls(r, count_call, &args);
+    assert_int_equal(args, 5);
+    freeReplyObject(r);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        r = parse(bad[i]);
+        assert_int_equal(rreply_alerts(r, NULL, NULL, NULL, err, sizeof err), -1);
+        freeReplyObject(r);
+    }
 }
 
 int main(void)
@@ -72,6 +114,7 @@ int main(void)
         cmocka_unit_test(test_alert_accepted),
         cmocka_unit_test(test_alert_with_blanks_refused),
         cmocka_unit_test(test_alert_with_raw_nul_or_break_refused),
+        cmocka_unit_test(test_next_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

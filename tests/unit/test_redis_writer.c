@@ -14,6 +14,7 @@
 #include "base/output.h"
 #include "redis/conn.h"
 #include "redis/writer.h"
+#include "redis_test_rig.h"
 #include "redis_test_server.h"
 
 #define W_US (3600ull * 1000000)
@@ -22,16 +23,10 @@
 static const char *const acl_args[] = {"--user",  "default", "off", "--user", "sensor", "on",
                                        ">s3cret", "~*",      "&*",  "+@all",  NULL};
 
-static void quiet(void *ctx, const char *msg)
-{
-    (void)ctx;
-    fprintf(stderr, "  writer: %s\n", msg);
-}
-
 static void test_auth(void **state)
 {
     tserver t;
-    redis_url u;
+    rurl u;
     redisContext *c = NULL;
     char url[200], err[512];
 
@@ -39,8 +34,8 @@ static void test_auth(void **state)
     tserver_start(&t, (const char *const *)acl_args);
     /* user and password in the URL, database 3 over TCP */
     snprintf(url, sizeof(url), "redis://sensor:s3cret@127.0.0.1:%d/3", t.port);
-    assert_int_equal(redis_url_parse(&u, url, NULL, err, sizeof(err)), 0);
-    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_OK);
+    assert_int_equal(rurl_parse(&u, url, NULL, err, sizeof(err)), 0);
+    assert_int_equal(rconn_open(&u, 2000, &c, err, sizeof(err)), RCONN_OK);
     redisReply *r = redisCommand(c, "SET k v");
     freeReplyObject(r);
     r = redisCommand(c, "CLIENT INFO");
@@ -48,79 +43,31 @@ static void test_auth(void **state)
     assert_non_null(strstr(r->str, "user=sensor"));
     freeReplyObject(r);
     redisFree(c);
-    redis_url_free(&u);
+    rurl_free(&u);
     /* the password from LOOPHOLE_REDIS_PASSWORD */
     snprintf(url, sizeof(url), "redis://sensor@127.0.0.1:%d", t.port);
-    assert_int_equal(redis_url_parse(&u, url, "s3cret", err, sizeof(err)), 0);
-    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_OK);
+    assert_int_equal(rurl_parse(&u, url, "s3cret", err, sizeof(err)), 0);
+    assert_int_equal(rconn_open(&u, 2000, &c, err, sizeof(err)), RCONN_OK);
     redisFree(c);
-    redis_url_free(&u);
+    rurl_free(&u);
     /* a wrong password: a clear error that does not repeat it */
     snprintf(url, sizeof(url), "redis://sensor:wrongpw@127.0.0.1:%d", t.port);
-    redis_url_parse(&u, url, NULL, err, sizeof(err));
-    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_AUTH);
+    rurl_parse(&u, url, NULL, err, sizeof(err));
+    assert_int_equal(rconn_open(&u, 2000, &c, err, sizeof(err)), RCONN_AUTH);
     assert_null(c);
     assert_non_null(strstr(err, "authentication failed for user 'sensor'"));
     assert_null(strstr(err, "wrongpw"));
-    redis_url_free(&u);
+    rurl_free(&u);
     /* no password at all where one is needed */
     snprintf(url, sizeof(url), "redis://127.0.0.1:%d", t.port);
-    redis_url_parse(&u, url, NULL, err, sizeof(err));
-    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_AUTH);
-    redis_url_free(&u);
+    rurl_parse(&u, url, NULL, err, sizeof(err));
+    assert_int_equal(rconn_open(&u, 2000, &c, err, sizeof(err)), RCONN_AUTH);
+    rurl_free(&u);
     tserver_free(&t);
 }
 
 /* The writer, its queue and an alerts file. */
-typedef struct rig {
-    event_context ectx;
-    event_queue *q;
-    redis_url url;
-    output *out;
-    writer *w;
-    char alerts[300], journal[300];
-} rig;
-
-static void rig_start(rig *g, const tserver *t, const char *dir, uint64_t journal_max)
-{
-    char err[512];
-
-    g->ectx = (event_context){.prefix = "lh:", .sensor = "t", .run_id = 7, .stream_maxlen = 0};
-    g->q = event_queue_new(&g->ectx, 0, 1 << 20, 1);
-    snprintf(g->alerts, sizeof(g->alerts), "%s/alerts.jsonl", dir);
-    snprintf(g->journal, sizeof(g->journal), "%s/journal", dir);
-    redis_url_unix(&g->url, t->sock, err, sizeof(err));
-    g->out = output_open(g->alerts, err, sizeof(err));
-    writer_config wc = {.url = &g->url,
-                        .timeout_ms = 500,
-                        .batch = 16,
-                        .journal_path = g->journal,
-                        .journal_max_bytes = journal_max,
-                        .alerts = g->out,
-                        .queues = &g->q,
-                        .nqueues = 1,
-                        .report = quiet};
-    g->w = writer_new(&wc, err, sizeof(err));
-    if (g->w == NULL)
-        fail_msg("%s", err);
-    assert_int_equal(writer_start(g->w), 0);
-}
-
-static uint64_t rig_stop(rig *g)
-{
-    char err[512];
-    uint64_t left;
-
-    event_queue_close(g->q);
-    left = writer_stop(g->w);
-    writer_free(g->w, 1);
-    output_close(g->out, err, sizeof(err));
-    event_queue_free(g->q);
-    redis_url_free(&g->url);
-    return left;
-}
-
-static void raise_n(rig *g, int i)
+static void raise_n(trig *g, int i)
 {
     char ip[32];
     event_alert a = {.rule = "cn_direct_control",
@@ -174,13 +121,13 @@ static void test_outage(void **state)
 {
     static const char *const aof[] = {"--appendonly", "yes", "--appendfsync", "always", NULL};
     tserver t;
-    rig g;
+    trig g;
     const int n = 600;
 
     (void)state;
     memset(&g, 0, sizeof(g));
     tserver_start(&t, aof);
-    rig_start(&g, &t, t.dir, 64 << 20);
+    trig_start_server(&g, &t, "t", 7, 64 << 20, 16, 500);
     for (int i = 0; i < n; i++) {
         raise_n(&g, i);
         if (i == 200)
@@ -197,7 +144,7 @@ static void test_outage(void **state)
     assert_true(atomic_load(&ws->journaled) > 0);
     assert_true(atomic_load(&ws->replayed) > 0);
     assert_int_equal(atomic_load(&ws->dropped), 0);
-    assert_int_equal(rig_stop(&g), 0);
+    assert_int_equal(trig_stop(&g), 0);
     check_alerts(&t, g.alerts, n);
     tserver_free(&t);
 }
@@ -207,23 +154,23 @@ static void test_outage(void **state)
 static void test_journal_next_run(void **state)
 {
     tserver t;
-    rig g;
+    trig g;
 
     (void)state;
     memset(&g, 0, sizeof(g));
     tserver_start(&t, NULL);
-    rig_start(&g, &t, t.dir, 64 << 20);
+    trig_start_server(&g, &t, "t", 7, 64 << 20, 16, 500);
     tserver_kill(&t);
     for (int i = 0; i < 50; i++)
         raise_n(&g, i);
-    assert_int_equal(rig_stop(&g), 50);
+    assert_int_equal(trig_stop(&g), 50);
     assert_int_equal(tserver_restart(&t), 0);
     unlink(g.alerts);
     memset(&g, 0, sizeof(g));
-    rig_start(&g, &t, t.dir, 64 << 20);
+    trig_start_server(&g, &t, "t", 7, 64 << 20, 16, 500);
     for (int i = 50; i < 60; i++)
         raise_n(&g, i);
-    assert_int_equal(rig_stop(&g), 0);
+    assert_int_equal(trig_stop(&g), 0);
     check_alerts(&t, g.alerts, 60);
     tserver_free(&t);
 }
@@ -232,13 +179,13 @@ static void test_journal_next_run(void **state)
 static void test_journal_bound(void **state)
 {
     tserver t;
-    rig g;
+    trig g;
     uint64_t dropped, journaled;
 
     (void)state;
     memset(&g, 0, sizeof(g));
     tserver_start(&t, NULL);
-    rig_start(&g, &t, t.dir, 8192);
+    trig_start_server(&g, &t, "t", 7, 8192, 16, 500);
     tserver_kill(&t);
     for (int i = 0; i < 100; i++)
         raise_n(&g, i);
@@ -250,7 +197,7 @@ static void test_journal_bound(void **state)
     assert_true(journaled > 0);
     assert_int_equal(dropped + journaled, 100);
     assert_true(atomic_load(&writer_get_stats(g.w)->journal_bytes) <= 8192);
-    rig_stop(&g);
+    trig_stop(&g);
     tserver_free(&t);
 }
 

@@ -16,64 +16,15 @@
 #include "app/summary.h"
 #include "redis/conn.h"
 #include "redis/writer.h"
+#include "redis_test_rig.h"
 #include "redis_test_server.h"
 
 #define T0   UINT64_C(1772442000000000) /* 2026-03-02T09:00:00Z */
 #define W_US UINT64_C(3600000000)
 
-static void quiet(void *ctx, const char *msg)
-{
-    (void)ctx;
-    (void)msg;
-}
-
-/* A writer for one sensor, its queue and its alerts file. */
-typedef struct rig {
-    event_context ectx;
-    event_queue *q;
-    redis_url url;
-    output *out;
-    writer *w;
-    char alerts[300], journal[300];
-} rig;
-
-static void rig_start(rig *g, const tserver *t, const char *sensor)
-{
-    char err[512];
-
-    g->ectx = (event_context){.prefix = "lh:", .sensor = sensor, .run_id = 9};
-    g->q = event_queue_new(&g->ectx, 0, 1 << 20, 1);
-    snprintf(g->alerts, sizeof(g->alerts), "%s/%s.alerts", t->dir, sensor);
-    snprintf(g->journal, sizeof(g->journal), "%s/%s.journal", t->dir, sensor);
-    redis_url_unix(&g->url, t->sock, err, sizeof(err));
-    g->out = output_open(g->alerts, err, sizeof(err));
-    writer_config wc = {.url = &g->url,
-                        .journal_path = g->journal,
-                        .journal_max_bytes = 1 << 20,
-                        .alerts = g->out,
-                        .queues = &g->q,
-                        .nqueues = 1,
-                        .report = quiet};
-    if ((g->w = writer_new(&wc, err, sizeof(err))) == NULL)
-        fail_msg("%s", err);
-    assert_int_equal(writer_start(g->w), 0);
-}
-
-static void rig_stop(rig *g)
-{
-    char err[512];
-
-    event_queue_close(g->q);
-    assert_int_equal(writer_stop(g->w), 0);
-    writer_free(g->w, 1);
-    output_close(g->out, err, sizeof(err));
-    event_queue_free(g->q);
-    redis_url_free(&g->url);
-}
-
 /* One alert with an optional GPU host, peer and evidence flow. */
-static void raise_alert(rig *g, const char *rule, const char *sev, const char *role, const char *ip,
-                        int score, int at_s, const char *gpu, const char *peer,
+static void raise_alert(trig *g, const char *rule, const char *sev, const char *role,
+                        const char *ip, int score, int at_s, const char *gpu, const char *peer,
                         const char *flow_src, long long up, long long down)
 {
     json_t *extra = json_object(), *ev = json_array();
@@ -157,8 +108,8 @@ static int count_lines(const char *path)
 static void test_summary_matches_alerts(void **state)
 {
     tserver t;
-    rig before, run, other;
-    redis_url u;
+    trig before, run, other;
+    rurl u;
     redisContext *c = NULL;
     char err[512], since[64];
     json_t *sum;
@@ -166,18 +117,18 @@ static void test_summary_matches_alerts(void **state)
     (void)state;
     assert_int_equal(tserver_start(&t, NULL), 0);
     /* an earlier run: in the stream, but before this run's mark */
-    rig_start(&before, &t, "s1");
+    trig_start_server(&before, &t, "s1", 9, 1 << 20, 0, 0);
     raise_alert(&before, "cn_footprint", "low", "gpu_host", "104.171.200.99", 5, 1, NULL, NULL,
                 NULL, 0, 0);
-    rig_stop(&before);
+    assert_int_equal(trig_stop(&before), 0);
 
-    redis_url_unix(&u, t.sock, err, sizeof(err));
-    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_OK);
+    rurl_unix(&u, t.sock, err, sizeof(err));
+    assert_int_equal(rconn_open(&u, 2000, &c, err, sizeof(err)), RCONN_OK);
     assert_int_equal(summary_mark(c, "lh:", since, sizeof(since), err, sizeof(err)), 0);
     assert_string_not_equal(since, "0-0");
 
-    rig_start(&run, &t, "s1");
-    rig_start(&other, &t, "s2");
+    trig_start_server(&run, &t, "s1", 9, 1 << 20, 0, 0);
+    trig_start_server(&other, &t, "s2", 9, 1 << 20, 0, 0);
     raise_alert(&run, "cn_direct_control", "high", "controller", "175.16.199.23", 40, 4,
                 "104.171.200.17", NULL, "175.16.199.23:38019", 12664, 80074);
     raise_alert(&run, "reseller_fanout", "critical", "controller", "175.16.199.23", 30, 70,
@@ -191,8 +142,8 @@ static void test_summary_matches_alerts(void **state)
                 NULL, NULL, 0, 0);
     raise_alert(&other, "cn_direct_control", "high", "controller", "1.180.23.7", 40, 48, NULL, NULL,
                 NULL, 0, 0);
-    rig_stop(&run);
-    rig_stop(&other);
+    assert_int_equal(trig_stop(&run), 0);
+    assert_int_equal(trig_stop(&other), 0);
 
     sum = summary_collect(c, "lh:", "s1", since, err, sizeof(err));
     if (sum == NULL)
@@ -264,7 +215,7 @@ static void test_summary_matches_alerts(void **state)
 
     json_decref(sum);
     redisFree(c);
-    redis_url_free(&u);
+    rurl_free(&u);
     tserver_free(&t);
 }
 
@@ -272,15 +223,15 @@ static void test_summary_matches_alerts(void **state)
 static void test_summary_empty(void **state)
 {
     tserver t;
-    redis_url u;
+    rurl u;
     redisContext *c = NULL;
     char err[512], since[64];
     json_t *sum;
 
     (void)state;
     assert_int_equal(tserver_start(&t, NULL), 0);
-    redis_url_unix(&u, t.sock, err, sizeof(err));
-    assert_int_equal(redis_conn_open(&u, 2000, &c, err, sizeof(err)), REDIS_CONN_OK);
+    rurl_unix(&u, t.sock, err, sizeof(err));
+    assert_int_equal(rconn_open(&u, 2000, &c, err, sizeof(err)), RCONN_OK);
     assert_int_equal(summary_mark(c, "lh:", since, sizeof(since), err, sizeof(err)), 0);
     assert_string_equal(since, "0-0");
     sum = summary_collect(c, "lh:", "s1", since, err, sizeof(err));
@@ -294,7 +245,7 @@ static void test_summary_empty(void **state)
     assert_null(summary_collect(c, "lh:", "s1", "0-0", err, sizeof(err)));
     assert_non_null(strstr(err, "lh:alerts"));
     redisFree(c);
-    redis_url_free(&u);
+    rurl_free(&u);
     tserver_free(&t);
 }
 

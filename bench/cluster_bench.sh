@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Observations per second through the sensor's writer into one server and
+# into Redis Clusters of 1, 2 and 3 primaries (no replicas), all on this
+# machine, in one run (docs/performance.md, "Redis Cluster").
+#
+# usage: bench/cluster_bench.sh [EVENTS] [BUILD_DIR]
+#
+# Builds bench_cluster (bench/bench_cluster.c) in BUILD_DIR (default
+# build), starts the servers on free loopback ports, splits the 16384 slots
+# evenly (CLUSTER ADDSLOTSRANGE, CLUSTER MEET), and runs bench_cluster
+# against each. Stops every server it started on exit.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+n=${1:-300000}
+build=${2:-build}
+cmake --build "$build" --target bench_cluster -j2 >/dev/null
+tmp=$(mktemp -d)
+pids=()
+trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null; rm -rf "$tmp"' EXIT
+ports() {
+    python3 -c '
+import socket, sys
+s = [socket.socket() for _ in range(int(sys.argv[1]))]
+for x in s: x.bind(("127.0.0.1", 0))
+print(" ".join(str(x.getsockname()[1]) for x in s))' "$1"
+}
+# cluster P: starts P primaries, prints the URL
+cluster() {
+    local p=$1 ps i lo hi
+    read -r -a ps <<<"$(ports $((2 * p)))"
+    for ((i = 0; i < p; i++)); do
+        mkdir -p "$tmp/c$p-$i"
+        redis-server --port "${ps[$i]}" --bind 127.0.0.1 --cluster-enabled yes \
+            --cluster-port "${ps[$((i + p))]}" --cluster-config-file nodes.conf --save '' \
+            --appendonly no --dir "$tmp/c$p-$i" >/dev/null 2>&1 &
+        pids+=($!)
+    done
+    for ((i = 0; i < p; i++)); do
+        until redis-cli -p "${ps[$i]}" ping >/dev/null 2>&1; do sleep 0.05; done
+        lo=$((16384 * i / p))
+        hi=$((16384 * (i + 1) / p - 1))
+        redis-cli -p "${ps[$i]}" CLUSTER ADDSLOTSRANGE "$lo" "$hi" >/dev/null
+        # the bus port is not port + 10000 here: MEET must name it
+        if [ "$i" -gt 0 ]; then
+            redis-cli -p "${ps[$i]}" CLUSTER MEET 127.0.0.1 "${ps[0]}" "${ps[$p]}" >/dev/null
+        fi
+    done
+    local ok
+    for _ in $(seq 200); do
+        ok=1
+        for ((i = 0; i < p; i++)); do
+            redis-cli -p "${ps[$i]}" CLUSTER INFO | tr -d '\r' |
+                grep -qx 'cluster_state:ok' || ok=0
+        done
+        [ $ok = 1 ] && break
+        sleep 0.1
+    done
+    [ $ok = 1 ] || { echo "the cluster of $p primaries did not form" >&2; exit 1; }
+    echo "redis+cluster://127.0.0.1:${ps[0]}"
+}
+read -r single <<<"$(ports 1)"
+redis-server --port "$single" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \
+    >/dev/null 2>&1 &
+pids+=($!)
+until redis-cli -p "$single" ping >/dev/null 2>&1; do sleep 0.05; done
+echo "$n observations each (lh_observe exact, random entities), 2 producer threads, one writer"
+"$build/bench_cluster" "redis://127.0.0.1:$single" "$n"
+for p in 1 2 3; do
+    "$build/bench_cluster" "$(cluster "$p")" "$n" | sed "s/^/$p primaries: /"
+done
+nproc | sed 's/^/cores: /'
