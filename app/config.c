@@ -380,6 +380,8 @@ static const config_key config_keys[] = {
     {"redis", "prefix", NULL, CK_STRING, CW_INT, CF_KEEP_EMPTY, F(redis_prefix), 0, 0, 0, "lh:"},
     {"redis", "stream_maxlen", NULL, CK_INT, CW_U64, 0, F(stream_maxlen), 0, 0, UINT64_MAX,
      "100000"},
+    {"redis", "alert_retention", NULL, CK_DURATION, CW_U64, 0, F(alert_retention_us), 0, SEC,
+     UINT64_MAX, "30d"},
     {"redis", "keep", NULL, CK_BOOL, CW_INT, 0, F(redis_keep), 0, 0, 1, NULL},
     {"redis", "journal", NULL, CK_STRING, CW_INT, 0, F(journal_path), 0, 0, 0, NULL},
     {"redis", "journal_max", NULL, CK_SIZE, CW_U64, 0, F(journal_max_bytes), 0, MiB, UINT64_MAX,

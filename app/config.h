@@ -55,14 +55,15 @@ typedef struct config {
     char *inventory;      /* NULL = none */
     char *indicators_dir; /* --indicators / [geo] indicators; NULL = the shipped tables */
     /* redis */
-    char *redis_url;            /* NULL = start a private redis-server */
-    char *redis_prefix;         /* "lh:" */
-    uint64_t stream_maxlen;     /* 100000; 0 = streams are not trimmed */
-    int redis_keep;             /* 0 */
-    char *journal_path;         /* NULL = a file in the run's temp dir */
-    uint64_t journal_max_bytes; /* 1 GiB */
-    int redis_flows;            /* 0; 1 = flow records also go to <prefix>flows */
-    uint64_t redis_queue_bytes; /* 4 MiB: bounded event queue per worker */
+    char *redis_url;             /* NULL = start a private redis-server */
+    char *redis_prefix;          /* "lh:" */
+    uint64_t stream_maxlen;      /* 100000; 0 = streams are not trimmed */
+    uint64_t alert_retention_us; /* 30 days: how long a raised alert is remembered */
+    int redis_keep;              /* 0 */
+    char *journal_path;          /* NULL = a file in the run's temp dir */
+    uint64_t journal_max_bytes;  /* 1 GiB */
+    int redis_flows;             /* 0; 1 = flow records also go to <prefix>flows */
+    uint64_t redis_queue_bytes;  /* 4 MiB: bounded event queue per worker */
     /* output */
     char *alerts_path;   /* "-" */
     char *alerts_format; /* "native" (interface.md section 2) or "eve" (docs/siem.md) */

@@ -365,6 +365,7 @@ static int sensor_new_redis(sensor *s, char *err, size_t errlen)
                               .sensor = cfg->sensor,
                               .run_id = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec,
                               .stream_maxlen = cfg->stream_maxlen,
+                              .alert_keep_s = cfg->alert_retention_us / 1000000u,
                               .cluster = s->url.cluster};
     if ((s->queues = calloc(s->nworkers + 1, sizeof(*s->queues))) == NULL)
         goto oom;

@@ -3,6 +3,7 @@
  */
 #include "detect_int.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +101,20 @@ static void detect_endpoint(char *buf, size_t len, const char *ip, uint16_t port
         snprintf(buf, len, "[%s]:%u", ip, port);
     else
         snprintf(buf, len, "%s:%u", ip, port);
+}
+
+void detect_flow_id(const detect_view *v, char *buf, size_t len)
+{
+    snprintf(buf, len, "%s:%u-%s:%u/%" PRIu64, v->client_ip, v->client_port, v->server_ip,
+             v->server_port, v->f->first_us);
+}
+
+void detect_record_id(const detect_view *v, char *buf, size_t len)
+{
+    char id[160];
+
+    detect_flow_id(v, id, sizeof(id));
+    snprintf(buf, len, "%s/%" PRIu64, id, v->f->rec_first_us);
 }
 
 json_t *detect_evidence(const detect_view *v, const char *detail)

@@ -32,6 +32,11 @@
  * in pieces this small would take 16,000 flows (docs/rules-correlation.md,
  * blind spots), and every GPU host's small flows would cost a call each. */
 #define CORR_EGRESS_MIN_RECORD (64u * 1024)
+/* Gate windows one control record counts in at most: a record lasts at
+ * most flow_active_timeout (30 min by default), so two days' windows
+ * cover it; the bound only stops a tiny configured window from costing a
+ * call per window of a long record. */
+#define CORR_GATE_MAX_WINDOWS 64
 
 /* Stepping stones (detection-notes.md, Zhang and Paxson 2000): share of
  * coinciding ON periods above 30 %, 2 back to back since the legs share
@@ -80,14 +85,6 @@ static void detect_net(const pkt_addr *a, char *buf, size_t len)
 static int detect_is_control(const detect_view *v)
 {
     return v->f->control != NULL && !v->f->ctl_dns && v->f->session == SESSION_ESTABLISHED;
-}
-
-/* The flow's identity for the library: both ends and the first packet,
- * the same for every record of the flow. */
-static void detect_flow_id(const detect_view *v, char *buf, size_t len)
-{
-    snprintf(buf, len, "%s:%u-%s:%u/%" PRIu64, v->client_ip, v->client_port, v->server_ip,
-             v->server_port, v->f->first_us);
 }
 
 /* An evidence item as compact JSON (malloc'ed), or NULL. */
@@ -177,9 +174,12 @@ static void detect_egress(detect *d, event_queue *q, const detect_view *v, int g
                       .summary = summary};
     detect_alert al;
     detect_alert_make(&al, &p, NULL, 0, 0);
+    char fact[200];
+    detect_record_id(v, fact, sizeof(fact));
     event_sum s = {.entity = gip,
                    .kind = CORR_EGRESS_KIND,
                    .member = net,
+                   .fact = fact,
                    .bytes = sent,
                    .flag = flag,
                    .ts_us = v->f->last_us,
@@ -224,13 +224,23 @@ static void detect_controller(detect *d, event_queue *q, const detect_view *v)
     event_gate g = {.entity = v->server_ip,
                     .kind = CORR_CTL_KIND,
                     .member = net,
-                    .ts_us = v->f->first_us,
                     .window_us = d->cfg->fanin_window_us,
                     .sum_kind = CORR_EGRESS_KIND,
                     .sum_window_us = d->cfg->egress_window_us,
                     .threshold = d->cfg->egress_bytes,
                     .alert = &da.a};
-    event_gate_add(q, &g);
+    /* A session is control for as long as it lasts: the record counts in
+     * every gate window it touches, from its first packet to its last, so
+     * a login held open past midnight UTC still controls the host after
+     * it (each record of a long session adds its own span). */
+    uint64_t w = g.window_us ? g.window_us : 1, ts = v->f->rec_first_us;
+    for (int i = 0; i < CORR_GATE_MAX_WINDOWS; i++) {
+        g.ts_us = ts;
+        event_gate_add(q, &g);
+        ts = (ts / w + 1) * w;
+        if (ts > v->f->last_us)
+            break;
+    }
     detect_alert_done(&da);
 }
 

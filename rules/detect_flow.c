@@ -714,14 +714,16 @@ static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, con
 static void detect_knock(event_queue *q, const detect_view *v)
 {
     const flow *f = v->f;
-    char net[80];
+    char net[80], fact[200];
 
     if (!f->control || f->ctl_dns || detect_is_tunnel(f->control) || !v->server->gpu ||
         v->client->gpu || f->session == SESSION_ESTABLISHED)
         return;
     detect_network(detect_client_addr(v), net, sizeof(net));
-    event_knock k = {v->client_ip, net, v->server_ip,
-                     f->session == SESSION_PROBE ? "probe" : "attempt", f->last_us};
+    detect_record_id(v, fact, sizeof(fact));
+    event_knock k = {v->client_ip, net,
+                     v->server_ip, f->session == SESSION_PROBE ? "probe" : "attempt",
+                     f->last_us,   fact};
     event_knock_add(q, &k);
 }
 

@@ -53,6 +53,15 @@ int detect_extra_rtt(const detect_view *v, int64_t *extra);
  * shows its user more than proxy_latency_ms beyond it (proxy_latency). */
 int detect_proven_relay(const detect *d, const detect_view *v);
 
+/* The flow's identity for the library: both ends and the first packet,
+ * the same for every record of the flow. */
+void detect_flow_id(const detect_view *v, char *buf, size_t len);
+
+/* The flow record's identity, what its bytes or its knock are a fact of
+ * (the `fact` of lh_sum and lh_knock): the flow's identity and the first
+ * packet of the record, the same in every replay of the capture. */
+void detect_record_id(const detect_view *v, char *buf, size_t len);
+
 /* An evidence item (interface.md section 2): the flow (src, dst as
  * ip:port, proto, app, sni or host, first, last, bytes_up, bytes_down) and
  * a sentence. New reference. */

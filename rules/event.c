@@ -189,11 +189,27 @@ static void event_begin(event_queue *q, event_args *a, int fcall, const char *fn
     }
 }
 
-/* The event id: unique per sensor, run, queue and event. */
+/* The event id: unique per sensor, run, queue and event. It names one
+ * delivery, so a call sent again after a broken connection is known as
+ * the same; what a call counts is named by its fact (event_fact()). */
 static void event_id(event_queue *q, event_args *a)
 {
     event_fmt(a, "%s/%llu/%u/%llu", q->ctx->sensor, (unsigned long long)q->ctx->run_id, q->id,
               (unsigned long long)++q->seq);
+}
+
+/* The argument `fact`: what the event describes, prefixed by the sensor
+ * that saw it, the same in every run over the same capture. The library
+ * counts a fact once, so a second replay into the same Redis adds nothing;
+ * a different sensor name is another observer and counts again
+ * (docs/rules-correlation.md). */
+static int event_fact(event_queue *q, event_args *a, const char *fact)
+{
+    if (fact == NULL || *fact == '\0')
+        return -1;
+    event_str(a, "fact");
+    event_fmt(a, "%s/%s", q->ctx->sensor, fact);
+    return 0;
 }
 
 /* The four KEYS of lh_observe and lh_raise: the entity's hash-tagged base,
@@ -239,6 +255,7 @@ static int event_alert_args(event_queue *q, event_args *a, const event_alert *al
     event_str(a, "ts");
     event_fmt(a, "%s", wjson_format_time(al->ts_us, ts, sizeof(ts)));
     event_ku64(a, "maxlen", q->ctx->stream_maxlen);
+    event_ku64(a, "keep_s", q->ctx->alert_keep_s);
     event_str(a, "channel");
     event_fmt(a, "%salerts:live", q->ctx->prefix);
     event_karg(a, "alert", *json, len);
@@ -326,6 +343,7 @@ int event_sum_add(event_queue *q, const event_sum *s)
     int rc = 0, alert = s->alert && s->threshold > 0;
 
     event_call(q, &a, "lh_sum", s->entity, s->alert, s->ts_us);
+    rc = event_fact(q, &a, s->fact);
     event_kstr(&a, "kind", s->kind);
     event_kstr(&a, "member", s->member);
     event_ku64(&a, "bytes", s->bytes);
@@ -336,7 +354,7 @@ int event_sum_add(event_queue *q, const event_sum *s)
     event_kstr(&a, "gate_kind", s->gate_kind ? s->gate_kind : "");
     event_ku64(&a, "gate_window_us", s->gate_window_us ? s->gate_window_us : 1);
     event_evidence(&a, s->evidence, s->evidence_len);
-    if (alert)
+    if (alert && rc == 0)
         rc = event_tail(q, &a, s->alert, s->ts_us, s->window_us, &json);
     return event_finish(q, &a, rc, json);
 }
@@ -613,5 +631,5 @@ int event_knock_add(event_queue *q, const event_knock *k)
     event_ku64(&a, "ttl_s", event_ttl_s(EVENT_KNOCK_KEEP_US));
     event_kstr(&a, "level", k->level);
     event_kstr(&a, "gpu", k->gpu);
-    return event_finish(q, &a, 0, NULL);
+    return event_finish(q, &a, event_fact(q, &a, k->fact), NULL);
 }

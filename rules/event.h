@@ -44,6 +44,8 @@ typedef struct event_context {
     const char *sensor;     /* sensor name, in event ids and lh:stats:<sensor> */
     uint64_t run_id;        /* distinguishes runs: wall-clock start in us */
     uint64_t stream_maxlen; /* MAXLEN ~ of every XADD; 0 = no cap */
+    uint64_t alert_keep_s;  /* wall-clock life of an alert's dedup key, at
+                               least its window's (event_ttl_s) */
     int cluster;            /* Redis Cluster: calls name one key (event.c) */
 } event_context;
 
@@ -99,9 +101,13 @@ typedef struct event_observation {
  * otherwise only when member is in the entity's gate set gate_kind
  * (recorded with event_gate) of the gate window. Raised once per (rule,
  * entity, member, window) when the sum reaches threshold; the kept
- * evidence (the largest items by bytes) is spliced in. */
+ * evidence (the largest items by bytes) is spliced in. `fact` names what
+ * the bytes are (the flow record: both ends, the flow's and the record's
+ * first packet); with the sensor name it is the identity the library adds
+ * once, so a replay of the same capture adds nothing. */
 typedef struct event_sum {
     const char *entity, *kind, *member;
+    const char *fact;
     uint64_t bytes;
     int flag;
     uint64_t ts_us, window_us;
@@ -240,6 +246,7 @@ int event_absent_add(event_queue *q, const event_absent *ab);
 typedef struct event_knock {
     const char *src, *net, *gpu, *level;
     uint64_t ts_us;
+    const char *fact; /* the flow record knocking, counted once (as event_sum) */
 } event_knock;
 
 /* How long knock counts live without a new knock: the TTL of a day's

@@ -69,11 +69,17 @@ in its own slot ({<key>}:id:<alert id>, TTL ttl_s), so a resent step
 changes nothing. The line is the one a single server writes: the same
 head, the score from lh_risk, the same tail. docs/redis-schema.md.
 
-Exactly once. Every event carries an id unique to the sensor run. When a
-connection breaks after Redis ran a call but before its reply arrived, the
-writer sends the call again; the dedup hash then holds the same event id and
-the function returns the alert again without adding it to the stream, the
-risk or the channel a second time, so the caller writes it exactly once.
+Exactly once. Every event carries an id unique to the sensor run (`ev`).
+When a connection breaks after Redis ran a call but before its reply
+arrived, the writer sends the call again; the dedup hash then holds the
+same event id and the function returns the alert again without adding it
+to the stream, the risk or the channel a second time, so the caller writes
+it exactly once. What is counted by increments that do not absorb a repeat
+(the byte sums, the knocks) is counted once per `fact`: the sensor's name
+and what the event describes (the flow record), the same in every replay
+of the same capture, so a second replay into the same Redis adds nothing
+(a resent call neither). Sets, HyperLogLogs, minima and maxima absorb
+repeats by themselves.
 
 Evidence. An observation may carry one evidence item (the JSON object of
 detect_evidence() in rules/detect.c, built and escaped by the sensor), the
@@ -88,7 +94,8 @@ to be JSON objects without raw line breaks before they are stored.
   K:evd:<kind>:<W>:<b>[:<member>]  zset  item -> ts_us or -bytes   (TTL ttl_s)
 
 Sums (lh_sum). A windowed byte sum per (entity, kind, member, bucket):
-HINCRBY, which commutes, once per event id (a resent call adds nothing).
+HINCRBY, which commutes, once per fact (a resent call or a replay of the
+same capture adds nothing).
 The alert is raised when the sum reaches the threshold and the member is
 flagged (any event of the bucket said so: the destination is in China, a
 relay country, Chinese object storage) or is in the entity's gate set (an
@@ -98,7 +105,7 @@ a gate member and checks the sums of the buckets starting in its window,
 so whichever of the bytes and the control session arrives last raises the
 alert. Dedup per (rule, entity, member, window).
   K:sum:<kind>:<W>:<b>     hash  member -> bytes, flag:<member> -> 1
-  K:sum:<kind>:<W>:<b>:ev  set   event ids already added        (TTL ttl_s)
+  K:sum:<kind>:<W>:<b>:ev  set   facts already added            (TTL ttl_s)
 
 Legs (lh_leg). The ON-period starts of the two legs of a possible stepping
 stone, under the intermediary's key: dir "in" (an interactive session into
@@ -133,7 +140,7 @@ it on a real server.
 Reply of every function that raises: { count, { alert_json, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 4'
+local VERSION = 'loophole-functions 5'
 local EVIDENCE_MAX = 16
 
 local function n(s, what)
@@ -148,13 +155,14 @@ local function fmt(v) return string.format('%.0f', v) end
 -- score (added to the entity's risk), ip and role of the entity, ts (packet
 -- time as RFC 3339 text), maxlen of the stream, channel, alert (the JSON
 -- object the sensor built), and host:<field> pairs.
-local ALERT = { 'rule', 'severity', 'score', 'ip', 'role', 'ts', 'maxlen', 'channel', 'alert' }
+local ALERT = { 'rule', 'severity', 'score', 'ip', 'role', 'ts', 'maxlen', 'keep_s', 'channel',
+                'alert' }
 
 local ARGS = {
   lh_observe = { req = { 'ev', 'ts_us', 'kind', 'value', 'window_us', 'mode', 'cap', 'ttl_s',
                          'threshold' }, opt = { 'evidence', 'need' }, alert = 'opt' },
   lh_raise = { req = { 'ev', 'ts_us', 'window_us', 'ttl_s' }, opt = {}, alert = 'req' },
-  lh_sum = { req = { 'ev', 'ts_us', 'kind', 'member', 'bytes', 'flag', 'window_us', 'ttl_s',
+  lh_sum = { req = { 'ev', 'fact', 'ts_us', 'kind', 'member', 'bytes', 'flag', 'window_us', 'ttl_s',
                      'threshold', 'gate_kind', 'gate_window_us' }, opt = { 'evidence' },
              alert = 'opt' },
   lh_gate = { req = { 'ev', 'ts_us', 'kind', 'member', 'window_us', 'ttl_s', 'sum_kind',
@@ -221,7 +229,7 @@ local function alert_args(c)
   local a = {
     rule = c.rule, severity = c.severity, score_add = n(c.score, 'score'), ip = c.ip,
     role = c.role, ts = c.ts, maxlen = c.maxlen, channel = c.channel, json = c.alert,
-    host = c.host,
+    host = c.host, keep = n(c.keep_s, 'keep_s'),
   }
   if a.json == nil or string.sub(a.json, 1, 1) ~= '{' or string.sub(a.json, -1) ~= '}' then
     error('ERR loophole: the alert must be a JSON object')
@@ -393,7 +401,7 @@ local function raise_next(k, dkey, ev, ttl, a, id, head, tail, cand)
                  p .. 'host:' .. a.ip, a.role, a.ts, cand }
   for _, h in ipairs(a.host) do call[#call + 1] = h[1]; call[#call + 1] = h[2] end
   redis.call('HSET', dkey, 'ev', ev, 'next', cjson.encode(call))
-  redis.call('EXPIRE', dkey, ttl)
+  redis.call('EXPIRE', dkey, math.max(ttl, a.keep))
   return call
 end
 
@@ -513,10 +521,26 @@ local function raise(keys, ev, w, b, ttl, a, extra, opt)
     return prev[6]
   end
   local pre, own, post = alert_cut(a, opt)
+  local escalate = prev[1] and (SEVERITY_RANK[a.severity] or 0) > (SEVERITY_RANK[prev[3]] or 0)
+  -- Every event of the window counts once per fact (its packet time,
+  -- evidence and severity: the same in every replay of the capture), and a
+  -- later event of the same or lower severity only from the alert's own
+  -- time on, so a second replay into the same Redis folds in nothing new.
+  local keep = math.max(ttl, a.keep)
+  local fkey = dkey .. ':facts'
+  if prev[1] and not escalate then
+    local ts0 = redis.call('HGET', dkey, 'ts0')
+    if ts0 and a.ts < ts0 then return nil end
+  end
+  if redis.call('SADD', fkey, redis.sha1hex(a.ts .. '\0' .. own .. '\0' .. a.severity)) == 0 and
+     prev[1] then
+    return nil
+  end
+  redis.call('EXPIRE', fkey, keep)
+  if not prev[1] then redis.call('HSET', dkey, 'ts0', a.ts) end
   alert_keep(akey, own, opt, ttl)
   local items = alert_items(akey, own, opt)
   local old = cluster and 0 or tonumber(redis.call('ZSCORE', keys[3], a.ip) or '0') or 0
-  local escalate = prev[1] and (SEVERITY_RANK[a.severity] or 0) > (SEVERITY_RANK[prev[3]] or 0)
   if prev[1] and not escalate then
     local events = (tonumber(prev[5]) or 1) + 1
     local h = redis.call('HMGET', dkey, 'pre', 'post', 'idscore')
@@ -564,7 +588,7 @@ local function raise(keys, ev, w, b, ttl, a, extra, opt)
   else
     redis.call('HSET', dkey, 'first', line)
   end
-  redis.call('EXPIRE', dkey, ttl)
+  redis.call('EXPIRE', dkey, math.max(ttl, a.keep))
   publish(keys, a, line, score, cand_key(keys, a, w, b, opt.sub))
   return line
 end
@@ -634,10 +658,10 @@ local function sum_evkey(keys, kind, w, b, member)
   return keys[1] .. ':evd:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b) .. ':' .. member
 end
 
--- FCALL lh_sum 4 K host risk alerts, by name: ev ts_us kind member bytes flag
+-- FCALL lh_sum 4 K host risk alerts, by name: ev fact ts_us kind member bytes flag
 --       window_us ttl_s threshold gate_kind gate_window_us
 --       [evidence] [alert part when threshold > 0]
--- Adds bytes to member's sum in the window of ts_us (once per event id);
+-- Adds bytes to member's sum in the window of ts_us (once per fact);
 -- flag "1" marks the member as a destination that counts by itself. Raises
 -- when the sum reaches threshold and the member is flagged or in the gate
 -- set K:obs:<gate_kind>:<gate_window_us>:<gate bucket of the window's
@@ -654,7 +678,7 @@ local function sum_fn(keys, argv)
   end
   local b = window(ts, w)
   local key = sum_key(keys, kind, w, b)
-  if redis.call('SADD', key .. ':ev', ev) == 1 then
+  if redis.call('SADD', key .. ':ev', ca.fact) == 1 then
     redis.call('HINCRBY', key, member, fmt(bytes))
     if flag == '1' then redis.call('HSET', key, 'flag:' .. member, '1') end
   end
@@ -1170,12 +1194,12 @@ analyze/session.c) counts for its source address and for the source's
 knocking is what every public host sees all day, never control. The
 counts are totals over the keys' lifetime (TTL ttl_s, renewed by every
 knock), increments that commute, so the order of arrival does not matter.
-A call sent again after a broken connection adds nothing: the source's
-hash keeps the latest event number of each sensor queue, whose calls
-arrive in order.
+A knock is counted once per fact (the knocking flow record, as for the
+sums), so neither a call sent again after a broken connection nor a
+second replay of the same capture adds anything.
   KEYS[1] <prefix>{k:<net>}:src:<addr>  hash  probe, attempt -> counts;
-                                              first_us, last_us;
-                                              ev:<queue> -> its last event
+                                              first_us, last_us
+  KEYS[1] .. ':facts'                   set   facts counted
   KEYS[2] <prefix>{k:<net>}:net         hash  probe, attempt, first_us, last_us
   KEYS[1..2] .. ':gpu'                  hll   distinct GPU hosts knocked at
 Both keys share the source network's hash tag, so a call touches one slot
@@ -1186,23 +1210,21 @@ leaves the same index.
   <prefix>knockers                      zset  KEYS[1], KEYS[2] -> knocks
 ]]
 
-ARGS.lh_knock = { req = { 'ev', 'ts_us', 'ttl_s', 'level', 'gpu' }, opt = {}, alert = 'none' }
+ARGS.lh_knock = { req = { 'ev', 'fact', 'ts_us', 'ttl_s', 'level', 'gpu' }, opt = {}, alert = 'none' }
 
--- FCALL lh_knock 2 src net  ev ts_us ttl_s level gpu (by name)
+-- FCALL lh_knock 2 src net  ev fact ts_us ttl_s level gpu (by name)
 -- Returns { 1, { the lh_knockers step } } when counted, { 0, {} } for a
--- call already counted.
+-- fact already counted.
 local function knock_fn(keys, argv)
   local c = args('lh_knock', argv)
-  local ev, ts, ttl, level, gpu = c.ev, n(c.ts_us, 'ts_us'), n(c.ttl_s, 'ttl_s'), c.level, c.gpu
+  local ts, ttl, level, gpu = n(c.ts_us, 'ts_us'), n(c.ttl_s, 'ttl_s'), c.level, c.gpu
   if level ~= 'probe' and level ~= 'attempt' then
     error('ERR loophole: level must be probe or attempt')
   end
-  local queue, seq = string.match(ev, '^(.*)/(%d+)$')
-  if queue then
-    local last = redis.call('HGET', keys[1], 'ev:' .. queue)
-    if last and tonumber(seq) <= tonumber(last) then return { 0, {} } end
-    redis.call('HSET', keys[1], 'ev:' .. queue, seq)
-  end
+  local facts = keys[1] .. ':facts'
+  local fresh = redis.call('SADD', facts, c.fact)
+  redis.call('EXPIRE', facts, ttl)
+  if fresh == 0 then return { 0, {} } end
   local prefix = string.match(keys[1], '^(.-){')
   if not prefix then error('ERR loophole: a knock key needs its network hash tag') end
   local step = { 'FCALL', 'lh_knockers', '1', prefix .. 'knockers', fmt(ttl) }

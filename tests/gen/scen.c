@@ -1074,6 +1074,32 @@ static int scen_egress_ctl(struct gen *g)
     return bulk_session(g, GPU1, "52.218.228.10", GEN_START_US + 25 * GEN_SEC, &s3);
 }
 
+/* egress-ctl with the login held open across a day boundary: an SSH
+ * session from the US network opened at `start` and typed into for about
+ * half an hour (the sessions of one working stint), and the upload to that
+ * network a quarter of an hour in. */
+static int egress_held(struct gen *g, uint64_t start)
+{
+    uint64_t up = g->packets ? g->packets * 1448 : 24ULL << 20;
+    struct ssh_opts o = {60000, 2000, (int)gen_range(&g->rng, 900, 1100), 20000, 0};
+    struct bulk_opts ctl = {"sync.example.net", up, 1, 150, 60000, snaplen_or(g, 96)};
+    if (ssh_session(g, US1, GPU1, start, &o) < 0)
+        return -1;
+    return bulk_session(g, GPU1, CTL_NET_HOST, start + 15 * 60 * GEN_SEC, &ctl);
+}
+
+/* Opened at 23:50 UTC: the upload comes after midnight. */
+static int scen_egress_midnight(struct gen *g)
+{
+    return egress_held(g, GEN_START_US + (14 * 3600 + 50 * 60) * GEN_SEC);
+}
+
+/* The same ten hours earlier, inside one UTC day. */
+static int scen_egress_midday(struct gen *g)
+{
+    return egress_held(g, GEN_START_US + (4 * 3600 + 50 * 60) * GEN_SEC);
+}
+
 /* A stepping stone: the user types into an SSH session on the
  * intermediary, which types the same keys into its SSH session to the GPU
  * host a few ms later; the GPU host's output comes back the other way. */
@@ -1908,6 +1934,10 @@ const struct gen_scenario gen_scenarios[] = {
     {"scan", "port scan from many sources over 1024 hosts: --packets SYNs and RSTs", scen_scan},
     {"egress-ctl", "SSH from a US network into a GPU host, uploads to that /24 and to S3",
      scen_egress_ctl},
+    {"egress-midnight",
+     "egress-ctl with the SSH login at 23:50 UTC held open, the upload after midnight",
+     scen_egress_midnight},
+    {"egress-midday", "egress-midnight ten hours earlier, inside one UTC day", scen_egress_midday},
     {"relay-hop", "stepping stone: CN user -> SSH on a UK host -> SSH to a GPU host, keys relayed",
      scen_relay_hop},
     {"relay-hop-miss", "the same two SSH sessions on the UK host, typed independently",

@@ -10,6 +10,11 @@
 #    (a network that controls nothing) does not; the same upload to the
 #    network of an ordinary controller is rules_lookalike.sh's
 #    la-egress-home;
+#  - a control session is control for as long as it lasts: egress-midnight
+#    (the SSH login at 23:50 UTC held open until after midnight, the upload
+#    to the controller's /24 at 00:05) raises the same alert as
+#    egress-midday (the same ten hours earlier, inside one UTC day): same
+#    rule, entity, peer, severity and evidence flow;
 #  - the same alerts with 1 and 4 workers; no duplicate on a second replay
 #    into the same Redis.
 set -euo pipefail
@@ -51,6 +56,24 @@ grep -q '216.160.83.0/24 (US, the network of a relay that controls it)' "$tmp/ct
 }
 if grep -q '52.218.228' "$tmp/ctl.json"; then
     echo "FAIL: egress to a network that does not control the host raised" >&2
+    fail=1
+fi
+
+for s in egress-midnight egress-midday; do
+    "$LHGEN" "$s" "$tmp/$s.pcap"
+    corr_replay "$tmp/$s.pcap" "$tmp/$s.json" --threads 2 || fail=1
+    corr_check expect "$tmp/$s.json" weights_egress gpu_host 104.171.200.17 \
+        peer.ip=216.160.83.56 'evidence>=1' || fail=1
+done
+same_alert() {
+    python3 -c '
+import json, sys
+for a in map(json.loads, open(sys.argv[1])):
+    print(a["rule"], a["entity"], a["severity"], a["peer"], a["gpu_host"],
+          [(e["flow"]["src"], e["flow"]["dst"], e["flow"]["bytes_up"]) for e in a["evidence"]])' "$1"
+}
+if [ "$(same_alert "$tmp/egress-midnight.json")" != "$(same_alert "$tmp/egress-midday.json")" ]; then
+    echo "FAIL: a login held past midnight gives another alert than the same ten hours earlier" >&2
     fail=1
 fi
 

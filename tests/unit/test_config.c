@@ -136,6 +136,7 @@ static void assert_defaults_except_sources(const config *c)
     assert_int_equal(c->geneve_port, 6081);
     assert_string_equal(c->redis_prefix, "lh:");
     assert_int_equal(c->stream_maxlen, 100000);
+    assert_int_equal(c->alert_retention_us, 30ull * 86400 * 1000000);
     assert_int_equal(c->redis_keep, 0);
     assert_int_equal(c->journal_max_bytes, GiB);
     assert_int_equal(c->redis_flows, 0);
@@ -276,7 +277,7 @@ static void test_example_states_the_defaults(void **state)
         assert_true(used < sizeof text);
     }
     fclose(in);
-    assert_int_equal(settings, 53); /* 52 keys, [geo] db twice */
+    assert_int_equal(settings, 54); /* 53 keys, [geo] db twice */
 
     config_init(&c);
     if (config_load_file(&c, write_conf("example.conf", text), err, sizeof err) != 0)

@@ -20,7 +20,7 @@
 #include "app/sensor.h"
 #include "rules/event.h"
 
-static const event_context ctx = {"lh:", "t", 1, 0, 0};
+static const event_context ctx = {"lh:", "t", 1, 0, 0, 0};
 
 /* A finished SSH-like record from client `cip` to server `sip`: full
  * handshake, an established session, client-side handshake RTT rtt_us,
@@ -84,10 +84,10 @@ static void drain(event_queue *q, char *out, size_t len)
     out[0] = '\0';
     while ((buf = event_queue_peek(q, &n)) != NULL) {
         assert_int_equal(event_decode(buf, n, &v), 0);
-        /* lh_knock (three keys): "lh_knock:<level>:<source key>" */
+        /* lh_knock (two keys): "lh_knock:<level>:<source key>" */
         if (strncmp(v.argv[1], "lh_knock", v.lens[1]) == 0) {
             char kline[160] = "";
-            for (int i = 6; i + 1 < v.argc; i += 2)
+            for (int i = 5; i + 1 < v.argc; i += 2)
                 if (v.lens[i] == 5 && memcmp(v.argv[i], "level", 5) == 0)
                     snprintf(kline, sizeof(kline), "lh_knock:%.*s:%.*s\n", (int)v.lens[i + 1],
                              v.argv[i + 1], (int)v.lens[3], v.argv[3]);

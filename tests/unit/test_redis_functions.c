@@ -589,6 +589,7 @@ static void test_named_arguments(void **state)
         event_sum sm = {.entity = "named",
                         .kind = "s",
                         .member = "m",
+                        .fact = "record",
                         .bytes = 5,
                         .flag = 1,
                         .ts_us = T0,
@@ -679,7 +680,7 @@ static void test_named_arguments(void **state)
     check_names(f, "lh_leg", 1);
     freeReplyObject(send_queued(f));
     /* lh_knock has no alert part */
-    event_knock k = {"192.0.2.7", "192.0.2.0/24", "198.51.100.9", "probe", T0};
+    event_knock k = {"192.0.2.7", "192.0.2.0/24", "198.51.100.9", "probe", T0, "record"};
     assert_int_equal(event_knock_add(f->q, &k), 0);
     check_names(f, "lh_knock", 0);
     freeReplyObject(send_queued(f));
@@ -735,13 +736,14 @@ static void run_steps(fixture *f, const redisReply *r)
     }
 }
 
-/* lh_knock: sends one knock and its next step, twice when `resend` (a
- * call sent again after a broken connection); returns the last reply's
- * count (1 counted, 0 already counted), -2 for an error. */
+/* lh_knock: sends one knock of the flow record `fact` and its next step,
+ * twice when `resend` (a call sent again after a broken connection);
+ * returns the last reply's count (1 counted, 0 already counted), -2 for
+ * an error. */
 static long long knock(fixture *f, const char *src, const char *level, const char *gpu, uint64_t ts,
-                       int resend)
+                       int resend, const char *fact)
 {
-    event_knock k = {src, "1.180.23.0/24", gpu, level, ts};
+    event_knock k = {src, "1.180.23.0/24", gpu, level, ts, fact};
     size_t len;
     const void *p;
     event_view v;
@@ -787,9 +789,12 @@ static void test_knock(void **state)
 
     int_cmd(f, "DEL", "lh:knockers"); /* test_named_arguments knocked too */
 
-    assert_int_equal(knock(f, "1.180.23.7", "probe", "104.171.200.17", T0 + 50, 1), 0);
-    assert_int_equal(knock(f, "1.180.23.7", "attempt", "104.171.200.20", T0 + 90, 0), 1);
-    assert_int_equal(knock(f, "1.180.23.8", "probe", "104.171.200.17", T0 + 10, 0), 1);
+    assert_int_equal(knock(f, "1.180.23.7", "probe", "104.171.200.17", T0 + 50, 1, "k1"), 0);
+    assert_int_equal(knock(f, "1.180.23.7", "attempt", "104.171.200.20", T0 + 90, 0, "k2"), 1);
+    assert_int_equal(knock(f, "1.180.23.8", "probe", "104.171.200.17", T0 + 10, 0, "k3"), 1);
+    /* the same flow records in a second replay (another run): nothing */
+    assert_int_equal(knock(f, "1.180.23.7", "probe", "104.171.200.17", T0 + 50, 0, "k1"), 0);
+    assert_int_equal(knock(f, "1.180.23.8", "probe", "104.171.200.17", T0 + 10, 0, "k3"), 0);
     assert_int_equal(hash_int(f, src, "probe"), 1);
     assert_int_equal(hash_int(f, src, "attempt"), 1);
     assert_int_equal(hash_int(f, net, "probe"), 2);
@@ -806,7 +811,7 @@ static void test_knock(void **state)
     assert_string_equal(r->element[2]->str, src);
     assert_string_equal(r->element[3]->str, "2");
     freeReplyObject(r);
-    assert_int_equal(knock(f, "1.180.23.7", "session", "104.171.200.17", T0, 0), -2);
+    assert_int_equal(knock(f, "1.180.23.7", "session", "104.171.200.17", T0, 0, "k4"), -2);
 }
 
 int main(void)
