@@ -1075,13 +1075,15 @@ static int scen_egress_ctl(struct gen *g)
 }
 
 /* egress-ctl with the login held open across a day boundary: an SSH
- * session from the US network opened at `start` and typed into for about
- * half an hour (the sessions of one working stint), and the upload to that
- * network a quarter of an hour in. */
+ * session from the US relay (its user 110-190 ms beyond it, as in
+ * egress-ctl) opened at `start` and typed into for about half an hour (the
+ * sessions of one working stint), and the upload to that network a
+ * quarter of an hour in. */
 static int egress_held(struct gen *g, uint64_t start)
 {
     uint64_t up = g->packets ? g->packets * 1448 : 24ULL << 20;
-    struct ssh_opts o = {60000, 2000, (int)gen_range(&g->rng, 900, 1100), 20000, 0};
+    struct ssh_opts o = {60000, 2000, (int)gen_range(&g->rng, 900, 1100), 20000,
+                         gen_range(&g->rng, 110000, 190000)};
     struct bulk_opts ctl = {"sync.example.net", up, 1, 150, 60000, snaplen_or(g, 96)};
     if (ssh_session(g, US1, GPU1, start, &o) < 0)
         return -1;
