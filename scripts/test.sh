@@ -35,27 +35,17 @@ trap report EXIT
 
 ./scripts/setup.sh
 
-# Tests labelled open_defect fail on a known bug being fixed
-# (tests/CMakeLists.txt says which and why): left out, and named.
-open_defects() {
-    local list
-    list=$(cd "$1" && ctest -N -L open_defect | sed -n 's/^ *Test *#[0-9]*: //p')
-    [ -z "$list" ] || echo "== left out as open defects (tests/CMakeLists.txt): $list"
-}
-
 reached=1
 echo "== build and test"
 ./scripts/build.sh build
-open_defects build
-(cd build && ctest --output-on-failure -j"$jobs" -LE open_defect)
+(cd build && ctest --output-on-failure -j"$jobs")
 
 reached=2
 echo "== sanitizer build and test"
 ./scripts/build.sh build-asan -DLOOPHOLE_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-open_defects build-asan
-(cd build-asan && ctest --output-on-failure -j"$jobs" -LE 'nosan|open_defect')
+(cd build-asan && ctest --output-on-failure -j"$jobs" -LE nosan)
 
 reached=3
 echo "== fuzz"
