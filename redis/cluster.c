@@ -27,6 +27,7 @@ typedef struct cluster_node {
     int down;          /* could not be reached during this cluster_exec */
     int replicas;      /* replicas the map shows: WAIT for one after a batch */
     int used;          /* commands sent to it in this round */
+    int unreplicated;  /* its WAIT of this round saw no replica take the batch */
 } cluster_node;
 
 struct cluster {
@@ -360,7 +361,7 @@ int cluster_exec(cluster *c, const cluster_cmd *cmds, int n, unsigned char *done
         int refresh = 0, pause = 0, sent = 0;
 
         for (unsigned k = 0; k < c->nnodes; k++)
-            c->nodes[k].used = 0;
+            c->nodes[k].used = c->nodes[k].unreplicated = 0;
 
         for (int i = 0; i < n; i++) {
             int slot = cluster_cmd_slot(&cmds[i]), node;
@@ -454,8 +455,15 @@ int cluster_exec(cluster *c, const cluster_cmd *cmds, int n, unsigned char *done
                 cluster_node_drop(nd);
                 refresh = 1;
             }
-            if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0)
-                nd->replicas = 0; /* none answers: do not wait on every batch */
+            /* No replica took the batch within the bound (a lagging or lost
+             * replica): its replies are not taken as done, so they go to
+             * the journal and are sent again (every library call answers a
+             * resend as it answered the first), and the map is read again
+             * (it drops a replica that is gone, and with it the WAIT). */
+            if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+                nd->unreplicated = 1;
+                refresh = 1;
+            }
             if (r)
                 freeReplyObject(r);
         }
@@ -466,6 +474,8 @@ int cluster_exec(cluster *c, const cluster_cmd *cmds, int n, unsigned char *done
             final[i] = NULL;
             if (c->nodes[route[i]].ctx == NULL) {
                 gave_up[i] = 1; /* its primary died before WAIT answered */
+            } else if (c->nodes[route[i]].unreplicated) {
+                gave_up[i] = 1; /* not on a replica yet: sent again later */
             } else if (fn(ctx, i, r) == 0) {
                 done[i] = 1;
                 ndone++;

@@ -45,6 +45,31 @@ cluster_wait_ok() {
     return 1
 }
 
+# cluster_wait_replicas: every primary has its replica attached and in
+# sync, and the node the sensor asks first knows all three replicas (its
+# CLUSTER SLOTS lists them). The sensor
+# WAITs for a replica only on primaries the map shows with one, so a
+# replay started before the replicas attach would not be failover-safe.
+cluster_wait_replicas() {
+    local i ok
+    for _ in $(seq 300); do
+        ok=1
+        for i in "${!cluster_ports[@]}"; do
+            [ -n "${cluster_pids[$i]}" ] || continue
+            local info
+            info=$(cluster_cli "$i" INFO replication 2>/dev/null | tr -d '\r')
+            if grep -q '^role:master' <<<"$info"; then
+                grep -q '^connected_slaves:1' <<<"$info" && grep -q 'state=online' <<<"$info" || ok=0
+            fi
+        done
+        [ $ok = 1 ] && [ "$(cluster_cli 0 CLUSTER NODES 2>/dev/null | grep -c ' slave ')" = 3 ] &&
+            return 0
+        sleep 0.1
+    done
+    echo "FAIL: the cluster's replicas did not attach" >&2
+    return 1
+}
+
 cluster_start() {
     local ports i addrs=()
     read -r -a ports <<<"$(cluster_free_ports 12)"
@@ -70,6 +95,7 @@ cluster_start() {
         return 1
     }
     cluster_wait_ok || return 1
+    cluster_wait_replicas || return 1
     cluster_url="redis+cluster://127.0.0.1:${ports[0]},127.0.0.1:${ports[1]}"
 }
 
