@@ -68,6 +68,43 @@ static inline int tcluster_wait_ok(tcluster *tc, long ms)
     return -1;
 }
 
+/* Whether node i's INFO section `section` holds every text of want. */
+static inline int tcluster_section_has(tcluster *tc, int i, const char *section,
+                                       const char *const *want, int nwant)
+{
+    redisContext *c = tserver_connect(&tc->node[i]);
+    redisReply *r = c ? redisCommand(c, "INFO %s", section) : NULL;
+    int ok = r && r->type == REDIS_REPLY_STRING;
+
+    for (int k = 0; ok && k < nwant; k++)
+        ok = strstr(r->str, want[k]) != NULL;
+    if (r)
+        freeReplyObject(r);
+    redisFree(c);
+    return ok;
+}
+
+/* Waits (bounded by ms) until every primary has its replica attached and
+ * in sync: the writer WAITs for a replica only on primaries the slot map
+ * shows with one, so a test that fails a primary over must not start
+ * before. */
+static inline int tcluster_wait_replicas(tcluster *tc, long ms)
+{
+    static const char *const primary[] = {"role:master"};
+    static const char *const synced[] = {"connected_slaves:1", "state=online"};
+
+    for (long waited = 0; waited < ms; waited += 100) {
+        int ok = 1;
+        for (int i = 0; i < TCLUSTER_NODES && ok; i++)
+            if (tc->node[i].pid > 0 && tcluster_section_has(tc, i, "replication", primary, 1))
+                ok = tcluster_section_has(tc, i, "replication", synced, 2);
+        if (ok)
+            return 0;
+        tcluster_sleep_ms(100);
+    }
+    return -1;
+}
+
 static inline void tcluster_free(tcluster *tc)
 {
     for (int i = 0; i < TCLUSTER_NODES; i++)
@@ -112,7 +149,8 @@ static inline int tcluster_start_once(tcluster *tc)
     argv[n++] = "1";
     argv[n++] = "--cluster-yes";
     argv[n] = NULL;
-    if (tcluster_cli(argv) != 0 || tcluster_wait_ok(tc, 20000) < 0) {
+    if (tcluster_cli(argv) != 0 || tcluster_wait_ok(tc, 20000) < 0 ||
+        tcluster_wait_replicas(tc, 20000) < 0) {
         tcluster_free(tc);
         return -1;
     }
