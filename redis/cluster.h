@@ -21,7 +21,8 @@
  * the primary answered WAIT for one replica (bounded, skipped for a
  * primary without replicas): a reply alone says the primary ran the
  * command, and a failover before it reached a replica would lose it, while
- * the caller already took it as done. A command
+ * the caller already took it as done; a batch no replica took within the
+ * bound is left undone (and the map read again). A command
  * whose primary cannot be reached, or that is still redirected when the
  * rounds run out, is left undone; the caller journals it and calls
  * cluster_refresh() before trying again (a failover shows up so).
