@@ -10,7 +10,7 @@
 set -eu
 
 PACKAGES="
-build-essential cmake pkg-config clang clang-format libclang-rt-14-dev
+build-essential dpkg-dev cmake pkg-config clang clang-format libclang-rt-14-dev
 libpcap-dev libndpi-dev libndpi-bin
 libmaxminddb-dev mmdb-bin libmaxmind-db-writer-perl libnet-works-perl
 libhiredis-dev redis-server redis-tools
