@@ -59,9 +59,12 @@ if grep -q '52.218.228' "$tmp/ctl.json"; then
     fail=1
 fi
 
+# One worker: which of the upload and the session reaches Redis last
+# decides the alert's peer (issue 12, alert content), and the point here
+# is the day boundary, not the order.
 for s in egress-midnight egress-midday; do
     "$LHGEN" "$s" "$tmp/$s.pcap"
-    corr_replay "$tmp/$s.pcap" "$tmp/$s.json" --threads 2 || fail=1
+    corr_replay "$tmp/$s.pcap" "$tmp/$s.json" --threads 1 || fail=1
     corr_check expect "$tmp/$s.json" weights_egress gpu_host 104.171.200.17 \
         peer.ip=216.160.83.56 'evidence>=1' || fail=1
 done
@@ -69,6 +72,8 @@ same_alert() {
     python3 -c '
 import json, sys
 for a in map(json.loads, open(sys.argv[1])):
+    if a["rule"] != "weights_egress":
+        continue
     print(a["rule"], a["entity"], a["severity"], a["peer"], a["gpu_host"],
           [(e["flow"]["src"], e["flow"]["dst"], e["flow"]["bytes_up"]) for e in a["evidence"]])' "$1"
 }
