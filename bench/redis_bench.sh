@@ -5,7 +5,8 @@
 # usage: bench/redis_bench.sh [REQUESTS] [PIPELINE]
 #
 # One private redis-server on a Unix socket (persistence off), the library
-# from rules/functions.lua loaded with FUNCTION LOAD REPLACE, then
+# from build/generated/functions.lua (rules/lua/ concatenated) loaded
+# with FUNCTION LOAD REPLACE, then
 # redis-benchmark (one client, so the figures compare one writer thread's
 # view) for:
 #   SET                 the reference
@@ -25,7 +26,7 @@ trap 'redis-cli -s "$tmp/r.sock" shutdown nosave >/dev/null 2>&1 || true; rm -rf
 redis-server --port 0 --unixsocket "$tmp/r.sock" --save '' --appendonly no --dir "$tmp" \
     --daemonize yes --logfile "$tmp/log" >/dev/null
 for _ in $(seq 100); do redis-cli -s "$tmp/r.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
-redis-cli -s "$tmp/r.sock" -x FUNCTION LOAD REPLACE <rules/functions.lua >/dev/null
+redis-cli -s "$tmp/r.sock" -x FUNCTION LOAD REPLACE <build/generated/functions.lua >/dev/null
 
 rps() { # rps NAME ARGS... -> "NAME rps"
     local name=$1

@@ -1,6 +1,6 @@
 /* conn.c -- connect, authenticate, select, load functions (see conn.h).
  *
- * The library source is compiled in: CMake turns rules/functions.lua into a
+ * The library source is compiled in: CMake concatenates the files of rules/lua/ into a
  * byte array (generated/functions_lua.h), so the binary and the functions it
  * calls cannot drift apart, and nothing needs installing beside the binary.
  */

@@ -35,7 +35,7 @@ int rconn_open(const rurl *u, int timeout_ms, redisContext **out, char *err, siz
  * from a node that may be a replica. */
 int rconn_connect(const rurl *u, int timeout_ms, redisContext **out, char *err, size_t errlen);
 
-/* The embedded functions library (rules/functions.lua) and its length. */
+/* The embedded functions library (rules/lua/) and its length. */
 const char *rconn_library(size_t *len);
 
 #endif

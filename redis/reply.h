@@ -10,7 +10,7 @@
  *
  * In a Redis Cluster a raising call answers, in place of an alert line, the
  * next step of the alert: an array of arguments of an FCALL to lh_risk,
- * lh_emit or lh_host with one key (rules/functions.lua, "Redis Cluster").
+ * lh_emit or lh_host with one key (rules/lua/, "Redis Cluster").
  * It is checked as strictly (those three functions only, at most
  * RREPLY_MAX_ARGS arguments of RREPLY_MAX_LINE bytes), so a reply cannot
  * make the writer send any other command; rreply_calls() passes them on.

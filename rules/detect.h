@@ -4,7 +4,7 @@
  * with the geo answers for both ends. The rules (interface.md section 2)
  * that one flow can decide raise alerts at once; the rules that join many
  * flows, sensors or a long time span send observations to the Redis
- * Functions library (rules/functions.lua), which keeps the windows by
+ * Functions library (rules/lua/), which keeps the windows by
  * packet time and raises each alert once per (rule, entity, window).
  * Everything goes out through the worker's event queue (rules/event.h);
  * nothing here waits on Redis or keeps state across flows, so the set of

@@ -136,7 +136,7 @@ void *event_encode(int kind, int argc, const char *const *argv, const size_t *le
 }
 
 /* Named arguments of a library call: the name, then the value. The names
- * are those functions.lua declares for the call (ARGS there); a name one
+ * are those rules/lua/ declares for the call (its ARGS rows); a name one
  * side has and the other lacks fails the call, and test_redis_functions
  * compares every builder with the library's table. */
 static void event_kstr(event_args *a, const char *name, const char *s)
@@ -215,7 +215,7 @@ static int event_fact(event_queue *q, event_args *a, const char *fact)
 /* The four KEYS of lh_observe and lh_raise: the entity's hash-tagged base,
  * its host hash, the risk set, the alerts stream. In a Redis Cluster, the
  * entity's key alone: a call touches one slot, and the library answers
- * the global part of an alert as next steps (rules/functions.lua). */
+ * the global part of an alert as next steps (rules/lua/). */
 static void event_keys(event_queue *q, event_args *a, const char *entity, const char *ip)
 {
     const char *p = q->ctx->prefix;
@@ -239,7 +239,7 @@ static uint64_t event_ttl_s(uint64_t window_us)
     return window_us / 1000000u * 2 + 3600;
 }
 
-/* The alert part of the arguments (ALERT and alert_args in functions.lua). */
+/* The alert part of the arguments (ALERT and alert_args in rules/lua/00_args.lua). */
 static int event_alert_args(event_queue *q, event_args *a, const event_alert *al, char **json)
 {
     char ts[40];

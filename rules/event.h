@@ -16,7 +16,7 @@
  *
  * Every event carries an id unique to the sensor and the run
  * ("sensor/run/queue/seq"), which the functions library uses to make a
- * resent call idempotent (rules/functions.lua, "Exactly once").
+ * resent call idempotent (rules/lua/, "Exactly once").
  *
  * Thread rules: event_* producers from the queue's one producer thread;
  * event_queue_peek/release from the writer thread only.
@@ -209,7 +209,7 @@ void *event_encode(int kind, int argc, const char *const *argv, const size_t *le
  * an encoded event. Returns 0 or -1. */
 int event_decode(const void *buf, size_t len, event_view *v);
 
-/* One leg for the follow matcher (lh_follow, rules/functions.lua): dir
+/* One leg for the follow matcher (lh_follow, rules/lua/): dir
  * "in" with who = the inbound client, or "out" (who unused); starts are
  * the leg's request start times, up to 64, the first of an "out" leg its
  * connection's first packet. Raised when the window's clients whose

@@ -1,4 +1,4 @@
-/* test_redis_functions.c -- the functions library (rules/functions.lua) on a
+/* test_redis_functions.c -- the functions library (rules/lua/) on a
  * real redis-server, through the event encoders the workers use.
  *
  * Windows with crafted packet times: inside, at and past a window edge; a

@@ -1,0 +1,193 @@
+#!lua name=loophole
+--[[
+rules/lua/ -- the loophole Redis Functions library: entity state,
+windowed distinct counts, and alerts published once per (rule, entity,
+window) and severity, later events of the window folded into the stored
+alert (raise, 10_alert.lua).
+
+The library is one Lua chunk: CMake concatenates the files of rules/lua/ in
+the order of their names into build/generated/functions.lua. This file
+holds what every function shares (the argument checking); 10_alert.lua the
+alert; each further file one library function or a family of them, with
+its keys, its ARGS row and its registration, so a new rule's Lua is one
+new file.
+
+The sensor's writer thread loads this library with FUNCTION LOAD REPLACE on
+every connection (so a restarted Redis gets it back) and checks lh_version.
+Events reach it only through FCALL arguments: wire strings (SNI, host names,
+AS names) are data, never part of a script. Nothing here reads the server's
+clock: every window is computed from the packet time the caller passes
+(ts_us, microseconds since the epoch), so a year-old capture gives the same
+counts and alerts as a fresh one. Wall-clock TTLs (EXPIRE ttl_s) are only
+garbage collection of correlation keys.
+
+Windows. A window of W microseconds is a fixed, epoch-aligned bucket
+[b*W, (b+1)*W) with b = floor(ts_us / W): half-open, so an event at exactly
+(b+1)*W belongs to the next window. Fixed buckets make the result order-
+independent: the distinct set of a bucket is a union, and "count >= N" is
+monotone, so the set of (rule, entity, bucket) alerts is the same whatever
+the order in which workers, threads or a journal replay deliver events.
+lh_absent is the one exception: an absence is decided when the raise
+arrives (80_absent.lua).
+
+Counting. mode "exact": one sorted set per (entity, kind, W, bucket), member
+= value, score = the earliest packet time the value was seen in the bucket
+(ZADD LT keeps the minimum whatever the arrival order). Exact counts are for
+thresholds that are small and decisive (fan-out over GPU hosts, fan-in over
+controller networks). The set stops growing at `cap` members (the count then
+saturates at cap; the threshold has long been passed) so a scan cannot grow
+it without bound. mode "approx": a HyperLogLog per (entity, kind, W, bucket),
+12 KiB at most whatever the cardinality, about 0.81% standard error, for
+large populations where the order of magnitude matters (many inbound clients
+of an API relay); an approximate count must not be used for small
+thresholds.
+
+Keys owned here (K = the caller's KEYS[1] = <prefix>{e:<entity>}, whose hash
+tag puts every key of one entity in one Redis Cluster slot):
+  K:obs:<kind>:<W>:<b>    zset  exact distinct values of a bucket  (TTL ttl_s)
+  K:need:<kind>:<W>:<b>   string a value that qualifies was seen  (TTL ttl_s)
+  K:hll:<kind>:<W>:<b>    hll   approximate distinct values        (TTL ttl_s)
+  K:alert:<rule>:<W>:<b>  hash  ev = event id that raised it, first = the
+                                line it published, json = the alert as it
+                                stands (later qualifying events' evidence
+                                and counts, "events"), sev/add = severity
+                                and score of the latest published line,
+                                ev:<id> = a later event's answer; dedup of
+                                (rule, entity, window)            (TTL ttl_s)
+  K:alert:<rule>:<W>:<b>:evd  zset  evidence of the qualifying events of an
+                                alert without a kept set, by packet time
+                                                                  (TTL ttl_s)
+  K:cand:<alert id>       hash  what every event of the window adds (see
+                                candidate()); named by the stream entry
+                                                                  (TTL ttl_s)
+Keys for dashboards (interface.md section 6, docs/redis-schema.md):
+  KEYS[2] <prefix>host:<ip>  hash, KEYS[3] <prefix>risk  zset,
+  KEYS[4] <prefix>alerts     stream; channel <prefix>alerts:live (ARGV).
+
+Redis Cluster. A call must touch the keys of one slot, and the dashboard
+keys are global. A caller in a cluster therefore passes KEYS[1] alone (one
+slot: the entity's), and raise() answers, instead of the alert line, the
+next step: an array `FCALL lh_risk 1 <prefix>risk ...` in the reply's list
+of alerts. The writer sends it (redis/writer.c); lh_risk adds the score
+(once per alert id) and answers two more steps: lh_emit (the alerts stream
+and the live channel, once per alert id; it answers the finished line) and
+lh_host (the host hash). Each step keys its once-only mark by the alert id
+in its own slot ({<key>}:id:<alert id>, TTL ttl_s), so a resent step
+changes nothing. The line is the one a single server writes: the same
+head, the score from lh_risk, the same tail. docs/redis-schema.md.
+
+Exactly once. Every event carries an id unique to the sensor run (`ev`).
+When a connection breaks after Redis ran a call but before its reply
+arrived, the writer sends the call again; the dedup hash then holds the
+same event id and the function returns the alert again without adding it
+to the stream, the risk or the channel a second time, so the caller writes
+it exactly once. What is counted by increments that do not absorb a repeat
+(the byte sums, the knocks) is counted once per `fact`: the sensor's name
+and what the event describes (the flow record), the same in every replay
+of the same capture, so a second replay into the same Redis adds nothing
+(a resent call neither). Sets, HyperLogLogs, minima and maxima absorb
+repeats by themselves.
+
+Evidence. An observation may carry one evidence item (the JSON object of
+detect_evidence() in rules/detect.c, built and escaped by the sensor), the
+argument `evidence`. The items of one (entity,
+kind, window[, member]) are kept in a sorted set, at most EVIDENCE_MAX:
+by packet time (the earliest) for counts and time profiles, by bytes (the
+largest) for sums, so the kept items do not depend on arrival order either
+(the set always holds the EVIDENCE_MAX smallest scores, ties by bytes).
+When an alert is raised, the kept items are spliced into its "evidence"
+array; the sensor sends that array empty in that case. Items are checked
+to be JSON objects without raw line breaks before they are stored.
+  K:evd:<kind>:<W>:<b>[:<member>]  zset  item -> ts_us or -bytes   (TTL ttl_s)
+
+Arguments. After KEYS, the ARGV of every call is name, value pairs, in
+any order. ARGS declares the names of each function (each file adds its rows): `req` must be
+there, `opt` may be, and `alert` says whether the alert part (ALERT, plus
+`host:<field>` pairs for the host hash) is required, optional or absent.
+A call with an undeclared, repeated or missing name fails, and so does a
+function that reads a name it does not declare, so the call builders of
+rules/event.c and this file cannot drift apart unnoticed: lh_args returns
+ARGS, and tests/unit/test_redis_functions.c checks every builder against
+it on a real server.
+
+Reply of every function that raises: { count, { alert_json, ... } }.
+]]
+
+local VERSION = 'loophole-functions 5'
+local EVIDENCE_MAX = 16
+
+local function n(s, what)
+  local v = tonumber(s)
+  if v == nil then error('ERR loophole: ' .. what .. ' is not a number') end
+  return v
+end
+
+local function fmt(v) return string.format('%.0f', v) end
+
+-- The alert part (event_alert_args in rules/event.c): rule, severity,
+-- score (added to the entity's risk), ip and role of the entity, ts (packet
+-- time as RFC 3339 text), maxlen of the stream, channel, alert (the JSON
+-- object the sensor built), and host:<field> pairs.
+local ALERT = { 'rule', 'severity', 'score', 'ip', 'role', 'ts', 'maxlen', 'keep_s', 'channel',
+                'alert' }
+
+-- Each function's file adds its row: ARGS.lh_<name> = { req, opt, alert }.
+local ARGS = {}
+
+-- The set of names spec declares, built at its first call (the library's
+-- load runs in a sandbox without the base functions).
+local function declared(spec)
+  if not spec.names then
+    spec.names = {}
+    for _, k in ipairs(spec.req) do spec.names[k] = true end
+    for _, k in ipairs(spec.opt) do spec.names[k] = true end
+    for _, k in ipairs(ALERT) do spec.names[k] = true end
+  end
+  return spec.names
+end
+
+-- The arguments of a call to fn, by name (see "Arguments" above); host
+-- holds the host:<field> pairs in their order.
+local function args(fn, argv)
+  local spec, a, host = ARGS[fn], {}, {}
+  declared(spec)
+  if #argv % 2 ~= 0 then error('ERR loophole: ' .. fn .. ': arguments come in name, value pairs') end
+  for i = 1, #argv, 2 do
+    local k = argv[i]
+    if string.sub(k, 1, 5) == 'host:' and spec.alert then
+      host[#host + 1] = { string.sub(k, 6), argv[i + 1] }
+    elseif not spec.names[k] then
+      error('ERR loophole: ' .. fn .. ': unknown argument ' .. k)
+    elseif a[k] ~= nil then
+      error('ERR loophole: ' .. fn .. ': argument ' .. k .. ' given twice')
+    else
+      a[k] = argv[i + 1]
+    end
+  end
+  for _, k in ipairs(spec.req) do
+    if a[k] == nil then error('ERR loophole: ' .. fn .. ': argument ' .. k .. ' missing') end
+  end
+  local parts = 0
+  for _, k in ipairs(ALERT) do if a[k] ~= nil then parts = parts + 1 end end
+  if (spec.alert == 'req' or parts > 0) and parts < #ALERT then
+    error('ERR loophole: ' .. fn .. ': the alert part is incomplete')
+  end
+  rawset(a, 'host', host)
+  return setmetatable(a, { __index = function(_, k)
+    if spec.names[k] then return nil end
+    error('ERR loophole: ' .. fn .. ' reads argument ' .. tostring(k) .. ', which it does not declare')
+  end })
+end
+
+-- The alert part of a call's arguments.
+local function alert_args(c)
+  local a = {
+    rule = c.rule, severity = c.severity, score_add = n(c.score, 'score'), ip = c.ip,
+    role = c.role, ts = c.ts, maxlen = c.maxlen, channel = c.channel, json = c.alert,
+    host = c.host, keep = n(c.keep_s, 'keep_s'),
+  }
+  if a.json == nil or string.sub(a.json, 1, 1) ~= '{' or string.sub(a.json, -1) ~= '}' then
+    error('ERR loophole: the alert must be a JSON object')
+  end
+  return a
+end

@@ -1,0 +1,112 @@
+--[[
+Sums (lh_sum). A windowed byte sum per (entity, kind, member, bucket):
+HINCRBY, which commutes, once per fact (a resent call or a replay of the
+same capture adds nothing).
+The alert is raised when the sum reaches the threshold and the member is
+flagged (any event of the bucket said so: the destination is in China, a
+relay country, Chinese object storage) or is in the entity's gate set (an
+exact lh_observe/lh_gate set, e.g. the networks that control a GPU host)
+of the gate window holding the start of the sum's bucket. lh_gate records
+a gate member and checks the sums of the buckets starting in its window,
+so whichever of the bytes and the control session arrives last raises the
+alert. Dedup per (rule, entity, member, window).
+  K:sum:<kind>:<W>:<b>     hash  member -> bytes, flag:<member> -> 1
+  K:sum:<kind>:<W>:<b>:ev  set   facts already added            (TTL ttl_s)
+]]
+
+ARGS.lh_sum = { req = { 'ev', 'fact', 'ts_us', 'kind', 'member', 'bytes', 'flag', 'window_us', 'ttl_s', 'threshold', 'gate_kind', 'gate_window_us' }, opt = { 'evidence' }, alert = 'opt' }
+ARGS.lh_gate = { req = { 'ev', 'ts_us', 'kind', 'member', 'window_us', 'ttl_s', 'sum_kind', 'sum_window_us', 'threshold' }, opt = {}, alert = 'opt' }
+
+local function sum_key(keys, kind, w, b)
+  return keys[1] .. ':sum:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
+end
+
+local function sum_evkey(keys, kind, w, b, member)
+  return keys[1] .. ':evd:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b) .. ':' .. member
+end
+
+-- FCALL lh_sum 4 K host risk alerts, by name: ev fact ts_us kind member bytes flag
+--       window_us ttl_s threshold gate_kind gate_window_us
+--       [evidence] [alert part when threshold > 0]
+-- Adds bytes to member's sum in the window of ts_us (once per fact);
+-- flag "1" marks the member as a destination that counts by itself. Raises
+-- when the sum reaches threshold and the member is flagged or in the gate
+-- set K:obs:<gate_kind>:<gate_window_us>:<gate bucket of the window's
+-- start> (gate_kind "" = flag only). Returns { sum, { alert } }.
+local function sum_fn(keys, argv)
+  local ca = args('lh_sum', argv)
+  local ev, ts, kind, member = ca.ev, n(ca.ts_us, 'ts_us'), ca.kind, ca.member
+  local bytes, flag = n(ca.bytes, 'bytes'), ca.flag
+  local w, ttl, threshold = n(ca.window_us, 'window_us'), n(ca.ttl_s, 'ttl_s'), n(ca.threshold, 'threshold')
+  local gate_kind, gate_w = ca.gate_kind, n(ca.gate_window_us, 'gate_window_us')
+  local item = ca.evidence
+  if bytes < 0 or member == '' or string.sub(member, 1, 5) == 'flag:' then
+    error('ERR loophole: a sum needs a member and bytes >= 0')
+  end
+  local b = window(ts, w)
+  local key = sum_key(keys, kind, w, b)
+  if redis.call('SADD', key .. ':ev', ca.fact) == 1 then
+    redis.call('HINCRBY', key, member, fmt(bytes))
+    if flag == '1' then redis.call('HSET', key, 'flag:' .. member, '1') end
+  end
+  redis.call('EXPIRE', key, ttl)
+  redis.call('EXPIRE', key .. ':ev', ttl)
+  local evkey = sum_evkey(keys, kind, w, b, member)
+  if item then evidence_add(evkey, item, -bytes, ttl) end
+  local h = redis.call('HMGET', key, member, 'flag:' .. member)
+  local total = tonumber(h[1]) or 0
+  local raised = {}
+  if threshold > 0 then
+    candidate(keys, w, b, ttl, alert_args(ca), { item }, member)
+  end
+  if threshold > 0 and total >= threshold then
+    local ok = h[2] == '1'
+    if not ok and gate_kind ~= '' then
+      local gb = window(b * w, gate_w)
+      local gkey = keys[1] .. ':obs:' .. gate_kind .. ':' .. fmt(gate_w) .. ':' .. fmt(gb)
+      ok = redis.call('ZSCORE', gkey, member) ~= false
+    end
+    if ok then
+      local a = alert_args(ca)
+      local line = raise(keys, ev, w, b, ttl, a, ',"bytes":' .. fmt(total),
+                         { sub = member, evkey = evkey })
+      if line then raised[1] = line end
+    end
+  end
+  return { total, raised }
+end
+
+-- FCALL lh_gate 4 K host risk alerts, by name: ev ts_us kind member window_us ttl_s
+--       sum_kind sum_window_us threshold [alert part when threshold > 0]
+-- Records member in the exact set of kind (as lh_observe does), then
+-- raises for each sum bucket of sum_kind starting inside this window whose
+-- sum for member has reached threshold. Returns { set size, { alerts } }.
+local function gate_fn(keys, argv)
+  local ca = args('lh_gate', argv)
+  local ev, ts, kind, member = ca.ev, n(ca.ts_us, 'ts_us'), ca.kind, ca.member
+  local w, ttl, sum_kind = n(ca.window_us, 'window_us'), n(ca.ttl_s, 'ttl_s'), ca.sum_kind
+  local sw, threshold = n(ca.sum_window_us, 'sum_window_us'), n(ca.threshold, 'threshold')
+  local b = window(ts, w)
+  local key = keys[1] .. ':obs:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
+  redis.call('ZADD', key, 'LT', ts, member)
+  redis.call('EXPIRE', key, ttl)
+  local raised = {}
+  if threshold > 0 then
+    local lo, hi = math.ceil(b * w / sw), window((b + 1) * w - 1, sw)
+    if hi - lo > 10000 then error('ERR loophole: too many sum windows in the gate window') end
+    local a = nil
+    for sb = lo, hi do
+      local total = tonumber(redis.call('HGET', sum_key(keys, sum_kind, sw, sb), member)) or 0
+      if total >= threshold and #raised < 32 then -- reply.h: at most 64 lines
+        a = a or alert_args(ca)
+        local line = raise(keys, ev, sw, sb, ttl, a, ',"bytes":' .. fmt(total),
+                           { sub = member, evkey = sum_evkey(keys, sum_kind, sw, sb, member) })
+        if line then raised[#raised + 1] = line end
+      end
+    end
+  end
+  return { redis.call('ZCARD', key), raised }
+end
+
+redis.register_function('lh_sum', sum_fn)
+redis.register_function('lh_gate', gate_fn)

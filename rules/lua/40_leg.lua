@@ -1,0 +1,109 @@
+--[[
+Legs (lh_leg). The ON-period starts of the two legs of a possible stepping
+stone, under the intermediary's key: dir "in" (an interactive session into
+it) or "out" (a control session from it to a GPU host), per bucket of the
+first and of the last start. A leg is matched against every stored leg of
+the other direction in the same buckets with the same (in, out) argument
+order whatever arrived first (Zhang and Paxson 2000, detection-notes.md).
+Each leg stores a JSON part (its own party: "peer" for in, "gpu_host" for
+out) spliced into the alert raised by the other leg, and its evidence item.
+  K:leg:<dir>:<W>:<b>  K:legp:<dir>:<W>:<b>  K:lege:<dir>:<W>:<b>
+                           hash  leg id -> starts / part / item   (TTL ttl_s)
+]]
+
+ARGS.lh_leg = { req = { 'ev', 'ts_us', 'dir', 'leg', 'starts', 'part', 'item', 'window_us', 'ttl_s', 'delta_us', 'min_ratio_pct', 'min_run', 'min_match' }, opt = {}, alert = 'req' }
+
+-- Parses "t:pkts,t:pkts,..." (ascending packet times in us) of a leg.
+local function leg_parse(text)
+  local out = {}
+  for t, p in string.gmatch(text, '(%d+):(%d+)') do
+    out[#out + 1] = { t = tonumber(t), p = tonumber(p) }
+    if #out > 1 and out[#out].t < out[#out - 1].t then error('ERR loophole: leg starts must ascend') end
+  end
+  if #out == 0 then error('ERR loophole: a leg needs ON-period starts') end
+  return out
+end
+
+-- Zhang and Paxson's coincidences of the inbound leg's ON periods with the
+-- outbound leg's: an outbound start within delta of an inbound one, each
+-- used once. Returns coincidences, the longest run of them back to back in
+-- both legs, and how many of them have packet counts that agree (within
+-- half the larger count, or 2 packets: the relay forwards what it got).
+local function leg_match(a, b, delta)
+  local j, coinc, run, best, agree = 1, 0, 0, 0, 0
+  local pi, pj = -1, -1
+  for i = 1, #a do
+    while j <= #b and b[j].t < a[i].t - delta do j = j + 1 end
+    if j <= #b and b[j].t <= a[i].t + delta then
+      coinc = coinc + 1
+      if pi == i - 1 and pj == j - 1 then run = run + 1 else run = 1 end
+      if run > best then best = run end
+      local d, m = math.abs(a[i].p - b[j].p), math.max(a[i].p, b[j].p)
+      if d <= 2 or d * 2 <= m then agree = agree + 1 end
+      pi, pj, j = i, j, j + 1
+    end
+  end
+  return coinc, best, agree
+end
+
+-- FCALL lh_leg 4 K host risk alerts, by name: ev ts_us dir leg starts part item
+--       window_us ttl_s delta_us min_ratio_pct min_run min_match
+--       [alert part]
+-- Stores leg (dir "in" or "out") of intermediary K and matches it against
+-- the stored legs of the other direction in the buckets of its first and
+-- last start. A pair is a stepping stone when at least min_match ON periods
+-- coincide, they are more than min_ratio_pct % of the shorter leg's ON
+-- periods, min_run of them come back to back, and the packet counts of at
+-- least half of them agree. The alert gets the other leg's part and both
+-- evidence items. Returns { best coincidences, { alert } }.
+local function leg_fn(keys, argv)
+  local ca = args('lh_leg', argv)
+  local ev, dir, leg, text, part, item = ca.ev, ca.dir, ca.leg, ca.starts, ca.part, ca.item
+  n(ca.ts_us, 'ts_us')
+  local w, ttl, delta = n(ca.window_us, 'window_us'), n(ca.ttl_s, 'ttl_s'), n(ca.delta_us, 'delta_us')
+  local min_ratio, min_run, min_match = n(ca.min_ratio_pct, 'min_ratio_pct'), n(ca.min_run, 'min_run'),
+                                       n(ca.min_match, 'min_match')
+  if dir ~= 'in' and dir ~= 'out' then error('ERR loophole: dir must be in or out') end
+  local other = dir == 'in' and 'out' or 'in'
+  local mine = leg_parse(text)
+  check_object(part, 'a leg part')
+  check_object(item, 'an evidence item')
+  local buckets = { window(mine[1].t, w) }
+  local last = window(mine[#mine].t, w)
+  if last ~= buckets[1] then buckets[2] = last end
+  local best, raised = 0, {}
+  for _, b in ipairs(buckets) do
+    local sfx = ':' .. fmt(w) .. ':' .. fmt(b)
+    for _, pre in ipairs({ ':leg:', ':legp:', ':lege:' }) do
+      local v = pre == ':leg:' and text or pre == ':legp:' and part or item
+      redis.call('HSET', keys[1] .. pre .. dir .. sfx, leg, v)
+      redis.call('EXPIRE', keys[1] .. pre .. dir .. sfx, ttl)
+    end
+    local others = redis.call('HGETALL', keys[1] .. ':leg:' .. other .. sfx)
+    for k = 1, #others, 2 do
+      local theirs = leg_parse(others[k + 1])
+      local a, c = mine, theirs
+      if dir == 'out' then a, c = theirs, mine end
+      local coinc, run, agree = leg_match(a, c, delta)
+      if coinc > best then best = coinc end
+      local on = math.min(#a, #c)
+      if #raised == 0 and coinc >= min_match and coinc * 100 > min_ratio * on and
+         run >= min_run and agree * 2 >= coinc then
+        local oleg = others[k]
+        local opart = redis.call('HGET', keys[1] .. ':legp:' .. other .. sfx, oleg)
+        local oitem = redis.call('HGET', keys[1] .. ':lege:' .. other .. sfx, oleg)
+        local items = { item }
+        if oitem then items[2] = oitem end
+        if dir == 'out' and oitem then items = { oitem, item } end
+        local extra = ',"coincidences":' .. fmt(coinc) .. ',"on_periods":' .. fmt(on) ..
+                      ',"back_to_back":' .. fmt(run) .. ',"packets_agree":' .. fmt(agree)
+        local line = raise(keys, ev, w, b, ttl, alert_args(ca), extra,
+                           { items = items, parts = { opart } })
+        if line then raised[1] = line end
+      end
+    end
+  end
+  return { best, raised }
+end
+
+redis.register_function('lh_leg', leg_fn)

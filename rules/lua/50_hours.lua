@@ -1,0 +1,96 @@
+--[[
+Hours (lh_hours). Session start times of an entity in an hour-of-week
+histogram in local time (the caller's UTC offset), once per session id;
+sessions inside the caller's profile (hour and weekday masks) also mark
+their local day. Raised when the sessions inside reach min_in on at least
+min_days distinct days: both only grow, so the alert does not depend on
+arrival order. The share inside is reported, not tested (it can fall).
+  K:tz:<W>:<b>   hash  h:<0..167> -> sessions, d:<local day> -> 1
+  K:tzs:<W>:<b>  set   session ids counted                      (TTL ttl_s)
+]]
+
+ARGS.lh_hours = { req = { 'ev', 'ts_us', 'session', 'window_us', 'ttl_s', 'offset_s', 'hours_mask', 'days_mask', 'min_in', 'min_days' }, opt = { 'evidence', 'fit_margin_pct', 'fit_shift_h' }, alert = 'opt' }
+
+-- FCALL lh_hours 4 K host risk alerts, by name: ev ts_us session window_us ttl_s
+--       offset_s hours_mask days_mask min_in min_days
+--       [evidence] [fit_margin_pct fit_shift_h] [alert part when min_in > 0]
+-- Counts session (once per id) in the hour-of-week histogram of the window
+-- of ts_us in local time (UTC + offset_s). hours_mask has 24 characters
+-- (local hour 0..23), days_mask 7 (Sunday..Saturday); "1" is inside the
+-- profile. Raises when min_in sessions inside it fell on min_days distinct
+-- local days and, with fit_shift_h, the sessions inside are at least
+-- fit_margin_pct % more than inside the same profile shifted by any whole
+-- hour up to fit_shift_h either way (the neighbouring zones' working day).
+-- That comparison can fall as sessions arrive, so then the alert can depend
+-- on arrival order (docs/rules-correlation.md). Returns { sessions
+-- inside, { alert } }.
+local function hours_fn(keys, argv)
+  local ca = args('lh_hours', argv)
+  local ev, ts, session = ca.ev, n(ca.ts_us, 'ts_us'), ca.session
+  local w, ttl, offset = n(ca.window_us, 'window_us'), n(ca.ttl_s, 'ttl_s'), n(ca.offset_s, 'offset_s')
+  local hmask, dmask = ca.hours_mask, ca.days_mask
+  local min_in, min_days = n(ca.min_in, 'min_in'), n(ca.min_days, 'min_days')
+  local item = ca.evidence
+  local margin, max_shift
+  if ca.fit_shift_h then
+    margin, max_shift = n(ca.fit_margin_pct, 'fit_margin_pct'), n(ca.fit_shift_h, 'fit_shift_h')
+  end
+  if #hmask ~= 24 or #dmask ~= 7 then error('ERR loophole: masks need 24 hours and 7 days') end
+  local b = window(ts, w)
+  local key = keys[1] .. ':tz:' .. fmt(w) .. ':' .. fmt(b)
+  local local_s = math.floor(ts / 1000000) + offset
+  local day = math.floor(local_s / 86400)
+  local hour = math.floor((local_s % 86400) / 3600)
+  local wday = (day + 4) % 7 -- 1970-01-01 was a Thursday; Sunday = 0
+  local inside = string.sub(hmask, hour + 1, hour + 1) == '1' and
+                 string.sub(dmask, wday + 1, wday + 1) == '1'
+  if redis.call('SADD', keys[1] .. ':tzs:' .. fmt(w) .. ':' .. fmt(b), session) == 1 then
+    redis.call('HINCRBY', key, 'h:' .. fmt(wday * 24 + hour), 1)
+    if inside then redis.call('HSET', key, 'd:' .. fmt(day), '1') end
+  end
+  redis.call('EXPIRE', key, ttl)
+  redis.call('EXPIRE', keys[1] .. ':tzs:' .. fmt(w) .. ':' .. fmt(b), ttl)
+  local evkey = keys[1] .. ':evd:tz:' .. fmt(w) .. ':' .. fmt(b)
+  if item and inside then evidence_add(evkey, item, ts, ttl) end
+  local h = redis.call('HGETALL', key)
+  local cin, total, days = 0, 0, 0
+  local shifted = {} -- shift (hours) -> sessions inside the profile moved by it
+  local function inside_at(how)
+    how = how % 168
+    local hd, wd = how % 24, math.floor(how / 24)
+    return string.sub(hmask, hd + 1, hd + 1) == '1' and string.sub(dmask, wd + 1, wd + 1) == '1'
+  end
+  for k = 1, #h, 2 do
+    local f = h[k]
+    if string.sub(f, 1, 2) == 'd:' then
+      days = days + 1
+    else
+      local how = tonumber(string.sub(f, 3))
+      local c = tonumber(h[k + 1])
+      total = total + c
+      if inside_at(how) then cin = cin + c end
+      for sh = -(max_shift or 0), max_shift or 0 do
+        if sh ~= 0 and inside_at(how + sh) then shifted[sh] = (shifted[sh] or 0) + c end
+      end
+    end
+  end
+  -- The offset must explain clearly more sessions than the zones up to
+  -- fit_shift_h hours either side (the same profile on their clock).
+  local best = 0
+  for _, c in pairs(shifted) do if c > best then best = c end end
+  local fits = not margin or cin * 100 >= best * (100 + margin)
+  local raised = {}
+  if min_in > 0 then
+    candidate(keys, w, b, ttl, alert_args(ca), { inside and item or nil })
+  end
+  if min_in > 0 and cin >= min_in and days >= min_days and fits then
+    local extra = ',"sessions_in_profile":' .. fmt(cin) .. ',"sessions":' .. fmt(total) ..
+                  ',"days":' .. fmt(days)
+    if margin then extra = extra .. ',"best_neighbour_in_profile":' .. fmt(best) end
+    local line = raise(keys, ev, w, b, ttl, alert_args(ca), extra, { evkey = evkey })
+    if line then raised[1] = line end
+  end
+  return { cin, raised }
+end
+
+redis.register_function('lh_hours', hours_fn)
