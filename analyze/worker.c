@@ -11,6 +11,8 @@
  */
 #include "worker.h"
 
+#include <stdatomic.h>
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,7 +35,8 @@ struct worker {
     pthread_t thread;
     int started;
     uint64_t now_us;
-    geo_snapshot *geo; /* this worker's reference; NULL before the first publish */
+    _Atomic uint64_t done_us; /* now_us once the record of that time is handled */
+    geo_snapshot *geo;        /* this worker's reference; NULL before the first publish */
     geo_cache *cache;
 };
 
@@ -196,6 +199,13 @@ void worker_process(worker *w, capture_rec *rec)
         flow_table_flush(w->table, rec->now_us, FLOW_END_EOF);
         break;
     }
+    /* after the records this one ended went to the sinks (worker_clock_us) */
+    atomic_store_explicit(&w->done_us, w->now_us, memory_order_release);
+}
+
+uint64_t worker_clock_us(const worker *w)
+{
+    return atomic_load_explicit(&w->done_us, memory_order_acquire);
 }
 
 static void *worker_main(void *arg)

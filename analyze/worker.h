@@ -93,6 +93,12 @@ void worker_free(worker *w);
  * cache into o (base/counters.h); every worker's add up. */
 void worker_stats_describe(const worker *w, json_t *o);
 
+/* The worker's packet clock (us), published once everything the ring
+ * records up to it caused has reached the sinks: a flow record ended later
+ * has packets from no earlier than this minus the active timeout
+ * (analyze/flow_table.h). 0 before the first record. Any thread. */
+uint64_t worker_clock_us(const worker *w);
+
 const flow_table_stats *worker_flow_stats(const worker *w);
 const dpi_stats *worker_dpi_stats(const worker *w);
 const geo_cache_stats *worker_geo_stats(const worker *w);

@@ -750,6 +750,25 @@ static void sensor_progress(sensor *s, const struct timespec *now)
     pthread_mutex_unlock(&s->term_lock);
 }
 
+/* The watermark for settling alert windows (redis/settle.h): the slowest
+ * worker's packet clock, less the active timeout, since a record still to
+ * come may reach back that far (analyze/flow_table.h: a record is cut at
+ * the latest active_timeout after its start). In live capture this is the
+ * delay settling adds to an alert, beyond its window's end for the rules
+ * that wait for it (docs/rules-correlation.md, "Settling"). */
+static void sensor_watermark(sensor *s)
+{
+    uint64_t low = UINT64_MAX, lag = s->cfg->flow_active_timeout_us;
+
+    for (unsigned i = 0; i < s->nworkers; i++) {
+        uint64_t c = worker_clock_us(s->workers[i]);
+        if (c < low)
+            low = c;
+    }
+    if (low != UINT64_MAX && low > lag)
+        writer_set_watermark(s->writer, low - lag);
+}
+
 static void sensor_flush_outputs(sensor *s)
 {
     if (s->flows)
@@ -777,6 +796,7 @@ static void sensor_wait_capture(sensor *s)
             sensor_reload_geo(s);
         clock_gettime(CLOCK_MONOTONIC, &now);
         sensor_flush_outputs(s); /* lines reach a reader within a nap */
+        sensor_watermark(s);
         sensor_progress(s, &now);
         if (secs > 0 && now.tv_sec - last.tv_sec >= secs) {
             if (print)

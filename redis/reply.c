@@ -36,14 +36,17 @@ static int rreply_line_ok(const redisReply *e, char *err, size_t errlen)
     return 0;
 }
 
-static const char *const rreply_steps[] = {"lh_risk", "lh_emit", "lh_host", "lh_knockers", NULL};
+static const char *const rreply_steps[] = {"lh_risk",     "lh_emit",   "lh_host",
+                                           "lh_knockers", "lh_settle", NULL};
 
 static int rreply_is(const redisReply *e, const char *s)
 {
     return e->type == REDIS_REPLY_STRING && e->len == strlen(s) && memcmp(e->str, s, e->len) == 0;
 }
 
-/* A next step: FCALL <lh_risk|lh_emit|lh_host|lh_knockers> 1 key args..., all strings. */
+/* A next step: FCALL <lh_risk|lh_emit|lh_host|lh_knockers> 1 key args...,
+ * or a settle hint FCALL lh_settle <1|4> keys... (redis/settle.h), all
+ * strings. */
 static int rreply_call_ok(const redisReply *e, char *err, size_t errlen)
 {
     int known = 0;
@@ -61,9 +64,12 @@ static int rreply_call_ok(const redisReply *e, char *err, size_t errlen)
         }
     for (int i = 0; rreply_steps[i]; i++)
         known |= rreply_is(e->element[1], rreply_steps[i]);
-    if (!rreply_is(e->element[0], "FCALL") || !known || !rreply_is(e->element[2], "1")) {
+    if (!rreply_is(e->element[0], "FCALL") || !known ||
+        !(rreply_is(e->element[2], "1") ||
+          (rreply_is(e->element[1], "lh_settle") && rreply_is(e->element[2], "4")))) {
         snprintf(err, errlen,
-                 "Redis reply: a next step is not FCALL lh_risk, lh_emit, lh_host or lh_knockers");
+                 "Redis reply: a next step is not FCALL lh_risk, lh_emit, lh_host, "
+                 "lh_knockers or lh_settle");
         return -1;
     }
     return 0;

@@ -6,6 +6,15 @@
  * append them to the journal. Between batches, and whenever the queues are
  * empty, the journal is replayed in batches of the same size.
  *
+ * Settling: the library answers a fact of an alert window with a settle
+ * hint, which the writer keeps (redis/settle.h) instead of sending. When the
+ * watermark the sensor sets (writer_set_watermark) has moved and every
+ * queue was seen empty after it was read, every record the watermark
+ * covers has been taken, so the lh_settle calls due go out behind them
+ * (through the same path: the journal keeps them in order when Redis is
+ * away). When the writer stops, after the last record, every pending
+ * window is settled.
+ *
  * Blocking hiredis with timeouts is enough here: only this thread talks to
  * Redis, and producers never wait for it (rules/event.h).
  */
@@ -18,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "base/counters.h"
 #include "base/stats.h"
@@ -25,6 +35,7 @@
 #include "conn.h"
 #include "journal.h"
 #include "reply.h"
+#include "settle.h"
 
 #define WRITER_BACKOFF_MIN_MS 100
 #define WRITER_BACKOFF_MAX_MS 5000
@@ -56,6 +67,10 @@ struct writer {
     int backoff_ms;
     uint64_t next_try_ms;
     int down_reported;
+    settle_set *settle;
+    _Atomic uint64_t watermark_us; /* set by the sensor */
+    uint64_t settled_us;           /* the watermark of the last settle */
+    int nsettle;                   /* settle calls gathered in items */
     writer_stats st;
 };
 
@@ -158,6 +173,11 @@ static void writer_on_call(void *ctx, int argc, const char *const *argv, const s
     writer *w = ctx;
     writer_item it;
 
+    if (settle_is_hint(argc, argv, lens)) {
+        if (settle_note(w->settle, argc, argv, lens) < 0)
+            STAT_ADD(w->st.dropped, 1);
+        return;
+    }
     if (w->nsteps == w->capsteps) {
         int cap = w->capsteps ? 2 * w->capsteps : 64;
         writer_item *grown = realloc(w->steps, sizeof(*grown) * (size_t)cap);
@@ -184,9 +204,12 @@ static int writer_reply(writer *w, const event_view *v, redisReply *r)
     if (r->type == REDIS_REPLY_ERROR && rreply_transient(r->str))
         return -1;
     if (r->type == REDIS_REPLY_ERROR || v->kind == EVENT_CALL) {
+        long long next = 0;
         if (r->type != REDIS_REPLY_ERROR &&
-            rreply_alerts(r, NULL, writer_on_alert, w, err, sizeof(err)) >= 0) {
+            rreply_alerts(r, &next, writer_on_alert, w, err, sizeof(err)) >= 0) {
             rreply_calls(r, writer_on_call, w);
+            if (settle_is_hint(v->argc, v->argv, v->lens) && v->argc > 3)
+                settle_answer(w->settle, v->argv[3], v->lens[3], next > 0 ? (uint64_t)next : 0);
             return 0;
         }
         if (r->type == REDIS_REPLY_ERROR)
@@ -447,6 +470,41 @@ static void writer_deliver(writer *w, int n)
         free(w->items[i].buf);
 }
 
+/* Gathers one settle call into the batch; a full batch goes out. */
+static void writer_settle_call(void *ctx, void *buf, size_t len)
+{
+    writer *w = ctx;
+
+    w->items[w->nsettle].buf = buf;
+    w->items[w->nsettle++].len = len;
+    if (w->nsettle == w->cfg.batch) {
+        writer_deliver(w, w->nsettle);
+        w->nsettle = 0;
+    }
+}
+
+/* Sends the settle calls due at upto_us (SETTLE_ALL: every pending one,
+ * again while answers show more due, e.g. a call that hit the library's
+ * per-call bound). Only between batches: w->items is free. */
+static void writer_settle(writer *w, uint64_t upto_us)
+{
+    for (int round = 0; round < 1000; round++) {
+        w->nsettle = 0;
+        int calls = settle_due(w->settle, upto_us, writer_settle_call, w);
+        if (w->nsettle > 0)
+            writer_deliver(w, w->nsettle);
+        w->nsettle = 0;
+        if (calls == 0)
+            break;
+    }
+}
+
+void writer_set_watermark(writer *w, uint64_t us)
+{
+    if (us > atomic_load(&w->watermark_us))
+        atomic_store(&w->watermark_us, us);
+}
+
 static void *writer_main(void *arg)
 {
     writer *w = arg;
@@ -462,13 +520,21 @@ static void *writer_main(void *arg)
     pthread_setname_np(pthread_self(), "lh-redis");
     for (;;) {
         int stopping = atomic_load(&w->stop);
+        uint64_t mark = atomic_load(&w->watermark_us);
         int n = writer_take(w);
         if (n > 0)
             writer_deliver(w, n);
+        /* a short take saw every queue empty after the watermark was read */
+        if (n < w->cfg.batch && mark > w->settled_us) {
+            writer_settle(w, mark);
+            w->settled_us = mark;
+        }
         if (journal_pending(w->journal) > 0 && writer_connected(w, 0) && writer_replay(w) > 0)
             continue;
-        if (n == 0 && stopping)
+        if (n == 0 && stopping) {
+            writer_settle(w, SETTLE_ALL); /* after the last record */
             break;
+        }
         if (n == 0)
             nanosleep(&nap, NULL);
     }
@@ -492,10 +558,19 @@ writer *writer_new(const writer_config *cfg, char *err, size_t errlen)
     w->items = calloc(2 * (size_t)w->cfg.batch, sizeof(*w->items));
     w->done = malloc((size_t)w->cfg.batch);
     w->replay_done = calloc((size_t)w->cfg.batch, 1);
-    if (w->items == NULL || w->done == NULL || w->replay_done == NULL ||
+    {
+        char token[96];
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        /* names this writer's settle calls: unique per process and start */
+        snprintf(token, sizeof(token), "settle/%ld/%lld.%09ld", (long)getpid(),
+                 (long long)now.tv_sec, now.tv_nsec);
+        w->settle = settle_new(token);
+    }
+    if (w->items == NULL || w->done == NULL || w->replay_done == NULL || w->settle == NULL ||
         (w->journal =
              journal_open(cfg->journal_path, cfg->journal_max_bytes, &torn, err, errlen)) == NULL) {
-        if (w->items == NULL || w->done == NULL || w->replay_done == NULL)
+        if (w->items == NULL || w->done == NULL || w->replay_done == NULL || w->settle == NULL)
             snprintf(err, errlen, "out of memory");
         writer_free(w, 0);
         return NULL;
@@ -537,6 +612,9 @@ uint64_t writer_stop(writer *w)
     /* one last attempt for what waits in the journal */
     while (journal_pending(w->journal) > 0 && writer_connected(w, 1) && writer_replay(w) > 0)
         ;
+    /* the windows of what that replay delivered */
+    if (journal_pending(w->journal) == 0 && writer_connected(w, 1))
+        writer_settle(w, SETTLE_ALL);
     journal_sync(w->journal);
     left = journal_pending(w->journal);
     writer_sync_journal_stats(w);
@@ -578,6 +656,7 @@ void writer_free(writer *w, int remove_empty_journal)
     free(w->done);
     free(w->replay_done);
     free(w->steps);
+    settle_free(w->settle);
     free(w);
 }
 

@@ -84,10 +84,17 @@ writer *writer_new(const writer_config *cfg, char *err, size_t errlen);
 int writer_start(writer *w);
 
 /* Drains every queue (the producers must have stopped), delivers what it
- * can, replays the journal when Redis is reachable, and joins the thread.
+ * can, replays the journal when Redis is reachable, settles every alert
+ * window still pending (after the last record), and joins the thread.
  * What could not be delivered stays in the journal; the return value is the
  * number of such events (reported through cfg->report too). */
 uint64_t writer_stop(writer *w);
+
+/* The sensor's watermark: the packet time (us) before which no record can
+ * still reach a queue (app/sensor.c). Alert windows due before it are
+ * settled once every record queued before the call has been taken
+ * (redis/settle.h). Only grows; any thread. */
+void writer_set_watermark(writer *w, uint64_t us);
 
 const writer_stats *writer_get_stats(const writer *w);
 

@@ -1,4 +1,4 @@
--- The alert: its id, candidate record, evidence, publication and raise().
+-- The alert: its id, candidate record, evidence, facts, settling and publication.
 
 -- Adds name to a comma-separated, sorted list of distinct names.
 local function list_add(list, name)
@@ -155,21 +155,26 @@ end
 -- The once-only mark of an alert id in the slot of key.
 local function step_mark(key, id) return '{' .. key .. '}:id:' .. id end
 
--- Cluster: records the raise in the entity's slot and returns the next
--- step (lh_risk) as a call for the writer to send.
-local function raise_next(k, dkey, ev, ttl, a, id, head, tail, cand)
-  local p = prefix_of(k)
-  local call = { 'FCALL', 'lh_risk', '1', p .. 'risk', id, a.ip, fmt(a.score_add), fmt(ttl),
-                 head, tail, p .. 'alerts', a.channel, a.maxlen, a.rule, a.severity,
-                 p .. 'host:' .. a.ip, a.role, a.ts, cand }
-  for _, h in ipairs(a.host) do call[#call + 1] = h[1]; call[#call + 1] = h[2] end
-  redis.call('HSET', dkey, 'ev', ev, 'next', cjson.encode(call))
-  redis.call('EXPIRE', dkey, math.max(ttl, a.keep))
-  return call
+
+-- Writes a new alert line: risk, host hash, stream (naming the window's
+-- candidate record ckey) and channel.
+local function publish(keys, a, line, score, ckey)
+  redis.call('ZADD', keys[3], score, a.ip)
+  host_update(prefix_of(keys[1]) .. 'host:' .. a.ip, a, score)
+  local xadd = { keys[4] }
+  if tonumber(a.maxlen) and tonumber(a.maxlen) > 0 then
+    xadd[#xadd + 1] = 'MAXLEN'; xadd[#xadd + 1] = '~'; xadd[#xadd + 1] = a.maxlen
+  end
+  redis.call('XADD', unpack(xadd), '*', 'json', line, 'rule', a.rule,
+             'severity', a.severity, 'entity', a.ip, 'cand', ckey)
+  redis.call('PUBLISH', a.channel, line)
 end
 
+
 local SEVERITY_RANK = { low = 1, medium = 2, high = 3, critical = 4 }
-local EVENTS_KEPT = 256 -- ids of later events remembered per alert
+local SEVERITIES = { 'critical', 'high', 'medium', 'low' } -- highest first
+local FACTS_KEPT = 64 -- facts remembered per (alert window, severity): the earliest
+
 
 -- The position of the bracket that closes the array or object opened
 -- right before position i of JSON text s (strings skipped), or nil.
@@ -207,151 +212,237 @@ end
 
 -- The evidence of an alert: opt.items, then the kept set opt.evkey (the
 -- earliest or largest) and the sensor's own items, else the alert's own
--- set akey (items of every qualifying event, by packet time).
-local function alert_items(akey, own, opt)
-  local items = {}
-  for _, it in ipairs(opt.items or {}) do items[#items + 1] = it end
-  for _, it in ipairs(redis.call('ZRANGE', opt.evkey or akey, 0, EVIDENCE_MAX - 1 - #items)) do
-    local dup = false
-    for _, have in ipairs(items) do if have == it then dup = true end end
-    if not dup then items[#items + 1] = it end
+
+--[[
+Facts and settling (docs/rules-correlation.md, "Settling"). An event that
+may raise an alert does not publish it. It records a fact of its (rule,
+entity, window[, sub]) -- the alert the sensor built for it, with its
+packet time -- and marks the window pending in K:pend, due at a packet
+time (the window's end, or for lh_raise the fact's own time). The sensor
+that sent the event remembers the entity key and calls lh_settle once
+its packet clock shows that no record that could still add to the window
+can arrive (redis/settle.c). lh_settle then decides from the complete
+stored state, with the rule's check (CHECK[fn], registered by the rule's
+file), and publishes. So neither the decision nor the line depends on
+the order in which records reached Redis:
+  - the line is built from the earliest qualifying fact (by packet time,
+    ties by fact id) of the highest severity the window reached: its ts,
+    peer, gpu_host, intermediary and summary;
+  - its evidence is the window's kept set (the earliest or largest), or
+    the items of the qualifying facts, the earliest 16 by (time, id);
+  - count, bytes and the rule's other figures are the window's at the
+    settle (final: the window has closed).
+A window settled before is settled again when a new fact arrives (a
+record later than the settle lag, or another sensor's): a higher
+severity is published as an escalation, anything else only updates the
+stored alert.
+  K:pend                  zset  alert key -> packet time it is due   (TTL ttl_s)
+  K:alert:...:f:<sev>     zset  fact id -> packet time, the earliest FACTS_KEPT
+  K:alert:...:fj          hash  fact id -> the fact (JSON)           (TTL ttl_s)
+  K:settle:<ev>           string the answer of a settle call, for a resend
+                                                                   (TTL 1 h)
+]]
+
+local CHECK = {} -- fn -> function(keys, chk): the window qualifies, extra (or nil)
+
+local function alert_key(keys, rule, w, b, sub)
+  local dkey = keys[1] .. ':alert:' .. rule .. ':' .. fmt(w) .. ':' .. fmt(b)
+  if sub then dkey = dkey .. ':' .. sub end
+  return dkey
+end
+
+-- The next step a fact answers: FCALL lh_settle with the caller's keys
+-- and the earliest due time of the entity. The writer keeps it instead of
+-- sending it (redis/settle.c).
+local function settle_hint(keys)
+  local first = redis.call('ZRANGE', keys[1] .. ':pend', 0, 0, 'WITHSCORES')
+  local call = { 'FCALL', 'lh_settle', fmt(#keys) }
+  for _, k in ipairs(keys) do call[#call + 1] = k end
+  call[#call + 1] = 'upto_us'
+  call[#call + 1] = first[2] or '0'
+  return call
+end
+
+-- Marks the window of dkey pending until `due` (us). early: the first
+-- cut is the earliest fact's own time (ZADD LT), else the latest due of
+-- its facts (GT).
+local function pend(keys, dkey, due, early, ttl)
+  local pkey = keys[1] .. ':pend'
+  redis.call('ZADD', pkey, early and 'LT' or 'GT', fmt(due), dkey)
+  redis.call('EXPIRE', pkey, ttl)
+end
+
+-- Records one fact of the alert of `a` in window (w, b). opt: sub, evkey
+-- (the window's kept evidence), items (evidence items besides the
+-- alert's own), parts (JSON parts to splice), ts (the fact's packet time,
+-- us), chk (the window's check, CHECK[chk.fn]), q (false: the fact does
+-- not name the alert by itself), span (lh_absent: the windows that must
+-- stay unmarked), due (packet time the window may be settled at; default
+-- its end), early (settle first at the earliest fact's time). Returns the
+-- settle hint when the fact is new or its window still pending, else nil,
+-- and whether the fact is new.
+local function fact(keys, w, b, ttl, a, extra, opt)
+  local dkey = alert_key(keys, a.rule, w, b, opt.sub)
+  candidate(keys, w, b, ttl, a, opt.items, opt.sub)
+  local pre, own, post = alert_cut(a, opt)
+  local items = opt.items or {}
+  local id = string.sub(redis.sha1hex(fmt(opt.ts) .. '\0' .. pre .. '\0' .. own .. '\0' .. post ..
+                                      '\0' .. extra .. '\0' .. table.concat(items, '\0') ..
+                                      '\0' .. (opt.q == false and 'n' or 'q')), 1, 24)
+  local rec = cjson.encode({ t = fmt(opt.ts), ts = a.ts, rule = a.rule, sev = a.severity,
+                             add = a.score_add, ip = a.ip, role = a.role, maxlen = a.maxlen,
+                             channel = a.channel, host = a.host, pre = pre, own = own,
+                             post = post, extra = extra, items = items, q = opt.q ~= false,
+                             span = opt.span })
+  local keep = math.max(ttl, a.keep)
+  if redis.call('HSETNX', dkey .. ':fj', id, rec) == 0 then
+    -- seen before: a resent call (its first answer was lost) still tells
+    -- its sender the window is pending; a replay of a settled one does not
+    if redis.call('ZSCORE', keys[1] .. ':pend', dkey) then return settle_hint(keys), false end
+    return nil, false
   end
-  if opt.evkey and own ~= '' then items[#items + 1] = own end
+  local fz = dkey .. ':f:' .. a.severity
+  redis.call('ZADD', fz, fmt(opt.ts), id)
+  if redis.call('ZCARD', fz) > FACTS_KEPT then
+    for _, old in ipairs(redis.call('ZRANGE', fz, FACTS_KEPT, -1)) do
+      redis.call('HDEL', dkey .. ':fj', old)
+    end
+    redis.call('ZREMRANGEBYRANK', fz, FACTS_KEPT, -1)
+  end
+  redis.call('EXPIRE', fz, ttl)
+  redis.call('EXPIRE', dkey .. ':fj', ttl)
+  redis.call('HINCRBY', dkey, 'events', 1)
+  redis.call('HSET', dkey, 'chk', cjson.encode(opt.chk or { fn = 'raise' }), 'w', fmt(w),
+             'b', fmt(b), 'sub', opt.sub or '', 'evkey', opt.evkey or '',
+             'early', opt.early and '1' or '', 'keep', fmt(keep), 'ttl', fmt(ttl))
+  redis.call('EXPIRE', dkey, keep)
+  pend(keys, dkey, opt.early and opt.ts or (opt.due or (b + 1) * w), opt.early, ttl)
+  return settle_hint(keys), true
+end
+
+-- Whether a stored fact names the alert: it qualifies by itself and,
+-- with a span, no window of the span is marked.
+local function qualifies(keys, rec)
+  if rec.q == false then return false end
+  local s = rec.span
+  if s then
+    for b = s.first, s.last do
+      if redis.call('EXISTS', keys[1] .. ':mark:' .. s.kind .. ':' .. fmt(s.w) .. ':' .. fmt(b)) == 1 then
+        return false
+      end
+    end
+  end
+  return true
+end
+
+-- The evidence of a line: the window's kept set, or the items of the
+-- qualifying facts up to packet time `upto`, the earliest 16 by (time, id).
+local function settle_items(evkey, facts, base, upto)
+  local items = {}
+  if evkey ~= '' then
+    for _, it in ipairs(redis.call('ZRANGE', evkey, 0, EVIDENCE_MAX - 1)) do items[#items + 1] = it end
+    if base.own ~= '' then items[#items + 1] = base.own end
+    return items
+  end
+  table.sort(facts, function(x, y)
+    local tx, ty = tonumber(x.rec.t), tonumber(y.rec.t)
+    if tx ~= ty then return tx < ty end
+    return x.id < y.id
+  end)
+  local seen = {}
+  for _, f in ipairs(facts) do
+    if tonumber(f.rec.t) > upto then break end
+    local chunks = {}
+    for _, it in ipairs(f.rec.items or {}) do chunks[#chunks + 1] = it end
+    if f.rec.own ~= '' then chunks[#chunks + 1] = f.rec.own end
+    for _, it in ipairs(chunks) do
+      if #items < EVIDENCE_MAX and not seen[it] then
+        seen[it] = true
+        items[#items + 1] = it
+      end
+    end
+  end
   return items
 end
 
--- Adds the evidence of one qualifying event to the alert's own set akey.
-local function alert_keep(akey, own, opt, ttl)
-  if opt.evkey then return end
-  local t = opt.ts or 0
-  if own ~= '' then redis.call('ZADD', akey, t, own) end
-  for _, it in ipairs(opt.items or {}) do redis.call('ZADD', akey, t, it) end
-  if redis.call('ZCARD', akey) > EVIDENCE_MAX then
-    redis.call('ZREMRANGEBYRANK', akey, EVIDENCE_MAX, -1)
-  end
-  redis.call('EXPIRE', akey, ttl)
+-- Cluster: the next step (lh_risk) of a line.
+local function raise_next(k, id, add, head, tail, base, cand)
+  local p = prefix_of(k)
+  local call = { 'FCALL', 'lh_risk', '1', p .. 'risk', id, base.ip, fmt(add), fmt(base.ttl),
+                 head, tail, p .. 'alerts', base.channel, base.maxlen, base.rule, base.sev,
+                 p .. 'host:' .. base.ip, base.role, base.ts, cand }
+  for _, h in ipairs(base.host or {}) do call[#call + 1] = h[1]; call[#call + 1] = h[2] end
+  return call
 end
 
--- Writes a new alert line: risk, host hash, stream (naming the window's
--- candidate record ckey) and channel.
-local function publish(keys, a, line, score, ckey)
-  redis.call('ZADD', keys[3], score, a.ip)
-  host_update(keys[2], a, score)
-  local xadd = { keys[4] }
-  if tonumber(a.maxlen) and tonumber(a.maxlen) > 0 then
-    xadd[#xadd + 1] = 'MAXLEN'; xadd[#xadd + 1] = '~'; xadd[#xadd + 1] = a.maxlen
-  end
-  redis.call('XADD', unpack(xadd), '*', 'json', line, 'rule', a.rule,
-             'severity', a.severity, 'entity', a.ip, 'cand', ckey)
-  redis.call('PUBLISH', a.channel, line)
-end
-
--- Raises the alert of `a` for window (w, b), once per (rule, entity,
--- window[, sub]). opt (may be nil): sub = a member that is part of the
--- dedup key (one alert per destination network), evkey = the evidence set
--- to splice, items = evidence items to splice first, parts = JSON parts to
--- splice, ts = the event's packet time (orders the evidence of later
--- events). Every call adds to the window's candidate record (candidate()).
--- Returns the alert line, or nil when the window's alert was published
--- before and this event does not escalate it.
---
--- A later qualifying event of the same window is not dropped: its evidence
--- joins the stored alert (K:alert:...:evd, up to EVIDENCE_MAX by packet
--- time, or the kept set of the window) and so do its counts, so the
--- stored alert (field json) always shows the window's evidence and
--- latest count, with "events" = the qualifying events folded in; the
--- host hash's first_seen/last_seen follow. Nothing is published for it
--- (a SOC gets no flood of repeats) unless its severity is higher than the
--- published one: then a new line (its own id, the evidence so far) is
--- published and the risk grows by the difference of the scores, so a
--- weaker event early in the window never hides a stronger one.
-local function raise(keys, ev, w, b, ttl, a, extra, opt)
-  opt = opt or {}
-  local dkey = keys[1] .. ':alert:' .. a.rule .. ':' .. fmt(w) .. ':' .. fmt(b)
-  if opt.sub then dkey = dkey .. ':' .. opt.sub end
-  candidate(keys, w, b, ttl, a, opt.items, opt.sub)
-  local akey = dkey .. ':evd'
-  local cluster = #keys == 1 -- the risk, host and stream steps go to lh_risk
-  local prev = redis.call('HMGET', dkey, 'ev', 'first', 'sev', 'add', 'events', 'ev:' .. ev,
-                          'next')
-  if prev[1] and prev[1] == ev then -- a resent call: same answer
-    if prev[7] then return cjson.decode(prev[7]) end
-    return prev[2]
-  end
-  if prev[6] then -- a resent later event
-    if prev[6] == '' then return nil end
-    if string.sub(prev[6], 1, 1) == '[' then return cjson.decode(prev[6]) end
-    return prev[6]
-  end
-  local pre, own, post = alert_cut(a, opt)
-  local escalate = prev[1] and (SEVERITY_RANK[a.severity] or 0) > (SEVERITY_RANK[prev[3]] or 0)
-  -- Every event of the window counts once per fact (its packet time,
-  -- evidence and severity: the same in every replay of the capture), and a
-  -- later event of the same or lower severity only from the alert's own
-  -- time on, so a second replay into the same Redis folds in nothing new.
-  local keep = math.max(ttl, a.keep)
-  local fkey = dkey .. ':facts'
-  if prev[1] and not escalate then
-    local ts0 = redis.call('HGET', dkey, 'ts0')
-    if ts0 and a.ts < ts0 then return nil end
-  end
-  if redis.call('SADD', fkey, redis.sha1hex(a.ts .. '\0' .. own .. '\0' .. a.severity)) == 0 and
-     prev[1] then
-    return nil
-  end
-  redis.call('EXPIRE', fkey, keep)
-  if not prev[1] then redis.call('HSET', dkey, 'ts0', a.ts) end
-  alert_keep(akey, own, opt, ttl)
-  local items = alert_items(akey, own, opt)
-  local old = cluster and 0 or tonumber(redis.call('ZSCORE', keys[3], a.ip) or '0') or 0
-  if prev[1] and not escalate then
-    local events = (tonumber(prev[5]) or 1) + 1
-    local h = redis.call('HMGET', dkey, 'pre', 'post', 'idscore')
-    local json = h[1] .. table.concat(items, ',') .. ']' .. h[2] .. h[3] .. extra ..
-                 ',"events":' .. fmt(events) .. '}'
-    redis.call('HSET', dkey, 'json', json, 'events', fmt(events))
-    if events <= EVENTS_KEPT then redis.call('HSET', dkey, 'ev:' .. ev, '') end
-    if not cluster then host_update(keys[2], a, old) end
-    return nil
-  end
-  local add = math.max(0, a.score_add)
-  local id = alert_id(a, w, b, opt.sub)
-  if escalate then
-    -- its own id: the line of a higher severity is a new alert
-    add = math.max(0, add - (tonumber(prev[4]) or 0))
-    id = string.sub(redis.sha1hex(id .. '\0' .. a.severity), 1, 24)
-  end
-  local events = (tonumber(prev[5]) or 0) + 1
-  if cluster then
-    -- the line is finished by lh_risk, which adds `add` to the risk; the
-    -- stored copy carries the score this alert adds
-    local head = pre .. table.concat(items, ',') .. ']' .. post .. ',"id":"' .. id .. '","score":'
-    local step = {}
-    for k, v in pairs(a) do step[k] = v end
-    step.score_add = add
-    local call = raise_next(keys[1], dkey, ev, ttl, step, id, head, extra .. '}',
-                            cand_key(keys, a, w, b, opt.sub))
-    redis.call('HSET', dkey, 'ev', prev[1] or ev, 'json', head .. fmt(add) .. extra .. '}',
-               'sev', a.severity, 'add', fmt(math.max(0, a.score_add)), 'events', fmt(events),
-               'pre', pre, 'post', post, 'idscore', ',"id":"' .. id .. '","score":' .. fmt(add))
-    if prev[1] then
-      redis.call('HSET', dkey, 'ev:' .. ev, cjson.encode(call), 'next', prev[7] or '')
-      if not prev[7] then redis.call('HDEL', dkey, 'next') end
+-- Settles the window of dkey at packet time cut: decides with its check
+-- and its facts up to cut, publishes the line (appended to out: the line,
+-- or in a cluster its lh_risk step) or updates the stored alert.
+local function settle_window(keys, dkey, cut, out)
+  local h = redis.call('HMGET', dkey, 'chk', 'w', 'b', 'sub', 'evkey', 'early', 'sev', 'add',
+                       'events', 'idscore', 'ttl', 'first')
+  if not h[1] then return end
+  local chk = cjson.decode(h[1])
+  local ok, wextra = CHECK[chk.fn](keys, chk)
+  if not ok then return end
+  local base, facts = nil, {}
+  for _, sev in ipairs(SEVERITIES) do
+    for _, id in ipairs(redis.call('ZRANGEBYSCORE', dkey .. ':f:' .. sev, '-inf', fmt(cut))) do
+      local text = redis.call('HGET', dkey .. ':fj', id)
+      if text then
+        local rec = cjson.decode(text)
+        if qualifies(keys, rec) then
+          facts[#facts + 1] = { id = id, rec = rec }
+          if not base then base = rec end -- the earliest of the highest severity
+        end
+      end
     end
-    return call
   end
+  if not base then return end
+  local w, b, sub = tonumber(h[2]), tonumber(h[3]), h[4] ~= '' and h[4] or nil
+  local ttl = tonumber(h[11])
+  base.ttl = ttl
+  local fold = h[7] and (SEVERITY_RANK[base.sev] or 0) <= (SEVERITY_RANK[h[7]] or 0)
+  -- a line of an early window shows the facts up to its own (so the same
+  -- whichever settle publishes it); the stored alert all of them so far
+  local upto = (h[6] == '1' and not fold) and tonumber(base.t) or cut
+  local items = settle_items(h[5], facts, base, upto)
+  local extra = wextra or base.extra
+  local body = base.pre .. table.concat(items, ',') .. ']' .. base.post
+  local events = tonumber(h[9]) or 1
+  local cand = cand_key(keys, { rule = base.rule, ip = base.ip }, w, b, sub)
+  if fold then
+    local json = body .. (h[10] or '') .. extra
+    if events > 1 then json = json .. ',"events":' .. fmt(events) end
+    redis.call('HSET', dkey, 'json', json .. '}')
+    return
+  end
+  local add = math.max(0, base.add)
+  local id = alert_id({ rule = base.rule, ip = base.ip }, w, b, sub)
+  if h[7] then
+    -- an escalation: its own id; the risk grows by the difference
+    add = math.max(0, add - (tonumber(h[8]) or 0))
+    id = string.sub(redis.sha1hex(id .. '\0' .. base.sev), 1, 24)
+  end
+  if #keys == 1 then
+    -- the line is finished by lh_risk, which adds `add` to the risk
+    local head = body .. ',"id":"' .. id .. '","score":'
+    out[#out + 1] = raise_next(keys[1], id, add, head, extra .. '}', base, cand)
+    redis.call('HSET', dkey, 'json', head .. fmt(add) .. extra .. '}', 'sev', base.sev,
+               'add', fmt(math.max(0, base.add)), 'idscore', ',"id":"' .. id .. '","score":' .. fmt(add))
+    return
+  end
+  local old = tonumber(redis.call('ZSCORE', keys[3], base.ip) or '0') or 0
   local score = math.min(100, old + add)
   local idscore = ',"id":"' .. id .. '","score":' .. fmt(score)
-  local line = pre .. table.concat(items, ',') .. ']' .. post .. idscore .. extra .. '}'
-  redis.call('HSET', dkey, 'ev', prev[1] or ev, 'json', line, 'sev', a.severity,
-             'add', fmt(math.max(0, a.score_add)), 'events', fmt(events), 'pre', pre,
-             'post', post, 'idscore', idscore)
-  if prev[1] then
-    redis.call('HSET', dkey, 'ev:' .. ev, line)
-  else
-    redis.call('HSET', dkey, 'first', line)
-  end
-  redis.call('EXPIRE', dkey, math.max(ttl, a.keep))
-  publish(keys, a, line, score, cand_key(keys, a, w, b, opt.sub))
-  return line
+  local line = body .. idscore .. extra .. '}'
+  redis.call('HSET', dkey, 'json', line, 'sev', base.sev, 'add', fmt(math.max(0, base.add)),
+             'idscore', idscore)
+  if not h[12] then redis.call('HSET', dkey, 'first', line) end
+  local a = { ip = base.ip, role = base.role, rule = base.rule, ts = base.ts, host = base.host or {},
+              maxlen = base.maxlen, channel = base.channel, severity = base.sev }
+  publish(keys, a, line, score, cand)
+  out[#out + 1] = line
 end
+
+CHECK.raise = function() return true, nil end

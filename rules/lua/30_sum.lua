@@ -6,10 +6,12 @@ The alert is raised when the sum reaches the threshold and the member is
 flagged (any event of the bucket said so: the destination is in China, a
 relay country, Chinese object storage) or is in the entity's gate set (an
 exact lh_observe/lh_gate set, e.g. the networks that control a GPU host)
-of the gate window holding the start of the sum's bucket. lh_gate records
-a gate member and checks the sums of the buckets starting in its window,
-so whichever of the bytes and the control session arrives last raises the
-alert. Dedup per (rule, entity, member, window).
+of the gate window holding the start of the sum's bucket. Every sum event
+records its alert as a fact; the window is settled when it closes
+(10_alert.lua). lh_gate records a gate member and marks the sum windows
+starting in its gate window pending again, so a control session seen
+after the window closed still raises it, with the same line. Dedup per
+(rule, entity, member, window).
   K:sum:<kind>:<W>:<b>     hash  member -> bytes, flag:<member> -> 1
   K:sum:<kind>:<W>:<b>:ev  set   facts already added            (TTL ttl_s)
 ]]
@@ -29,10 +31,11 @@ end
 --       window_us ttl_s threshold gate_kind gate_window_us
 --       [evidence] [alert part when threshold > 0]
 -- Adds bytes to member's sum in the window of ts_us (once per fact);
--- flag "1" marks the member as a destination that counts by itself. Raises
--- when the sum reaches threshold and the member is flagged or in the gate
--- set K:obs:<gate_kind>:<gate_window_us>:<gate bucket of the window's
--- start> (gate_kind "" = flag only). Returns { sum, { alert } }.
+-- flag "1" marks the member as a destination that counts by itself. The
+-- settle raises when the sum reached threshold and the member is flagged
+-- or in the gate set K:obs:<gate_kind>:<gate_window_us>:<gate bucket of
+-- the window's start> (gate_kind "" = flag only). Returns { sum, { settle
+-- hint } }.
 local function sum_fn(keys, argv)
   local ca = args('lh_sum', argv)
   local ev, ts, kind, member = ca.ev, n(ca.ts_us, 'ts_us'), ca.kind, ca.member
@@ -53,34 +56,36 @@ local function sum_fn(keys, argv)
   redis.call('EXPIRE', key .. ':ev', ttl)
   local evkey = sum_evkey(keys, kind, w, b, member)
   if item then evidence_add(evkey, item, -bytes, ttl) end
-  local h = redis.call('HMGET', key, member, 'flag:' .. member)
-  local total = tonumber(h[1]) or 0
-  local raised = {}
+  local total = tonumber(redis.call('HGET', key, member)) or 0
+  local hints = {}
   if threshold > 0 then
-    candidate(keys, w, b, ttl, alert_args(ca), { item }, member)
-  end
-  if threshold > 0 and total >= threshold then
-    local ok = h[2] == '1'
-    if not ok and gate_kind ~= '' then
+    local chk = { fn = 'sum', key = key, member = member, thr = threshold }
+    if gate_kind ~= '' then
       local gb = window(b * w, gate_w)
-      local gkey = keys[1] .. ':obs:' .. gate_kind .. ':' .. fmt(gate_w) .. ':' .. fmt(gb)
-      ok = redis.call('ZSCORE', gkey, member) ~= false
+      chk.gkey = keys[1] .. ':obs:' .. gate_kind .. ':' .. fmt(gate_w) .. ':' .. fmt(gb)
     end
-    if ok then
-      local a = alert_args(ca)
-      local line = raise(keys, ev, w, b, ttl, a, ',"bytes":' .. fmt(total),
-                         { sub = member, evkey = evkey })
-      if line then raised[1] = line end
-    end
+    hints[1] = fact(keys, w, b, ttl, alert_args(ca), '',
+                    { sub = member, evkey = evkey, ts = ts, chk = chk })
   end
-  return { total, raised }
+  return { total, hints }
+end
+
+-- The window of a sum qualifies when the sum reached the threshold and
+-- the member is flagged or in the gate set: all only grow.
+CHECK.sum = function(_, c)
+  local h = redis.call('HMGET', c.key, c.member, 'flag:' .. c.member)
+  local total = tonumber(h[1]) or 0
+  if total < c.thr then return false end
+  if h[2] ~= '1' and not (c.gkey and redis.call('ZSCORE', c.gkey, c.member)) then return false end
+  return true, ',"bytes":' .. fmt(total)
 end
 
 -- FCALL lh_gate 4 K host risk alerts, by name: ev ts_us kind member window_us ttl_s
 --       sum_kind sum_window_us threshold [alert part when threshold > 0]
 -- Records member in the exact set of kind (as lh_observe does), then
--- raises for each sum bucket of sum_kind starting inside this window whose
--- sum for member has reached threshold. Returns { set size, { alerts } }.
+-- marks pending each sum window of sum_kind starting inside this window
+-- that has facts for member. Its alert part is not used for the line (the
+-- line names the egress records). Returns { set size, { settle hint } }.
 local function gate_fn(keys, argv)
   local ca = args('lh_gate', argv)
   local ev, ts, kind, member = ca.ev, n(ca.ts_us, 'ts_us'), ca.kind, ca.member
@@ -90,22 +95,21 @@ local function gate_fn(keys, argv)
   local key = keys[1] .. ':obs:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
   redis.call('ZADD', key, 'LT', ts, member)
   redis.call('EXPIRE', key, ttl)
-  local raised = {}
+  local hints = {}
   if threshold > 0 then
     local lo, hi = math.ceil(b * w / sw), window((b + 1) * w - 1, sw)
     if hi - lo > 10000 then error('ERR loophole: too many sum windows in the gate window') end
-    local a = nil
+    local a = alert_args(ca)
     for sb = lo, hi do
-      local total = tonumber(redis.call('HGET', sum_key(keys, sum_kind, sw, sb), member)) or 0
-      if total >= threshold and #raised < 32 then -- reply.h: at most 64 lines
-        a = a or alert_args(ca)
-        local line = raise(keys, ev, sw, sb, ttl, a, ',"bytes":' .. fmt(total),
-                           { sub = member, evkey = sum_evkey(keys, sum_kind, sw, sb, member) })
-        if line then raised[#raised + 1] = line end
+      local dkey = alert_key(keys, a.rule, sw, sb, member)
+      if redis.call('HEXISTS', sum_key(keys, sum_kind, sw, sb), member) == 1 and
+         redis.call('EXISTS', dkey) == 1 then
+        pend(keys, dkey, (sb + 1) * sw, false, ttl)
+        hints[1] = settle_hint(keys)
       end
     end
   end
-  return { redis.call('ZCARD', key), raised }
+  return { redis.call('ZCARD', key), hints }
 end
 
 redis.register_function('lh_sum', sum_fn)

@@ -7,8 +7,8 @@ the other direction in the same buckets with the same (in, out) argument
 order whatever arrived first (Zhang and Paxson 2000, detection-notes.md).
 Each leg stores a JSON part (its own party: "peer" for in, "gpu_host" for
 out) spliced into the alert raised by the other leg, and its evidence item.
-  K:leg:<dir>:<W>:<b>  K:legp:<dir>:<W>:<b>  K:lege:<dir>:<W>:<b>
-                           hash  leg id -> starts / part / item   (TTL ttl_s)
+  K:leg:<dir>:<W>:<b>  K:legp:<dir>:<W>:<b>  K:lege:<dir>:<W>:<b>  K:lega:<dir>:<W>:<b>
+                      hash  leg id -> starts / part / item / its alert (TTL ttl_s)
 ]]
 
 ARGS.lh_leg = { req = { 'ev', 'ts_us', 'dir', 'leg', 'starts', 'part', 'item', 'window_us', 'ttl_s', 'delta_us', 'min_ratio_pct', 'min_run', 'min_match' }, opt = {}, alert = 'req' }
@@ -54,8 +54,10 @@ end
 -- last start. A pair is a stepping stone when at least min_match ON periods
 -- coincide, they are more than min_ratio_pct % of the shorter leg's ON
 -- periods, min_run of them come back to back, and the packet counts of at
--- least half of them agree. The alert gets the other leg's part and both
--- evidence items. Returns { best coincidences, { alert } }.
+-- least half of them agree. Each matching pair is a fact of the
+-- intermediary's hour (fact() in 10_alert.lua): the inbound leg's alert
+-- with the outbound leg's part and both evidence items. Returns { best
+-- coincidences, { settle hint } }.
 local function leg_fn(keys, argv)
   local ca = args('lh_leg', argv)
   local ev, dir, leg, text, part, item = ca.ev, ca.dir, ca.leg, ca.starts, ca.part, ca.item
@@ -71,39 +73,52 @@ local function leg_fn(keys, argv)
   local buckets = { window(mine[1].t, w) }
   local last = window(mine[#mine].t, w)
   if last ~= buckets[1] then buckets[2] = last end
-  local best, raised = 0, {}
+  local a = alert_args(ca)
+  local own = cjson.encode({ json = a.json, ts = a.ts, t = ca.ts_us })
+  local best, hints, paired = 0, {}, {}
   for _, b in ipairs(buckets) do
     local sfx = ':' .. fmt(w) .. ':' .. fmt(b)
-    for _, pre in ipairs({ ':leg:', ':legp:', ':lege:' }) do
-      local v = pre == ':leg:' and text or pre == ':legp:' and part or item
+    for _, pre in ipairs({ ':leg:', ':legp:', ':lege:', ':lega:' }) do
+      local v = pre == ':leg:' and text or pre == ':legp:' and part or pre == ':lege:' and item or own
       redis.call('HSET', keys[1] .. pre .. dir .. sfx, leg, v)
       redis.call('EXPIRE', keys[1] .. pre .. dir .. sfx, ttl)
     end
     local others = redis.call('HGETALL', keys[1] .. ':leg:' .. other .. sfx)
     for k = 1, #others, 2 do
       local theirs = leg_parse(others[k + 1])
-      local a, c = mine, theirs
-      if dir == 'out' then a, c = theirs, mine end
-      local coinc, run, agree = leg_match(a, c, delta)
+      local x, c = mine, theirs
+      if dir == 'out' then x, c = theirs, mine end
+      local coinc, run, agree = leg_match(x, c, delta)
       if coinc > best then best = coinc end
-      local on = math.min(#a, #c)
-      if #raised == 0 and coinc >= min_match and coinc * 100 > min_ratio * on and
+      local on = math.min(#x, #c)
+      local oleg = others[k]
+      if not paired[oleg] and (dir == 'in' or redis.call('HEXISTS', keys[1] .. ':lega:' .. other .. sfx, oleg) == 1) and coinc >= min_match and coinc * 100 > min_ratio * on and
          run >= min_run and agree * 2 >= coinc then
-        local oleg = others[k]
+        -- one fact per pair, in the earliest bucket both legs share, built
+        -- from the inbound leg's alert with both legs' parts, so it is the
+        -- same whichever leg ended first
+        paired[oleg] = true
         local opart = redis.call('HGET', keys[1] .. ':legp:' .. other .. sfx, oleg)
         local oitem = redis.call('HGET', keys[1] .. ':lege:' .. other .. sfx, oleg)
-        local items = { item }
-        if oitem then items[2] = oitem end
-        if dir == 'out' and oitem then items = { oitem, item } end
+        local oalert = redis.call('HGET', keys[1] .. ':lega:' .. other .. sfx, oleg)
+        local inl, parts, items = cjson.decode(own), { part, opart }, { item, oitem }
+        if dir == 'out' then
+          inl, parts, items = cjson.decode(oalert), { opart, part }, { oitem, item }
+        end
+        local pa = {}
+        for key, v in pairs(a) do pa[key] = v end
+        pa.json, pa.ts = inl.json, inl.ts
         local extra = ',"coincidences":' .. fmt(coinc) .. ',"on_periods":' .. fmt(on) ..
                       ',"back_to_back":' .. fmt(run) .. ',"packets_agree":' .. fmt(agree)
-        local line = raise(keys, ev, w, b, ttl, alert_args(ca), extra,
-                           { items = items, parts = { opart } })
-        if line then raised[1] = line end
+        local hint = fact(keys, w, b, ttl, pa, extra,
+                          { items = items, parts = parts, ts = n(inl.t, 'ts_us') })
+        if hint then hints[1] = hint end
       end
     end
   end
-  return { best, raised }
+  return { best, hints }
 end
+
+CHECK.leg = function() return true, nil end
 
 redis.register_function('lh_leg', leg_fn)

@@ -3,13 +3,48 @@ Hours (lh_hours). Session start times of an entity in an hour-of-week
 histogram in local time (the caller's UTC offset), once per session id;
 sessions inside the caller's profile (hour and weekday masks) also mark
 their local day. Raised when the sessions inside reach min_in on at least
-min_days distinct days: both only grow, so the alert does not depend on
-arrival order. The share inside is reported, not tested (it can fall).
+min_days distinct days and the profile fits better than its neighbours,
+decided when the window has closed (the fit can fall as sessions
+arrive). The share inside is reported, not tested.
   K:tz:<W>:<b>   hash  h:<0..167> -> sessions, d:<local day> -> 1
   K:tzs:<W>:<b>  set   session ids counted                      (TTL ttl_s)
 ]]
 
 ARGS.lh_hours = { req = { 'ev', 'ts_us', 'session', 'window_us', 'ttl_s', 'offset_s', 'hours_mask', 'days_mask', 'min_in', 'min_days' }, opt = { 'evidence', 'fit_margin_pct', 'fit_shift_h' }, alert = 'opt' }
+
+-- The histogram of c.key against the profile: sessions inside, all
+-- sessions, distinct local days inside, the best neighbouring zone's
+-- sessions inside, and whether the profile fits clearly better.
+local function hours_eval(c)
+  local hmask, dmask, margin, max_shift = c.hmask, c.dmask, c.margin, c.shift
+  local h = redis.call('HGETALL', c.key)
+  local cin, total, days = 0, 0, 0
+  local shifted = {} -- shift (hours) -> sessions inside the profile moved by it
+  local function inside_at(how)
+    how = how % 168
+    local hd, wd = how % 24, math.floor(how / 24)
+    return string.sub(hmask, hd + 1, hd + 1) == '1' and string.sub(dmask, wd + 1, wd + 1) == '1'
+  end
+  for k = 1, #h, 2 do
+    local f = h[k]
+    if string.sub(f, 1, 2) == 'd:' then
+      days = days + 1
+    else
+      local how = tonumber(string.sub(f, 3))
+      local cnt = tonumber(h[k + 1])
+      total = total + cnt
+      if inside_at(how) then cin = cin + cnt end
+      for sh = -(max_shift or 0), max_shift or 0 do
+        if sh ~= 0 and inside_at(how + sh) then shifted[sh] = (shifted[sh] or 0) + cnt end
+      end
+    end
+  end
+  -- The offset must explain clearly more sessions than the zones up to
+  -- fit_shift_h hours either side (the same profile on their clock).
+  local best = 0
+  for _, cnt in pairs(shifted) do if cnt > best then best = cnt end end
+  return cin, total, days, best, not margin or cin * 100 >= best * (100 + margin)
+end
 
 -- FCALL lh_hours 4 K host risk alerts, by name: ev ts_us session window_us ttl_s
 --       offset_s hours_mask days_mask min_in min_days
@@ -21,9 +56,10 @@ ARGS.lh_hours = { req = { 'ev', 'ts_us', 'session', 'window_us', 'ttl_s', 'offse
 -- local days and, with fit_shift_h, the sessions inside are at least
 -- fit_margin_pct % more than inside the same profile shifted by any whole
 -- hour up to fit_shift_h either way (the neighbouring zones' working day).
--- That comparison can fall as sessions arrive, so then the alert can depend
--- on arrival order (docs/rules-correlation.md). Returns { sessions
--- inside, { alert } }.
+-- That comparison can fall as sessions arrive, so it is made by the settle
+-- when the window has closed (fact() in 10_alert.lua), on the complete
+-- histogram; the sessions inside the profile name the alert. Returns
+-- { sessions inside, { settle hint } }.
 local function hours_fn(keys, argv)
   local ca = args('lh_hours', argv)
   local ev, ts, session = ca.ev, n(ca.ts_us, 'ts_us'), ca.session
@@ -52,45 +88,24 @@ local function hours_fn(keys, argv)
   redis.call('EXPIRE', keys[1] .. ':tzs:' .. fmt(w) .. ':' .. fmt(b), ttl)
   local evkey = keys[1] .. ':evd:tz:' .. fmt(w) .. ':' .. fmt(b)
   if item and inside then evidence_add(evkey, item, ts, ttl) end
-  local h = redis.call('HGETALL', key)
-  local cin, total, days = 0, 0, 0
-  local shifted = {} -- shift (hours) -> sessions inside the profile moved by it
-  local function inside_at(how)
-    how = how % 168
-    local hd, wd = how % 24, math.floor(how / 24)
-    return string.sub(hmask, hd + 1, hd + 1) == '1' and string.sub(dmask, wd + 1, wd + 1) == '1'
-  end
-  for k = 1, #h, 2 do
-    local f = h[k]
-    if string.sub(f, 1, 2) == 'd:' then
-      days = days + 1
-    else
-      local how = tonumber(string.sub(f, 3))
-      local c = tonumber(h[k + 1])
-      total = total + c
-      if inside_at(how) then cin = cin + c end
-      for sh = -(max_shift or 0), max_shift or 0 do
-        if sh ~= 0 and inside_at(how + sh) then shifted[sh] = (shifted[sh] or 0) + c end
-      end
-    end
-  end
-  -- The offset must explain clearly more sessions than the zones up to
-  -- fit_shift_h hours either side (the same profile on their clock).
-  local best = 0
-  for _, c in pairs(shifted) do if c > best then best = c end end
-  local fits = not margin or cin * 100 >= best * (100 + margin)
-  local raised = {}
+  local chk = { fn = 'hours', key = key, hmask = hmask, dmask = dmask, min_in = min_in,
+                min_days = min_days, margin = margin, shift = max_shift }
+  local cin = hours_eval(chk)
+  local hints = {}
   if min_in > 0 then
-    candidate(keys, w, b, ttl, alert_args(ca), { inside and item or nil })
+    hints[1] = fact(keys, w, b, ttl, alert_args(ca), '',
+                    { evkey = evkey, ts = ts, chk = chk, q = inside })
   end
-  if min_in > 0 and cin >= min_in and days >= min_days and fits then
-    local extra = ',"sessions_in_profile":' .. fmt(cin) .. ',"sessions":' .. fmt(total) ..
-                  ',"days":' .. fmt(days)
-    if margin then extra = extra .. ',"best_neighbour_in_profile":' .. fmt(best) end
-    local line = raise(keys, ev, w, b, ttl, alert_args(ca), extra, { evkey = evkey })
-    if line then raised[1] = line end
-  end
-  return { cin, raised }
+  return { cin, hints }
+end
+
+CHECK.hours = function(_, c)
+  local cin, total, days, best, fits = hours_eval(c)
+  if not (cin >= c.min_in and days >= c.min_days and fits) then return false end
+  local extra = ',"sessions_in_profile":' .. fmt(cin) .. ',"sessions":' .. fmt(total) ..
+                ',"days":' .. fmt(days)
+  if c.margin then extra = extra .. ',"best_neighbour_in_profile":' .. fmt(best) end
+  return true, extra
 end
 
 redis.register_function('lh_hours', hours_fn)

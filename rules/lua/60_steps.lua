@@ -1,14 +1,17 @@
 ARGS.lh_raise = { req = { 'ev', 'ts_us', 'window_us', 'ttl_s' }, opt = {}, alert = 'req' }
 
 -- FCALL lh_raise 4 K host risk alerts, by name: ev ts_us window_us ttl_s [alert part]
--- Raises an alert the caller decided on, once per (rule, entity, window).
+-- An alert the caller decided on from one record, once per (rule,
+-- entity, window): a fact settled first at its own packet time (the
+-- earliest fact of the window names the line), then again when the
+-- window closes (a higher severity later in the window escalates).
+-- Returns { 1 for a new fact, else 0, { the settle hint while the window
+-- is pending } }.
 local function raise_fn(keys, argv)
   local ca = args('lh_raise', argv)
-  local ev, ts, w, ttl = ca.ev, n(ca.ts_us, 'ts_us'), n(ca.window_us, 'window_us'), n(ca.ttl_s, 'ttl_s')
-  local a = alert_args(ca)
-  local line = raise(keys, ev, w, window(ts, w), ttl, a, '', { ts = ts })
-  if line then return { 1, { line } } end
-  return { 0, {} }
+  local ts, w, ttl = n(ca.ts_us, 'ts_us'), n(ca.window_us, 'window_us'), n(ca.ttl_s, 'ttl_s')
+  local hint, fresh = fact(keys, w, window(ts, w), ttl, alert_args(ca), '', { ts = ts, early = true })
+  return { fresh and 1 or 0, { hint } }
 end
 
 -- The three steps below take positional arguments: the library builds

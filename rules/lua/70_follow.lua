@@ -17,12 +17,13 @@ first packet (detect_request_starts in rules/detect_flow.c); later ones
 are ON periods of that connection, which may be a TLS close as well as a
 request, so only connection starts break the quiet. The
 followed clients of the window holding s form an exact set, and every
-pair is tested by whichever of the two arrives last. The quiet test can
-be undone by an outbound start that arrives later and falls just before
-s; a mark is not taken back, so that case (several workers, records out
-of order by more than the lag) can depend on the order of arrival
-(docs/rules.md). Starts are kept per bucket of their own time, and a
-match may cross a bucket edge.
+pair is tested by whichever of the two arrives last (the marks, K:fol,
+answer the call). The quiet test can be undone by an outbound start that
+arrives later and falls just before s, so the alert is decided by the
+settle (10_alert.lua) once the window and the lag after it have closed,
+from the complete start sets (CHECK.follow), never from the marks.
+Starts are kept per bucket of their own time, and a match may cross a
+bucket edge.
   K:fin:<W>:<b>   zset  "<s>|<client>" -> s   inbound starts     (TTL ttl_s)
   K:fout:<W>:<b>  zset  "<o>" -> o            outbound starts    (TTL ttl_s)
   K:fcon:<W>:<b>  zset  "<o>" -> o            outbound connection starts
@@ -75,13 +76,14 @@ end
 -- FCALL lh_follow 4 K host risk alerts, by name: ev ts_us dir who starts window_us
 --       lag_us cap ttl_s threshold [alert part when threshold > 0]
 -- Stores the starts of one leg (dir "in" with who = the client, or "out")
--- and matches them with the other side. Raises, for every window where
--- this call marks a client, when its followed clients reach threshold.
--- Returns { the largest such count, { alerts } }.
+-- and matches them with the other side. With threshold > 0, records the
+-- leg's alert as a fact of every window it can count in; the settle
+-- raises when the window's followed clients reach threshold. Returns
+-- { the largest count of marked clients, { settle hint } }.
 local function follow_fn(keys, argv)
   local ca = args('lh_follow', argv)
   local ev, dir, who, starts = ca.ev, ca.dir, ca.who, follow_starts(ca.starts)
-  n(ca.ts_us, 'ts_us')
+  local ts = n(ca.ts_us, 'ts_us')
   local w, lag, cap = n(ca.window_us, 'window_us'), n(ca.lag_us, 'lag_us'), n(ca.cap, 'cap')
   local ttl, threshold = n(ca.ttl_s, 'ttl_s'), n(ca.threshold, 'threshold')
   if lag < 0 or lag >= w then error('ERR loophole: lag must be below the window') end
@@ -112,17 +114,49 @@ local function follow_fn(keys, argv)
       error('ERR loophole: dir must be in or out')
     end
   end
-  local best, raised, a = 0, {}, nil
+  local best = 0
   for b, _ in pairs(touched) do
     local count = redis.call('ZCARD', follow_key(keys, 'fol', w, b))
     if count > best then best = count end
-    if threshold > 0 and count >= threshold and #raised < 32 then
-      a = a or alert_args(ca)
-      local line = raise(keys, ev, w, b, ttl, a, ',"count":' .. fmt(count))
-      if line then raised[#raised + 1] = line end
+  end
+  -- The windows whose inbound starts this leg can follow or be followed
+  -- by: a fact in each, settled once the lag after the window's end has
+  -- passed too (the quiet test needs the starts up to s + lag).
+  local hints = {}
+  if threshold > 0 then
+    local a, wins = alert_args(ca), {}
+    for _, t in ipairs(starts) do
+      local lo = dir == 'in' and t or t - lag
+      for b = window(lo, w), window(t, w) do wins[b] = true end
+    end
+    local list = {}
+    for b, _ in pairs(wins) do list[#list + 1] = b end
+    table.sort(list)
+    for _, b in ipairs(list) do
+      local chk = { fn = 'follow', w = w, b = b, lag = lag, thr = threshold }
+      local hint = fact(keys, w, b, ttl, a, '', { ts = ts, chk = chk, due = (b + 1) * w + lag })
+      if hint then hints[1] = hint end
     end
   end
-  return { best, raised }
+  return { best, hints }
+end
+
+-- The clients of window c.b whose requests the host followed, from the
+-- complete start sets: an outbound start within the lag after the
+-- inbound one, and no outbound connection in the lag before it.
+CHECK.follow = function(keys, c)
+  local seen, count = {}, 0
+  for _, m in ipairs(redis.call('ZRANGE', follow_key(keys, 'fin', c.w, c.b), 0, -1)) do
+    local bar = string.find(m, '|', 1, true)
+    local s, who = tonumber(string.sub(m, 1, bar - 1)), string.sub(m, bar + 1)
+    if not seen[who] and follow_any(keys, 'fout', c.w, s, s + c.lag) and
+       not follow_any(keys, 'fcon', c.w, s - c.lag, s - 1) then
+      seen[who] = true
+      count = count + 1
+    end
+  end
+  if count < c.thr then return false end
+  return true, ',"count":' .. fmt(count)
 end
 
 redis.register_function('lh_follow', follow_fn)

@@ -4,11 +4,11 @@ Absence (lh_absent). For rules that need "and no such session": the
 reverse_tunnel rule raises only for a GPU host with no inbound control
 session. op "mark" records that entity K had a session of `kind`
 during [lo_us, hi_us], in every window that span touches; op "raise"
-raises the alert (once per rule, entity and window of ts_us) unless one
-of the windows of its own span [lo_us, hi_us] is marked. An alert cannot
-be taken back, so a mark that arrives after the raise does not undo it:
-the decision belongs to the raise's arrival (docs/rules.md, reverse_tunnel,
-for what that means across workers).
+records a fact of the alert (once per rule, entity and window of ts_us)
+that counts only if none of the windows of its own span [lo_us, hi_us]
+is marked. The settle (10_alert.lua) decides once the last of those
+windows has closed, so a mark that reaches Redis after the raise still
+counts, whatever the order the workers' records arrive in.
   K:mark:<kind>:<W>:<b>   string  "1"                           (TTL ttl_s)
 ]]
 
@@ -18,7 +18,8 @@ local ABSENT_SPAN = 1000 -- windows one span may touch
 
 -- FCALL lh_absent 4 K host risk alerts, by name: ev ts_us op kind lo_us hi_us
 --       window_us ttl_s [alert part when op = raise]
--- Returns { 1 when a window of the span is marked, else 0, { alert } }.
+-- Returns { 1 when a window of the span is marked (so far), else 0,
+-- { settle hint } }.
 local function absent_fn(keys, argv)
   local ca = args('lh_absent', argv)
   local ev, ts, role, kind = ca.ev, n(ca.ts_us, 'ts_us'), ca.op, ca.kind
@@ -38,10 +39,14 @@ local function absent_fn(keys, argv)
       error('ERR loophole: op must be mark or raise')
     end
   end
-  if role == 'mark' or marked == 1 then return { marked, {} } end
-  local line = raise(keys, ev, w, window(ts, w), ttl, alert_args(ca), '', { ts = ts })
-  if line then return { 0, { line } } end
-  return { 0, {} }
+  if role == 'mark' then return { marked, {} } end
+  -- The raise is a fact of the window of ts, settled when the last window
+  -- of its span has closed: a mark of any of them arrives by then.
+  local hint = fact(keys, w, window(ts, w), ttl, alert_args(ca), '',
+                    { ts = ts, span = { kind = kind, w = w, first = first, last = last },
+                      due = (last + 1) * w })
+  if hint then return { marked, { hint } } end
+  return { marked, {} }
 end
 
 redis.register_function('lh_absent', absent_fn)

@@ -1,0 +1,256 @@
+/* settle.c -- the entities this sensor has to settle (see settle.h).
+ *
+ * An open-addressing table (linear probing, power-of-two size, at most
+ * half full) of entries named by the entity key, the hint's KEYS[1]. The
+ * table is written here: libc's hsearch cannot iterate, and the project
+ * keeps no other hash table this small.
+ */
+#include "settle.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rules/event.h"
+
+#define SETTLE_KEYS_MAX 4
+/* The library reads numbers as doubles: a bound past every packet time
+ * that a double still holds exactly. */
+#define SETTLE_ALL_TEXT "9000000000000000"
+
+typedef struct settle_entry {
+    char *key; /* NULL: a free slot */
+    size_t klen;
+    int nkeys;
+    char *keys[SETTLE_KEYS_MAX];
+    size_t lens[SETTLE_KEYS_MAX];
+    uint64_t due; /* 0: nothing pending */
+    uint64_t seq; /* order of the first hint */
+    int asked;    /* a call is out, no answer yet */
+} settle_entry;
+
+struct settle_set {
+    settle_entry *slots;
+    size_t cap, used;
+    char token[96];
+    uint64_t seq, nth;
+};
+
+settle_set *settle_new(const char *token)
+{
+    settle_set *s = calloc(1, sizeof(*s));
+
+    if (s == NULL)
+        return NULL;
+    s->cap = 64;
+    if ((s->slots = calloc(s->cap, sizeof(*s->slots))) == NULL) {
+        free(s);
+        return NULL;
+    }
+    snprintf(s->token, sizeof(s->token), "%s", token ? token : "");
+    return s;
+}
+
+static void settle_entry_free(settle_entry *e)
+{
+    for (int i = 0; i < e->nkeys; i++)
+        free(e->keys[i]);
+}
+
+void settle_free(settle_set *s)
+{
+    if (s == NULL)
+        return;
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slots[i].key)
+            settle_entry_free(&s->slots[i]);
+    free(s->slots);
+    free(s);
+}
+
+static uint64_t settle_hash(const char *k, size_t len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)k[i]) * 1099511628211ull;
+    return h;
+}
+
+static settle_entry *settle_find(settle_entry *slots, size_t cap, const char *k, size_t len)
+{
+    size_t i = settle_hash(k, len) & (cap - 1);
+
+    while (slots[i].key && (slots[i].klen != len || memcmp(slots[i].key, k, len) != 0))
+        i = (i + 1) & (cap - 1);
+    return &slots[i];
+}
+
+static int settle_grow(settle_set *s)
+{
+    size_t cap = s->cap * 2;
+    settle_entry *slots = calloc(cap, sizeof(*slots));
+
+    if (slots == NULL)
+        return -1;
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slots[i].key)
+            *settle_find(slots, cap, s->slots[i].key, s->slots[i].klen) = s->slots[i];
+    free(s->slots);
+    s->slots = slots;
+    s->cap = cap;
+    return 0;
+}
+
+static int settle_eq(const char *s, size_t len, const char *lit)
+{
+    return len == strlen(lit) && memcmp(s, lit, len) == 0;
+}
+
+int settle_is_hint(int argc, const char *const *argv, const size_t *lens)
+{
+    return argc >= 2 && settle_eq(argv[0], lens[0], "FCALL") &&
+           settle_eq(argv[1], lens[1], "lh_settle");
+}
+
+static uint64_t settle_number(const char *p, size_t len, int *ok)
+{
+    uint64_t v = 0;
+
+    *ok = len > 0 && len < 20;
+    for (size_t i = 0; *ok && i < len; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            *ok = 0;
+        else
+            v = v * 10 + (uint64_t)(p[i] - '0');
+    }
+    return v;
+}
+
+int settle_note(settle_set *s, int argc, const char *const *argv, const size_t *lens)
+{
+    int ok, nkeys;
+    uint64_t due;
+    settle_entry *e;
+
+    if (!settle_is_hint(argc, argv, lens) || argc < 4)
+        return -1;
+    nkeys = (int)settle_number(argv[2], lens[2], &ok);
+    if (!ok || nkeys < 1 || nkeys > SETTLE_KEYS_MAX || argc != 3 + nkeys + 2 ||
+        !settle_eq(argv[3 + nkeys], lens[3 + nkeys], "upto_us"))
+        return -1;
+    due = settle_number(argv[argc - 1], lens[argc - 1], &ok);
+    if (!ok)
+        return -1;
+    if (2 * (s->used + 1) > s->cap && settle_grow(s) < 0)
+        return -1;
+    e = settle_find(s->slots, s->cap, argv[3], lens[3]);
+    if (e->key == NULL) {
+        memset(e, 0, sizeof(*e));
+        for (int i = 0; i < nkeys; i++) {
+            if ((e->keys[i] = malloc(lens[3 + i] + 1)) == NULL) {
+                settle_entry_free(e);
+                memset(e, 0, sizeof(*e));
+                return -1;
+            }
+            memcpy(e->keys[i], argv[3 + i], lens[3 + i]);
+            e->keys[i][lens[3 + i]] = '\0';
+            e->lens[i] = lens[3 + i];
+            e->nkeys = i + 1;
+        }
+        e->key = e->keys[0];
+        e->klen = e->lens[0];
+        e->seq = ++s->nth;
+        s->used++;
+    }
+    if (due > 0 && (e->due == 0 || due < e->due || e->asked)) {
+        e->due = due;
+        e->asked = 0;
+    }
+    return 0;
+}
+
+void settle_answer(settle_set *s, const char *key, size_t len, uint64_t next_us)
+{
+    settle_entry *e = settle_find(s->slots, s->cap, key, len);
+
+    if (e->key == NULL)
+        return;
+    e->due = next_us;
+    e->asked = 0;
+}
+
+static void settle_call(settle_set *s, settle_entry *e, uint64_t upto, settle_call_fn *fn,
+                        void *ctx)
+{
+    const char *argv[4 + SETTLE_KEYS_MAX + 4];
+    size_t lens[4 + SETTLE_KEYS_MAX + 4];
+    char n[8], bound[24], ev[160];
+    int argc = 0;
+    size_t len;
+    void *buf;
+
+    snprintf(n, sizeof(n), "%d", e->nkeys);
+    if (upto == SETTLE_ALL)
+        snprintf(bound, sizeof(bound), "%s", SETTLE_ALL_TEXT);
+    else
+        snprintf(bound, sizeof(bound), "%llu", (unsigned long long)upto);
+    snprintf(ev, sizeof(ev), "%s/%llu", s->token, (unsigned long long)++s->seq);
+    argv[argc++] = "FCALL";
+    argv[argc++] = "lh_settle";
+    argv[argc++] = n;
+    for (int i = 0; i < e->nkeys; i++)
+        argv[argc++] = e->keys[i];
+    argv[argc++] = "upto_us";
+    argv[argc++] = bound;
+    argv[argc++] = "ev";
+    argv[argc++] = ev;
+    for (int i = 0; i < argc; i++)
+        lens[i] = i >= 3 && i < 3 + e->nkeys ? e->lens[i - 3] : strlen(argv[i]);
+    if ((buf = event_encode(EVENT_CALL, argc, argv, lens, &len)) == NULL)
+        return;
+    e->asked = 1;
+    fn(ctx, buf, len);
+}
+
+static int settle_cmp(const void *a, const void *b)
+{
+    const settle_entry *x = *(settle_entry *const *)a, *y = *(settle_entry *const *)b;
+
+    if (x->due != y->due)
+        return x->due < y->due ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+int settle_due(settle_set *s, uint64_t upto_us, settle_call_fn *fn, void *ctx)
+{
+    settle_entry **due = malloc(sizeof(*due) * s->used);
+    int n = 0;
+
+    if (due == NULL)
+        return 0;
+    for (size_t i = 0; i < s->cap; i++) {
+        settle_entry *e = &s->slots[i];
+        if (e->key == NULL || e->asked || e->due == 0 ||
+            (upto_us != SETTLE_ALL && e->due > upto_us))
+            continue;
+        due[n++] = e;
+    }
+    /* by due time, then in the order the entities were first heard of,
+     * so the lines of one watermark come out oldest first */
+    qsort(due, (size_t)n, sizeof(*due), settle_cmp);
+    for (int i = 0; i < n; i++)
+        settle_call(s, due[i], upto_us, fn, ctx);
+    free(due);
+    return n;
+}
+
+uint64_t settle_pending(const settle_set *s)
+{
+    uint64_t n = 0;
+
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slots[i].key && s->slots[i].due != 0)
+            n++;
+    return n;
+}

@@ -1,0 +1,57 @@
+/* settle.h -- the entities whose windows this sensor still has to settle.
+ *
+ * A library call that records a fact of an alert window answers a settle
+ * hint instead of an alert line: FCALL lh_settle with the entity's keys,
+ * `upto_us` and the earliest packet time one of the entity's windows is
+ * due (rules/lua/10_alert.lua, 95_settle.lua). The writer hands every hint
+ * to settle_note(); this set keeps one entry per entity key, the earliest
+ * due time. When the sensor's watermark (the packet time before which no
+ * record can still arrive, app/sensor.c) passes an entry's due time,
+ * settle_due() builds the call for it with the watermark in place of the
+ * due time and a call id `ev` (so a call sent again gets its first
+ * answer); the answer, the entity's next due time, comes back through
+ * settle_answer(). At the end of a replay settle_due(SETTLE_ALL) asks for
+ * every entry.
+ *
+ * Only the writer thread uses a set; nothing is shared. Entries stay
+ * (small: the hint's arguments) until the set is freed, so an entity's
+ * next window costs no new allocation.
+ */
+#ifndef LOOPHOLE_SETTLE_H
+#define LOOPHOLE_SETTLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SETTLE_ALL UINT64_MAX
+
+typedef struct settle_set settle_set;
+
+/* token names the writer's run in the call ids (copied). */
+settle_set *settle_new(const char *token);
+void settle_free(settle_set *s);
+
+/* Whether argv is a settle hint (FCALL lh_settle ...). */
+int settle_is_hint(int argc, const char *const *argv, const size_t *lens);
+
+/* Keeps hint argv (FCALL lh_settle <n> <keys...> upto_us <due>). Returns
+ * 0, or -1 for a malformed hint or no memory. */
+int settle_note(settle_set *s, int argc, const char *const *argv, const size_t *lens);
+
+/* The answer to a settle call for entity key `key`: its next due time
+ * (0: nothing pending). */
+void settle_answer(settle_set *s, const char *key, size_t len, uint64_t next_us);
+
+/* Calls fn with one encoded call (rules/event.h, EVENT_CALL; the callee
+ * owns buf) for every entity due at or before upto_us (SETTLE_ALL: every
+ * entity with a window pending, with no bound in the call).
+ * An entity asked for is not asked again until its answer or a new
+ * hint. Returns the number of calls. */
+typedef void settle_call_fn(void *ctx, void *buf, size_t len);
+int settle_due(settle_set *s, uint64_t upto_us, settle_call_fn *fn, void *ctx);
+
+/* Entities waiting for a settle (answered with a next due time, or with
+ * a hint and not yet asked). */
+uint64_t settle_pending(const settle_set *s);
+
+#endif
