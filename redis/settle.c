@@ -25,7 +25,6 @@ typedef struct settle_entry {
     char *keys[SETTLE_KEYS_MAX];
     size_t lens[SETTLE_KEYS_MAX];
     uint64_t due; /* 0: nothing pending */
-    uint64_t seq; /* order of the first hint */
     int asked;    /* a call is out, no answer yet */
 } settle_entry;
 
@@ -33,7 +32,7 @@ struct settle_set {
     settle_entry *slots;
     size_t cap, used;
     char token[96];
-    uint64_t seq, nth;
+    uint64_t seq;
 };
 
 settle_set *settle_new(const char *token)
@@ -160,7 +159,6 @@ int settle_note(settle_set *s, int argc, const char *const *argv, const size_t *
         }
         e->key = e->keys[0];
         e->klen = e->lens[0];
-        e->seq = ++s->nth;
         s->used++;
     }
     if (due > 0 && (e->due == 0 || due < e->due || e->asked)) {
@@ -217,9 +215,14 @@ static int settle_cmp(const void *a, const void *b)
 {
     const settle_entry *x = *(settle_entry *const *)a, *y = *(settle_entry *const *)b;
 
+    size_t n = x->klen < y->klen ? x->klen : y->klen;
+    int c;
+
     if (x->due != y->due)
         return x->due < y->due ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
+    if ((c = memcmp(x->key, y->key, n)) != 0)
+        return c;
+    return x->klen < y->klen ? -1 : x->klen > y->klen;
 }
 
 int settle_due(settle_set *s, uint64_t upto_us, settle_call_fn *fn, void *ctx)
@@ -236,8 +239,8 @@ int settle_due(settle_set *s, uint64_t upto_us, settle_call_fn *fn, void *ctx)
             continue;
         due[n++] = e;
     }
-    /* by due time, then in the order the entities were first heard of,
-     * so the lines of one watermark come out oldest first */
+    /* by due time, then by key: the lines of one watermark come out
+     * oldest first, in an order that does not depend on arrival */
     qsort(due, (size_t)n, sizeof(*due), settle_cmp);
     for (int i = 0; i < n; i++)
         settle_call(s, due[i], upto_us, fn, ctx);

@@ -25,6 +25,8 @@
 #     of the five hosts, its /24, and the brute-force bots with their
 #     failed attempts, in the Redis keys and the --summary; the source of
 #     the real session is no knocker.
+#  5. both captures replayed with --threads 1, 2, 4 and 8, three times
+#     each: the same alert lines, byte for byte (lib/threads_matrix.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
@@ -37,6 +39,8 @@ cleanup() {
 }
 trap cleanup EXIT
 fail() { echo "FAIL: background: $*" >&2; exit 1; }
+# shellcheck source=tests/system/lib/threads_matrix.sh
+. "$here/lib/threads_matrix.sh"
 
 run() { # run SCENARIO: capture, records, alerts
     "$LHGEN" "$1" "$tmp/$1.pcap" --manifest "$tmp/$1.tsv" >/dev/null
@@ -51,6 +55,8 @@ run() { # run SCENARIO: capture, records, alerts
         fail "$1: no event reached Redis"
     python3 "$here/lib/manifest.py" "$tmp/$1.tsv" "$tmp/$1.flows" >/dev/null ||
         fail "$1: records differ from the manifest"
+    # 5. the same lines, byte for byte, in every worker count and run
+    threads_matrix "$tmp/$1.alerts" "background: $1" -r "$tmp/$1.pcap" || exit 1
 }
 run background
 run background-cn

@@ -59,12 +59,12 @@ if grep -q '52.218.228' "$tmp/ctl.json"; then
     fail=1
 fi
 
-# One worker: which of the upload and the session reaches Redis last
-# decides the alert's peer (issue 12, alert content), and the point here
-# is the day boundary, not the order.
+# The day boundary: a login before midnight UTC and the egress after it,
+# and the same ten hours earlier, give the same alert (with any workers:
+# corr_threads_and_replay below).
 for s in egress-midnight egress-midday; do
     "$LHGEN" "$s" "$tmp/$s.pcap"
-    corr_replay "$tmp/$s.pcap" "$tmp/$s.json" --threads 1 || fail=1
+    corr_replay "$tmp/$s.pcap" "$tmp/$s.json" --threads 2 || fail=1
     corr_check expect "$tmp/$s.json" weights_egress gpu_host 104.171.200.17 \
         peer.ip=216.160.83.56 'evidence>=1' || fail=1
 done
@@ -84,4 +84,7 @@ fi
 
 corr_threads_and_replay "$tmp/over.pcap" over || fail=1
 corr_threads_and_replay "$tmp/ctl.pcap" ctl || fail=1
+corr_threads_and_replay "$tmp/under.pcap" under || fail=1
+corr_threads_and_replay "$tmp/egress-midnight.pcap" egress-midnight || fail=1
+corr_threads_and_replay "$tmp/egress-midday.pcap" egress-midday || fail=1
 exit $fail

@@ -36,4 +36,5 @@ corr_replay "$tmp/miss.pcap" "$tmp/miss.json" --threads 2 || fail=1
 corr_check none "$tmp/miss.json" stepping_stone || fail=1
 
 corr_threads_and_replay "$tmp/hop.pcap" hop || fail=1
+corr_threads_and_replay "$tmp/miss.pcap" miss || fail=1
 exit $fail

@@ -34,4 +34,8 @@ done
 cp "$tmp/cst1.pcap" "$tmp/cst.pcap"
 
 corr_threads_and_replay "$tmp/cst.pcap" cst || fail=1
+# the look-alikes (the fit against the neighbouring zones decides them)
+for s in tz-us la-office-de la-office-in la-office-jp; do
+    corr_threads_and_replay "$tmp/${s}1.pcap" "$s" || fail=1
+done
 exit $fail

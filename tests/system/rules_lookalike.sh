@@ -6,7 +6,10 @@
 # (where the rule has a low grade for it, only that). Every alert line is
 # also checked against interface.md section 2 (lib/rules_check.py). The
 # attacks they resemble stay covered by rules_scenarios.sh and
-# rules_corr_*.sh.
+# rules_corr_*.sh. Each look-alike's first seed is replayed again with
+# --threads 1, 2, 4 and 8, three times each: the same alert lines, byte
+# for byte (lib/threads_matrix.sh; the other seeds vary the traffic, not
+# the replay).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
@@ -14,13 +17,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE_SRC:?LOOPHOLE_SRC must name the source tree}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=tests/system/lib/threads_matrix.sh
+. "$here/lib/threads_matrix.sh"
 
 fail=0
 gen=()     # extra lhgen arguments
 conf=()    # -c FILE
 threads=2  # workers of the replay
 # check SCENARIO EXPECT...: for seeds 1-3, generate, replay with $threads
-# workers, check.
+# workers, check; the first seed in every worker count (threads_matrix).
 check() {
     local s=$1
     shift
@@ -36,6 +41,8 @@ check() {
             echo "rules_lookalike: $s seed $seed: failed" >&2
             fail=1
         }
+        [ "$seed" != 1 ] ||
+            threads_matrix "$out.alerts" "rules_lookalike: $s" "${conf[@]}" -r "$out.pcap" || fail=1
     done
 }
 
@@ -63,12 +70,7 @@ check la-tunnel-idle "+reverse_tunnel|gpu_host|104.171.200.17|severity=low"
 # connection each time) while the host's web site gets 25-40 visitors from
 # China: an outbound call comes within 2 s after every request, but the
 # host was never quiet toward the API before one.
-# One worker: the quiet lag before a request is still judged when the
-# records reach Redis, so with several workers a late record can undo it
-# (README, "The same answer every time").
-threads=1
 check la-api-job -ai_api_relay count=0
-threads=2
 # A researcher in the US copying results home to the network of the SSH
 # session (egress_bytes 16 MiB here, ~29 MB copied): the controller is
 # neither in China or a relay country's hosting space nor a proven relay.

@@ -5,7 +5,10 @@
 # missed, a window edge, a country outside the lists, a flow that is no
 # control session) stays silent for that rule; benign captures raise
 # nothing of severity medium or above. Every alert line is also checked
-# against interface.md section 2 (lib/rules_check.py).
+# against interface.md section 2 (lib/rules_check.py). Every scenario,
+# near misses included, is replayed again with --threads 1, 2, 4 and 8,
+# three times each: the same alert lines, byte for byte, every time
+# (lib/threads_matrix.sh).
 #
 # Addresses are chosen for what the real default geo database says of
 # them (scripts/geo-db.sh): 175.16.199.23, 1.180.23.7, 36.112.10.3 CN;
@@ -18,11 +21,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${LHGEN:?LHGEN must name the scenario generator}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=tests/system/lib/threads_matrix.sh
+. "$here/lib/threads_matrix.sh"
 
 fail=0
 conf=()    # -c FILE for check_conf
 threads=2 # workers of the replay
-# check SCENARIO EXPECT...: generate, replay with two workers, check.
+# check SCENARIO EXPECT...: generate, replay with two workers, check, and
+# replay in every worker count (threads_matrix).
 check() {
     local s=$1
     shift
@@ -41,6 +47,7 @@ check() {
         echo "rules_scenarios: $s: failed" >&2
         fail=1
     }
+    threads_matrix "$tmp/$s.alerts" "rules_scenarios: $s" "${conf[@]}" -r "$tmp/$s.pcap" || fail=1
 }
 
 GPU1=104.171.200.17
@@ -77,11 +84,8 @@ check rules-tunnel "+reverse_tunnel|gpu_host|$GPU1|gpu=$GPU1|inter=3.20.100.7|de
 check rules-tunnel-short -reverse_tunnel count=0
 # ... and with the tenant's own SSH session into the host in the same
 # hour, the tunnel is not the only way in. The absence is decided when the
-# tunnel's record reaches the library, so this holds when the session is
-# reported first: one worker reports in packet order (docs/rules.md).
-threads=1
+# hour has closed in packet time, whichever record reaches Redis first.
 check rules-tunnel-controlled -reverse_tunnel
-threads=2
 # ai_api_relay: 30 clients in China relayed to api.openai.com; 15 are
 # not enough. Clients 220 ms away relayed to Anthropic, the relay's
 # request 0.6 s after the client's SYN: within the 2 s lag. The same

@@ -4,6 +4,7 @@
 #   corr_redis_start                a redis-server of our own on $tmp/redis.sock
 #   corr_redis_stop                 stops it (by its pid)
 #   corr_check ARGS...              tests/system/lib/rules_corr.py ARGS
+#   corr_threads_and_replay PCAP NAME  every worker count, then twice into Redis
 corr_conf="$LOOPHOLE_SRC/tests/data/rules/corr.conf"
 corr_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 corr_redis_pid=
@@ -38,17 +39,20 @@ corr_redis_stop() {
     fi
 }
 
+# shellcheck source=tests/system/lib/threads_matrix.sh
+. "$corr_lib/threads_matrix.sh"
+
 corr_check() {
     python3 "$corr_lib/rules_corr.py" "$@"
 }
 
-# Same (rule, entity) alerts with 1 and 4 workers, and a second replay of
-# the capture into the same Redis raises nothing again.
+# The same alert lines, byte for byte, with --threads 1, 2, 4 and 8, three
+# runs each (lib/threads_matrix.sh), and a second replay of the capture
+# into the same Redis raises nothing again.
 corr_threads_and_replay() {
     local pcap=$1 name=$2
     corr_replay "$pcap" "$tmp/$name.t1" --threads 1 || return 1
-    corr_replay "$pcap" "$tmp/$name.t4" --threads 4 || return 1
-    corr_check same "$tmp/$name.t1" "$tmp/$name.t4" || return 1
+    threads_matrix "$tmp/$name.t1" "$name" -r "$pcap" -c "$corr_conf" --sensor "t$$" || return 1
     corr_redis_start || return 1
     corr_replay "$pcap" "$tmp/$name.r1" --threads 4 --redis "unix://$tmp/redis.sock" || return 1
     corr_replay "$pcap" "$tmp/$name.r2" --threads 2 --redis "unix://$tmp/redis.sock" || return 1
