@@ -5,30 +5,19 @@
 #  1. Each capture below is replayed with --threads 1, 2, 4 and 8, three
 #     times each: the alert lines, sorted, are byte-identical, every field
 #     (a near miss that must raise nothing gives nothing every time).
-#     Not yet for the captures in `ids_only`: there, which event of a
-#     window raises the alert still decides its ts, peer, gpu_host and
-#     evidence, so only the alerts' ids (rule, entity, window) are
-#     compared. background-cn is among them: its one alert line once
-#     differed in 36 runs with 8 workers, and what differed is not known
-#     yet. rules-tunnel-controlled, the reverse tunnel's near miss,
-#     is left out of this part: its "no inbound control" decision is still
-#     taken when the tunnel's record reaches Redis (issue 12, item 1).
 #  2. Each capture is replayed twice into one Redis with one worker, then
 #     once more with four: the later replays write no alert line, and
-#     after the second every key the functions library wrote
-#     (counts, sums, sets, evidence, knocks, the alerts stream, the risk
-#     and host hashes) is the same after it as before (lib/redis_dump.py,
-#     without TTLs). The candidate records (K:cand:<id>) are left out:
-#     lh_gate, lh_follow, lh_leg and lh_absent add to them only from the
-#     threshold on, which a second replay reaches sooner.
+#     after the second every key the functions library wrote (counts,
+#     sums, sets, evidence, facts, knocks, candidate records, the alerts
+#     stream, the risk and host hashes) is the same after it as before
+#     (lib/redis_dump.py, without TTLs); and the first replay into Redis
+#     with four workers leaves the same keys as with one (but the follow
+#     matcher's marks, which answer each call as it arrives).
 #  3. A day later: the Redis of part 2 is aged by a day of wall clock (every
 #     TTL shortened by 24 h, keys past theirs deleted: lib/redis_age.py),
 #     and the capture replayed a third time raises nothing new: the alerts
 #     are remembered for [redis] alert_retention (30 days), longer than
-#     the windows' counts, which the replay rebuilds. Not yet for
-#     rules-tunnel-controlled: once its inbound control session's mark
-#     has expired, the tunnel's record can reach Redis first and raise
-#     (the same absence decision as in part 1).
+#     the windows' counts, which the replay rebuilds.
 #
 # The captures are a representative subset of the rule scenarios, chosen
 # so the matrix runs in a few minutes on two cores: one per kind of
@@ -58,8 +47,6 @@ declare -A extra=([egress-under]="--packets 16600")
 declare -A gen=([egress-under]=bulk)
 captures=(rules-fanout rules-relay rules-ai-relay rules-behavior rules-tunnel-controlled
     egress-ctl egress-under background-cn)
-declare -A ids_only=([rules-fanout]=1 [rules-ai-relay]=1 [rules-behavior]=1 [background-cn]=1)
-declare -A no_matrix=([rules-tunnel-controlled]=1)
 for c in "${captures[@]}"; do
     # shellcheck disable=SC2086 # extra holds separate words
     "$LHGEN" "${gen[$c]:-$c}" "$tmp/$c.pcap" ${extra[$c]:-} >/dev/null
@@ -74,27 +61,14 @@ replay() { # replay CAPTURE OUT ARGS...
     }
 }
 
-# what part 1 compares: every line, or each alert's rule, entity and id
-view() {
-    if [ -n "${ids_only[$1]:-}" ]; then
-        python3 -c '
-import json, sys
-for a in map(json.loads, open(sys.argv[1])):
-    print(a["rule"], a["entity"]["role"], a["entity"]["ip"], a["id"])' "$2" | sort
-    else
-        sort "$2"
-    fi
-}
-
 # 1. any --threads, any run: the same lines
 for c in "${captures[@]}"; do
-    [ -z "${no_matrix[$c]:-}" ] || continue
     first=
     for t in 1 2 4 8; do
         for run in 1 2 3; do
             out="$tmp/$c.t$t.$run"
             replay "$c" "$out" --threads "$t" || { fail=1; continue; }
-            view "$c" "$out" >"$out.sorted"
+            sort "$out" >"$out.sorted"
             if [ -z "$first" ]; then
                 first=$out.sorted
             elif ! cmp -s "$first" "$out.sorted"; then
@@ -120,16 +94,21 @@ for _ in $(seq 100); do
 done
 for c in "${captures[@]}"; do
     redis-cli -s "$sock" FLUSHALL >/dev/null
-    # One worker for the two replays whose keys are compared: with several,
-    # which later events of a window a stored alert folds in (its "events",
-    # evidence and the host's first/last seen) still follows the order in
-    # which they reach Redis (docs/rules-correlation.md, "One alert per
-    # window"); a third replay with four workers must raise nothing either.
+    replay "$c" "$tmp/$c.r0" --threads 4 --redis "unix://$sock" || { fail=1; continue; }
+    python3 "$here/lib/redis_dump.py" "$sock" >"$tmp/$c.dump0"
+    redis-cli -s "$sock" FLUSHALL >/dev/null
     replay "$c" "$tmp/$c.r1" --threads 1 --redis "unix://$sock" || { fail=1; continue; }
     python3 "$here/lib/redis_dump.py" "$sock" >"$tmp/$c.dump1"
     replay "$c" "$tmp/$c.r2" --threads 1 --redis "unix://$sock" || { fail=1; continue; }
     python3 "$here/lib/redis_dump.py" "$sock" >"$tmp/$c.dump2"
     replay "$c" "$tmp/$c.r2b" --threads 4 --redis "unix://$sock" || { fail=1; continue; }
+    # K:fol, the follow matcher's marks, answer each call as it arrives
+    # (the alert is decided from the start sets, rules/lua/70_follow.lua)
+    if ! cmp -s <(grep -v ':fol:' "$tmp/$c.dump0") <(grep -v ':fol:' "$tmp/$c.dump1"); then
+        echo "FAIL: replay_identical: $c: four workers leave other keys than one:" >&2
+        diff "$tmp/$c.dump0" "$tmp/$c.dump1" | cut -c1-300 | head -20 >&2 || true
+        fail=1
+    fi
     for r in r2 r2b; do
         if [ -s "$tmp/$c.$r" ]; then
             echo "FAIL: replay_identical: $c: a second replay ($r) raised $(wc -l <"$tmp/$c.$r") alerts" >&2
@@ -142,13 +121,12 @@ for c in "${captures[@]}"; do
         diff "$tmp/$c.dump1" "$tmp/$c.dump2" | cut -c1-300 | head -20 >&2 || true
         fail=1
     fi
-    if [ -z "${no_matrix[$c]:-}" ] && ! view "$c" "$tmp/$c.r1" | cmp -s - "$tmp/$c.t1.1.sorted"; then
+    if ! sort "$tmp/$c.r1" | cmp -s - "$tmp/$c.t1.1.sorted"; then
         echo "FAIL: replay_identical: $c: the replay into Redis raised other alerts" >&2
         fail=1
     fi
     echo "$c: $(wc -l <"$tmp/$c.dump1") keys, unchanged by a second replay"
     # 3. a day later
-    [ -z "${no_matrix[$c]:-}" ] || continue
     python3 "$here/lib/redis_age.py" "$sock" 86400 >/dev/null
     replay "$c" "$tmp/$c.r3" --threads 2 --redis "unix://$sock" || { fail=1; continue; }
     if [ -s "$tmp/$c.r3" ]; then

@@ -3,13 +3,9 @@
 content, one line per key, sorted, without TTLs, so two dumps compare with
 diff. Streams are dumped by their field values (entry ids carry the wall
 clock of the XADD). Left out: the sensors' run counters (lh:stats:<sensor>,
-the last run's), no state of the functions library, and the candidate
-records of alerts (:cand:), which some functions add to only from the
-threshold on (tests/system/replay_identical.sh says why), and the stored
-ai_api_relay alerts (:alert:ai_api_relay:...): the follow matcher calls the
-raise from whichever leg completes a match, and a replay finds both legs
-stored already, so other calls fold into the stored alert (its "events"
-and their facts) until that decision is taken at window close.
+the last run's) and the answers kept for settle calls sent again
+(K:settle:<call id>, named by the writer's run), no state of the
+functions library.
 A minimal RESP client: the test needs no Redis module."""
 import socket
 import sys
@@ -79,7 +75,7 @@ def main():
         if cursor == b"0":
             break
     for k in sorted(keys):
-        if k.startswith(b"lh:stats:") or b":cand:" in k or b":alert:ai_api_relay:" in k:
+        if k.startswith(b"lh:stats:") or b":settle:" in k:
             continue
         t, v = content(r, k)
         print(k.decode(errors="replace"), t, repr(v))
