@@ -14,9 +14,11 @@
 #    (the SSH login at 23:50 UTC held open until after midnight, the upload
 #    to the controller's /24 at 00:05) raises the same alert as
 #    egress-midday (the same ten hours earlier, inside one UTC day): same
-#    rule, entity, peer, severity and evidence flow;
-#  - the same alerts with 1 and 4 workers; no duplicate on a second replay
-#    into the same Redis.
+#    rule, entity, peer (the upload's destination, 216.160.83.61: the line
+#    names the window's earliest egress record toward the network),
+#    severity and evidence flow;
+#  - the same alert lines with 1, 2, 4 and 8 workers, three runs each; no
+#    duplicate on a second replay into the same Redis.
 set -euo pipefail
 tmp=$(mktemp -d)
 trap 'corr_redis_stop; rm -rf "$tmp"' EXIT
@@ -66,7 +68,7 @@ for s in egress-midnight egress-midday; do
     "$LHGEN" "$s" "$tmp/$s.pcap"
     corr_replay "$tmp/$s.pcap" "$tmp/$s.json" --threads 2 || fail=1
     corr_check expect "$tmp/$s.json" weights_egress gpu_host 104.171.200.17 \
-        peer.ip=216.160.83.56 'evidence>=1' || fail=1
+        peer.ip=216.160.83.61 'evidence>=1' || fail=1
 done
 same_alert() {
     python3 -c '
