@@ -393,6 +393,10 @@ void detect_corr_rules(detect *d, event_queue *q, const detect_view *v)
         detect_leg(d, q, v, "in");
     if (control_in)
         detect_leg(d, q, v, "out");
-    if (control_in && v->end != FLOW_END_ACTIVE)
+    /* Once per session, from its first record: that record ends at the
+     * latest flow_active_timeout after the session's start, the packet
+     * time the library files the start under, so it is in before the
+     * week's window is settled (docs/rules-correlation.md, "Settling"). */
+    if (control_in && v->f->rec_first_us == v->f->first_us)
         detect_timezone(d, q, v);
 }
