@@ -17,9 +17,11 @@
 #     three links): sensor k keeps the packets whose last address bytes
 #     sum to k modulo 3, the same for both directions of a flow.
 # The sensors' alerts together, and the cluster's lh:alerts stream, must be
-# the reference's alerts, each exactly once, with the same content but the
-# sensor's name (lib/cluster_same.py). Then loophole alerts follows the
-# cluster's stream.
+# the reference's alerts, each exactly once, with the same id, rule,
+# entity, severity and score (lib/cluster_same.py: what a line takes from
+# its window's facts may differ, as the first sensor to finish settles the
+# windows the others still feed; docs/redis.md, "Settling with several
+# sensors"). Then loophole alerts follows the cluster's stream.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"

@@ -6,26 +6,23 @@ the alerts of one sensor that saw everything.
       STREAM: the json fields of the cluster's alerts stream, one a line;
       ALERTS: the alerts files of the sensors sharing the cluster.
 The sensors' alerts together, and the stream, must be REF's alerts, each
-exactly once (the same ids), with the same content except the "sensor"
-field (the alert names the sensor whose event raised it) and the fields
-that describe the event which completed the alert (RAISER, and the
-evidence: for a rule one flow decides it is that flow, and for a counted
-rule it is what had arrived when the count reached its threshold, which
-is not yet a function of the window alone when more values than the
-threshold arrive): which event that is follows the order in which events
-reach Redis, and sensors that run side by side deliver in no common
-order, while one sensor delivers in packet-time order (docs/redis.md,
-"Several sensors, one Redis Cluster"). Everything else decided by the
-window's state (the id, severity, score, counts, bytes, the entity) must
-be equal. --strict: one sensor that saw
-everything, so the raising events are the reference's too: every field
-but "sensor" must be equal. Exit status 0, or 1 with the differences.
+exactly once (the same ids), with the same rule, entity, severity and
+score; the "sensor" field (the alert names the sensor whose record the
+line was built from) and what a line takes from the facts of its window
+(RAISER, the evidence, and the window's figures in WINDOW) may differ:
+each sensor settles the windows it fed when it stops, so a window that
+sensors running side by side feed is decided by the first to settle it,
+from the facts in Redis then (docs/redis.md, "Settling with several
+sensors"). --strict: one sensor that saw everything: every field but
+"sensor" must be equal. Exit status 0, or 1 with the differences.
 """
 import collections
 import json
 import sys
 
 RAISER = {"ts", "summary", "gpu_host", "peer", "intermediary"}
+WINDOW = {"count", "bytes", "sessions_in_profile", "sessions", "days", "best_neighbour_in_profile",
+          "coincidences", "on_periods", "back_to_back", "packets_agree"}
 
 
 def canon(line):
@@ -36,7 +33,7 @@ def canon(line):
 
 def same_window(a, b):
     x, y = json.loads(a), json.loads(b)
-    skip = RAISER | {"evidence"}
+    skip = RAISER | WINDOW | {"evidence"}
     return all(x.get(k) == y.get(k) for k in set(x) | set(y) if k not in skip)
 
 
