@@ -14,9 +14,6 @@
 #include "rules/event.h"
 
 #define SETTLE_KEYS_MAX 4
-/* The library reads numbers as doubles: a bound past every packet time
- * that a double still holds exactly. */
-#define SETTLE_ALL_TEXT "9000000000000000"
 
 typedef struct settle_entry {
     char *key; /* NULL: a free slot */
@@ -189,10 +186,7 @@ static void settle_call(settle_set *s, settle_entry *e, uint64_t upto, settle_ca
     void *buf;
 
     snprintf(n, sizeof(n), "%d", e->nkeys);
-    if (upto == SETTLE_ALL)
-        snprintf(bound, sizeof(bound), "%s", SETTLE_ALL_TEXT);
-    else
-        snprintf(bound, sizeof(bound), "%llu", (unsigned long long)upto);
+    snprintf(bound, sizeof(bound), "%llu", (unsigned long long)upto);
     snprintf(ev, sizeof(ev), "%s/%llu", s->token, (unsigned long long)++s->seq);
     argv[argc++] = "FCALL";
     argv[argc++] = "lh_settle";
@@ -227,8 +221,8 @@ static int settle_cmp(const void *a, const void *b)
 
 int settle_due(settle_set *s, uint64_t upto_us, settle_call_fn *fn, void *ctx)
 {
-    settle_entry **due = malloc(sizeof(*due) * s->used);
-    int n = 0;
+    settle_entry **due = malloc(sizeof(*due) * (s->used ? s->used : 1));
+    int n = 0, calls = 0;
 
     if (due == NULL)
         return 0;
@@ -239,13 +233,16 @@ int settle_due(settle_set *s, uint64_t upto_us, settle_call_fn *fn, void *ctx)
             continue;
         due[n++] = e;
     }
-    /* by due time, then by key: the lines of one watermark come out
-     * oldest first, in an order that does not depend on arrival */
+    /* Only the earliest due time, every entity due then in key order, each
+     * up to that time: the caller asks again for the next one. So the
+     * windows of all entities are settled in one order, by due time and
+     * key, however the watermark's steps fall, and so is what the risk
+     * of an address shared by several entities adds up to in each line. */
     qsort(due, (size_t)n, sizeof(*due), settle_cmp);
-    for (int i = 0; i < n; i++)
-        settle_call(s, due[i], upto_us, fn, ctx);
+    for (int i = 0; i < n && due[i]->due == due[0]->due; i++, calls++)
+        settle_call(s, due[i], due[0]->due, fn, ctx);
     free(due);
-    return n;
+    return calls;
 }
 
 uint64_t settle_pending(const settle_set *s)

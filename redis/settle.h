@@ -7,11 +7,10 @@
  * to settle_note(); this set keeps one entry per entity key, the earliest
  * due time. When the sensor's watermark (the packet time before which no
  * record can still arrive, app/sensor.c) passes an entry's due time,
- * settle_due() builds the call for it with the watermark in place of the
- * due time and a call id `ev` (so a call sent again gets its first
- * answer); the answer, the entity's next due time, comes back through
- * settle_answer(). At the end of a replay settle_due(SETTLE_ALL) asks for
- * every entry.
+ * settle_due() builds the call for it, up to that due time, with a call
+ * id `ev` (so a call sent again gets its first answer); the answer, the
+ * entity's next due time, comes back through settle_answer(). At the end
+ * of a replay settle_due(SETTLE_ALL) asks for every entry.
  *
  * Only the writer thread uses a set; nothing is shared. Entries stay
  * (small: the hint's arguments) until the set is freed, so an entity's
@@ -43,10 +42,12 @@ int settle_note(settle_set *s, int argc, const char *const *argv, const size_t *
 void settle_answer(settle_set *s, const char *key, size_t len, uint64_t next_us);
 
 /* Calls fn with one encoded call (rules/event.h, EVENT_CALL; the callee
- * owns buf) for every entity due at or before upto_us (SETTLE_ALL: every
- * entity with a window pending, with no bound in the call).
- * An entity asked for is not asked again until its answer or a new
- * hint. Returns the number of calls. */
+ * owns buf) for each entity whose due time is the earliest among those
+ * due at or before upto_us (SETTLE_ALL: among all pending), in key order,
+ * each settling up to that time. An entity asked for is not asked again
+ * until its answer or a new hint. Returns the number of calls; the caller
+ * asks again, once the answers are in, until it is 0, so the windows are
+ * settled in one order (due time, key) however its calls fall. */
 typedef void settle_call_fn(void *ctx, void *buf, size_t len);
 int settle_due(settle_set *s, uint64_t upto_us, settle_call_fn *fn, void *ctx);
 

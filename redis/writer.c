@@ -483,12 +483,12 @@ static void writer_settle_call(void *ctx, void *buf, size_t len)
     }
 }
 
-/* Sends the settle calls due at upto_us (SETTLE_ALL: every pending one,
- * again while answers show more due, e.g. a call that hit the library's
- * per-call bound). Only between batches: w->items is free. */
+/* Sends the settle calls due at upto_us (SETTLE_ALL: every pending one),
+ * one due time after the other (settle_due), while Redis answers. Only
+ * between batches: w->items is free. */
 static void writer_settle(writer *w, uint64_t upto_us)
 {
-    for (int round = 0; round < 1000; round++) {
+    for (;;) {
         w->nsettle = 0;
         int calls = settle_due(w->settle, upto_us, writer_settle_call, w);
         if (w->nsettle > 0)
