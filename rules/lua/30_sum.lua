@@ -84,7 +84,7 @@ end
 --       sum_kind sum_window_us threshold [alert part when threshold > 0]
 -- Records member in the exact set of kind (as lh_observe does), then
 -- marks pending each sum window of sum_kind starting inside this window
--- that has facts for member. Its alert part is not used for the line (the
+-- that has facts for member and no alert out yet. Its alert part is not used for the line (the
 -- line names the egress records). Returns { set size, { settle hint } }.
 local function gate_fn(keys, argv)
   local ca = args('lh_gate', argv)
@@ -102,8 +102,10 @@ local function gate_fn(keys, argv)
     local a = alert_args(ca)
     for sb = lo, hi do
       local dkey = alert_key(keys, a.rule, sw, sb, member)
+      -- a window with facts whose alert is not out yet (the gate cannot
+      -- change a line already published)
       if redis.call('HEXISTS', sum_key(keys, sum_kind, sw, sb), member) == 1 and
-         redis.call('EXISTS', dkey) == 1 then
+         redis.call('HEXISTS', dkey, 'chk') == 1 and redis.call('HEXISTS', dkey, 'sev') == 0 then
         pend(keys, dkey, (sb + 1) * sw, false, ttl)
         hints[1] = settle_hint(keys)
       end
