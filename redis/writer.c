@@ -10,10 +10,13 @@
  * hint, which the writer keeps (redis/settle.h) instead of sending. When the
  * watermark the sensor sets (writer_set_watermark) has moved and every
  * queue was seen empty after it was read, every record the watermark
- * covers has been taken, so the lh_settle calls due go out behind them
- * (through the same path: the journal keeps them in order when Redis is
- * away). When the writer stops, after the last record, every pending
- * window is settled.
+ * covers has been taken, so the lh_settle calls due go out behind them.
+ * Not while Redis is away or events wait in the journal: the hints of the
+ * facts there are not known yet, and the lines must come out in due order
+ * (a call cut off by a broken connection goes to the journal like any
+ * event). When the writer stops, after the last record (and after the
+ * journal's last replay), every pending window is settled; what stays in
+ * the journal is settled by the run that replays it.
  *
  * Blocking hiredis with timeouts is enough here: only this thread talks to
  * Redis, and producers never wait for it (rules/event.h).
@@ -524,15 +527,21 @@ static void *writer_main(void *arg)
         int n = writer_take(w);
         if (n > 0)
             writer_deliver(w, n);
-        /* a short take saw every queue empty after the watermark was read */
-        if (n < w->cfg.batch && mark > w->settled_us) {
+        /* a short take saw every queue empty after the watermark was read;
+         * and no fact waits in the journal, whose hints are not known yet
+         * (settling the others first would put the lines out of order) */
+        if (n < w->cfg.batch && mark > w->settled_us && journal_pending(w->journal) == 0 &&
+            writer_connected(w, 0)) {
             writer_settle(w, mark);
             w->settled_us = mark;
         }
         if (journal_pending(w->journal) > 0 && writer_connected(w, 0) && writer_replay(w) > 0)
             continue;
         if (n == 0 && stopping) {
-            writer_settle(w, SETTLE_ALL); /* after the last record */
+            /* after the last record; with facts still in the journal, after
+             * its last replay (writer_stop), or in the next run */
+            if (journal_pending(w->journal) == 0 && writer_connected(w, 0))
+                writer_settle(w, SETTLE_ALL);
             break;
         }
         if (n == 0)
