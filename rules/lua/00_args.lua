@@ -1,9 +1,10 @@
 #!lua name=loophole
 --[[
 rules/lua/ -- the loophole Redis Functions library: entity state,
-windowed distinct counts, and alerts published once per (rule, entity,
-window) and severity, later events of the window folded into the stored
-alert (raise, 10_alert.lua).
+windowed distinct counts, and alerts decided when their window is
+settled, published once per (rule, entity, window) and severity, later
+facts of the window folded into the stored alert (10_alert.lua,
+95_settle.lua).
 
 The library is one Lua chunk: CMake concatenates the files of rules/lua/ in
 the order of their names into build/generated/functions.lua. This file
@@ -23,12 +24,13 @@ garbage collection of correlation keys.
 
 Windows. A window of W microseconds is a fixed, epoch-aligned bucket
 [b*W, (b+1)*W) with b = floor(ts_us / W): half-open, so an event at exactly
-(b+1)*W belongs to the next window. Fixed buckets make the result order-
-independent: the distinct set of a bucket is a union, and "count >= N" is
-monotone, so the set of (rule, entity, bucket) alerts is the same whatever
-the order in which workers, threads or a journal replay deliver events.
-lh_absent is the one exception: an absence is decided when the raise
-arrives (80_absent.lua).
+(b+1)*W belongs to the next window. Fixed buckets make the state order-
+independent: the distinct set of a bucket is a union, a sum commutes.
+No call publishes an alert: a call records facts, and the window is
+decided by lh_settle once the sender's packet clock shows that nothing
+more can arrive for it (10_alert.lua, 95_settle.lua), so neither the
+alerts nor their lines depend on the order in which workers, threads or
+a journal replay deliver events.
 
 Counting. mode "exact": one sorted set per (entity, kind, W, bucket), member
 = value, score = the earliest packet time the value was seen in the bucket
@@ -47,16 +49,15 @@ tag puts every key of one entity in one Redis Cluster slot):
   K:obs:<kind>:<W>:<b>    zset  exact distinct values of a bucket  (TTL ttl_s)
   K:need:<kind>:<W>:<b>   string a value that qualifies was seen  (TTL ttl_s)
   K:hll:<kind>:<W>:<b>    hll   approximate distinct values        (TTL ttl_s)
-  K:alert:<rule>:<W>:<b>  hash  ev = event id that raised it, first = the
-                                line it published, json = the alert as it
-                                stands (later qualifying events' evidence
-                                and counts, "events"), sev/add = severity
-                                and score of the latest published line,
-                                ev:<id> = a later event's answer; dedup of
-                                (rule, entity, window)            (TTL ttl_s)
-  K:alert:<rule>:<W>:<b>:evd  zset  evidence of the qualifying events of an
-                                alert without a kept set, by packet time
-                                                                  (TTL ttl_s)
+  K:alert:<rule>:<W>:<b>  hash  the window's check and where it is (chk,
+                                w, b, sub, evkey, early), the facts
+                                recorded (events); once published, first =
+                                the first line, json = the alert as it
+                                stands, sev/add/idscore = severity, score
+                                and id of the latest published line; dedup
+                                of (rule, entity, window)         (TTL ttl_s)
+  K:alert:...:f:<sev>, :fj  the window's facts (10_alert.lua)  (TTL ttl_s)
+  K:pend                  zset  windows due for settling      (TTL ttl_s)
   K:cand:<alert id>       hash  what every event of the window adds (see
                                 candidate()); named by the stream entry
                                                                   (TTL ttl_s)
@@ -66,7 +67,7 @@ Keys for dashboards (interface.md section 6, docs/redis-schema.md):
 
 Redis Cluster. A call must touch the keys of one slot, and the dashboard
 keys are global. A caller in a cluster therefore passes KEYS[1] alone (one
-slot: the entity's), and raise() answers, instead of the alert line, the
+slot: the entity's), and lh_settle answers, instead of the alert line, the
 next step: an array `FCALL lh_risk 1 <prefix>risk ...` in the reply's list
 of alerts. The writer sends it (redis/writer.c); lh_risk adds the score
 (once per alert id) and answers two more steps: lh_emit (the alerts stream
@@ -76,17 +77,15 @@ in its own slot ({<key>}:id:<alert id>, TTL ttl_s), so a resent step
 changes nothing. The line is the one a single server writes: the same
 head, the score from lh_risk, the same tail. docs/redis-schema.md.
 
-Exactly once. Every event carries an id unique to the sensor run (`ev`).
-When a connection breaks after Redis ran a call but before its reply
-arrived, the writer sends the call again; the dedup hash then holds the
-same event id and the function returns the alert again without adding it
-to the stream, the risk or the channel a second time, so the caller writes
-it exactly once. What is counted by increments that do not absorb a repeat
-(the byte sums, the knocks) is counted once per `fact`: the sensor's name
-and what the event describes (the flow record), the same in every replay
-of the same capture, so a second replay into the same Redis adds nothing
-(a resent call neither). Sets, HyperLogLogs, minima and maxima absorb
-repeats by themselves.
+Exactly once. A fact is named by what it describes (fact() in
+10_alert.lua), so a call sent again after a broken connection, or a
+second replay of the same capture, records nothing new; a settle call
+sent again gets its first answer back (its `ev`, K:settle:<ev>). What
+is counted by increments that do not absorb a repeat (the byte sums, the
+knocks) is counted once per `fact` argument: the sensor's name and what
+the event describes (the flow record), the same in every replay of the
+same capture. Sets, HyperLogLogs, minima and maxima absorb repeats by
+themselves. The event id `ev` names one delivery.
 
 Evidence. An observation may carry one evidence item (the JSON object of
 detect_evidence() in rules/detect.c, built and escaped by the sensor), the
@@ -95,8 +94,8 @@ kind, window[, member]) are kept in a sorted set, at most EVIDENCE_MAX:
 by packet time (the earliest) for counts and time profiles, by bytes (the
 largest) for sums, so the kept items do not depend on arrival order either
 (the set always holds the EVIDENCE_MAX smallest scores, ties by bytes).
-When an alert is raised, the kept items are spliced into its "evidence"
-array; the sensor sends that array empty in that case. Items are checked
+When an alert is published, the kept items are spliced into its
+"evidence" array; the sensor sends that array empty in that case. Items are checked
 to be JSON objects without raw line breaks before they are stored.
   K:evd:<kind>:<W>:<b>[:<member>]  zset  item -> ts_us or -bytes   (TTL ttl_s)
 
@@ -110,7 +109,10 @@ rules/event.c and this file cannot drift apart unnoticed: lh_args returns
 ARGS, and tests/unit/test_redis_functions.c checks every builder against
 it on a real server.
 
-Reply of every function that raises: { count, { alert_json, ... } }.
+Reply of every function that records facts: { count, { settle hint } }
+(FCALL lh_settle with the caller's keys, `upto_us` and the entity's
+earliest due time, which the writer keeps: redis/settle.h); of lh_settle:
+{ next due time, { alert_json, or lh_risk step, ... } }.
 ]]
 
 local VERSION = 'loophole-functions 6'

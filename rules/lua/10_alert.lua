@@ -95,17 +95,13 @@ local function alert_id(a, w, b, sub)
   return string.sub(redis.sha1hex(idtext), 1, 24)
 end
 
--- Records what one event adds to the alert of (rule, entity, window[,
--- sub]), whether it raises it, comes after, or comes before the threshold:
--- the peer and intermediary it names, the flows of its evidence (its alert
--- part's and the items given), and its packet time. Unions, minima and
--- maxima, so the record of a window is the same whatever the order in
--- which the events arrive, which the alert line itself is not (its peer
--- and evidence are the raising event's). The stream entry of the alert
--- names the record (field `cand`); the end-of-run summary reads it.
--- lh_raise, lh_observe, lh_sum and lh_hours record every event of the
--- window; lh_gate, lh_leg, lh_follow and lh_absent only those that call
--- raise() (from the threshold on).
+-- Records what one fact adds to the alert of (rule, entity, window[,
+-- sub]), whether the window qualifies or not: the peer and intermediary it
+-- names, the flows of its evidence (its alert part's and the items
+-- given), and its packet time. Unions, minima and maxima, so the record of
+-- a window is the same whatever the order in which the events arrive.
+-- The stream entry of the alert names the record (field `cand`); the
+-- end-of-run summary reads it. Every fact (fact() below) adds to it.
 --   K:cand:<alert id>  hash  peer:<ip> -> 1, flow:<src>|<dst>|<first> ->
 --                            "<bytes up> <bytes down>", first, last (TTL ttl_s)
 local function cand_key(keys, a, w, b, sub)
