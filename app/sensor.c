@@ -232,28 +232,11 @@ static int sensor_new_outputs(sensor *s, char *err, size_t errlen)
 
 void sensor_detect_config(const config *c, detect_config *out)
 {
-    *out = (detect_config){
-        .china = (const char(*)[3])c->china,
-        .nchina = c->nchina,
-        .relay = (const char(*)[3])c->relay,
-        .nrelay = c->nrelay,
-        .egress_bytes = c->egress_bytes,
-        .egress_window_us = c->egress_window_us,
-        .fanout_hosts = c->fanout_hosts,
-        .fanout_window_us = c->fanout_window_us,
-        .fanin_networks = c->fanin_networks,
-        .fanin_window_us = c->fanin_window_us,
-        .proxy_latency_us = c->proxy_latency_us,
-        .stepping_delta_us = c->stepping_delta_us,
-        .footprint_services = c->footprint_services,
-        .footprint_window_us = c->footprint_window_us,
-        .ai_relay_clients = c->ai_relay_clients,
-        .ai_relay_window_us = c->ai_relay_window_us,
-        .ai_relay_lag_us = c->ai_relay_lag_us,
-        .tunnel_min_us = c->tunnel_min_us,
-        .tunnel_bursts = c->tunnel_bursts,
-        .tunnel_min_bytes = c->tunnel_min_bytes,
-    };
+    *out = c->rules;
+    out->china = (const char(*)[3])c->china;
+    out->nchina = c->nchina;
+    out->relay = (const char(*)[3])c->relay;
+    out->nrelay = c->nrelay;
 }
 
 static int sensor_new_workers(sensor *s, char *err, size_t errlen)

@@ -149,24 +149,24 @@ static void assert_defaults_except_sources(const config *c)
     assert_int_equal(c->nrelay, 7);
     assert_string_equal(c->relay[0], "HK");
     assert_string_equal(c->relay[6], "MY");
-    assert_int_equal(c->egress_bytes, GiB);
-    assert_int_equal(c->egress_window_us, 3600 * SEC);
-    assert_int_equal(c->fanout_hosts, 5);
-    assert_int_equal(c->fanout_window_us, 86400 * SEC);
-    assert_int_equal(c->fanin_networks, 6);
-    assert_int_equal(c->fanin_window_us, 86400 * SEC);
-    assert_int_equal(c->proxy_latency_us, 25000);
-    assert_int_equal(c->stepping_delta_us, 80000);
+    assert_int_equal(c->rules.egress_bytes, GiB);
+    assert_int_equal(c->rules.egress_window_us, 3600 * SEC);
+    assert_int_equal(c->rules.fanout_hosts, 5);
+    assert_int_equal(c->rules.fanout_window_us, 86400 * SEC);
+    assert_int_equal(c->rules.fanin_networks, 6);
+    assert_int_equal(c->rules.fanin_window_us, 86400 * SEC);
+    assert_int_equal(c->rules.proxy_latency_us, 25000);
+    assert_int_equal(c->rules.stepping_delta_us, 80000);
     assert_int_equal(c->flow_idle_timeout_us, 120 * SEC);
     assert_int_equal(c->flow_active_timeout_us, 1800 * SEC);
-    assert_int_equal(c->footprint_services, 3);
-    assert_int_equal(c->footprint_window_us, 86400 * SEC);
-    assert_int_equal(c->ai_relay_clients, 20);
-    assert_int_equal(c->ai_relay_window_us, 3600 * SEC);
-    assert_int_equal(c->ai_relay_lag_us, 2 * SEC);
-    assert_int_equal(c->tunnel_min_us, 120 * SEC);
-    assert_int_equal(c->tunnel_bursts, 4);
-    assert_int_equal(c->tunnel_min_bytes, 4096);
+    assert_int_equal(c->rules.footprint_services, 3);
+    assert_int_equal(c->rules.footprint_window_us, 86400 * SEC);
+    assert_int_equal(c->rules.ai_relay_clients, 20);
+    assert_int_equal(c->rules.ai_relay_window_us, 3600 * SEC);
+    assert_int_equal(c->rules.ai_relay_lag_us, 2 * SEC);
+    assert_int_equal(c->rules.tunnel_min_us, 120 * SEC);
+    assert_int_equal(c->rules.tunnel_bursts, 4);
+    assert_int_equal(c->rules.tunnel_min_bytes, 4096);
 }
 
 static void test_defaults(void **state)
@@ -240,14 +240,14 @@ static void test_full_file_sets_every_key(void **state)
     assert_string_equal(c.relay[0], "HK");
     assert_string_equal(c.relay[1], "SG");
     assert_string_equal(c.relay[2], "MO");
-    assert_int_equal(c.egress_bytes, 500000000);
-    assert_int_equal(c.egress_window_us, 1800 * SEC);
-    assert_int_equal(c.fanout_hosts, 9);
-    assert_int_equal(c.fanout_window_us, 12 * 3600 * SEC);
-    assert_int_equal(c.fanin_networks, 4);
-    assert_int_equal(c.fanin_window_us, 2 * 86400 * SEC);
-    assert_int_equal(c.proxy_latency_us, 40000);
-    assert_int_equal(c.stepping_delta_us, SEC);
+    assert_int_equal(c.rules.egress_bytes, 500000000);
+    assert_int_equal(c.rules.egress_window_us, 1800 * SEC);
+    assert_int_equal(c.rules.fanout_hosts, 9);
+    assert_int_equal(c.rules.fanout_window_us, 12 * 3600 * SEC);
+    assert_int_equal(c.rules.fanin_networks, 4);
+    assert_int_equal(c.rules.fanin_window_us, 2 * 86400 * SEC);
+    assert_int_equal(c.rules.proxy_latency_us, 40000);
+    assert_int_equal(c.rules.stepping_delta_us, SEC);
     assert_int_equal(c.flow_idle_timeout_us, 90 * SEC);
     assert_int_equal(c.flow_active_timeout_us, 3600 * SEC);
     config_free(&c);
@@ -795,11 +795,11 @@ static void test_ms_keys(void **state)
     config_init(&c);
     if (config_load_file(&c, path, err, sizeof err) != 0)
         fail_msg("%s", err);
-    assert_int_equal(c.proxy_latency_us, 7000);
-    assert_int_equal(c.stepping_delta_us, 2 * SEC);
+    assert_int_equal(c.rules.proxy_latency_us, 7000);
+    assert_int_equal(c.rules.stepping_delta_us, 2 * SEC);
     assert_int_equal(c.flow_idle_timeout_us, 7 * SEC);
-    assert_int_equal(c.ai_relay_lag_us, 1500000);
-    assert_int_equal(c.tunnel_min_us, 90 * SEC);
+    assert_int_equal(c.rules.ai_relay_lag_us, 1500000);
+    assert_int_equal(c.rules.tunnel_min_us, 90 * SEC);
     config_free(&c);
 }
 
