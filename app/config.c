@@ -331,7 +331,7 @@ static int config_check_redis_url(const char *s)
 
 #define F(field) offsetof(config, field)
 
-static const setting config_keys[] = {
+static const setting_key config_keys[] = {
     {"capture", "interface", "-i", SETTING_STRING, SETTING_W_INT, 0, F(interface), 0, 0, 0, NULL,
      NULL},
     {"capture", "filter", "-f", SETTING_STRING, SETTING_W_INT, 0, F(filter), 0, 0, 0, NULL, NULL},
@@ -401,14 +401,19 @@ static const setting config_keys[] = {
     /* The flow table's timeouts (the worker's, not a rule's; the rules'
      * [thresholds] are rows of rules/detect_config.c). */
     {"thresholds", "flow_idle_timeout", NULL, SETTING_DURATION, SETTING_W_U64, 0,
-     F(flow_idle_timeout_us), 0, SEC, UINT64_MAX, "120s", "no source recorded"},
+     F(flow_idle_timeout_us), 0, SEC, UINT64_MAX, "120s",
+     "none found beyond interface.md section 5, which states it: longer than the 15 s inactive "
+     "timeout of NetFlow exporters (JUNOSe ip flow-cache timeout inactive), so an interactive "
+     "session's pauses stay in one record"},
     {"thresholds", "flow_active_timeout", NULL, SETTING_DURATION, SETTING_W_U64, 0,
-     F(flow_active_timeout_us), 0, SEC, UINT64_MAX, "30m", "no source recorded"},
+     F(flow_active_timeout_us), 0, SEC, UINT64_MAX, "30m",
+     "the NetFlow and cflowd active-timeout default, 1800 s (JUNOS flow-active-timeout, JUNOSe ip "
+     "flow-cache timeout active), also interface.md section 5"},
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 
-static const setting *config_app_settings(size_t *n)
+static const setting_key *config_app_settings(size_t *n)
 {
     *n = CONFIG_NKEYS;
     return config_keys;
@@ -417,7 +422,7 @@ static const setting *config_app_settings(size_t *n)
 /* Every module's table, and where that module's struct sits in `config`:
  * the sensor's own keys above, the rules' [thresholds] (rules/). */
 typedef struct config_module {
-    const setting *(*rows)(size_t *n);
+    const setting_key *(*rows)(size_t *n);
     size_t base;
 } config_module;
 
@@ -426,11 +431,11 @@ static const config_module config_modules[] = {
     {detect_settings, offsetof(config, rules)},
 };
 
-const setting *config_setting(size_t i, size_t *base)
+const setting_key *config_setting(size_t i, size_t *base)
 {
     for (size_t m = 0; m < sizeof config_modules / sizeof config_modules[0]; m++) {
         size_t n;
-        const setting *rows = config_modules[m].rows(&n);
+        const setting_key *rows = config_modules[m].rows(&n);
         if (i < n) {
             if (base)
                 *base = config_modules[m].base;
@@ -441,9 +446,9 @@ const setting *config_setting(size_t i, size_t *base)
     return NULL;
 }
 
-static const setting *config_key_find(const char *section, const char *name, size_t *base)
+static const setting_key *config_key_find(const char *section, const char *name, size_t *base)
 {
-    const setting *k;
+    const setting_key *k;
 
     for (size_t i = 0; (k = config_setting(i, base)) != NULL; i++) {
         if (strcasecmp(k->section, section) == 0 && strcasecmp(k->name, name) == 0)
@@ -452,9 +457,9 @@ static const setting *config_key_find(const char *section, const char *name, siz
     return NULL;
 }
 
-static const setting *config_key_by_flag(const char *flag, size_t *base)
+static const setting_key *config_key_by_flag(const char *flag, size_t *base)
 {
-    const setting *k;
+    const setting_key *k;
 
     for (size_t i = 0; (k = config_setting(i, base)) != NULL; i++) {
         if (k->flag && strcmp(k->flag, flag) == 0)
@@ -465,7 +470,7 @@ static const setting *config_key_by_flag(const char *flag, size_t *base)
 
 static int config_section_known(const char *section)
 {
-    const setting *k;
+    const setting_key *k;
 
     for (size_t i = 0; (k = config_setting(i, NULL)) != NULL; i++) {
         if (strcasecmp(k->section, section) == 0)
@@ -478,7 +483,7 @@ static int config_section_known(const char *section)
  * Setting one key
  * ---------------------------------------------------------------------- */
 
-static void config_store(void *obj, const setting *k, uint64_t v)
+static void config_store(void *obj, const setting_key *k, uint64_t v)
 {
     void *p = (char *)obj + k->off;
 
@@ -498,7 +503,7 @@ static void config_store(void *obj, const setting *k, uint64_t v)
     }
 }
 
-static int config_set_int(void *obj, const setting *k, const char *v, char *why, size_t wl)
+static int config_set_int(void *obj, const setting_key *k, const char *v, char *why, size_t wl)
 {
     uint64_t n;
 
@@ -514,7 +519,7 @@ static int config_set_int(void *obj, const setting *k, const char *v, char *why,
     return -1;
 }
 
-static int config_set_size(void *obj, const setting *k, const char *v, char *why, size_t wl)
+static int config_set_size(void *obj, const setting_key *k, const char *v, char *why, size_t wl)
 {
     uint64_t n;
     char lo[32], hi[32];
@@ -533,7 +538,7 @@ static int config_set_size(void *obj, const setting *k, const char *v, char *why
     return -1;
 }
 
-static int config_set_duration(void *obj, const setting *k, const char *v, char *why, size_t wl)
+static int config_set_duration(void *obj, const setting_key *k, const char *v, char *why, size_t wl)
 {
     int ms = (k->flags & SETTING_BARE_MS) != 0;
     uint64_t us;
@@ -558,7 +563,7 @@ static int config_set_duration(void *obj, const setting *k, const char *v, char 
     return 0;
 }
 
-static int config_set_seconds(void *obj, const setting *k, const char *v, char *why, size_t wl)
+static int config_set_seconds(void *obj, const setting_key *k, const char *v, char *why, size_t wl)
 {
     uint64_t us;
 
@@ -574,7 +579,7 @@ static int config_set_seconds(void *obj, const setting *k, const char *v, char *
     return -1;
 }
 
-static int config_set_bool(void *obj, const setting *k, const char *v, char *why, size_t wl)
+static int config_set_bool(void *obj, const setting_key *k, const char *v, char *why, size_t wl)
 {
     int b;
 
@@ -586,7 +591,7 @@ static int config_set_bool(void *obj, const setting *k, const char *v, char *why
     return 0;
 }
 
-static int config_set_str(void *obj, const setting *k, const char *v, char *why, size_t wl)
+static int config_set_str(void *obj, const setting_key *k, const char *v, char *why, size_t wl)
 {
     char **slot = (char **)((char *)obj + k->off);
 
@@ -609,7 +614,7 @@ static int config_set_str(void *obj, const setting *k, const char *v, char *why,
 /* Parses v for key k into obj, the struct of the module that owns k. On
  * error writes "expected ..., got '...'" into why and leaves the field as
  * it was. */
-static int config_key_set(void *obj, const setting *k, const char *v, char *why, size_t wl)
+static int config_key_set(void *obj, const setting_key *k, const char *v, char *why, size_t wl)
 {
     switch (k->kind) {
     case SETTING_STRING:
@@ -662,7 +667,7 @@ void config_init(config *c)
 {
     char why[256];
 
-    const setting *k;
+    const setting_key *k;
     size_t base;
 
     memset(c, 0, sizeof *c);
@@ -774,7 +779,7 @@ static int config_file_fail(config_file *f, const char *section, const char *nam
 static int config_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
     config_file *f = user;
-    const setting *k;
+    const setting_key *k;
     size_t base;
     char why[512];
 
@@ -1023,7 +1028,7 @@ static int config_apply_special(config *c, config_args *a, const char *flag, con
 static int config_apply_flag(config *c, config_args *a, const char *flag, const char *arg,
                              char *err, size_t errlen)
 {
-    const setting *k;
+    const setting_key *k;
     size_t base;
     char why[512];
 

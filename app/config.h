@@ -118,7 +118,7 @@ int config_parse_args(config *c, int argc, char **argv, char *err, size_t errlen
  * then the rules'), with in *base (when base is not NULL) the offset of
  * its module's struct in `config`; NULL past the last key. For tests and
  * documentation checks. */
-const struct setting *config_setting(size_t i, size_t *base);
+const struct setting_key *config_setting(size_t i, size_t *base);
 
 /* The --help text: every flag, one line each. */
 void config_usage(FILE *out);

@@ -43,7 +43,7 @@ typedef enum setting_width {
 #define SETTING_KEEP_EMPTY 2u /* an empty value is "", not unset */
 #define SETTING_BARE_MS    4u /* a bare duration is milliseconds (keys named *_ms) */
 
-typedef struct setting {
+typedef struct setting_key {
     const char *section;
     const char *name;
     const char *flag; /* the flag that sets the same field, or NULL */
@@ -58,6 +58,6 @@ typedef struct setting {
                            fact, a measured distribution, or a plain
                            statement that none was found; every [thresholds]
                            key has one (tests/unit/test_config.c) */
-} setting;
+} setting_key;
 
 #endif

@@ -11,65 +11,81 @@
 
 #define SEC UINT64_C(1000000)
 
-#define D(field) .off = offsetof(detect_config, field)
+/* The start of a [thresholds] row: key name, kind and width (base/setting.h
+ * without their prefixes), flags, the field of detect_config, bounds and
+ * default; the row adds its source. */
+#define T(name_, kind_, width_, flags_, field_, min_, max_, def_)                                  \
+    .section = "thresholds", .name = name_, .kind = SETTING_##kind_, .width = SETTING_W_##width_,  \
+    .flags = flags_, .off = offsetof(detect_config, field_), .min = min_, .max = max_, .def = def_
 
-/* clang-format off */
-static const setting detect_rows[] = {
-    {.section = "thresholds", .name = "egress_bytes", .kind = SETTING_SIZE,
-     .width = SETTING_W_U64, D(egress_bytes), .min = 1, .max = UINT64_MAX, .def = "1GiB",
-     .source = "the smallest useful LLM checkpoint: a 0.5B model in bf16 is ~1 GB, a 7B one ~14 GB (detection-notes.md); logs and metrics of an hour are megabytes"},
-    {.section = "thresholds", .name = "egress_window", .kind = SETTING_DURATION,
-     .width = SETTING_W_U64, D(egress_window_us), .min = SEC, .max = UINT64_MAX, .def = "1h",
-     .source = "RITA's shortest long-connection tier (1 h; detection-notes.md)"},
-    {.section = "thresholds", .name = "fanout_hosts", .kind = SETTING_INT,
-     .width = SETTING_W_U32, D(fanout_hosts), .min = 1, .max = UINT32_MAX, .def = "5",
-     .source = "interface.md section 5 default; the grade (where the controller is), not the count, separates a company's bastion or CI"},
-    {.section = "thresholds", .name = "fanout_window", .kind = SETTING_DURATION,
-     .width = SETTING_W_U64, D(fanout_window_us), .min = SEC, .max = UINT64_MAX, .def = "1d",
-     .source = "interface.md section 5 default"},
-    {.section = "thresholds", .name = "fanin_networks", .kind = SETTING_INT,
-     .width = SETTING_W_U32, D(fanin_networks), .min = 1, .max = UINT32_MAX, .def = "6",
-     .source = "interface.md section 5 default"},
-    {.section = "thresholds", .name = "fanin_window", .kind = SETTING_DURATION,
-     .width = SETTING_W_U64, D(fanin_window_us), .min = SEC, .max = UINT64_MAX, .def = "1d",
-     .source = "interface.md section 5 default"},
-    {.section = "thresholds", .name = "proxy_latency_ms", .kind = SETTING_DURATION,
-     .width = SETTING_W_U64, .flags = SETTING_BARE_MS, D(proxy_latency_us), .min = 1000,
-     .max = UINT64_MAX, .def = "25",
-     .source = "above the p99.9 of handshake RTT jitter on a stable path (+19.5 ms, CalcuLatency's data) and Xue et al.'s 15 ms (NDSS 2025); 25 ms of extra RTT puts the user at least ~2,500 km beyond the relay"},
-    {.section = "thresholds", .name = "stepping_delta_ms", .kind = SETTING_DURATION,
-     .width = SETTING_W_U64, .flags = SETTING_BARE_MS, D(stepping_delta_us), .min = 1000,
-     .max = UINT64_MAX, .def = "80",
-     .source = "Zhang and Paxson, \"Detecting Stepping Stones\", USENIX Security 2000"},
-    {.section = "thresholds", .name = "footprint_services", .kind = SETTING_INT,
-     .width = SETTING_W_U32, D(footprint_services), .min = 1, .max = 10000, .def = "3",
-     .source = "no published distribution: one or two mirrors are set by hand anywhere, three China-only services rarely are; low severity"},
-    {.section = "thresholds", .name = "footprint_window", .kind = SETTING_DURATION,
-     .width = SETTING_W_U64, D(footprint_window_us), .min = SEC, .max = UINT64_MAX, .def = "1d",
-     .source = "no published distribution"},
-    {.section = "thresholds", .name = "ai_relay_clients", .kind = SETTING_INT,
-     .width = SETTING_W_U32, D(ai_relay_clients), .min = 1, .max = 10000, .def = "20",
-     .source = "20 clients an hour each matched keep chance matches (rate x lag per request) from adding up (docs/rules.md, ai_api_relay)"},
-    {.section = "thresholds", .name = "ai_relay_window", .kind = SETTING_DURATION,
-     .width = SETTING_W_U64, D(ai_relay_window_us), .min = SEC, .max = UINT64_MAX, .def = "1h",
-     .source = "no published distribution"},
-    {.section = "thresholds", .name = "ai_relay_lag_ms", .kind = SETTING_DURATION,
-     .width = SETTING_W_U64, .flags = SETTING_BARE_MS, D(ai_relay_lag_us), .min = 1000,
-     .max = 60 * SEC, .def = "2s",
-     .source = "a client in China 150-250 ms from the relay needs 2-3 round trips before its request (TCP, TLS), plus the relay's own work"},
-    {.section = "thresholds", .name = "tunnel_min_duration", .kind = SETTING_DURATION,
-     .width = SETTING_W_U64, D(tunnel_min_us), .min = SEC, .max = UINT64_MAX, .def = "2m",
-     .source = "tunnel agents hold their connection for hours and send heartbeats every 10 s (ngrok) to 60 s (Tailscale DERP)"},
-    {.section = "thresholds", .name = "tunnel_bursts", .kind = SETTING_INT,
-     .width = SETTING_W_U32, D(tunnel_bursts), .min = 1, .max = UINT32_MAX, .def = "4",
-     .source = "tunnel agents send heartbeats every 10 s (ngrok) to 60 s (Tailscale DERP); heartbeats alone are graded low by the rule"},
-    {.section = "thresholds", .name = "tunnel_min_bytes", .kind = SETTING_SIZE,
-     .width = SETTING_W_U64, D(tunnel_min_bytes), .min = 1, .max = UINT64_MAX, .def = "4KiB",
-     .source = "a tunnel that lives and carries something; heartbeats alone are graded low by the rule"},
+static const setting_key detect_rows[] = {
+    {T("egress_bytes", SIZE, U64, 0, egress_bytes, 1, UINT64_MAX, "1GiB"),
+     .source =
+         "checkpoint sizes (parameters x 2 bytes in bf16, detection-notes.md): a 1.5B model (3.1 "
+         "GB in bf16, 1.5 GB in 8 bits), a 7B (14 GB) and a 70B (140 GB) one pass 1 GiB; the "
+         "smallest, a 0.5B model (Qwen2.5-0.5B: 0.49B parameters, 0.99 GB in bf16), stays just "
+         "under it and passes only in fp32. An hour of a host's logs and metrics is megabytes"},
+    {T("egress_window", DURATION, U64, 0, egress_window_us, SEC, UINT64_MAX, "1h"),
+     .source = "RITA's shortest long-connection tier, 1 h (detection-notes.md)"},
+    {T("fanout_hosts", INT, U32, 0, fanout_hosts, 1, UINT32_MAX, "5"),
+     .source = "none found: interface.md section 5 states the default and no published "
+               "distribution of GPU hosts per controller was found (enterprise login data such as "
+               "LANL's would give one, not measured here); the grade (where the controller is), "
+               "not this count, separates a company's bastion or CI (docs/rules.md, Look-alikes)"},
+    {T("fanout_window", DURATION, U64, 0, fanout_window_us, SEC, UINT64_MAX, "1d"),
+     .source = "none found: interface.md section 5 default"},
+    {T("fanin_networks", INT, U32, 0, fanin_networks, 1, UINT32_MAX, "6"),
+     .source = "none found: interface.md section 5 states the default and no published "
+               "distribution of controller networks per host was found; the need of a controller "
+               "in China or a relay country, not this count, separates a team in six ordinary "
+               "countries (docs/rules.md, Look-alikes)"},
+    {T("fanin_window", DURATION, U64, 0, fanin_window_us, SEC, UINT64_MAX, "1d"),
+     .source = "none found: interface.md section 5 default"},
+    {T("proxy_latency_ms", DURATION, U64, SETTING_BARE_MS, proxy_latency_us, 1000, UINT64_MAX,
+       "25"),
+     .source = "above the p99.9 of handshake RTT jitter on a stable path (+19.5 ms, CalcuLatency's "
+               "data) and Xue et al.'s binarisation at 15 ms (NDSS 2025), detection-notes.md; 25 "
+               "ms of extra RTT puts the user at least ~2,500 km beyond the relay (light in fibre, "
+               "~100 km per ms of RTT)"},
+    {T("stepping_delta_ms", DURATION, U64, SETTING_BARE_MS, stepping_delta_us, 1000, UINT64_MAX,
+       "80"),
+     .source = "Zhang and Paxson, \"Detecting Stepping Stones\", USENIX Security 2000: delta = 80 "
+               "ms (detection-notes.md)"},
+    {T("footprint_services", INT, U32, 0, footprint_services, 1, 10000, "3"),
+     .source = "none found: no published distribution of China-oriented services per host; one or "
+               "two mirrors are set by hand anywhere, so the rule is low severity"},
+    {T("footprint_window", DURATION, U64, 0, footprint_window_us, SEC, UINT64_MAX, "1d"),
+     .source = "none found: a day, like the GPU-behaviour evidence it joins"},
+    {T("ai_relay_clients", INT, U32, 0, ai_relay_clients, 1, 10000, "20"),
+     .source = "none found: no published count; chance matches grow with the inbound rate times "
+               "the lag, and the rule's quiet-lag condition (docs/rules.md, ai_api_relay), not "
+               "this count, separates a periodic job"},
+    {T("ai_relay_window", DURATION, U64, 0, ai_relay_window_us, SEC, UINT64_MAX, "1h"),
+     .source = "none found"},
+    {T("ai_relay_lag_ms", DURATION, U64, SETTING_BARE_MS, ai_relay_lag_us, 1000, 60 * SEC, "2s"),
+     .source =
+         "a protocol and physics bound: a client in China reaches a relay in the US or Europe over "
+         "8,000-11,000 km of great circle, at least 80-110 ms of RTT in fibre (~100 km per ms of "
+         "RTT), 150-250 ms on real paths (JA4L's path factor 1.5-2, detection-notes.md); its "
+         "request comes after the TCP handshake and a TLS 1.3 1-RTT handshake (RFC 9293, RFC 8446 "
+         "2), so 2-3 round trips; the relay's own work on top has no published figure"},
+    {T("tunnel_min_duration", DURATION, U64, 0, tunnel_min_us, SEC, UINT64_MAX, "2m"),
+     .source = "agents' keep-alive intervals: ngrok heartbeat_interval 10 s (ngrok agent "
+               "configuration), frp 30 s (tcpMux keep-alive, or heartbeatInterval without it; frp "
+               "pkg/config/v1/client.go), Tailscale DERP keep-alive frames every 60 s (tailscale "
+               "derp/derp.go); 2 minutes hold at least 2 of the slowest. The rule's heartbeat "
+               "test, not this length, grades an idle agent low"},
+    {T("tunnel_bursts", INT, U32, 0, tunnel_bursts, 1, UINT32_MAX, "4"),
+     .source = "none found: it only asks that something happened more than a few times; an idle "
+               "ngrok agent makes 12 ON periods in 2 minutes of heartbeats (10 s), so the rule's "
+               "heartbeat test, not this count, grades an idle agent low"},
+    {T("tunnel_min_bytes", SIZE, U64, 0, tunnel_min_bytes, 1, UINT64_MAX, "4KiB"),
+     .source = "none found: it only asks for data each way; heartbeats are tens of bytes each (a "
+               "DERP keep-alive frame is a 5-byte header in a TLS record), so an idle agent passes "
+               "it within the hour and the heartbeat test grades it"},
 };
-/* clang-format on */
 
-const setting *detect_settings(size_t *n)
+const setting_key *detect_settings(size_t *n)
 {
     *n = sizeof(detect_rows) / sizeof(detect_rows[0]);
     return detect_rows;

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct setting; /* base/setting.h */
+struct setting_key; /* base/setting.h */
 
 typedef struct detect_config {
     const char (*china)[3]; /* 2-letter codes, "XX\0" each */
@@ -44,6 +44,6 @@ typedef struct detect_config {
 
 /* The rows of the rules' keys, with offsets into detect_config; *n is set
  * to their number. Static storage. */
-const struct setting *detect_settings(size_t *n);
+const struct setting_key *detect_settings(size_t *n);
 
 #endif

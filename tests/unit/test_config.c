@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "app/config.h"
+#include "base/setting.h"
 
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
@@ -287,6 +288,53 @@ static void test_example_states_the_defaults(void **state)
     assert_string_equal(c.sensor, "sensor-1");
     assert_int_equal(c.ngeo_dbs, 2);
     config_free(&c);
+}
+
+/* Every [thresholds] key, whichever module's table holds it, says where
+ * its default comes from (issue 17: a paper, a protocol fact, a measured
+ * distribution, or plainly that none was found). */
+static void test_thresholds_have_sources(void **state)
+{
+    const setting_key *k;
+    int n = 0;
+
+    (void)state;
+    for (size_t i = 0; (k = config_setting(i, NULL)) != NULL; i++) {
+        if (strcmp(k->section, "thresholds") != 0)
+            continue;
+        n++;
+        if (k->def == NULL || k->source == NULL || strlen(k->source) < 10)
+            fail_msg("[thresholds] %s: no default or no source", k->name);
+    }
+    assert_int_equal(n, 18);
+}
+
+/* docs/rules.md's table of thresholds has a row "| `key` | `default` |
+ * source |" for each key, with the default the code's table gives. */
+static void test_rules_md_states_the_thresholds(void **state)
+{
+    static char text[200000];
+    char src[4096], row[2048];
+    const char *dir = getenv("LOOPHOLE_TESTDATA");
+    const setting_key *k;
+    size_t len;
+    FILE *in;
+
+    (void)state;
+    snprintf(src, sizeof src, "%s/../../docs/rules.md", dir ? dir : "tests/data");
+    in = fopen(src, "r");
+    assert_non_null(in);
+    len = fread(text, 1, sizeof text - 1, in);
+    fclose(in);
+    assert_true(len < sizeof text - 1);
+    text[len] = '\0';
+    for (size_t i = 0; (k = config_setting(i, NULL)) != NULL; i++) {
+        if (strcmp(k->section, "thresholds") != 0)
+            continue;
+        snprintf(row, sizeof row, "\n| `%s` | `%s` | ", k->name, k->def);
+        if (strstr(text, row) == NULL)
+            fail_msg("docs/rules.md has no row '| `%s` | `%s` |'", k->name, k->def);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -981,6 +1029,8 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_full_file_sets_every_key),
         cmocka_unit_test(test_example_states_the_defaults),
+        cmocka_unit_test(test_thresholds_have_sources),
+        cmocka_unit_test(test_rules_md_states_the_thresholds),
         cmocka_unit_test(test_flags_override_file),
         cmocka_unit_test(test_r_replaces_file_interface),
         cmocka_unit_test(test_every_flag),
