@@ -600,26 +600,25 @@ static void sensor_final_stats(sensor *s)
 }
 
 /* Warns about anything dropped, whether or not --stats was given: nothing
- * is lost silently. */
+ * is lost silently. Read from the counters the modules describe. */
 static void sensor_warn_drops(sensor *s)
 {
-    const capture_stats *cs = capture_get_stats(s->cap);
-    json_t *reasons = json_object();
-    uint64_t drops = capture_drop_reasons(cs, reasons);
-    uint64_t evicted = 0;
+    json_t *o = sensor_stats_json(s);
+    uint64_t drops = (uint64_t)json_integer_value(json_object_get(o, "drops"));
+    uint64_t evicted = (uint64_t)json_integer_value(json_object_get(o, "flows_evicted"));
 
-    for (unsigned i = 0; i < s->nworkers; i++)
-        evicted += STAT_GET(worker_flow_stats(s->workers[i])->ended[FLOW_END_EVICTED]);
     if (drops) {
-        char *r = json_dumps(reasons, JSON_PRESERVE_ORDER | JSON_COMPACT);
+        char *r =
+            json_dumps(json_object_get(o, "drop_reasons"), JSON_PRESERVE_ORDER | JSON_COMPACT);
         fprintf(stderr, "loophole: warning: %llu of %llu packets dropped: %s\n",
-                (unsigned long long)drops, (unsigned long long)STAT_GET(cs->packets), r ? r : "");
+                (unsigned long long)drops,
+                (unsigned long long)json_integer_value(json_object_get(o, "packets")), r ? r : "");
         free(r);
     }
     if (evicted)
         fprintf(stderr, "loophole: warning: flow table full, %llu flows evicted early\n",
                 (unsigned long long)evicted);
-    json_decref(reasons);
+    json_decref(o);
 }
 
 /* The source tree of a developer build, where the default data lives
