@@ -2,9 +2,9 @@
  *
  * One `config` struct holds every setting; the rules' thresholds are the
  * rules' own struct inside it (`rules`), set through the rules' key table
- * (rules/detect_config.c). Data enters in three layers, each
- * overriding the one before: config_init() sets the defaults, the INI file
- * named by -c (config_load_file) and then the command line flags
+ * (rules/detect_config.c). Data enters in three layers, each overriding
+ * the one before: config_init() sets the defaults, the INI file named by
+ * -c (config_load_file) and then the command line flags
  * (config_parse_args). What leaves is the filled struct, read-only for the
  * rest of the run; other modules copy what they need at their own setup.
  *
