@@ -86,10 +86,11 @@ static int detect_is_hosting(const geo_party *p)
            (strcmp(p->category, "hosting") == 0 || strcmp(p->category, "china_cloud") == 0);
 }
 
-/* The controller's network: /24 for IPv4, /48 for IPv6, as text: the
- * longest prefixes networks accept in global routing (RFC 7454 6.1.3),
- * so the smallest block one party announces and owns; /48 is also the
- * usual end-site assignment (RFC 6177). */
+/* The controller's network: /24 for IPv4, /48 for IPv6, as text: routes
+ * more specific than these are commonly filtered in global routing
+ * (Sediqi et al., "Hyper-Specific Prefixes", ACM CCR 2022), so they are
+ * the smallest blocks one party announces; /48 is also the usual
+ * end-site assignment (RFC 6177). */
 static void detect_network(const pkt_addr *a, char *buf, size_t len)
 {
     pkt_addr n = *a;
