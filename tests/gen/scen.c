@@ -117,13 +117,19 @@ static uint64_t ssh_key(struct gen *g, struct gen_flow *f, uint64_t t, uint64_t 
     return e;
 }
 
-static int ssh_session(struct gen *g, const char *cip, const char *sip, uint64_t t,
-                       const struct ssh_opts *o)
+/* An interactive SSH session whose client delays what it sends by the
+ * random amounts jit (everything) and beyond (its dependent answers:
+ * a relay further back); either may be NULL (flow_jitter). */
+static int ssh_session_jit(struct gen *g, const char *cip, const char *sip, uint64_t t,
+                           const struct ssh_opts *o, const struct gen_jitter *jit,
+                           const struct gen_jitter *beyond)
 {
     struct gen_flow *f = flow_mk(g, 6, cip, sip, 22, "ssh", NULL);
     struct gen_rng *r = &g->rng;
     flow_rtt(f, o->rtt_c, o->rtt_s);
     f->extra[GEN_C2S] = o->extra_c;
+    if (jit || beyond)
+        flow_jitter(g, f, GEN_C2S, jit, beyond);
     t = ssh_setup(g, f, t) + ms(g, 800, 3000);
     for (int k = 0; k < o->keys;) {
         int burst = (int)gen_range(r, 5, 14);
@@ -143,6 +149,12 @@ static int ssh_session(struct gen *g, const char *cip, const char *sip, uint64_t
     tcp_close(f, GEN_S2C, t + 200);
     g->planned += f->nseg;
     return sched_add(g, f);
+}
+
+static int ssh_session(struct gen *g, const char *cip, const char *sip, uint64_t t,
+                       const struct ssh_opts *o)
+{
+    return ssh_session_jit(g, cip, sip, t, o, NULL, NULL);
 }
 
 /* ---- TLS --------------------------------------------------------------- */
@@ -1876,6 +1888,69 @@ static int scen_rules_fep_miss(struct gen *g)
                : 0;
 }
 
+/* ---- proxy_latency: relays that jitter, relays behind relays ---------- */
+
+#define LAT_MY_RELAY  "43.252.36.20"   /* MY, Net Onboard: no hosting category */
+#define LAT_TOKYO_VPS "103.201.130.10" /* JP, xTom Japan (hosting) */
+#define LAT_US_MOBILE "172.56.20.30"   /* US, T-Mobile USA */
+
+/* n SSH sessions (lo..hi) from `cip` to GPU1 at times drawn over an hour
+ * or two, each typed into for 15-60 keystrokes; the round trip from the
+ * sensor and the way beyond are drawn per session from the given ranges
+ * (us), the jitter applies to each. */
+static int lat_sessions(struct gen *g, const char *cip, int lo, int hi, const uint32_t rtt[2],
+                        const uint32_t extra[2], const struct gen_jitter *jit,
+                        const struct gen_jitter *beyond)
+{
+    int n = (int)gen_range(&g->rng, (uint32_t)lo, (uint32_t)hi);
+    uint64_t t = GEN_START_US;
+    for (int i = 0; i < n; i++) {
+        struct ssh_opts o = {gen_range(&g->rng, rtt[0], rtt[1]), gen_range(&g->rng, 1000, 3000),
+                             (int)gen_range(&g->rng, 15, 60), (int)gen_range(&g->rng, 1500, 6000),
+                             gen_range(&g->rng, extra[0], extra[1])};
+        if (ssh_session_jit(g, cip, GPU1, t, &o, jit, beyond) < 0)
+            return -1;
+        t += ms(g, 300000, 2400000);
+    }
+    return 0;
+}
+
+/* A relay in Malaysia (no hosting category: only proxy_latency can see
+ * it) that holds every packet it sends for a random 10-60 ms (netem-style
+ * uniform delay, the handshake's ACK included) to blur its round trips.
+ * Kuala Lumpur to the US west coast is 170-230 ms; its users in China
+ * are 40-90 ms beyond it (Guangzhou to Shanghai, over Hong Kong). */
+static int scen_lat_relay_jitter(struct gen *g)
+{
+    static const uint32_t rtt[2] = {170000, 230000}, extra[2] = {40000, 90000};
+    static const struct gen_jitter relay = {GEN_JIT_UNIFORM, 10000, 60000};
+    return lat_sessions(g, LAT_MY_RELAY, 2, 4, rtt, extra, &relay, NULL);
+}
+
+/* The last hop of a chain: a Tokyo VPS (100-140 ms from the US west
+ * coast) fed from a Hong Kong relay (Tokyo to Hong Kong 45-60 ms), whose
+ * users in China are 30-70 ms beyond it: 75-130 ms beyond the Tokyo VPS,
+ * the Hong Kong relay adding its own random 10-60 ms. */
+static int scen_lat_chain(struct gen *g)
+{
+    static const uint32_t rtt[2] = {100000, 140000}, extra[2] = {75000, 130000};
+    static const struct gen_jitter hk = {GEN_JIT_UNIFORM, 10000, 60000};
+    return lat_sessions(g, LAT_TOKYO_VPS, 2, 4, rtt, extra, NULL, &hk);
+}
+
+/* Near miss: a user in the US on a mobile line, directly. LTE round trips
+ * to a US data centre are 45-110 ms, and every packet waits in the radio
+ * link's queues a varying time (tens of ms packet to packet even on a
+ * steady connection, Rohde & Schwarz's TWAMP field tests 2021-22):
+ * exponential with a mean of 5-20 ms, at most 250 ms, on every packet,
+ * handshake and answers alike. Nothing lies beyond the client. */
+static int scen_la_mobile_us(struct gen *g)
+{
+    static const uint32_t rtt[2] = {45000, 110000}, extra[2] = {0, 0};
+    struct gen_jitter lte = {GEN_JIT_EXP, gen_range(&g->rng, 5000, 20000), 250000};
+    return lat_sessions(g, LAT_US_MOBILE, 3, 6, rtt, extra, &lte, NULL);
+}
+
 /* ---- relays known only from the generated hosting table -------------- */
 
 /* relay_control through a Hong Kong VPS whose AS (152194, "CTG Server
@@ -1898,6 +1973,12 @@ const struct gen_scenario gen_scenarios[] = {
      scen_la_ci_fanout},
     {"la-tokyo-bastion", "benign: a Japanese team's SSH bastion on AWS Tokyo",
      scen_la_tokyo_bastion},
+    {"la-mobile-us", "benign: SSH from a US mobile line with jittery round trips",
+     scen_la_mobile_us},
+    {"lat-relay-jitter", "SSH through a Malaysian relay adding random 10-60 ms, users in China",
+     scen_lat_relay_jitter},
+    {"lat-chain", "SSH from a Tokyo VPS fed from a jittering Hong Kong relay, users in China",
+     scen_lat_chain},
     {"la-six-countries", "benign: one team driving a GPU host from six ordinary countries",
      scen_la_six_countries},
     {"la-jump-host", "benign: US employees through the company's SSH jump host", scen_la_jump_host},
