@@ -25,8 +25,16 @@
 #include "capture/packet.h"
 #include "flow.h"
 
-#define TIMING_RTT_SAMPLES 16     /* application RTT samples kept (the first) */
-#define TIMING_RTT_DECIDE  4      /* samples before the extra round trip counts */
+/* Application RTT samples kept (the first), and how many the extra round
+ * trip needs before it counts. Xue et al. (NDSS 2025) decide by a
+ * sequential test over many binarised exchanges, never one; CalcuLatency
+ * (USENIX Security 2024) and JA4L compare low ends of several samples.
+ * With 4, the lower quartile passes a bound only when 3 of 4 samples do:
+ * about 4p^3 for a direct client whose samples pass by chance with
+ * probability p (handshake RTT noise is +19.5 ms at p99.9 on a stable
+ * path, detection-notes.md). An SSH login gives 6. */
+#define TIMING_RTT_SAMPLES 16
+#define TIMING_RTT_DECIDE  4
 #define TIMING_BURSTS      8      /* ON-period starts kept (the latest) */
 #define TIMING_BURSTS_MAX  64     /* ... once the flow has keystrokes */
 #define TIMING_IDLE_US     500000 /* OFF after more than this without data */
