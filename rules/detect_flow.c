@@ -223,10 +223,11 @@ static void detect_relay_control(detect *d, event_queue *q, const detect_view *v
 }
 
 /* proxy_latency: the application round trip of a control session to a
- * GPU host exceeds its TCP round trip by more than proxy_latency_ms: the
- * TCP peer terminates the connection and the user is further away
- * (CalcuLatency, detection-notes.md). 1 ms of round trip is at most
- * ~100 km of fibre, so the extra bounds the user's distance from the
+ * GPU host (the lower quartile of 4 or more dependent exchanges) exceeds
+ * its least TCP round trip by more than proxy_latency_ms: the TCP peer
+ * terminates the connection and the user is further away (CalcuLatency;
+ * Xue et al., NDSS 2025; detection-notes.md). 1 ms of round trip is at
+ * most ~100 km of fibre, so the extra bounds the user's distance from the
  * relay. */
 static void detect_proxy_latency(detect *d, event_queue *q, const detect_view *v)
 {
@@ -238,10 +239,11 @@ static void detect_proxy_latency(detect *d, event_queue *q, const detect_view *v
         return;
     double ms = (double)extra / 1000.0;
     snprintf(detail, sizeof(detail),
-             "%s: application round trip %.1f ms, TCP round trip to %s %.1f ms: %.1f ms extra "
-             "(threshold %.0f ms), so the user is up to %.0f km beyond %s",
-             v->f->control, v->timing.app_rtt_us / 1000.0, v->client_ip,
-             v->f->rtt_client_us / 1000.0, ms, d->cfg->proxy_latency_us / 1000.0, ms * 100.0,
+             "%s: application round trip %.1f ms (lower quartile of %u exchanges), least TCP "
+             "round trip to %s %.1f ms: %.1f ms extra (threshold %.0f ms), so the user is up "
+             "to %.0f km beyond %s",
+             v->f->control, v->timing.app_rtt_us / 1000.0, v->timing.nrtt, v->client_ip,
+             v->timing.tcp_min_us / 1000.0, ms, d->cfg->proxy_latency_us / 1000.0, ms * 100.0,
              v->client_ip);
     snprintf(summary, sizeof(summary),
              "%s relays a %s session to GPU host %s for a user %.0f ms (up to %.0f km) further "
