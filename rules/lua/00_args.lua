@@ -116,7 +116,7 @@ earliest due time, which the writer keeps: redis/settle.h); of lh_settle:
 ]]
 
 local VERSION = 'loophole-functions 6'
-local EVIDENCE_MAX = 16
+local EVIDENCE_MAX = 16 -- interface.md section 2: an alert's evidence holds up to 16 items
 
 local function n(s, what)
   local v = tonumber(s)

@@ -169,7 +169,7 @@ end
 
 local SEVERITY_RANK = { low = 1, medium = 2, high = 3, critical = 4 }
 local SEVERITIES = { 'critical', 'high', 'medium', 'low' } -- highest first
-local FACTS_KEPT = 64 -- facts remembered per (alert window, severity): the earliest
+local FACTS_KEPT = 64 -- facts kept per (alert window, severity), the earliest (a memory bound, no source)
 
 
 -- The position of the bracket that closes the array or object opened

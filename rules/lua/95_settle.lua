@@ -13,7 +13,7 @@ whatever the order the records arrived in.
 
 ARGS.lh_settle = { req = { 'upto_us' }, opt = { 'ev' }, alert = 'none' }
 
-local SETTLE_MAX = 256 -- windows settled per call; the rest at the next
+local SETTLE_MAX = 256 -- windows settled per call, the rest at the next (a work bound, no source)
 
 -- FCALL lh_settle 4 K host risk alerts (1 K in a cluster), by name:
 --       upto_us [ev]
