@@ -234,7 +234,8 @@ severity is published as an escalation, anything else only updates the
 stored alert.
   K:pend                  zset  alert key -> packet time it is due   (TTL ttl_s)
   K:alert:...:f:<sev>     zset  fact id -> packet time, the earliest FACTS_KEPT
-  K:alert:...:fj          hash  fact id -> the fact (JSON)           (TTL ttl_s)
+  K:alert:...:fj          hash  fact id -> the fact (JSON), of those kept
+  K:alert:...:fids        set   every fact id recorded              (TTL ttl_s)
   K:settle:<ev>           string the answer of a settle call, for a resend
                                                                    (TTL 1 h)
 ]]
@@ -291,13 +292,17 @@ local function fact(keys, w, b, ttl, a, extra, opt)
                              post = post, extra = extra, items = items, q = opt.q ~= false,
                              span = opt.span })
   local keep = math.max(ttl, a.keep)
-  if redis.call('HSETNX', dkey .. ':fj', id, rec) == 0 then
+  -- every fact id is remembered, the bodies of the earliest FACTS_KEPT only
+  local seen = redis.call('SADD', dkey .. ':fids', id) == 0
+  redis.call('EXPIRE', dkey .. ':fids', ttl)
+  if seen then
     -- seen before: a resent call (its first answer was lost) still tells
     -- its sender the window is pending; a replay of a settled one does not
     if redis.call('ZSCORE', keys[1] .. ':pend', dkey) then return settle_hint(keys), false end
     return nil, false
   end
   local fz = dkey .. ':f:' .. a.severity
+  redis.call('HSET', dkey .. ':fj', id, rec)
   redis.call('ZADD', fz, fmt(opt.ts), id)
   if redis.call('ZCARD', fz) > FACTS_KEPT then
     for _, old in ipairs(redis.call('ZRANGE', fz, FACTS_KEPT, -1)) do
