@@ -1102,6 +1102,64 @@ static int scen_egress_midday(struct gen *g)
     return egress_held(g, GEN_START_US + (4 * 3600 + 50 * 60) * GEN_SEC);
 }
 
+/* weights_egress in pieces: a multipart upload (S3's and OSS's API: the
+ * object cut into parts, each part its own PUT, several in flight at
+ * once; the AWS CLI runs 10 at a time, ossutil 5-15) from GPU1 over
+ * 8-16 parallel connections, each to whichever address the store's name
+ * resolved to, spread round-robin over 6-10 /24 networks of `prefix`
+ * (a.b, third octet drawn). The whole object is `--packets` MSS segments
+ * (default 1.2-3 GB: a 0.5-1.5B model in bf16); each connection carries
+ * its share +-30 %, so no /24 gets more than a third of it. */
+static int egress_parts(struct gen *g, const char *sni, const char *prefix, uint32_t rtt_lo,
+                        uint32_t rtt_hi)
+{
+    uint64_t total =
+        g->packets ? g->packets * 1448 : (uint64_t)gen_range(&g->rng, 1200, 3000) * 1000 * 1000;
+    int conns = (int)gen_range(&g->rng, 8, 16), nets = (int)gen_range(&g->rng, 6, 10);
+    uint32_t first = gen_range(&g->rng, 150, 200);
+    uint64_t t0 = GEN_START_US + ms(g, 1000, 20000);
+    char ip[32];
+    for (int i = 0; i < conns; i++) {
+        uint64_t share = total / (uint64_t)conns;
+        share = share * gen_range(&g->rng, 70, 130) / 100;
+        /* /24s first+0, first+3, ...: distinct networks of the prefix. */
+        snprintf(ip, sizeof(ip), "%s.%u.%u", prefix, first + (uint32_t)(i % nets) * 3,
+                 gen_range(&g->rng, 2, 250));
+        struct bulk_opts b = {
+            sni, share, 1, 150, gen_range(&g->rng, rtt_lo, rtt_hi), snaplen_or(g, 96)};
+        if (bulk_session(g, GPU1, ip, t0 + ms(g, 0, 800), &b) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The parts go to a bucket of Alibaba OSS in Hong Kong (Chinese object
+ * storage by name), 150-200 ms from a GPU host in the US. */
+static int scen_egress_parts(struct gen *g)
+{
+    return egress_parts(g, "ckpt-2b9e.oss-cn-hongkong.aliyuncs.com", "8.210", 150000, 200000);
+}
+
+/* The same to a MinIO store the reseller runs on Alibaba Cloud ECS
+ * instances in Hong Kong: a name in no list, the addresses a relay
+ * country's Chinese-cloud space (summed per AS). */
+static int scen_egress_parts_minio(struct gen *g)
+{
+    return egress_parts(g, "s3.ckpt-sync.net", "8.217", 150000, 200000);
+}
+
+/* Near miss: the tenant's nightly backup to its own S3 bucket, the same
+ * multipart shape and size, in us-west-2 or eu-west-1 (drawn), after the
+ * tenant's engineer logged in over SSH from the company's network. */
+static int scen_la_egress_backup(struct gen *g)
+{
+    int eu = gen_range(&g->rng, 0, 1) == 1;
+    if (rules_ssh(g, "12.130.10.10", GPU1, GEN_START_US, gen_range(&g->rng, 20000, 70000), 0) < 0)
+        return -1;
+    return eu ? egress_parts(g, "backup-lab7.s3.eu-west-1.amazonaws.com", "52.218", 75000, 110000)
+              : egress_parts(g, "backup-lab7.s3.us-west-2.amazonaws.com", "52.92", 20000, 60000);
+}
+
 /* A stepping stone: the user types into an SSH session on the
  * intermediary, which types the same keys into its SSH session to the GPU
  * host a few ms later; the GPU host's output comes back the other way. */
@@ -1940,6 +1998,15 @@ const struct gen_scenario gen_scenarios[] = {
      "egress-ctl with the SSH login at 23:50 UTC held open, the upload after midnight",
      scen_egress_midnight},
     {"egress-midday", "egress-midnight ten hours earlier, inside one UTC day", scen_egress_midday},
+    {"egress-parts",
+     "a checkpoint uploaded in parts to Alibaba OSS Hong Kong over 8-16 connections, 6-10 /24s",
+     scen_egress_parts},
+    {"egress-parts-minio",
+     "the same parts to a MinIO store on Alibaba Cloud Hong Kong, a name in no list",
+     scen_egress_parts_minio},
+    {"la-egress-backup",
+     "benign: a tenant's multipart backup to its own S3 bucket (us-west-2 or eu-west-1)",
+     scen_la_egress_backup},
     {"relay-hop", "stepping stone: CN user -> SSH on a UK host -> SSH to a GPU host, keys relayed",
      scen_relay_hop},
     {"relay-hop-miss", "the same two SSH sessions on the UK host, typed independently",

@@ -75,4 +75,8 @@ threads=2
 gen=(--packets 20000)
 conf=(-c "$LOOPHOLE_SRC/tests/data/rules/corr.conf")
 check la-egress-home -weights_egress count=0
+# A tenant's multipart backup to its own S3 bucket in us-west-2 or
+# eu-west-1, 8-16 connections to 6-10 /24s: a hyperscaler outside China
+# and the relay countries is summed per /24 only, and controls nothing.
+check la-egress-backup -weights_egress count=0
 exit $fail
