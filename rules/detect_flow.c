@@ -377,12 +377,15 @@ static void detect_tunnel_mark(event_queue *q, const detect_view *v)
 
 /* reseller_fanout: one controller touches fanout_hosts distinct GPU
  * hosts in fanout_window. Observed for two entities, the controller's
- * address and its /24 (/48) network (a reseller's pool of addresses).
- * A GPU host with a tenant in the inventory counts as its tenant, so a
- * team driving its own cluster counts once. Controllers in China, in a
- * relay country's hosting/VPN/proxy space or on an anonymiser make it
- * high; anyone else (a company's bastion or CI, on a hyperscaler or not)
- * only low (interface.md). */
+ * address and its /24 (/48) network (a reseller's pool of addresses:
+ * several addresses of one hosting /24 each driving one or two hosts are
+ * one access point). Hosts are counted, not tenants: a reseller's gateway
+ * drives many hosts under a handful of accounts, and collapsing a
+ * tenant's hosts into one would hide it. What keeps a company's own
+ * bastion or CI quiet is the grade, not the count: controllers in China,
+ * in a relay country's hosting/VPN/proxy space or on an anonymiser make
+ * it high; anyone else (on a hyperscaler or not) only low
+ * (interface.md). */
 static void detect_fanout(detect *d, event_queue *q, const detect_view *v)
 {
     char value[320], net[80], entity[96], detail[256], summary[320];
@@ -390,10 +393,7 @@ static void detect_fanout(detect *d, event_queue *q, const detect_view *v)
 
     if (!detect_inbound_control(v) || !detect_server_gpu(v))
         return;
-    if (v->server->tenant)
-        snprintf(value, sizeof(value), "tenant:%s", v->server->tenant);
-    else
-        snprintf(value, sizeof(value), "host:%s", v->server_ip);
+    snprintf(value, sizeof(value), "host:%s", v->server_ip);
     snprintf(detail, sizeof(detail), "%s session from %s (%s) to GPU host %s%s%s", v->f->control,
              v->client_ip, detect_cc(v->client), v->server_ip,
              v->server->tenant ? " of tenant " : "", v->server->tenant ? v->server->tenant : "");
@@ -403,8 +403,8 @@ static void detect_fanout(detect *d, event_queue *q, const detect_view *v)
     for (int i = 0; i < 2; i++) {
         snprintf(entity, sizeof(entity), "ctl:%s", who[i]);
         snprintf(summary, sizeof(summary),
-                 "controller %s (%s) controls %u or more GPU hosts or tenants within %llu h: %s",
-                 who[i], detect_cc(v->client), d->cfg->fanout_hosts,
+                 "controller %s (%s) controls %u or more GPU hosts within %llu h: %s", who[i],
+                 detect_cc(v->client), d->cfg->fanout_hosts,
                  (unsigned long long)(d->cfg->fanout_window_us / 3600000000ULL),
                  strong ? "a reseller's access point"
                         : "from an ordinary network, more often a company's bastion or CI than a "

@@ -1394,6 +1394,55 @@ static int scen_la_ci_fanout(struct gen *g)
     return 0;
 }
 
+/* reseller_fanout spread out: `addrs` addresses of the /24 `net` (a.b.c)
+ * each drive `lo`-`hi` GPU hosts of their own (hosts `base`, `base`+1,
+ * ... of la_gpu) over SSH at times drawn over 09:00-23:00 UTC of one
+ * day, `rtt` the round trip to them. An address whose hosts are drawn as
+ * `shared` also drives the hosts of the address before it (engineers of
+ * one team sharing a fleet). */
+static int fanout_spread(struct gen *g, const char *net, int addrs, int lo, int hi, int shared,
+                         uint32_t rtt_lo, uint32_t rtt_hi)
+{
+    char ip[32], gpu[32];
+    int host = 0, prev = 0;
+    uint32_t last = 9;
+    for (int a = 0; a < addrs; a++) {
+        int n = (int)gen_range(&g->rng, (uint32_t)lo, (uint32_t)hi), from = host;
+        last += gen_range(&g->rng, 1, 9); /* addresses taken as they come */
+        snprintf(ip, sizeof(ip), "%s.%u", net, last);
+        if (shared && a > 0)
+            from = prev;
+        for (int i = from; i < host + n; i++) {
+            la_gpu(gpu, sizeof(gpu), i);
+            uint64_t t = GEN_START_US + ms(g, 0, 14 * 3600 * 1000);
+            if (rules_ssh(g, ip, gpu, t, gen_range(&g->rng, rtt_lo, rtt_hi), 0) < 0)
+                return -1;
+        }
+        prev = host;
+        host += n;
+    }
+    return 0;
+}
+
+/* A reseller's gateway: 6-9 addresses of one Hong Kong hosting /24
+ * (AS152194, a VPS provider known from the generated hosting table), each
+ * driving 1-2 GPU hosts over the day, 6-18 hosts in all (whose accounts
+ * are few: the test's inventory puts them under three tenants), 150-200 ms
+ * from the US hosts. No address reaches fanout_hosts; the /24 does. */
+static int scen_rules_fanout_spread(struct gen *g)
+{
+    return fanout_spread(g, "1.32.205", (int)gen_range(&g->rng, 6, 9), 1, 2, 0, 150000, 200000);
+}
+
+/* Near miss: a Japanese company's own fleet of one tenant, 6-20 hosts,
+ * driven by 2-4 engineers from the company's office network (an NTT
+ * business line in Tokyo, no hosting category), each reaching 3-5 hosts
+ * of their own and the previous engineer's over the day. */
+static int scen_la_fleet_own(struct gen *g)
+{
+    return fanout_spread(g, "153.156.48", (int)gen_range(&g->rng, 2, 4), 3, 5, 1, 100000, 140000);
+}
+
 /* relay_control: a Japanese team's bastion on AWS Tokyo; the engineers
  * sit a few ms from it (Tokyo metro), the bastion forwards their SSH. */
 static int scen_la_tokyo_bastion(struct gen *g)
@@ -1954,6 +2003,9 @@ static int scen_rules_relay_generated_miss(struct gen *g)
 const struct gen_scenario gen_scenarios[] = {
     {"la-ci-fanout", "benign: a CI runner on AWS US driving 5-12 GPU hosts of its company",
      scen_la_ci_fanout},
+    {"la-fleet-own",
+     "benign: 2-4 engineers on a Japanese company's office /24 drive its 6-20 hosts over a day",
+     scen_la_fleet_own},
     {"la-tokyo-bastion", "benign: a Japanese team's SSH bastion on AWS Tokyo",
      scen_la_tokyo_bastion},
     {"la-six-countries", "benign: one team driving a GPU host from six ordinary countries",
@@ -2019,6 +2071,9 @@ const struct gen_scenario gen_scenarios[] = {
     {"rules-relay-miss", "US VPS relay adding 15 ms; plain HTTPS from the Hong Kong cloud",
      scen_rules_relay_miss},
     {"rules-fanout", "one controller in China drives five GPU hosts", scen_rules_fanout},
+    {"rules-fanout-spread",
+     "6-9 addresses of one Hong Kong hosting /24 each drive 1-2 GPU hosts over a day",
+     scen_rules_fanout_spread},
     {"rules-fanout-edge", "the same five hosts split by midnight UTC (3 + 2)",
      scen_rules_fanout_edge},
     {"rules-fanin", "one GPU host controlled from CN, HK, US and UK networks", scen_rules_fanin},
