@@ -1352,6 +1352,104 @@ static int scen_rules_ai_relay_unlinked(struct gen *g)
     return 0;
 }
 
+/* An API relay's or a job's kept-alive HTTP/2 connection from GPU2 to an
+ * AI API, opened at t0 and held until `end`: the TLS handshake, then a
+ * PING each way every 15-30 s (39-byte records), and one request (HEADERS
+ * and DATA: 400-4000 bytes of records) at each time of `req`, answered as
+ * a stream of 10-60 small records (an SSE token stream, 40-250 ms apart)
+ * after 0.3-1.5 s to the first token. Segments are sorted at commit, so
+ * overlapping streams interleave on the wire as HTTP/2 multiplexes them. */
+static int api_pooled(struct gen *g, const char *ip, const char *sni, uint64_t t0, uint64_t end,
+                      const uint64_t *req, int nreq)
+{
+    struct gen_flow *f = flow_mk(g, 6, GPU2, ip, 443, "tls", sni);
+    struct gen_rng *r = &g->rng;
+    flow_rtt(f, 300, gen_range(r, 8000, 20000));
+    uint64_t t = tls_setup(g, f, t0, sni);
+    for (uint64_t p = t + ms(g, 15000, 30000); p < end; p += ms(g, 15000, 30000)) {
+        tcp_send(f, GEN_C2S, p, g->msg, tls_appdata(g->msg, r, 39));
+        tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, p), g->msg, tls_appdata(g->msg, r, 39));
+    }
+    for (int i = 0; i < nreq; i++) {
+        uint64_t q = req[i];
+        tcp_send(f, GEN_C2S, q, g->msg, tls_appdata(g->msg, r, gen_range(r, 400, 4000)));
+        uint64_t c = tcp_reply(f, GEN_S2C, q) + ms(g, 300, 1500);
+        for (int k = (int)gen_range(r, 10, 60); k > 0; k--, c += ms(g, 40, 250))
+            tcp_send(f, GEN_S2C, c, g->msg, tls_appdata(g->msg, r, gen_range(r, 40, 250)));
+    }
+    tcp_close(f, GEN_C2S, end);
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+/* Visitors from China: n clients (27.185.x.y), 1-3 requests each at times
+ * drawn over [t0, t0 + span), each a new TLS connection to GPU2 150-250 ms
+ * away. When `relayed` is not NULL, each request's start and the time the
+ * relay sends it upstream (the request arrives after three round trips,
+ * then 50-300 ms of the relay's own work) are appended to it. */
+static int api_visitors(struct gen *g, int n, uint64_t t0, uint64_t span, uint64_t *relayed,
+                        int *nrelayed)
+{
+    struct tls_opts in = {443, 0, 300, 0};
+    char ip[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(ip, sizeof(ip), "27.185.%d.%d", 10 + i, 20 + i);
+        in.rtt_c = gen_range(&g->rng, 150000, 250000);
+        for (int k = (int)gen_range(&g->rng, 1, 3); k > 0; k--) {
+            uint64_t t = t0 + (uint64_t)gen_range(&g->rng, 0, (uint32_t)(span / 1000)) * 1000;
+            if (tls_session_at(g, ip, GPU2, "chat.example-ai.net", t, &in, 1) < 0)
+                return -1;
+            if (relayed)
+                relayed[(*nrelayed)++] = t + 3 * (uint64_t)in.rtt_c + ms(g, 50, 300);
+        }
+    }
+    return 0;
+}
+
+/* ai_api_relay through pooled connections: GPU2 relays 30-45 clients in
+ * China (1-3 requests each over 30 minutes) onto two kept-alive HTTP/2
+ * connections to api.openai.com and api.anthropic.com opened before the
+ * first client and held 32-40 minutes (longer than flow_active_timeout,
+ * so each is cut into two records): no upstream connection is opened per
+ * request. */
+static int scen_rules_ai_relay_pooled(struct gen *g)
+{
+    uint64_t req[160], t0 = GEN_START_US + 10 * GEN_SEC, span = 30ULL * 60 * GEN_SEC;
+    uint64_t end = GEN_START_US + ms(g, 32 * 60000, 40 * 60000);
+    uint64_t a[160], b[160];
+    int n = 0, na = 0, nb = 0;
+    if (api_visitors(g, (int)gen_range(&g->rng, 30, 45), t0, span, req, &n) < 0)
+        return -1;
+    for (int i = 0; i < n; i++) { /* the relay picks a connection per request */
+        if (gen_range(&g->rng, 0, 1))
+            a[na++] = req[i];
+        else
+            b[nb++] = req[i];
+    }
+    return api_pooled(g, "162.159.140.245", "api.openai.com", GEN_START_US, end, a, na) < 0 ||
+                   api_pooled(g, "160.79.104.10", "api.anthropic.com", GEN_START_US, end, b, nb) < 0
+               ? -1
+               : 0;
+}
+
+/* Near miss: a job on GPU2 calls api.openai.com on a timer (every 3-30 s,
+ * drawn, a few ms of scheduling jitter) over one kept-alive connection for
+ * 32-40 minutes, while the host's web site gets the same 30-45 visitors
+ * from China. */
+static int scen_la_api_periodic(struct gen *g)
+{
+    uint64_t req[1000], t0 = GEN_START_US + 10 * GEN_SEC, span = 30ULL * 60 * GEN_SEC;
+    uint64_t end = GEN_START_US + ms(g, 32 * 60000, 40 * 60000);
+    uint64_t period = ms(g, 3000, 30000);
+    int n = 0;
+    if (api_visitors(g, (int)gen_range(&g->rng, 30, 45), t0, span, NULL, NULL) < 0)
+        return -1;
+    for (uint64_t t = GEN_START_US + ms(g, 1000, 5000); t + 10 * GEN_SEC < end && n < 1000;
+         t += period)
+        req[n++] = t + ms(g, 0, 5);
+    return api_pooled(g, "162.159.140.245", "api.openai.com", GEN_START_US, end, req, n);
+}
+
 /* Near miss of reverse_tunnel: the tenant's own SSH session from the US
  * drives the GPU host in the same hour, before the ngrok connection of
  * rules-tunnel opens: the tunnel is not the only way in. */
@@ -2098,6 +2196,13 @@ const struct gen_scenario gen_scenarios[] = {
      scen_rules_ai_relay_far},
     {"rules-ai-relay-unlinked", "30 clients in China; the host's OpenAI calls come 10 min later",
      scen_rules_ai_relay_unlinked},
+    {"rules-ai-relay-pooled",
+     "30-45 clients in China relayed onto two kept-alive HTTP/2 connections to AI APIs",
+     scen_rules_ai_relay_pooled},
+    {"la-api-periodic",
+     "benign: a job calls the OpenAI API every 3-30 s on one kept-alive connection; visitors "
+     "from China",
+     scen_la_api_periodic},
     {"rules-tunnel-controlled", "rules-tunnel after the tenant's own SSH session from the US",
      scen_rules_tunnel_controlled},
     {"background",

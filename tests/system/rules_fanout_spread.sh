@@ -11,10 +11,7 @@
 #    (fanout-fleet.csv): the fan-out is seen, low only, and nothing of
 #    severity medium or above is raised.
 # Three seeds each, replayed with --threads 1, 2 and 4: the same (rule,
-# entity, severity) alerts. Which session reaches the library when the
-# count reaches fanout_hosts (the published line's time, peer and first
-# evidence) follows arrival order with several workers, as for every
-# windowed rule (README, "The same answer every time").
+# entity, severity) alerts (lib/threads_keys.sh).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
@@ -22,35 +19,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE_SRC:?LOOPHOLE_SRC must name the source tree}"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# shellcheck source=lib/threads_keys.sh
+. "$here/lib/threads_keys.sh"
 data=$LOOPHOLE_SRC/tests/data/rules
 fail=0
-
-# keys ALERTS: (rule, entity, severity) of every alert, sorted.
-keys() {
-    python3 -c '
-import json, sys
-for k in sorted({(a["rule"], a["entity"]["role"], a["entity"]["ip"], a["severity"])
-                 for a in map(json.loads, open(sys.argv[1]))}):
-    print(*k)' "$1"
-}
-
-# replay SCENARIO SEED INVENTORY: generates, replays with 1, 2 and 4
-# workers into $tmp/SCENARIO.SEED.T.alerts, compares their keys.
-replay() {
-    local s=$1 seed=$2 inv=$3 t
-    "$LHGEN" "$s" "$tmp/$s.$seed.pcap" --seed "$seed" >/dev/null
-    for t in 1 2 4; do
-        "$LOOPHOLE" -r "$tmp/$s.$seed.pcap" --inventory "$inv" --threads "$t" \
-            --alerts "$tmp/$s.$seed.$t.alerts" 2>"$tmp/err" || {
-            echo "FAIL: $s seed $seed: $(cat "$tmp/err")" >&2
-            return 1
-        }
-        [ "$(keys "$tmp/$s.$seed.1.alerts")" = "$(keys "$tmp/$s.$seed.$t.alerts")" ] || {
-            echo "FAIL: $s seed $seed: --threads $t raises other alerts than one worker" >&2
-            return 1
-        }
-    done
-}
 
 # fanout_entities ALERTS SEVERITY: the reseller_fanout entities of that
 # severity, one a line.
@@ -63,7 +35,7 @@ for a in map(json.loads, open(sys.argv[1])):
 }
 
 for seed in 1 2 3; do
-    replay rules-fanout-spread "$seed" "$data/fanout-reseller.csv" || fail=1
+    threads_keys "$tmp" rules-fanout-spread "$seed" --inventory "$data/fanout-reseller.csv" || fail=1
     a=$tmp/rules-fanout-spread.$seed.1.alerts
     python3 "$here/lib/rules_check.py" "$a" \
         "+reseller_fanout|controller|1.32.205.0/24|severity=high" || fail=1
@@ -72,7 +44,7 @@ for seed in 1 2 3; do
         fail=1
     fi
 
-    replay la-fleet-own "$seed" "$data/fanout-fleet.csv" || fail=1
+    threads_keys "$tmp" la-fleet-own "$seed" --inventory "$data/fanout-fleet.csv" || fail=1
     a=$tmp/la-fleet-own.$seed.1.alerts
     python3 "$here/lib/rules_check.py" "$a" quiet \
         "+reseller_fanout|controller|153.156.48.0/24|severity=low" -relay_control || fail=1
