@@ -11,6 +11,7 @@
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -112,6 +113,9 @@ source *source_open_file(const char *path, const char *filter, char *err, size_t
         } else {
             if ((s->buf = malloc(SOURCE_FILE_BUFFER)) != NULL)
                 setvbuf(fp, s->buf, _IOFBF, SOURCE_FILE_BUFFER);
+            /* Only the capture thread reads it: stdio's lock around every
+             * fread() is pure cost. */
+            __fsetlocking(fp, FSETLOCKING_BYCALLER);
             posix_fadvise(fileno(fp), 0, 0, POSIX_FADV_SEQUENTIAL);
             s->pcap =
                 pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr);
