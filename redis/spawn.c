@@ -269,11 +269,17 @@ spawn *spawn_start(int wait_ms, uid_t uid, gid_t gid, char *err, size_t errlen)
         free(s);
         return NULL;
     }
-    if (spawn_fork(s, err, errlen) < 0 || spawn_wait_ready(s, wait_ms, err, errlen) < 0) {
+    if (spawn_fork(s, err, errlen) < 0 ||
+        (wait_ms > 0 && spawn_wait_ready(s, wait_ms, err, errlen) < 0)) {
         spawn_stop(s, 0, NULL, 0);
         return NULL;
     }
     return s;
+}
+
+int spawn_wait(spawn *s, int wait_ms, char *err, size_t errlen)
+{
+    return spawn_wait_ready(s, wait_ms, err, errlen);
 }
 
 const char *spawn_socket(const spawn *s)
