@@ -368,7 +368,7 @@ static const config_key config_keys[] = {
     {"capture", "max_flows", "--max-flows", CK_INT, CW_U64, 0, F(max_flows), 0, 1, UINT32_MAX,
      "1000000"},
     {"capture", "queue", "--queue", CK_SIZE, CW_U64, 0, F(queue_bytes), 0, 64 * KiB, UINT64_MAX,
-     "32MiB"},
+     "4MiB"},
     {"capture", "vxlan_port", NULL, CK_INT, CW_U16, 0, F(vxlan_port), 0, 0, 65535, "4789"},
     {"capture", "geneve_port", NULL, CK_INT, CW_U16, 0, F(geneve_port), 0, 0, 65535, "6081"},
     {"capture", "wait_interface", NULL, CK_BOOL, CW_INT, 0, F(wait_interface), 0, 0, 1, NULL},
@@ -918,7 +918,7 @@ void config_usage(FILE *out)
           "  --stats SECS      print and publish counters every SECS seconds (0 = off)\n"
           "  --max-flows N     flow-table entries for the whole sensor (default 1000000)\n"
           "  --buffer SIZE     kernel capture buffer, such as 256MiB (default)\n"
-          "  --queue SIZE      bounded packet queue per worker, such as 32MiB (default)\n"
+          "  --queue SIZE      bounded packet queue per worker, such as 4MiB (default)\n"
           "  --no-promisc      do not put the interface in promiscuous mode\n"
           "  --wait-interface  when the interface fails or goes away, wait for it to return\n"
           "  --user NAME       run as NAME once the capture is open (default when started as\n"
