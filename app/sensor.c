@@ -779,13 +779,18 @@ static void sensor_wait_capture(sensor *s)
 {
     int print = s->cfg->stats_secs > 0;
     int secs = print ? s->cfg->stats_secs : s->cfg->metrics_path ? SENSOR_METRICS_SECS : 0;
-    struct timespec nap = {0, 50 * 1000 * 1000};
-    struct timespec last, now;
+    struct timespec last, now, until;
 
     clock_gettime(CLOCK_MONOTONIC, &last);
-    while (!atomic_load(&s->cap_done)) {
-        nanosleep(&nap, NULL);
-        if (atomic_load(&s->stopping) && !atomic_load(&s->cap_done))
+    for (;;) {
+        /* a nap that ends as soon as the capture thread does, so a replay
+         * does not wait out the rest of a nap at its end */
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 50 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000L)
+            until.tv_sec++, until.tv_nsec -= 1000000000L;
+        int done = pthread_timedjoin_np(s->cap_thread, NULL, &until) == 0;
+        if (!done && atomic_load(&s->stopping) && !atomic_load(&s->cap_done))
             pthread_kill(s->cap_thread, SIGUSR1); /* again until it ends */
         if (atomic_exchange(&s->geo_reload, 0))
             sensor_reload_geo(s);
@@ -800,8 +805,9 @@ static void sensor_wait_capture(sensor *s)
                 sensor_term_release(s);
             last = now;
         }
+        if (done)
+            break;
     }
-    pthread_join(s->cap_thread, NULL);
     pthread_mutex_lock(&s->term_lock);
     progress_free(atomic_exchange(&s->progress, NULL));
     pthread_mutex_unlock(&s->term_lock);
