@@ -20,8 +20,10 @@
  * file system's block, 4 KiB) that is a read() for every few packets, and
  * on a virtual machine the system calls cost more than the packets
  * (measured: a fifth of the capture thread on a 96-byte snap length
- * capture). With 1 MiB they are rare. */
-#define SOURCE_FILE_BUFFER (1u << 20)
+ * capture). With 256 KiB they are rare (one per 64 of the default), and
+ * the buffers of the files capture_new() opens ahead (up to 64, each
+ * filled by libpcap's read of the file header) stay within 16 MiB. */
+#define SOURCE_FILE_BUFFER (256u << 10)
 
 struct source {
     pcap_t *pcap;
