@@ -93,6 +93,7 @@ typedef struct flow {
     const char *control;    /* control session kind, or NULL; the string
                                belongs to the roles table */
     uint32_t tm_app_rtt_us; /* timing summary, kept once the state is freed */
+    uint32_t tm_tcp_min_us;
     uint16_t tm_keys, tm_bursts;
     uint16_t ctl_path; /* 1 + index of the PATH rule a request matched */
     uint8_t ctl_reqs;  /* client payloads read for HTTP request lines */

@@ -29,7 +29,6 @@
 #include "app/summary.h"
 #include "base/wire_json.h"
 #include "base/output.h"
-#include "redis/conn.h"
 #include "rules/event.h"
 #include "redis/spawn.h"
 #include "redis/writer.h"
@@ -233,28 +232,11 @@ static int sensor_new_outputs(sensor *s, char *err, size_t errlen)
 
 void sensor_detect_config(const config *c, detect_config *out)
 {
-    *out = (detect_config){
-        .china = (const char(*)[3])c->china,
-        .nchina = c->nchina,
-        .relay = (const char(*)[3])c->relay,
-        .nrelay = c->nrelay,
-        .egress_bytes = c->egress_bytes,
-        .egress_window_us = c->egress_window_us,
-        .fanout_hosts = c->fanout_hosts,
-        .fanout_window_us = c->fanout_window_us,
-        .fanin_networks = c->fanin_networks,
-        .fanin_window_us = c->fanin_window_us,
-        .proxy_latency_us = c->proxy_latency_us,
-        .stepping_delta_us = c->stepping_delta_us,
-        .footprint_services = c->footprint_services,
-        .footprint_window_us = c->footprint_window_us,
-        .ai_relay_clients = c->ai_relay_clients,
-        .ai_relay_window_us = c->ai_relay_window_us,
-        .ai_relay_lag_us = c->ai_relay_lag_us,
-        .tunnel_min_us = c->tunnel_min_us,
-        .tunnel_bursts = c->tunnel_bursts,
-        .tunnel_min_bytes = c->tunnel_min_bytes,
-    };
+    *out = c->rules;
+    out->china = (const char(*)[3])c->china;
+    out->nchina = c->nchina;
+    out->relay = (const char(*)[3])c->relay;
+    out->nrelay = c->nrelay;
 }
 
 static int sensor_new_workers(sensor *s, char *err, size_t errlen)
@@ -632,26 +614,25 @@ static void sensor_final_stats(sensor *s)
 }
 
 /* Warns about anything dropped, whether or not --stats was given: nothing
- * is lost silently. */
+ * is lost silently. Read from the counters the modules describe. */
 static void sensor_warn_drops(sensor *s)
 {
-    const capture_stats *cs = capture_get_stats(s->cap);
-    json_t *reasons = json_object();
-    uint64_t drops = capture_drop_reasons(cs, reasons);
-    uint64_t evicted = 0;
+    json_t *o = sensor_stats_json(s);
+    uint64_t drops = (uint64_t)json_integer_value(json_object_get(o, "drops"));
+    uint64_t evicted = (uint64_t)json_integer_value(json_object_get(o, "flows_evicted"));
 
-    for (unsigned i = 0; i < s->nworkers; i++)
-        evicted += STAT_GET(worker_flow_stats(s->workers[i])->ended[FLOW_END_EVICTED]);
     if (drops) {
-        char *r = json_dumps(reasons, JSON_PRESERVE_ORDER | JSON_COMPACT);
+        char *r =
+            json_dumps(json_object_get(o, "drop_reasons"), JSON_PRESERVE_ORDER | JSON_COMPACT);
         fprintf(stderr, "loophole: warning: %llu of %llu packets dropped: %s\n",
-                (unsigned long long)drops, (unsigned long long)STAT_GET(cs->packets), r ? r : "");
+                (unsigned long long)drops,
+                (unsigned long long)json_integer_value(json_object_get(o, "packets")), r ? r : "");
         free(r);
     }
     if (evicted)
         fprintf(stderr, "loophole: warning: flow table full, %llu flows evicted early\n",
                 (unsigned long long)evicted);
-    json_decref(reasons);
+    json_decref(o);
 }
 
 /* The source tree of a developer build, where the default data lives
@@ -840,19 +821,11 @@ static void sensor_abort_workers(sensor *s)
         worker_join(s->workers[i]);
 }
 
-/* Redis, for the summary: a short-lived connection of the main thread. */
-static redisContext *sensor_summary_conn(sensor *s, char *err, size_t errlen)
+/* Redis, for the summary: a short-lived reader of the main thread (a
+ * single server or the primaries of a cluster). */
+static rreader *sensor_summary_conn(sensor *s, char *err, size_t errlen)
 {
-    redisContext *c = NULL;
-
-    if (s->url.cluster) {
-        /* it reads keys of many slots over one connection */
-        snprintf(err, errlen, "not available with a Redis Cluster yet (docs/redis.md)");
-        return NULL;
-    }
-    if (rconn_open(&s->url, 5000, &c, err, errlen) != RCONN_OK)
-        return NULL;
-    return c;
+    return rreader_open(&s->url, 5000, err, errlen);
 }
 
 /* Before the capture starts: the progress line, and where the run's
@@ -862,7 +835,7 @@ static void sensor_operator_start(sensor *s)
 {
     const config *cfg = s->cfg;
     char err[512];
-    redisContext *c;
+    rreader *c;
 
     if (cfg->nfiles == 0 && cfg->summary_path == NULL)
         return;
@@ -872,8 +845,7 @@ static void sensor_operator_start(sensor *s)
         fprintf(stderr, "loophole: warning: no end-of-run summary: %s\n", err);
         s->summary_since[0] = '\0';
     }
-    if (c)
-        redisFree(c);
+    rreader_free(c);
 }
 
 /* The summary: a table on standard error after a replay that raised
@@ -882,7 +854,7 @@ static int sensor_summary(sensor *s)
 {
     const config *cfg = s->cfg;
     char err[512];
-    redisContext *c = NULL;
+    rreader *c = NULL;
     json_t *sum = NULL;
     int rc = 0;
 
@@ -910,8 +882,7 @@ static int sensor_summary(sensor *s)
         }
     }
     json_decref(sum);
-    if (c)
-        redisFree(c);
+    rreader_free(c);
     return rc;
 }
 
