@@ -43,7 +43,7 @@ def records(folder):
 
 
 def quantile(values, q):
-    """The lower q-quantile (nearest rank), as the rules' lower medians."""
+    """The lower q-quantile (nearest rank), as the rules take their quantiles."""
     s = sorted(values)
     return s[max(0, int(q * len(s) + 0.5) - 1)]
 
