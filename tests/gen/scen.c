@@ -2185,7 +2185,7 @@ static uint64_t chaff_command(struct gen *g, struct gen_flow *in, struct gen_flo
  * types into SSH on the UK host, whose own ssh client types the same keys
  * 2-6 ms later into SSH to GPU1 (related), or the two sessions are typed
  * independently (not related). 14 commands, a pause of 1-30 s before
- * each. */
+ * each; then 4-8 more on the intermediary alone. */
 static int chaff_hop(struct gen *g, int related)
 {
     struct gen_rng *r = &g->rng;
@@ -2208,7 +2208,11 @@ static int chaff_hop(struct gen *g, int related)
     }
     t = to > t ? to : t;
     hop_close(g, out, t + GEN_SEC);
-    hop_close(g, in, t + 3 * GEN_SEC);
+    /* The user stays on the intermediary after the hop ends. */
+    t += 2 * GEN_SEC;
+    for (int c = (int)gen_range(r, 4, 8); c > 0; c--)
+        t = chaff_command(g, in, NULL, t + rt_think(g), 0);
+    hop_close(g, in, t + GEN_SEC);
     if (sched_add(g, in) < 0)
         return -1;
     return sched_add(g, out);
