@@ -29,7 +29,6 @@
 #include "app/summary.h"
 #include "base/wire_json.h"
 #include "base/output.h"
-#include "redis/conn.h"
 #include "rules/event.h"
 #include "redis/spawn.h"
 #include "redis/writer.h"
@@ -820,19 +819,11 @@ static void sensor_abort_workers(sensor *s)
         worker_join(s->workers[i]);
 }
 
-/* Redis, for the summary: a short-lived connection of the main thread. */
-static redisContext *sensor_summary_conn(sensor *s, char *err, size_t errlen)
+/* Redis, for the summary: a short-lived reader of the main thread (a
+ * single server or the primaries of a cluster). */
+static rreader *sensor_summary_conn(sensor *s, char *err, size_t errlen)
 {
-    redisContext *c = NULL;
-
-    if (s->url.cluster) {
-        /* it reads keys of many slots over one connection */
-        snprintf(err, errlen, "not available with a Redis Cluster yet (docs/redis.md)");
-        return NULL;
-    }
-    if (rconn_open(&s->url, 5000, &c, err, errlen) != RCONN_OK)
-        return NULL;
-    return c;
+    return rreader_open(&s->url, 5000, err, errlen);
 }
 
 /* Before the capture starts: the progress line, and where the run's
@@ -842,7 +833,7 @@ static void sensor_operator_start(sensor *s)
 {
     const config *cfg = s->cfg;
     char err[512];
-    redisContext *c;
+    rreader *c;
 
     if (cfg->nfiles == 0 && cfg->summary_path == NULL)
         return;
@@ -852,8 +843,7 @@ static void sensor_operator_start(sensor *s)
         fprintf(stderr, "loophole: warning: no end-of-run summary: %s\n", err);
         s->summary_since[0] = '\0';
     }
-    if (c)
-        redisFree(c);
+    rreader_free(c);
 }
 
 /* The summary: a table on standard error after a replay that raised
@@ -862,7 +852,7 @@ static int sensor_summary(sensor *s)
 {
     const config *cfg = s->cfg;
     char err[512];
-    redisContext *c = NULL;
+    rreader *c = NULL;
     json_t *sum = NULL;
     int rc = 0;
 
@@ -890,8 +880,7 @@ static int sensor_summary(sensor *s)
         }
     }
     json_decref(sum);
-    if (c)
-        redisFree(c);
+    rreader_free(c);
     return rc;
 }
 

@@ -19,15 +19,14 @@
 #define SUMMARY_W_PEERS 36
 #define SUMMARY_W_GPUS  36
 
-int summary_mark(redisContext *c, const char *prefix, char *id, size_t idlen, char *err,
-                 size_t errlen)
+int summary_mark(rreader *c, const char *prefix, char *id, size_t idlen, char *err, size_t errlen)
 {
-    redisReply *r = redisCommand(c, "XREVRANGE %salerts + - COUNT 1", prefix);
+    redisReply *r = rreader_command(c, "XREVRANGE %salerts + - COUNT 1", prefix);
     int rc = 0;
 
     snprintf(id, idlen, "0-0");
     if (r == NULL || r->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errlen, "reading %salerts: %s", prefix, r ? r->str : c->errstr);
+        snprintf(err, errlen, "reading %salerts: %s", prefix, r ? r->str : rreader_error(c));
         rc = -1;
     } else if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 &&
                r->element[0]->type == REDIS_REPLY_ARRAY && r->element[0]->elements == 2 &&
@@ -184,10 +183,10 @@ static void summary_set_to_array(json_t *row, const char *key, const char *count
 }
 
 /* The entity's risk and host hash, from Redis. */
-static void summary_read_entity(redisContext *c, const char *prefix, json_t *row)
+static void summary_read_entity(rreader *c, const char *prefix, json_t *row)
 {
     const char *ip = json_string_value(json_object_get(row, "ip"));
-    redisReply *r = redisCommand(c, "ZSCORE %srisk %s", prefix, ip);
+    redisReply *r = rreader_command(c, "ZSCORE %srisk %s", prefix, ip);
     static const char *const keep[] = {"country",    "asn",      "as_org", "roles", "rules",
                                        "gpu_source", "provider", "tenant", NULL};
     json_t *host = json_object();
@@ -197,7 +196,7 @@ static void summary_read_entity(redisContext *c, const char *prefix, json_t *row
     else
         json_object_set(row, "score", json_object_get(row, "_alert_score"));
     freeReplyObject(r);
-    r = redisCommand(c, "HGETALL %shost:%s", prefix, ip);
+    r = rreader_command(c, "HGETALL %shost:%s", prefix, ip);
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
         for (int k = 0; keep[k]; k++)
             if (strcmp(r->element[i]->str, keep[k]) == 0)
@@ -207,7 +206,7 @@ static void summary_read_entity(redisContext *c, const char *prefix, json_t *row
     json_object_set_new(row, "host", host);
 }
 
-static void summary_finish_row(redisContext *c, const char *prefix, json_t *row)
+static void summary_finish_row(rreader *c, const char *prefix, json_t *row)
 {
     summary_set_to_array(row, "rules", NULL);
     summary_set_to_array(row, "peers", "peers_count");
@@ -223,7 +222,7 @@ static void summary_finish_row(redisContext *c, const char *prefix, json_t *row)
 
 /* One stream entry: counts it and adds it to its entity's row when it is
  * this sensor's, with the candidate record the entry names. */
-static void summary_entry(redisContext *c, json_t *sum, json_t *rows, const redisReply *fields,
+static void summary_entry(rreader *c, json_t *sum, json_t *rows, const redisReply *fields,
                           const char *sensor)
 {
     const char *line = NULL, *cand = NULL;
@@ -246,7 +245,7 @@ static void summary_entry(redisContext *c, json_t *sum, json_t *rows, const redi
         }
         summary_absorb_alert(row, alert);
         if (cand) {
-            redisReply *r = redisCommand(c, "HGETALL %s", cand);
+            redisReply *r = rreader_command(c, "HGETALL %s", cand);
             summary_absorb_candidates(row, r);
             freeReplyObject(r);
         }
@@ -260,7 +259,7 @@ static void summary_entry(redisContext *c, json_t *sum, json_t *rows, const redi
 }
 
 /* Reads every entry after since_id, a page at a time. */
-static int summary_read_stream(redisContext *c, const char *prefix, const char *sensor,
+static int summary_read_stream(rreader *c, const char *prefix, const char *sensor,
                                const char *since_id, json_t *sum, json_t *rows, char *err,
                                size_t errlen)
 {
@@ -269,10 +268,10 @@ static int summary_read_stream(redisContext *c, const char *prefix, const char *
     snprintf(start, sizeof(start), "(%s", since_id);
     for (;;) {
         redisReply *r =
-            redisCommand(c, "XRANGE %salerts %s + COUNT %d", prefix, start, SUMMARY_PAGE);
+            rreader_command(c, "XRANGE %salerts %s + COUNT %d", prefix, start, SUMMARY_PAGE);
         if (r == NULL || r->type != REDIS_REPLY_ARRAY) {
             snprintf(err, errlen, "reading %salerts: %s", prefix,
-                     r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+                     r && r->type == REDIS_REPLY_ERROR ? r->str : rreader_error(c));
             freeReplyObject(r);
             return -1;
         }
@@ -320,7 +319,7 @@ static json_int_t summary_reply_int(const redisReply *r)
                                                  : 0;
 }
 
-static json_t *summary_knocker(redisContext *c, const char *key)
+static json_t *summary_knocker(rreader *c, const char *key)
 {
     const char *net = strstr(key, "{k:"), *end = net ? strchr(net, '}') : NULL;
     const char *addr = end ? strstr(end, "}:src:") : NULL;
@@ -332,8 +331,8 @@ static json_t *summary_knocker(redisContext *c, const char *key)
         snprintf(who, sizeof(who), "%s", addr + 6);
     else
         snprintf(who, sizeof(who), "%.*s", (int)(end - net - 3), net + 3);
-    redisReply *h = redisCommand(c, "HMGET %s probe attempt", key);
-    redisReply *g = redisCommand(c, "PFCOUNT %s:gpu", key);
+    redisReply *h = rreader_command(c, "HMGET %s probe attempt", key);
+    redisReply *g = rreader_command(c, "PFCOUNT %s:gpu", key);
     json_t *row = NULL;
     if (h && h->type == REDIS_REPLY_ARRAY && h->elements == 2)
         row = json_pack("{s:s, s:s, s:I, s:I, s:I}", "source", who, "kind",
@@ -345,10 +344,10 @@ static json_t *summary_knocker(redisContext *c, const char *key)
     return row;
 }
 
-static json_t *summary_knockers(redisContext *c, const char *prefix)
+static json_t *summary_knockers(rreader *c, const char *prefix)
 {
     json_t *list = json_array();
-    redisReply *r = redisCommand(c, "ZREVRANGE %sknockers 0 %d", prefix, SUMMARY_KNOCKERS - 1);
+    redisReply *r = rreader_command(c, "ZREVRANGE %sknockers 0 %d", prefix, SUMMARY_KNOCKERS - 1);
 
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         json_t *row = r->element[i]->type == REDIS_REPLY_STRING
@@ -361,8 +360,8 @@ static json_t *summary_knockers(redisContext *c, const char *prefix)
     return list;
 }
 
-json_t *summary_collect(redisContext *c, const char *prefix, const char *sensor,
-                        const char *since_id, char *err, size_t errlen)
+json_t *summary_collect(rreader *c, const char *prefix, const char *sensor, const char *since_id,
+                        char *err, size_t errlen)
 {
     json_t *sum = json_pack("{s:s, s:s, s:i, s:{}, s:{}}", "event_type", "summary", "sensor",
                             sensor, "alerts", 0, "by_rule", "by_severity");

@@ -21,7 +21,10 @@
  * still there (it says how many it read). At most SUMMARY_MAX_LIST peers
  * and GPU hosts are listed per entity; the counts stay exact.
  *
- * Threads: one caller at a time; the connection is the caller's.
+ * Redis is read through an rreader (redis/reader.h), so a single server and
+ * a Redis Cluster give the same summary.
+ *
+ * Threads: one caller at a time; the reader is the caller's.
  */
 #ifndef LOOPHOLE_SUMMARY_H
 #define LOOPHOLE_SUMMARY_H
@@ -31,17 +34,18 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "redis/reader.h"
+
 #define SUMMARY_MAX_LIST 32
 
 /* The last id of <prefix>alerts into id ("0-0" when the stream is empty or
  * missing). Returns 0, or -1 with a message in err. */
-int summary_mark(redisContext *c, const char *prefix, char *id, size_t idlen, char *err,
-                 size_t errlen);
+int summary_mark(rreader *c, const char *prefix, char *id, size_t idlen, char *err, size_t errlen);
 
 /* The summary of the alerts `sensor` wrote after since_id. Returns a new
  * object, or NULL with a message in err. */
-json_t *summary_collect(redisContext *c, const char *prefix, const char *sensor,
-                        const char *since_id, char *err, size_t errlen);
+json_t *summary_collect(rreader *c, const char *prefix, const char *sensor, const char *since_id,
+                        char *err, size_t errlen);
 
 /* What one alert (a parsed alert line) adds to its entity's row. */
 void summary_absorb_alert(json_t *row, const json_t *alert);

@@ -505,6 +505,95 @@ out:
     return ndone;
 }
 
+/* The key of a formatted command ("*N\r\n$len\r\nname\r\n$len\r\nkey..."):
+ * its slot, or -1 when the command has no argument after its name. */
+static int cluster_formatted_slot(const char *cmd, size_t len)
+{
+    const char *p = cmd, *end = cmd + len;
+
+    for (int arg = 0; arg < 2; arg++) {
+        const char *nl;
+        long n;
+        /* skip "*N\r\n" once, then "$len\r\n" before each argument */
+        if (arg == 0 && (p = memchr(p, '\n', (size_t)(end - p))) == NULL)
+            return -1;
+        if (arg == 0)
+            p++;
+        if (p >= end || *p != '$' || (nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+            return -1;
+        n = strtol(p + 1, NULL, 10);
+        if (n < 0 || n > end - (nl + 1))
+            return -1;
+        if (arg == 1)
+            return (int)cluster_keyslot(nl + 1, (size_t)n);
+        p = nl + 1 + n + 2;
+    }
+    return -1;
+}
+
+redisReply *cluster_vcommand(cluster *c, char *err, size_t errlen, const char *fmt, va_list ap)
+{
+    char *cmd = NULL;
+    int len = redisvFormatCommand(&cmd, fmt, ap), slot, ask = -1;
+    redisReply *r = NULL;
+
+    if (len < 0) {
+        snprintf(err, errlen, "cannot format the command");
+        return NULL;
+    }
+    if ((slot = cluster_formatted_slot(cmd, (size_t)len)) < 0) {
+        snprintf(err, errlen, "a routed command needs a key");
+        free(cmd);
+        return NULL;
+    }
+    snprintf(err, errlen, "Redis Cluster: still redirected after %d rounds", CLUSTER_ROUNDS);
+    for (int round = 0; round < CLUSTER_ROUNDS; round++) {
+        int node = ask >= 0 ? ask : c->slot_node[slot] - 1;
+        cluster_node *nd;
+
+        if (node < 0 || cluster_node_connect(c, &c->nodes[node], err, errlen) < 0) {
+            if (node < 0)
+                snprintf(err, errlen, "Redis Cluster: a slot has no primary");
+            cluster_pause(round);
+            cluster_refresh(c, err, errlen);
+            continue;
+        }
+        nd = &c->nodes[node];
+        if (ask >= 0)
+            redisAppendCommand(nd->ctx, "ASKING");
+        redisAppendFormattedCommand(nd->ctx, cmd, (size_t)len);
+        if (ask >= 0 && redisGetReply(nd->ctx, (void **)&r) == REDIS_OK && r)
+            freeReplyObject(r); /* +OK of ASKING */
+        r = NULL;
+        ask = -1;
+        if (redisGetReply(nd->ctx, (void **)&r) != REDIS_OK || r == NULL) {
+            snprintf(err, errlen, "Redis at %s:%d: %s", nd->host, nd->port,
+                     nd->ctx->errstr[0] ? nd->ctx->errstr : "no reply");
+            cluster_node_drop(nd);
+            cluster_refresh(c, err, errlen);
+            continue;
+        }
+        if (r->type != REDIS_REPLY_ERROR)
+            break;
+        if (strncmp(r->str, "MOVED ", 6) == 0) {
+            STAT_ADD(c->st.moved, 1);
+            cluster_refresh(c, err, errlen);
+        } else if (strncmp(r->str, "ASK ", 4) == 0) {
+            STAT_ADD(c->st.ask, 1);
+            ask = cluster_redirect_node(c, r->str);
+        } else if (strncmp(r->str, "TRYAGAIN", 8) == 0 || strncmp(r->str, "CLUSTERDOWN", 11) == 0) {
+            STAT_ADD(c->st.tryagain, 1);
+            cluster_pause(round);
+        } else {
+            break; /* the command's own error: the caller's to read */
+        }
+        freeReplyObject(r);
+        r = NULL;
+    }
+    free(cmd);
+    return r;
+}
+
 const cluster_stats *cluster_get_stats(const cluster *c)
 {
     return &c->st;

@@ -34,6 +34,7 @@
 #define LOOPHOLE_REDIS_CLUSTER_H
 
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,6 +91,16 @@ int cluster_connect_key(const rurl *u, const char *key, size_t len, int timeout_
  * err says why (the first failure). */
 int cluster_exec(cluster *c, const cluster_cmd *cmds, int n, unsigned char *done,
                  cluster_reply_fn *fn, void *ctx, char *err, size_t errlen);
+
+/* One read command, formatted as redisCommand() formats it and routed by
+ * its first argument after the command name (its key), synchronously:
+ * MOVED reads the map again, ASK goes to the target after ASKING,
+ * TRYAGAIN and CLUSTERDOWN wait, all within the rounds of cluster_exec().
+ * For readers of many keys (the end-of-run summary), not for the writer's
+ * calls: no WAIT, no batch. Returns the reply (the caller frees it; a
+ * Redis error reply other than a redirection is returned as it is), or
+ * NULL with a message in err. */
+redisReply *cluster_vcommand(cluster *c, char *err, size_t errlen, const char *fmt, va_list ap);
 
 /* The slot a command is routed by (its first key), or -1 for none. */
 int cluster_cmd_slot(const cluster_cmd *cmd);

@@ -110,7 +110,7 @@ static void test_summary_matches_alerts(void **state)
     tserver t;
     trig before, run, other;
     rurl u;
-    redisContext *c = NULL;
+    rreader *c = NULL;
     char err[512], since[64];
     json_t *sum;
 
@@ -123,7 +123,7 @@ static void test_summary_matches_alerts(void **state)
     assert_int_equal(trig_stop(&before), 0);
 
     rurl_unix(&u, t.sock, err, sizeof(err));
-    assert_int_equal(rconn_open(&u, 2000, &c, err, sizeof(err)), RCONN_OK);
+    assert_non_null(c = rreader_open(&u, 2000, err, sizeof(err)));
     assert_int_equal(summary_mark(c, "lh:", since, sizeof(since), err, sizeof(err)), 0);
     assert_string_not_equal(since, "0-0");
 
@@ -214,7 +214,7 @@ static void test_summary_matches_alerts(void **state)
     free(text);
 
     json_decref(sum);
-    redisFree(c);
+    rreader_free(c);
     rurl_free(&u);
     tserver_free(&t);
 }
@@ -224,14 +224,14 @@ static void test_summary_empty(void **state)
 {
     tserver t;
     rurl u;
-    redisContext *c = NULL;
+    rreader *c = NULL;
     char err[512], since[64];
     json_t *sum;
 
     (void)state;
     assert_int_equal(tserver_start(&t, NULL), 0);
     rurl_unix(&u, t.sock, err, sizeof(err));
-    assert_int_equal(rconn_open(&u, 2000, &c, err, sizeof(err)), RCONN_OK);
+    assert_non_null(c = rreader_open(&u, 2000, err, sizeof(err)));
     assert_int_equal(summary_mark(c, "lh:", since, sizeof(since), err, sizeof(err)), 0);
     assert_string_equal(since, "0-0");
     sum = summary_collect(c, "lh:", "s1", since, err, sizeof(err));
@@ -240,11 +240,11 @@ static void test_summary_empty(void **state)
     assert_int_equal(json_array_size(json_object_get(sum, "entities")), 0);
     json_decref(sum);
     /* a key of the wrong type is an error naming it */
-    redisReply *rep = redisCommand(c, "SET lh:alerts x");
+    redisReply *rep = rreader_command(c, "SET lh:alerts x");
     freeReplyObject(rep);
     assert_null(summary_collect(c, "lh:", "s1", "0-0", err, sizeof(err)));
     assert_non_null(strstr(err, "lh:alerts"));
-    redisFree(c);
+    rreader_free(c);
     rurl_free(&u);
     tserver_free(&t);
 }
