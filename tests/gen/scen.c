@@ -2100,6 +2100,14 @@ static int scen_rules_rtunnel(struct gen *g)
                   RT_TYPED);
 }
 
+/* The same through a VPS in the US: the tunnel of a developer or of a
+ * reseller whose relay sits on an ordinary network (reverse_tunnel low). */
+static int scen_rules_rtunnel_us(struct gen *g)
+{
+    return rt_tls(g, GPU1, RT_US_VPS, 443, NULL, GEN_START_US, (int)gen_range(&g->rng, 300, 1500),
+                  RT_TYPED);
+}
+
 /* The same over QUIC (UDP 443). */
 static int scen_rules_rtunnel_quic(struct gen *g)
 {
@@ -2286,6 +2294,7 @@ const struct gen_scenario gen_scenarios[] = {
      "GPU host typed into through an outbound TLS connection to Hong Kong (frp-like)",
      scen_rules_rtunnel},
     {"rules-rtunnel-quic", "the same over QUIC (UDP 443)", scen_rules_rtunnel_quic},
+    {"rules-rtunnel-us", "the same TLS tunnel to a US VPS", scen_rules_rtunnel_us},
     {"rules-rtunnel-miss",
      "a developer's web tunnel; a typed tunnel beside an inbound login; an idle agent",
      scen_rules_rtunnel_miss},

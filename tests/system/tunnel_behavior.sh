@@ -9,6 +9,9 @@
 #                        connection without SNI to a Hong Kong cloud
 #                        address: reverse_tunnel high, by behaviour;
 #   rules-rtunnel-quic   the same over QUIC: reverse_tunnel high (udp);
+#   rules-rtunnel-us     the same TLS tunnel to a US VPS: reverse_tunnel
+#                        low (an ordinary network: a developer's own relay
+#                        as often as a reseller's);
 #   rules-rtunnel-miss   a developer's web tunnel to a US VPS, a typed
 #                        tunnel beside its owner's inbound SSH login, an
 #                        idle agent to Hong Kong: nothing, and only the
@@ -72,8 +75,8 @@ replay() {
         fail "$name: records differ from the manifest"
 }
 
-for s in rules-rtunnel rules-rtunnel-quic rules-rtunnel-miss rules-wg rules-wg-miss \
-    relay-hop-chaff relay-hop-chaff-miss; do
+for s in rules-rtunnel rules-rtunnel-quic rules-rtunnel-us rules-rtunnel-miss rules-wg \
+    rules-wg-miss relay-hop-chaff relay-hop-chaff-miss; do
     replay "$s" "$s" 1 2 4
 done
 # The positives with other seeds: other draws of the same behaviour.
@@ -101,6 +104,9 @@ for sfx in 1 s2.1 s3.1; do
         fail "relay-hop-chaff ($sfx)"
     check "$tmp/relay-hop-chaff-miss.$sfx.alerts" count=0 || fail "relay-hop-chaff-miss ($sfx)"
 done
+check "$tmp/rules-rtunnel-us.1.alerts" \
+    "+reverse_tunnel|gpu_host|104.171.200.17|inter=45.76.12.34|detail=typed in from 45.76.12.34|severity=low" \
+    count=1 || fail "rules-rtunnel-us"
 check "$tmp/rules-rtunnel-miss.1.alerts" count=0 || fail "rules-rtunnel-miss"
 check "$tmp/rules-wg-miss.1.alerts" count=0 || fail "rules-wg-miss"
 
