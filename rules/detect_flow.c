@@ -314,9 +314,10 @@ static int detect_fep_relay(detect *d, const detect_view *v)
            (detect_is_china(d, v->server) || detect_is_relay_country(d, v->server));
 }
 
-/* Typed into from the far end (timing_reversed(): the host echoes
- * keystrokes that arrive from the server, and the server starts most ON
- * periods), whatever the port, protocol or name. The provider's own
+/* Typed into from the far end (timing_reversed(): the host echoes at once
+ * keystrokes that arrive from the server, and typing starts come from the
+ * server at least as often as from the host), whatever the port, protocol
+ * or name. The provider's own
  * console reaches a host the same way (AWS Systems Manager's agent holds
  * an outbound connection to ssmmessages over which the console's shell
  * arrives): a cloud_api kind is the provider's way in, not a hidden
