@@ -62,7 +62,7 @@
  * stepping-stone matcher, TIMING_BURSTS_MAX once the flow has keystrokes
  * (a separate ring of 768 bytes, only for sessions people type in).
  *
- * Cost: one calloc per TCP or UDP flow with data, about 260 bytes, freed at the
+ * Cost: one calloc per TCP or UDP flow with data, about 290 bytes, freed at the
  * end or once the flow is a bulk transfer; per data packet a few compares.
  */
 #include "timing.h"
