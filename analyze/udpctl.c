@@ -6,12 +6,13 @@
  * read, each read bounded by the length given. The formats:
  *
  *   WireGuard (Donenfeld, "WireGuard: Next Generation Kernel Network
- *   Tunnel", NDSS 2017, section 5.4): one type byte 1-4 and three zero
- *   bytes; an initiation is 148 bytes, a response 92, a cookie reply 64;
+ *   Tunnel", NDSS 2017, section 5.4; https://www.wireguard.com/protocol/):
+ *   one type byte 1-4 and three zero bytes; an initiation is 148 bytes, a
+ *   response 92, a cookie reply 64;
  *   a transport message is a 16-byte header, the padded packet (a
  *   multiple of 16) and a 16-byte tag: 32 + 16k bytes, 32 for a keepalive.
- *   OpenVPN over UDP (openvpn/src/openvpn/ssl_pkt.h, the protocol's only
- *   definition): one byte of opcode << 3 | key id; the client opens with
+ *   OpenVPN over UDP (https://build.openvpn.net/doxygen/network_protocol.html):
+ *   one byte of opcode << 3 | key id; the client opens with
  *   P_CONTROL_HARD_RESET_CLIENT_V2 (7) or _V3 (10) and an 8-byte session
  *   id, the server answers P_CONTROL_HARD_RESET_SERVER_V2 (8); the control
  *   channel is 3, 4, 5 and 11, the data channel P_DATA_V1 (6) and
