@@ -93,6 +93,7 @@ typedef struct flow {
     const char *control;    /* control session kind, or NULL; the string
                                belongs to the roles table */
     uint32_t tm_app_rtt_us; /* timing summary, kept once the state is freed */
+    uint32_t tm_tcp_min_us;
     uint16_t tm_keys, tm_bursts;
     uint16_t tm_rkeys, tm_rsmall, tm_sled, tm_cled, tm_chaff; /* timing_summary's reversed
                                                         keys and chaff */

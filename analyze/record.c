@@ -156,9 +156,10 @@ static void record_timing(json_t *o, const flow *f)
  * trip bounds the distance to about 100 km (docs/flow-analysis.md). */
 #define RECORD_KM_PER_RTT_MS 100.0
 
-/* The timing facts (analyze/timing.c): application round trip, what it
- * adds to the client-side handshake round trip, the distance that extra
- * allows, and interactivity. Null where nothing was measured. */
+/* The timing facts (analyze/timing.c): application round trip and its
+ * samples, the least client-side transport round trip, what the first
+ * adds to the second, the distance that extra allows, and interactivity.
+ * Null where nothing was measured. */
 static void record_flow_timing(json_t *o, const flow *f, const timing_summary *ts)
 {
     int full = (f->tcp & (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK)) ==
@@ -166,8 +167,10 @@ static void record_flow_timing(json_t *o, const flow *f, const timing_summary *t
     int known = ts->cls != TIMING_C_UNKNOWN;
 
     record_set(o, "app_rtt_ms", record_ms(ts->app_rtt_us, ts->nrtt > 0));
-    if (ts->nrtt > 0 && full) {
-        double extra = ((double)ts->app_rtt_us - (double)f->rtt_client_us) / 1000.0;
+    record_set(o, "app_rtt_samples", known ? json_integer(ts->nrtt) : json_null());
+    record_set(o, "tcp_rtt_client_min_ms", record_ms(ts->tcp_min_us, ts->tcp_min_us > 0));
+    if (ts->nrtt > 0 && full && ts->tcp_min_us > 0) {
+        double extra = ((double)ts->app_rtt_us - (double)ts->tcp_min_us) / 1000.0;
         record_set(o, "app_rtt_extra_ms", json_real(extra));
         record_set(o, "distance_km_max", json_real(extra > 0 ? extra * RECORD_KM_PER_RTT_MS : 0.0));
     } else {
@@ -196,10 +199,12 @@ static void record_flow_control(json_t *o, const flow *f)
     record_set(o, "fully_encrypted", json_boolean(fep_flow(f)));
 }
 
-/* Roles that come from the per-flow analysis. */
+/* Roles that come from the per-flow analysis. `control` only for an
+ * established session (analyze/session.c): a probe or a failed login to
+ * port 22 has a control kind but controls nothing. */
 static void record_flow_roles(json_t *roles, const flow *f, const timing_summary *ts)
 {
-    if (f->control && !f->ctl_dns)
+    if (f->control && !f->ctl_dns && f->session == SESSION_ESTABLISHED)
         json_array_append_new(roles, json_string("control"));
     if (ts->cls == TIMING_C_INTERACTIVE || ts->cls == TIMING_C_MIXED)
         json_array_append_new(roles, json_string("interactive"));

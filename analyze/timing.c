@@ -40,8 +40,24 @@
  * the client segment does not acknowledge the whole flight (it was sent
  * before the flight arrived), and when it is longer than TIMING_RTT_MAX_US
  * (nobody answered; a person did). The first TIMING_RTT_SAMPLES samples
- * are kept and their lower median is app_rtt: a password typed at a prompt
- * during set-up, or one late answer, does not move it.
+ * are kept and their lower quartile (the floor(n/4)-th smallest) is
+ * app_rtt. Delay only ever adds to a sample (queues, a relay's random
+ * delays, a password typed during set-up), so the low end of several
+ * samples is the path and the high end is noise: with four or more
+ * samples the statistic exceeds a bound only when three quarters of the
+ * samples do, and one late answer, or one early one, moves nothing.
+ *
+ * TRANSPORT ROUND TRIP
+ * What app_rtt is compared with: the least of the handshake's round trip
+ * (flow.rtt_client_us) and of every client ACK (pure or on data) that
+ * acknowledges exactly the end of the latest server data segment, timed
+ * from that segment (not after a retransmission of it: Karn's rule). A
+ * TCP-terminating relay's own stack sends those ACKs, so they measure the
+ * sensor <-> relay path however the relay delays what it forwards; a
+ * relay that delays everything it sends (10-60 ms at random) delays some
+ * ACKs little, and the minimum finds those (JA4L and CalcuLatency take
+ * the minimum of several samples for the same reason). A single
+ * handshake sample carries whatever queueing that one packet met.
  *
  * INTERACTIVITY
  * A keystroke is a client data segment of 1..TIMING_KEY_MAX bytes (an SSH
@@ -62,8 +78,8 @@
  * stepping-stone matcher, TIMING_BURSTS_MAX once the flow has keystrokes
  * (a separate ring of 768 bytes, only for sessions people type in).
  *
- * Cost: one calloc per TCP or UDP flow with data, about 290 bytes, freed at the
- * end or once the flow is a bulk transfer; per data packet a few compares.
+ * Cost: one calloc per TCP or UDP flow with data, about 340 bytes, freed at
+ * the end or once the flow is a bulk transfer; per packet a few compares.
  */
 #include "timing.h"
 
@@ -176,12 +192,15 @@ struct timing {
     uint64_t last_cdata_us; /* latest client data */
     uint64_t key_us;        /* keystroke candidate awaiting its echo */
     uint64_t flight_us;     /* latest server segment of the open flight */
+    uint64_t sseg_us;       /* latest in-order server data segment ... */
     uint64_t big_bytes;     /* payload in segments of TIMING_BIG or more */
     uint64_t burst_us[TIMING_BURSTS];
     uint32_t burst_pkts[TIMING_BURSTS];
     timing_burst *more; /* TIMING_BURSTS_MAX ring once the flow is typed in */
     uint32_t rtt[TIMING_RTT_SAMPLES];
     uint32_t next_seq[2]; /* sequence number after the latest data, per dir */
+    uint32_t sseg_end;    /* ... and the sequence number after it */
+    uint32_t tcp_min_us;  /* least ACK round trip; 0: none yet */
     uint32_t small;       /* client segments of keystroke size */
     uint32_t keys;
     uint32_t bursts;
@@ -197,6 +216,7 @@ struct timing {
     uint8_t flight_sample : 1; /* this flight's answer is a sample */
     uint8_t flight_bad : 1;    /* it held a retransmission */
     uint8_t ssh_kex : 1;       /* the SSH key-exchange reply went by */
+    uint8_t sseg_pending : 1;  /* sseg_us awaits the client's ACK */
     struct timing_rev rev;     /* reversed interactivity and chaff (timing_reverse) */
 };
 
@@ -401,10 +421,15 @@ static void timing_server(struct timing *t, const packet *p, int order)
         t->flight_bad = 0;
         t->flight_us = ts;
     }
-    if (order == TIMING_SEQ_RETX)
+    if (order == TIMING_SEQ_RETX) {
         t->flight_bad = 1;
-    else
+        t->sseg_pending = 0; /* an ACK now may answer either copy */
+    } else {
         t->flight_us = ts;
+        t->sseg_us = ts;
+        t->sseg_end = p->seq + p->payload_len;
+        t->sseg_pending = 1;
+    }
     if (t->kind == TIMING_K_SSH && !t->ssh_kex &&
         timing_ssh_kex_reply(p->data + p->payload_off, p->payload_caplen)) {
         t->ssh_kex = 1;
@@ -415,6 +440,19 @@ static void timing_server(struct timing *t, const packet *p, int order)
         p->payload_len <= TIMING_ECHO_MAX + (t->rev.udp ? TIMING_UDP_EXTRA : 0))
         t->keys++;
     t->key_pending = 0;
+}
+
+/* A client segment that acknowledges exactly the latest server data
+ * segment times the transport round trip to the client side. */
+static void timing_ack(struct timing *t, const packet *p)
+{
+    if (!t->sseg_pending || !(p->tcp_flags & TCP_ACK) || p->ack != t->sseg_end ||
+        p->ts_us < t->sseg_us || p->ts_us - t->sseg_us > TIMING_RTT_MAX_US)
+        return;
+    uint32_t rtt = (uint32_t)(p->ts_us - t->sseg_us);
+    if (t->tcp_min_us == 0 || rtt < t->tcp_min_us)
+        t->tcp_min_us = rtt ? rtt : 1;
+    t->sseg_pending = 0;
 }
 
 /* The client answers the open flight: a sample when the exchange is one
@@ -472,9 +510,12 @@ void timing_packet(flow *f, const packet *p, int dir)
     struct timing *t = f->timing;
 
     if (p->payload_len == 0 || !timing_carried(f, p)) {
-        /* Pure ACKs, SYNs and later fragments say nothing here; a flow
+        /* A pure ACK from the client times the transport round trip;
+         * SYNs, other ACKs and later fragments say nothing here; a flow
          * that is neither TCP nor UDP is never timed, and stops asking. */
-        if (t == NULL && f->key.proto != 6 && f->key.proto != 17)
+        if (t != NULL && dir == 0 && (p->flags & PKT_F_HAS_TCP))
+            timing_ack(t, p);
+        else if (t == NULL && f->key.proto != 6 && f->key.proto != 17)
             f->tm_state = TIMING_S_DONE;
         return;
     }
@@ -487,10 +528,12 @@ void timing_packet(flow *f, const packet *p, int dir)
     timing_reverse(&t->rev, p, dir, t->bursts != bursts,
                    t->kind == TIMING_K_SSH || (f->control && strcmp(f->control, "ssh") == 0));
     int order = timing_seq(t, p, dir);
-    if (dir == 1)
+    if (dir == 1) {
         timing_server(t, p, order);
-    else
+    } else {
+        timing_ack(t, p);
         timing_client(t, p, order);
+    }
     if (p->payload_len < TIMING_BIG)
         return;
     t->big_bytes += p->payload_len;
@@ -501,19 +544,32 @@ void timing_packet(flow *f, const packet *p, int dir)
         timing_release(f);
 }
 
-static uint32_t timing_median(const struct timing *t)
+static uint32_t timing_lower_quartile(const struct timing *t)
 {
     uint32_t v[TIMING_RTT_SAMPLES];
     int n = t->nrtt;
 
     memcpy(v, t->rtt, sizeof(v[0]) * (size_t)n);
-    for (int i = 1; i < n; i++) /* insertion sort: n <= 8 */
+    for (int i = 1; i < n; i++) /* insertion sort: n <= 16 */
         for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
             uint32_t x = v[j];
             v[j] = v[j - 1];
             v[j - 1] = x;
         }
-    return v[(n - 1) / 2];
+    return v[n / 4];
+}
+
+/* The least of the handshake's round trip (when the sensor saw all of
+ * it) and the ACK samples. */
+static uint32_t timing_tcp_min(const flow *f, uint32_t ack_min)
+{
+    int full = (f->tcp & (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK)) ==
+               (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK);
+    uint32_t hs = full ? f->rtt_client_us : 0;
+
+    if (hs == 0 || (ack_min != 0 && ack_min < hs))
+        return ack_min;
+    return hs;
 }
 
 static uint16_t timing_sat16(uint32_t v)
@@ -532,6 +588,7 @@ void timing_summarize(const flow *f, timing_summary *s)
         s->bursts = f->tm_bursts;
         s->app_rtt_us = f->tm_app_rtt_us;
         s->nrtt = f->tm_nrtt;
+        s->tcp_min_us = timing_tcp_min(f, f->tm_tcp_min_us);
         s->rev_keys = f->tm_rkeys;
         s->rev_small = f->tm_rsmall;
         s->server_led = f->tm_sled;
@@ -549,7 +606,8 @@ void timing_summarize(const flow *f, timing_summary *s)
     s->bursts = t->bursts;
     s->nrtt = t->nrtt;
     if (t->nrtt > 0)
-        s->app_rtt_us = timing_median(t);
+        s->app_rtt_us = timing_lower_quartile(t);
+    s->tcp_min_us = timing_tcp_min(f, t->tcp_min_us);
 }
 
 void timing_release(flow *f)
@@ -564,6 +622,7 @@ void timing_release(flow *f)
     f->tm_bursts = timing_sat16(s.bursts);
     f->tm_app_rtt_us = s.app_rtt_us;
     f->tm_nrtt = (uint8_t)s.nrtt;
+    f->tm_tcp_min_us = f->timing->tcp_min_us;
     f->tm_rkeys = timing_sat16(s.rev_keys);
     f->tm_rsmall = timing_sat16(s.rev_small);
     f->tm_sled = timing_sat16(s.server_led);

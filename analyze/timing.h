@@ -4,8 +4,8 @@
  *
  * A TCP or UDP flow gets a small fixed-size timing state at its first packet
  * with data (a SYN flood or a scan never gets one) and feeds it every
- * later data packet through timing_packet(); pure ACKs are never looked
- * at. The state is freed, and a few summary bytes kept in the flow, when
+ * later packet through timing_packet(): data packets, and pure ACKs for
+ * the transport round trip. The state is freed, and a few summary bytes kept in the flow, when
  * the flow is known not to need it any more: a bulk transfer that is not a
  * control session, or the flow's end (timing_release()). Records read the
  * facts through timing_summarize(); the cross-flow matcher reads the ON
@@ -26,7 +26,16 @@
 #include "capture/packet.h"
 #include "flow.h"
 
-#define TIMING_RTT_SAMPLES 8      /* application RTT samples kept (the first) */
+/* Application RTT samples kept (the first), and how many the extra round
+ * trip needs before it counts. Xue et al. (NDSS 2025) decide by a
+ * sequential test over many binarised exchanges, never one; CalcuLatency
+ * (USENIX Security 2024) and JA4L compare low ends of several samples.
+ * With 4, the lower quartile passes a bound only when 3 of 4 samples do:
+ * about 4p^3 for a direct client whose samples pass by chance with
+ * probability p (handshake RTT noise is +19.5 ms at p99.9 on a stable
+ * path, detection-notes.md). An SSH login gives 6. */
+#define TIMING_RTT_SAMPLES 16
+#define TIMING_RTT_DECIDE  4
 #define TIMING_BURSTS      8      /* ON-period starts kept (the latest) */
 #define TIMING_BURSTS_MAX  64     /* ... once the flow has keystrokes */
 #define TIMING_IDLE_US     500000 /* OFF after more than this without data */
@@ -51,8 +60,12 @@ typedef struct timing_summary {
     int cls;             /* enum timing_class */
     uint32_t keystrokes; /* client keystroke-sized packets echoed by the server */
     uint32_t bursts;     /* ON periods that began after more than TIMING_IDLE_US */
-    uint32_t app_rtt_us; /* median application round trip; valid if nrtt > 0 */
+    uint32_t app_rtt_us; /* lower quartile of the application round-trip
+                            samples; valid if nrtt > 0 */
     uint32_t nrtt;       /* samples behind it */
+    uint32_t tcp_min_us; /* least transport round trip to the client side:
+                            the handshake's and the client's ACKs of server
+                            data; 0 when none was measured */
     uint32_t rev_keys;   /* server keystroke-sized packets the client echoed at once, in runs */
     uint32_t rev_small;  /* keystroke-sized server packets */
     uint32_t server_led; /* typing starts from the server: ON periods it began with a
@@ -73,18 +86,19 @@ typedef struct timing_burst {
     uint32_t pkts;     /* data packets in it so far (saturates) */
 } timing_burst;
 
-/* Accounts TCP segment or UDP datagram p, which carries data (payload_len > 0), of flow f;
- * `dir` is flow_dir(). Allocates the state at the first such packet and may
+/* Accounts packet p of flow f: a TCP data packet, or a pure ACK once the
+ * flow has a state, or a UDP datagram with data; `dir` is flow_dir().
+ * Allocates the state at the first data packet and may
  * release it (bulk transfer, not a control session). Call after
  * flow_update() and after inspection has seen the packet. */
 void timing_packet(flow *f, const packet *p, int dir);
 
-/* 1 when p goes to timing_packet(): it carries data, and f keeps a timing
- * state or has not had one yet (a bulk flow past its first packets is
+/* 1 when p goes to timing_packet(): f keeps a timing state, or p carries
+ * data and f has not had one yet (a bulk flow past its first packets is
  * dropped from timing for good). */
 static inline int timing_wants(const flow *f, const packet *p)
 {
-    return p->payload_len > 0 && (f->timing != NULL || f->tm_state == TIMING_S_NONE);
+    return f->timing != NULL || (p->payload_len > 0 && f->tm_state == TIMING_S_NONE);
 }
 
 /* Frees f's timing state, keeping its summary in the flow. Safe to call

@@ -7,8 +7,11 @@
  *
  * Alert text comes from the wire (host names, SNI in summaries): the
  * readable lines replace control characters, so an alert cannot move the
- * cursor or rewrite the operator's terminal. --json prints the line as
- * Redis holds it, which the sensor has already escaped.
+ * cursor or rewrite the operator's terminal. --format native (--json)
+ * prints the line as Redis holds it, which the sensor has already escaped;
+ * --format eve converts it with eve.c, as the sensor's --alerts-format eve
+ * does, so a SIEM can follow the stream with the pipeline it reads the
+ * sensor's EVE file with.
  */
 #include "alerts_cmd.h"
 
@@ -22,11 +25,19 @@
 #include <time.h>
 
 #include "app/config.h"
+#include "app/eve.h"
 #include "redis/cluster.h"
 #include "redis/url.h"
 
 #define ALERTS_CMD_MAX_RULES 32
 #define ALERTS_CMD_BLOCK_MS  1000
+
+/* What each alert is printed as (--format). */
+typedef enum alerts_cmd_format {
+    ALERTS_CMD_TEXT,   /* one readable line */
+    ALERTS_CMD_NATIVE, /* the alert line as stored (interface.md section 2) */
+    ALERTS_CMD_EVE,    /* a Suricata EVE alert event (docs/siem.md) */
+} alerts_cmd_format;
 
 typedef struct alerts_cmd {
     rurl url;
@@ -34,7 +45,7 @@ typedef struct alerts_cmd {
     const char *rules[ALERTS_CMD_MAX_RULES];
     int nrules;
     int min_severity; /* -1 = any */
-    int json;
+    alerts_cmd_format format;
     char from[64]; /* "" = from the end */
     long last;     /* -1 = none */
     long count;    /* exit after this many alerts; -1 = never */
@@ -63,7 +74,10 @@ static void alerts_cmd_usage(FILE *out)
           "  --prefix P       key prefix (default: [redis] prefix, else lh:)\n"
           "  --rule R         only alerts of rule R; repeatable\n"
           "  --severity S     only alerts of severity S or higher (low, medium, high, critical)\n"
-          "  --json           print each alert as its JSON line\n"
+          "  --format F       text (default: one readable line per alert), native (the\n"
+          "                   alert's JSON line as stored) or eve (a Suricata EVE alert\n"
+          "                   event, as the sensor's --alerts-format eve writes it)\n"
+          "  --json           the same as --format native\n"
           "  --last N         first print the last N alerts already in the stream\n"
           "  --from ID        first print every alert after stream id ID (0 = all)\n"
           "  --count N        exit after printing N alerts\n"
@@ -107,11 +121,17 @@ static int alerts_cmd_number(const char *flag, const char *v, long *out, char *e
 }
 
 static const struct option alerts_cmd_opts[] = {
-    {"redis", required_argument, NULL, 'R'}, {"prefix", required_argument, NULL, 'P'},
-    {"rule", required_argument, NULL, 'u'},  {"severity", required_argument, NULL, 's'},
-    {"json", no_argument, NULL, 'j'},        {"last", required_argument, NULL, 'l'},
-    {"from", required_argument, NULL, 'F'},  {"count", required_argument, NULL, 'n'},
-    {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+    {"redis", required_argument, NULL, 'R'},
+    {"prefix", required_argument, NULL, 'P'},
+    {"rule", required_argument, NULL, 'u'},
+    {"severity", required_argument, NULL, 's'},
+    {"json", no_argument, NULL, 'j'},
+    {"format", required_argument, NULL, 'f'},
+    {"last", required_argument, NULL, 'l'},
+    {"from", required_argument, NULL, 'F'},
+    {"count", required_argument, NULL, 'n'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 /* One flag. Returns 0, 1 for --help, -1 on a usage error. */
@@ -128,7 +148,19 @@ static int alerts_cmd_flag(alerts_cmd *a, int opt, char *err, size_t errlen)
         free(a->config_path), a->config_path = strdup(optarg);
         break;
     case 'j':
-        a->json = 1;
+        a->format = ALERTS_CMD_NATIVE;
+        break;
+    case 'f':
+        if (strcmp(optarg, "text") == 0)
+            a->format = ALERTS_CMD_TEXT;
+        else if (strcmp(optarg, "native") == 0)
+            a->format = ALERTS_CMD_NATIVE;
+        else if (strcmp(optarg, "eve") == 0)
+            a->format = ALERTS_CMD_EVE;
+        else {
+            snprintf(err, errlen, "--format: expected text, native or eve, got '%s'", optarg);
+            return -1;
+        }
         break;
     case 'h':
         return 1;
@@ -328,10 +360,22 @@ static void alerts_cmd_entry(alerts_cmd *a, const redisReply *e)
         (a->count >= 0 && a->printed >= a->count))
         return;
     json = alerts_cmd_field(e->element[1], "json");
-    if (a->json)
+    if (a->format == ALERTS_CMD_EVE) {
+        size_t len;
+        char *eve = json ? eve_from_alert(json, strlen(json), &len) : NULL;
+        if (eve == NULL) { /* nothing a SIEM could ingest: said, not printed */
+            fprintf(stderr, "loophole alerts: %s entry %s: not an alert line, not printed as EVE\n",
+                    a->key, a->id);
+            return;
+        }
+        fwrite(eve, 1, len, stdout);
+        fputc('\n', stdout);
+        free(eve);
+    } else if (a->format == ALERTS_CMD_NATIVE) {
         puts(json ? json : "{}");
-    else
+    } else {
         alerts_cmd_print_line(json ? json : "");
+    }
     fflush(stdout);
     a->printed++;
 }

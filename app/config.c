@@ -1,12 +1,17 @@
 /* config.c -- defaults, INI file and command line flags into one `config`.
  *
- * Every INI key is a row of config_keys[]: section, name, the flag that sets
- * the same field, how to parse the value (kind), where to store it (offset
- * and width), its bounds and its default (as text, parsed like a value from
- * the file by config_init()). The file loader and the flag parser both go
- * through config_key_set(), so a key and its flag accept the same syntax and
- * the same range and fail with the same explanation; only the prefix of the
- * message differs ("FILE:LINE: [section] key: " or "--flag: ").
+ * Every INI key is a row of a module's table (base/setting.h): section,
+ * name, the flag that sets the same field, how to parse the value (kind),
+ * where to store it (offset into the module's struct, and width), its
+ * bounds, its default (as text, parsed like a value from the file by
+ * config_init()) and the source of that default. The sensor's own keys
+ * are config_keys[] below; the rules own theirs (rules/detect_config.c,
+ * stored in `rules`). config_modules[] lists the tables and where each
+ * module's struct sits in `config`. The file loader and the flag parser
+ * both go through config_key_set(), so a key and its flag accept the same
+ * syntax and the same range and fail with the same explanation, whichever
+ * module owns the key; only the prefix of the message differs
+ * ("FILE:LINE: [section] key: " or "--flag: ").
  *
  * The INI syntax is inih's. inih, as packaged, does not pass line numbers to
  * the handler, so the file is fed to ini_parse_stream() through a reader that
@@ -36,7 +41,9 @@
 #include <ndpi_api.h>
 #include <pcap/pcap.h>
 
+#include "base/setting.h"
 #include "redis/url.h"
+#include "rules/detect_config.h"
 
 #define KiB (UINT64_C(1) << 10)
 #define MiB (UINT64_C(1) << 20)
@@ -322,169 +329,151 @@ static int config_check_redis_url(const char *s)
  * The key table
  * ---------------------------------------------------------------------- */
 
-enum config_kind {
-    CK_STRING,    /* empty = unset (NULL) unless CF_NONEMPTY or CF_KEEP_EMPTY */
-    CK_PATHS,     /* comma list, appended to char **off with int count at off_n */
-    CK_INT,       /* plain integer in [min, max], stored with `width` */
-    CK_SIZE,      /* uint64_t bytes in [min, max] */
-    CK_DURATION,  /* uint64_t microseconds in [min, max] */
-    CK_SECONDS,   /* duration in whole seconds, int in [min, max] */
-    CK_BOOL,      /* int 0 or 1 */
-    CK_COUNTRIES, /* char (*off)[3] with int count at off_n */
-    CK_REDIS_URL, /* string, shape checked; empty = unset */
-};
-
-enum config_width { CW_INT, CW_U16, CW_U32, CW_U64 };
-
-#define CF_NONEMPTY   1u /* an empty value is an error */
-#define CF_KEEP_EMPTY 2u /* an empty value is "", not unset */
-#define CF_BARE_MS    4u /* a bare duration is milliseconds (keys named *_ms) */
-
-typedef struct config_key {
-    const char *section;
-    const char *name;
-    const char *flag; /* the flag that sets the same field, or NULL */
-    enum config_kind kind;
-    enum config_width width;
-    unsigned flags;
-    size_t off, off_n;
-    uint64_t min, max;
-    const char *def; /* the default, as a value in the file; NULL = unset or
-                        computed at start (threads, sensor) */
-} config_key;
-
 #define F(field) offsetof(config, field)
 
-static const config_key config_keys[] = {
-    {"capture", "interface", "-i", CK_STRING, CW_INT, 0, F(interface), 0, 0, 0, NULL},
-    {"capture", "filter", "-f", CK_STRING, CW_INT, 0, F(filter), 0, 0, 0, NULL},
-    {"capture", "snaplen", "--snaplen", CK_INT, CW_INT, 0, F(snaplen), 0, 64, 262144, "262144"},
-    {"capture", "threads", "--threads", CK_INT, CW_INT, 0, F(threads), 0, 1, CONFIG_MAX_THREADS,
+static const setting_key config_keys[] = {
+    {"capture", "interface", "-i", SETTING_STRING, SETTING_W_INT, 0, F(interface), 0, 0, 0, NULL,
      NULL},
+    {"capture", "filter", "-f", SETTING_STRING, SETTING_W_INT, 0, F(filter), 0, 0, 0, NULL, NULL},
+    {"capture", "snaplen", "--snaplen", SETTING_INT, SETTING_W_INT, 0, F(snaplen), 0, 64, 262144,
+     "262144", "libpcap's and tcpdump's MAXIMUM_SNAPLEN, enough for any frame"},
+    {"capture", "threads", "--threads", SETTING_INT, SETTING_W_INT, 0, F(threads), 0, 1,
+     CONFIG_MAX_THREADS, NULL, NULL},
     /* libpcap takes the buffer size as an int */
-    {"capture", "buffer", "--buffer", CK_SIZE, CW_U64, 0, F(buffer_bytes), 0, MiB, 2047 * MiB,
-     "256MiB"},
-    {"capture", "promiscuous", NULL, CK_BOOL, CW_INT, 0, F(promiscuous), 0, 0, 1, "yes"},
-    {"capture", "max_flows", "--max-flows", CK_INT, CW_U64, 0, F(max_flows), 0, 1, UINT32_MAX,
-     "1000000"},
-    {"capture", "queue", "--queue", CK_SIZE, CW_U64, 0, F(queue_bytes), 0, 64 * KiB, UINT64_MAX,
-     "32MiB"},
-    {"capture", "vxlan_port", NULL, CK_INT, CW_U16, 0, F(vxlan_port), 0, 0, 65535, "4789"},
-    {"capture", "geneve_port", NULL, CK_INT, CW_U16, 0, F(geneve_port), 0, 0, 65535, "6081"},
-    {"capture", "wait_interface", NULL, CK_BOOL, CW_INT, 0, F(wait_interface), 0, 0, 1, NULL},
-    {"capture", "user", "--user", CK_STRING, CW_INT, 0, F(user), 0, 0, 0, NULL},
-    {"geo", "db", "--geo", CK_PATHS, CW_INT, 0, F(geo_dbs), F(ngeo_dbs), 0, 0, NULL},
-    {"geo", "inventory", "--inventory", CK_STRING, CW_INT, 0, F(inventory), 0, 0, 0, NULL},
-    {"geo", "indicators", "--indicators", CK_STRING, CW_INT, 0, F(indicators_dir), 0, 0, 0, NULL},
-    {"redis", "url", "--redis", CK_REDIS_URL, CW_INT, 0, F(redis_url), 0, 0, 0, NULL},
-    {"redis", "prefix", NULL, CK_STRING, CW_INT, CF_KEEP_EMPTY, F(redis_prefix), 0, 0, 0, "lh:"},
-    {"redis", "stream_maxlen", NULL, CK_INT, CW_U64, 0, F(stream_maxlen), 0, 0, UINT64_MAX,
-     "100000"},
-    {"redis", "alert_retention", NULL, CK_DURATION, CW_U64, 0, F(alert_retention_us), 0, SEC,
-     UINT64_MAX, "30d"},
-    {"redis", "keep", NULL, CK_BOOL, CW_INT, 0, F(redis_keep), 0, 0, 1, NULL},
-    {"redis", "journal", NULL, CK_STRING, CW_INT, 0, F(journal_path), 0, 0, 0, NULL},
-    {"redis", "journal_max", NULL, CK_SIZE, CW_U64, 0, F(journal_max_bytes), 0, MiB, UINT64_MAX,
-     "1GiB"},
-    {"redis", "flows", NULL, CK_BOOL, CW_INT, 0, F(redis_flows), 0, 0, 1, NULL},
-    {"redis", "queue", NULL, CK_SIZE, CW_U64, 0, F(redis_queue_bytes), 0, 64 * KiB, 1024 * MiB,
-     "4MiB"},
-    {"output", "alerts", "--alerts", CK_STRING, CW_INT, CF_NONEMPTY, F(alerts_path), 0, 0, 0, "-"},
-    {"output", "alerts_format", "--alerts-format", CK_STRING, CW_INT, CF_NONEMPTY, F(alerts_format),
-     0, 0, 0, "native"},
-    {"output", "metrics", "--metrics", CK_STRING, CW_INT, 0, F(metrics_path), 0, 0, 0, NULL},
-    {"output", "flows", "--flows", CK_STRING, CW_INT, 0, F(flows_path), 0, 0, 0, NULL},
-    {"output", "sensor", "--sensor", CK_STRING, CW_INT, CF_NONEMPTY, F(sensor), 0, 0, 0, NULL},
-    {"output", "stats", "--stats", CK_SECONDS, CW_INT, 0, F(stats_secs), 0, 0, 86400, NULL},
-    {"output", "graph", "--graph", CK_STRING, CW_INT, 0, F(graph_path), 0, 0, 0, NULL},
-    {"output", "summary", "--summary", CK_STRING, CW_INT, 0, F(summary_path), 0, 0, 0, NULL},
-    {"output", "progress", NULL, CK_BOOL, CW_INT, 0, F(progress), 0, 0, 1, "yes"},
-    {"countries", "china", NULL, CK_COUNTRIES, CW_INT, 0, F(china), F(nchina), 0, 0, "CN"},
-    {"countries", "relay", NULL, CK_COUNTRIES, CW_INT, 0, F(relay), F(nrelay), 0, 0,
-     "HK,MO,SG,TW,JP,KR,MY"},
-    /* Rule thresholds, each with its source (docs/rules.md, "Thresholds
-     * and their sources"). The smallest useful LLM checkpoint: a 0.5B model
-     * in bf16 is ~1 GB, a 7B one ~14 GB (detection-notes.md); logs and
-     * metrics of an hour are megabytes. One hour: RITA's shortest
-     * long-connection tier. */
-    {"thresholds", "egress_bytes", NULL, CK_SIZE, CW_U64, 0, F(egress_bytes), 0, 1, UINT64_MAX,
-     "1GiB"},
-    {"thresholds", "egress_window", NULL, CK_DURATION, CW_U64, 0, F(egress_window_us), 0, SEC,
-     UINT64_MAX, "1h"},
-    /* interface.md section 5 defaults; the grade (where the controller
-     * is), not the count, separates a company's bastion or CI. */
-    {"thresholds", "fanout_hosts", NULL, CK_INT, CW_U32, 0, F(fanout_hosts), 0, 1, UINT32_MAX, "5"},
-    {"thresholds", "fanout_window", NULL, CK_DURATION, CW_U64, 0, F(fanout_window_us), 0, SEC,
-     UINT64_MAX, "1d"},
-    {"thresholds", "fanin_networks", NULL, CK_INT, CW_U32, 0, F(fanin_networks), 0, 1, UINT32_MAX,
-     "6"},
-    {"thresholds", "fanin_window", NULL, CK_DURATION, CW_U64, 0, F(fanin_window_us), 0, SEC,
-     UINT64_MAX, "1d"},
-    /* Above the p99.9 of handshake RTT jitter on a stable path (+19.5 ms,
-     * CalcuLatency's data) and Xue et al.'s 15 ms (NDSS 2025); 25 ms of
-     * extra RTT puts the user at least ~2,500 km beyond the relay. */
-    {"thresholds", "proxy_latency_ms", NULL, CK_DURATION, CW_U64, CF_BARE_MS, F(proxy_latency_us),
-     0, 1000, UINT64_MAX, "25"},
-    /* Zhang and Paxson, USENIX Security 2000. */
-    {"thresholds", "stepping_delta_ms", NULL, CK_DURATION, CW_U64, CF_BARE_MS, F(stepping_delta_us),
-     0, 1000, UINT64_MAX, "80"},
-    {"thresholds", "flow_idle_timeout", NULL, CK_DURATION, CW_U64, 0, F(flow_idle_timeout_us), 0,
-     SEC, UINT64_MAX, "120s"},
-    {"thresholds", "flow_active_timeout", NULL, CK_DURATION, CW_U64, 0, F(flow_active_timeout_us),
-     0, SEC, UINT64_MAX, "30m"},
-    /* No published distribution: one or two mirrors are set by hand
-     * anywhere, three China-only services rarely are; low severity. */
-    {"thresholds", "footprint_services", NULL, CK_INT, CW_U32, 0, F(footprint_services), 0, 1,
-     10000, "3"},
-    {"thresholds", "footprint_window", NULL, CK_DURATION, CW_U64, 0, F(footprint_window_us), 0, SEC,
-     UINT64_MAX, "1d"},
-    /* Lag: a client in China 150-250 ms from the relay needs 2-3 round
-     * trips before its request (TCP, TLS), plus the relay's own work; 20
-     * clients an hour each matched keep chance matches (rate x lag per
-     * request) from adding up (docs/rules.md, ai_api_relay). */
-    {"thresholds", "ai_relay_clients", NULL, CK_INT, CW_U32, 0, F(ai_relay_clients), 0, 1, 10000,
-     "20"},
-    {"thresholds", "ai_relay_window", NULL, CK_DURATION, CW_U64, 0, F(ai_relay_window_us), 0, SEC,
-     UINT64_MAX, "1h"},
-    {"thresholds", "ai_relay_lag_ms", NULL, CK_DURATION, CW_U64, CF_BARE_MS, F(ai_relay_lag_us), 0,
-     1000, 60 * SEC, "2s"},
-    /* Tunnel agents hold their connection for hours and send heartbeats
-     * every 10 s (ngrok) to 60 s (Tailscale DERP): 2 minutes, 4 bursts and
-     * 4 KiB each way are a tunnel that lives and carries something;
-     * heartbeats alone are graded low by the rule. */
-    {"thresholds", "tunnel_min_duration", NULL, CK_DURATION, CW_U64, 0, F(tunnel_min_us), 0, SEC,
-     UINT64_MAX, "2m"},
-    {"thresholds", "tunnel_bursts", NULL, CK_INT, CW_U32, 0, F(tunnel_bursts), 0, 1, UINT32_MAX,
-     "4"},
-    {"thresholds", "tunnel_min_bytes", NULL, CK_SIZE, CW_U64, 0, F(tunnel_min_bytes), 0, 1,
-     UINT64_MAX, "4KiB"},
+    {"capture", "buffer", "--buffer", SETTING_SIZE, SETTING_W_U64, 0, F(buffer_bytes), 0, MiB,
+     2047 * MiB, "256MiB", NULL},
+    {"capture", "promiscuous", NULL, SETTING_BOOL, SETTING_W_INT, 0, F(promiscuous), 0, 0, 1, "yes",
+     NULL},
+    {"capture", "max_flows", "--max-flows", SETTING_INT, SETTING_W_U64, 0, F(max_flows), 0, 1,
+     UINT32_MAX, "1000000", NULL},
+    {"capture", "queue", "--queue", SETTING_SIZE, SETTING_W_U64, 0, F(queue_bytes), 0, 64 * KiB,
+     UINT64_MAX, "32MiB", NULL},
+    {"capture", "vxlan_port", NULL, SETTING_INT, SETTING_W_U16, 0, F(vxlan_port), 0, 0, 65535,
+     "4789", "the IANA port of VXLAN (RFC 7348 5)"},
+    {"capture", "geneve_port", NULL, SETTING_INT, SETTING_W_U16, 0, F(geneve_port), 0, 0, 65535,
+     "6081", "the IANA port of Geneve (RFC 8926 3.3)"},
+    {"capture", "wait_interface", NULL, SETTING_BOOL, SETTING_W_INT, 0, F(wait_interface), 0, 0, 1,
+     NULL, NULL},
+    {"capture", "user", "--user", SETTING_STRING, SETTING_W_INT, 0, F(user), 0, 0, 0, NULL, NULL},
+    {"geo", "db", "--geo", SETTING_PATHS, SETTING_W_INT, 0, F(geo_dbs), F(ngeo_dbs), 0, 0, NULL,
+     NULL},
+    {"geo", "inventory", "--inventory", SETTING_STRING, SETTING_W_INT, 0, F(inventory), 0, 0, 0,
+     NULL, NULL},
+    {"geo", "indicators", "--indicators", SETTING_STRING, SETTING_W_INT, 0, F(indicators_dir), 0, 0,
+     0, NULL, NULL},
+    {"redis", "url", "--redis", SETTING_REDIS_URL, SETTING_W_INT, 0, F(redis_url), 0, 0, 0, NULL,
+     NULL},
+    {"redis", "prefix", NULL, SETTING_STRING, SETTING_W_INT, SETTING_KEEP_EMPTY, F(redis_prefix), 0,
+     0, 0, "lh:", NULL},
+    {"redis", "stream_maxlen", NULL, SETTING_INT, SETTING_W_U64, 0, F(stream_maxlen), 0, 0,
+     UINT64_MAX, "100000", NULL},
+    {"redis", "alert_retention", NULL, SETTING_DURATION, SETTING_W_U64, 0, F(alert_retention_us), 0,
+     SEC, UINT64_MAX, "30d", NULL},
+    {"redis", "keep", NULL, SETTING_BOOL, SETTING_W_INT, 0, F(redis_keep), 0, 0, 1, NULL, NULL},
+    {"redis", "journal", NULL, SETTING_STRING, SETTING_W_INT, 0, F(journal_path), 0, 0, 0, NULL,
+     NULL},
+    {"redis", "journal_max", NULL, SETTING_SIZE, SETTING_W_U64, 0, F(journal_max_bytes), 0, MiB,
+     UINT64_MAX, "1GiB", NULL},
+    {"redis", "flows", NULL, SETTING_BOOL, SETTING_W_INT, 0, F(redis_flows), 0, 0, 1, NULL, NULL},
+    {"redis", "queue", NULL, SETTING_SIZE, SETTING_W_U64, 0, F(redis_queue_bytes), 0, 64 * KiB,
+     1024 * MiB, "4MiB", NULL},
+    {"output", "alerts", "--alerts", SETTING_STRING, SETTING_W_INT, SETTING_NONEMPTY,
+     F(alerts_path), 0, 0, 0, "-", NULL},
+    {"output", "alerts_format", "--alerts-format", SETTING_STRING, SETTING_W_INT, SETTING_NONEMPTY,
+     F(alerts_format), 0, 0, 0, "native", NULL},
+    {"output", "metrics", "--metrics", SETTING_STRING, SETTING_W_INT, 0, F(metrics_path), 0, 0, 0,
+     NULL, NULL},
+    {"output", "flows", "--flows", SETTING_STRING, SETTING_W_INT, 0, F(flows_path), 0, 0, 0, NULL,
+     NULL},
+    {"output", "sensor", "--sensor", SETTING_STRING, SETTING_W_INT, SETTING_NONEMPTY, F(sensor), 0,
+     0, 0, NULL, NULL},
+    {"output", "stats", "--stats", SETTING_SECONDS, SETTING_W_INT, 0, F(stats_secs), 0, 0, 86400,
+     NULL, NULL},
+    {"output", "graph", "--graph", SETTING_STRING, SETTING_W_INT, 0, F(graph_path), 0, 0, 0, NULL,
+     NULL},
+    {"output", "summary", "--summary", SETTING_STRING, SETTING_W_INT, 0, F(summary_path), 0, 0, 0,
+     NULL, NULL},
+    {"output", "progress", NULL, SETTING_BOOL, SETTING_W_INT, 0, F(progress), 0, 0, 1, "yes", NULL},
+    {"countries", "china", NULL, SETTING_COUNTRIES, SETTING_W_INT, 0, F(china), F(nchina), 0, 0,
+     "CN", NULL},
+    {"countries", "relay", NULL, SETTING_COUNTRIES, SETTING_W_INT, 0, F(relay), F(nrelay), 0, 0,
+     "HK,MO,SG,TW,JP,KR,MY", NULL},
+    /* The flow table's timeouts (the worker's, not a rule's; the rules'
+     * [thresholds] are rows of rules/detect_config.c). */
+    {"thresholds", "flow_idle_timeout", NULL, SETTING_DURATION, SETTING_W_U64, 0,
+     F(flow_idle_timeout_us), 0, SEC, UINT64_MAX, "120s",
+     "none found beyond interface.md section 5, which states it: longer than the 15 s inactive "
+     "timeout of NetFlow exporters (JUNOSe ip flow-cache timeout inactive), so an interactive "
+     "session's pauses stay in one record"},
+    {"thresholds", "flow_active_timeout", NULL, SETTING_DURATION, SETTING_W_U64, 0,
+     F(flow_active_timeout_us), 0, SEC, UINT64_MAX, "30m",
+     "the NetFlow and cflowd active-timeout default, 1800 s (JUNOS flow-active-timeout, JUNOSe ip "
+     "flow-cache timeout active), also interface.md section 5"},
 };
 
 #define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 
-static const config_key *config_key_find(const char *section, const char *name)
+static const setting_key *config_app_settings(size_t *n)
 {
-    for (size_t i = 0; i < CONFIG_NKEYS; i++) {
-        if (strcasecmp(config_keys[i].section, section) == 0 &&
-            strcasecmp(config_keys[i].name, name) == 0)
-            return &config_keys[i];
+    *n = CONFIG_NKEYS;
+    return config_keys;
+}
+
+/* Every module's table, and where that module's struct sits in `config`:
+ * the sensor's own keys above, the rules' [thresholds] (rules/). */
+typedef struct config_module {
+    const setting_key *(*rows)(size_t *n);
+    size_t base;
+} config_module;
+
+static const config_module config_modules[] = {
+    {config_app_settings, 0},
+    {detect_settings, offsetof(config, rules)},
+};
+
+const setting_key *config_setting(size_t i, size_t *base)
+{
+    for (size_t m = 0; m < sizeof config_modules / sizeof config_modules[0]; m++) {
+        size_t n;
+        const setting_key *rows = config_modules[m].rows(&n);
+        if (i < n) {
+            if (base)
+                *base = config_modules[m].base;
+            return &rows[i];
+        }
+        i -= n;
     }
     return NULL;
 }
 
-static const config_key *config_key_by_flag(const char *flag)
+static const setting_key *config_key_find(const char *section, const char *name, size_t *base)
 {
-    for (size_t i = 0; i < CONFIG_NKEYS; i++) {
-        if (config_keys[i].flag && strcmp(config_keys[i].flag, flag) == 0)
-            return &config_keys[i];
+    const setting_key *k;
+
+    for (size_t i = 0; (k = config_setting(i, base)) != NULL; i++) {
+        if (strcasecmp(k->section, section) == 0 && strcasecmp(k->name, name) == 0)
+            return k;
+    }
+    return NULL;
+}
+
+static const setting_key *config_key_by_flag(const char *flag, size_t *base)
+{
+    const setting_key *k;
+
+    for (size_t i = 0; (k = config_setting(i, base)) != NULL; i++) {
+        if (k->flag && strcmp(k->flag, flag) == 0)
+            return k;
     }
     return NULL;
 }
 
 static int config_section_known(const char *section)
 {
-    for (size_t i = 0; i < CONFIG_NKEYS; i++) {
-        if (strcasecmp(config_keys[i].section, section) == 0)
+    const setting_key *k;
+
+    for (size_t i = 0; (k = config_setting(i, NULL)) != NULL; i++) {
+        if (strcasecmp(k->section, section) == 0)
             return 1;
     }
     return 0;
@@ -494,32 +483,32 @@ static int config_section_known(const char *section)
  * Setting one key
  * ---------------------------------------------------------------------- */
 
-static void config_store(config *c, const config_key *k, uint64_t v)
+static void config_store(void *obj, const setting_key *k, uint64_t v)
 {
-    void *p = (char *)c + k->off;
+    void *p = (char *)obj + k->off;
 
     switch (k->width) {
-    case CW_INT:
+    case SETTING_W_INT:
         *(int *)p = (int)v;
         break;
-    case CW_U16:
+    case SETTING_W_U16:
         *(uint16_t *)p = (uint16_t)v;
         break;
-    case CW_U32:
+    case SETTING_W_U32:
         *(uint32_t *)p = (uint32_t)v;
         break;
-    case CW_U64:
+    case SETTING_W_U64:
         *(uint64_t *)p = v;
         break;
     }
 }
 
-static int config_set_int(config *c, const config_key *k, const char *v, char *why, size_t wl)
+static int config_set_int(void *obj, const setting_key *k, const char *v, char *why, size_t wl)
 {
     uint64_t n;
 
     if (config_parse_uint(v, &n) == 0 && n >= k->min && n <= k->max) {
-        config_store(c, k, n);
+        config_store(obj, k, n);
         return 0;
     }
     if (k->max == UINT64_MAX)
@@ -530,13 +519,13 @@ static int config_set_int(config *c, const config_key *k, const char *v, char *w
     return -1;
 }
 
-static int config_set_size(config *c, const config_key *k, const char *v, char *why, size_t wl)
+static int config_set_size(void *obj, const setting_key *k, const char *v, char *why, size_t wl)
 {
     uint64_t n;
     char lo[32], hi[32];
 
     if (config_parse_size(v, &n) == 0 && n >= k->min && n <= k->max) {
-        config_store(c, k, n);
+        config_store(obj, k, n);
         return 0;
     }
     config_fmt_units(lo, sizeof lo, k->min, config_size_show);
@@ -549,9 +538,9 @@ static int config_set_size(config *c, const config_key *k, const char *v, char *
     return -1;
 }
 
-static int config_set_duration(config *c, const config_key *k, const char *v, char *why, size_t wl)
+static int config_set_duration(void *obj, const setting_key *k, const char *v, char *why, size_t wl)
 {
-    int ms = (k->flags & CF_BARE_MS) != 0;
+    int ms = (k->flags & SETTING_BARE_MS) != 0;
     uint64_t us;
     char lo[32];
 
@@ -570,17 +559,17 @@ static int config_set_duration(config *c, const config_key *k, const char *v, ch
         config_err(why, wl, "expected a duration of at least %s, got '%s'", lo, v);
         return -1;
     }
-    config_store(c, k, us);
+    config_store(obj, k, us);
     return 0;
 }
 
-static int config_set_seconds(config *c, const config_key *k, const char *v, char *why, size_t wl)
+static int config_set_seconds(void *obj, const setting_key *k, const char *v, char *why, size_t wl)
 {
     uint64_t us;
 
     if (config_parse_duration_us(v, 0, &us) == 0 && us % SEC == 0 && us / SEC >= k->min &&
         us / SEC <= k->max) {
-        config_store(c, k, us / SEC);
+        config_store(obj, k, us / SEC);
         return 0;
     }
     config_err(why, wl,
@@ -590,7 +579,7 @@ static int config_set_seconds(config *c, const config_key *k, const char *v, cha
     return -1;
 }
 
-static int config_set_bool(config *c, const config_key *k, const char *v, char *why, size_t wl)
+static int config_set_bool(void *obj, const setting_key *k, const char *v, char *why, size_t wl)
 {
     int b;
 
@@ -598,19 +587,19 @@ static int config_set_bool(config *c, const config_key *k, const char *v, char *
         config_err(why, wl, "expected yes/no, true/false, on/off or 1/0, got '%s'", v);
         return -1;
     }
-    config_store(c, k, (uint64_t)b);
+    config_store(obj, k, (uint64_t)b);
     return 0;
 }
 
-static int config_set_str(config *c, const config_key *k, const char *v, char *why, size_t wl)
+static int config_set_str(void *obj, const setting_key *k, const char *v, char *why, size_t wl)
 {
-    char **slot = (char **)((char *)c + k->off);
+    char **slot = (char **)((char *)obj + k->off);
 
-    if (*v == '\0' && (k->flags & CF_NONEMPTY)) {
+    if (*v == '\0' && (k->flags & SETTING_NONEMPTY)) {
         config_err(why, wl, "expected a value, got an empty one");
         return -1;
     }
-    if (k->kind == CK_REDIS_URL && *v != '\0' && config_check_redis_url(v) < 0) {
+    if (k->kind == SETTING_REDIS_URL && *v != '\0' && config_check_redis_url(v) < 0) {
         /* The value is not repeated: it may hold a password. */
         config_err(why, wl,
                    "expected redis://[user:password@]host:port[/db], "
@@ -618,34 +607,35 @@ static int config_set_str(config *c, const config_key *k, const char *v, char *w
                    "unix:///path/to/socket");
         return -1;
     }
-    config_set_string(slot, *v == '\0' && !(k->flags & CF_KEEP_EMPTY) ? NULL : v);
+    config_set_string(slot, *v == '\0' && !(k->flags & SETTING_KEEP_EMPTY) ? NULL : v);
     return 0;
 }
 
-/* Parses v for key k into c. On error writes "expected ..., got '...'" into
- * why and leaves the field as it was. */
-static int config_key_set(config *c, const config_key *k, const char *v, char *why, size_t wl)
+/* Parses v for key k into obj, the struct of the module that owns k. On
+ * error writes "expected ..., got '...'" into why and leaves the field as
+ * it was. */
+static int config_key_set(void *obj, const setting_key *k, const char *v, char *why, size_t wl)
 {
     switch (k->kind) {
-    case CK_STRING:
-    case CK_REDIS_URL:
-        return config_set_str(c, k, v, why, wl);
-    case CK_PATHS:
-        return config_paths_append((char ***)((char *)c + k->off), (int *)((char *)c + k->off_n), v,
-                                   why, wl);
-    case CK_INT:
-        return config_set_int(c, k, v, why, wl);
-    case CK_SIZE:
-        return config_set_size(c, k, v, why, wl);
-    case CK_DURATION:
-        return config_set_duration(c, k, v, why, wl);
-    case CK_SECONDS:
-        return config_set_seconds(c, k, v, why, wl);
-    case CK_BOOL:
-        return config_set_bool(c, k, v, why, wl);
-    case CK_COUNTRIES:
-        return config_countries_parse(v, (char(**)[3])((char *)c + k->off),
-                                      (int *)((char *)c + k->off_n), why, wl);
+    case SETTING_STRING:
+    case SETTING_REDIS_URL:
+        return config_set_str(obj, k, v, why, wl);
+    case SETTING_PATHS:
+        return config_paths_append((char ***)((char *)obj + k->off),
+                                   (int *)((char *)obj + k->off_n), v, why, wl);
+    case SETTING_INT:
+        return config_set_int(obj, k, v, why, wl);
+    case SETTING_SIZE:
+        return config_set_size(obj, k, v, why, wl);
+    case SETTING_DURATION:
+        return config_set_duration(obj, k, v, why, wl);
+    case SETTING_SECONDS:
+        return config_set_seconds(obj, k, v, why, wl);
+    case SETTING_BOOL:
+        return config_set_bool(obj, k, v, why, wl);
+    case SETTING_COUNTRIES:
+        return config_countries_parse(v, (char(**)[3])((char *)obj + k->off),
+                                      (int *)((char *)obj + k->off_n), why, wl);
     }
     return -1;
 }
@@ -677,14 +667,15 @@ void config_init(config *c)
 {
     char why[256];
 
+    const setting_key *k;
+    size_t base;
+
     memset(c, 0, sizeof *c);
-    for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+    for (size_t i = 0; (k = config_setting(i, &base)) != NULL; i++) {
         /* The defaults are known-good literals: a failure is a bug in the
          * table, caught by every test that calls config_init(). */
-        if (config_keys[i].def &&
-            config_key_set(c, &config_keys[i], config_keys[i].def, why, sizeof why) != 0) {
-            fprintf(stderr, "loophole: default of [%s] %s: %s\n", config_keys[i].section,
-                    config_keys[i].name, why);
+        if (k->def && config_key_set((char *)c + base, k, k->def, why, sizeof why) != 0) {
+            fprintf(stderr, "loophole: default of [%s] %s: %s\n", k->section, k->name, why);
             abort();
         }
     }
@@ -788,7 +779,8 @@ static int config_file_fail(config_file *f, const char *section, const char *nam
 static int config_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
     config_file *f = user;
-    const config_key *k;
+    const setting_key *k;
+    size_t base;
     char why[512];
 
     if (f->failed)
@@ -803,14 +795,14 @@ static int config_ini_handler(void *user, const char *section, const char *name,
                  section);
         return config_file_fail(f, section, name, why);
     }
-    k = config_key_find(section, name);
+    k = config_key_find(section, name, &base);
     if (k == NULL)
         return config_file_fail(f, section, name, "unknown key");
-    if (f->continuation && k->kind != CK_PATHS)
+    if (f->continuation && k->kind != SETTING_PATHS)
         return config_file_fail(f, section, name,
                                 "an indented line is read as more of this key's value, and "
                                 "only [geo] db spans lines: remove the indentation");
-    if (config_key_set(f->c, k, value, why, sizeof why) < 0)
+    if (config_key_set((char *)f->c + base, k, value, why, sizeof why) < 0)
         return config_file_fail(f, section, name, why);
     return 1;
 }
@@ -1036,7 +1028,8 @@ static int config_apply_special(config *c, config_args *a, const char *flag, con
 static int config_apply_flag(config *c, config_args *a, const char *flag, const char *arg,
                              char *err, size_t errlen)
 {
-    const config_key *k;
+    const setting_key *k;
+    size_t base;
     char why[512];
 
     if (strcmp(flag, "-i") == 0)
@@ -1047,8 +1040,8 @@ static int config_apply_flag(config *c, config_args *a, const char *flag, const 
     }
     if (config_apply_special(c, a, flag, arg))
         return 0;
-    k = config_key_by_flag(flag);
-    if (k == NULL || config_key_set(c, k, arg, why, sizeof why) < 0) {
+    k = config_key_by_flag(flag, &base);
+    if (k == NULL || config_key_set((char *)c + base, k, arg, why, sizeof why) < 0) {
         config_err(err, errlen, "%s: %s", flag, k ? why : "not handled");
         return -1;
     }

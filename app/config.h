@@ -1,8 +1,10 @@
 /* config.h -- the sensor's settings: defaults, the INI file, the flags.
  *
- * One `config` struct holds every setting. Data enters in three layers, each
- * overriding the one before: config_init() sets the defaults, the INI file
- * named by -c (config_load_file) and then the command line flags
+ * One `config` struct holds every setting; the rules' thresholds are the
+ * rules' own struct inside it (`rules`), set through the rules' key table
+ * (rules/detect_config.c). Data enters in three layers, each overriding
+ * the one before: config_init() sets the defaults, the INI file named by
+ * -c (config_load_file) and then the command line flags
  * (config_parse_args). What leaves is the filled struct, read-only for the
  * rest of the run; other modules copy what they need at their own setup.
  *
@@ -26,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+
+#include "rules/detect_config.h"
 
 #define CONFIG_OK    0
 #define CONFIG_ERROR -1
@@ -79,23 +83,13 @@ typedef struct config {
     int nchina;
     char (*relay)[3];
     int nrelay;
-    /* thresholds; durations in microseconds */
-    uint64_t egress_bytes, egress_window_us;
-    uint32_t fanout_hosts;
-    uint64_t fanout_window_us;
-    uint32_t fanin_networks;
-    uint64_t fanin_window_us;
-    uint64_t proxy_latency_us, stepping_delta_us;
+    /* the flow table's [thresholds]; durations in microseconds */
     uint64_t flow_idle_timeout_us, flow_active_timeout_us;
-    uint32_t footprint_services; /* China-oriented services of a GPU host */
-    uint64_t footprint_window_us;
-    uint32_t ai_relay_clients; /* China clients an AI API call followed */
-    uint64_t ai_relay_window_us;
-    uint64_t ai_relay_lag_us;  /* inbound start to outbound start, at most */
-    uint64_t tunnel_min_us;    /* reverse_tunnel: length of the connection */
-    uint32_t tunnel_bursts;    /* ON periods in it */
-    uint64_t tunnel_min_bytes; /* each way */
-    char *config_path;         /* -c, for messages; NULL = none */
+    /* the rules' [thresholds] (rules/detect_config.h, whose table sets
+     * them); its country lists stay NULL here: app/sensor.c points them
+     * at china and relay above */
+    detect_config rules;
+    char *config_path; /* -c, for messages; NULL = none */
 } config;
 
 /* Sets every default. Allocates the default strings and country lists, so
@@ -119,6 +113,12 @@ int config_load_file(config *c, const char *path, char *err, size_t errlen);
  * CONFIG_ERROR with a message naming the flag or key in err (the caller
  * exits 2). May be called again on a fresh struct, e.g. by tests. */
 int config_parse_args(config *c, int argc, char **argv, char *err, size_t errlen);
+
+/* The i-th configuration key over every module's table (the sensor's own,
+ * then the rules'), with in *base (when base is not NULL) the offset of
+ * its module's struct in `config`; NULL past the last key. For tests and
+ * documentation checks. */
+const struct setting_key *config_setting(size_t i, size_t *base);
 
 /* The --help text: every flag, one line each. */
 void config_usage(FILE *out);

@@ -231,28 +231,11 @@ static int sensor_new_outputs(sensor *s, char *err, size_t errlen)
 
 void sensor_detect_config(const config *c, detect_config *out)
 {
-    *out = (detect_config){
-        .china = (const char(*)[3])c->china,
-        .nchina = c->nchina,
-        .relay = (const char(*)[3])c->relay,
-        .nrelay = c->nrelay,
-        .egress_bytes = c->egress_bytes,
-        .egress_window_us = c->egress_window_us,
-        .fanout_hosts = c->fanout_hosts,
-        .fanout_window_us = c->fanout_window_us,
-        .fanin_networks = c->fanin_networks,
-        .fanin_window_us = c->fanin_window_us,
-        .proxy_latency_us = c->proxy_latency_us,
-        .stepping_delta_us = c->stepping_delta_us,
-        .footprint_services = c->footprint_services,
-        .footprint_window_us = c->footprint_window_us,
-        .ai_relay_clients = c->ai_relay_clients,
-        .ai_relay_window_us = c->ai_relay_window_us,
-        .ai_relay_lag_us = c->ai_relay_lag_us,
-        .tunnel_min_us = c->tunnel_min_us,
-        .tunnel_bursts = c->tunnel_bursts,
-        .tunnel_min_bytes = c->tunnel_min_bytes,
-    };
+    *out = c->rules;
+    out->china = (const char(*)[3])c->china;
+    out->nchina = c->nchina;
+    out->relay = (const char(*)[3])c->relay;
+    out->nrelay = c->nrelay;
 }
 
 static int sensor_new_workers(sensor *s, char *err, size_t errlen)
@@ -617,26 +600,25 @@ static void sensor_final_stats(sensor *s)
 }
 
 /* Warns about anything dropped, whether or not --stats was given: nothing
- * is lost silently. */
+ * is lost silently. Read from the counters the modules describe. */
 static void sensor_warn_drops(sensor *s)
 {
-    const capture_stats *cs = capture_get_stats(s->cap);
-    json_t *reasons = json_object();
-    uint64_t drops = capture_drop_reasons(cs, reasons);
-    uint64_t evicted = 0;
+    json_t *o = sensor_stats_json(s);
+    uint64_t drops = (uint64_t)json_integer_value(json_object_get(o, "drops"));
+    uint64_t evicted = (uint64_t)json_integer_value(json_object_get(o, "flows_evicted"));
 
-    for (unsigned i = 0; i < s->nworkers; i++)
-        evicted += STAT_GET(worker_flow_stats(s->workers[i])->ended[FLOW_END_EVICTED]);
     if (drops) {
-        char *r = json_dumps(reasons, JSON_PRESERVE_ORDER | JSON_COMPACT);
+        char *r =
+            json_dumps(json_object_get(o, "drop_reasons"), JSON_PRESERVE_ORDER | JSON_COMPACT);
         fprintf(stderr, "loophole: warning: %llu of %llu packets dropped: %s\n",
-                (unsigned long long)drops, (unsigned long long)STAT_GET(cs->packets), r ? r : "");
+                (unsigned long long)drops,
+                (unsigned long long)json_integer_value(json_object_get(o, "packets")), r ? r : "");
         free(r);
     }
     if (evicted)
         fprintf(stderr, "loophole: warning: flow table full, %llu flows evicted early\n",
                 (unsigned long long)evicted);
-    json_decref(reasons);
+    json_decref(o);
 }
 
 /* The source tree of a developer build, where the default data lives

@@ -83,9 +83,10 @@ int detect_extra_rtt(const detect_view *v, int64_t *extra)
     int full = (f->tcp & (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK)) ==
                (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK);
 
-    if (!full || v->timing.nrtt == 0)
+    /* A single sample never decides (docs/rules.md, proxy_latency). */
+    if (!full || v->timing.nrtt < TIMING_RTT_DECIDE || v->timing.tcp_min_us == 0)
         return 0;
-    *extra = (int64_t)v->timing.app_rtt_us - (int64_t)f->rtt_client_us;
+    *extra = (int64_t)v->timing.app_rtt_us - (int64_t)v->timing.tcp_min_us;
     return 1;
 }
 

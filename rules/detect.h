@@ -19,6 +19,7 @@
  *                  time-of-day profiles, stepping-stone legs.
  * detect.c holds what both share: the view of a flow, country tests, and
  * the alert's JSON parts (evidence items, parties, the GPU host).
+ * detect_config.c holds the rules' configuration keys (detect_config.h).
  *
  * Threads: one detect context per worker, read-only after detect_new().
  */
@@ -30,34 +31,11 @@
 
 #include "analyze/flow.h"
 #include "geo/snapshot.h"
+#include "rules/detect_config.h"
 #include "rules/event.h"
 #include "analyze/timing.h"
 
 typedef struct detect detect;
-
-/* What the rules read: the country lists and every rule's thresholds
- * (durations in microseconds). Built by app/sensor.c from the [countries]
- * and [thresholds] keys, whose defaults and reasons are in app/config.c
- * and docs/configuration.md. */
-typedef struct detect_config {
-    const char (*china)[3]; /* 2-letter codes, "XX\0" each */
-    int nchina;
-    const char (*relay)[3];
-    int nrelay;
-    uint64_t egress_bytes, egress_window_us;
-    uint32_t fanout_hosts;
-    uint64_t fanout_window_us;
-    uint32_t fanin_networks;
-    uint64_t fanin_window_us;
-    uint64_t proxy_latency_us, stepping_delta_us;
-    uint32_t footprint_services;
-    uint64_t footprint_window_us;
-    uint32_t ai_relay_clients;
-    uint64_t ai_relay_window_us, ai_relay_lag_us;
-    uint64_t tunnel_min_us;
-    uint32_t tunnel_bursts;
-    uint64_t tunnel_min_bytes;
-} detect_config;
 
 /* cfg (and the country lists it points to) and sensor are borrowed and
  * must outlive the context. Returns NULL when out of memory. */

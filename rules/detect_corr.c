@@ -30,7 +30,8 @@
 #define CORR_CTL_KIND    "ctlnet"
 /* A record moving less than this is not sent as egress: a 1 GiB transfer
  * in pieces this small would take 16,000 flows (docs/rules-correlation.md,
- * blind spots), and every GPU host's small flows would cost a call each. */
+ * blind spots), and every GPU host's small flows would cost a call each.
+ * Source: none; a bound on Redis calls, not a property of traffic. */
 #define CORR_EGRESS_MIN_RECORD (64u * 1024)
 /* Gate windows one control record counts in at most: a record lasts at
  * most flow_active_timeout (30 min by default), so two days' windows
@@ -41,7 +42,9 @@
 /* Stepping stones (detection-notes.md, Zhang and Paxson 2000): share of
  * coinciding ON periods above 30 %, 2 back to back since the legs share
  * the intermediary; at least 4 coincidences so a short session cannot
- * match by chance. Legs meet in one-hour buckets. */
+ * match by chance (source: none published for the total; the paper's
+ * back-to-back count for legs that share no host is 4). Legs meet in
+ * one-hour buckets (source: none; a bucket size, not a threshold). */
 #define CORR_LEG_WINDOW_US  (3600ull * 1000000)
 #define CORR_LEG_RATIO_PCT  30
 #define CORR_LEG_RUN        2
@@ -50,7 +53,8 @@
 
 /* Time zone (detection-notes.md, Mandiant APT1): weekdays, 08-12, 14-18
  * and 19-22 China Standard Time, over a 7-day window; 8 sessions inside
- * it on 3 distinct days. */
+ * it on 3 distinct days (source: none published for the week, the 8 and
+ * the 3; APT1's profile came from 1,905 sessions). */
 #define CORR_TZ_WINDOW_US (7ull * 86400 * 1000000)
 #define CORR_TZ_OFFSET_S  (8 * 3600)
 #define CORR_TZ_HOURS     "000000001111001111011100"

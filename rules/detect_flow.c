@@ -32,13 +32,15 @@
 
 /* Per-flow alerts are raised once per (rule, entity, hour): a long
  * session cut into records by the active timeout, or a host reached
- * again and again, makes one alert an hour, not one per record. */
+ * again and again, makes one alert an hour, not one per record. Source:
+ * none; how often an operator is told again, not a measured bound. */
 #define DETECT_FLOW_WINDOW_US (3600ULL * 1000000ULL)
 
 /* The footprint (footprint_services, footprint_window), API relay
  * (ai_relay_*) and tunnel (tunnel_*) thresholds are [thresholds] keys
- * (detect_config, docs/configuration.md). GPU-behaviour evidence is kept
- * per day, whatever the footprint window. */
+ * (rules/detect_config.c, with their sources). GPU-behaviour evidence is
+ * kept per day, whatever the footprint window (source: none, the
+ * footprint window's default). */
 #define DETECT_BEHAVIOR_WINDOW_US (24ULL * 3600ULL * 1000000ULL)
 
 /* ---- what a flow is ------------------------------------------------- */
@@ -84,7 +86,11 @@ static int detect_is_hosting(const geo_party *p)
            (strcmp(p->category, "hosting") == 0 || strcmp(p->category, "china_cloud") == 0);
 }
 
-/* The controller's network: /24 for IPv4, /48 for IPv6, as text. */
+/* The controller's network: /24 for IPv4, /48 for IPv6, as text: routes
+ * more specific than these are commonly filtered in global routing
+ * (Sediqi et al., "Hyper-Specific Prefixes", ACM CCR 2022), so they are
+ * the smallest blocks one party announces; /48 is also the usual
+ * end-site assignment (RFC 6177). */
 static void detect_network(const pkt_addr *a, char *buf, size_t len)
 {
     pkt_addr n = *a;
@@ -217,10 +223,11 @@ static void detect_relay_control(detect *d, event_queue *q, const detect_view *v
 }
 
 /* proxy_latency: the application round trip of a control session to a
- * GPU host exceeds its TCP round trip by more than proxy_latency_ms: the
- * TCP peer terminates the connection and the user is further away
- * (CalcuLatency, detection-notes.md). 1 ms of round trip is at most
- * ~100 km of fibre, so the extra bounds the user's distance from the
+ * GPU host (the lower quartile of 4 or more dependent exchanges) exceeds
+ * its least TCP round trip by more than proxy_latency_ms: the TCP peer
+ * terminates the connection and the user is further away (CalcuLatency;
+ * Xue et al., NDSS 2025; detection-notes.md). 1 ms of round trip is at
+ * most ~100 km of fibre, so the extra bounds the user's distance from the
  * relay. */
 static void detect_proxy_latency(detect *d, event_queue *q, const detect_view *v)
 {
@@ -232,10 +239,11 @@ static void detect_proxy_latency(detect *d, event_queue *q, const detect_view *v
         return;
     double ms = (double)extra / 1000.0;
     snprintf(detail, sizeof(detail),
-             "%s: application round trip %.1f ms, TCP round trip to %s %.1f ms: %.1f ms extra "
-             "(threshold %.0f ms), so the user is up to %.0f km beyond %s",
-             v->f->control, v->timing.app_rtt_us / 1000.0, v->client_ip,
-             v->f->rtt_client_us / 1000.0, ms, d->cfg->proxy_latency_us / 1000.0, ms * 100.0,
+             "%s: application round trip %.1f ms (lower quartile of %u exchanges), least TCP "
+             "round trip to %s %.1f ms: %.1f ms extra (threshold %.0f ms), so the user is up "
+             "to %.0f km beyond %s",
+             v->f->control, v->timing.app_rtt_us / 1000.0, v->timing.nrtt, v->client_ip,
+             v->timing.tcp_min_us / 1000.0, ms, d->cfg->proxy_latency_us / 1000.0, ms * 100.0,
              v->client_ip);
     snprintf(summary, sizeof(summary),
              "%s relays a %s session to GPU host %s for a user %.0f ms (up to %.0f km) further "
@@ -267,7 +275,8 @@ static void detect_proxy_latency(detect *d, event_queue *q, const detect_view *v
 #define DETECT_HEARTBEAT_PKTS   2
 #define DETECT_HEARTBEAT_CV_PCT 20
 
-/* 1 when the latest ON periods of the flow (at least 5) are all
+/* 1 when the latest ON periods of the flow (at least 5; source: none,
+ * the fewest whose 4 gaps give a spread worth reading) are all
  * heartbeat-sized and start at a regular interval: a tunnel agent keeping
  * its connection alive, nobody driving it. */
 static int detect_heartbeats_only(const flow *f)
@@ -528,7 +537,10 @@ static const indicator *detect_server_indicator(const detect_view *v)
 
 /* What makes the client a GPU host by behaviour, with a confidence in
  * percent: pulls from GPU software sources (PyTorch wheels, CUDA,
- * NVIDIA's registry, the Hugging Face CDN). Returns 0 when none. */
+ * NVIDIA's registry, the Hugging Face CDN). Returns 0 when none. The
+ * confidences have no published source: they rank how much each source
+ * needs a GPU (a CUDA driver does, the Hugging Face CDN serves CPU users
+ * too), are shown in the evidence and compared with no threshold. */
 static int detect_gpu_pull(const indicator *in, const char **reason)
 {
     static const struct {

@@ -44,9 +44,10 @@ int detect_is_anonymiser(const geo_party *p);
  * address by itself. */
 int detect_is_strong_controller(const detect *d, const geo_party *p);
 
-/* The application round trip of the flow minus its client-side handshake
- * round trip, in microseconds; 0 when either is unknown
- * (docs/flow-analysis.md). */
+/* The application round trip of the flow (the lower quartile of at least
+ * TIMING_RTT_DECIDE samples) minus its least client-side transport round
+ * trip, in microseconds, in *extra; returns 0 when either is unknown or
+ * the samples are too few (docs/flow-analysis.md). */
 int detect_extra_rtt(const detect_view *v, int64_t *extra);
 
 /* 1 when the client of a control session is a proven relay: the wire

@@ -114,7 +114,7 @@ Reply of every function that raises: { count, { alert_json, ... } }.
 ]]
 
 local VERSION = 'loophole-functions 5'
-local EVIDENCE_MAX = 16
+local EVIDENCE_MAX = 16 -- interface.md section 2: an alert's evidence holds up to 16 items
 
 local function n(s, what)
   local v = tonumber(s)

@@ -169,7 +169,7 @@ local function raise_next(k, dkey, ev, ttl, a, id, head, tail, cand)
 end
 
 local SEVERITY_RANK = { low = 1, medium = 2, high = 3, critical = 4 }
-local EVENTS_KEPT = 256 -- ids of later events remembered per alert
+local EVENTS_KEPT = 256 -- ids of later events remembered per alert (a memory bound, no source)
 
 -- The position of the bracket that closes the array or object opened
 -- right before position i of JSON text s (strings skipped), or nil.

@@ -33,7 +33,7 @@ The start sets stop growing at cap members, like exact sets.
 
 ARGS.lh_follow = { req = { 'ev', 'ts_us', 'dir', 'who', 'starts', 'window_us', 'lag_us', 'cap', 'ttl_s', 'threshold' }, opt = {}, alert = 'opt' }
 
-local FOLLOW_SCAN = 1000 -- inbound starts read per outbound start
+local FOLLOW_SCAN = 1000 -- inbound starts read per outbound start (a work bound, no source)
 
 local function follow_key(keys, what, w, b)
   return keys[1] .. ':' .. what .. ':' .. fmt(w) .. ':' .. fmt(b)

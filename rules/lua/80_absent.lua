@@ -14,7 +14,7 @@ for what that means across workers).
 
 ARGS.lh_absent = { req = { 'ev', 'ts_us', 'op', 'kind', 'lo_us', 'hi_us', 'window_us', 'ttl_s' }, opt = {}, alert = 'opt' }
 
-local ABSENT_SPAN = 1000 -- windows one span may touch
+local ABSENT_SPAN = 1000 -- windows one span may touch (a work bound, no source)
 
 -- FCALL lh_absent 4 K host risk alerts, by name: ev ts_us op kind lo_us hi_us
 --       window_us ttl_s [alert part when op = raise]

@@ -11,6 +11,7 @@
  * The flow owns its segment array, its payload arena and its step state;
  * flow_free() releases all of them.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,18 +120,49 @@ void flow_reset(struct gen_flow *f)
     f->blen = 0;
 }
 
-uint64_t tcp_reply(const struct gen_flow *f, int dir, uint64_t t)
+/* Side `dir` of f delays what it sends by a random amount: `link` on
+ * every reply (a cellular queue, a relay that holds every packet), `beyond`
+ * on dependent replies only (a relay further back that does so). The
+ * draws come from the flow's own generator, seeded here, so a flow without
+ * jitter draws nothing and scenarios without it stay as they were. */
+void flow_jitter(struct gen *g, struct gen_flow *f, int dir, const struct gen_jitter *link,
+                 const struct gen_jitter *beyond)
 {
-    return t + f->rtt[dir];
+    static const struct gen_jitter none = {GEN_JIT_NONE, 0, 0};
+    f->jit[dir] = link ? *link : none;
+    f->jit_app[dir] = beyond ? *beyond : none;
+    f->jrng.s = gen_rand(&g->rng);
+}
+
+static uint64_t jitter(struct gen_flow *f, const struct gen_jitter *j)
+{
+    if (j->kind == GEN_JIT_UNIFORM)
+        return gen_range(&f->jrng, j->a, j->b);
+    if (j->kind != GEN_JIT_EXP)
+        return 0;
+    double u = (double)(gen_rand(&f->jrng) >> 11) / 9007199254740992.0; /* [0, 1) */
+    double v = -(double)j->a * log(1.0 - u);
+    return v > j->b ? j->b : (uint64_t)v;
+}
+
+/* When side `dir` answers at the earliest what reached the sensor at t:
+ * the base round trip to it, plus what its link adds this time. The TCP
+ * model (tcp_learn) counts arrival by the base round trip, so an answer
+ * always acknowledges what it answers. */
+uint64_t tcp_reply(struct gen_flow *f, int dir, uint64_t t)
+{
+    return t + f->rtt[dir] + jitter(f, &f->jit[dir]);
 }
 
 /* When side `dir` can send something that needs what reached the sensor
  * at t: the TCP round trip to that side, plus the way beyond it when that
  * side is a relay (its TCP stack ACKs at rtt[dir], the person behind it
- * answers extra[dir] later). Equal to tcp_reply() without a relay. */
-uint64_t app_reply(const struct gen_flow *f, int dir, uint64_t t)
+ * answers extra[dir] later), each with its jitter. Equal to tcp_reply()
+ * without a relay. */
+uint64_t app_reply(struct gen_flow *f, int dir, uint64_t t)
 {
-    return t + f->rtt[dir] + f->extra[dir];
+    uint64_t j = jitter(f, &f->jit[dir]);
+    return t + f->rtt[dir] + f->extra[dir] + j + jitter(f, &f->jit_app[dir]);
 }
 
 uint64_t tcp_open(struct gen_flow *f, uint64_t t)

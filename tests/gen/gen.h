@@ -40,6 +40,15 @@ struct gen_rng {
     uint64_t s;
 };
 
+/* Random delay a side adds to what it sends (queues, a relay's own
+ * random delay): per reply, uniform in [a, b] us, or exponential with mean
+ * a us and at most b us. */
+enum { GEN_JIT_NONE = 0, GEN_JIT_UNIFORM, GEN_JIT_EXP };
+struct gen_jitter {
+    int kind;
+    uint32_t a, b;
+};
+
 struct gen_addr {
     int v6;
     uint8_t b[16]; /* IPv4 in the first four bytes */
@@ -92,9 +101,13 @@ struct gen_flow {
 
     /* TCP model: round trips between the sensor and each side. */
     uint32_t rtt[2];
-    uint32_t extra[2]; /* what a side's dependent application replies add to
-                          rtt[side]: the way from a TCP-terminating relay to
-                          the real endpoint and back (app_reply) */
+    uint32_t extra[2];            /* what a side's dependent application replies add to
+                                     rtt[side]: the way from a TCP-terminating relay to
+                                     the real endpoint and back (app_reply) */
+    struct gen_jitter jit[2];     /* added to every reply of a side */
+    struct gen_jitter jit_app[2]; /* ... and to its dependent replies only:
+                                     the way beyond a relay */
+    struct gen_rng jrng;          /* draws the jitter (seeded by flow_jitter) */
     uint32_t mss;
     uint32_t gap; /* spacing of back-to-back segments, microseconds */
     uint32_t nxt[2], tsbase[2];
@@ -179,8 +192,10 @@ uint64_t tcp_fill(struct gen_flow *f, struct gen_rng *r, int dir, uint64_t t, si
 uint64_t tcp_close(struct gen_flow *f, int dir, uint64_t t);
 void tcp_ack(struct gen_flow *f, int dir, uint64_t t);
 void tcp_rst(struct gen_flow *f, int dir, uint64_t t);
-uint64_t tcp_reply(const struct gen_flow *f, int dir, uint64_t t);
-uint64_t app_reply(const struct gen_flow *f, int dir, uint64_t t);
+uint64_t tcp_reply(struct gen_flow *f, int dir, uint64_t t);
+uint64_t app_reply(struct gen_flow *f, int dir, uint64_t t);
+void flow_jitter(struct gen *g, struct gen_flow *f, int dir, const struct gen_jitter *link,
+                 const struct gen_jitter *beyond);
 void udp_send(struct gen_flow *f, int dir, uint64_t t, const void *data, size_t len);
 int flow_commit(struct gen *g, struct gen_flow *f);
 

@@ -117,13 +117,19 @@ static uint64_t ssh_key(struct gen *g, struct gen_flow *f, uint64_t t, uint64_t 
     return e;
 }
 
-static int ssh_session(struct gen *g, const char *cip, const char *sip, uint64_t t,
-                       const struct ssh_opts *o)
+/* An interactive SSH session whose client delays what it sends by the
+ * random amounts jit (everything) and beyond (its dependent answers:
+ * a relay further back); either may be NULL (flow_jitter). */
+static int ssh_session_jit(struct gen *g, const char *cip, const char *sip, uint64_t t,
+                           const struct ssh_opts *o, const struct gen_jitter *jit,
+                           const struct gen_jitter *beyond)
 {
     struct gen_flow *f = flow_mk(g, 6, cip, sip, 22, "ssh", NULL);
     struct gen_rng *r = &g->rng;
     flow_rtt(f, o->rtt_c, o->rtt_s);
     f->extra[GEN_C2S] = o->extra_c;
+    if (jit || beyond)
+        flow_jitter(g, f, GEN_C2S, jit, beyond);
     t = ssh_setup(g, f, t) + ms(g, 800, 3000);
     for (int k = 0; k < o->keys;) {
         int burst = (int)gen_range(r, 5, 14);
@@ -143,6 +149,12 @@ static int ssh_session(struct gen *g, const char *cip, const char *sip, uint64_t
     tcp_close(f, GEN_S2C, t + 200);
     g->planned += f->nseg;
     return sched_add(g, f);
+}
+
+static int ssh_session(struct gen *g, const char *cip, const char *sip, uint64_t t,
+                       const struct ssh_opts *o)
+{
+    return ssh_session_jit(g, cip, sip, t, o, NULL, NULL);
 }
 
 /* ---- TLS --------------------------------------------------------------- */
@@ -490,7 +502,9 @@ static int scen_rdp(struct gen *g)
 
 /* A relay in Hong Kong, 1 ms from the sensor, carries a user 45 ms further
  * away: the handshake round trip is the relay's, every exchange that needs
- * the user carries the extra 45 ms. */
+ * the user carries the extra 45 ms. Fixed on purpose in relay-ssh and
+ * relay-tls, whose records tests/system/control_sessions.sh compares with
+ * these values (the measurement); the rule scenarios draw theirs. */
 #define RELAY_RTT_US   1000
 #define RELAY_EXTRA_US 45000
 
@@ -979,37 +993,43 @@ static int scen_rules_tunnel(struct gen *g)
     return rules_tunnel(g, "3.20.100.7", GEN_START_US, (int)gen_range(&g->rng, 180, 1200));
 }
 
-/* Near miss: the same tunnel, closed after 60 s. */
+/* Near miss: the same tunnel, closed after 30-75 s (a quick check that
+ * it works). */
 static int scen_rules_tunnel_short(struct gen *g)
 {
-    return rules_tunnel(g, "3.20.100.7", GEN_START_US, 60);
+    return rules_tunnel(g, "3.20.100.7", GEN_START_US, (int)gen_range(&g->rng, 30, 75));
 }
 
-/* An API relay: `n` clients in China send requests to a GPU host over
- * TLS, and the host calls the OpenAI API after each. */
-static int rules_ai_relay(struct gen *g, int n)
+/* An API relay: lo..hi clients in China (round trips of 140-250 ms) send
+ * requests to a GPU host over TLS, one every 2-20 s; the request arrives
+ * three round trips after the SYN (TCP, then TLS), and the host calls the
+ * OpenAI API 0.1-1 s after it (the relay's own work). */
+static int rules_ai_relay(struct gen *g, int lo, int hi)
 {
     char ip[32];
+    int n = (int)gen_range(&g->rng, (uint32_t)lo, (uint32_t)hi);
     uint64_t t = GEN_START_US;
-    for (int i = 0; i < n; i++, t += 3 * GEN_SEC) {
+    for (int i = 0; i < n; i++, t += ms(g, 2000, 20000)) {
+        uint32_t rtt = gen_range(&g->rng, 140000, 250000);
         snprintf(ip, sizeof(ip), "27.184.%d.%d", 10 + i, 20 + i);
-        if (tls_session(g, ip, GPU2, "relay.example.net", t, 160000, 1) < 0 ||
-            tls_session(g, GPU2, "162.159.140.245", "api.openai.com", t + 500 * GEN_MS, 12000, 1) <
-                0)
+        if (tls_session(g, ip, GPU2, "relay.example.net", t, rtt, 1) < 0 ||
+            tls_session(g, GPU2, "162.159.140.245", "api.openai.com",
+                        t + 3ULL * rtt + ms(g, 100, 1000), gen_range(&g->rng, 8000, 16000), 1) < 0)
             return -1;
     }
     return 0;
 }
 
+/* A relay's clients in an hour: 40-100 (a shop reselling API access). */
 static int scen_rules_ai_relay(struct gen *g)
 {
-    return rules_ai_relay(g, 30);
+    return rules_ai_relay(g, 40, 100);
 }
 
-/* Near miss: fifteen clients. */
+/* Near miss: a small team sharing one host's relay, 3-12 clients. */
 static int scen_rules_ai_relay_few(struct gen *g)
 {
-    return rules_ai_relay(g, 15);
+    return rules_ai_relay(g, 3, 12);
 }
 
 /* Near miss of cn_footprint: a GPU host using two China services only
@@ -1036,8 +1056,9 @@ static int scen_rules_behavior(struct gen *g)
  * the user in China): a relayed SSH session and a direct one. */
 static int rules_mix(struct gen *g, const char *relay, const char *cn, const char *gpu)
 {
-    int rc = rules_ssh(g, relay, gpu, GEN_START_US, RELAY_RTT_US, RELAY_EXTRA_US) ||
-             rules_ssh(g, cn, gpu, GEN_START_US + 30 * GEN_SEC, 180000, 0);
+    int rc =
+        rules_ssh(g, relay, gpu, GEN_START_US, RELAY_RTT_US, gen_range(&g->rng, 35000, 70000)) ||
+        rules_ssh(g, cn, gpu, GEN_START_US + 30 * GEN_SEC, 180000, 0);
     return rc ? -1 : 0;
 }
 
@@ -1876,21 +1897,85 @@ static int scen_rules_fep_miss(struct gen *g)
                : 0;
 }
 
+/* ---- proxy_latency: relays that jitter, relays behind relays ---------- */
+
+#define LAT_MY_RELAY  "43.252.36.20"   /* MY, Net Onboard: no hosting category */
+#define LAT_TOKYO_VPS "103.201.130.10" /* JP, xTom Japan (hosting) */
+#define LAT_US_MOBILE "172.56.20.30"   /* US, T-Mobile USA */
+
+/* n SSH sessions (lo..hi) from `cip` to GPU1 at times drawn over an hour
+ * or two, each typed into for 15-60 keystrokes; the round trip from the
+ * sensor and the way beyond are drawn per session from the given ranges
+ * (us), the jitter applies to each. */
+static int lat_sessions(struct gen *g, const char *cip, int lo, int hi, const uint32_t rtt[2],
+                        const uint32_t extra[2], const struct gen_jitter *jit,
+                        const struct gen_jitter *beyond)
+{
+    int n = (int)gen_range(&g->rng, (uint32_t)lo, (uint32_t)hi);
+    uint64_t t = GEN_START_US;
+    for (int i = 0; i < n; i++) {
+        struct ssh_opts o = {gen_range(&g->rng, rtt[0], rtt[1]), gen_range(&g->rng, 1000, 3000),
+                             (int)gen_range(&g->rng, 15, 60), (int)gen_range(&g->rng, 1500, 6000),
+                             gen_range(&g->rng, extra[0], extra[1])};
+        if (ssh_session_jit(g, cip, GPU1, t, &o, jit, beyond) < 0)
+            return -1;
+        t += ms(g, 300000, 2400000);
+    }
+    return 0;
+}
+
+/* A relay in Malaysia (no hosting category: only proxy_latency can see
+ * it) that holds every packet it sends for a random 10-60 ms (netem-style
+ * uniform delay, the handshake's ACK included) to blur its round trips.
+ * Kuala Lumpur to the US west coast is 170-230 ms; its users in China
+ * are 40-90 ms beyond it (Guangzhou to Shanghai, over Hong Kong). */
+static int scen_lat_relay_jitter(struct gen *g)
+{
+    static const uint32_t rtt[2] = {170000, 230000}, extra[2] = {40000, 90000};
+    static const struct gen_jitter relay = {GEN_JIT_UNIFORM, 10000, 60000};
+    return lat_sessions(g, LAT_MY_RELAY, 2, 4, rtt, extra, &relay, NULL);
+}
+
+/* The last hop of a chain: a Tokyo VPS (100-140 ms from the US west
+ * coast) fed from a Hong Kong relay (Tokyo to Hong Kong 45-60 ms), whose
+ * users in China are 30-70 ms beyond it: 75-130 ms beyond the Tokyo VPS,
+ * the Hong Kong relay adding its own random 10-60 ms. */
+static int scen_lat_chain(struct gen *g)
+{
+    static const uint32_t rtt[2] = {100000, 140000}, extra[2] = {75000, 130000};
+    static const struct gen_jitter hk = {GEN_JIT_UNIFORM, 10000, 60000};
+    return lat_sessions(g, LAT_TOKYO_VPS, 2, 4, rtt, extra, NULL, &hk);
+}
+
+/* Near miss: a user in the US on a mobile line, directly. LTE round trips
+ * to a US data centre are 45-110 ms, and every packet waits in the radio
+ * link's queues a varying time (tens of ms packet to packet even on a
+ * steady connection, Rohde & Schwarz's TWAMP field tests 2021-22):
+ * exponential with a mean of 5-20 ms, at most 250 ms, on every packet,
+ * handshake and answers alike. Nothing lies beyond the client. */
+static int scen_la_mobile_us(struct gen *g)
+{
+    static const uint32_t rtt[2] = {45000, 110000}, extra[2] = {0, 0};
+    struct gen_jitter lte = {GEN_JIT_EXP, gen_range(&g->rng, 5000, 20000), 250000};
+    return lat_sessions(g, LAT_US_MOBILE, 3, 6, rtt, extra, &lte, NULL);
+}
+
 /* ---- relays known only from the generated hosting table -------------- */
 
 /* relay_control through a Hong Kong VPS whose AS (152194, "CTG Server
  * Limited") has a category only from data/indicators/generated/asn.csv:
- * SSH to a GPU host, the user 45 ms beyond the relay. */
+ * SSH to a GPU host, the user 35-70 ms beyond the relay. */
 static int scen_rules_relay_generated(struct gen *g)
 {
-    return rules_ssh(g, "1.32.205.20", GPU1, GEN_START_US, RELAY_RTT_US, RELAY_EXTRA_US);
+    return rules_ssh(g, "1.32.205.20", GPU1, GEN_START_US, RELAY_RTT_US,
+                     gen_range(&g->rng, 35000, 70000));
 }
 
 /* Near miss: the same SSH session typed from a Hong Kong home broadband
  * address (Hong Kong Broadband Network, AS9269: residential). */
 static int scen_rules_relay_generated_miss(struct gen *g)
 {
-    return rules_ssh(g, "14.136.20.30", GPU1, GEN_START_US, 4000, 0);
+    return rules_ssh(g, "14.136.20.30", GPU1, GEN_START_US, gen_range(&g->rng, 2000, 9000), 0);
 }
 
 /* ---- reverse tunnels by behaviour, UDP channels, keystroke chaff ------
@@ -2241,6 +2326,12 @@ const struct gen_scenario gen_scenarios[] = {
      scen_la_ci_fanout},
     {"la-tokyo-bastion", "benign: a Japanese team's SSH bastion on AWS Tokyo",
      scen_la_tokyo_bastion},
+    {"la-mobile-us", "benign: SSH from a US mobile line with jittery round trips",
+     scen_la_mobile_us},
+    {"lat-relay-jitter", "SSH through a Malaysian relay adding random 10-60 ms, users in China",
+     scen_lat_relay_jitter},
+    {"lat-chain", "SSH from a Tokyo VPS fed from a jittering Hong Kong relay, users in China",
+     scen_lat_chain},
     {"la-six-countries", "benign: one team driving a GPU host from six ordinary countries",
      scen_la_six_countries},
     {"la-jump-host", "benign: US employees through the company's SSH jump host", scen_la_jump_host},
@@ -2322,10 +2413,10 @@ const struct gen_scenario gen_scenarios[] = {
      scen_rules_big_upload},
     {"rules-tunnel", "GPU host driven through an ngrok agent connection for 3-20 minutes",
      scen_rules_tunnel},
-    {"rules-tunnel-short", "the same ngrok connection closed after 60 s", scen_rules_tunnel_short},
-    {"rules-ai-relay", "30 clients in China, each request relayed to api.openai.com",
+    {"rules-tunnel-short", "the same ngrok connection closed after 30-75 s", scen_rules_tunnel_short},
+    {"rules-ai-relay", "40-100 clients in China, each request relayed to api.openai.com",
      scen_rules_ai_relay},
-    {"rules-ai-relay-few", "the same relay with 15 clients", scen_rules_ai_relay_few},
+    {"rules-ai-relay-few", "the same relay with 3-12 clients", scen_rules_ai_relay_few},
     {"rules-footprint-few", "GPU host using two China services only", scen_rules_footprint_few},
     {"rules-behavior", "a VPS pulling CUDA and serving Jupyter to China", scen_rules_behavior},
     {"rules-mix4", "relayed and direct SSH from Hong Kong cloud and China over IPv4",

@@ -24,10 +24,18 @@ fail() { echo "controls_reload: FAIL: $*" >&2; [ ! -f "$tmp/err" ] || cat "$tmp/
 
 mkdir "$tmp/ind"
 cp "$LOOPHOLE_SRC"/data/indicators/*.csv "$tmp/ind/"
+# A reload reads the geo database again too, as the sensor's own user: the
+# default one lies in the source tree, which that user may not be able to
+# read (a clone under /root), and then the reload is refused for it before
+# controls.csv is read. The test's own database, where that user can read.
+printf '175.16.199.0,175.16.199.255,CN\n' >"$tmp/country.csv"
+printf '175.16.199.0,175.16.199.255,4837,CHINA UNICOM China169 Backbone\n' >"$tmp/asn.csv"
+perl "$LOOPHOLE_SRC/tools/geo-build.pl" --out "$tmp/geo.mmdb" \
+    --country "$tmp/country.csv" --asn "$tmp/asn.csv"
 "$LHGEN" todesk "$tmp/t.pcap" >/dev/null
 mkfifo "$tmp/pipe"
 "$LOOPHOLE" -r - --alerts /dev/null --flows "$tmp/flows.json" --indicators "$tmp/ind" \
-    <"$tmp/pipe" 2>"$tmp/err" &
+    --geo "$tmp/geo.mmdb" <"$tmp/pipe" 2>"$tmp/err" &
 pid=$!
 exec 3>"$tmp/pipe"
 cat "$tmp/t.pcap" >&3

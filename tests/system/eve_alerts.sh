@@ -14,25 +14,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 command -v jq >/dev/null || { echo "FAIL: jq is not installed" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-corr=$LOOPHOLE_SRC/tests/data/rules/corr.conf
-
-# scenario, generator arguments, replay arguments
-scenarios=(
-    "ssh||"
-    "rules-relay||"
-    "relay-ssh||"
-    "rules-fanout||"
-    "rules-fanin||"
-    "dns||"
-    "rules-tunnel||"
-    "rules-ai-relay||"
-    "relay-hop||-c $corr"
-    "tz-cst||-c $corr"
-    "bulk|--packets 18000|-c $corr"
-)
+. "$here/lib/eve_scenarios.sh"
 triples=()
 fail=0
-for entry in "${scenarios[@]}"; do
+for entry in "${eve_scenarios[@]}"; do
     IFS='|' read -r s gen rep <<<"$entry"
     # shellcheck disable=SC2086
     "$LHGEN" "$s" "$tmp/$s.pcap" $gen >/dev/null

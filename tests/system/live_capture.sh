@@ -97,7 +97,7 @@ if [ "$seen" -lt "$expected" ]; then
 fi
 
 ignore=first,last,tcp_rtt_ms,tcp_rtt_server_ms,tcp_rtt_client_ms,app_rtt_ms,sensor
-ignore=$ignore,app_rtt_extra_ms,distance_km_max,interactive,keystrokes,bursts
+ignore=$ignore,app_rtt_extra_ms,app_rtt_samples,tcp_rtt_client_min_ms,distance_km_max,interactive,keystrokes,bursts
 python3 "$here/lib/compare_flows.py" --open-ends --ignore "$ignore" --ignore-roles interactive,bulk \
     "$tmp/replay.json" "$tmp/live.json"
 python3 "$here/lib/compare_flows.py" --open-ends --ignore "$ignore" --ignore-roles interactive,bulk \

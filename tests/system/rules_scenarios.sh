@@ -58,7 +58,10 @@ check rules-relay "+relay_control|relay|8.210.37.5|gpu=$GPU1|inter=8.210.37.5|sr
     -cn_direct_control
 # The MY relay has no hosting category: proxy_latency only.
 check relay-ssh "+proxy_latency|relay|43.252.36.10|gpu=$GPU1|severity=medium" -relay_control
-check relay-tls "+proxy_latency|relay|43.252.36.77|gpu=$GPU1" -relay_control
+# A notebook over TLS through the same relay gives one dependent exchange
+# (the handshake), and a single sample never decides (docs/rules.md): the
+# measured extra is in the flow record, not in an alert.
+check relay-tls -proxy_latency -relay_control
 # Near misses: a US VPS 15 ms short of the user (not a relay country,
 # under proxy_latency_ms), HTTPS without control from the HK cloud.
 check rules-relay-miss -relay_control -proxy_latency -cn_direct_control count=0
@@ -82,8 +85,8 @@ check rules-tunnel-short -reverse_tunnel count=0
 threads=1
 check rules-tunnel-controlled -reverse_tunnel
 threads=2
-# ai_api_relay: 30 clients in China relayed to api.openai.com; 15 are
-# not enough. Clients 220 ms away relayed to Anthropic, the relay's
+# ai_api_relay: 40-100 clients in China relayed to api.openai.com in an
+# hour; a small team's 3-12 are not enough. Clients 220 ms away relayed to Anthropic, the relay's
 # request 0.6 s after the client's SYN: within the 2 s lag. The same
 # clients and calls, but the calls from a batch job ten minutes later:
 # nothing follows.
@@ -114,14 +117,16 @@ check_conf() {
 }
 
 # Thresholds from [thresholds]: the near misses above fire once the
-# threshold is theirs, and stay silent one step short of it.
+# threshold is below their drawn range, and stay silent once it is above
+# (3-12 clients; a tunnel of 30-75 s).
 check_conf "footprint_services = 2" rules-footprint-few "+cn_footprint|gpu_host|$GPU1|severity=low"
 check_conf "footprint_services = 4" dns "+cn_footprint|gpu_host|$GPU1"
 check_conf "footprint_services = 5" dns -cn_footprint
-check_conf "ai_relay_clients = 15" rules-ai-relay-few "+ai_api_relay|gpu_host|104.171.201.9"
-check_conf "ai_relay_clients = 16" rules-ai-relay-few -ai_api_relay
-check_conf "tunnel_min_duration = 50s" rules-tunnel-short "+reverse_tunnel|gpu_host|$GPU1"
-check_conf "tunnel_min_duration = 50s
+check_conf "ai_relay_clients = 3" rules-ai-relay-few "+ai_api_relay|gpu_host|104.171.201.9"
+check_conf "ai_relay_clients = 13" rules-ai-relay-few -ai_api_relay
+check_conf "tunnel_min_duration = 25s
+tunnel_min_bytes = 1KiB" rules-tunnel-short "+reverse_tunnel|gpu_host|$GPU1"
+check_conf "tunnel_min_duration = 25s
 tunnel_min_bytes = 1MiB" rules-tunnel-short -reverse_tunnel
 check_conf "tunnel_bursts = 1000" rules-tunnel -reverse_tunnel
 

@@ -101,7 +101,15 @@ start_fed "$tmp/ssh.pcap" 200 away
 wait_packets 200
 kill -9 "$redis_pid"
 wait "$redis_pid" 2>/dev/null || true
-sleep 1.5 # the stats publishes of the next second find no Redis
+# The next stats publish (every second) finds no Redis: the sensor says so
+# and journals from then on. Stopped only once it has, so what is checked
+# below is the mid-run path, not only the one at exit.
+for _ in $(seq 300); do
+    grep -q 'events go to the journal' "$tmp/err" && break
+    kill -0 "$sensor_pid" 2>/dev/null || fail "Redis away: the sensor ended before it was stopped"
+    sleep 0.1
+done
+grep -q 'events go to the journal' "$tmp/err" || fail "Redis away: the sensor never said Redis is unavailable"
 kill -TERM "$sensor_pid"
 rc=0
 wait "$sensor_pid" || rc=$?
@@ -111,6 +119,7 @@ journaled=$(python3 "$here/lib/laststat.py" events_journaled "$tmp/err")
 dropped=$(python3 "$here/lib/laststat.py" events_dropped "$tmp/err")
 [ -s "$tmp/journal" ] || fail "Redis away: no journal left in $tmp/journal"
 [ "$dropped" -eq 0 ] || fail "Redis away: $dropped events dropped"
+[ "$journaled" -gt 0 ] || fail "Redis away: no event journaled at the final report"
 echo "signals: Redis away: journal kept ($(stat -c %s "$tmp/journal") bytes, $journaled events at the last report)"
 
 start_redis

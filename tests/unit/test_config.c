@@ -17,6 +17,7 @@
 #include <cmocka.h>
 
 #include "app/config.h"
+#include "base/setting.h"
 
 #define MiB (UINT64_C(1) << 20)
 #define GiB (UINT64_C(1) << 30)
@@ -149,24 +150,24 @@ static void assert_defaults_except_sources(const config *c)
     assert_int_equal(c->nrelay, 7);
     assert_string_equal(c->relay[0], "HK");
     assert_string_equal(c->relay[6], "MY");
-    assert_int_equal(c->egress_bytes, GiB);
-    assert_int_equal(c->egress_window_us, 3600 * SEC);
-    assert_int_equal(c->fanout_hosts, 5);
-    assert_int_equal(c->fanout_window_us, 86400 * SEC);
-    assert_int_equal(c->fanin_networks, 6);
-    assert_int_equal(c->fanin_window_us, 86400 * SEC);
-    assert_int_equal(c->proxy_latency_us, 25000);
-    assert_int_equal(c->stepping_delta_us, 80000);
+    assert_int_equal(c->rules.egress_bytes, GiB);
+    assert_int_equal(c->rules.egress_window_us, 3600 * SEC);
+    assert_int_equal(c->rules.fanout_hosts, 5);
+    assert_int_equal(c->rules.fanout_window_us, 86400 * SEC);
+    assert_int_equal(c->rules.fanin_networks, 6);
+    assert_int_equal(c->rules.fanin_window_us, 86400 * SEC);
+    assert_int_equal(c->rules.proxy_latency_us, 25000);
+    assert_int_equal(c->rules.stepping_delta_us, 80000);
     assert_int_equal(c->flow_idle_timeout_us, 120 * SEC);
     assert_int_equal(c->flow_active_timeout_us, 1800 * SEC);
-    assert_int_equal(c->footprint_services, 3);
-    assert_int_equal(c->footprint_window_us, 86400 * SEC);
-    assert_int_equal(c->ai_relay_clients, 20);
-    assert_int_equal(c->ai_relay_window_us, 3600 * SEC);
-    assert_int_equal(c->ai_relay_lag_us, 2 * SEC);
-    assert_int_equal(c->tunnel_min_us, 120 * SEC);
-    assert_int_equal(c->tunnel_bursts, 4);
-    assert_int_equal(c->tunnel_min_bytes, 4096);
+    assert_int_equal(c->rules.footprint_services, 3);
+    assert_int_equal(c->rules.footprint_window_us, 86400 * SEC);
+    assert_int_equal(c->rules.ai_relay_clients, 20);
+    assert_int_equal(c->rules.ai_relay_window_us, 3600 * SEC);
+    assert_int_equal(c->rules.ai_relay_lag_us, 2 * SEC);
+    assert_int_equal(c->rules.tunnel_min_us, 120 * SEC);
+    assert_int_equal(c->rules.tunnel_bursts, 4);
+    assert_int_equal(c->rules.tunnel_min_bytes, 4096);
 }
 
 static void test_defaults(void **state)
@@ -240,14 +241,14 @@ static void test_full_file_sets_every_key(void **state)
     assert_string_equal(c.relay[0], "HK");
     assert_string_equal(c.relay[1], "SG");
     assert_string_equal(c.relay[2], "MO");
-    assert_int_equal(c.egress_bytes, 500000000);
-    assert_int_equal(c.egress_window_us, 1800 * SEC);
-    assert_int_equal(c.fanout_hosts, 9);
-    assert_int_equal(c.fanout_window_us, 12 * 3600 * SEC);
-    assert_int_equal(c.fanin_networks, 4);
-    assert_int_equal(c.fanin_window_us, 2 * 86400 * SEC);
-    assert_int_equal(c.proxy_latency_us, 40000);
-    assert_int_equal(c.stepping_delta_us, SEC);
+    assert_int_equal(c.rules.egress_bytes, 500000000);
+    assert_int_equal(c.rules.egress_window_us, 1800 * SEC);
+    assert_int_equal(c.rules.fanout_hosts, 9);
+    assert_int_equal(c.rules.fanout_window_us, 12 * 3600 * SEC);
+    assert_int_equal(c.rules.fanin_networks, 4);
+    assert_int_equal(c.rules.fanin_window_us, 2 * 86400 * SEC);
+    assert_int_equal(c.rules.proxy_latency_us, 40000);
+    assert_int_equal(c.rules.stepping_delta_us, SEC);
     assert_int_equal(c.flow_idle_timeout_us, 90 * SEC);
     assert_int_equal(c.flow_active_timeout_us, 3600 * SEC);
     config_free(&c);
@@ -287,6 +288,53 @@ static void test_example_states_the_defaults(void **state)
     assert_string_equal(c.sensor, "sensor-1");
     assert_int_equal(c.ngeo_dbs, 2);
     config_free(&c);
+}
+
+/* Every [thresholds] key, whichever module's table holds it, says where
+ * its default comes from (issue 17: a paper, a protocol fact, a measured
+ * distribution, or plainly that none was found). */
+static void test_thresholds_have_sources(void **state)
+{
+    const setting_key *k;
+    int n = 0;
+
+    (void)state;
+    for (size_t i = 0; (k = config_setting(i, NULL)) != NULL; i++) {
+        if (strcmp(k->section, "thresholds") != 0)
+            continue;
+        n++;
+        if (k->def == NULL || k->source == NULL || strlen(k->source) < 10)
+            fail_msg("[thresholds] %s: no default or no source", k->name);
+    }
+    assert_int_equal(n, 18); /* the rules' 16 and the flow table's 2: both tables walked */
+}
+
+/* docs/rules.md's table of thresholds has a row "| `key` | `default` |
+ * source |" for each key, with the default the code's table gives. */
+static void test_rules_md_states_the_thresholds(void **state)
+{
+    static char text[200000];
+    char src[4096], row[2048];
+    const char *dir = getenv("LOOPHOLE_TESTDATA");
+    const setting_key *k;
+    size_t len;
+    FILE *in;
+
+    (void)state;
+    snprintf(src, sizeof src, "%s/../../docs/rules.md", dir ? dir : "tests/data");
+    in = fopen(src, "r");
+    assert_non_null(in);
+    len = fread(text, 1, sizeof text - 1, in);
+    fclose(in);
+    assert_true(len < sizeof text - 1);
+    text[len] = '\0';
+    for (size_t i = 0; (k = config_setting(i, NULL)) != NULL; i++) {
+        if (strcmp(k->section, "thresholds") != 0)
+            continue;
+        snprintf(row, sizeof row, "\n| `%s` | `%s` | ", k->name, k->def);
+        if (strstr(text, row) == NULL)
+            fail_msg("docs/rules.md has no row '| `%s` | `%s` |'", k->name, k->def);
+    }
 }
 
 /* ------------------------------------------------------------------------
@@ -795,11 +843,11 @@ static void test_ms_keys(void **state)
     config_init(&c);
     if (config_load_file(&c, path, err, sizeof err) != 0)
         fail_msg("%s", err);
-    assert_int_equal(c.proxy_latency_us, 7000);
-    assert_int_equal(c.stepping_delta_us, 2 * SEC);
+    assert_int_equal(c.rules.proxy_latency_us, 7000);
+    assert_int_equal(c.rules.stepping_delta_us, 2 * SEC);
     assert_int_equal(c.flow_idle_timeout_us, 7 * SEC);
-    assert_int_equal(c.ai_relay_lag_us, 1500000);
-    assert_int_equal(c.tunnel_min_us, 90 * SEC);
+    assert_int_equal(c.rules.ai_relay_lag_us, 1500000);
+    assert_int_equal(c.rules.tunnel_min_us, 90 * SEC);
     config_free(&c);
 }
 
@@ -981,6 +1029,8 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_full_file_sets_every_key),
         cmocka_unit_test(test_example_states_the_defaults),
+        cmocka_unit_test(test_thresholds_have_sources),
+        cmocka_unit_test(test_rules_md_states_the_thresholds),
         cmocka_unit_test(test_flags_override_file),
         cmocka_unit_test(test_r_replaces_file_interface),
         cmocka_unit_test(test_every_flag),

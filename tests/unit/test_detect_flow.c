@@ -222,6 +222,26 @@ static void test_relay_and_latency(void **state)
     mk_flow(&f, "8.210.37.5", "104.171.200.17", "ssh", 1000, 1001 + lim);
     run(x, &f, &c, &s);
     assert_non_null(strstr(x->got, "lh_raise:proxy_latency\n"));
+    /* fewer than TIMING_RTT_DECIDE samples never decide, however far
+     * (a single TLS handshake's answer, one late exchange) */
+    for (int n = 1; n < TIMING_RTT_DECIDE; n++) {
+        mk_flow(&f, "8.210.37.5", "104.171.200.17", "ssh", 1000, 200000);
+        f.tm_nrtt = (uint8_t)n;
+        run(x, &f, &c, &s);
+        assert_null(strstr(x->got, "proxy_latency"));
+    }
+    f.tm_nrtt = TIMING_RTT_DECIDE;
+    run(x, &f, &c, &s);
+    assert_non_null(strstr(x->got, "lh_raise:proxy_latency\n"));
+    /* the least transport round trip counts, not the handshake's alone:
+     * a handshake ACK the relay held back 60 ms hides nothing when a later
+     * ACK came back in 12 ms */
+    mk_flow(&f, "8.210.37.5", "104.171.200.17", "ssh", 60000, 60000 + lim / 2);
+    run(x, &f, &c, &s);
+    assert_null(strstr(x->got, "proxy_latency"));
+    f.tm_tcp_min_us = 12000;
+    run(x, &f, &c, &s);
+    assert_non_null(strstr(x->got, "lh_raise:proxy_latency\n"));
     /* no application RTT samples: no verdict */
     mk_flow(&f, "8.210.37.5", "104.171.200.17", "ssh", 1000, 0);
     run(x, &f, &c, &s);

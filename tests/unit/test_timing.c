@@ -27,6 +27,7 @@
 
 #include "analyze/flow.h"
 #include "analyze/record.h"
+#include "analyze/session.h"
 #include "analyze/timing.h"
 #include "capture/flow_key.h"
 
@@ -217,7 +218,7 @@ static uint64_t ssh_kex(sim *s, uint64_t t)
     return t + 905 * MS + 20;
 }
 
-static void test_ssh_app_rtt_median(void **state)
+static void test_ssh_app_rtt_quartile(void **state)
 {
     sim s;
     uint64_t t = sim_open(&s, T0, 2 * MS, 5 * MS);
@@ -237,8 +238,8 @@ static void test_ssh_app_rtt_median(void **state)
     t += 400 * MS + 29 * MS;
     sim_data(&s, 0, t, 68);
     /* Samples 30 31 32 33 29 and nothing more after six exchanges: the
-     * sixth, a person typing after 2 s, is within bounds but beyond the
-     * median; later exchanges are not sampled at all. */
+     * sixth, a person typing after 2 s, is within bounds but far above the
+     * lower quartile; later exchanges are not sampled at all. */
     sim_data(&s, 1, t + 2 * MS, 600);
     t += 2 * SEC;
     sim_data(&s, 0, t, 36);
@@ -249,7 +250,7 @@ static void test_ssh_app_rtt_median(void **state)
     }
     timing_summary ts = summary(&s);
     assert_int_equal(ts.nrtt, 6);
-    assert_int_equal(ts.app_rtt_us, 31000);
+    assert_int_equal(ts.app_rtt_us, 30000); /* 29 30 31 32 33 2000: the 2nd */
     sim_free(&s);
 }
 
@@ -279,7 +280,40 @@ static void test_ssh_retransmission_and_late_answer(void **state)
     sim_data(&s, 0, t + 2 * MS + 42 * MS, 68);
     timing_summary ts = summary(&s);
     assert_int_equal(ts.nrtt, 2);
-    assert_int_equal(ts.app_rtt_us, 40000); /* lower median of 40 and 42 */
+    assert_int_equal(ts.app_rtt_us, 40000); /* lower quartile of 40 and 42 */
+    sim_free(&s);
+}
+
+/* The transport round trip: the least of the handshake's and of the
+ * client's ACKs that acknowledge exactly the latest server segment. */
+static void test_tcp_min_from_acks(void **state)
+{
+    sim s;
+    /* A relay that held its handshake ACK back 60 ms. */
+    uint64_t t = sim_open(&s, T0, 2 * MS, 60 * MS);
+    t = tls_handshake(&s, t + 200, 90 * MS);
+    assert_int_equal(summary(&s).tcp_min_us, 60000);
+    /* Its stack ACKs a server segment 31 ms later: a sample. */
+    sim_data(&s, 1, t + 10 * MS, 300);
+    sim_send(&s, 0, t + 41 * MS, TCP_ACK, NULL, 0);
+    assert_int_equal(summary(&s).tcp_min_us, 31000);
+    /* Karn: an ACK after a retransmitted segment says nothing. */
+    sim_data(&s, 1, t + 100 * MS, 300);
+    s.seq[1] -= 300;
+    sim_data(&s, 1, t + 400 * MS, 300);
+    sim_send(&s, 0, t + 402 * MS, TCP_ACK, NULL, 0);
+    /* An ACK of an earlier segment (the latest not yet arrived) neither. */
+    sim_data(&s, 1, t + 600 * MS, 300);
+    packet p = sim_packet(&s, 0, t + 601 * MS, TCP_ACK, NULL, 0);
+    p.ack -= 300;
+    timing_packet(&s.f, &p, 0);
+    assert_int_equal(summary(&s).tcp_min_us, 31000);
+    /* Data that acknowledges the segment counts like a pure ACK. */
+    sim_data(&s, 0, t + 620 * MS, 90);
+    assert_int_equal(summary(&s).tcp_min_us, 20000);
+    /* Kept once the state is released. */
+    timing_release(&s.f);
+    assert_int_equal(summary(&s).tcp_min_us, 20000);
     sim_free(&s);
 }
 
@@ -544,6 +578,15 @@ static void test_record_relayed_notebook(void **state)
     uint64_t t = sim_open(&s, T0, 2 * MS, 1 * MS);
     t = tls_handshake(&s, t + 200, 46 * MS);
     s.f.control = "jupyter";
+    /* The kind is named for every level; the role only for a session. */
+    for (int lvl = SESSION_PROBE; lvl < SESSION_ESTABLISHED; lvl++) {
+        s.f.session = (uint8_t)lvl;
+        json_t *o = record_of(&s.f);
+        assert_string_equal(json_string_value(json_object_get(o, "control")), "jupyter");
+        assert_false(has_role(o, "control"));
+        json_decref(o);
+    }
+    s.f.session = SESSION_ESTABLISHED;
     json_t *o = record_of(&s.f);
     assert_true(real(o, "app_rtt_ms") == 46.0);
     assert_true(real(o, "tcp_rtt_client_ms") == 1.0);
@@ -782,7 +825,8 @@ int main(void)
         cmocka_unit_test(test_tls_app_rtt),
         cmocka_unit_test(test_tls_retransmitted_flight),
         cmocka_unit_test(test_tls_no_answer),
-        cmocka_unit_test(test_ssh_app_rtt_median),
+        cmocka_unit_test(test_ssh_app_rtt_quartile),
+        cmocka_unit_test(test_tcp_min_from_acks),
         cmocka_unit_test(test_ssh_retransmission_and_late_answer),
         cmocka_unit_test(test_ssh_kex_reply_parser),
         cmocka_unit_test(test_interactive),

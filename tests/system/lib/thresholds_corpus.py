@@ -1,0 +1,95 @@
+"""The corpus' side of the thresholds table (docs/rules.md, "Thresholds
+and their sources"): what real captures nobody here made (nDPI's test
+suite) show next to each [thresholds] default, measured from loophole's
+own flow records of them.
+
+Usage: thresholds_corpus.py FLOWS_DIR [--check]
+FLOWS_DIR holds one <capture>.jsonl of flow records per capture
+(loophole -r <capture> --flows ...). Prints the measurements; with
+--check, also compares them with the figures docs/rules.md states
+(EXPECTED below) and exits 1 on any difference, naming it.
+"""
+import datetime
+import glob
+import json
+import os
+import sys
+
+PROXY_LATENCY_MS = 25  # the default of [thresholds] proxy_latency_ms
+
+# The figures docs/rules.md quotes; a change of the corpus, of the
+# measurement or of the record fields shows here first.
+EXPECTED = {
+    "tcp_extra_n": 57,
+    "tcp_extra_median_ms": 10.1,
+    "tcp_extra_p90_ms": 257.2,
+    "tcp_extra_over_threshold": 22,
+    "control_extra_ms": [1.7, 1.8, 39.6],
+    "largest_flow_bytes_one_way": 230944,
+    "vpn_tunnel_flows": 104,
+    "vpn_tunnel_longest_s": 258,
+    "vpn_tunnel_most_bursts": 15,
+}
+
+
+def records(folder):
+    for path in sorted(glob.glob(os.path.join(folder, "*.jsonl"))):
+        name = os.path.basename(path)[: -len(".jsonl")]
+        with open(path) as f:
+            for line in f:
+                yield name, json.loads(line)
+
+
+def quantile(values, q):
+    """The lower q-quantile (nearest rank), as the rules' lower medians."""
+    s = sorted(values)
+    return s[max(0, int(q * len(s) + 0.5) - 1)]
+
+
+def seconds(stamp):
+    """RFC 3339 UTC text of a record ("2011-11-04T19:37:44.760244Z")."""
+    t = datetime.datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return t.replace(tzinfo=datetime.timezone.utc).timestamp()
+
+
+def measure(folder):
+    extra, control, sizes, tunnels = [], [], [], []
+    for _, r in records(folder):
+        x = r.get("app_rtt_extra_ms")
+        if x is not None and r.get("proto") == "tcp":
+            extra.append(x)
+            if r.get("control") and r.get("session") == "established":
+                control.append(round(x, 1))
+        sizes.append(max(r.get("bytes_c2s") or 0, r.get("bytes_s2c") or 0))
+        kind = r.get("control") or ""
+        if kind.startswith("tunnel:") or r.get("app") in ("OpenVPN", "WireGuard", "IPsec"):
+            tunnels.append((seconds(r["last"]) - seconds(r["first"]), r.get("bursts") or 0))
+    return {
+        "tcp_extra_n": len(extra),
+        "tcp_extra_median_ms": round(quantile(extra, 0.5), 1),
+        "tcp_extra_p90_ms": round(quantile(extra, 0.9), 1),
+        "tcp_extra_over_threshold": sum(1 for x in extra if x > PROXY_LATENCY_MS),
+        "control_extra_ms": sorted(control),
+        "largest_flow_bytes_one_way": max(sizes),
+        "vpn_tunnel_flows": len(tunnels),
+        "vpn_tunnel_longest_s": int(max(d for d, _ in tunnels)),
+        "vpn_tunnel_most_bursts": max(b for _, b in tunnels),
+    }
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    m = measure(sys.argv[1])
+    for k, v in m.items():
+        print(f"{k}: {v}")
+    if "--check" in sys.argv[2:]:
+        bad = [f"{k}: measured {m[k]}, docs/rules.md says {v}" for k, v in EXPECTED.items()
+               if m[k] != v]
+        for b in bad:
+            print("FAIL: thresholds_corpus:", b, file=sys.stderr)
+        sys.exit(1 if bad else 0)
+
+
+if __name__ == "__main__":
+    main()
