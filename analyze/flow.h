@@ -23,6 +23,7 @@
 struct ndpi_flow_struct;
 struct dpi_facts;
 struct timing;
+struct turns;
 
 /* Why a flow record was written (the `end` field of a flow record). */
 enum flow_end {
@@ -90,6 +91,8 @@ typedef struct flow {
     /* Per-flow analysis: timing.c and roles.c own these fields. */
     struct timing *timing;  /* owned; from the first TCP data packet until
                                released (timing_release()) */
+    struct turns *turns;    /* owned; request starts of a connection to an
+                               AI API (turns.c), NULL for every other flow */
     const char *control;    /* control session kind, or NULL; the string
                                belongs to the roles table */
     uint32_t tm_app_rtt_us; /* timing summary, kept once the state is freed */

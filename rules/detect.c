@@ -48,8 +48,7 @@ int detect_is_relay_country(const detect *d, const geo_party *p)
     return detect_in_list(d->cfg->relay, d->cfg->nrelay, p);
 }
 
-/* 1 when the party's network category is one of cats (NULL-terminated). */
-static int detect_category_in(const geo_party *p, const char *const *cats)
+int detect_category_in(const geo_party *p, const char *const *cats)
 {
     if (p == NULL || p->category == NULL)
         return 0;

@@ -24,6 +24,9 @@ typedef struct detect_view {
     const indicators *ind;        /* indicator tables, or NULL */
 } detect_view;
 
+/* 1 when the party's network category is one of cats (NULL-terminated). */
+int detect_category_in(const geo_party *p, const char *const *cats);
+
 /* 1 when the party's country is in the configured china / relay list. */
 int detect_is_china(const detect *d, const geo_party *p);
 int detect_is_relay_country(const detect *d, const geo_party *p);

@@ -1123,6 +1123,64 @@ static int scen_egress_midday(struct gen *g)
     return egress_held(g, GEN_START_US + (4 * 3600 + 50 * 60) * GEN_SEC);
 }
 
+/* weights_egress in pieces: a multipart upload (S3's and OSS's API: the
+ * object cut into parts, each part its own PUT, several in flight at
+ * once; the AWS CLI runs 10 at a time, ossutil 5-15) from GPU1 over
+ * 8-16 parallel connections, each to whichever address the store's name
+ * resolved to, spread round-robin over 6-10 /24 networks of `prefix`
+ * (a.b, third octet drawn). The whole object is `--packets` MSS segments
+ * (default 1.2-3 GB: a 0.5-1.5B model in bf16); each connection carries
+ * its share +-30 %, so no /24 gets more than a third of it. */
+static int egress_parts(struct gen *g, const char *sni, const char *prefix, uint32_t rtt_lo,
+                        uint32_t rtt_hi)
+{
+    uint64_t total =
+        g->packets ? g->packets * 1448 : (uint64_t)gen_range(&g->rng, 1200, 3000) * 1000 * 1000;
+    int conns = (int)gen_range(&g->rng, 8, 16), nets = (int)gen_range(&g->rng, 6, 10);
+    uint32_t first = gen_range(&g->rng, 150, 200);
+    uint64_t t0 = GEN_START_US + ms(g, 1000, 20000);
+    char ip[32];
+    for (int i = 0; i < conns; i++) {
+        uint64_t share = total / (uint64_t)conns;
+        share = share * gen_range(&g->rng, 70, 130) / 100;
+        /* /24s first+0, first+3, ...: distinct networks of the prefix. */
+        snprintf(ip, sizeof(ip), "%s.%u.%u", prefix, first + (uint32_t)(i % nets) * 3,
+                 gen_range(&g->rng, 2, 250));
+        struct bulk_opts b = {
+            sni, share, 1, 150, gen_range(&g->rng, rtt_lo, rtt_hi), snaplen_or(g, 96)};
+        if (bulk_session(g, GPU1, ip, t0 + ms(g, 0, 800), &b) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The parts go to a bucket of Alibaba OSS in Hong Kong (Chinese object
+ * storage by name), 150-200 ms from a GPU host in the US. */
+static int scen_egress_parts(struct gen *g)
+{
+    return egress_parts(g, "ckpt-2b9e.oss-cn-hongkong.aliyuncs.com", "8.210", 150000, 200000);
+}
+
+/* The same to a MinIO store the reseller runs on Alibaba Cloud ECS
+ * instances in Hong Kong: a name in no list, the addresses a relay
+ * country's Chinese-cloud space (summed per AS). */
+static int scen_egress_parts_minio(struct gen *g)
+{
+    return egress_parts(g, "s3.ckpt-sync.net", "8.217", 150000, 200000);
+}
+
+/* Near miss: the tenant's nightly backup to its own S3 bucket, the same
+ * multipart shape and size, in us-west-2 or eu-west-1 (drawn), after the
+ * tenant's engineer logged in over SSH from the company's network. */
+static int scen_la_egress_backup(struct gen *g)
+{
+    int eu = gen_range(&g->rng, 0, 1) == 1;
+    if (rules_ssh(g, "12.130.10.10", GPU1, GEN_START_US, gen_range(&g->rng, 20000, 70000), 0) < 0)
+        return -1;
+    return eu ? egress_parts(g, "backup-lab7.s3.eu-west-1.amazonaws.com", "52.218", 75000, 110000)
+              : egress_parts(g, "backup-lab7.s3.us-west-2.amazonaws.com", "52.92", 20000, 60000);
+}
+
 /* A stepping stone: the user types into an SSH session on the
  * intermediary, which types the same keys into its SSH session to the GPU
  * host a few ms later; the GPU host's output comes back the other way. */
@@ -1315,6 +1373,104 @@ static int scen_rules_ai_relay_unlinked(struct gen *g)
     return 0;
 }
 
+/* An API relay's or a job's kept-alive HTTP/2 connection from GPU2 to an
+ * AI API, opened at t0 and held until `end`: the TLS handshake, then a
+ * PING each way every 15-30 s (39-byte records), and one request (HEADERS
+ * and DATA: 400-4000 bytes of records) at each time of `req`, answered as
+ * a stream of 10-60 small records (an SSE token stream, 40-250 ms apart)
+ * after 0.3-1.5 s to the first token. Segments are sorted at commit, so
+ * overlapping streams interleave on the wire as HTTP/2 multiplexes them. */
+static int api_pooled(struct gen *g, const char *ip, const char *sni, uint64_t t0, uint64_t end,
+                      const uint64_t *req, int nreq)
+{
+    struct gen_flow *f = flow_mk(g, 6, GPU2, ip, 443, "tls", sni);
+    struct gen_rng *r = &g->rng;
+    flow_rtt(f, 300, gen_range(r, 8000, 20000));
+    uint64_t t = tls_setup(g, f, t0, sni);
+    for (uint64_t p = t + ms(g, 15000, 30000); p < end; p += ms(g, 15000, 30000)) {
+        tcp_send(f, GEN_C2S, p, g->msg, tls_appdata(g->msg, r, 39));
+        tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, p), g->msg, tls_appdata(g->msg, r, 39));
+    }
+    for (int i = 0; i < nreq; i++) {
+        uint64_t q = req[i];
+        tcp_send(f, GEN_C2S, q, g->msg, tls_appdata(g->msg, r, gen_range(r, 400, 4000)));
+        uint64_t c = tcp_reply(f, GEN_S2C, q) + ms(g, 300, 1500);
+        for (int k = (int)gen_range(r, 10, 60); k > 0; k--, c += ms(g, 40, 250))
+            tcp_send(f, GEN_S2C, c, g->msg, tls_appdata(g->msg, r, gen_range(r, 40, 250)));
+    }
+    tcp_close(f, GEN_C2S, end);
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+/* Visitors from China: n clients (27.185.x.y), 1-3 requests each at times
+ * drawn over [t0, t0 + span), each a new TLS connection to GPU2 150-250 ms
+ * away. When `relayed` is not NULL, each request's start and the time the
+ * relay sends it upstream (the request arrives after three round trips,
+ * then 50-300 ms of the relay's own work) are appended to it. */
+static int api_visitors(struct gen *g, int n, uint64_t t0, uint64_t span, uint64_t *relayed,
+                        int *nrelayed)
+{
+    struct tls_opts in = {443, 0, 300, 0};
+    char ip[32];
+    for (int i = 0; i < n; i++) {
+        snprintf(ip, sizeof(ip), "27.185.%d.%d", 10 + i, 20 + i);
+        in.rtt_c = gen_range(&g->rng, 150000, 250000);
+        for (int k = (int)gen_range(&g->rng, 1, 3); k > 0; k--) {
+            uint64_t t = t0 + (uint64_t)gen_range(&g->rng, 0, (uint32_t)(span / 1000)) * 1000;
+            if (tls_session_at(g, ip, GPU2, "chat.example-ai.net", t, &in, 1) < 0)
+                return -1;
+            if (relayed)
+                relayed[(*nrelayed)++] = t + 3 * (uint64_t)in.rtt_c + ms(g, 50, 300);
+        }
+    }
+    return 0;
+}
+
+/* ai_api_relay through pooled connections: GPU2 relays 30-45 clients in
+ * China (1-3 requests each over 30 minutes) onto two kept-alive HTTP/2
+ * connections to api.openai.com and api.anthropic.com opened before the
+ * first client and held 32-40 minutes (longer than flow_active_timeout,
+ * so each is cut into two records): no upstream connection is opened per
+ * request. */
+static int scen_rules_ai_relay_pooled(struct gen *g)
+{
+    uint64_t req[160], t0 = GEN_START_US + 10 * GEN_SEC, span = 30ULL * 60 * GEN_SEC;
+    uint64_t end = GEN_START_US + ms(g, 32 * 60000, 40 * 60000);
+    uint64_t a[160], b[160];
+    int n = 0, na = 0, nb = 0;
+    if (api_visitors(g, (int)gen_range(&g->rng, 30, 45), t0, span, req, &n) < 0)
+        return -1;
+    for (int i = 0; i < n; i++) { /* the relay picks a connection per request */
+        if (gen_range(&g->rng, 0, 1))
+            a[na++] = req[i];
+        else
+            b[nb++] = req[i];
+    }
+    return api_pooled(g, "162.159.140.245", "api.openai.com", GEN_START_US, end, a, na) < 0 ||
+                   api_pooled(g, "160.79.104.10", "api.anthropic.com", GEN_START_US, end, b, nb) < 0
+               ? -1
+               : 0;
+}
+
+/* Near miss: a job on GPU2 calls api.openai.com on a timer (every 3-30 s,
+ * drawn, a few ms of scheduling jitter) over one kept-alive connection for
+ * 32-40 minutes, while the host's web site gets the same 30-45 visitors
+ * from China. */
+static int scen_la_api_periodic(struct gen *g)
+{
+    uint64_t req[1000], t0 = GEN_START_US + 10 * GEN_SEC, span = 30ULL * 60 * GEN_SEC;
+    uint64_t end = GEN_START_US + ms(g, 32 * 60000, 40 * 60000);
+    uint64_t period = ms(g, 3000, 30000);
+    int n = 0;
+    if (api_visitors(g, (int)gen_range(&g->rng, 30, 45), t0, span, NULL, NULL) < 0)
+        return -1;
+    for (uint64_t t = GEN_START_US + ms(g, 1000, 5000); t + 10 * GEN_SEC < end && n < 1000;
+         t += period)
+        req[n++] = t + ms(g, 0, 5);
+    return api_pooled(g, "162.159.140.245", "api.openai.com", GEN_START_US, end, req, n);
+}
+
 /* Near miss of reverse_tunnel: the tenant's own SSH session from the US
  * drives the GPU host in the same hour, before the ngrok connection of
  * rules-tunnel opens: the tunnel is not the only way in. */
@@ -1355,6 +1511,55 @@ static int scen_la_ci_fanout(struct gen *g)
             return -1;
     }
     return 0;
+}
+
+/* reseller_fanout spread out: `addrs` addresses of the /24 `net` (a.b.c)
+ * each drive `lo`-`hi` GPU hosts of their own (hosts `base`, `base`+1,
+ * ... of la_gpu) over SSH at times drawn over 09:00-23:00 UTC of one
+ * day, `rtt` the round trip to them. An address whose hosts are drawn as
+ * `shared` also drives the hosts of the address before it (engineers of
+ * one team sharing a fleet). */
+static int fanout_spread(struct gen *g, const char *net, int addrs, int lo, int hi, int shared,
+                         uint32_t rtt_lo, uint32_t rtt_hi)
+{
+    char ip[32], gpu[32];
+    int host = 0, prev = 0;
+    uint32_t last = 9;
+    for (int a = 0; a < addrs; a++) {
+        int n = (int)gen_range(&g->rng, (uint32_t)lo, (uint32_t)hi), from = host;
+        last += gen_range(&g->rng, 1, 9); /* addresses taken as they come */
+        snprintf(ip, sizeof(ip), "%s.%u", net, last);
+        if (shared && a > 0)
+            from = prev;
+        for (int i = from; i < host + n; i++) {
+            la_gpu(gpu, sizeof(gpu), i);
+            uint64_t t = GEN_START_US + ms(g, 0, 14 * 3600 * 1000);
+            if (rules_ssh(g, ip, gpu, t, gen_range(&g->rng, rtt_lo, rtt_hi), 0) < 0)
+                return -1;
+        }
+        prev = host;
+        host += n;
+    }
+    return 0;
+}
+
+/* A reseller's gateway: 6-9 addresses of one Hong Kong hosting /24
+ * (AS152194, a VPS provider known from the generated hosting table), each
+ * driving 1-2 GPU hosts over the day, 6-18 hosts in all (whose accounts
+ * are few: the test's inventory puts them under three tenants), 150-200 ms
+ * from the US hosts. No address reaches fanout_hosts; the /24 does. */
+static int scen_rules_fanout_spread(struct gen *g)
+{
+    return fanout_spread(g, "1.32.205", (int)gen_range(&g->rng, 6, 9), 1, 2, 0, 150000, 200000);
+}
+
+/* Near miss: a Japanese company's own fleet of one tenant, 6-20 hosts,
+ * driven by 2-4 engineers from the company's office network (an NTT
+ * business line in Tokyo, no hosting category), each reaching 3-5 hosts
+ * of their own and the previous engineer's over the day. */
+static int scen_la_fleet_own(struct gen *g)
+{
+    return fanout_spread(g, "153.156.48", (int)gen_range(&g->rng, 2, 4), 3, 5, 1, 100000, 140000);
 }
 
 /* relay_control: a Japanese team's bastion on AWS Tokyo; the engineers
@@ -2324,6 +2529,9 @@ static int scen_relay_hop_chaff_miss(struct gen *g)
 const struct gen_scenario gen_scenarios[] = {
     {"la-ci-fanout", "benign: a CI runner on AWS US driving 5-12 GPU hosts of its company",
      scen_la_ci_fanout},
+    {"la-fleet-own",
+     "benign: 2-4 engineers on a Japanese company's office /24 drive its 6-20 hosts over a day",
+     scen_la_fleet_own},
     {"la-tokyo-bastion", "benign: a Japanese team's SSH bastion on AWS Tokyo",
      scen_la_tokyo_bastion},
     {"la-mobile-us", "benign: SSH from a US mobile line with jittery round trips",
@@ -2374,6 +2582,15 @@ const struct gen_scenario gen_scenarios[] = {
      "egress-ctl with the SSH login at 23:50 UTC held open, the upload after midnight",
      scen_egress_midnight},
     {"egress-midday", "egress-midnight ten hours earlier, inside one UTC day", scen_egress_midday},
+    {"egress-parts",
+     "a checkpoint uploaded in parts to Alibaba OSS Hong Kong over 8-16 connections, 6-10 /24s",
+     scen_egress_parts},
+    {"egress-parts-minio",
+     "the same parts to a MinIO store on Alibaba Cloud Hong Kong, a name in no list",
+     scen_egress_parts_minio},
+    {"la-egress-backup",
+     "benign: a tenant's multipart backup to its own S3 bucket (us-west-2 or eu-west-1)",
+     scen_la_egress_backup},
     {"relay-hop", "stepping stone: CN user -> SSH on a UK host -> SSH to a GPU host, keys relayed",
      scen_relay_hop},
     {"relay-hop-miss", "the same two SSH sessions on the UK host, typed independently",
@@ -2402,6 +2619,9 @@ const struct gen_scenario gen_scenarios[] = {
     {"rules-relay-miss", "US VPS relay adding 15 ms; plain HTTPS from the Hong Kong cloud",
      scen_rules_relay_miss},
     {"rules-fanout", "one controller in China drives five GPU hosts", scen_rules_fanout},
+    {"rules-fanout-spread",
+     "6-9 addresses of one Hong Kong hosting /24 each drive 1-2 GPU hosts over a day",
+     scen_rules_fanout_spread},
     {"rules-fanout-edge", "the same five hosts split by midnight UTC (3 + 2)",
      scen_rules_fanout_edge},
     {"rules-fanin", "one GPU host controlled from CN, HK, US and UK networks", scen_rules_fanin},
@@ -2426,6 +2646,13 @@ const struct gen_scenario gen_scenarios[] = {
      scen_rules_ai_relay_far},
     {"rules-ai-relay-unlinked", "30 clients in China; the host's OpenAI calls come 10 min later",
      scen_rules_ai_relay_unlinked},
+    {"rules-ai-relay-pooled",
+     "30-45 clients in China relayed onto two kept-alive HTTP/2 connections to AI APIs",
+     scen_rules_ai_relay_pooled},
+    {"la-api-periodic",
+     "benign: a job calls the OpenAI API every 3-30 s on one kept-alive connection; visitors "
+     "from China",
+     scen_la_api_periodic},
     {"rules-tunnel-controlled", "rules-tunnel after the tenant's own SSH session from the US",
      scen_rules_tunnel_controlled},
     {"background",
