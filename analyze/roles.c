@@ -14,6 +14,7 @@
 
 #include "dpi.h"
 #include "http_req.h"
+#include "udpctl.h"
 
 /* ---- tables ------------------------------------------------------------ */
 
@@ -59,27 +60,41 @@ static const char *roles_kind(roles_kinds *k, const char *kind)
 void roles_table_clear(roles_table *t)
 {
     free((roles_rule *)t->rules);
+    free((uint32_t *)t->name_meta);
     t->rules = NULL;
+    t->name_meta = NULL;
     t->n = 0;
+}
+
+static uint32_t roles_pattern_meta(const char *pattern)
+{
+    return pattern
+               ? (uint32_t)strnlen(pattern, UINT32_MAX >> 1) << 1 | (strchr(pattern, '*') != NULL)
+               : 0;
 }
 
 int roles_table_set(roles_table *t, roles_kinds *k, const roles_rule *rules, size_t n)
 {
     roles_rule *copy = n ? malloc(n * sizeof(*copy)) : NULL;
+    uint32_t *meta = n ? malloc(n * sizeof(*meta)) : NULL;
 
     roles_table_clear(t);
-    if (n > 0 && copy == NULL)
-        return -1;
+    if (n > 0 && (copy == NULL || meta == NULL))
+        goto fail;
     for (size_t i = 0; i < n; i++) {
         copy[i] = rules[i];
-        if ((copy[i].kind = roles_kind(k, rules[i].kind)) == NULL) {
-            free(copy);
-            return -1;
-        }
+        meta[i] = rules[i].by == ROLES_BY_NAME ? roles_pattern_meta(rules[i].pattern) : 0;
+        if ((copy[i].kind = roles_kind(k, rules[i].kind)) == NULL)
+            goto fail;
     }
     t->rules = copy;
+    t->name_meta = meta;
     t->n = n;
     return 0;
+fail:
+    free(copy);
+    free(meta);
+    return -1;
 }
 
 /* ---- names ------------------------------------------------------------- */
@@ -106,13 +121,11 @@ static int roles_glob(const char *p, const char *s, size_t n)
     return n == 0;
 }
 
-/* name equals pattern, or ends in "." + pattern. The last characters are
- * compared first: almost every rule fails there, and every flow that ends
- * is tried against every name rule. */
-static int roles_domain(const char *pat, const char *name, size_t n)
+/* name equals pattern (m characters), or ends in "." + pattern. The last
+ * characters are compared first: almost every rule fails there, and every
+ * flow that ends is tried against every name rule. */
+static int roles_domain(const char *pat, size_t m, const char *name, size_t n)
 {
-    size_t m = strlen(pat);
-
     if (n < m || m == 0 || (pat[m - 1] | 0x20) != (name[n - 1] | 0x20) ||
         strncasecmp(name + n - m, pat, m) != 0)
         return 0;
@@ -132,24 +145,34 @@ static size_t roles_name_len(const char *name)
     return n;
 }
 
-/* The match on a name whose length roles_name_len() gave. Every name rule
- * is tried on every flow that ends, and almost all fail on their last
- * character, so that is compared before anything else. */
-static int roles_name_match_n(const char *pattern, const char *name, size_t n)
+/* The match on a name whose length roles_name_len() gave, for a pattern
+ * whose roles_pattern_meta() is `meta`. Every name rule is tried on every
+ * flow that ends, and almost all fail on their last character, so that is
+ * compared before anything else. */
+static int roles_name_match_m(const char *pattern, uint32_t meta, const char *name, size_t n)
 {
-    if (pattern == NULL || name == NULL || n == 0 || pattern[0] == '\0')
+    size_t m = meta >> 1;
+
+    if (pattern == NULL || name == NULL || n == 0 || m == 0)
         return 0;
-    char last = pattern[strlen(pattern) - 1];
+    char last = pattern[m - 1];
     if (last != '*' && (last | 0x20) != (name[n - 1] | 0x20))
         return 0;
-    if (strchr(pattern, '*') != NULL)
+    if (meta & 1)
         return roles_glob(pattern, name, n);
-    return roles_domain(pattern, name, n);
+    return roles_domain(pattern, m, name, n);
 }
 
 int roles_name_match(const char *pattern, const char *name)
 {
-    return name != NULL && roles_name_match_n(pattern, name, roles_name_len(name));
+    return name != NULL &&
+           roles_name_match_m(pattern, roles_pattern_meta(pattern), name, roles_name_len(name));
+}
+
+/* roles_pattern_meta() of NAME rule i. */
+static uint32_t roles_meta(const roles_table *t, size_t i)
+{
+    return t->name_meta ? t->name_meta[i] : roles_pattern_meta(t->rules[i].pattern);
 }
 
 /* ---- apps, paths, ports ------------------------------------------------ */
@@ -211,9 +234,13 @@ static int roles_rule_matches(const roles_table *t, size_t i, const roles_input 
     switch (r->by) {
     case ROLES_BY_APP:
         return in->app != NULL && roles_app_part(in->app, r->pattern, strlen(r->pattern));
-    case ROLES_BY_NAME:
-        return roles_name_match_n(r->pattern, in->sni, in->sni_len) ||
-               roles_name_match_n(r->pattern, in->host, in->host_len);
+    case ROLES_BY_NAME: {
+        if (in->sni_len == 0 && in->host_len == 0)
+            return 0;
+        uint32_t meta = roles_meta(t, i);
+        return roles_name_match_m(r->pattern, meta, in->sni, in->sni_len) ||
+               roles_name_match_m(r->pattern, meta, in->host, in->host_len);
+    }
     case ROLES_BY_PATH:
         return (in->path_rule >= 0 && (size_t)in->path_rule == i) ||
                (in->path != NULL &&
@@ -243,7 +270,8 @@ const char *roles_lookup(const roles_table *t, const char *name)
     size_t n = name ? roles_name_len(name) : 0;
 
     for (size_t i = 0; n > 0 && i < t->n; i++)
-        if (t->rules[i].by == ROLES_BY_NAME && roles_name_match_n(t->rules[i].pattern, name, n))
+        if (t->rules[i].by == ROLES_BY_NAME &&
+            roles_name_match_m(t->rules[i].pattern, roles_meta(t, i), name, n))
             return t->rules[i].kind;
     return NULL;
 }
@@ -287,6 +315,11 @@ void roles_update(const roles_table *t, flow *f)
         in.host = dpi_fact(f->facts, DPI_HOST);
         in.path = roles_url_path(dpi_fact(f->facts, DPI_URL));
     }
+    /* A UDP channel nDPI did not name (newer OpenVPN variants, QUIC it
+     * could not read): the name udpctl.c read, once the server answered
+     * the handshake, so that a stray datagram is not taken for one. */
+    if ((in.app == NULL || strcmp(in.app, "Unknown") == 0) && (f->uc_flags & UDPCTL_F_REPLY))
+        in.app = udpctl_name(f->uc_proto);
     f->control = roles_classify(t, &in);
     f->ctl_dns = 0;
     if (f->control == NULL && in.app != NULL) {

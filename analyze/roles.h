@@ -54,6 +54,10 @@ typedef controls_rule roles_rule; /* fields: see geo/controls.h */
 typedef struct roles_table {
     const roles_rule *rules;
     size_t n;
+    const uint32_t *name_meta; /* per rule, NAME patterns: length << 1 | 1 when it
+                                  holds a '*', so the match of every ending
+                                  flow need not measure the patterns; NULL in
+                                  a table not made by roles_table_set() */
 } roles_table;
 
 /* Kind strings interned for the life of a worker: one copy of each

@@ -5,8 +5,9 @@
  * give it to inspection while inspection runs, and to the per-flow
  * analysis: request paths for the control session rules (roles.c) on the
  * first client payloads, the fully-encrypted test (fep.c) on the first,
- * timing (timing.c) on TCP data while the flow keeps a timing state, and
- * the session evidence (session.c) of every packet with data. A bulk flow
+ * timing (timing.c) on TCP data while the flow keeps a timing state, the
+ * request starts (turns.c) of the client payloads of connections to AI
+ * APIs, and the session evidence (session.c) of every packet with data. A bulk flow
  * past its first packets costs a few compares and additions here.
  */
 #include "worker.h"
@@ -22,6 +23,8 @@
 #include "roles.h"
 #include "session.h"
 #include "timing.h"
+#include "turns.h"
+#include "udpctl.h"
 
 struct worker {
     worker_config cfg;
@@ -66,6 +69,24 @@ static void worker_geo_refresh(worker *w)
     if (roles_table_set(&w->roles, w->kinds, rules, n) != 0)
         fprintf(stderr, "loophole: out of memory for the control-session rules\n");
     flow_table_each(w->table, worker_forget_path, NULL);
+}
+
+/* Marks a TCP connection to an AI API (its SNI or Host under an indicator
+ * of category ai_api) for request starts (turns.h): the upstream leg of
+ * an API relay that pools connections (ai_api_relay, docs/rules.md). */
+static void worker_turns_check(worker *w, flow *f)
+{
+    const indicators *in = w->geo ? geo_snapshot_indicators(w->geo) : NULL;
+    const char *name = dpi_fact(f->facts, DPI_SNI);
+    const indicator *i;
+
+    if (in == NULL || f->key.proto != 6 || f->turns)
+        return;
+    if (name == NULL)
+        name = dpi_fact(f->facts, DPI_HOST);
+    if (name && (i = indicators_domain(in, name, strcspn(name, ":"))) &&
+        strcmp(i->category, "ai_api") == 0)
+        turns_start(f);
 }
 
 /* Geo answers for the flow's client and server; 0 without geo data. */
@@ -115,10 +136,12 @@ static void worker_on_end(void *ctx, flow *f, int reason, int final)
             w->cfg.sinks[i].fn(w->cfg.sinks[i].ctx, &e);
         free(e.line);
         json_decref(e.rec);
+        turns_record_done(f);
     }
     if (final) {
         dpi_release(f);
         timing_release(f);
+        turns_release(f);
     }
 }
 
@@ -166,16 +189,22 @@ static void worker_packet(worker *w, capture_rec *rec)
     flow_update(f, p, side);
     flow_table_touched(w->table, f);
     int dir = flow_dir(f, side);
-    if (p->payload_len > 0)
+    if (p->payload_len > 0) {
         session_packet(f, p, dir);
+        udpctl_packet(f, p, dir);
+    }
     if (roles_wants(f, p, dir))
         roles_packet(&w->roles, f, p, dir);
     if (fep_wants(f, p, dir))
         fep_packet(f, p, dir);
     /* The control kind is settled as soon as inspection has its facts, so
      * that timing can drop bulk flows that are not control sessions. */
-    if (dpi_wants(f, p) && dpi_packet(w->dpi, f, p))
+    if (dpi_wants(f, p) && dpi_packet(w->dpi, f, p)) {
         roles_update(&w->roles, f);
+        worker_turns_check(w, f);
+    }
+    if (turns_wants(f, p, dir))
+        turns_packet(f, p);
     if (timing_wants(f, p))
         timing_packet(f, p, dir);
 }

@@ -347,7 +347,7 @@ static const setting_key config_keys[] = {
     {"capture", "max_flows", "--max-flows", SETTING_INT, SETTING_W_U64, 0, F(max_flows), 0, 1,
      UINT32_MAX, "1000000", NULL},
     {"capture", "queue", "--queue", SETTING_SIZE, SETTING_W_U64, 0, F(queue_bytes), 0, 64 * KiB,
-     UINT64_MAX, "32MiB", NULL},
+     UINT64_MAX, "4MiB", NULL},
     {"capture", "vxlan_port", NULL, SETTING_INT, SETTING_W_U16, 0, F(vxlan_port), 0, 0, 65535,
      "4789", "the IANA port of VXLAN (RFC 7348 5)"},
     {"capture", "geneve_port", NULL, SETTING_INT, SETTING_W_U16, 0, F(geneve_port), 0, 0, 65535,
@@ -910,7 +910,7 @@ void config_usage(FILE *out)
           "  --stats SECS      print and publish counters every SECS seconds (0 = off)\n"
           "  --max-flows N     flow-table entries for the whole sensor (default 1000000)\n"
           "  --buffer SIZE     kernel capture buffer, such as 256MiB (default)\n"
-          "  --queue SIZE      bounded packet queue per worker, such as 32MiB (default)\n"
+          "  --queue SIZE      bounded packet queue per worker, such as 4MiB (default)\n"
           "  --no-promisc      do not put the interface in promiscuous mode\n"
           "  --wait-interface  when the interface fails or goes away, wait for it to return\n"
           "  --user NAME       run as NAME once the capture is open (default when started as\n"

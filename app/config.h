@@ -49,7 +49,7 @@ typedef struct config {
     uint64_t buffer_bytes;            /* 256 MiB */
     int promiscuous;                  /* 1 */
     uint64_t max_flows;               /* 1000000 */
-    uint64_t queue_bytes;             /* 32 MiB */
+    uint64_t queue_bytes;             /* 4 MiB */
     uint16_t vxlan_port, geneve_port; /* 4789, 6081; 0 = do not decode */
     int wait_interface;               /* 0: a live interface that fails ends the run */
     char *user; /* --user / [capture] user; NULL = the default (app/privs.h) */

@@ -130,7 +130,8 @@ static json_t *sensor_alerts_by_rule(sensor *s)
     return o;
 }
 
-#define SENSOR_GEO_CACHE 4096 /* answers cached per worker */
+#define SENSOR_GEO_CACHE     4096  /* answers cached per worker */
+#define SENSOR_SPAWN_WAIT_MS 10000 /* for the private redis-server to answer at start */
 
 /* Around a line for the terminal: the progress line is cleared first and
  * not redrawn until the line is out (it comes back at its next update). */
@@ -332,8 +333,10 @@ static int sensor_new_redis(sensor *s, char *err, size_t errlen)
     int rc;
 
     if (cfg->redis_url == NULL) {
-        if ((s->spawn = spawn_start(10000, s->run_as.drop ? s->run_as.uid : (uid_t)-1,
-                                    s->run_as.gid, err, errlen)) == NULL)
+        /* not waited for here: it starts while the workers load nDPI
+         * (sensor_new_writer() waits) */
+        if ((s->spawn = spawn_start(0, s->run_as.drop ? s->run_as.uid : (uid_t)-1, s->run_as.gid,
+                                    err, errlen)) == NULL)
             return -1;
         rc = rurl_unix(&s->url, spawn_socket(s->spawn), err, errlen);
     } else {
@@ -355,6 +358,19 @@ static int sensor_new_redis(sensor *s, char *err, size_t errlen)
         if ((s->queues[i] = event_queue_new(&s->ectx, i, cfg->redis_queue_bytes,
                                             cfg->interface == NULL)) == NULL)
             goto oom;
+    return 0;
+oom:
+    snprintf(err, errlen, "out of memory for the Redis event queues");
+    return -1;
+}
+
+/* The writer, once the private server (if any) answers. */
+static int sensor_new_writer(sensor *s, char *err, size_t errlen)
+{
+    const config *cfg = s->cfg;
+
+    if (s->spawn && spawn_wait(s->spawn, SENSOR_SPAWN_WAIT_MS, err, errlen) != 0)
+        return -1;
     writer_config wc = {.url = &s->url,
                         .journal_path = s->journal,
                         .journal_max_bytes = cfg->journal_max_bytes,
@@ -377,9 +393,6 @@ static int sensor_new_redis(sensor *s, char *err, size_t errlen)
         return -1;
     }
     return 0;
-oom:
-    snprintf(err, errlen, "out of memory for the Redis event queues");
-    return -1;
 }
 
 /* The --graph aggregator; its file is opened (not emptied) now, so a bad
@@ -459,7 +472,8 @@ sensor *sensor_new(const config *cfg, const privs_target *run_as, char *err, siz
         atomic_store(&s->progress,
                      progress_new(stderr, (const char *const *)cfg->files, cfg->nfiles));
     if (sensor_new_graph(s, err, errlen) != 0 || sensor_new_summary(s, err, errlen) != 0 ||
-        sensor_new_workers(s, err, errlen) != 0 || sensor_new_capture(s, err, errlen) != 0) {
+        sensor_new_workers(s, err, errlen) != 0 || sensor_new_capture(s, err, errlen) != 0 ||
+        sensor_new_writer(s, err, errlen) != 0) {
         sensor_free(s);
         return NULL;
     }
@@ -746,13 +760,18 @@ static void sensor_wait_capture(sensor *s)
 {
     int print = s->cfg->stats_secs > 0;
     int secs = print ? s->cfg->stats_secs : s->cfg->metrics_path ? SENSOR_METRICS_SECS : 0;
-    struct timespec nap = {0, 50 * 1000 * 1000};
-    struct timespec last, now;
+    struct timespec last, now, until;
 
     clock_gettime(CLOCK_MONOTONIC, &last);
-    while (!atomic_load(&s->cap_done)) {
-        nanosleep(&nap, NULL);
-        if (atomic_load(&s->stopping) && !atomic_load(&s->cap_done))
+    for (;;) {
+        /* a nap that ends as soon as the capture thread does, so a replay
+         * does not wait out the rest of a nap at its end */
+        clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_nsec += 50 * 1000 * 1000;
+        if (until.tv_nsec >= 1000000000L)
+            until.tv_sec++, until.tv_nsec -= 1000000000L;
+        int done = pthread_timedjoin_np(s->cap_thread, NULL, &until) == 0;
+        if (!done && atomic_load(&s->stopping) && !atomic_load(&s->cap_done))
             pthread_kill(s->cap_thread, SIGUSR1); /* again until it ends */
         if (atomic_exchange(&s->geo_reload, 0))
             sensor_reload_geo(s);
@@ -767,8 +786,9 @@ static void sensor_wait_capture(sensor *s)
                 sensor_term_release(s);
             last = now;
         }
+        if (done)
+            break;
     }
-    pthread_join(s->cap_thread, NULL);
     pthread_mutex_lock(&s->term_lock);
     progress_free(atomic_exchange(&s->progress, NULL));
     pthread_mutex_unlock(&s->term_lock);

@@ -14,7 +14,8 @@
 #   gpu-fleet  5 M packets of a GPU fleet's mirror port from lhgen: long
 #              bulk flows cut to a 96-byte snap length, ~2% control sessions
 # Then the memory per flow with a million concurrent flows (a SYN flood
-# of 1 M distinct flows, all alive at the end of the capture).
+# of 1 M distinct flows, all alive at the end of the capture), and the same
+# flood under --max-flows 100000, whose peak the table's bound must hold.
 #
 # Usage: bench/run.sh [RUNS]   (default 5; needs a build in build/)
 # Output: a markdown report on standard output; work files in bench/work/.
@@ -72,5 +73,6 @@ mem=$work/memory.times
 for _ in $(seq "$runs"); do
     timed base "$mem" "$loophole" -r "$work/tiny.pcap" --threads 1
     timed flood "$mem" "$loophole" -r "$work/flood-1m.pcap" --threads 1 --max-flows 2000000
+    timed flood-capped "$mem" "$loophole" -r "$work/flood-1m.pcap" --threads 1 --max-flows 100000
 done
 python3 bench/summarize.py --per-flow 1000000 "$work/flood-1m.pcap" "$mem"

@@ -26,15 +26,19 @@ def load(path):
 def replay(cap, runs):
     n = packets(cap)
     print("## %s (%d packets)\n" % (cap.rsplit("/", 1)[-1], n))
-    print("| command | wall s (median) | min–max | packets/s | peak RSS MiB | vs floor | vs ndpiReader |")
-    print("|---|---|---|---|---|---|---|")
+    print("| command | wall s (median) | min–max | spread | packets/s | peak RSS MiB | vs floor "
+          "| vs ndpiReader | vs `--threads 1` |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name in ("floor", "loophole-t1", "loophole-t2", "ndpiReader"):
         t = [r[0] for r in runs[name]]
         m = [r[1] for r in runs[name]]
         ratio = lambda ref: statistics.median(a[0] / b[0] for a, b in zip(runs[name], runs[ref]))
-        print("| %s | %.2f | %.2f–%.2f | %.2f M | %.0f | %.2f | %.2f |" % (
-            name, statistics.median(t), min(t), max(t), n / statistics.median(t) / 1e6,
-            statistics.median(m) / 1024, ratio("floor"), ratio("ndpiReader")))
+        # spread: (max - min) / median, the run-to-run figure the aims bound
+        print("| %s | %.2f | %.2f–%.2f | %.0f%% | %.2f M | %.0f | %.2f | %.2f | %.2f |" % (
+            name, statistics.median(t), min(t), max(t),
+            100 * (max(t) - min(t)) / statistics.median(t), n / statistics.median(t) / 1e6,
+            statistics.median(m) / 1024, ratio("floor"), ratio("ndpiReader"),
+            ratio("loophole-t1")))
     print()
 
 
@@ -44,6 +48,9 @@ def per_flow(nflows, runs):
     print("## Memory with %d concurrent flows\n" % nflows)
     print("peak RSS %.0f MiB against %.0f MiB for a tiny capture: %.0f bytes per flow\n" % (
         flood / 1024, base / 1024, (flood - base) * 1024 / nflows))
+    if runs.get("flood-capped"):
+        capped = statistics.median(r[1] for r in runs["flood-capped"])
+        print("the same capture with `--max-flows 100000`: peak RSS %.0f MiB\n" % (capped / 1024))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,10 @@
 #include <unistd.h>
 
 #define SPAWN_GRACE_MS 5000 /* for SHUTDOWN, then again for SIGTERM */
+#define SPAWN_POLL_MS                                                                              \
+    2 /* between PINGs at start and checks for its exit at the                                     \
+         end: the sensor waits on both, and each takes                                             \
+         redis-server a few tens of milliseconds */
 
 /* What the child reports on its pipe when it cannot start: the errno of
  * the failed step plus one of these. */
@@ -128,11 +132,11 @@ static void spawn_rmdir(const char *dir)
 /* Waits up to ms for the child to exit; 0 when reaped. */
 static int spawn_reap(pid_t pid, int ms)
 {
-    for (int t = 0; t <= ms; t += 10) {
+    for (int t = 0; t <= ms; t += SPAWN_POLL_MS) {
         pid_t r = waitpid(pid, NULL, WNOHANG);
         if (r == pid || (r < 0 && errno == ECHILD))
             return 0;
-        spawn_nap_ms(10);
+        spawn_nap_ms(SPAWN_POLL_MS);
     }
     return -1;
 }
@@ -176,7 +180,7 @@ static int spawn_wait_ready(spawn *s, int wait_ms, char *err, size_t errlen)
 {
     char tail[600];
 
-    for (int t = 0; t <= wait_ms; t += 20) {
+    for (int t = 0; t <= wait_ms; t += SPAWN_POLL_MS) {
         if (spawn_ping(s))
             return 0;
         if (waitpid(s->pid, NULL, WNOHANG) == s->pid) {
@@ -186,7 +190,7 @@ static int spawn_wait_ready(spawn *s, int wait_ms, char *err, size_t errlen)
                      tail[0] ? tail : "(no log)");
             return -1;
         }
-        spawn_nap_ms(20);
+        spawn_nap_ms(SPAWN_POLL_MS);
     }
     snprintf(err, errlen, "the private redis-server did not answer PING within %d ms", wait_ms);
     return -1;
@@ -265,11 +269,17 @@ spawn *spawn_start(int wait_ms, uid_t uid, gid_t gid, char *err, size_t errlen)
         free(s);
         return NULL;
     }
-    if (spawn_fork(s, err, errlen) < 0 || spawn_wait_ready(s, wait_ms, err, errlen) < 0) {
+    if (spawn_fork(s, err, errlen) < 0 ||
+        (wait_ms > 0 && spawn_wait_ready(s, wait_ms, err, errlen) < 0)) {
         spawn_stop(s, 0, NULL, 0);
         return NULL;
     }
     return s;
+}
+
+int spawn_wait(spawn *s, int wait_ms, char *err, size_t errlen)
+{
+    return spawn_wait_ready(s, wait_ms, err, errlen);
 }
 
 const char *spawn_socket(const spawn *s)

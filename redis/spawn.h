@@ -3,7 +3,8 @@
  * spawn_start() makes a fresh directory (mkdtemp under $TMPDIR or /tmp),
  * starts `redis-server` from PATH as a child process listening only on a
  * Unix socket in it (--port 0, socket mode 700, persistence off, its log in
- * DIR/redis.log) and waits until it answers PING. spawn_stop() shuts it
+ * DIR/redis.log) and waits until it answers PING (or leaves that wait to
+ * spawn_wait()). spawn_stop() shuts it
  * down (SHUTDOWN NOSAVE, or SHUTDOWN SAVE when the data set is kept), falls
  * back to SIGTERM and then SIGKILL after a grace period, reaps it and
  * removes the directory unless the data set is kept.
@@ -34,6 +35,14 @@ typedef struct spawn spawn;
  * PATH ..." when it is missing, the last lines of its log when it exits
  * early. Nothing is left behind on failure. */
 spawn *spawn_start(int wait_ms, uid_t uid, gid_t gid, char *err, size_t errlen);
+
+/* With wait_ms 0, spawn_start() returns as soon as redis-server runs,
+ * without waiting for PING, so that the caller can prepare other things
+ * while the server starts (it takes tens of milliseconds); it then calls
+ * spawn_wait() before it connects. Returns 0 once the server answers PING,
+ * or -1 with a message in err as spawn_start() would (the caller then
+ * calls spawn_stop()). */
+int spawn_wait(spawn *s, int wait_ms, char *err, size_t errlen);
 
 /* The Unix socket path and the directory, owned by s. */
 const char *spawn_socket(const spawn *s);

@@ -48,8 +48,7 @@ int detect_is_relay_country(const detect *d, const geo_party *p)
     return detect_in_list(d->cfg->relay, d->cfg->nrelay, p);
 }
 
-/* 1 when the party's network category is one of cats (NULL-terminated). */
-static int detect_category_in(const geo_party *p, const char *const *cats)
+int detect_category_in(const geo_party *p, const char *const *cats)
 {
     if (p == NULL || p->category == NULL)
         return 0;
@@ -229,6 +228,7 @@ const detect_grade G_PROXY = {"medium", 25};
 const detect_grade G_PROXY_WEAK = {"low", 10};
 const detect_grade G_TUNNEL = {"high", 35};
 const detect_grade G_TUNNEL_IDLE = {"low", 5};
+const detect_grade G_TUNNEL_PLAIN = {"low", 10};
 const detect_grade G_FANOUT = {"high", 40};
 const detect_grade G_FANOUT_WEAK = {"low", 10};
 const detect_grade G_FANIN = {"high", 35};

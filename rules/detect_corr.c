@@ -11,7 +11,11 @@
  *   weights_egress  lh_sum per (GPU host, destination network), flagged
  *                   when the destination is in China, a relay country or
  *                   Chinese object storage; lh_gate records the networks
- *                   that control the GPU host, which count too.
+ *                   that control the GPU host, which count too. A flagged
+ *                   upload the GPU host opened to a storage service or a
+ *                   cloud is summed per organisation instead (the service
+ *                   by name, else the AS), so parts spread over many
+ *                   addresses add up.
  *   stepping_stone  lh_leg: ON-period starts of an inbound interactive leg
  *                   and an outbound control leg, under the intermediary.
  *   cn_timezone     lh_hours: control-session starts into a GPU host in a
@@ -131,6 +135,49 @@ static int detect_egress_flagged(const detect *d, const detect_view *v, const ge
     return 0;
 }
 
+/* Network categories of clouds and hosting: an object store's addresses
+ * lie there, and every address of such an AS serves the same operator's
+ * customers. Access carriers are left out on purpose: summing per AS there
+ * would add up every home line of a carrier (a GPU host seeding a torrent
+ * to peers in China). */
+static int detect_cloud_network(const geo_party *p)
+{
+    static const char *const cats[] = {"hosting",   "china_cloud", "hyperscaler", "cn_storage",
+                                       "vpn_proxy", "proxy",       "tunnel_edge", NULL};
+    return detect_category_in(p, cats);
+}
+
+/* The organisation that receives a flagged upload the GPU host opened:
+ * the storage service its name (SNI or Host) is listed under
+ * ("svc:Alibaba OSS"), else its AS when that is a cloud or hosting
+ * network ("as:45102"). A multipart upload (S3 and OSS: parts of 100 KiB
+ * to 5 GiB over parallel connections, each part its own request) reaches
+ * whichever addresses the service's name resolves to, in many /24s, so
+ * per network each piece stays far below egress_bytes while the
+ * organisation gets the whole. Writes the member into `member` and a
+ * description into `desc`; 0 when there is none (the /24 is used). */
+static int detect_egress_org(const detect_view *v, const geo_party *dp, char *member, size_t mlen,
+                             char *desc, size_t dlen)
+{
+    const char *name = v->sni ? v->sni : v->host;
+    const indicator *in;
+
+    if (v->ind && name && (in = indicators_domain(v->ind, name, strcspn(name, ":"))) &&
+        strcmp(in->category, "cn_storage") == 0) {
+        const char *svc = in->name ? in->name : name;
+        snprintf(member, mlen, "svc:%s", svc);
+        snprintf(desc, dlen, "any address of storage service %s", svc);
+        return 1;
+    }
+    if (dp->info.asn && detect_cloud_network(dp)) {
+        snprintf(member, mlen, "as:%u", dp->info.asn);
+        snprintf(desc, dlen, "any address of AS%u%s%s", dp->info.asn, dp->info.as_org[0] ? " " : "",
+                 dp->info.as_org);
+        return 1;
+    }
+    return 0;
+}
+
 static void detect_egress_summary(char *buf, size_t len, const char *gpu, uint64_t threshold,
                                   const char *net, const char *country, const char *why)
 {
@@ -141,7 +188,8 @@ static void detect_egress_summary(char *buf, size_t len, const char *gpu, uint64
 }
 
 /* weights_egress: the bytes the GPU host on side `gpu_client` (1 = the
- * client) sent in this record, summed per destination network. */
+ * client) sent in this record, summed per destination network, or per
+ * organisation for a flagged upload (detect_egress_org). */
 static void detect_egress(detect *d, event_queue *q, const detect_view *v, int gpu_client)
 {
     const geo_party *gp = gpu_client ? v->client : v->server;
@@ -151,7 +199,7 @@ static void detect_egress(detect *d, event_queue *q, const detect_view *v, int g
     const pkt_addr *da = &v->f->key.addr[gpu_client ? !v->f->client : v->f->client];
     uint64_t sent = gpu_client ? v->bytes_up : v->bytes_down;
     uint64_t got = gpu_client ? v->bytes_down : v->bytes_up;
-    char net[64], detail[160], summary[400];
+    char net[160], desc[200], detail[160], summary[480];
     const char *why;
     size_t ilen;
 
@@ -159,13 +207,21 @@ static void detect_egress(detect *d, event_queue *q, const detect_view *v, int g
         return;
     detect_net(da, net, sizeof(net));
     int flag = detect_egress_flagged(d, v, dp, da, &why);
+    /* Only a flagged destination is summed per organisation: the
+     * controller gate names /24 networks, and an unflagged organisation
+     * (a tenant's own bucket in the US) counts for nothing anyway. Only
+     * uploads the GPU host opened: what it serves to many clients of one
+     * cloud is not a store taking parts. */
+    int org = flag && gpu_client && detect_egress_org(v, dp, net, sizeof(net), desc, sizeof(desc));
+    if (!org)
+        snprintf(desc, sizeof(desc), "%s", net);
     /* Producer-consumer ratio (detection-notes.md): near 1.0 is an upload. */
     snprintf(detail, sizeof(detail),
              "GPU host sent %" PRIu64 " bytes and received %" PRIu64
              " (producer-consumer ratio %.2f)",
              sent, got, (double)((int64_t)sent - (int64_t)got) / (double)(sent + got));
     char *item = detect_item_text(v, detail, &ilen);
-    detect_egress_summary(summary, sizeof(summary), gip, d->cfg->egress_bytes, net,
+    detect_egress_summary(summary, sizeof(summary), gip, d->cfg->egress_bytes, desc,
                           dp->info.country, why);
     detect_parts p = {.rule = "weights_egress",
                       .role = "gpu_host",

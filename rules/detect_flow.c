@@ -29,6 +29,7 @@
 #include "analyze/dpi.h"
 #include "analyze/session.h"
 #include "analyze/fep.h"
+#include "analyze/turns.h"
 
 /* Per-flow alerts are raised once per (rule, entity, hour): a long
  * session cut into records by the active timeout, or a host reached
@@ -275,29 +276,41 @@ static void detect_proxy_latency(detect *d, event_queue *q, const detect_view *v
 #define DETECT_HEARTBEAT_PKTS   2
 #define DETECT_HEARTBEAT_CV_PCT 20
 
-/* 1 when the latest ON periods of the flow (at least 5; source: none,
- * the fewest whose 4 gaps give a spread worth reading) are all
- * heartbeat-sized and start at a regular interval: a tunnel agent keeping
- * its connection alive, nobody driving it. */
-static int detect_heartbeats_only(const flow *f)
+/* 1 when the n times (at least 5, ascending; source: none, the fewest
+ * whose 4 gaps give a spread worth reading) follow each other at a
+ * regular interval: the coefficient of variation of their gaps is under
+ * DETECT_HEARTBEAT_CV_PCT, a timer's and not a person's. */
+static int detect_regular(const uint64_t *t, int n)
 {
-    timing_burst b[TIMING_BURSTS];
-    int n = timing_bursts(f, b, TIMING_BURSTS);
     double sum = 0, sq = 0;
 
     if (n < 5)
         return 0;
-    for (int i = 0; i < n; i++)
-        if (b[i].pkts > DETECT_HEARTBEAT_PKTS)
-            return 0;
     for (int i = 1; i < n; i++) {
-        double gap = (double)(b[i].start_us - b[i - 1].start_us);
+        double gap = (double)(t[i] - t[i - 1]);
         sum += gap;
         sq += gap * gap;
     }
     double mean = sum / (n - 1), var = sq / (n - 1) - mean * mean;
     return mean > 0 &&
            var * 10000.0 < mean * mean * DETECT_HEARTBEAT_CV_PCT * DETECT_HEARTBEAT_CV_PCT;
+}
+
+/* 1 when the latest ON periods of the flow (at least 5) are all
+ * heartbeat-sized and start at a regular interval: a tunnel agent keeping
+ * its connection alive, nobody driving it. */
+static int detect_heartbeats_only(const flow *f)
+{
+    timing_burst b[TIMING_BURSTS];
+    uint64_t t[TIMING_BURSTS];
+    int n = timing_bursts(f, b, TIMING_BURSTS);
+
+    for (int i = 0; i < n; i++) {
+        if (b[i].pkts > DETECT_HEARTBEAT_PKTS)
+            return 0;
+        t[i] = b[i].start_us;
+    }
+    return detect_regular(t, n);
 }
 
 /* Networks where a relay is rented: hosting, VPN and proxy services,
@@ -323,49 +336,93 @@ static int detect_fep_relay(detect *d, const detect_view *v)
            (detect_is_china(d, v->server) || detect_is_relay_country(d, v->server));
 }
 
-/* reverse_tunnel: a GPU host holds a long outbound connection to a
- * tunnel service (a `tunnel:*` kind), to a tunnel edge network, or a fully
- * encrypted one to a relay address (detect_fep_relay()), it
+/* Typed into from the far end (timing_reversed(): the host echoes at once
+ * keystrokes that arrive from the server, and typing starts come from the
+ * server at least as often as from the host), whatever the port, protocol
+ * or name. The provider's own
+ * console reaches a host the same way (AWS Systems Manager's agent holds
+ * an outbound connection to ssmmessages over which the console's shell
+ * arrives): a cloud_api kind is the provider's way in, not a hidden
+ * controller. */
+static int detect_reversed_drive(const detect_view *v)
+{
+    const char *k = v->f->control;
+    return timing_reversed(&v->timing) &&
+           !(k && !v->f->ctl_dns && strncmp(k, "cloud_api:", 10) == 0);
+}
+
+/* Where a tunnel driven by behaviour alone leads to a controller the rule
+ * is about: an address in China, a rented network (hosting, VPN, proxy,
+ * cloud) in a relay country, or an anonymiser anywhere. */
+static int detect_tunnel_far_end(detect *d, const geo_party *p)
+{
+    return detect_is_china(d, p) || (detect_anonymising(p) && detect_is_relay_country(d, p)) ||
+           detect_is_anonymiser(p);
+}
+
+/* reverse_tunnel: a GPU host holds a long outbound connection, TCP or
+ * UDP, to a tunnel service (a `tunnel:*` kind), to a tunnel edge network,
+ * or a fully encrypted one to a relay address (detect_fep_relay()), or
+ * one it is typed into from the far end (detect_reversed_drive()); it
  * carries interactive bursts both ways, and the host has no inbound
  * control session in the hours the tunnel's record spans. The absence is
  * decided by the library (lh_absent) when the tunnel's record arrives:
  * inbound control sessions of GPU hosts mark their hours
  * (detect_tunnel_mark), and a mark that arrives after the alert cannot
- * take it back (docs/rules.md). */
+ * take it back (docs/rules.md). A tunnel known by behaviour alone is high
+ * when its far end is in China, a relay country's rented space or an
+ * anonymiser; elsewhere (a developer's own VPS) low. */
 static void detect_reverse_tunnel(detect *d, event_queue *q, const detect_view *v)
 {
     const flow *f = v->f;
-    char detail[320], summary[320];
+    char detail[400], summary[320], typed[128] = "";
     const char *kind = f->control;
 
     if (f->ctl_dns || !v->client->gpu || v->timing.cls == TIMING_C_BULK)
         return;
-    if (!detect_is_tunnel(kind) &&
-        !(v->server->category && strcmp(v->server->category, "tunnel_edge") == 0) &&
-        !detect_fep_relay(d, v))
+    int named = detect_is_tunnel(kind) ||
+                (v->server->category && strcmp(v->server->category, "tunnel_edge") == 0) ||
+                detect_fep_relay(d, v);
+    int typed_in = detect_reversed_drive(v);
+    if (!named && !typed_in)
         return;
     if (f->last_us - f->first_us < d->cfg->tunnel_min_us ||
         v->timing.bursts < d->cfg->tunnel_bursts || v->bytes_up < d->cfg->tunnel_min_bytes ||
         v->bytes_down < d->cfg->tunnel_min_bytes)
         return;
     if (kind == NULL)
-        kind = detect_fep_relay(d, v) ? "fully encrypted connection" : "tunnel edge";
+        kind = detect_fep_relay(d, v) ? "fully encrypted connection"
+               : named                ? "tunnel edge"
+                                      : "connection";
+    if (typed_in)
+        snprintf(typed, sizeof(typed),
+                 "; %u keystrokes typed in from %s, echoed by the host at once", v->timing.rev_keys,
+                 v->server_ip);
     int idle = detect_heartbeats_only(f);
+    const detect_grade *g = idle                                           ? &G_TUNNEL_IDLE
+                            : named || detect_tunnel_far_end(d, v->server) ? &G_TUNNEL
+                                                                           : &G_TUNNEL_PLAIN;
     snprintf(detail, sizeof(detail),
-             "%s from GPU host %s to %s held %llu s with %u bursts of traffic both ways%s", kind,
-             v->client_ip, v->server_ip,
-             (unsigned long long)((f->last_us - f->first_us) / 1000000ULL), v->timing.bursts,
+             "%s from GPU host %s to %s (%s) held %llu s with %u bursts of traffic both ways%s%s",
+             kind, v->client_ip, v->server_ip, f->key.proto == 17 ? "udp" : "tcp",
+             (unsigned long long)((f->last_us - f->first_us) / 1000000ULL), v->timing.bursts, typed,
              idle ? "; the latest are heartbeats at a regular interval" : "");
     if (idle)
         snprintf(summary, sizeof(summary),
                  "GPU host %s keeps an outbound %s tunnel to %s (%s) open, heartbeats only: "
                  "nobody drives it now; check who installed the agent",
                  v->client_ip, kind, v->server_ip, detect_cc(v->server));
+    else if (g == &G_TUNNEL_PLAIN)
+        snprintf(summary, sizeof(summary),
+                 "GPU host %s is driven through an outbound %s it opened to %s (%s), an ordinary "
+                 "network: more often a developer's own relay than a reseller's; check it is the "
+                 "tenant's",
+                 v->client_ip, kind, v->server_ip, detect_cc(v->server));
     else
         snprintf(summary, sizeof(summary),
                  "GPU host %s is driven through an outbound %s tunnel to %s (%s)", v->client_ip,
                  kind, v->server_ip, detect_cc(v->server));
-    detect_parts p = {"reverse_tunnel", "gpu_host", v->client_ip, idle ? &G_TUNNEL_IDLE : &G_TUNNEL,
+    detect_parts p = {"reverse_tunnel", "gpu_host", v->client_ip, g,
                       v->client_ip,     v->client,  NULL,         NULL,
                       v->server_ip,     v->server,  detail,       summary};
     detect_raise_unless(q, v, &p, DETECT_INBOUND_CONTROL);
@@ -386,12 +443,15 @@ static void detect_tunnel_mark(event_queue *q, const detect_view *v)
 
 /* reseller_fanout: one controller touches fanout_hosts distinct GPU
  * hosts in fanout_window. Observed for two entities, the controller's
- * address and its /24 (/48) network (a reseller's pool of addresses).
- * A GPU host with a tenant in the inventory counts as its tenant, so a
- * team driving its own cluster counts once. Controllers in China, in a
- * relay country's hosting/VPN/proxy space or on an anonymiser make it
- * high; anyone else (a company's bastion or CI, on a hyperscaler or not)
- * only low (interface.md). */
+ * address and its /24 (/48) network (a reseller's pool of addresses:
+ * several addresses of one hosting /24 each driving one or two hosts are
+ * one access point). Hosts are counted, not tenants: a reseller's gateway
+ * drives many hosts under a handful of accounts, and collapsing a
+ * tenant's hosts into one would hide it. What keeps a company's own
+ * bastion or CI quiet is the grade, not the count: controllers in China,
+ * in a relay country's hosting/VPN/proxy space or on an anonymiser make
+ * it high; anyone else (on a hyperscaler or not) only low
+ * (interface.md). */
 static void detect_fanout(detect *d, event_queue *q, const detect_view *v)
 {
     char value[320], net[80], entity[96], detail[256], summary[320];
@@ -399,10 +459,7 @@ static void detect_fanout(detect *d, event_queue *q, const detect_view *v)
 
     if (!detect_inbound_control(v) || !detect_server_gpu(v))
         return;
-    if (v->server->tenant)
-        snprintf(value, sizeof(value), "tenant:%s", v->server->tenant);
-    else
-        snprintf(value, sizeof(value), "host:%s", v->server_ip);
+    snprintf(value, sizeof(value), "host:%s", v->server_ip);
     snprintf(detail, sizeof(detail), "%s session from %s (%s) to GPU host %s%s%s", v->f->control,
              v->client_ip, detect_cc(v->client), v->server_ip,
              v->server->tenant ? " of tenant " : "", v->server->tenant ? v->server->tenant : "");
@@ -412,8 +469,8 @@ static void detect_fanout(detect *d, event_queue *q, const detect_view *v)
     for (int i = 0; i < 2; i++) {
         snprintf(entity, sizeof(entity), "ctl:%s", who[i]);
         snprintf(summary, sizeof(summary),
-                 "controller %s (%s) controls %u or more GPU hosts or tenants within %llu h: %s",
-                 who[i], detect_cc(v->client), d->cfg->fanout_hosts,
+                 "controller %s (%s) controls %u or more GPU hosts within %llu h: %s", who[i],
+                 detect_cc(v->client), d->cfg->fanout_hosts,
                  (unsigned long long)(d->cfg->fanout_window_us / 3600000000ULL),
                  strong ? "a reseller's access point"
                         : "from an ordinary network, more often a company's bastion or CI than a "
@@ -646,6 +703,33 @@ static int detect_request_starts(const detect_view *v, uint64_t *out)
     return k;
 }
 
+/* Request starts in lh_follow's calls: at most 64 a call. */
+#define DETECT_FOLLOW_CALL_STARTS 64
+
+/* The requests of an outbound leg inside its connection (analyze/turns.h:
+ * a client payload after 100 ms of silence carrying 100 bytes), sent as
+ * lh_follow starts of kind "req": requests of their own toward the API
+ * that break the quiet before a client's request like a new connection
+ * does, so a relay that multiplexes every client onto a few kept-alive
+ * connections is matched request by request. A connection whose requests
+ * come at a regular interval (detect_regular) is a job's timer, not
+ * clients, and sends none. */
+static void detect_ai_requests(event_queue *q, const detect_view *v, const event_follow *out)
+{
+    uint64_t t[TURNS_MAX];
+    int n = turns_get(v->f, t, TURNS_MAX);
+    event_follow fo = *out;
+
+    if (strcmp(out->dir, "out") != 0 || n == 0 || detect_regular(t, n))
+        return;
+    fo.dir = "req";
+    for (int i = 0; i < n; i += DETECT_FOLLOW_CALL_STARTS) {
+        fo.starts = t + i;
+        fo.nstarts = n - i < DETECT_FOLLOW_CALL_STARTS ? n - i : DETECT_FOLLOW_CALL_STARTS;
+        event_follow_add(q, &fo);
+    }
+}
+
 /* ai_api_relay: a host that receives requests from many clients in China
  * and sends its own requests to an AI API right after them. Two legs:
  * inbound (TCP sessions with data both ways from a client in China, not
@@ -714,6 +798,7 @@ static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, con
 
     detect_alert_make(&da, &p, v, v->f->last_us, d->cfg->ai_relay_window_us);
     event_follow_add(q, &fo);
+    detect_ai_requests(q, v, &fo);
     detect_alert_done(&da);
 }
 

@@ -24,6 +24,9 @@ typedef struct detect_view {
     const indicators *ind;        /* indicator tables, or NULL */
 } detect_view;
 
+/* 1 when the party's network category is one of cats (NULL-terminated). */
+int detect_category_in(const geo_party *p, const char *const *cats);
+
 /* 1 when the party's country is in the configured china / relay list. */
 int detect_is_china(const detect *d, const geo_party *p);
 int detect_is_relay_country(const detect *d, const geo_party *p);
@@ -90,7 +93,8 @@ typedef struct detect_grade {
 } detect_grade;
 
 extern const detect_grade G_CN_DIRECT, G_RELAY, G_PROXY, G_PROXY_WEAK, G_TUNNEL, G_TUNNEL_IDLE,
-    G_FANOUT, G_FANOUT_WEAK, G_FANIN, G_FOOTPRINT, G_AIRELAY, G_EGRESS, G_STEPPING, G_TIMEZONE;
+    G_TUNNEL_PLAIN, G_FANOUT, G_FANOUT_WEAK, G_FANIN, G_FOOTPRINT, G_AIRELAY, G_EGRESS, G_STEPPING,
+    G_TIMEZONE;
 
 /* The parts of one alert; NULL members are left out. */
 typedef struct detect_parts {

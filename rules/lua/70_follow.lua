@@ -7,7 +7,10 @@ arrival matches itself against the other side:
   dir "in"   the start times of an inbound client's requests (who = the
              client): each is matched against the stored outbound starts;
   dir "out"  the start times of the host's own outbound AI API requests:
-             each is matched against the stored inbound starts.
+             each is matched against the stored inbound starts;
+  dir "req"  the same for requests inside a kept-alive connection
+             (analyze/turns.h): each is also a request of its own that
+             breaks the quiet, like a connection start.
 An inbound start s of client c is followed when an outbound start o has
 s <= o <= s + lag and no outbound connection started in [s - lag, s):
 the host was quiet toward the API until the request came (a job opening
@@ -25,7 +28,8 @@ of order by more than the lag) can depend on the order of arrival
 match may cross a bucket edge.
   K:fin:<W>:<b>   zset  "<s>|<client>" -> s   inbound starts     (TTL ttl_s)
   K:fout:<W>:<b>  zset  "<o>" -> o            outbound starts    (TTL ttl_s)
-  K:fcon:<W>:<b>  zset  "<o>" -> o            outbound connection starts
+  K:fcon:<W>:<b>  zset  "<o>" -> o            outbound connection and request
+                                               starts
                                                                  (TTL ttl_s)
   K:fol:<W>:<b>   zset  client -> earliest followed start        (TTL ttl_s)
 The start sets stop growing at cap members, like exact sets.
@@ -94,9 +98,11 @@ local function follow_fn(keys, argv)
          not follow_any(keys, 'fcon', w, t - lag, t - 1) then
         follow_mark(keys, w, t, who, ttl, touched)
       end
-    elseif dir == 'out' then
+    elseif dir == 'out' or dir == 'req' then
       follow_add(follow_key(keys, 'fout', w, window(t, w)), cap, t, fmt(t), ttl)
-      if i == 1 then follow_add(follow_key(keys, 'fcon', w, window(t, w)), cap, t, fmt(t), ttl) end
+      if i == 1 or dir == 'req' then
+        follow_add(follow_key(keys, 'fcon', w, window(t, w)), cap, t, fmt(t), ttl)
+      end
       for b = window(t - lag, w), window(t, w) do
         local hits = redis.call('ZRANGEBYSCORE', follow_key(keys, 'fin', w, b), fmt(t - lag), fmt(t),
                                 'LIMIT', 0, FOLLOW_SCAN)
@@ -109,7 +115,7 @@ local function follow_fn(keys, argv)
         end
       end
     else
-      error('ERR loophole: dir must be in or out')
+      error('ERR loophole: dir must be in, out or req')
     end
   end
   local best, raised, a = 0, {}, nil

@@ -2,8 +2,16 @@
 # weights_egress on generated captures, with egress_bytes = 16 MiB
 # (tests/data/rules/corr.conf):
 #  - bulk, 18000 packets: ~18 MB from GPU host 104.171.200.17 to Aliyun OSS
-#    (118.31.219.198, China) raises about the GPU host and 118.31.219.0/24;
-#    16600 packets (16.75 MB, just under 16 MiB) raises nothing;
+#    (118.31.219.198, China) raises about the GPU host and the storage
+#    service Alibaba OSS; 16600 packets (16.75 MB, just under 16 MiB)
+#    raises nothing;
+#  - weights in pieces: egress-parts and egress-parts-minio (a ~25 MB
+#    object in parts over 8-16 connections to 6-10 /24s of Alibaba Cloud
+#    Hong Kong, no /24 reaching 16 MiB; to OSS by name, and to a MinIO
+#    store named in no list) raise per storage service and per AS, for
+#    three seeds; la-egress-backup (the same shape to the tenant's own S3
+#    bucket in us-west-2 or eu-west-1, after its SSH login from the
+#    company's network) raises nothing;
 #  - egress-ctl: 216.160.83.56, a relay with its user 110-190 ms beyond it
 #    (a proven relay), controls the GPU host over SSH; 24 MiB to
 #    216.160.83.61 (the same /24) raises, the same upload to S3 in the US
@@ -31,8 +39,8 @@ corr_replay "$tmp/over.pcap" "$tmp/over.json" --threads 2 || fail=1
 corr_check expect "$tmp/over.json" weights_egress gpu_host 104.171.200.17 \
     gpu_host.ip=104.171.200.17 gpu_host.provider=Lambda peer.ip=118.31.219.198 \
     peer.country=CN severity=high 'evidence>=1' 'evidence<=16' || fail=1
-grep -q '118.31.219.0/24 (CN, in China)' "$tmp/over.json" || {
-    echo "FAIL: the summary does not name the destination network" >&2
+grep -q 'any address of storage service Alibaba OSS (CN, in China)' "$tmp/over.json" || {
+    echo "FAIL: the summary does not name the destination service" >&2
     fail=1
 }
 grep -q 'producer-consumer ratio 0.9' "$tmp/over.json" || {
@@ -82,6 +90,35 @@ if [ "$(same_alert "$tmp/egress-midnight.json")" != "$(same_alert "$tmp/egress-m
     fail=1
 fi
 
+# 17400 segments: a 25 MB object, over egress_bytes only as a whole.
+for seed in 1 2 3; do
+    for s in egress-parts egress-parts-minio la-egress-backup; do
+        "$LHGEN" "$s" "$tmp/$s.$seed.pcap" --packets 17400 --seed "$seed" >/dev/null
+        corr_replay "$tmp/$s.$seed.pcap" "$tmp/$s.$seed.json" --threads 2 || fail=1
+    done
+    corr_check expect "$tmp/egress-parts.$seed.json" weights_egress gpu_host 104.171.200.17 \
+        peer.country=HK severity=high 'evidence>=2' || fail=1
+    grep -q 'any address of storage service Alibaba OSS (HK' "$tmp/egress-parts.$seed.json" || {
+        echo "FAIL: egress-parts seed $seed: not summed per storage service" >&2
+        fail=1
+    }
+    corr_check expect "$tmp/egress-parts-minio.$seed.json" weights_egress gpu_host \
+        104.171.200.17 peer.asn=45102 severity=high 'evidence>=2' || fail=1
+    grep -q 'any address of AS45102 ' "$tmp/egress-parts-minio.$seed.json" || {
+        echo "FAIL: egress-parts-minio seed $seed: not summed per AS" >&2
+        fail=1
+    }
+    corr_check none "$tmp/la-egress-backup.$seed.json" weights_egress || fail=1
+    if [ -s "$tmp/la-egress-backup.$seed.json" ]; then
+        echo "FAIL: la-egress-backup seed $seed raised:" >&2
+        cat "$tmp/la-egress-backup.$seed.json" >&2
+        fail=1
+    fi
+done
+
 corr_threads_and_replay "$tmp/over.pcap" over || fail=1
+corr_threads_and_replay "$tmp/egress-parts.1.pcap" parts || fail=1
+corr_threads_and_replay "$tmp/egress-parts-minio.2.pcap" minio || fail=1
+corr_threads_and_replay "$tmp/la-egress-backup.3.pcap" backup || fail=1
 corr_threads_and_replay "$tmp/ctl.pcap" ctl || fail=1
 exit $fail

@@ -17,7 +17,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 fail=0
 gen=()     # extra lhgen arguments
-conf=()    # -c FILE
+conf=()    # loophole options: -c FILE, --inventory FILE
 threads=2  # workers of the replay
 # check SCENARIO EXPECT...: for seeds 1-3, generate, replay with $threads
 # workers, check.
@@ -69,10 +69,25 @@ check la-tunnel-idle "+reverse_tunnel|gpu_host|104.171.200.17|severity=low"
 threads=1
 check la-api-job -ai_api_relay count=0
 threads=2
+# A job calling the OpenAI API on a timer (every 3-30 s) over one
+# kept-alive connection while the site gets 30-45 visitors from China: its
+# requests come at a regular interval, so none is matched
+# (rules_ai_pooled.sh replays it with 1, 2 and 4 workers).
+check la-api-periodic -ai_api_relay count=0
+# A Japanese company's fleet of one tenant driven by 2-4 engineers from
+# its office /24: hosts are counted, the fan-out is seen, low only
+# (rules_fanout_spread.sh replays it with 1, 2 and 4 workers).
+conf=(--inventory "$LOOPHOLE_SRC/tests/data/rules/fanout-fleet.csv")
+check la-fleet-own "+reseller_fanout|controller|153.156.48.0/24|severity=low" -relay_control
+conf=()
 # A researcher in the US copying results home to the network of the SSH
 # session (egress_bytes 16 MiB here, ~29 MB copied): the controller is
 # neither in China or a relay country's hosting space nor a proven relay.
 gen=(--packets 20000)
 conf=(-c "$LOOPHOLE_SRC/tests/data/rules/corr.conf")
 check la-egress-home -weights_egress count=0
+# A tenant's multipart backup to its own S3 bucket in us-west-2 or
+# eu-west-1, 8-16 connections to 6-10 /24s: a hyperscaler outside China
+# and the relay countries is summed per /24 only, and controls nothing.
+check la-egress-backup -weights_egress count=0
 exit $fail

@@ -132,7 +132,7 @@ static void assert_defaults_except_sources(const config *c)
     assert_int_equal(c->buffer_bytes, 256 * MiB);
     assert_int_equal(c->promiscuous, 1);
     assert_int_equal(c->max_flows, 1000000);
-    assert_int_equal(c->queue_bytes, 32 * MiB);
+    assert_int_equal(c->queue_bytes, 4 * MiB);
     assert_int_equal(c->vxlan_port, 4789);
     assert_int_equal(c->geneve_port, 6081);
     assert_string_equal(c->redis_prefix, "lh:");
