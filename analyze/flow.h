@@ -98,6 +98,8 @@ typedef struct flow {
     uint32_t tm_app_rtt_us; /* timing summary, kept once the state is freed */
     uint32_t tm_tcp_min_us;
     uint16_t tm_keys, tm_bursts;
+    uint16_t tm_rkeys, tm_rsmall, tm_sled, tm_cled, tm_chaff; /* timing_summary's reversed
+                                                        keys and chaff */
     uint16_t ctl_path; /* 1 + index of the PATH rule a request matched */
     uint8_t ctl_reqs;  /* client payloads read for HTTP request lines */
     uint8_t tm_state;  /* enum timing_state */
@@ -121,6 +123,11 @@ typedef struct flow {
     uint8_t sess_flags;       /* SESSION_F_* */
     uint8_t sess_srv;         /* server payloads read so far */
     uint8_t session;          /* enum session_level, set before each record */
+
+    /* UDP VPN and tunnel channels (udpctl.c). */
+    uint8_t uc_proto;    /* enum udpctl_proto of the client's first datagram */
+    uint8_t uc_flags;    /* UDPCTL_F_* */
+    uint32_t uc_data[2]; /* data-channel datagrams, keepalives left out; [0] client to server */
 } flow;
 
 /* Initialises a flow for its first packet p, sent by key side `side`. */

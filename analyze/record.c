@@ -182,6 +182,9 @@ static void record_flow_timing(json_t *o, const flow *f, const timing_summary *t
                      : json_null());
     record_set(o, "keystrokes", known ? json_integer(ts->keystrokes) : json_null());
     record_set(o, "bursts", known ? json_integer(ts->bursts) : json_null());
+    record_set(o, "reverse_keystrokes", known ? json_integer(ts->rev_keys) : json_null());
+    record_set(o, "typed_from_server", known ? json_boolean(timing_reversed(ts)) : json_null());
+    record_set(o, "keystroke_chaff", known ? json_integer(ts->chaff) : json_null());
 }
 
 /* The control session kind (analyze/roles.c); for a DNS flow, the kind of

@@ -14,6 +14,7 @@
 
 #include "dpi.h"
 #include "http_req.h"
+#include "udpctl.h"
 
 /* ---- tables ------------------------------------------------------------ */
 
@@ -314,6 +315,11 @@ void roles_update(const roles_table *t, flow *f)
         in.host = dpi_fact(f->facts, DPI_HOST);
         in.path = roles_url_path(dpi_fact(f->facts, DPI_URL));
     }
+    /* A UDP channel nDPI did not name (newer OpenVPN variants, QUIC it
+     * could not read): the name udpctl.c read, once the server answered
+     * the handshake, so that a stray datagram is not taken for one. */
+    if ((in.app == NULL || strcmp(in.app, "Unknown") == 0) && (f->uc_flags & UDPCTL_F_REPLY))
+        in.app = udpctl_name(f->uc_proto);
     f->control = roles_classify(t, &in);
     f->ctl_dns = 0;
     if (f->control == NULL && in.app != NULL) {

@@ -14,6 +14,7 @@
 #include <strings.h>
 
 #include "timing.h"
+#include "udpctl.h"
 
 /* Server payloads read for the SSH key-exchange reply (banner, KEXINIT,
  * reply: the third or fourth in practice) and for HTTP status lines. */
@@ -266,10 +267,32 @@ static int session_tcp_level(const flow *f)
     return est ? SESSION_ESTABLISHED : SESSION_ATTEMPT;
 }
 
+/* WireGuard, OpenVPN, QUIC (udpctl.c): the handshake answered, then data
+ * both ways. A WireGuard responder sends transport data only under keys
+ * of a completed handshake, OpenVPN's data channel carries traffic only
+ * after the TLS handshake inside its control channel authenticated both
+ * ends, and QUIC's short-header packets only follow a completed
+ * handshake: SESSION_APP_PKTS of them each way (keepalives left out) is
+ * traffic through the channel, not its set-up. A handshake answered and
+ * nothing more is an attempt; a flow the sensor joined mid-stream (data
+ * first) needs the same data both ways. */
+static int session_udp_channel(const flow *f)
+{
+    int answered = (f->uc_flags & UDPCTL_F_REPLY) || !(f->uc_flags & UDPCTL_F_HELLO);
+
+    if (f->data_pkts[0] == 0 || f->data_pkts[1] == 0)
+        return SESSION_PROBE;
+    if (answered && f->uc_data[0] >= SESSION_APP_PKTS && f->uc_data[1] >= SESSION_APP_PKTS)
+        return SESSION_ESTABLISHED;
+    return SESSION_ATTEMPT;
+}
+
 void session_update(flow *f)
 {
     if (f->key.proto == 6)
         f->session = (uint8_t)session_tcp_level(f);
+    else if (f->key.proto == 17 && f->uc_proto != UDPCTL_NONE)
+        f->session = (uint8_t)session_udp_channel(f);
     else if (f->data_pkts[0] == 0 || f->data_pkts[1] == 0)
         f->session = SESSION_PROBE; /* nothing came back (or nothing was asked) */
     else if (f->data_pkts[0] >= SESSION_APP_PKTS && f->data_pkts[1] >= SESSION_APP_PKTS)

@@ -17,7 +17,8 @@
  *                screen updates flowing; a notebook's kernel websocket or
  *                substantial API traffic without a login redirect; for
  *                TLS and other protocols, several application exchanges
- *                both ways.
+ *                both ways; for WireGuard, OpenVPN and QUIC (udpctl.h),
+ *                data through the channel both ways after its handshake.
  *
  * docs/rules.md ("What counts as a session") gives the per-protocol
  * evidence and the source of every constant in session.c.

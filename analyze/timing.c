@@ -1,5 +1,8 @@
-/* timing.c -- interactivity, application round trip and ON periods of a
- * TCP flow (see timing.h).
+/* timing.c -- interactivity (either way), keystroke chaff, application
+ * round trip and ON periods of a TCP or UDP flow (see timing.h). UDP
+ * datagrams go through the same ON/OFF, keystroke and bulk counts as TCP
+ * segments (a datagram is a segment without sequence numbers); they give
+ * no round-trip samples.
  *
  * APPLICATION ROUND TRIP
  * A relay that terminates TCP (SOCKS, HTTP CONNECT, frp, Shadowsocks)
@@ -75,8 +78,8 @@
  * stepping-stone matcher, TIMING_BURSTS_MAX once the flow has keystrokes
  * (a separate ring of 768 bytes, only for sessions people type in).
  *
- * Cost: one calloc per TCP flow with data, about 250 bytes, freed at the
- * end or once the flow is a bulk transfer; per packet a few compares.
+ * Cost: one calloc per TCP or UDP flow with data, about 340 bytes, freed at
+ * the end or once the flow is a bulk transfer; per packet a few compares.
  */
 #include "timing.h"
 
@@ -92,6 +95,94 @@
 #define TIMING_MIN_KEYS      8
 #define TIMING_BIG           1000
 #define TIMING_BULK_BYTES    (1u << 20)
+
+/* REVERSED INTERACTIVITY
+ * In a reverse tunnel (frp, chisel, nps, ssh -R, a self-run relay) the
+ * host that opened the connection is the one being typed into: the
+ * keystrokes come from the server side and the client echoes them. A
+ * reversed keystroke is a server data segment of 1..TIMING_KEY_MAX bytes,
+ * at least TIMING_KEY_GAP_US after the server's previous data, answered
+ * by client data of at most TIMING_ECHO_MAX bytes within TIMING_RECHO_US
+ * and before the server sends again, and following the previous reversed
+ * keystroke within TIMING_IDLE_US (a key typed in a run: a lone ping
+ * answered by a pong, an agent's heartbeat, never counts).
+ * TIMING_RECHO_US is a machine's answer, not a person's: the echo comes
+ * from the GPU host beside the sensor (a data-centre round trip under a
+ * millisecond, the tunnel agent and sshd a few more), while the other
+ * orientation, an echo followed by the next key, is a person's
+ * inter-key interval (about 240 ms on average over 136 million
+ * keystrokes: Dhakal et al., CHI 2018). It stays below the 20 ms grid of
+ * OpenSSH's keystroke obfuscation (below), so that the answer of one tick
+ * and the next tick are not taken for key and echo either way.
+ * People start typing after a pause, so in a reverse tunnel the typing
+ * starts come from the server's end: `sled` counts the ON periods that
+ * begin with a keystroke-sized server packet the client answers within
+ * TIMING_RECHO_US, `cled` the same from the client (timing_reversed()).
+ * An agent's heartbeat ping is answered from the far end, after the
+ * round trip to it; an outbound session the host's own user types into
+ * starts its ON periods from the client.
+ *
+ * UDP datagrams of a VPN carry the whole inner packet: a keystroke
+ * segment's IP and TCP headers (up to 40 + 32 bytes) and the channel's own
+ * (WireGuard: 16 of header, 16 of tag, padding to 16) come on top, so on
+ * UDP a keystroke may be TIMING_UDP_EXTRA bytes longer and so may its
+ * echo.
+ *
+ * KEYSTROKE CHAFF (OpenSSH 9.5 and later, ObscureKeystrokeTiming, on by
+ * default: https://www.openssh.com/txt/release-9.5)
+ * When the server advertises ping@openssh.com, the client sends the
+ * keystrokes of a TTY session on a fixed 20 ms grid and, after the last
+ * one, keeps sending SSH2_MSG_PING "chaff" of the same size on that grid
+ * for a random 1.024-3.072 s; the server answers each with
+ * SSH2_MSG_PONG at once (OpenSSH PROTOCOL, section 1.9). Keys and chaff
+ * look the same on the wire. A train is TIMING_CHAFF_RUN consecutive
+ * keystroke-sized client segments of an SSH flow whose gaps stay within
+ * TIMING_GRID_LO_US..TIMING_GRID_HI_US (one tick with jitter, or two
+ * when one was merged): the chaff alone lasts at least 1.024 s, 51 ticks;
+ * a person's own typing never keeps such a rhythm for a second (keyboard
+ * autorepeat, 25-33 Hz, is a person holding a key). Batch use of SSH (scp,
+ * sftp, a remote command) has no TTY and no chaff, so a train is a person
+ * at a terminal: the flow counts as interactive.
+ * An obfuscated flow's OFF transitions are smeared by the chaff tail, each
+ * leg of a stepping stone by its own random amount, so for such a flow a
+ * typing start (the start of an ON period) needs, beside the usual
+ * TIMING_IDLE_US of silence, TIMING_CHAFF_IDLE_US since the latest
+ * segment larger than a keystroke either way (the output the last command
+ * printed, which both legs carry within milliseconds): above the longest
+ * chaff tail plus the idle gap, so both legs of a stepping stone mark the
+ * same typing starts whatever their chaff. The packet count of such a
+ * period counts only the segments larger than a keystroke (the output,
+ * which both legs carry) and its first one: the chaff of each leg is its
+ * own.
+ */
+#define TIMING_RECHO_US      15000
+#define TIMING_UDP_EXTRA     120
+#define TIMING_GRID_LO_US    15000
+#define TIMING_GRID_HI_US    45000
+#define TIMING_CHAFF_RUN     50
+#define TIMING_CHAFF_IDLE_US 3600000 /* 3.072 s of chaff + TIMING_IDLE_US, rounded up */
+
+struct timing_rev {
+    uint64_t last_sdata_us; /* latest server data */
+    uint64_t rkey_us;       /* server keystroke candidate awaiting the client's answer */
+    uint64_t rkey_last_us;  /* the latest answered one */
+    uint64_t grid_us;       /* latest keystroke-sized client segment */
+    uint64_t out_us;        /* latest segment larger than a keystroke, either way */
+    uint32_t rkeys;         /* reversed keystrokes typed in runs */
+    uint32_t rsmall;        /* keystroke-sized server segments */
+    uint64_t lead_us;       /* first packet of the latest ON period */
+    uint32_t sled, cled;    /* typing starts from the server, from the client */
+    uint32_t grid_run;      /* client segments on the grid so far */
+    uint32_t chaff;         /* chaff trains */
+    uint8_t sdata_seen : 1;
+    uint8_t rkey_pending : 1;
+    uint8_t rkey_seen : 1;
+    uint8_t grid_seen : 1;
+    uint8_t out_seen : 1;
+    uint8_t lead_pending : 1; /* the latest ON period's first packet awaits its answer */
+    uint8_t lead_dir : 1;
+    uint8_t udp : 1; /* keystrokes carry TIMING_UDP_EXTRA more */
+};
 
 enum { TIMING_K_OTHER = 0, TIMING_K_TLS, TIMING_K_SSH };
 enum { TIMING_SEQ_NEXT = 0, TIMING_SEQ_RETX, TIMING_SEQ_HOLE };
@@ -126,6 +217,7 @@ struct timing {
     uint8_t flight_bad : 1;    /* it held a retransmission */
     uint8_t ssh_kex : 1;       /* the SSH key-exchange reply went by */
     uint8_t sseg_pending : 1;  /* sseg_us awaits the client's ACK */
+    struct timing_rev rev;     /* reversed interactivity and chaff (timing_reverse) */
 };
 
 static uint32_t timing_be32(const uint8_t *b)
@@ -178,6 +270,7 @@ static struct timing *timing_start(flow *f, const packet *p, int dir)
         t->kind = TIMING_K_TLS;
         t->samples_left = 1;
     }
+    t->rev.udp = f->key.proto == 17;
     f->timing = t;
     f->tm_state = TIMING_S_ACTIVE;
     return t;
@@ -224,9 +317,22 @@ static void timing_grow(struct timing *t)
     t->burst_head = TIMING_BURSTS - 1;
 }
 
-static void timing_on_off(struct timing *t, uint64_t ts)
+/* 1 when data at ts after an idle gap starts an ON period: for a flow
+ * with keystroke chaff, only a typing start (see KEYSTROKE CHAFF). */
+static int timing_typing_start(const struct timing *t, uint64_t ts)
 {
-    if (t->data_seen && ts > t->last_data_us + TIMING_IDLE_US) {
+    if (!t->data_seen || ts <= t->last_data_us + TIMING_IDLE_US)
+        return 0;
+    return t->rev.chaff == 0 || !t->rev.out_seen || ts > t->rev.out_us + TIMING_CHAFF_IDLE_US;
+}
+
+/* `len` is the payload length: in a flow with keystroke chaff only
+ * segments larger than a keystroke add to an ON period's packets. */
+static void timing_on_off(struct timing *t, uint64_t ts, uint32_t len)
+{
+    uint32_t add = t->rev.chaff == 0 || len > TIMING_KEY_MAX;
+
+    if (timing_typing_start(t, ts)) {
         timing_grow(t);
         t->bursts++;
         if (t->more) {
@@ -239,13 +345,70 @@ static void timing_on_off(struct timing *t, uint64_t ts)
         }
     } else if (t->bursts > 0 && t->more) {
         if (t->more[t->burst_head].pkts < UINT32_MAX)
-            t->more[t->burst_head].pkts++;
+            t->more[t->burst_head].pkts += add;
     } else if (t->bursts > 0 && t->burst_pkts[t->burst_head] < UINT32_MAX) {
-        t->burst_pkts[t->burst_head]++;
+        t->burst_pkts[t->burst_head] += add;
     }
     if (!t->data_seen || ts > t->last_data_us)
         t->last_data_us = ts;
     t->data_seen = 1;
+}
+
+/* Reversed keystrokes, the side that starts ON periods, and keystroke
+ * chaff (REVERSED INTERACTIVITY, KEYSTROKE CHAFF above). Called for every
+ * data packet after timing_on_off(); `started` is 1 when p started an ON
+ * period, `ssh` when the flow speaks SSH. */
+static void timing_reverse(struct timing_rev *r, const packet *p, int dir, int started, int ssh)
+{
+    uint64_t ts = p->ts_us;
+    uint32_t extra = r->udp ? TIMING_UDP_EXTRA : 0;
+    int small = p->payload_len <= TIMING_KEY_MAX + extra;
+    int quick = p->payload_len <= TIMING_ECHO_MAX + extra;
+
+    if (r->lead_pending && dir != r->lead_dir) {
+        if (quick && ts - r->lead_us <= TIMING_RECHO_US) {
+            r->sled += r->lead_dir;
+            r->cled += !r->lead_dir;
+        }
+        r->lead_pending = 0;
+    }
+    if (started) {
+        r->lead_pending = small;
+        r->lead_dir = (uint8_t)dir;
+        r->lead_us = ts;
+    }
+    if (!small) {
+        r->out_us = ts;
+        r->out_seen = 1;
+    }
+    if (dir == 1) {
+        r->rsmall += (uint32_t)small;
+        r->rkey_pending = small && (!r->sdata_seen || ts >= r->last_sdata_us + TIMING_KEY_GAP_US);
+        r->rkey_us = ts;
+        r->last_sdata_us = ts;
+        r->sdata_seen = 1;
+        return;
+    }
+    if (r->rkey_pending && ts - r->rkey_us <= TIMING_RECHO_US && quick) {
+        if (r->rkey_seen && r->rkey_us - r->rkey_last_us <= TIMING_IDLE_US)
+            r->rkeys++;
+        r->rkey_last_us = r->rkey_us;
+        r->rkey_seen = 1;
+    }
+    r->rkey_pending = 0;
+    if (!ssh || !(p->flags & PKT_F_HAS_TCP))
+        return;
+    if (small && r->grid_seen && ts - r->grid_us >= TIMING_GRID_LO_US &&
+        ts - r->grid_us <= TIMING_GRID_HI_US) {
+        if (++r->grid_run == TIMING_CHAFF_RUN)
+            r->chaff++;
+    } else {
+        r->grid_run = (uint32_t)small;
+    }
+    if (small) {
+        r->grid_us = ts;
+        r->grid_seen = 1;
+    }
 }
 
 static void timing_server(struct timing *t, const packet *p, int order)
@@ -273,7 +436,8 @@ static void timing_server(struct timing *t, const packet *p, int order)
         t->samples_left = TIMING_SSH_EXCHANGES;
         t->flight_sample = 1;
     }
-    if (t->key_pending && ts - t->key_us <= TIMING_ECHO_US && p->payload_len <= TIMING_ECHO_MAX)
+    if (t->key_pending && ts - t->key_us <= TIMING_ECHO_US &&
+        p->payload_len <= TIMING_ECHO_MAX + (t->rev.udp ? TIMING_UDP_EXTRA : 0))
         t->keys++;
     t->key_pending = 0;
 }
@@ -315,7 +479,7 @@ static void timing_client(struct timing *t, const packet *p, int order)
         timing_answer(t, p, order);
         t->flight_open = 0;
     }
-    int small = p->payload_len <= TIMING_KEY_MAX;
+    int small = p->payload_len <= TIMING_KEY_MAX + (t->rev.udp ? TIMING_UDP_EXTRA : 0);
     t->small += (uint32_t)small;
     t->key_pending = small && order != TIMING_SEQ_RETX &&
                      (!t->cdata_seen || ts >= t->last_cdata_us + TIMING_KEY_GAP_US);
@@ -326,7 +490,8 @@ static void timing_client(struct timing *t, const packet *p, int order)
 
 static int timing_class_of(const struct timing *t)
 {
-    int inter = t->keys >= TIMING_MIN_KEYS && (uint64_t)t->keys * 4 >= t->small;
+    int inter =
+        (t->keys >= TIMING_MIN_KEYS && (uint64_t)t->keys * 4 >= t->small) || t->rev.chaff > 0;
     int bulk = t->big_bytes >= TIMING_BULK_BYTES;
 
     if (inter)
@@ -334,17 +499,23 @@ static int timing_class_of(const struct timing *t)
     return bulk ? TIMING_C_BULK : TIMING_C_QUIET;
 }
 
+/* TCP segments with their header, and UDP datagrams, are timed. */
+static int timing_carried(const flow *f, const packet *p)
+{
+    return f->key.proto == 17 || (f->key.proto == 6 && (p->flags & PKT_F_HAS_TCP));
+}
+
 void timing_packet(flow *f, const packet *p, int dir)
 {
     struct timing *t = f->timing;
 
-    if (p->payload_len == 0 || !(p->flags & PKT_F_HAS_TCP)) {
+    if (p->payload_len == 0 || !timing_carried(f, p)) {
         /* A pure ACK from the client times the transport round trip;
          * SYNs, other ACKs and later fragments say nothing here; a flow
-         * that is not TCP is never timed, and stops asking. */
+         * that is neither TCP nor UDP is never timed, and stops asking. */
         if (t != NULL && dir == 0 && (p->flags & PKT_F_HAS_TCP))
             timing_ack(t, p);
-        else if (t == NULL && f->key.proto != 6)
+        else if (t == NULL && f->key.proto != 6 && f->key.proto != 17)
             f->tm_state = TIMING_S_DONE;
         return;
     }
@@ -352,7 +523,10 @@ void timing_packet(flow *f, const packet *p, int dir)
         if (f->tm_state != TIMING_S_NONE || (t = timing_start(f, p, dir)) == NULL)
             return;
     }
-    timing_on_off(t, p->ts_us);
+    uint32_t bursts = t->bursts;
+    timing_on_off(t, p->ts_us, p->payload_len);
+    timing_reverse(&t->rev, p, dir, t->bursts != bursts,
+                   t->kind == TIMING_K_SSH || (f->control && strcmp(f->control, "ssh") == 0));
     int order = timing_seq(t, p, dir);
     if (dir == 1) {
         timing_server(t, p, order);
@@ -415,8 +589,18 @@ void timing_summarize(const flow *f, timing_summary *s)
         s->app_rtt_us = f->tm_app_rtt_us;
         s->nrtt = f->tm_nrtt;
         s->tcp_min_us = timing_tcp_min(f, f->tm_tcp_min_us);
+        s->rev_keys = f->tm_rkeys;
+        s->rev_small = f->tm_rsmall;
+        s->server_led = f->tm_sled;
+        s->client_led = f->tm_cled;
+        s->chaff = f->tm_chaff;
         return;
     }
+    s->rev_keys = t->rev.rkeys;
+    s->rev_small = t->rev.rsmall;
+    s->server_led = t->rev.sled;
+    s->client_led = t->rev.cled;
+    s->chaff = t->rev.chaff;
     s->cls = timing_class_of(t);
     s->keystrokes = t->keys;
     s->bursts = t->bursts;
@@ -439,10 +623,21 @@ void timing_release(flow *f)
     f->tm_app_rtt_us = s.app_rtt_us;
     f->tm_nrtt = (uint8_t)s.nrtt;
     f->tm_tcp_min_us = f->timing->tcp_min_us;
+    f->tm_rkeys = timing_sat16(s.rev_keys);
+    f->tm_rsmall = timing_sat16(s.rev_small);
+    f->tm_sled = timing_sat16(s.server_led);
+    f->tm_cled = timing_sat16(s.client_led);
+    f->tm_chaff = timing_sat16(s.chaff);
     free(f->timing->more);
     free(f->timing);
     f->timing = NULL;
     f->tm_state = TIMING_S_DONE;
+}
+
+int timing_reversed(const timing_summary *s)
+{
+    return s->rev_keys >= TIMING_MIN_KEYS && (uint64_t)s->rev_keys * 4 >= s->rev_small &&
+           s->server_led > 0 && s->server_led >= s->client_led;
 }
 
 int timing_bursts(const flow *f, timing_burst *out, int max)

@@ -1,7 +1,8 @@
-/* timing.h -- per-flow timing facts of TCP sessions: interactive or bulk,
+/* timing.h -- per-flow timing facts of TCP and UDP sessions: interactive
+ * or bulk, typed into from either side, OpenSSH keystroke chaff,
  * application round trip, and the ON periods for stepping-stone matching.
  *
- * A TCP flow gets a small fixed-size timing state at its first packet
+ * A TCP or UDP flow gets a small fixed-size timing state at its first packet
  * with data (a SYN flood or a scan never gets one) and feeds it every
  * later packet through timing_packet(): data packets, and pure ACKs for
  * the transport round trip. The state is freed, and a few summary bytes kept in the flow, when
@@ -48,9 +49,9 @@ enum timing_state {
 
 /* What kind of session the flow is (flow.tm_class, timing_summary.cls). */
 enum timing_class {
-    TIMING_C_UNKNOWN = 0, /* never analysed (no TCP data, or out of memory) */
+    TIMING_C_UNKNOWN = 0, /* never analysed (no TCP or UDP data, or out of memory) */
     TIMING_C_QUIET,       /* neither interactive nor bulk */
-    TIMING_C_INTERACTIVE, /* keystrokes answered by echoes */
+    TIMING_C_INTERACTIVE, /* keystrokes answered by echoes, or keystroke chaff */
     TIMING_C_BULK,        /* a megabyte or more in full-sized segments */
     TIMING_C_MIXED        /* both */
 };
@@ -65,16 +66,29 @@ typedef struct timing_summary {
     uint32_t tcp_min_us; /* least transport round trip to the client side:
                             the handshake's and the client's ACKs of server
                             data; 0 when none was measured */
+    uint32_t rev_keys;   /* server keystroke-sized packets the client echoed at once, in runs */
+    uint32_t rev_small;  /* keystroke-sized server packets */
+    uint32_t server_led; /* typing starts from the server: ON periods it began with a
+                            keystroke-sized packet the client answered at once */
+    uint32_t client_led; /* the same from the client */
+    uint32_t chaff;      /* trains of OpenSSH keystroke chaff from the client */
 } timing_summary;
+
+/* 1 when the flow is typed into from the server's side: the client (who
+ * opened it) echoes keystrokes that arrive from the server at once, and
+ * typing starts come from the server at least as often as from the
+ * client; the mark of a reverse tunnel someone
+ * drives (timing.c, REVERSED INTERACTIVITY). */
+int timing_reversed(const timing_summary *s);
 
 typedef struct timing_burst {
     uint64_t start_us; /* time of the first data packet of the ON period */
     uint32_t pkts;     /* data packets in it so far (saturates) */
 } timing_burst;
 
-/* Accounts TCP packet p of flow f: a data packet, or a pure ACK once the
- * flow has a state; `dir` is flow_dir(). Allocates the state at the first
- * data packet and may
+/* Accounts packet p of flow f: a TCP data packet, or a pure ACK once the
+ * flow has a state, or a UDP datagram with data; `dir` is flow_dir().
+ * Allocates the state at the first data packet and may
  * release it (bulk transfer, not a control session). Call after
  * flow_update() and after inspection has seen the packet. */
 void timing_packet(flow *f, const packet *p, int dir);

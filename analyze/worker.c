@@ -26,6 +26,7 @@
 #include "session.h"
 #include "timing.h"
 #include "turns.h"
+#include "udpctl.h"
 
 struct worker {
     worker_config cfg;
@@ -191,8 +192,10 @@ static void worker_packet(worker *w, capture_rec *rec)
     flow_update(f, p, side);
     flow_table_touched(w->table, f);
     int dir = flow_dir(f, side);
-    if (p->payload_len > 0)
+    if (p->payload_len > 0) {
         session_packet(f, p, dir);
+        udpctl_packet(f, p, dir);
+    }
     if (roles_wants(f, p, dir))
         roles_packet(&w->roles, f, p, dir);
     if (fep_wants(f, p, dir))

@@ -228,6 +228,7 @@ const detect_grade G_PROXY = {"medium", 25};
 const detect_grade G_PROXY_WEAK = {"low", 10};
 const detect_grade G_TUNNEL = {"high", 35};
 const detect_grade G_TUNNEL_IDLE = {"low", 5};
+const detect_grade G_TUNNEL_PLAIN = {"low", 10};
 const detect_grade G_FANOUT = {"high", 40};
 const detect_grade G_FANOUT_WEAK = {"low", 10};
 const detect_grade G_FANIN = {"high", 35};

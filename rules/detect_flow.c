@@ -336,49 +336,93 @@ static int detect_fep_relay(detect *d, const detect_view *v)
            (detect_is_china(d, v->server) || detect_is_relay_country(d, v->server));
 }
 
-/* reverse_tunnel: a GPU host holds a long outbound connection to a
- * tunnel service (a `tunnel:*` kind), to a tunnel edge network, or a fully
- * encrypted one to a relay address (detect_fep_relay()), it
+/* Typed into from the far end (timing_reversed(): the host echoes at once
+ * keystrokes that arrive from the server, and typing starts come from the
+ * server at least as often as from the host), whatever the port, protocol
+ * or name. The provider's own
+ * console reaches a host the same way (AWS Systems Manager's agent holds
+ * an outbound connection to ssmmessages over which the console's shell
+ * arrives): a cloud_api kind is the provider's way in, not a hidden
+ * controller. */
+static int detect_reversed_drive(const detect_view *v)
+{
+    const char *k = v->f->control;
+    return timing_reversed(&v->timing) &&
+           !(k && !v->f->ctl_dns && strncmp(k, "cloud_api:", 10) == 0);
+}
+
+/* Where a tunnel driven by behaviour alone leads to a controller the rule
+ * is about: an address in China, a rented network (hosting, VPN, proxy,
+ * cloud) in a relay country, or an anonymiser anywhere. */
+static int detect_tunnel_far_end(detect *d, const geo_party *p)
+{
+    return detect_is_china(d, p) || (detect_anonymising(p) && detect_is_relay_country(d, p)) ||
+           detect_is_anonymiser(p);
+}
+
+/* reverse_tunnel: a GPU host holds a long outbound connection, TCP or
+ * UDP, to a tunnel service (a `tunnel:*` kind), to a tunnel edge network,
+ * or a fully encrypted one to a relay address (detect_fep_relay()), or
+ * one it is typed into from the far end (detect_reversed_drive()); it
  * carries interactive bursts both ways, and the host has no inbound
  * control session in the hours the tunnel's record spans. The absence is
  * decided by the library (lh_absent) when the tunnel's record arrives:
  * inbound control sessions of GPU hosts mark their hours
  * (detect_tunnel_mark), and a mark that arrives after the alert cannot
- * take it back (docs/rules.md). */
+ * take it back (docs/rules.md). A tunnel known by behaviour alone is high
+ * when its far end is in China, a relay country's rented space or an
+ * anonymiser; elsewhere (a developer's own VPS) low. */
 static void detect_reverse_tunnel(detect *d, event_queue *q, const detect_view *v)
 {
     const flow *f = v->f;
-    char detail[320], summary[320];
+    char detail[400], summary[320], typed[128] = "";
     const char *kind = f->control;
 
     if (f->ctl_dns || !v->client->gpu || v->timing.cls == TIMING_C_BULK)
         return;
-    if (!detect_is_tunnel(kind) &&
-        !(v->server->category && strcmp(v->server->category, "tunnel_edge") == 0) &&
-        !detect_fep_relay(d, v))
+    int named = detect_is_tunnel(kind) ||
+                (v->server->category && strcmp(v->server->category, "tunnel_edge") == 0) ||
+                detect_fep_relay(d, v);
+    int typed_in = detect_reversed_drive(v);
+    if (!named && !typed_in)
         return;
     if (f->last_us - f->first_us < d->cfg->tunnel_min_us ||
         v->timing.bursts < d->cfg->tunnel_bursts || v->bytes_up < d->cfg->tunnel_min_bytes ||
         v->bytes_down < d->cfg->tunnel_min_bytes)
         return;
     if (kind == NULL)
-        kind = detect_fep_relay(d, v) ? "fully encrypted connection" : "tunnel edge";
+        kind = detect_fep_relay(d, v) ? "fully encrypted connection"
+               : named                ? "tunnel edge"
+                                      : "connection";
+    if (typed_in)
+        snprintf(typed, sizeof(typed),
+                 "; %u keystrokes typed in from %s, echoed by the host at once", v->timing.rev_keys,
+                 v->server_ip);
     int idle = detect_heartbeats_only(f);
+    const detect_grade *g = idle                                           ? &G_TUNNEL_IDLE
+                            : named || detect_tunnel_far_end(d, v->server) ? &G_TUNNEL
+                                                                           : &G_TUNNEL_PLAIN;
     snprintf(detail, sizeof(detail),
-             "%s from GPU host %s to %s held %llu s with %u bursts of traffic both ways%s", kind,
-             v->client_ip, v->server_ip,
-             (unsigned long long)((f->last_us - f->first_us) / 1000000ULL), v->timing.bursts,
+             "%s from GPU host %s to %s (%s) held %llu s with %u bursts of traffic both ways%s%s",
+             kind, v->client_ip, v->server_ip, f->key.proto == 17 ? "udp" : "tcp",
+             (unsigned long long)((f->last_us - f->first_us) / 1000000ULL), v->timing.bursts, typed,
              idle ? "; the latest are heartbeats at a regular interval" : "");
     if (idle)
         snprintf(summary, sizeof(summary),
                  "GPU host %s keeps an outbound %s tunnel to %s (%s) open, heartbeats only: "
                  "nobody drives it now; check who installed the agent",
                  v->client_ip, kind, v->server_ip, detect_cc(v->server));
+    else if (g == &G_TUNNEL_PLAIN)
+        snprintf(summary, sizeof(summary),
+                 "GPU host %s is driven through an outbound %s it opened to %s (%s), an ordinary "
+                 "network: more often a developer's own relay than a reseller's; check it is the "
+                 "tenant's",
+                 v->client_ip, kind, v->server_ip, detect_cc(v->server));
     else
         snprintf(summary, sizeof(summary),
                  "GPU host %s is driven through an outbound %s tunnel to %s (%s)", v->client_ip,
                  kind, v->server_ip, detect_cc(v->server));
-    detect_parts p = {"reverse_tunnel", "gpu_host", v->client_ip, idle ? &G_TUNNEL_IDLE : &G_TUNNEL,
+    detect_parts p = {"reverse_tunnel", "gpu_host", v->client_ip, g,
                       v->client_ip,     v->client,  NULL,         NULL,
                       v->server_ip,     v->server,  detail,       summary};
     detect_raise_unless(q, v, &p, DETECT_INBOUND_CONTROL);

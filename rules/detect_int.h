@@ -93,7 +93,8 @@ typedef struct detect_grade {
 } detect_grade;
 
 extern const detect_grade G_CN_DIRECT, G_RELAY, G_PROXY, G_PROXY_WEAK, G_TUNNEL, G_TUNNEL_IDLE,
-    G_FANOUT, G_FANOUT_WEAK, G_FANIN, G_FOOTPRINT, G_AIRELAY, G_EGRESS, G_STEPPING, G_TIMEZONE;
+    G_TUNNEL_PLAIN, G_FANOUT, G_FANOUT_WEAK, G_FANIN, G_FOOTPRINT, G_AIRELAY, G_EGRESS, G_STEPPING,
+    G_TIMEZONE;
 
 /* The parts of one alert; NULL members are left out. */
 typedef struct detect_parts {

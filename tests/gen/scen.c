@@ -2183,6 +2183,349 @@ static int scen_rules_relay_generated_miss(struct gen *g)
     return rules_ssh(g, "14.136.20.30", GPU1, GEN_START_US, gen_range(&g->rng, 2000, 9000), 0);
 }
 
+/* ---- reverse tunnels by behaviour, UDP channels, keystroke chaff ------
+ * (tests/system/tunnel_behavior.sh). Times are drawn from the spreads of
+ * real use: inter-key intervals 80-450 ms around the 240 ms average of
+ * 136 million keystrokes (Dhakal et al., CHI 2018); the pause before the
+ * next command log-uniform over 1-30 s (reading the output, thinking);
+ * output 300 B-20 KB; round trips per flow. */
+
+#define RT_HK_CLOUD "8.210.37.5"  /* HK, Alibaba Cloud (china_cloud) */
+#define RT_US_VPS   "45.76.12.34" /* US, a VPS */
+#define RT_DC2      GPU3          /* the tenant's second data centre (CoreWeave) */
+
+static uint64_t rt_think(struct gen *g)
+{
+    double u = (double)gen_range(&g->rng, 0, 1000000) / 1e6;
+    return (uint64_t)(1e6 * exp(u * log(30.0)));
+}
+
+/* How the far end drives the host through the tunnel: commands typed
+ * (keys from the server, echoes from the host, the output after Enter),
+ * web requests (a developer exposing a service), or nothing but the
+ * heartbeats. */
+enum { RT_TYPED, RT_WEB, RT_IDLE };
+
+/* `host` (a GPU host) dials out over TLS to sip:port (frp, whose TLS
+ * carries no SNI, when sni is NULL) and holds it for `secs` seconds,
+ * driven as `how` says; the agent's heartbeat (frp: a ping from the agent
+ * every 30 s, the server's pong) runs in the pauses. The host echoes a
+ * key in 0.5-6 ms: the agent and sshd on a host beside the sensor. */
+static int rt_tls(struct gen *g, const char *host, const char *sip, uint16_t port, const char *sni,
+                  uint64_t t0, int secs, int how)
+{
+    struct gen_flow *f = flow_mk(g, 6, host, sip, port, "tls", sni);
+    struct gen_rng *r = &g->rng;
+    uint8_t *m = g->msg;
+    flow_rtt(f, gen_range(r, 200, 800), gen_range(r, 30000, 60000));
+    uint64_t t = tls_handshake(g, f, tcp_open(f, t0) + 120, sni, sni ? sni : "frps");
+    uint64_t end = t + (uint64_t)secs * GEN_SEC;
+    uint64_t hb = t + 30 * GEN_SEC;
+    t += rt_think(g);
+    while (t < end) {
+        for (; hb < t; hb += 30 * GEN_SEC + ms(g, 0, 5)) {
+            tcp_send(f, GEN_C2S, hb, m, tls_appdata(m, r, gen_range(r, 30, 45)));
+            tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, hb) + ms(g, 0, 2), m,
+                     tls_appdata(m, r, gen_range(r, 30, 45)));
+        }
+        if (how == RT_TYPED) {
+            int keys = (int)gen_range(r, 2, 16);
+            for (int k = 0; k < keys; k++) {
+                /* an SSH keystroke (36-52 B) in a yamux frame in a TLS record */
+                tcp_send(f, GEN_S2C, t, m, tls_appdata(m, r, gen_range(r, 70, 100)));
+                tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, t) + gen_range(r, 500, 6000), m,
+                         tls_appdata(m, r, gen_range(r, 70, 100)));
+                t += ms(g, 80, 450);
+            }
+            tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, t) + ms(g, 2, 60), m,
+                     tls_appdata(m, r, gen_range(r, 300, 20000)));
+        } else if (how == RT_WEB) {
+            int reqs = (int)gen_range(r, 1, 6);
+            for (int k = 0; k < reqs; k++) {
+                tcp_send(f, GEN_S2C, t, m, tls_appdata(m, r, gen_range(r, 350, 1400)));
+                t = tcp_send(f, GEN_C2S, tcp_reply(f, GEN_C2S, t) + ms(g, 5, 120), m,
+                             tls_appdata(m, r, gen_range(r, 2000, 60000)));
+                t += ms(g, 50, 900);
+            }
+        }
+        t += rt_think(g);
+    }
+    tcp_close(f, GEN_C2S, end);
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+/* QUIC (frp's quic transport, a QUIC remote desktop): `host` dials out to
+ * sip:port over UDP and is typed into for `secs` seconds, a keep-alive
+ * PING from the agent every 10 s (frp's quic keepalive) in the pauses.
+ * Initial of 1200-1350 bytes, the server's Initial and Handshake, then
+ * short-header packets: a key is 60-90 bytes (header, a STREAM frame with
+ * the SSH packet, the tag), an ACK-only packet 30-45. */
+static int rt_quic(struct gen *g, const char *host, const char *sip, uint16_t port, int secs)
+{
+    struct gen_flow *f = flow_mk(g, 17, host, sip, port, "quic", NULL);
+    struct gen_rng *r = &g->rng;
+    uint8_t *m = g->msg;
+    uint32_t rtt = gen_range(r, 30000, 60000);
+    size_t n;
+    uint64_t t = GEN_START_US;
+
+    n = gen_range(r, 1200, 1350);
+    gen_fill(r, m, n);
+    m[0] = 0xc3, put32(m + 1, 1), m[5] = 8, m[14] = 8;
+    udp_send(f, GEN_C2S, t, m, n);
+    t += rtt;
+    for (int i = 0; i < 2; i++) {
+        n = gen_range(r, 1200, 1350);
+        gen_fill(r, m, n);
+        m[0] = i ? 0xe2 : 0xc2, put32(m + 1, 1), m[5] = 8, m[14] = 8;
+        udp_send(f, GEN_S2C, t + (uint64_t)i * 200, m, n);
+    }
+    t += 1000;
+    uint64_t end = t + (uint64_t)secs * GEN_SEC, hb = t + 10 * GEN_SEC;
+#define RT_QUIC_SHORT(dir, at, lo, hi)                                                             \
+    do {                                                                                           \
+        n = gen_range(r, lo, hi);                                                                  \
+        gen_fill(r, m, n);                                                                         \
+        m[0] = (uint8_t)(0x40 | (m[0] & 0x3f));                                                    \
+        udp_send(f, dir, at, m, n);                                                                \
+    } while (0)
+    RT_QUIC_SHORT(GEN_C2S, t, 40, 80); /* the client's Finished */
+    t += rt_think(g);
+    while (t < end) {
+        for (; hb < t; hb += 10 * GEN_SEC + ms(g, 0, 3)) {
+            RT_QUIC_SHORT(GEN_C2S, hb, 30, 40);
+            RT_QUIC_SHORT(GEN_S2C, hb + rtt + ms(g, 0, 2), 30, 40);
+        }
+        int keys = (int)gen_range(r, 2, 16);
+        for (int k = 0; k < keys; k++) {
+            RT_QUIC_SHORT(GEN_S2C, t, 60, 90);
+            RT_QUIC_SHORT(GEN_C2S, t + gen_range(r, 500, 6000), 60, 90);
+            t += ms(g, 80, 450);
+        }
+        size_t out = gen_range(r, 300, 20000);
+        uint64_t o = t + ms(g, 2, 60);
+        for (size_t sent = 0; sent < out; sent += 1250, o += 150)
+            RT_QUIC_SHORT(GEN_C2S, o, 1000, 1300);
+        RT_QUIC_SHORT(GEN_S2C, o + rtt, 30, 45);
+        t = o + rt_think(g);
+    }
+#undef RT_QUIC_SHORT
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+/* WireGuard between cip and sip (UDP 51820) for `secs` seconds.
+ * Handshake initiation (148 bytes) and response (92), again every 120 s
+ * (REKEY_AFTER_TIME), a keepalive (32) every 25 s when nothing else went
+ * (PersistentKeepalive 25). Inside: `typed_by` (GEN_C2S: the client's
+ * user, GEN_S2C: the server's end, -1: nobody) types SSH commands into
+ * the other end, which echoes at once; a key is an IP packet of 88-104
+ * bytes (IPv4, TCP with timestamps, a 36-52-byte SSH packet), 128-144 in
+ * WireGuard (padded to 16, 32 of header and tag); the inner TCP's ACKs are
+ * 96. Else bulk: bursts of 50-200 full datagrams each way (1456 bytes: an
+ * inner MTU of 1420), a replication job's batches 10-60 s apart. */
+static int wg_session(struct gen *g, const char *cip, const char *sip, uint64_t t0, int secs,
+                      int typed_by)
+{
+    struct gen_flow *f = flow_mk(g, 17, cip, sip, 51820, "wireguard", NULL);
+    struct gen_rng *r = &g->rng;
+    uint8_t *m = g->msg;
+    uint32_t rtt = gen_range(r, 20000, 220000);
+    uint64_t t = t0, end = t0 + (uint64_t)secs * GEN_SEC, rekey = t0, last = t0;
+#define WG_MSG(dir, at, type, len)                                                                 \
+    do {                                                                                           \
+        gen_fill(r, m, (len));                                                                     \
+        m[0] = (type), m[1] = m[2] = m[3] = 0;                                                     \
+        udp_send(f, dir, at, m, (len));                                                            \
+        last = (at);                                                                               \
+    } while (0)
+#define WG_IP(lo, hi) (32 + 16 * ((gen_range(r, lo, hi) + 15) / 16))
+    while (t < end) {
+        if (t >= rekey) {
+            WG_MSG(GEN_C2S, t, 1, 148);
+            WG_MSG(GEN_S2C, t + rtt + ms(g, 0, 2), 2, 92);
+            t += rtt + 2000;
+            WG_MSG(GEN_C2S, t, 4, 32);
+            rekey = t + 120 * GEN_SEC;
+        }
+        if (typed_by >= 0) {
+            int by = typed_by, to = !typed_by, keys = (int)gen_range(r, 2, 16);
+            uint32_t rtt_by = rtt; /* the typist is the far end */
+            for (int k = 0; k < keys; k++) {
+                WG_MSG(by, t, 4, WG_IP(88, 104));
+                WG_MSG(to, t + gen_range(r, 500, 6000), 4, WG_IP(88, 104));
+                if (gen_range(r, 0, 2) == 0)
+                    WG_MSG(by, t + rtt_by + ms(g, 20, 40), 4, WG_IP(52, 52));
+                t += ms(g, 80, 450);
+            }
+            uint64_t o = t + ms(g, 2, 60);
+            for (size_t out = gen_range(r, 300, 20000), s = 0; s < out; s += 1388, o += 120)
+                WG_MSG(to, o, 4, WG_IP(100, 1388));
+            WG_MSG(by, o + rtt_by, 4, WG_IP(52, 52));
+            t = o;
+        } else {
+            for (uint32_t n = gen_range(r, 50, 200); n > 0 && t < end; n--, t += 700) {
+                WG_MSG(GEN_C2S, t, 4, WG_IP(1420, 1420));
+                WG_MSG(GEN_S2C, t + 350, 4, WG_IP(1420, 1420));
+            }
+        }
+        uint64_t next = t + (typed_by >= 0 ? rt_think(g) : ms(g, 10000, 60000));
+        for (uint64_t k = last + 25 * GEN_SEC; k < next && k < end; k += 25 * GEN_SEC)
+            WG_MSG(GEN_C2S, k, 4, 32);
+        t = next;
+    }
+#undef WG_MSG
+#undef WG_IP
+    g->planned += f->nseg;
+    return sched_add(g, f);
+}
+
+/* reverse_tunnel by behaviour over TCP: GPU1 dials out over TLS on 443,
+ * no SNI (frp's own TLS), to a Hong Kong cloud address and is typed into
+ * through it for 5-25 minutes. */
+static int scen_rules_rtunnel(struct gen *g)
+{
+    return rt_tls(g, GPU1, RT_HK_CLOUD, 443, NULL, GEN_START_US, (int)gen_range(&g->rng, 300, 1500),
+                  RT_TYPED);
+}
+
+/* The same through a VPS in the US: the tunnel of a developer or of a
+ * reseller whose relay sits on an ordinary network (reverse_tunnel low). */
+static int scen_rules_rtunnel_us(struct gen *g)
+{
+    return rt_tls(g, GPU1, RT_US_VPS, 443, NULL, GEN_START_US, (int)gen_range(&g->rng, 300, 1500),
+                  RT_TYPED);
+}
+
+/* The same over QUIC (UDP 443). */
+static int scen_rules_rtunnel_quic(struct gen *g)
+{
+    return rt_quic(g, GPU1, RT_HK_CLOUD, 443, (int)gen_range(&g->rng, 300, 1500));
+}
+
+/* Near misses: a developer's frp tunnel to their own US VPS exposing a web
+ * service from GPU1; a developer's tunnel on GPU2 that is typed into, with
+ * their own inbound SSH login to GPU2 beside it in the same hour; an idle
+ * agent on RULES_GPU4 to the Hong Kong address, heartbeats only. */
+static int scen_rules_rtunnel_miss(struct gen *g)
+{
+    int secs = (int)gen_range(&g->rng, 600, 1800);
+    return rt_tls(g, GPU1, RT_US_VPS, 443, NULL, GEN_START_US, secs, RT_WEB) ||
+                   rules_ssh(g, US1, GPU2, GEN_START_US, 42000, 0) ||
+                   rt_tls(g, GPU2, RT_US_VPS, 7000, NULL, GEN_START_US + 60 * GEN_SEC, secs,
+                          RT_TYPED) ||
+                   rt_tls(g, RULES_GPU4, RT_HK_CLOUD, 443, NULL, GEN_START_US, secs, RT_IDLE)
+               ? -1
+               : 0;
+}
+
+/* UDP control channels: a user in China types into GPU1 over WireGuard
+ * (inbound, 10-30 minutes); GPU2 dials out over WireGuard to a Hong Kong
+ * cloud address and is typed into from there. */
+static int scen_rules_wg(struct gen *g)
+{
+    return wg_session(g, CN1, GPU1, GEN_START_US, (int)gen_range(&g->rng, 600, 1800), GEN_C2S) ||
+                   wg_session(g, GPU2, RT_HK_CLOUD, GEN_START_US,
+                              (int)gen_range(&g->rng, 600, 1800), GEN_S2C)
+               ? -1
+               : 0;
+}
+
+/* Near miss: a site-to-site WireGuard link between two of the tenant's
+ * data centres (GPU1 and its CoreWeave host), bulk both ways for half an
+ * hour, nobody typing. */
+static int scen_rules_wg_miss(struct gen *g)
+{
+    return wg_session(g, GPU1, RT_DC2, GEN_START_US, (int)gen_range(&g->rng, 600, 1200), -1);
+}
+
+/* OpenSSH 9.5+ keystroke obfuscation on one leg: from the first key at
+ * `first` (sent at once) the client sends a 36-byte packet every 18-22 ms
+ * (the 20 ms interval, jittered) until `last`, the last key, plus chaff
+ * for 1.024-3.072 s; the server answers each at once (the echo, or the
+ * PONG of a chaff PING). */
+static void chaff_train(struct gen *g, struct gen_flow *f, uint64_t first, uint64_t last)
+{
+    struct gen_rng *r = &g->rng;
+    uint64_t stop = last + gen_range(r, 1024000, 3072000);
+
+    for (uint64_t t = first; t <= stop; t += gen_range(r, 18000, 22000)) {
+        tcp_send(f, GEN_C2S, t, g->msg, ssh_packet(g->msg, r, 36));
+        tcp_send(f, GEN_S2C, tcp_reply(f, GEN_S2C, t) + gen_range(r, 100, 600), g->msg,
+                 ssh_packet(g->msg, r, 36));
+    }
+}
+
+/* One command typed through an obfuscated leg (and relayed `lag` us later
+ * into `out` when there is one): 2-12 keys 80-450 ms apart, the output
+ * 10-60 ms after Enter on out and 2 ms later on in. Returns when the
+ * output reached in. */
+static uint64_t chaff_command(struct gen *g, struct gen_flow *in, struct gen_flow *out, uint64_t t,
+                              uint32_t lag)
+{
+    struct gen_rng *r = &g->rng;
+    uint64_t last = t;
+
+    for (int k = (int)gen_range(r, 2, 12); k > 1; k--)
+        last += ms(g, 80, 450);
+    chaff_train(g, in, t, last);
+    size_t len = gen_range(r, 300, 24000);
+    uint64_t o = tcp_reply(in, GEN_S2C, last) + ms(g, 10, 60);
+    if (out) {
+        chaff_train(g, out, t + lag, last + lag);
+        o = tcp_send(out, GEN_S2C, o + lag, g->msg, ssh_packet(g->msg, r, len)) + 2000;
+    }
+    return tcp_send(in, GEN_S2C, o, g->msg, ssh_packet(g->msg, r, len));
+}
+
+/* relay-hop with OpenSSH 9.5+ clients on both legs: the user in China
+ * types into SSH on the UK host, whose own ssh client types the same keys
+ * 2-6 ms later into SSH to GPU1 (related), or the two sessions are typed
+ * independently (not related). 14 commands, a pause of 1-30 s before
+ * each; then 4-8 more on the intermediary alone. */
+static int chaff_hop(struct gen *g, int related)
+{
+    struct gen_rng *r = &g->rng;
+    struct gen_flow *in = flow_mk(g, 6, CN1, EU1, 22, "ssh", NULL);
+    flow_rtt(in, 170000, 1500);
+    uint64_t t = ssh_setup(g, in, GEN_START_US) + ms(g, 2000, 4000);
+    struct gen_flow *out = flow_mk(g, 6, EU1, GPU1, 22, "ssh", NULL);
+    flow_rtt(out, 1500, 2000);
+    uint64_t to = ssh_setup(g, out, t) + ms(g, 1500, 3000);
+
+    t = to;
+    for (int c = 0; c < 14; c++) {
+        t += rt_think(g);
+        if (related) {
+            t = chaff_command(g, in, out, t, gen_range(r, 2000, 6000));
+        } else {
+            t = chaff_command(g, in, NULL, t, 0);
+            to = chaff_command(g, out, NULL, (to > t ? to : t) + rt_think(g), 0);
+        }
+    }
+    t = to > t ? to : t;
+    hop_close(g, out, t + GEN_SEC);
+    /* The user stays on the intermediary after the hop ends. */
+    t += 2 * GEN_SEC;
+    for (int c = (int)gen_range(r, 4, 8); c > 0; c--)
+        t = chaff_command(g, in, NULL, t + rt_think(g), 0);
+    hop_close(g, in, t + GEN_SEC);
+    if (sched_add(g, in) < 0)
+        return -1;
+    return sched_add(g, out);
+}
+
+static int scen_relay_hop_chaff(struct gen *g)
+{
+    return chaff_hop(g, 1);
+}
+
+static int scen_relay_hop_chaff_miss(struct gen *g)
+{
+    return chaff_hop(g, 0);
+}
+
 const struct gen_scenario gen_scenarios[] = {
     {"la-ci-fanout", "benign: a CI runner on AWS US driving 5-12 GPU hosts of its company",
      scen_la_ci_fanout},
@@ -2255,6 +2598,22 @@ const struct gen_scenario gen_scenarios[] = {
     {"tz-cst", "short SSH sessions into a GPU host on 3-5 days of a CST working week", scen_tz_cst},
     {"tz-us", "short SSH sessions into a GPU host on 3 days of a US Pacific working day",
      scen_tz_us},
+    {"rules-rtunnel",
+     "GPU host typed into through an outbound TLS connection to Hong Kong (frp-like)",
+     scen_rules_rtunnel},
+    {"rules-rtunnel-quic", "the same over QUIC (UDP 443)", scen_rules_rtunnel_quic},
+    {"rules-rtunnel-us", "the same TLS tunnel to a US VPS", scen_rules_rtunnel_us},
+    {"rules-rtunnel-miss",
+     "a developer's web tunnel; a typed tunnel beside an inbound login; an idle agent",
+     scen_rules_rtunnel_miss},
+    {"rules-wg", "WireGuard: a user in China into a GPU host; a GPU host typed into from Hong Kong",
+     scen_rules_wg},
+    {"rules-wg-miss", "benign: site-to-site WireGuard between two of the tenant's data centres",
+     scen_rules_wg_miss},
+    {"relay-hop-chaff", "relay-hop with OpenSSH 9.5+ keystroke obfuscation on both legs",
+     scen_relay_hop_chaff},
+    {"relay-hop-chaff-miss", "the same two obfuscated sessions typed independently",
+     scen_relay_hop_chaff_miss},
     {"rules-relay", "SSH to a GPU host from Alibaba Cloud Hong Kong, user 45 ms beyond it",
      scen_rules_relay},
     {"rules-relay-miss", "US VPS relay adding 15 ms; plain HTTPS from the Hong Kong cloud",

@@ -10,7 +10,10 @@
  * session; a connection joined mid-stream; a redirect to a notebook's
  * login page, a 403 and a websocket; a failed VNC login and a session's
  * input events; RDP's security exchange and screen updates; UDP with and
- * without answers; the HTTP status line parser on bad input.
+ * without answers; WireGuard, OpenVPN and QUIC channels (analyze/udpctl.c)
+ * whose handshake is answered with and without data through them, and
+ * the message types udpctl_parse() reads; the HTTP status line parser on
+ * bad input.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -24,6 +27,7 @@
 
 #include "analyze/flow.h"
 #include "analyze/session.h"
+#include "analyze/udpctl.h"
 #include "capture/flow_key.h"
 
 #define MS  UINT64_C(1000)
@@ -69,8 +73,10 @@ static void sim_send(sim *s, int dir, uint64_t ts, uint8_t flags, const void *pa
         s->started = 1;
     }
     flow_update(&s->f, &p, side);
-    if (len > 0)
+    if (len > 0) {
         session_packet(&s->f, &p, flow_dir(&s->f, side));
+        udpctl_packet(&s->f, &p, flow_dir(&s->f, side));
+    }
     s->seq[dir] += len + !!(flags & (TCP_SYN | TCP_FIN));
 }
 
@@ -341,6 +347,141 @@ static void test_udp(void **state)
     assert_string_equal(level(&s), "established");
 }
 
+/* A WireGuard message: type, three zero bytes, the rest 0xAA. */
+static uint32_t wg(uint8_t *b, uint8_t type, uint32_t len)
+{
+    memset(b, 0xAA, len);
+    b[0] = type, b[1] = b[2] = b[3] = 0;
+    return len;
+}
+
+static void test_wireguard(void **state)
+{
+    sim s;
+    uint8_t b[1500];
+    (void)state;
+
+    sim_init(&s, 17, 51820);
+    sim_data(&s, 0, T0, b, wg(b, 1, 148)); /* initiation */
+    assert_string_equal(level(&s), "probe");
+    sim_data(&s, 1, T0 + 30 * MS, b, wg(b, 2, 92)); /* response */
+    assert_string_equal(level(&s), "attempt");
+    /* Keepalives both ways, however many, are no traffic through it. */
+    for (int i = 0; i < 10; i++) {
+        sim_data(&s, 0, T0 + (uint64_t)(1 + i) * 25 * SEC, b, wg(b, 4, 32));
+        sim_data(&s, 1, T0 + (uint64_t)(1 + i) * 25 * SEC + 30 * MS, b, wg(b, 4, 32));
+    }
+    assert_string_equal(level(&s), "attempt");
+    assert_int_equal(s.f.uc_proto, UDPCTL_WIREGUARD);
+    /* Three exchanges through it (three pings): still an attempt; a
+     * fourth each way is a session. */
+    uint64_t t = T0 + 300 * SEC;
+    for (int i = 0; i < 3; i++, t += SEC) {
+        sim_data(&s, 0, t, b, wg(b, 4, 128));
+        sim_data(&s, 1, t + 30 * MS, b, wg(b, 4, 128));
+    }
+    assert_string_equal(level(&s), "attempt");
+    sim_data(&s, 0, t, b, wg(b, 4, 144));
+    assert_string_equal(level(&s), "attempt");
+    sim_data(&s, 1, t + 30 * MS, b, wg(b, 4, 1456));
+    assert_string_equal(level(&s), "established");
+
+    /* Initiations nobody answers, then data from the client only. */
+    sim_init(&s, 17, 51820);
+    for (int i = 0; i < 5; i++)
+        sim_data(&s, 0, T0 + (uint64_t)i * 5 * SEC, b, wg(b, 1, 148));
+    assert_string_equal(level(&s), "probe");
+    sim_data(&s, 1, T0 + 30 * SEC, b, wg(b, 3, 64)); /* a cookie reply: under load */
+    for (int i = 0; i < 6; i++)
+        sim_data(&s, 0, T0 + 40 * SEC + (uint64_t)i * SEC, b, wg(b, 4, 128));
+    assert_string_equal(level(&s), "attempt");
+}
+
+static void test_openvpn_quic(void **state)
+{
+    sim s;
+    uint8_t b[1500];
+    (void)state;
+
+    /* OpenVPN: hard resets, the TLS handshake in control packets and
+     * their ACKs, then the data channel both ways. */
+    sim_init(&s, 17, 1194);
+    memset(b, 0x11, sizeof(b));
+    b[0] = 7 << 3;
+    sim_data(&s, 0, T0, b, 14);
+    b[0] = 8 << 3;
+    sim_data(&s, 1, T0 + 40 * MS, b, 26);
+    assert_int_equal(s.f.uc_proto, UDPCTL_OPENVPN);
+    uint64_t t = T0 + 100 * MS;
+    for (int i = 0; i < 20; i++, t += 50 * MS) { /* control and ACKs only */
+        b[0] = 4 << 3;
+        sim_data(&s, i & 1, t, b, 300);
+        b[0] = 5 << 3;
+        sim_data(&s, !(i & 1), t + 20 * MS, b, 22);
+    }
+    assert_string_equal(level(&s), "attempt");
+    for (int i = 0; i < 4; i++, t += 50 * MS) {
+        b[0] = 9 << 3;
+        sim_data(&s, 0, t, b, 120);
+        sim_data(&s, 1, t + 20 * MS, b, 900);
+    }
+    assert_string_equal(level(&s), "established");
+
+    /* QUIC: the Initial (1200 bytes), the server's long headers, then
+     * short headers both ways; the handshake alone is an attempt. */
+    sim_init(&s, 17, 443);
+    memset(b, 0x22, sizeof(b));
+    b[0] = 0xc3, b[1] = b[2] = b[3] = 0, b[4] = 1, b[5] = 8, b[14] = 8;
+    sim_data(&s, 0, T0, b, 1200);
+    b[0] = 0xe1;
+    sim_data(&s, 1, T0 + 40 * MS, b, 1200);
+    assert_int_equal(s.f.uc_proto, UDPCTL_QUIC);
+    assert_string_equal(level(&s), "attempt");
+    t = T0 + 100 * MS;
+    for (int i = 0; i < 4; i++, t += 20 * MS) {
+        b[0] = 0x41;
+        sim_data(&s, 0, t, b, 60);
+        sim_data(&s, 1, t + 10 * MS, b, 1200);
+    }
+    assert_string_equal(level(&s), "established");
+    /* A 600-byte "Initial" is not QUIC's (clients pad to 1200): nothing
+     * is read, and the generic UDP rule applies. */
+    sim_init(&s, 17, 443);
+    b[0] = 0xc3;
+    sim_data(&s, 0, T0, b, 600);
+    assert_int_equal(s.f.uc_proto, UDPCTL_NONE);
+}
+
+static void test_udpctl_parse(void **state)
+{
+    uint8_t b[200];
+    int proto;
+    (void)state;
+
+    memset(b, 0, sizeof(b));
+    b[0] = 1;
+    assert_int_equal(udpctl_parse(b, 148, UDPCTL_NONE, 0, &proto), UDPCTL_M_HELLO);
+    assert_int_equal(proto, UDPCTL_WIREGUARD);
+    assert_int_equal(udpctl_parse(b, 147, UDPCTL_NONE, 0, &proto), UDPCTL_M_NONE);
+    assert_int_equal(proto, UDPCTL_NONE);
+    b[2] = 1; /* reserved bytes must be zero */
+    assert_int_equal(udpctl_parse(b, 148, UDPCTL_WIREGUARD, 0, &proto), UDPCTL_M_NONE);
+    b[2] = 0, b[0] = 4;
+    assert_int_equal(udpctl_parse(b, 32, UDPCTL_WIREGUARD, 1, &proto), UDPCTL_M_KEEPALIVE);
+    assert_int_equal(udpctl_parse(b, 48, UDPCTL_WIREGUARD, 1, &proto), UDPCTL_M_DATA);
+    assert_int_equal(udpctl_parse(b, 50, UDPCTL_WIREGUARD, 1, &proto), UDPCTL_M_NONE);
+    /* OpenVPN's server reset from the client side is not a hello. */
+    b[0] = 8 << 3;
+    assert_int_equal(udpctl_parse(b, 40, UDPCTL_NONE, 0, &proto), UDPCTL_M_NONE);
+    assert_int_equal(udpctl_parse(b, 40, UDPCTL_OPENVPN, 1, &proto), UDPCTL_M_REPLY);
+    /* A QUIC long header cut before its connection ids. */
+    b[0] = 0xc3, b[4] = 1, b[5] = 20;
+    assert_int_equal(udpctl_parse(b, 20, UDPCTL_QUIC, 1, &proto), UDPCTL_M_NONE);
+    assert_int_equal(udpctl_parse(NULL, 0, UDPCTL_NONE, 0, &proto), UDPCTL_M_NONE);
+    assert_string_equal(udpctl_name(UDPCTL_WIREGUARD), "WireGuard");
+    assert_null(udpctl_name(UDPCTL_NONE));
+}
+
 static void test_http_status(void **state)
 {
     (void)state;
@@ -356,11 +497,12 @@ static void test_http_status(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_probes),      cmocka_unit_test(test_ssh_brute_force),
-        cmocka_unit_test(test_ssh_grace),   cmocka_unit_test(test_ssh_midstream),
-        cmocka_unit_test(test_notebook),    cmocka_unit_test(test_vnc),
-        cmocka_unit_test(test_rdp),         cmocka_unit_test(test_udp),
-        cmocka_unit_test(test_http_status),
+        cmocka_unit_test(test_probes),       cmocka_unit_test(test_ssh_brute_force),
+        cmocka_unit_test(test_ssh_grace),    cmocka_unit_test(test_ssh_midstream),
+        cmocka_unit_test(test_notebook),     cmocka_unit_test(test_vnc),
+        cmocka_unit_test(test_rdp),          cmocka_unit_test(test_udp),
+        cmocka_unit_test(test_http_status),  cmocka_unit_test(test_wireguard),
+        cmocka_unit_test(test_openvpn_quic), cmocka_unit_test(test_udpctl_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

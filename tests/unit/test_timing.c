@@ -9,7 +9,10 @@
  * edge and the ring of their starts, and when the state is allocated and
  * freed (nothing for a SYN-only flow; a bulk flow that is not a control
  * session frees it, a control session keeps it), and the fields these
- * give a flow record.
+ * give a flow record. Also: keystrokes typed in from the server side (a
+ * reverse tunnel) against a forward session, a far typist, heartbeats
+ * and an outbound session with OpenSSH's keystroke chaff; chaff trains
+ * and the typing starts of an obfuscated flow; UDP datagrams.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -40,6 +43,7 @@ typedef struct sim {
     uint32_t seq[2];
     uint8_t buf[2048];
     int started;
+    int udp; /* datagrams instead of segments */
 } sim;
 
 static packet sim_packet(sim *s, int dir, uint64_t ts, uint8_t flags, const void *payload,
@@ -54,8 +58,8 @@ static packet sim_packet(sim *s, int dir, uint64_t ts, uint8_t flags, const void
     else
         memset(s->buf, 0xAA, cap);
     p.ts_us = ts;
-    p.proto = 6;
-    p.flags = PKT_F_HAS_TCP;
+    p.proto = s->udp ? 17 : 6;
+    p.flags = s->udp ? 0 : PKT_F_HAS_TCP;
     p.tcp_flags = flags;
     p.data = s->buf;
     p.payload_off = 0;
@@ -631,6 +635,190 @@ static void test_record_interactive_and_unmeasured(void **state)
     json_decref(o);
 }
 
+/* ------------------------------------------------------------------------
+ * Typed in from the server side, keystroke chaff, UDP
+ * ---------------------------------------------------------------------- */
+
+/* `runs` commands typed at the server's end: 6 keys 150 ms apart, each
+ * echoed by the client `echo` later, the output from the client, then
+ * `pause` of silence. Returns the end. */
+static uint64_t type_reversed(sim *s, uint64_t t, int runs, uint64_t echo, uint64_t pause)
+{
+    for (int r = 0; r < runs; r++) {
+        for (int i = 0; i < 6; i++, t += 150 * MS) {
+            sim_data(s, 1, t, 80);
+            sim_data(s, 0, t + echo, 80);
+        }
+        sim_data(s, 0, t + 20 * MS, 3000);
+        t += pause;
+    }
+    return t;
+}
+
+static void test_typed_from_server(void **state)
+{
+    sim s;
+    uint64_t t = sim_open(&s, T0, 40 * MS, 1 * MS); /* the host opens it */
+    type_reversed(&s, t + 2 * SEC, 5, 2 * MS, 5 * SEC);
+    timing_summary ts = summary(&s);
+    assert_int_equal(ts.rev_keys, 25);  /* 5 keys of each run follow another */
+    assert_int_equal(ts.server_led, 4); /* the flow's first data starts no ON period */
+    assert_int_equal(ts.client_led, 0);
+    assert_true(timing_reversed(&ts));
+    sim_free(&s);
+    ts = summary(&s);
+    assert_int_equal(ts.rev_keys, 25);
+    assert_true(timing_reversed(&ts));
+
+    /* The forward case: the client types, the server echoes. */
+    t = sim_open(&s, T0, 2 * MS, 180 * MS);
+    for (int r = 0; r < 5; r++) {
+        t = type_keys(&s, t + 2 * SEC, 6, 2 * MS);
+        sim_data(&s, 1, t + 20 * MS, 3000);
+    }
+    ts = summary(&s);
+    assert_int_equal(ts.server_led, 0);
+    assert_false(timing_reversed(&ts));
+    sim_free(&s);
+}
+
+static void test_typed_from_server_misses(void **state)
+{
+    sim s;
+    /* A person answering, not the host: echoes 40 ms late. */
+    uint64_t t = sim_open(&s, T0, 40 * MS, 1 * MS);
+    type_reversed(&s, t + 2 * SEC, 5, 40 * MS, 5 * SEC);
+    timing_summary ts = summary(&s);
+    assert_int_equal(ts.rev_keys, 0);
+    assert_false(timing_reversed(&ts));
+    sim_free(&s);
+
+    /* An agent's heartbeat the server starts, answered at once: lone
+     * pings, no run of keys. */
+    t = sim_open(&s, T0, 40 * MS, 1 * MS);
+    for (int i = 0; i < 60; i++, t += 30 * SEC) {
+        sim_data(&s, 1, t, 40);
+        sim_data(&s, 0, t + 1 * MS, 40);
+    }
+    ts = summary(&s);
+    assert_int_equal(ts.rev_keys, 0);
+    assert_false(timing_reversed(&ts));
+    sim_free(&s);
+
+    /* The host's own user in an outbound SSH session with keystroke
+     * obfuscation: ticks every 20 ms from the client, the far server's
+     * answer to each 50 ms later, 10 ms before the next tick but one.
+     * The server's answers look like keys the client echoes, but every
+     * typing start is the client's. */
+    t = sim_open(&s, T0, 50 * MS, 1 * MS);
+    for (int r = 0; r < 5; r++) {
+        uint64_t t0 = t + 5 * SEC;
+        for (t = t0; t < t0 + 2 * SEC; t += 20 * MS) {
+            sim_data(&s, 0, t, 36);
+            if (t >= t0 + 40 * MS)
+                sim_data(&s, 1, t + 10 * MS, 36);
+        }
+        sim_data(&s, 1, t + 60 * MS, 3000);
+    }
+    ts = summary(&s);
+    assert_true(ts.rev_keys >= 8);
+    assert_int_equal(ts.server_led, 0);
+    assert_false(timing_reversed(&ts));
+    sim_free(&s);
+}
+
+static const uint8_t ssh_banner[] = "SSH-2.0-OpenSSH_9.6\r\n";
+
+/* A train of obfuscated typing from t: ticks every `gap`, `n` of them,
+ * each answered at once; returns the time after the last tick. */
+static uint64_t chaff(sim *s, uint64_t t, int n, uint64_t gap)
+{
+    for (int i = 0; i < n; i++, t += gap) {
+        sim_data(s, 0, t, 36);
+        sim_data(s, 1, t + 1 * MS, 36);
+    }
+    return t;
+}
+
+static void test_chaff_trains(void **state)
+{
+    sim s;
+    uint64_t t = sim_open(&s, T0, 2 * MS, 80 * MS);
+    sim_send(&s, 0, t, TCP_ACK | TCP_PSH, ssh_banner, sizeof(ssh_banner) - 1);
+    /* 49 ticks on the grid: one short of a train. */
+    t = chaff(&s, t + 1 * SEC, 49, 20 * MS);
+    assert_int_equal(summary(&s).chaff, 0);
+    /* A pause breaks the run; then 60 ticks (1.2 s) are a train. */
+    t = chaff(&s, t + 1 * SEC, 60, 20 * MS);
+    timing_summary ts = summary(&s);
+    assert_int_equal(ts.chaff, 1);
+    assert_int_equal(ts.cls, TIMING_C_INTERACTIVE);
+    /* A person typing 60 ms apart is no train. */
+    t = chaff(&s, t + 1 * SEC, 100, 60 * MS);
+    assert_int_equal(summary(&s).chaff, 1);
+    sim_free(&s);
+
+    /* The same rhythm in a flow that does not speak SSH (a game, a
+     * media stream) is not OpenSSH's chaff. */
+    t = sim_open(&s, T0, 2 * MS, 80 * MS);
+    chaff(&s, t + 1 * SEC, 200, 20 * MS);
+    assert_int_equal(summary(&s).chaff, 0);
+    sim_free(&s);
+}
+
+static void test_chaff_typing_starts(void **state)
+{
+    sim s;
+    timing_burst b[TIMING_BURSTS];
+    uint64_t t = sim_open(&s, T0, 2 * MS, 80 * MS);
+    sim_send(&s, 0, t, TCP_ACK | TCP_PSH, ssh_banner, sizeof(ssh_banner) - 1);
+    t = chaff(&s, t + 1 * SEC, 100, 20 * MS); /* a train: the flow is obfuscated */
+    sim_data(&s, 1, t, 4000);                 /* the command's output */
+    uint64_t out = t;
+    t = chaff(&s, t + 10 * MS, 100, 20 * MS); /* the chaff tail, 2 s */
+    int n0 = timing_bursts(&s.f, b, TIMING_BURSTS);
+    /* 1 s of silence, but within 3.6 s of the output: still typing. */
+    t = chaff(&s, t + 1 * SEC, 10, 20 * MS);
+    assert_true(t < out + 3600 * MS);
+    assert_int_equal(timing_bursts(&s.f, b, TIMING_BURSTS), n0);
+    /* 4 s of silence: a typing start. Its packets are the first tick and
+     * the segments larger than a keystroke (the output), not the chaff. */
+    uint64_t start = t + 4 * SEC;
+    t = chaff(&s, start, 100, 20 * MS);
+    sim_data(&s, 1, t, 3000);
+    sim_data(&s, 1, t + 1 * MS, 3000);
+    int n = timing_bursts(&s.f, b, TIMING_BURSTS);
+    assert_int_equal(n, n0 + 1);
+    assert_int_equal(b[n - 1].start_us, start);
+    assert_int_equal(b[n - 1].pkts, 3);
+    sim_free(&s);
+}
+
+static void test_udp_datagrams(void **state)
+{
+    sim s;
+    memset(&s, 0, sizeof(s));
+    s.udp = 1;
+    /* Typing through a VPN: 144-byte keys (an SSH keystroke in its inner
+     * IP packet, in WireGuard), 144-byte echoes. */
+    uint64_t t = T0;
+    for (int i = 0; i < 20; i++, t += 150 * MS) {
+        sim_data(&s, 0, t, 144);
+        sim_data(&s, 1, t + 2 * MS, 144);
+    }
+    t += 2 * SEC;
+    sim_data(&s, 0, t, 144);
+    timing_summary ts = summary(&s);
+    assert_int_equal(ts.cls, TIMING_C_INTERACTIVE);
+    assert_int_equal(ts.keystrokes, 20);
+    assert_int_equal(ts.bursts, 1);
+    /* A megabyte of full datagrams makes it mixed. */
+    for (int i = 0; i < 800; i++)
+        sim_data(&s, 1, t + (uint64_t)i * 100, 1456);
+    assert_int_equal(summary(&s).cls, TIMING_C_MIXED);
+    sim_free(&s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -651,6 +839,11 @@ int main(void)
         cmocka_unit_test(test_burst_ring_typed),
         cmocka_unit_test(test_record_relayed_notebook),
         cmocka_unit_test(test_record_interactive_and_unmeasured),
+        cmocka_unit_test(test_typed_from_server),
+        cmocka_unit_test(test_typed_from_server_misses),
+        cmocka_unit_test(test_chaff_trains),
+        cmocka_unit_test(test_chaff_typing_starts),
+        cmocka_unit_test(test_udp_datagrams),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,7 +42,7 @@ EXPECT = {
                                               "roles-": ["control"]}),
         ({"dns_query": "api.todesk.com"}, {"control": None,
                                            "control_lookup": "remote_desktop:todesk",
-                                           "roles-": ["control"], "interactive": None,
+                                           "roles-": ["control"], "interactive": False,
                                            "app_rtt_ms": None}),
     ],
     "k8s": [

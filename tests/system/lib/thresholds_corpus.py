@@ -30,7 +30,7 @@ EXPECTED = {
     "largest_flow_bytes_one_way": 230944,
     "vpn_tunnel_flows": 104,
     "vpn_tunnel_longest_s": 258,
-    "vpn_tunnel_most_bursts": 15,
+    "vpn_tunnel_most_bursts": 26,
 }
 
 
