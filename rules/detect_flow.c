@@ -732,7 +732,7 @@ static void detect_ai_requests(event_queue *q, const detect_view *v, const event
 
 /* ai_api_relay: a host that receives requests from many clients in China
  * and sends its own requests to an AI API right after them. Two legs:
- * inbound (TCP sessions with data both ways from a client in China, not
+ * inbound (TCP sessions with payload both ways from a client in China, not
  * control sessions) and outbound (the host calling a server listed as
  * ai_api). Both go to the library's follow matcher (lh_follow) with their
  * request starts; it counts, per host and ai_relay_window, the distinct
@@ -747,14 +747,15 @@ static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, con
     const char *host, *dir, *who = NULL;
     const geo_party *hp;
 
-    if (in && strcmp(in->category, "ai_api") == 0 && v->bytes_up > 0) {
+    /* a request is payload: a SYN answered by a RST (a scan) is none */
+    if (in && strcmp(in->category, "ai_api") == 0 && v->f->data_bytes[0] > 0) {
         host = v->client_ip;
         hp = v->client;
         dir = "out";
         snprintf(detail, sizeof(detail), "%s calls the %s API", v->client_ip,
                  in->name ? in->name : "AI");
     } else if (v->f->key.proto == 6 && detect_is_china(d, v->client) && !v->f->control &&
-               v->bytes_up > 0 && v->bytes_down > 0 && v->f->pkts[1] > 0) {
+               v->f->data_bytes[0] > 0 && v->f->data_bytes[1] > 0) {
         host = v->server_ip;
         hp = v->server;
         dir = "in";
