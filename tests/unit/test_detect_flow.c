@@ -42,6 +42,9 @@ static void mk_flow(flow *f, const char *cip, const char *sip, const char *contr
     f->pkts[0] = f->pkts[1] = 40;
     f->bytes[0] = 6000;
     f->bytes[1] = 12000;
+    f->data_bytes[0] = 3900; /* the wire bytes less 40 headers of 52 bytes */
+    f->data_bytes[1] = 9900;
+    f->data_pkts[0] = f->data_pkts[1] = 20;
     f->control = control;
     f->session = SESSION_ESTABLISHED;
     f->tm_state = TIMING_S_DONE;
@@ -300,6 +303,14 @@ static void test_ai_relay_legs(void **state)
     assert_string_equal(x->got,
                         "lh_follow:ai_api_relay:in:27.184.10.20:1772442000000000:3600000000:"
                         "2000000\n");
+    /* a scan's SYN answered by a RST carries no request */
+    f.data_bytes[0] = f.data_bytes[1] = 0;
+    f.data_pkts[0] = f.data_pkts[1] = 0;
+    run(x, &f, &c, &s);
+    assert_string_equal(x->got, "");
+    f.data_bytes[0] = 3900;
+    f.data_bytes[1] = 9900;
+    f.data_pkts[0] = f.data_pkts[1] = 20;
     x->rules.ai_relay_window_us = 600000000;
     x->rules.ai_relay_lag_us = 500000;
     run(x, &f, &c, &s);
