@@ -22,10 +22,11 @@ typedef struct flow_list {
     flow *head, *tail;
 } flow_list;
 
-/* Flows come in slabs of just under 256 KiB: an allocation that size is
- * its own mapping (above glibc's mmap threshold), so a slab rounded up to
- * whole pages would waste the rest of its last page; the count fills the
- * slab and leaves room for malloc's own header. */
+/* Flows come in slabs of just under 256 KiB, as many as fit: an
+ * allocation that size is usually a mapping of its own (glibc's mmap
+ * threshold starts at 128 KiB), rounded up to whole pages, so a slab of a
+ * fixed count of flows wasted most of its last page; this size leaves
+ * room for malloc's own header and no more. */
 #define FLOW_SLAB_BYTES (256 * 1024 - 64)
 #define FLOW_SLAB       ((FLOW_SLAB_BYTES - sizeof(void *)) / sizeof(flow))
 
