@@ -380,7 +380,12 @@ static int sensor_new_writer(sensor *s, char *err, size_t errlen)
                         .report = sensor_report,
                         .report_ctx = s,
                         .on_alert = sensor_on_alert,
-                        .alert_ctx = s};
+                        .alert_ctx = s,
+                        .sensor = cfg->sensor,
+                        .prefix = cfg->redis_prefix,
+                        .peers = cfg->redis_peers,
+                        .peer_timeout_us = cfg->peer_timeout_us,
+                        .wait_peers = cfg->interface == NULL};
     s->writer = writer_new(&wc, err, errlen);
     if (s->writer == NULL)
         return -1;
