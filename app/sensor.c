@@ -553,7 +553,9 @@ static void sensor_publish_stats(sensor *s, json_t *o)
                                         "alerts", "clock", "geo_reloads", "geo_reload_failures",
                                         /* a Redis Cluster only */
                                         "cluster_primaries", "cluster_moved", "cluster_ask",
-                                        "cluster_tryagain", "cluster_refreshes"};
+                                        "cluster_tryagain", "cluster_refreshes",
+                                        /* [redis] peers only */
+                                        "peers_waiting", "peers_lapsed"};
     enum { N = sizeof(names) / sizeof(names[0]) };
     const char *kv[2 * (N + 1)];
     char vals[N + 1][40];

@@ -193,7 +193,7 @@ void peers_tick(peers *p, uint64_t now_us, peers_report_fn *report, void *ctx)
             snprintf(msg, sizeof(msg),
                      "peer sensor '%s' %s for %llu s: settling no longer waits for it "
                      "(counted in peers_lapsed)",
-                     e->name, e->seen ? "silent" : "not seen",
+                     e->name, e->seen ? "silent" : "not heard from",
                      (unsigned long long)(p->timeout_us / 1000000));
             if (report)
                 report(ctx, msg);
