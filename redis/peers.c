@@ -130,22 +130,38 @@ const char *peers_name(const peers *p, int i, size_t *len)
     return p->v[i].name;
 }
 
-/* "run|done <watermark_us> <wall_ms>"; anything else says nothing. */
+/* A number of 1 to 19 decimal digits at *p (so below UINT64_MAX, which
+ * stays "no bound"), followed by end or a blank. */
+static int peers_number(const char **p, const char *end, uint64_t *out)
+{
+    const char *s = *p;
+    uint64_t v = 0;
+
+    while (s < end && s - *p < 19 && *s >= '0' && *s <= '9')
+        v = v * 10 + (uint64_t)(*s++ - '0');
+    if (s == *p || (s < end && *s != ' '))
+        return -1;
+    *p = s;
+    *out = v;
+    return 0;
+}
+
+/* "run|done <watermark_us> <wall_ms>" exactly; anything else says nothing
+ * (the value comes from Redis, where anything may have been written). */
 static int peers_read(const char *v, size_t len, int *done, uint64_t *mark)
 {
-    char buf[96], state[8];
-    unsigned long long m, wall;
+    const char *p = v, *end = v + len;
+    uint64_t wall;
 
-    if (len >= sizeof(buf))
+    if (len > 5 && memcmp(v, "done ", 5) == 0)
+        *done = 1, p += 5;
+    else if (len > 4 && memcmp(v, "run ", 4) == 0)
+        *done = 0, p += 4;
+    else
         return -1;
-    memcpy(buf, v, len);
-    buf[len] = '\0';
-    if (sscanf(buf, "%7s %llu %llu", state, &m, &wall) != 3)
+    if (peers_number(&p, end, mark) < 0 || p == end || *p++ != ' ' ||
+        peers_number(&p, end, &wall) < 0 || p != end)
         return -1;
-    if (strcmp(state, "run") != 0 && strcmp(state, "done") != 0)
-        return -1;
-    *done = state[0] == 'd';
-    *mark = m;
     return 0;
 }
 
@@ -171,8 +187,8 @@ void peers_observe(peers *p, int i, const char *value, size_t len, uint64_t now_
         return;
     }
     e->changed = now_us;
-    int done;
-    uint64_t mark;
+    int done = 0;
+    uint64_t mark = 0;
     if (value != NULL && peers_read(value, len, &done, &mark) == 0) {
         e->seen = 1;
         e->done = done;

@@ -143,8 +143,15 @@ static void test_silence(void **state)
     assert_non_null(strstr(reported[2], "'b' is back"));
     assert_int_equal(peers_bound(p), 120 * SEC);
     /* a value that is not a watermark changes nothing but the silence */
-    peers_observe(p, 0, "garbage", 7, 502 * SEC);
-    assert_int_equal(peers_bound(p), 120 * SEC);
+    static const char *const bad[] = {"garbage",   "run -1 5", "run 18446744073709551615 1",
+                                      "run 7 8 9", "done 7",   "run 7  8",
+                                      "Run 7 8",   "run 7 8 "};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        peers_observe(p, 0, bad[i], strlen(bad[i]), (502 + i) * SEC);
+        assert_int_equal(peers_bound(p), 120 * SEC);
+    }
+    peers_tick(p, 520 * SEC, report, NULL); /* they changed: b is not silent */
+    assert_int_equal(peers_lapses(p), 2);
     peers_free(p);
 }
 
