@@ -490,6 +490,8 @@ void sensor_stop(sensor *s)
     if (s && s->cap) {
         atomic_store(&s->stopping, 1);
         capture_stop(s->cap);
+        if (s->writer) /* a stopped replay does not wait for its peers */
+            writer_cut_wait(s->writer);
     }
 }
 

@@ -86,6 +86,7 @@ struct writer {
     peers *peers;                  /* NULL: no peers (cfg.peers) */
     char *wm_key;                  /* <prefix>watermarks */
     int finished;                  /* "done" is what this sensor publishes */
+    _Atomic int cut_wait;          /* writer_cut_wait() was called */
     uint64_t peers_read_us;        /* monotonic: the peers' values last read */
     uint64_t pub_us, pub_mark;     /* the last value published: when, which mark */
     int pub_done;
@@ -620,13 +621,13 @@ static void writer_settle_last(writer *w)
     if (w->peers) {
         w->finished = 1;
         writer_peers_poll(w, 1);
-        if (w->cfg.wait_peers && peers_waiting(w->peers) > 0)
+        if (w->cfg.wait_peers && !atomic_load(&w->cut_wait) && peers_waiting(w->peers) > 0)
             writer_report(w,
                           "end of input: waiting for %d peer sensors before settling the last "
                           "windows (each until it is done, or silent for %llu s)",
                           peers_waiting(w->peers),
                           (unsigned long long)(w->cfg.peer_timeout_us / 1000000));
-        while (w->cfg.wait_peers && peers_waiting(w->peers) > 0) {
+        while (w->cfg.wait_peers && !atomic_load(&w->cut_wait) && peers_waiting(w->peers) > 0) {
             uint64_t b = peers_bound(w->peers);
             if (b > w->settled_us && journal_pending(w->journal) == 0 && writer_connected(w, 0)) {
                 writer_settle(w, b);
@@ -637,6 +638,11 @@ static void writer_settle_last(writer *w)
         }
     }
     writer_settle(w, SETTLE_ALL);
+}
+
+void writer_cut_wait(writer *w)
+{
+    atomic_store(&w->cut_wait, 1);
 }
 
 void writer_set_watermark(writer *w, uint64_t us)

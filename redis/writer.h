@@ -106,6 +106,10 @@ int writer_start(writer *w);
  * number of such events (reported through cfg->report too). */
 uint64_t writer_stop(writer *w);
 
+/* The end of the run does not wait for the peers (cfg->wait_peers): the
+ * operator stopped it. Async-signal-safe (an atomic store); any thread. */
+void writer_cut_wait(writer *w);
+
 /* The sensor's watermark: the packet time (us) before which no record can
  * still reach a queue (app/sensor.c). Alert windows due before it are
  * settled once every record queued before the call has been taken

@@ -16,7 +16,9 @@
 # 2. A sensor whose peer never runs: with peer_timeout = 5s its replay
 #    still ends (bounded), says the peer lapsed, counts peers_lapsed = 1,
 #    and raises the reference's lines (every fact is its own).
-# 3. No peers configured: lh:watermarks is not written (single-sensor
+# 3. The same with the default peer_timeout (60 s), stopped by SIGINT
+#    while it waits for the peer: it ends at once, with the same lines.
+# 4. No peers configured: lh:watermarks is not written (single-sensor
 #    behaviour unchanged).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -144,7 +146,42 @@ python3 "$here/lib/cluster_same.py" "$tmp/ref.alerts" "$tmp/alone.stream" \
     fail=1
 }
 
-# 3. No peers: nothing published, as before.
+# 3. Ctrl-C while waiting for a peer.
+redis-cli -s "$tmp/shared.sock" FLUSHALL >/dev/null
+printf '[redis]\npeers = ghost\n' >"$tmp/wait.conf"
+"$LOOPHOLE" -c "$tmp/wait.conf" -r "$tmp/fanin.pcap" --sensor waiting --threads 2 \
+    --redis "unix://$tmp/shared.sock" --alerts "$tmp/waiting.alerts" 2>"$tmp/waiting.err" &
+waiting=$!
+pids+=($waiting)
+for _ in $(seq 400); do
+    grep -q 'end of input: waiting for 1 peer' "$tmp/waiting.err" && break
+    sleep 0.05
+done
+grep -q 'end of input: waiting for 1 peer' "$tmp/waiting.err" || {
+    echo "FAIL: the sensor did not wait for its peer: $(cat "$tmp/waiting.err")" >&2
+    fail=1
+}
+kill -INT "$waiting"
+for _ in $(seq 100); do
+    kill -0 "$waiting" 2>/dev/null || break
+    sleep 0.05
+done
+if kill -0 "$waiting" 2>/dev/null; then
+    echo "FAIL: SIGINT did not end the wait for the peer within 5 s" >&2
+    fail=1
+fi
+wait "$waiting" || {
+    echo "FAIL: the stopped sensor failed: $(cat "$tmp/waiting.err")" >&2
+    fail=1
+}
+stream_lines "$tmp/shared.sock" >"$tmp/waiting.stream"
+python3 "$here/lib/cluster_same.py" "$tmp/ref.alerts" "$tmp/waiting.stream" \
+    "$tmp/waiting.alerts" || {
+    echo "FAIL: the sensor stopped while waiting raised other lines than the reference" >&2
+    fail=1
+}
+
+# 4. No peers: nothing published, as before.
 [ "$(redis-cli -s "$tmp/ref.sock" EXISTS lh:watermarks)" = 0 ] || {
     echo "FAIL: a sensor without peers wrote lh:watermarks" >&2
     fail=1
