@@ -90,6 +90,7 @@ struct writer {
     uint64_t peers_read_us;        /* monotonic: the peers' values last read */
     uint64_t pub_us, pub_mark;     /* the last value published: when, which mark */
     int pub_done;
+    int pub_refused; /* an error reply to the HSET was reported */
     writer_stats st;
 };
 
@@ -565,8 +566,9 @@ static void writer_peers_poll(writer *w, int force)
                                 value, n)) == NULL) {
             writer_disconnect(w, err);
         } else {
-            if (r->type == REDIS_REPLY_ERROR)
-                writer_report(w, "Redis refused HSET %s: %s", w->wm_key, r->str);
+            if (r->type == REDIS_REPLY_ERROR && !w->pub_refused++)
+                writer_report(w, "Redis refused HSET %s: %s (the peers cannot see this sensor)",
+                              w->wm_key, r->str);
             w->pub_us = now;
             w->pub_mark = w->delivered_us;
             w->pub_done = w->finished;
