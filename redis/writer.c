@@ -625,9 +625,9 @@ static void writer_settle_last(writer *w)
         writer_peers_poll(w, 1);
         if (w->cfg.wait_peers && !atomic_load(&w->cut_wait) && peers_waiting(w->peers) > 0)
             writer_report(w,
-                          "end of input: waiting for %d peer sensors before settling the last "
+                          "end of input: waiting for %d peer sensor%s before settling the last "
                           "windows (each until it is done, or silent for %llu s)",
-                          peers_waiting(w->peers),
+                          peers_waiting(w->peers), peers_waiting(w->peers) == 1 ? "" : "s",
                           (unsigned long long)(w->cfg.peer_timeout_us / 1000000));
         while (w->cfg.wait_peers && !atomic_load(&w->cut_wait) && peers_waiting(w->peers) > 0) {
             uint64_t b = peers_bound(w->peers);
