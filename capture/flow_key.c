@@ -58,11 +58,6 @@ uint64_t flow_key_hash(const flow_key *k)
     return XXH3_64bits(k, sizeof(*k));
 }
 
-int flow_key_equal(const flow_key *a, const flow_key *b)
-{
-    return memcmp(a, b, sizeof(*a)) == 0;
-}
-
 /* 64x64 -> 128-bit multiply folded to 64 bits: one instruction that mixes
  * every input bit into the middle of the result (the mixing step of the
  * wyhash family; the constants are its odd secrets). */
