@@ -39,6 +39,7 @@ static void fuzz_parse(const uint8_t *b, size_t size)
 
 typedef struct fuzz_flow {
     flow f;
+    flow_analysis an; /* the flow's analysis state, owned here */
     uint32_t sent[2]; /* datagrams each side sent */
 } fuzz_flow;
 
@@ -47,7 +48,7 @@ static void fuzz_datagram(fuzz_flow *ff, const uint8_t *data, size_t n, int dir)
 {
     uint8_t *b = malloc(n ? n : 1);
     packet p;
-    uint8_t was = ff->f.uc_proto;
+    uint8_t was = ff->an.uc_proto;
 
     if (b == NULL)
         return;
@@ -59,15 +60,16 @@ static void fuzz_datagram(fuzz_flow *ff, const uint8_t *data, size_t n, int dir)
     p.payload_len = (uint32_t)n;
     p.proto = 17;
     if (n > 0) {
-        ff->f.data_pkts[dir]++; /* session_packet() counts it first */
+        ff->an.data_pkts[dir]++; /* session_packet() counts it first */
         ff->sent[dir]++;
     }
     udpctl_packet(&ff->f, &p, dir);
     free(b);
-    if (ff->f.uc_proto > UDPCTL_QUIC || (was != UDPCTL_NONE && ff->f.uc_proto != was) ||
-        (ff->f.uc_flags & ~(UDPCTL_F_HELLO | UDPCTL_F_REPLY)) != 0 ||
-        ff->f.uc_data[0] > ff->sent[0] || ff->f.uc_data[1] > ff->sent[1] ||
-        (ff->f.uc_proto == UDPCTL_NONE && (ff->f.uc_flags || ff->f.uc_data[0] || ff->f.uc_data[1])))
+    if (ff->an.uc_proto > UDPCTL_QUIC || (was != UDPCTL_NONE && ff->an.uc_proto != was) ||
+        (ff->an.uc_flags & ~(UDPCTL_F_HELLO | UDPCTL_F_REPLY)) != 0 ||
+        ff->an.uc_data[0] > ff->sent[0] || ff->an.uc_data[1] > ff->sent[1] ||
+        (ff->an.uc_proto == UDPCTL_NONE &&
+         (ff->an.uc_flags || ff->an.uc_data[0] || ff->an.uc_data[1])))
         __builtin_trap();
 }
 
@@ -75,6 +77,7 @@ static void fuzz_flow_init(fuzz_flow *ff)
 {
     memset(ff, 0, sizeof(*ff));
     ff->f.key.proto = 17;
+    ff->f.an = &ff->an;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
