@@ -62,8 +62,12 @@ local function count_only(argv, i, na)
   if a.mode ~= 'exact' or tonumber(a.threshold) ~= 0 or not (ts and w and cap and ttl) or w < 1 then
     return nil
   end
-  return { value = a.value, ts = ts, cap = cap, ttl = ttl,
-           kind = a.kind, w = w }
+  -- the numbers go to Redis as the caller wrote them when that is how
+  -- observe() would write them (plain digits): no conversion back
+  local plain = string.find(a.ts_us, '^[1-9]%d*$') and string.find(a.ttl_s, '^[1-9]%d*$') and
+                string.find(a.window_us, '^[1-9]%d*$') and ts < 2^53
+  return { value = a.value, ts = ts, cap = cap, ttl = plain and a.ttl_s or ttl,
+           tsarg = plain and a.ts_us or ts, kind = a.kind, w = w, wtext = plain and a.window_us }
 end
 
 -- Writes a run of count-only observations (see above); out[c] gets the
@@ -84,7 +88,7 @@ local function count_run(run, out)
     local count = redis.call('ZCARD', key)
     if #g == 1 and count < g[1].cap then
       -- alone in its window: what observe() does
-      count = count + redis.call('ZADD', key, 'LT', g[1].ts, g[1].value)
+      count = count + redis.call('ZADD', key, 'LT', g[1].tsarg, g[1].value)
       out[g[1].c] = { count, {} }
       redis.call('EXPIRE', key, g[1].ttl)
       g = {}
@@ -103,14 +107,14 @@ local function count_run(run, out)
           count = count + 1
         end
         if add[o.value] == nil then members[#members + 1] = o.value end
-        if add[o.value] == nil or o.ts < add[o.value] then add[o.value] = o.ts end
+        if add[o.value] == nil or o.ts < add[o.value].ts then add[o.value] = o end
       end
       out[o.c] = { count, {} }
     end
     if #members > 0 then
       local zadd = { 'ZADD', key, 'LT' }
       for _, m in ipairs(members) do
-        zadd[#zadd + 1] = add[m]
+        zadd[#zadd + 1] = add[m].tsarg
         zadd[#zadd + 1] = m
       end
       redis.call(unpack(zadd))
@@ -144,12 +148,17 @@ local function batch_fn(keys, argv)
     error('ERR loophole: lh_batch: keys or arguments left after the last call')
   end
   local out, run = {}, {}
+  local lw, lb, ltext -- the last window's text: most calls share it
   for c = 1, count do
     local call = calls[c]
     local o = call[6] == 'lh_observe' and call[3] >= 1 and count_only(argv, call[4], call[5])
     if o then
+      local b = window(o.ts, o.w)
+      if o.w ~= lw or b ~= lb then
+        lw, lb, ltext = o.w, b, ':' .. (o.wtext or fmt(o.w)) .. ':' .. fmt(b)
+      end
       o.c = c
-      o.key = keys[call[2]] .. ':obs:' .. o.kind .. ':' .. fmt(o.w) .. ':' .. fmt(window(o.ts, o.w))
+      o.key = keys[call[2]] .. ':obs:' .. o.kind .. ltext
       run[#run + 1] = o
     else
       if #run > 0 then
