@@ -14,6 +14,7 @@
 #   THREADS  the sensor's --threads (default 2)
 #   RATE     tcpreplay's pace: "topspeed" (default) or a rate in Mbit/s
 #   BUILD    the build directory (default build)
+#   ARGS     more sensor options, such as "--queue 64MiB" (default none)
 #
 # Needs root (a network namespace and raw sockets); a benchmark, not a
 # test: run on demand. The veth pair lives in a namespace of its own with
@@ -28,6 +29,7 @@ runs=${RUNS:-3}
 threads=${THREADS:-2}
 rate=${RATE:-topspeed}
 build=${BUILD:-build}
+read -r -a extra <<<"${ARGS:-}"
 captures=("$@")
 [ ${#captures[@]} -gt 0 ] || captures=(bench/work/dpi-dense.pcap bench/work/gpu-fleet.pcap)
 [ "$(id -u)" -eq 0 ] || { echo "live_veth: needs root (network namespace, raw sockets)" >&2; exit 2; }
@@ -81,7 +83,7 @@ for c in "${captures[@]}"; do
     for run in $(seq "$runs"); do
         err=$tmp/$name.$run.err
         ip netns exec "$ns" "$loophole" -i veth-b --threads "$threads" --stats 1 \
-            --alerts /dev/null 2>"$err" &
+            --alerts /dev/null "${extra[@]}" 2>"$err" &
         pid=$!
         for _ in $(seq 300); do
             grep -q "capturing on veth-b" "$err" && break
@@ -109,4 +111,5 @@ for c in "${captures[@]}"; do
             "$(stat "$err" 'r.get("interface", 0)')" "$(cut -d' ' -f1-3 /proc/loadavg)"
     done
 done
-echo "threads $threads, pace $rate, cores $(nproc), $(tcpreplay --version 2>&1 | head -1)"
+echo "threads $threads, pace $rate, options: ${ARGS:-none}, cores $(nproc)," \
+    "$(tcpreplay --version 2>&1 | head -1)"
