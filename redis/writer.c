@@ -3,9 +3,10 @@
  * The loop: take up to `batch` events from the queues (round robin, so one
  * busy worker cannot starve the others), then either pipeline them to Redis
  * or, while Redis is away or older events still wait in the journal,
- * append them to the journal (one event at a time: a batched call's
- * events are journaled and replayed like any others). Between batches, and whenever the queues are
- * empty, the journal is replayed in batches of the same size.
+ * append them to the journal (event by event: the events of a batched
+ * call are journaled and replayed like any others). Between batches, and
+ * whenever the queues are empty, the journal is replayed in batches of
+ * the same size.
  *
  * Settling: the library answers a fact of an alert window with a settle
  * hint, which the writer keeps (redis/settle.h) instead of sending. When the
