@@ -46,7 +46,7 @@ tmp=$(mktemp -d)
 ns=lhbench$$
 pid=
 cleanup() {
-    [ -n "$pid" ] && kill -9 "$pid" 2>/dev/null || true
+    if [ -n "$pid" ]; then kill -9 "$pid" 2>/dev/null || true; fi
     ip netns del "$ns" 2>/dev/null || true
     rm -rf "$tmp"
 }
@@ -60,7 +60,7 @@ ip netns exec "$ns" ip link set veth-b mtu 9000 up
 chmod 755 "$tmp" # the sensor drops its privileges and writes here
 
 # One counter of the last stats line (JSON on standard error).
-stat() { # stat FILE EXPR
+counter() { # counter FILE EXPR
     python3 - "$1" "$2" <<'EOF'
 import json, sys
 last = {}
@@ -96,7 +96,7 @@ for c in "${captures[@]}"; do
         # until the sensor has counted every packet sent, or stops counting
         last=-1
         for _ in $(seq 600); do
-            seen=$(stat "$err" 's.get("packets", 0)')
+            seen=$(counter "$err" 's.get("packets", 0)')
             [ "$seen" -ge "$sent" ] && break
             [ "$seen" = "$last" ] && break
             last=$seen
@@ -106,9 +106,9 @@ for c in "${captures[@]}"; do
         wait "$pid" || { cat "$err" >&2; echo "live_veth: the sensor exited non-zero" >&2; exit 1; }
         pid=
         printf '%-14s %3s %12s %10.0f %10s %10s %8s %8s %8s  %s\n' "$name" "$run" "$sent" "$pps" \
-            "$(stat "$err" 's.get("packets", 0)')" "$(stat "$err" 's.get("drops", 0)')" \
-            "$(stat "$err" 'r.get("queue_full", 0)')" "$(stat "$err" 'r.get("kernel", 0)')" \
-            "$(stat "$err" 'r.get("interface", 0)')" "$(cut -d' ' -f1-3 /proc/loadavg)"
+            "$(counter "$err" 's.get("packets", 0)')" "$(counter "$err" 's.get("drops", 0)')" \
+            "$(counter "$err" 'r.get("queue_full", 0)')" "$(counter "$err" 'r.get("kernel", 0)')" \
+            "$(counter "$err" 'r.get("interface", 0)')" "$(cut -d' ' -f1-3 /proc/loadavg)"
     done
 done
 echo "threads $threads, pace $rate, options: ${ARGS:-none}, cores $(nproc)," \
