@@ -8,9 +8,9 @@
  * nothing is allocated after ring_new().
  *
  * The ring is bounded: when it is full, ring_reserve() either waits for the
- * consumer or fails at once, as the producer asks. Offline replay waits (the
- * file can wait; losing packets would change the results); live capture
- * does not wait and counts the packet as dropped.
+ * consumer or fails at once, as the producer asks. The capture thread waits
+ * (a file can wait; a live link's packets wait in the kernel's buffer,
+ * which is far larger than the ring), after counting that it had to.
  *
  * Thread rules: ring_reserve/ring_commit/ring_close only from the
  * producer, ring_peek/ring_release only from the consumer.

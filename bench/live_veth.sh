@@ -3,8 +3,9 @@
 # sensor reads one end of a veth pair while tcpreplay pushes a capture into
 # the other end as fast as it can, and the sensor's final counters say
 # whether any packet was lost, by the kernel (libpcap's ps_drop and
-# ps_ifdrop: drop reasons `kernel`, `interface`) or in the sensor (its
-# packet queues full: `queue_full`).
+# ps_ifdrop: drop reasons `kernel`, `interface`); `queue_waits` counts the
+# packets that found a worker's queue full and held the capture back (the
+# packets behind them waited in the kernel's buffer: not a drop).
 #
 # usage: bench/live_veth.sh [CAPTURE...]
 #   default: bench/work/dpi-dense.pcap bench/work/gpu-fleet.pcap, the
@@ -77,7 +78,7 @@ EOF
 
 if [ "$rate" = topspeed ]; then pace=(--topspeed); else pace=(--mbps "$rate"); fi
 printf '%-14s %3s %12s %10s %10s %10s %8s %8s %8s  %s\n' capture run sent pps_sent seen \
-    drops queue_full kernel iface load
+    drops queue_waits kernel iface load
 for c in "${captures[@]}"; do
     name=$(basename "$c" .pcap)
     for run in $(seq "$runs"); do
@@ -107,7 +108,7 @@ for c in "${captures[@]}"; do
         pid=
         printf '%-14s %3s %12s %10.0f %10s %10s %8s %8s %8s  %s\n' "$name" "$run" "$sent" "$pps" \
             "$(counter "$err" 's.get("packets", 0)')" "$(counter "$err" 's.get("drops", 0)')" \
-            "$(counter "$err" 'r.get("queue_full", 0)')" "$(counter "$err" 'r.get("kernel", 0)')" \
+            "$(counter "$err" 's.get("queue_waits", 0)')" "$(counter "$err" 'r.get("kernel", 0)')" \
             "$(counter "$err" 'r.get("interface", 0)')" "$(cut -d' ' -f1-3 /proc/loadavg)"
     done
 done

@@ -202,10 +202,17 @@ static void capture_enqueue(capture *c, const packet *p)
         n = c->max_copy;
         STAT_ADD(c->stats.oversize, 1);
     }
-    capture_rec *rec = ring_reserve(r, sizeof(*rec) + n, c->live == NULL);
+    /* A full queue holds the capture back, live too: the packets then wait
+     * in the kernel's buffer (`buffer`, 256 MiB by default, against the
+     * 4 MiB queue), and what the kernel cannot hold is counted there as
+     * `kernel`. Dropping here instead lost packets to every short stall
+     * of a worker while the kernel buffer stood empty (docs/performance.md,
+     * "Live capture"). The wait is counted so an operator sees a worker
+     * falling behind before the kernel drops. */
+    capture_rec *rec = ring_reserve(r, sizeof(*rec) + n, 0);
     if (rec == NULL) {
-        STAT_ADD(c->stats.queue_drops, 1);
-        return;
+        STAT_ADD(c->stats.queue_waits, 1);
+        rec = ring_reserve(r, sizeof(*rec) + n, 1);
     }
     capture_rec_fill(rec, p, n, c->clock_us);
     ring_commit(r);
@@ -397,7 +404,6 @@ uint64_t capture_drop_reasons(const capture_stats *cs, json_t *reasons)
         const char *name;
         uint64_t n;
     } extra[] = {
-        {"queue_full", STAT_GET(cs->queue_drops)},
         {"kernel", STAT_GET(cs->kernel_drops)},
         {"interface", STAT_GET(cs->kernel_ifdrops)},
     };
@@ -422,6 +428,7 @@ void capture_stats_describe(const capture_stats *cs, json_t *o)
     counters_add(o, "ignored_non_ip", STAT_GET(cs->results[DECODE_NON_IP]));
     counters_add(o, "drops", capture_drop_reasons(cs, reasons));
     json_object_set_new(o, "drop_reasons", reasons);
+    counters_add(o, "queue_waits", STAT_GET(cs->queue_waits));
     counters_add(o, "truncated_copies", STAT_GET(cs->oversize));
     counters_add(o, "ip_length_clipped", STAT_GET(cs->len_clipped));
 }

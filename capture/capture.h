@@ -71,7 +71,7 @@ typedef struct capture_stats {
     _Atomic uint64_t bytes;                    /* their wire length */
     _Atomic uint64_t decoded;                  /* frames handed to a worker */
     _Atomic uint64_t results[DECODE_NRESULTS]; /* frames by decode result */
-    _Atomic uint64_t queue_drops;              /* live: the worker's ring was full */
+    _Atomic uint64_t queue_waits;              /* packets that found their worker's ring full */
     _Atomic uint64_t oversize;                 /* frames larger than a ring record */
     _Atomic uint64_t len_clipped;              /* IP length past the frame, clipped */
     _Atomic uint64_t kernel_recv, kernel_drops, kernel_ifdrops;
@@ -82,12 +82,12 @@ typedef struct capture_stats {
 } capture_stats;
 
 /* Describes the counters into o (base/counters.h): clock, packets, bytes,
- * decoded, ignored_non_ip, drops with drop_reasons, truncated_copies,
- * ip_length_clipped. */
+ * decoded, ignored_non_ip, drops with drop_reasons, queue_waits,
+ * truncated_copies, ip_length_clipped. */
 void capture_stats_describe(const capture_stats *cs, json_t *o);
 
-/* The packets dropped, by reason (malformed decode results, a full queue,
- * the kernel, the interface), as members of reasons; returns the total. */
+/* The packets dropped, by reason (malformed decode results, the kernel,
+ * the interface), as members of reasons; returns the total. */
 uint64_t capture_drop_reasons(const capture_stats *cs, json_t *reasons);
 
 typedef struct capture_config {

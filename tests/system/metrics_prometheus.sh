@@ -4,7 +4,8 @@
 # node_exporter runs with only its textfile collector, on a free local
 # port, reading the directory the sensor writes its .prom file to. A
 # generated fleet capture is replayed with --stats 1 while /metrics is
-# scraped every 0.2 s; after the replay a last scrape must give the packet,
+# scraped every 0.2 s (the capture arrives through a pipe, its second half
+# only after a scrape has served the counters); after the replay a last scrape must give the packet,
 # drop, flow and alert counts (by rule too) that the sensor's final --stats
 # line printed (lib/prom_check.py).
 set -euo pipefail
@@ -44,10 +45,46 @@ done
 curl -sf "$url" >/dev/null || { echo "FAIL: node_exporter did not start:" >&2; cat "$tmp/exporter.log" >&2; exit 1; }
 
 "$LHGEN" fleet "$tmp/fleet.pcap" --packets 150000 >/dev/null
-"$LOOPHOLE" -r "$tmp/fleet.pcap" --sensor prom-test --stats 1 --alerts /dev/null \
-    --metrics "$tmp/textfile/loophole.prom" 2>"$tmp/sensor.err" &
+# The capture reaches the sensor through a pipe in two halves, and the
+# second half is written only once a scrape has served the sensor's
+# counters: "during the replay" must not depend on how fast the machine
+# replays 150 000 packets.
+mkfifo "$tmp/feed"
+"$LOOPHOLE" -r - --sensor prom-test --stats 1 --alerts /dev/null \
+    --metrics "$tmp/textfile/loophole.prom" <"$tmp/feed" 2>"$tmp/sensor.err" &
 sensor_pid=$!
+exec 3>"$tmp/feed"
+half=$(python3 - "$tmp/fleet.pcap" <<'EOF_PY'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+end = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+off, n = 24, 0
+while off + 16 <= len(data):
+    caplen = struct.unpack(end + "I", data[off + 8:off + 12])[0]
+    off += 16 + caplen
+    n += 1
+    if n == 75000:
+        break
+print(off)
+EOF_PY
+)
+head -c "$half" "$tmp/fleet.pcap" >&3
 n=0
+mid_seen=
+for _ in $(seq 300); do
+    kill -0 "$sensor_pid" 2>/dev/null || break
+    f="$tmp/scrapes/mid-$(printf %03d $n).txt"
+    curl -sf "$url" >"$f" || true
+    n=$((n + 1))
+    if grep -q '^loophole_packets_total{sensor="prom-test"} [1-9]' "$f"; then
+        mid_seen=1
+        break
+    fi
+    sleep 0.2
+done
+[ -n "$mid_seen" ] || echo "metrics_prometheus: no scrape served the counters within 60 s of the first half" >&2
+tail -c +"$((half + 1))" "$tmp/fleet.pcap" >&3
+exec 3>&-
 while kill -0 "$sensor_pid" 2>/dev/null; do
     curl -sf "$url" >"$tmp/scrapes/mid-$(printf %03d $n).txt" || true
     n=$((n + 1))

@@ -9,7 +9,7 @@
 #     sample exceeds the RSS at the end of the warm-up by more than
 #     TOLERANCE_PCT percent plus TOLERANCE_MIB (allocator noise);
 #  2. the counters add up: packets in = decoded + ignored (non-IP) + the
-#     drops by reason (malformed kinds, queue_full), and the packets of the
+#     drops by reason (malformed kinds), and the packets of the
 #     flow records add up to the packets decoded;
 #  3. the feeder's count of packets written equals the sensor's count.
 set -euo pipefail
