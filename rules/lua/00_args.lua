@@ -8,8 +8,8 @@ facts of the window folded into the stored alert (10_alert.lua,
 
 The library is one Lua chunk: CMake concatenates the files of rules/lua/ in
 the order of their names into build/generated/functions.lua. This file
-holds what every function shares (the argument checking); 10_alert.lua the
-alert; each further file one library function or a family of them, with
+holds what every function shares (the argument checking); 05_line.lua the
+alert line; 10_alert.lua the alert; each further file one library function or a family of them, with
 its keys, its ARGS row and its registration, so a new rule's Lua is one
 new file.
 

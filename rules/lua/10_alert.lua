@@ -149,7 +149,7 @@ local FACTS_KEPT = 64 -- facts kept per (alert window, severity), the earliest (
 --[[
 Facts and settling (docs/rules-correlation.md, "Settling"). An event that
 may raise an alert does not publish it. It records a fact of its (rule,
-entity, window[, sub]) -- the alert the sensor built for it, with its
+entity, window[, sub]) -- the alert the sensor sent for it, with its
 packet time -- and marks the window pending in K:pend, due at a packet
 time (the window's end, or for lh_raise the fact's own time). The sensor
 that sent the event remembers the entity key and calls lh_settle once

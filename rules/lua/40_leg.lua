@@ -57,7 +57,7 @@ end
 -- periods, min_run of them come back to back, and the packet counts of at
 -- least half of them agree. Each matching pair is a fact of the
 -- intermediary's hour (fact() in 10_alert.lua): the inbound leg's alert
--- with the outbound leg's part and both evidence items. Returns { best
+-- with the outbound leg's party and both evidence items. Returns { best
 -- coincidences, { settle hint } }.
 local function leg_fn(keys, argv)
   local ca = args('lh_leg', argv)
@@ -69,7 +69,7 @@ local function leg_fn(keys, argv)
   if dir ~= 'in' and dir ~= 'out' then error('ERR loophole: dir must be in or out') end
   local other = dir == 'in' and 'out' or 'in'
   local mine = leg_parse(text)
-  check_object(part, 'a leg part')
+  check_object(part, 'a leg\'s party')
   check_object(item, 'an evidence item')
   local buckets = { window(mine[1].t, w) }
   local last = window(mine[#mine].t, w)
