@@ -20,9 +20,10 @@ library quotes (rule, severity, role, address, RFC 3339 time) and numbers.
 
 local LINE_PARTIES = { 'gpu_host', 'peer', 'intermediary' }
 
--- A JSON string of a plain name: nothing in it to escape.
+-- A JSON string of a plain name: nothing in it to escape (the sensor's
+-- JSON writer leaves '/' as it is, as here: a network "a.b.c.0/24").
 local function line_name(s, what)
-  if type(s) ~= 'string' or not string.find(s, '^[%w%.:_%-]+$') then
+  if type(s) ~= 'string' or not string.find(s, '^[%w%.:_/%-]+$') then
     error('ERR loophole: the alert\'s ' .. what .. ' must be a plain name')
   end
   return '"' .. s .. '"'

@@ -404,12 +404,12 @@ static void test_line_members(void **state)
     /* an observation: the kept item is the evidence, the count follows */
     const char *item = "{\"flow\":{\"src\":\"10.0.9.3:1\"},\"detail\":\"x/y\"}";
     event_alert o_al = a;
-    o_al.ip = "10.0.9.3";
+    o_al.ip = "10.0.9.0/24"; /* a network: '/' as the sensor writes it */
     o_al.role = "controller";
     o_al.rule = "reseller_fanout";
     o_al.gpu_host = o_al.intermediary = NULL;
     o_al.evidence = NULL;
-    event_observation o = {.entity = "10.0.9.3",
+    event_observation o = {.entity = "10.0.9.0/24",
                            .kind = "gpu",
                            .value = "10.0.9.1",
                            .value_len = 8,
