@@ -103,8 +103,9 @@ to be JSON objects without raw line breaks before they are stored.
 
 Arguments. After KEYS, the ARGV of every call is name, value pairs, in
 any order. ARGS declares the names of each function (each file adds its rows): `req` must be
-there, `opt` may be, and `alert` says whether the alert part (ALERT, plus
-`host:<field>` pairs for the host hash) is required, optional or absent.
+there, `opt` may be, and `alert` says whether the alert part (ALERT, the
+parties of ALERT_OPT, and `host:<field>` pairs for the host hash) is
+required, optional or absent.
 A call with an undeclared, repeated or missing name fails, and so does a
 function that reads a name it does not declare, so the call builders of
 rules/event.c and this file cannot drift apart unnoticed: lh_args returns
