@@ -135,6 +135,10 @@ static void assert_defaults_except_sources(const config *c)
     assert_int_equal(c->queue_bytes, 4 * MiB);
     assert_int_equal(c->capture.decode.vxlan_port, 4789);
     assert_int_equal(c->capture.decode.geneve_port, 6081);
+    /* what no key sets, from each module's init */
+    assert_int_equal(c->capture.live.timeout_ms, 100);
+    assert_int_equal(c->capture.decode.max_depth, 4);
+    assert_int_equal(c->flows.linger_us, 5 * SEC);
     assert_string_equal(c->redis.prefix, "lh:");
     assert_int_equal(c->redis.stream_maxlen, 100000);
     assert_int_equal(c->redis.alert_retention_us, 30ull * 86400 * 1000000);
