@@ -44,6 +44,7 @@
 #include <pcap/pcap.h>
 
 #include "base/setting.h"
+#include "redis/peers.h"
 #include "redis/url.h"
 #include "rules/detect_config.h"
 
@@ -1053,6 +1054,19 @@ static int config_check(config *c, const config_args *a, char *err, size_t errle
         config_err(err, errlen, "alerts_format: expected native or eve, got '%s'",
                    c->alerts_format);
         return -1;
+    }
+    if (c->redis.peers != NULL) {
+        peers *p;
+        if (peers_parse(c->redis.peers, c->sensor, c->redis.peer_timeout_us, 0, &p, err, errlen) <
+            0)
+            return -1;
+        peers_free(p);
+        if (p != NULL && c->redis.url == NULL) {
+            config_err(err, errlen,
+                       "[redis] peers needs [redis] url: sensors share their windows only "
+                       "through a Redis they all write to, not a private one");
+            return -1;
+        }
     }
     for (int i = 0, stdin_seen = 0; i < c->nfiles; i++) {
         if (strcmp(c->files[i], "-") == 0 && stdin_seen++) {

@@ -25,6 +25,12 @@ static const setting_key rconfig_rows[] = {
     {"redis", "flows", NULL, SETTING_BOOL, SETTING_W_INT, 0, F(flows), 0, 0, 1, NULL, NULL},
     {"redis", "queue", NULL, SETTING_SIZE, SETTING_W_U64, 0, F(queue_bytes), 0, 64 * KiB,
      1024 * MiB, "4MiB", NULL},
+    {"redis", "peers", NULL, SETTING_STRING, SETTING_W_INT, 0, F(peers), 0, 0, 0, NULL, NULL},
+    {"redis", "peer_timeout", NULL, SETTING_DURATION, SETTING_W_U64, 0, F(peer_timeout_us), 0,
+     5 * SEC, UINT64_MAX, "60s",
+     "none found: a sensor publishes its watermark every second (redis/peers.h), so 60 s is "
+     "sixty missed beats and twelve times the writer's longest reconnect backoff (5 s), while "
+     "small next to the 30 min flow_active_timeout that live settling already waits"},
 };
 
 const setting_key *rconfig_settings(size_t *n)

@@ -28,6 +28,8 @@ typedef struct rconfig {
     uint64_t journal_max_bytes;  /* 1 GiB */
     int flows;                   /* 0; 1 = flow records also go to <prefix>flows */
     uint64_t queue_bytes;        /* 4 MiB: bounded event queue per worker */
+    char *peers;                 /* NULL = none: the sensors feeding the same windows */
+    uint64_t peer_timeout_us;    /* 60 s: a silent peer stops holding settling back */
 } rconfig;
 
 /* The rows of the [redis] keys, with offsets into rconfig; *n is set to

@@ -18,6 +18,13 @@
  * journal's last replay), every pending window is settled; what stays in
  * the journal is settled by the run that replays it.
  *
+ * With peers (redis/peers.h), the watermark the writer settles up to is
+ * the lowest of its own delivered one (every record below it acknowledged)
+ * and those its peers published; it publishes its own beside theirs as it
+ * reads them, every PEERS_POLL_US at most. At the end of a replay it
+ * publishes "done" and settles what its peers' watermarks allow until each
+ * one is done or silent, then every window left.
+ *
  * Blocking hiredis with timeouts is enough here: only this thread talks to
  * Redis, and producers never wait for it (rules/event.h).
  */
@@ -37,6 +44,7 @@
 #include "cluster.h"
 #include "conn.h"
 #include "journal.h"
+#include "peers.h"
 #include "reply.h"
 #include "settle.h"
 
@@ -74,6 +82,15 @@ struct writer {
     _Atomic uint64_t watermark_us; /* set by the sensor */
     uint64_t settled_us;           /* the watermark of the last settle */
     int nsettle;                   /* settle calls gathered in items */
+    uint64_t delivered_us;         /* every record below it acknowledged */
+    peers *peers;                  /* NULL: no peers (cfg.peers) */
+    char *wm_key;                  /* <prefix>watermarks */
+    int finished;                  /* "done" is what this sensor publishes */
+    _Atomic int cut_wait;          /* writer_cut_wait() was called */
+    uint64_t peers_read_us;        /* monotonic: the peers' values last read */
+    uint64_t pub_us, pub_mark;     /* the last value published: when, which mark */
+    int pub_done;
+    int pub_refused; /* an error reply to the HSET was reported */
     writer_stats st;
 };
 
@@ -502,6 +519,134 @@ static void writer_settle(writer *w, uint64_t upto_us)
     }
 }
 
+/* One plain command, on the server or routed by its key in the cluster.
+ * Returns the reply, or NULL with a message in err. */
+static redisReply *writer_command(writer *w, char *err, size_t errlen, const char *fmt, ...)
+{
+    redisReply *r;
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (w->cl) {
+        r = cluster_vcommand(w->cl, err, errlen, fmt, ap);
+    } else {
+        r = redisvCommand(w->ctx, fmt, ap);
+        if (r == NULL)
+            snprintf(err, errlen, "%s", w->ctx->errstr[0] ? w->ctx->errstr : "no reply");
+    }
+    va_end(ap);
+    return r;
+}
+
+static void writer_peers_report(void *ctx, const char *msg)
+{
+    writer_report(ctx, "%s", msg);
+}
+
+/* Publishes this sensor's watermark (when it changed, and at least every
+ * PEERS_BEAT_US) and reads its peers' (every PEERS_POLL_US; force: now).
+ * A failed command drops the connection like a failed batch. */
+static void writer_peers_poll(writer *w, int force)
+{
+    uint64_t now = writer_now_us();
+    char err[512], value[96];
+    redisReply *r;
+
+    if (!force && now - w->peers_read_us < PEERS_POLL_US)
+        return;
+    w->peers_read_us = now;
+    if (writer_connected(w, 0) &&
+        (force || w->pub_us == 0 || w->pub_mark != w->delivered_us || w->pub_done != w->finished ||
+         now - w->pub_us >= PEERS_BEAT_US)) {
+        struct timespec wall;
+        clock_gettime(CLOCK_REALTIME, &wall);
+        size_t n = peers_value(value, sizeof(value), w->finished, w->delivered_us,
+                               (uint64_t)wall.tv_sec * 1000 + (uint64_t)wall.tv_nsec / 1000000);
+        if ((r = writer_command(w, err, sizeof(err), "HSET %s %s %b", w->wm_key, w->cfg.sensor,
+                                value, n)) == NULL) {
+            writer_disconnect(w, err);
+        } else {
+            if (r->type == REDIS_REPLY_ERROR && !w->pub_refused++)
+                writer_report(w, "Redis refused HSET %s: %s (the peers cannot see this sensor)",
+                              w->wm_key, r->str);
+            w->pub_us = now;
+            w->pub_mark = w->delivered_us;
+            w->pub_done = w->finished;
+            freeReplyObject(r);
+        }
+    }
+    if (writer_connected(w, 0)) {
+        if ((r = writer_command(w, err, sizeof(err), "HGETALL %s", w->wm_key)) == NULL) {
+            writer_disconnect(w, err);
+        } else {
+            for (int i = 0; r->type == REDIS_REPLY_ARRAY && i < peers_count(w->peers); i++) {
+                size_t len;
+                const char *name = peers_name(w->peers, i, &len);
+                const redisReply *v = NULL;
+                for (size_t k = 0; k + 1 < r->elements && v == NULL; k += 2)
+                    if (r->element[k]->type == REDIS_REPLY_STRING &&
+                        (size_t)r->element[k]->len == len &&
+                        memcmp(r->element[k]->str, name, len) == 0 &&
+                        r->element[k + 1]->type == REDIS_REPLY_STRING)
+                        v = r->element[k + 1];
+                peers_observe(w->peers, i, v ? v->str : NULL, v ? (size_t)v->len : 0, now);
+            }
+            freeReplyObject(r);
+        }
+    }
+    peers_tick(w->peers, now, writer_peers_report, w);
+    STAT_SET(w->st.peers_waiting, (uint64_t)peers_waiting(w->peers));
+    STAT_SET(w->st.peers_lapsed, peers_lapses(w->peers));
+}
+
+/* How far windows may be settled: the delivered watermark, and no further
+ * than any peer that holds settling back. */
+static uint64_t writer_bound(writer *w)
+{
+    uint64_t b;
+
+    if (w->peers == NULL)
+        return w->delivered_us;
+    writer_peers_poll(w, 0);
+    b = peers_bound(w->peers);
+    return b < w->delivered_us ? b : w->delivered_us;
+}
+
+/* After the last record: every window left. With peers, this sensor
+ * publishes "done" first; a replay then settles what its peers'
+ * watermarks allow until each is done or silent (bounded by the peer
+ * timeout: a peer that stops publishing lapses). */
+static void writer_settle_last(writer *w)
+{
+    struct timespec nap = {0, PEERS_POLL_US * 1000};
+
+    if (w->peers) {
+        w->finished = 1;
+        writer_peers_poll(w, 1);
+        if (w->cfg.wait_peers && !atomic_load(&w->cut_wait) && peers_waiting(w->peers) > 0)
+            writer_report(w,
+                          "end of input: waiting for %d peer sensor%s before settling the last "
+                          "windows (each until it is done, or silent for %llu s)",
+                          peers_waiting(w->peers), peers_waiting(w->peers) == 1 ? "" : "s",
+                          (unsigned long long)(w->cfg.peer_timeout_us / 1000000));
+        while (w->cfg.wait_peers && !atomic_load(&w->cut_wait) && peers_waiting(w->peers) > 0) {
+            uint64_t b = peers_bound(w->peers);
+            if (b > w->settled_us && journal_pending(w->journal) == 0 && writer_connected(w, 0)) {
+                writer_settle(w, b);
+                w->settled_us = b;
+            }
+            nanosleep(&nap, NULL);
+            writer_peers_poll(w, 0);
+        }
+    }
+    writer_settle(w, SETTLE_ALL);
+}
+
+void writer_cut_wait(writer *w)
+{
+    atomic_store(&w->cut_wait, 1);
+}
+
 void writer_set_watermark(writer *w, uint64_t us)
 {
     if (us > atomic_load(&w->watermark_us))
@@ -527,13 +672,21 @@ static void *writer_main(void *arg)
         int n = writer_take(w);
         if (n > 0)
             writer_deliver(w, n);
-        /* a short take saw every queue empty after the watermark was read;
-         * and no fact waits in the journal, whose hints are not known yet
-         * (settling the others first would put the lines out of order) */
-        if (n < w->cfg.batch && mark > w->settled_us && journal_pending(w->journal) == 0 &&
-            writer_connected(w, 0)) {
-            writer_settle(w, mark);
-            w->settled_us = mark;
+        /* a short take saw every queue empty after the watermark was read:
+         * every record below it is delivered; and no fact waits in the
+         * journal, whose hints are not known yet (settling the others first
+         * would put the lines out of order) */
+        if (n < w->cfg.batch && (w->peers || mark > w->settled_us) &&
+            journal_pending(w->journal) == 0 && writer_connected(w, 0)) {
+            if (mark > w->delivered_us)
+                w->delivered_us = mark;
+            uint64_t bound = writer_bound(w);
+            if (bound > w->settled_us) {
+                writer_settle(w, bound);
+                w->settled_us = bound;
+            }
+        } else if (w->peers && writer_connected(w, 0)) {
+            writer_peers_poll(w, 0); /* still heard while busy or replaying */
         }
         if (journal_pending(w->journal) > 0 && writer_connected(w, 0) && writer_replay(w) > 0)
             continue;
@@ -541,7 +694,7 @@ static void *writer_main(void *arg)
             /* after the last record; with facts still in the journal, after
              * its last replay (writer_stop), or in the next run */
             if (journal_pending(w->journal) == 0 && writer_connected(w, 0))
-                writer_settle(w, SETTLE_ALL);
+                writer_settle_last(w);
             break;
         }
         if (n == 0)
@@ -575,6 +728,20 @@ writer *writer_new(const writer_config *cfg, char *err, size_t errlen)
         snprintf(token, sizeof(token), "settle/%ld/%lld.%09ld", (long)getpid(),
                  (long long)now.tv_sec, now.tv_nsec);
         w->settle = settle_new(token);
+    }
+    if (peers_parse(cfg->peers, cfg->sensor, cfg->peer_timeout_us, writer_now_us(), &w->peers, err,
+                    errlen) < 0) {
+        writer_free(w, 0);
+        return NULL;
+    }
+    if (w->peers) {
+        size_t klen = strlen(cfg->prefix ? cfg->prefix : "") + sizeof("watermarks");
+        if ((w->wm_key = malloc(klen)) == NULL) {
+            snprintf(err, errlen, "out of memory");
+            writer_free(w, 0);
+            return NULL;
+        }
+        snprintf(w->wm_key, klen, "%swatermarks", cfg->prefix ? cfg->prefix : "");
     }
     if (w->items == NULL || w->done == NULL || w->replay_done == NULL || w->settle == NULL ||
         (w->journal =
@@ -623,7 +790,7 @@ uint64_t writer_stop(writer *w)
         ;
     /* the windows of what that replay delivered */
     if (journal_pending(w->journal) == 0 && writer_connected(w, 1))
-        writer_settle(w, SETTLE_ALL);
+        writer_settle_last(w);
     journal_sync(w->journal);
     left = journal_pending(w->journal);
     writer_sync_journal_stats(w);
@@ -666,6 +833,8 @@ void writer_free(writer *w, int remove_empty_journal)
     free(w->replay_done);
     free(w->steps);
     settle_free(w->settle);
+    peers_free(w->peers);
+    free(w->wm_key);
     free(w);
 }
 
@@ -690,5 +859,9 @@ void writer_stats_describe(const writer *w, json_t *o)
         counters_add(o, "cluster_ask", STAT_GET(cs->ask));
         counters_add(o, "cluster_tryagain", STAT_GET(cs->tryagain));
         counters_add(o, "cluster_refreshes", STAT_GET(cs->refreshes));
+    }
+    if (w->peers) { /* [redis] peers only */
+        counters_add(o, "peers_waiting", STAT_GET(ws->peers_waiting));
+        counters_add(o, "peers_lapsed", STAT_GET(ws->peers_lapsed));
     }
 }

@@ -21,6 +21,12 @@
  * still moving) goes to the journal in order, and the map is read again
  * before the journal is replayed.
  *
+ * Several sensors (cfg->peers): the writer publishes its delivered
+ * watermark in `<prefix>watermarks`, reads its peers' there, and settles
+ * only up to the lowest; at the end of a replay it publishes "done" and
+ * waits for its peers, each until it is done or silent for
+ * peer_timeout_us, before settling every window left (redis/peers.h).
+ *
  * Threads: writer_new/start/stop/free from the main thread; the counters
  * from any thread; the queues' producers from their own threads.
  */
@@ -55,6 +61,13 @@ typedef struct writer_config {
     void *report_ctx;
     writer_alert_fn *on_alert; /* NULL = none */
     void *alert_ctx;
+    /* Sensors feeding the same windows (redis/peers.h); peers NULL or
+     * blank: this sensor settles on its own watermark. */
+    const char *sensor;       /* borrowed: this sensor's name */
+    const char *prefix;       /* borrowed: the key prefix */
+    const char *peers;        /* borrowed: [redis] peers */
+    uint64_t peer_timeout_us; /* [redis] peer_timeout */
+    int wait_peers;           /* a replay: its end waits for the peers */
 } writer_config;
 
 typedef struct writer_stats {
@@ -70,6 +83,8 @@ typedef struct writer_stats {
      * from sending each to its last reply, summed. */
     _Atomic uint64_t round_trips, round_trip_us;
     _Atomic uint64_t journal_bytes, journal_pending;
+    /* with peers: those holding settling back now, and lapses so far */
+    _Atomic uint64_t peers_waiting, peers_lapsed;
     _Atomic int connected;
 } writer_stats;
 
@@ -85,10 +100,15 @@ int writer_start(writer *w);
 
 /* Drains every queue (the producers must have stopped), delivers what it
  * can, replays the journal when Redis is reachable, settles every alert
- * window still pending (after the last record), and joins the thread.
+ * window still pending (after the last record; with peers and
+ * cfg->wait_peers, once they are done or silent), and joins the thread.
  * What could not be delivered stays in the journal; the return value is the
  * number of such events (reported through cfg->report too). */
 uint64_t writer_stop(writer *w);
+
+/* The end of the run does not wait for the peers (cfg->wait_peers): the
+ * operator stopped it. Async-signal-safe (an atomic store); any thread. */
+void writer_cut_wait(writer *w);
 
 /* The sensor's watermark: the packet time (us) before which no record can
  * still reach a queue (app/sensor.c). Alert windows due before it are
@@ -102,7 +122,7 @@ const writer_stats *writer_get_stats(const writer *w);
  * events_sent, events_journaled, events_replayed, events_dropped,
  * events_rejected, journal_bytes, alerts; with a Redis Cluster also
  * cluster_primaries, cluster_moved, cluster_ask, cluster_tryagain,
- * cluster_refreshes. */
+ * cluster_refreshes; with peers also peers_waiting, peers_lapsed. */
 void writer_stats_describe(const writer *w, json_t *o);
 
 /* Events waiting in the queues (approximate). */

@@ -56,8 +56,10 @@ tag puts every key of one entity in one Redis Cluster slot):
                                 stands, sev/add = severity and score
                                 added, id/score = the id and score of the
                                 latest published line; dedup
-                                of (rule, entity, window)         (TTL ttl_s)
-  K:alert:...:f:<sev>, :fj  the window's facts (10_alert.lua)  (TTL ttl_s)
+                                of (rule, entity, window)  (TTL ttl_s; once
+                                published, the larger of ttl_s and keep_s)
+  K:alert:...:f:<sev>, :fj  the window's facts, at most FACTS_KEPT bodies
+                          per severity (10_alert.lua)      (TTL ttl_s)
   K:pend                  zset  windows due for settling      (TTL ttl_s)
   K:cand:<alert id>       hash  what every event of the window adds (see
                                 candidate()); named by the stream entry

@@ -37,22 +37,7 @@ static int teardown(void **state)
 /* Sends the one queued event; returns the reply. */
 static redisReply *send_queued(fixture *f)
 {
-    size_t len;
-    const void *p;
-    event_view v;
-    redisReply *r;
-
-    event_queue_flush(f->q);
-    p = event_queue_peek(f->q, &len);
-    assert_non_null(p);
-    assert_int_equal(event_decode(p, len, &v), 0);
-    r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
-    event_queue_release(f->q);
-    assert_non_null(r);
-    if (r->type == REDIS_REPLY_ERROR)
-        fail_msg("Redis: %s", r->str);
-    fixture_settle(f, r); /* as if the watermark passed right after it */
-    return r;
+    return fixture_send(f);
 }
 
 /* Returns the reply of an observation and checks its count. */
