@@ -27,6 +27,7 @@
 
 #include <jansson.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "flow.h"
@@ -38,12 +39,24 @@
  * callback writes no record for them. */
 typedef void (*flow_table_end_fn)(void *ctx, flow *f, int reason, int final);
 
+/* The table's limits; the keys that set them are rows of
+ * analyze/flow_table_config.c. */
 typedef struct flow_table_config {
     uint32_t max_flows;
     uint64_t idle_us;
     uint64_t active_us;
     uint64_t linger_us; /* how long a closed TCP flow keeps its late packets */
 } flow_table_config;
+
+struct setting_key; /* base/setting.h */
+
+/* The rows of the flow table's keys, with offsets into flow_table_config;
+ * *n is set to their number. Static storage. */
+const struct setting_key *flow_table_settings(size_t *n);
+
+/* Sets what no key sets (linger_us) in the flow_table_config at cfg; the
+ * rows' defaults come after. */
+void flow_table_config_init(void *cfg);
 
 typedef struct flow_table_stats {
     _Atomic uint64_t active;

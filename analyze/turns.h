@@ -36,10 +36,16 @@
 /* Gives f a state (once; out of memory leaves it without). */
 void turns_start(flow *f);
 
+/* 1 when f has a state: turns_start() marked it. */
+static inline int turns_marked(const flow *f)
+{
+    return flow_an(f)->turns != NULL;
+}
+
 /* 1 when p goes to turns_packet(): a client payload of a marked flow. */
 static inline int turns_wants(const flow *f, const packet *p, int dir)
 {
-    return flow_an(f)->turns != NULL && dir == 0 && p->payload_len > 0;
+    return turns_marked(f) && dir == 0 && p->payload_len > 0;
 }
 
 /* Accounts client payload p of f. */

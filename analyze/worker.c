@@ -83,7 +83,7 @@ static void worker_turns_check(worker *w, flow *f)
     const char *name = dpi_fact(f->facts, DPI_SNI);
     const indicator *i;
 
-    if (in == NULL || f->key.proto != 6 || flow_an(f)->turns)
+    if (in == NULL || f->key.proto != 6 || turns_marked(f))
         return;
     if (name == NULL)
         name = dpi_fact(f->facts, DPI_HOST);

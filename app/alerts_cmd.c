@@ -98,10 +98,10 @@ static int alerts_cmd_config(alerts_cmd *a, char *err, size_t errlen)
     if (config_load_file(&c, a->config_path, err, errlen) != 0) {
         rc = -1;
     } else {
-        if (a->url_text == NULL && c.redis_url)
-            a->url_text = strdup(c.redis_url);
+        if (a->url_text == NULL && c.redis.url)
+            a->url_text = strdup(c.redis.url);
         if (a->prefix == NULL)
-            a->prefix = strdup(c.redis_prefix);
+            a->prefix = strdup(c.redis.prefix);
     }
     config_free(&c);
     return rc;

@@ -4,10 +4,12 @@
  * name, the flag that sets the same field, how to parse the value (kind),
  * where to store it (offset into the module's struct, and width), its
  * bounds, its default (as text, parsed like a value from the file by
- * config_init()) and the source of that default. The sensor's own keys
- * are config_keys[] below; the rules own theirs (rules/detect_config.c,
- * stored in `rules`). config_modules[] lists the tables and where each
- * module's struct sits in `config`. The file loader and the flag parser
+ * config_init()) and the source of that default. Each module's table sits
+ * beside its module (capture/capture_config.c, analyze/flow_table_config.c,
+ * geo/snapshot_config.c, redis/rconfig.c, rules/detect_config.c); the
+ * app's own keys are config_keys[] below. config_modules[] lists the
+ * tables and where each module's struct sits in `config`; this file only
+ * parses and stores. The file loader and the flag parser
  * both go through config_key_set(), so a key and its flag accept the same
  * syntax and the same range and fail with the same explanation, whichever
  * module owns the key; only the prefix of the message differs
@@ -332,58 +334,20 @@ static int config_check_redis_url(const char *s)
 
 #define F(field) offsetof(config, field)
 
+/* The app's own keys. Each says how app/ wires the sensor, not how a
+ * module below it works, so no module owns it: how many workers
+ * app/sensor.c starts and the ring it gives each (threads, queue), whom
+ * it runs as (user, app/privs.c), and where app/ writes what it makes
+ * ([output]: the alert and flow lines it opens with base/output, whose
+ * sinks take any path and have no settings of their own; the EVE format,
+ * the metrics, the graph, the summary, the counters, the progress line)
+ * and the sensor's name, which every output carries. */
 static const setting_key config_keys[] = {
-    {"capture", "interface", "-i", SETTING_STRING, SETTING_W_INT, 0, F(interface), 0, 0, 0, NULL,
-     NULL},
-    {"capture", "filter", "-f", SETTING_STRING, SETTING_W_INT, 0, F(filter), 0, 0, 0, NULL, NULL},
-    {"capture", "snaplen", "--snaplen", SETTING_INT, SETTING_W_INT, 0, F(snaplen), 0, 64, 262144,
-     "262144", "libpcap's and tcpdump's MAXIMUM_SNAPLEN, enough for any frame"},
     {"capture", "threads", "--threads", SETTING_INT, SETTING_W_INT, 0, F(threads), 0, 1,
      CONFIG_MAX_THREADS, NULL, NULL},
-    /* libpcap takes the buffer size as an int */
-    {"capture", "buffer", "--buffer", SETTING_SIZE, SETTING_W_U64, 0, F(buffer_bytes), 0, MiB,
-     2047 * MiB, "256MiB", NULL},
-    {"capture", "promiscuous", NULL, SETTING_BOOL, SETTING_W_INT, 0, F(promiscuous), 0, 0, 1, "yes",
-     NULL},
-    {"capture", "max_flows", "--max-flows", SETTING_INT, SETTING_W_U64, 0, F(max_flows), 0, 1,
-     UINT32_MAX, "1000000", NULL},
     {"capture", "queue", "--queue", SETTING_SIZE, SETTING_W_U64, 0, F(queue_bytes), 0, 64 * KiB,
      UINT64_MAX, "4MiB", NULL},
-    {"capture", "vxlan_port", NULL, SETTING_INT, SETTING_W_U16, 0, F(vxlan_port), 0, 0, 65535,
-     "4789", "the IANA port of VXLAN (RFC 7348 5)"},
-    {"capture", "geneve_port", NULL, SETTING_INT, SETTING_W_U16, 0, F(geneve_port), 0, 0, 65535,
-     "6081", "the IANA port of Geneve (RFC 8926 3.3)"},
-    {"capture", "wait_interface", NULL, SETTING_BOOL, SETTING_W_INT, 0, F(wait_interface), 0, 0, 1,
-     NULL, NULL},
     {"capture", "user", "--user", SETTING_STRING, SETTING_W_INT, 0, F(user), 0, 0, 0, NULL, NULL},
-    {"geo", "db", "--geo", SETTING_PATHS, SETTING_W_INT, 0, F(geo_dbs), F(ngeo_dbs), 0, 0, NULL,
-     NULL},
-    {"geo", "inventory", "--inventory", SETTING_STRING, SETTING_W_INT, 0, F(inventory), 0, 0, 0,
-     NULL, NULL},
-    {"geo", "indicators", "--indicators", SETTING_STRING, SETTING_W_INT, 0, F(indicators_dir), 0, 0,
-     0, NULL, NULL},
-    {"redis", "url", "--redis", SETTING_REDIS_URL, SETTING_W_INT, 0, F(redis_url), 0, 0, 0, NULL,
-     NULL},
-    {"redis", "prefix", NULL, SETTING_STRING, SETTING_W_INT, SETTING_KEEP_EMPTY, F(redis_prefix), 0,
-     0, 0, "lh:", NULL},
-    {"redis", "stream_maxlen", NULL, SETTING_INT, SETTING_W_U64, 0, F(stream_maxlen), 0, 0,
-     UINT64_MAX, "100000", NULL},
-    {"redis", "alert_retention", NULL, SETTING_DURATION, SETTING_W_U64, 0, F(alert_retention_us), 0,
-     SEC, UINT64_MAX, "30d", NULL},
-    {"redis", "keep", NULL, SETTING_BOOL, SETTING_W_INT, 0, F(redis_keep), 0, 0, 1, NULL, NULL},
-    {"redis", "journal", NULL, SETTING_STRING, SETTING_W_INT, 0, F(journal_path), 0, 0, 0, NULL,
-     NULL},
-    {"redis", "journal_max", NULL, SETTING_SIZE, SETTING_W_U64, 0, F(journal_max_bytes), 0, MiB,
-     UINT64_MAX, "1GiB", NULL},
-    {"redis", "flows", NULL, SETTING_BOOL, SETTING_W_INT, 0, F(redis_flows), 0, 0, 1, NULL, NULL},
-    {"redis", "queue", NULL, SETTING_SIZE, SETTING_W_U64, 0, F(redis_queue_bytes), 0, 64 * KiB,
-     1024 * MiB, "4MiB", NULL},
-    {"redis", "peers", NULL, SETTING_STRING, SETTING_W_INT, 0, F(redis_peers), 0, 0, 0, NULL, NULL},
-    {"redis", "peer_timeout", NULL, SETTING_DURATION, SETTING_W_U64, 0, F(peer_timeout_us), 0,
-     5 * SEC, UINT64_MAX, "60s",
-     "none found: a sensor publishes its watermark every second (redis/peers.h), so 60 s is "
-     "sixty missed beats and twelve times the writer's longest reconnect backoff (5 s), while "
-     "small next to the 30 min flow_active_timeout that live settling already waits"},
     {"output", "alerts", "--alerts", SETTING_STRING, SETTING_W_INT, SETTING_NONEMPTY,
      F(alerts_path), 0, 0, 0, "-", NULL},
     {"output", "alerts_format", "--alerts-format", SETTING_STRING, SETTING_W_INT, SETTING_NONEMPTY,
@@ -401,46 +365,37 @@ static const setting_key config_keys[] = {
     {"output", "summary", "--summary", SETTING_STRING, SETTING_W_INT, 0, F(summary_path), 0, 0, 0,
      NULL, NULL},
     {"output", "progress", NULL, SETTING_BOOL, SETTING_W_INT, 0, F(progress), 0, 0, 1, "yes", NULL},
-    {"countries", "china", NULL, SETTING_COUNTRIES, SETTING_W_INT, 0, F(china), F(nchina), 0, 0,
-     "CN", NULL},
-    {"countries", "relay", NULL, SETTING_COUNTRIES, SETTING_W_INT, 0, F(relay), F(nrelay), 0, 0,
-     "HK,MO,SG,TW,JP,KR,MY", NULL},
-    /* The flow table's timeouts (the worker's, not a rule's; the rules'
-     * [thresholds] are rows of rules/detect_config.c). */
-    {"thresholds", "flow_idle_timeout", NULL, SETTING_DURATION, SETTING_W_U64, 0,
-     F(flow_idle_timeout_us), 0, SEC, UINT64_MAX, "120s",
-     "none found beyond interface.md section 5, which states it: longer than the 15 s inactive "
-     "timeout of NetFlow exporters (JUNOSe ip flow-cache timeout inactive), so an interactive "
-     "session's pauses stay in one record"},
-    {"thresholds", "flow_active_timeout", NULL, SETTING_DURATION, SETTING_W_U64, 0,
-     F(flow_active_timeout_us), 0, SEC, UINT64_MAX, "30m",
-     "the NetFlow and cflowd active-timeout default, 1800 s (JUNOS flow-active-timeout, JUNOSe ip "
-     "flow-cache timeout active), also interface.md section 5"},
 };
-
-#define CONFIG_NKEYS (sizeof config_keys / sizeof config_keys[0])
 
 static const setting_key *config_app_settings(size_t *n)
 {
-    *n = CONFIG_NKEYS;
+    *n = sizeof config_keys / sizeof config_keys[0];
     return config_keys;
 }
 
-/* Every module's table, and where that module's struct sits in `config`:
- * the sensor's own keys above, the rules' [thresholds] (rules/). */
+/* Every module's table, where that module's struct sits in `config`, and
+ * what sets the fields of the struct no key sets (NULL: nothing), before
+ * the rows' defaults. */
 typedef struct config_module {
     const setting_key *(*rows)(size_t *n);
     size_t base;
+    void (*init)(void *module_struct);
 } config_module;
 
 static const config_module config_modules[] = {
-    {config_app_settings, 0},
-    {detect_settings, offsetof(config, rules)},
+    {config_app_settings, 0, NULL},
+    {capture_settings, offsetof(config, capture), capture_config_init},
+    {flow_table_settings, offsetof(config, flows), flow_table_config_init},
+    {geo_snapshot_settings, offsetof(config, geo), NULL},
+    {rconfig_settings, offsetof(config, redis), NULL},
+    {detect_settings, offsetof(config, rules), NULL},
 };
+
+#define CONFIG_NMODULES (sizeof config_modules / sizeof config_modules[0])
 
 const setting_key *config_setting(size_t i, size_t *base)
 {
-    for (size_t m = 0; m < sizeof config_modules / sizeof config_modules[0]; m++) {
+    for (size_t m = 0; m < CONFIG_NMODULES; m++) {
         size_t n;
         const setting_key *rows = config_modules[m].rows(&n);
         if (i < n) {
@@ -678,6 +633,9 @@ void config_init(config *c)
     size_t base;
 
     memset(c, 0, sizeof *c);
+    for (size_t m = 0; m < CONFIG_NMODULES; m++)
+        if (config_modules[m].init)
+            config_modules[m].init((char *)c + config_modules[m].base);
     for (size_t i = 0; (k = config_setting(i, &base)) != NULL; i++) {
         /* The defaults are known-good literals: a failure is a bug in the
          * table, caught by every test that calls config_init(). */
@@ -690,28 +648,35 @@ void config_init(config *c)
     c->sensor = config_default_sensor();
 }
 
+/* Frees what the value of key k holds in obj (strings and lists). */
+static void config_key_free(void *obj, const setting_key *k)
+{
+    void *slot = (char *)obj + k->off;
+
+    switch (k->kind) {
+    case SETTING_STRING:
+    case SETTING_REDIS_URL:
+        config_set_string(slot, NULL);
+        break;
+    case SETTING_PATHS:
+        config_list_free(slot, (int *)((char *)obj + k->off_n));
+        break;
+    case SETTING_COUNTRIES:
+        free(*(char(**)[3])slot);
+        break;
+    default:
+        break;
+    }
+}
+
 void config_free(config *c)
 {
+    const setting_key *k;
+    size_t base;
+
+    for (size_t i = 0; (k = config_setting(i, &base)) != NULL; i++)
+        config_key_free((char *)c + base, k);
     config_list_free(&c->files, &c->nfiles);
-    config_list_free(&c->geo_dbs, &c->ngeo_dbs);
-    free(c->interface);
-    free(c->filter);
-    free(c->user);
-    free(c->inventory);
-    free(c->indicators_dir);
-    free(c->redis_url);
-    free(c->redis_prefix);
-    free(c->journal_path);
-    free(c->redis_peers);
-    free(c->alerts_path);
-    free(c->alerts_format);
-    free(c->metrics_path);
-    free(c->flows_path);
-    free(c->sensor);
-    free(c->graph_path);
-    free(c->summary_path);
-    free(c->china);
-    free(c->relay);
     free(c->config_path);
     memset(c, 0, sizeof *c);
 }
@@ -1009,21 +974,23 @@ static int config_apply_special(config *c, config_args *a, const char *flag, con
         config_list_append(&c->files, &c->nfiles, arg);
         a->seen_r = 1;
     } else if (strcmp(flag, "--geo") == 0) {
-        /* A flag replaces the file's list rather than adding to it. */
+        /* A flag replaces the file's list rather than adding to it (the
+         * list is the row's: a char ** the geo table declares const). */
+        char ***dbs = (char ***)&c->geo.dbs;
         if (!a->seen_geo)
-            config_list_free(&c->geo_dbs, &c->ngeo_dbs);
+            config_list_free(dbs, &c->geo.ndbs);
         a->seen_geo = 1;
-        config_list_append(&c->geo_dbs, &c->ngeo_dbs, arg);
+        config_list_append(dbs, &c->geo.ndbs, arg);
     } else if (strcmp(flag, "--no-promisc") == 0) {
-        c->promiscuous = 0;
+        c->capture.live.promiscuous = 0;
     } else if (strcmp(flag, "--keep-redis") == 0) {
-        c->redis_keep = 1;
+        c->redis.keep = 1;
     } else if (strcmp(flag, "--redis-flows") == 0) {
-        c->redis_flows = 1;
+        c->redis.flows = 1;
     } else if (strcmp(flag, "--progress") == 0 || strcmp(flag, "--no-progress") == 0) {
         c->progress = flag[2] == 'p';
     } else if (strcmp(flag, "--wait-interface") == 0) {
-        c->wait_interface = 1;
+        c->capture.wait_interface = 1;
     } else if (strcmp(flag, "-c") == 0 || strcmp(flag, "-h") == 0 || strcmp(flag, "--help") == 0 ||
                strcmp(flag, "--version") == 0) {
         /* handled by the first pass */
@@ -1082,18 +1049,19 @@ static int config_check(config *c, const config_args *a, char *err, size_t errle
         return -1;
     }
     if (a->seen_r)
-        config_set_string(&c->interface, NULL);
+        config_set_string((char **)&c->capture.interface, NULL);
     if (strcmp(c->alerts_format, "native") != 0 && strcmp(c->alerts_format, "eve") != 0) {
         config_err(err, errlen, "alerts_format: expected native or eve, got '%s'",
                    c->alerts_format);
         return -1;
     }
-    if (c->redis_peers != NULL) {
+    if (c->redis.peers != NULL) {
         peers *p;
-        if (peers_parse(c->redis_peers, c->sensor, c->peer_timeout_us, 0, &p, err, errlen) < 0)
+        if (peers_parse(c->redis.peers, c->sensor, c->redis.peer_timeout_us, 0, &p, err, errlen) <
+            0)
             return -1;
         peers_free(p);
-        if (p != NULL && c->redis_url == NULL) {
+        if (p != NULL && c->redis.url == NULL) {
             config_err(err, errlen,
                        "[redis] peers needs [redis] url: sensors share their windows only "
                        "through a Redis they all write to, not a private one");
@@ -1106,7 +1074,7 @@ static int config_check(config *c, const config_args *a, char *err, size_t errle
             return -1;
         }
     }
-    if (c->nfiles == 0 && c->interface == NULL) {
+    if (c->nfiles == 0 && c->capture.interface == NULL) {
         config_err(err, errlen,
                    "no packet source: give -r FILE or -i IFACE (or [capture] interface in "
                    "the -c file)");

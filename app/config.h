@@ -1,8 +1,9 @@
 /* config.h -- the sensor's settings: defaults, the INI file, the flags.
  *
- * One `config` struct holds every setting; the rules' thresholds are the
- * rules' own struct inside it (`rules`), set through the rules' key table
- * (rules/detect_config.c). Data enters in three layers, each overriding
+ * One `config` struct holds every setting: the app's own, and each
+ * module's struct (capture, flow table, geo, redis, rules), set through
+ * that module's key table (capture/capture_config.c, ...). Every table's
+ * rows are parsed by app/config.c. Data enters in three layers, each overriding
  * the one before: config_init() sets the defaults, the INI file named by
  * -c (config_load_file) and then the command line flags
  * (config_parse_args). What leaves is the filled struct, read-only for the
@@ -29,6 +30,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "analyze/flow_table.h"
+#include "capture/capture.h"
+#include "geo/snapshot.h"
+#include "redis/rconfig.h"
 #include "rules/detect_config.h"
 
 #define CONFIG_OK    0
@@ -39,59 +44,29 @@
 #define CONFIG_DEFAULT_THREADS 16 /* cap of the default, not of the setting */
 
 typedef struct config {
-    /* sources */
-    char **files; /* -r, in order; "-" is stdin */
+    /* The app's own keys (rows of app/config.c): they say how app/ wires
+     * the sensor, not how a module below it works. */
+    char **files; /* -r, in order; "-" is stdin (a flag, no key) */
     int nfiles;
-    char *interface;                  /* -i / [capture] interface; NULL = none */
-    char *filter;                     /* -f / [capture] filter; NULL = none */
-    int snaplen;                      /* default 262144 */
-    int threads;                      /* default min(online cores, 16), at least 1; valid 1..64 */
-    uint64_t buffer_bytes;            /* 256 MiB */
-    int promiscuous;                  /* 1 */
-    uint64_t max_flows;               /* 1000000 */
-    uint64_t queue_bytes;             /* 4 MiB */
-    uint16_t vxlan_port, geneve_port; /* 4789, 6081; 0 = do not decode */
-    int wait_interface;               /* 0: a live interface that fails ends the run */
-    char *user; /* --user / [capture] user; NULL = the default (app/privs.h) */
-    /* geo */
-    char **geo_dbs; /* --geo / [geo] db, in order */
-    int ngeo_dbs;
-    char *inventory;      /* NULL = none */
-    char *indicators_dir; /* --indicators / [geo] indicators; NULL = the shipped tables */
-    /* redis */
-    char *redis_url;             /* NULL = start a private redis-server */
-    char *redis_prefix;          /* "lh:" */
-    uint64_t stream_maxlen;      /* 100000; 0 = streams are not trimmed */
-    uint64_t alert_retention_us; /* 30 days: how long a raised alert is remembered */
-    int redis_keep;              /* 0 */
-    char *journal_path;          /* NULL = a file in the run's temp dir */
-    uint64_t journal_max_bytes;  /* 1 GiB */
-    int redis_flows;             /* 0; 1 = flow records also go to <prefix>flows */
-    uint64_t redis_queue_bytes;  /* 4 MiB: bounded event queue per worker */
-    char *redis_peers;           /* NULL = none: the sensors feeding the same windows */
-    uint64_t peer_timeout_us;    /* 60 s: a silent peer stops holding settling back */
-    /* output */
-    char *alerts_path;   /* "-" */
-    char *alerts_format; /* "native" (interface.md section 2) or "eve" (docs/siem.md) */
-    char *metrics_path;  /* --metrics / [output] metrics: Prometheus textfile; NULL = off */
-    char *flows_path;    /* NULL = off */
-    char *sensor;        /* default: gethostname() */
-    int stats_secs;      /* 0 = off */
-    char *graph_path;    /* --graph / [output] graph: DOT file written at the end; NULL = off */
-    char *summary_path;  /* --summary / [output] summary: JSON summary at the end; NULL = off */
-    int progress;        /* 1: progress line when stderr is a terminal (replay only); 0 = never */
-    /* countries: arrays of 2-letter upper-case codes, each "XX\0" */
-    char (*china)[3];
-    int nchina;
-    char (*relay)[3];
-    int nrelay;
-    /* the flow table's [thresholds]; durations in microseconds */
-    uint64_t flow_idle_timeout_us, flow_active_timeout_us;
-    /* the rules' [thresholds] (rules/detect_config.h, whose table sets
-     * them); its country lists stay NULL here: app/sensor.c points them
-     * at china and relay above */
-    detect_config rules;
-    char *config_path; /* -c, for messages; NULL = none */
+    int threads;          /* default min(online cores, 16), at least 1; valid 1..64 */
+    uint64_t queue_bytes; /* 4 MiB: the ring from capture to each worker */
+    char *user;           /* --user / [capture] user; NULL = the default (app/privs.h) */
+    char *alerts_path;    /* "-" */
+    char *alerts_format;  /* "native" (interface.md section 2) or "eve" (docs/siem.md) */
+    char *metrics_path;   /* --metrics / [output] metrics: Prometheus textfile; NULL = off */
+    char *flows_path;     /* NULL = off */
+    char *sensor;         /* default: gethostname() */
+    int stats_secs;       /* 0 = off */
+    char *graph_path;     /* --graph / [output] graph: DOT file written at the end; NULL = off */
+    char *summary_path;   /* --summary / [output] summary: JSON summary at the end; NULL = off */
+    int progress;         /* 1: progress line when stderr is a terminal (replay only); 0 = never */
+    /* Each module's keys, set through that module's table. */
+    capture_config capture;  /* capture/capture_config.c; its files are set by app/sensor.c */
+    flow_table_config flows; /* analyze/flow_table_config.c; max_flows over all workers */
+    geo_snapshot_config geo; /* geo/snapshot_config.c */
+    rconfig redis;           /* redis/rconfig.c */
+    detect_config rules;     /* rules/detect_config.c: [countries] and the rules' [thresholds] */
+    char *config_path;       /* -c, for messages; NULL = none */
 } config;
 
 /* Sets every default. Allocates the default strings and country lists, so
@@ -116,9 +91,9 @@ int config_load_file(config *c, const char *path, char *err, size_t errlen);
  * exits 2). May be called again on a fresh struct, e.g. by tests. */
 int config_parse_args(config *c, int argc, char **argv, char *err, size_t errlen);
 
-/* The i-th configuration key over every module's table (the sensor's own,
- * then the rules'), with in *base (when base is not NULL) the offset of
- * its module's struct in `config`; NULL past the last key. For tests and
+/* The i-th configuration key over every module's table (the app's own,
+ * then capture's, the flow table's, geo's, redis's and the rules'), with in *base (when base is not
+ * NULL) the offset of its module's struct in `config`; NULL past the last key. For tests and
  * documentation checks. */
 const struct setting_key *config_setting(size_t i, size_t *base);
 

@@ -118,7 +118,7 @@ int main(int argc, char **argv)
     config_init(&cfg);
     status = config_parse_args(&cfg, argc, argv, err, sizeof(err));
     main_scrub_argv(argc, argv);
-    if (status == CONFIG_OK && source_check_filter(cfg.filter, err, sizeof(err)) != 0)
+    if (status == CONFIG_OK && source_check_filter(cfg.capture.filter, err, sizeof(err)) != 0)
         status = CONFIG_ERROR;
     if (status == CONFIG_OK && privs_resolve(cfg.user, &run_as, err, sizeof(err)) != 0)
         status = CONFIG_ERROR;
@@ -137,7 +137,8 @@ int main(int argc, char **argv)
         return main_fail(main_sensor, &cfg, 2, err);
     /* A live capture that may have to reopen its interface keeps
      * CAP_NET_RAW and nothing else. */
-    if (privs_drop(&run_as, cfg.interface && cfg.wait_interface, err, sizeof(err)) != 0)
+    if (privs_drop(&run_as, cfg.capture.interface && cfg.capture.wait_interface, err,
+                   sizeof(err)) != 0)
         return main_fail(main_sensor, &cfg, 1, err);
     if (main_stopping)
         sensor_stop(main_sensor);

@@ -192,7 +192,7 @@ static void sensor_sinks(sensor *s, unsigned i, worker_config *wc)
 
     if (s->flows)
         *k++ = (worker_sink){sensor_sink_flows, s->flows};
-    if (s->cfg->redis_flows)
+    if (s->cfg->redis.flows)
         *k++ = (worker_sink){sensor_sink_stream, s->queues[i]};
     if (s->graph)
         *k++ = (worker_sink){sensor_sink_graph, s->graph};
@@ -233,16 +233,12 @@ static int sensor_new_outputs(sensor *s, char *err, size_t errlen)
 void sensor_detect_config(const config *c, detect_config *out)
 {
     *out = c->rules;
-    out->china = (const char(*)[3])c->china;
-    out->nchina = c->nchina;
-    out->relay = (const char(*)[3])c->relay;
-    out->nrelay = c->nrelay;
 }
 
 static int sensor_new_workers(sensor *s, char *err, size_t errlen)
 {
     const config *cfg = s->cfg;
-    uint64_t per = cfg->max_flows / s->nworkers;
+    uint32_t per = cfg->flows.max_flows / s->nworkers; /* the key is for all workers */
 
     s->rings = calloc(s->nworkers, sizeof(*s->rings));
     s->workers = calloc(s->nworkers, sizeof(*s->workers));
@@ -254,10 +250,7 @@ static int sensor_new_workers(sensor *s, char *err, size_t errlen)
     for (unsigned i = 0; i < s->nworkers; i++) {
         worker_config wc = {
             .id = i,
-            .table = {.max_flows = per > 0 ? (per > UINT32_MAX ? UINT32_MAX : (uint32_t)per) : 1,
-                      .idle_us = cfg->flow_idle_timeout_us,
-                      .active_us = cfg->flow_active_timeout_us,
-                      .linger_us = 5 * 1000000u},
+            .table = cfg->flows,
             .sensor = cfg->sensor,
             .geo = s->geo,
             .geo_cache_entries = SENSOR_GEO_CACHE,
@@ -267,6 +260,7 @@ static int sensor_new_workers(sensor *s, char *err, size_t errlen)
             snprintf(err, errlen, "out of memory");
             return -1;
         }
+        wc.table.max_flows = per > 0 ? per : 1;
         sensor_sinks(s, i, &wc);
         s->rings[i] = ring_new(cfg->queue_bytes);
         if (s->rings[i] == NULL) {
@@ -283,21 +277,10 @@ static int sensor_new_workers(sensor *s, char *err, size_t errlen)
 
 static int sensor_new_capture(sensor *s, char *err, size_t errlen)
 {
-    const config *cfg = s->cfg;
-    capture_config cc = {
-        .files = (const char **)cfg->files,
-        .nfiles = cfg->nfiles,
-        .interface = cfg->interface,
-        .filter = cfg->filter,
-        .wait_interface = cfg->wait_interface,
-        .live = {.snaplen = cfg->snaplen,
-                 .promiscuous = cfg->promiscuous,
-                 .buffer_bytes = cfg->buffer_bytes,
-                 .timeout_ms = 100},
-    };
-    decode_config_defaults(&cc.decode);
-    cc.decode.vxlan_port = cfg->vxlan_port;
-    cc.decode.geneve_port = cfg->geneve_port;
+    capture_config cc = s->cfg->capture;
+
+    cc.files = (const char **)s->cfg->files;
+    cc.nfiles = s->cfg->nfiles;
     s->cap = capture_new(&cc, s->rings, s->nworkers, err, errlen);
     return s->cap ? 0 : -1;
 }
@@ -310,8 +293,8 @@ static void sensor_journal_path(sensor *s)
     char name[128];
     size_t i;
 
-    if (cfg->journal_path) {
-        snprintf(s->journal, sizeof(s->journal), "%s", cfg->journal_path);
+    if (cfg->redis.journal_path) {
+        snprintf(s->journal, sizeof(s->journal), "%s", cfg->redis.journal_path);
     } else if (s->spawn) {
         snprintf(s->journal, sizeof(s->journal), "%s/journal", spawn_dir(s->spawn));
     } else {
@@ -332,7 +315,7 @@ static int sensor_new_redis(sensor *s, char *err, size_t errlen)
     struct timeval tv;
     int rc;
 
-    if (cfg->redis_url == NULL) {
+    if (cfg->redis.url == NULL) {
         /* not waited for here: it starts while the workers load nDPI
          * (sensor_new_writer() waits) */
         if ((s->spawn = spawn_start(0, s->run_as.drop ? s->run_as.uid : (uid_t)-1, s->run_as.gid,
@@ -340,23 +323,23 @@ static int sensor_new_redis(sensor *s, char *err, size_t errlen)
             return -1;
         rc = rurl_unix(&s->url, spawn_socket(s->spawn), err, errlen);
     } else {
-        rc = rurl_parse(&s->url, cfg->redis_url, getenv(RURL_PASSWORD_ENV), err, errlen);
+        rc = rurl_parse(&s->url, cfg->redis.url, getenv(RURL_PASSWORD_ENV), err, errlen);
     }
     if (rc < 0)
         return -1;
     sensor_journal_path(s);
     gettimeofday(&tv, NULL);
-    s->ectx = (event_context){.prefix = cfg->redis_prefix,
+    s->ectx = (event_context){.prefix = cfg->redis.prefix,
                               .sensor = cfg->sensor,
                               .run_id = (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec,
-                              .stream_maxlen = cfg->stream_maxlen,
-                              .alert_keep_s = cfg->alert_retention_us / 1000000u,
+                              .stream_maxlen = cfg->redis.stream_maxlen,
+                              .alert_keep_s = cfg->redis.alert_retention_us / 1000000u,
                               .cluster = s->url.cluster};
     if ((s->queues = calloc(s->nworkers + 1, sizeof(*s->queues))) == NULL)
         goto oom;
     for (unsigned i = 0; i <= s->nworkers; i++)
-        if ((s->queues[i] = event_queue_new(&s->ectx, i, cfg->redis_queue_bytes,
-                                            cfg->interface == NULL)) == NULL)
+        if ((s->queues[i] = event_queue_new(&s->ectx, i, cfg->redis.queue_bytes,
+                                            cfg->capture.interface == NULL)) == NULL)
             goto oom;
     return 0;
 oom:
@@ -373,7 +356,7 @@ static int sensor_new_writer(sensor *s, char *err, size_t errlen)
         return -1;
     writer_config wc = {.url = &s->url,
                         .journal_path = s->journal,
-                        .journal_max_bytes = cfg->journal_max_bytes,
+                        .journal_max_bytes = cfg->redis.journal_max_bytes,
                         .alerts = s->alerts_eve ? NULL : s->alerts,
                         .queues = s->queues,
                         .nqueues = s->nworkers + 1,
@@ -382,10 +365,10 @@ static int sensor_new_writer(sensor *s, char *err, size_t errlen)
                         .on_alert = sensor_on_alert,
                         .alert_ctx = s,
                         .sensor = cfg->sensor,
-                        .prefix = cfg->redis_prefix,
-                        .peers = cfg->redis_peers,
-                        .peer_timeout_us = cfg->peer_timeout_us,
-                        .wait_peers = cfg->interface == NULL};
+                        .prefix = cfg->redis.prefix,
+                        .peers = cfg->redis.peers,
+                        .peer_timeout_us = cfg->redis.peer_timeout_us,
+                        .wait_peers = cfg->capture.interface == NULL};
     s->writer = writer_new(&wc, err, errlen);
     if (s->writer == NULL)
         return -1;
@@ -405,10 +388,10 @@ static int sensor_new_writer(sensor *s, char *err, size_t errlen)
 static int sensor_new_graph(sensor *s, char *err, size_t errlen)
 {
     const config *cfg = s->cfg;
-    graph_config gc = {.china = (const char(*)[3])cfg->china,
-                       .nchina = cfg->nchina,
-                       .relay = (const char(*)[3])cfg->relay,
-                       .nrelay = cfg->nrelay};
+    graph_config gc = {.china = cfg->rules.china,
+                       .nchina = cfg->rules.nchina,
+                       .relay = cfg->rules.relay,
+                       .nrelay = cfg->rules.nrelay};
     FILE *f;
 
     if (cfg->graph_path == NULL)
@@ -661,19 +644,14 @@ static geo_snapshot *sensor_geo_snapshot(sensor *s, int warn, char *err, size_t 
     const config *cfg = s->cfg;
     char *db = s->geo_default_db, *ind = s->geo_default_ind;
     const char *dflt = NULL;
-    geo_snapshot_config gc = {
-        .dbs = (const char *const *)cfg->geo_dbs,
-        .ndbs = cfg->ngeo_dbs,
-        .indicators_dir = cfg->indicators_dir,
-        .inventory = cfg->inventory,
-    };
+    geo_snapshot_config gc = cfg->geo;
 
-    if (cfg->ngeo_dbs == 0 && db[0] == '\0' &&
+    if (cfg->geo.ndbs == 0 && db[0] == '\0' &&
         geo_default_db(LOOPHOLE_DATADIR, sensor_srcdir(), db, sizeof(s->geo_default_db)) == NULL)
         db[0] = '\0';
-    if (cfg->ngeo_dbs == 0 && db[0] != '\0')
+    if (cfg->geo.ndbs == 0 && db[0] != '\0')
         dflt = db, gc.dbs = &dflt, gc.ndbs = 1;
-    else if (cfg->ngeo_dbs == 0 && warn)
+    else if (cfg->geo.ndbs == 0 && warn)
         fprintf(stderr, "loophole: warning: no geo database: country and AS stay null "
                         "(run scripts/geo-db.sh or give --geo FILE)\n");
     if (gc.indicators_dir == NULL && ind[0] != '\0') {
@@ -762,7 +740,7 @@ static void sensor_progress(sensor *s, const struct timespec *now)
  * that wait for it (docs/rules-correlation.md, "Settling"). */
 static void sensor_watermark(sensor *s)
 {
-    uint64_t low = UINT64_MAX, lag = s->cfg->flow_active_timeout_us;
+    uint64_t low = UINT64_MAX, lag = s->cfg->flows.active_us;
 
     for (unsigned i = 0; i < s->nworkers; i++) {
         uint64_t c = worker_clock_us(s->workers[i]);
@@ -869,7 +847,7 @@ static void sensor_operator_start(sensor *s)
     if (cfg->nfiles == 0 && cfg->summary_path == NULL)
         return;
     if ((c = sensor_summary_conn(s, err, sizeof(err))) == NULL ||
-        summary_mark(c, cfg->redis_prefix, s->summary_since, sizeof(s->summary_since), err,
+        summary_mark(c, cfg->redis.prefix, s->summary_since, sizeof(s->summary_since), err,
                      sizeof(err)) != 0) {
         fprintf(stderr, "loophole: warning: no end-of-run summary: %s\n", err);
         s->summary_since[0] = '\0';
@@ -890,7 +868,7 @@ static int sensor_summary(sensor *s)
     if (s->summary_since[0] == '\0')
         return cfg->summary_path ? -1 : 0;
     if ((c = sensor_summary_conn(s, err, sizeof(err))) == NULL ||
-        (sum = summary_collect(c, cfg->redis_prefix, cfg->sensor, s->summary_since, err,
+        (sum = summary_collect(c, cfg->redis.prefix, cfg->sensor, s->summary_since, err,
                                sizeof(err))) == NULL) {
         /* only a --summary file that cannot be written fails the run; the
          * table alone is not worth status 1 (Redis may just be away, and
@@ -969,8 +947,8 @@ int sensor_run(sensor *s)
             return 1;
         }
     }
-    if (s->cfg->interface)
-        fprintf(stderr, "loophole: capturing on %s with %u worker%s\n", s->cfg->interface,
+    if (s->cfg->capture.interface)
+        fprintf(stderr, "loophole: capturing on %s with %u worker%s\n", s->cfg->capture.interface,
                 s->nworkers, s->nworkers == 1 ? "" : "s");
     sensor_operator_start(s);
     sensor_wake_handler();
@@ -1008,7 +986,7 @@ int sensor_run(sensor *s)
 static void sensor_free_redis(sensor *s)
 {
     char err[512], dir[4096];
-    int keep = s->cfg->redis_keep;
+    int keep = s->cfg->redis.keep;
 
     writer_free(s->writer, 1);
     s->writer = NULL;

@@ -1,8 +1,9 @@
 /* setting.h -- one configuration key as a table row.
  *
  * A module that has settings owns a table of these rows beside its own
- * configuration struct (rules/detect_config.c for the rules' [thresholds];
- * app/config.c for the sensor's capture, geo, redis and output keys). A row
+ * configuration struct (capture/capture_config.c, analyze/
+ * flow_table_config.c, geo/snapshot_config.c, redis/rconfig.c,
+ * rules/detect_config.c; app/config.c for the app's own keys). A row
  * says everything about its key: section, name, the flag that sets the
  * same value, how its text is parsed, where the value is stored (an offset
  * into the module's struct), its bounds, its default and where that

@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,6 +91,8 @@ void capture_stats_describe(const capture_stats *cs, json_t *o);
  * the interface), as members of reasons; returns the total. */
 uint64_t capture_drop_reasons(const capture_stats *cs, json_t *reasons);
 
+/* What the capture thread reads and how. The [capture] keys that set it
+ * are rows of capture/capture_config.c; the -r files are the sensor's. */
 typedef struct capture_config {
     const char **files; /* -r, in order; NULL when live */
     int nfiles;
@@ -99,6 +102,16 @@ typedef struct capture_config {
     source_live_opts live;
     decode_config decode;
 } capture_config;
+
+struct setting_key; /* base/setting.h */
+
+/* The rows of the [capture] keys capture_config holds, with offsets into
+ * it; *n is set to their number. Static storage. */
+const struct setting_key *capture_settings(size_t *n);
+
+/* Sets what no key sets (the live read timeout, the decoder's limits) in
+ * the capture_config at cfg; the rows' defaults come after. */
+void capture_config_init(void *cfg);
 
 typedef struct capture capture;
 

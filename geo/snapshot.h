@@ -43,12 +43,20 @@ typedef struct geo_party {
     const char *provider, *region, *sku, *tenant; /* GPU host details; NULL unknown */
 } geo_party;
 
+/* The tables of a snapshot; the [geo] keys that name them are rows of
+ * geo/snapshot_config.c. */
 typedef struct geo_snapshot_config {
     const char *const *dbs; /* .mmdb files in order; may be empty */
     int ndbs;
     const char *indicators_dir; /* NULL = no indicator tables */
     const char *inventory;      /* NULL = no inventory */
 } geo_snapshot_config;
+
+struct setting_key; /* base/setting.h */
+
+/* The rows of the [geo] keys, with offsets into geo_snapshot_config; *n
+ * is set to their number. Static storage. */
+const struct setting_key *geo_snapshot_settings(size_t *n);
 
 typedef struct geo_snapshot geo_snapshot;
 

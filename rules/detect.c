@@ -238,20 +238,6 @@ const detect_grade G_EGRESS = {"high", 40};
 const detect_grade G_STEPPING = {"high", 35};
 const detect_grade G_TIMEZONE = {"low", 10};
 
-/* The extra members of the alert; new reference. */
-static json_t *detect_extra(const detect_parts *p)
-{
-    json_t *x = json_object();
-
-    if (p->gpu_ip)
-        json_object_set_new(x, "gpu_host", detect_gpu_host(p->gpu_ip, p->gpu));
-    if (p->peer_ip)
-        json_object_set_new(x, "peer", detect_party(p->peer_ip, p->peer));
-    if (p->inter_ip)
-        json_object_set_new(x, "intermediary", detect_party(p->inter_ip, p->inter));
-    return x;
-}
-
 /* Host hash fields of the entity: the GPU host's own (with source
  * "behavior" when only the traffic says so), or the party's. */
 static const char *const *detect_fields(const detect_parts *p, const char **buf, char *asn,
@@ -294,15 +280,22 @@ void detect_alert_make(detect_alert *da, const detect_parts *p, const detect_vie
     a->evidence = json_array();
     if (item)
         json_array_append_new(a->evidence, detect_evidence(item, p->detail));
-    a->extra = detect_extra(p);
+    if (p->gpu_ip)
+        a->gpu_host = detect_gpu_host(p->gpu_ip, p->gpu);
+    if (p->peer_ip)
+        a->peer = detect_party(p->peer_ip, p->peer);
+    if (p->inter_ip)
+        a->intermediary = detect_party(p->inter_ip, p->inter);
     a->host = detect_fields(p, da->host, da->asn, sizeof(da->asn));
 }
 
 void detect_alert_done(detect_alert *da)
 {
     json_decref(da->a.evidence);
-    json_decref(da->a.extra);
-    da->a.evidence = da->a.extra = NULL;
+    json_decref(da->a.gpu_host);
+    json_decref(da->a.peer);
+    json_decref(da->a.intermediary);
+    da->a.evidence = da->a.gpu_host = da->a.peer = da->a.intermediary = NULL;
 }
 
 static void detect_make_view(detect_view *v, const flow *f, int end, const geo_party *src,

@@ -1,9 +1,11 @@
-/* detect_config.c -- the rules' [thresholds] keys (see detect_config.h).
+/* detect_config.c -- the rules' [countries] and [thresholds] keys (see
+ * detect_config.h).
  *
- * One row per key: its type, bounds and default, and `source`, where the
- * default comes from. docs/rules.md ("Thresholds and their sources") is
- * the same table for readers; tests/unit/test_config.c checks that every
- * row here has a source and that the two tables give the same defaults.
+ * One row per key: its type, bounds and default, and for a threshold
+ * `source`, where the default comes from. docs/rules.md ("Thresholds and
+ * their sources") is the same table for readers; tests/unit/test_config.c
+ * checks that every threshold here has a source and that the two tables
+ * give the same defaults.
  */
 #include "detect_config.h"
 
@@ -19,6 +21,21 @@
     .flags = flags_, .off = offsetof(detect_config, field_), .min = min_, .max = max_, .def = def_
 
 static const setting_key detect_rows[] = {
+    /* The countries the rules are about (the graph reads them too). */
+    {.section = "countries",
+     .name = "china",
+     .kind = SETTING_COUNTRIES,
+     .width = SETTING_W_INT,
+     .off = offsetof(detect_config, china),
+     .off_n = offsetof(detect_config, nchina),
+     .def = "CN"},
+    {.section = "countries",
+     .name = "relay",
+     .kind = SETTING_COUNTRIES,
+     .width = SETTING_W_INT,
+     .off = offsetof(detect_config, relay),
+     .off_n = offsetof(detect_config, nrelay),
+     .def = "HK,MO,SG,TW,JP,KR,MY"},
     {T("egress_bytes", SIZE, U64, 0, egress_bytes, 1, UINT64_MAX, "1GiB"),
      .source =
          "checkpoint sizes (parameters x 2 bytes in bf16, detection-notes.md): a 1.5B model (3.1 "

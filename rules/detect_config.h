@@ -1,17 +1,16 @@
-/* detect_config.h -- what the rules read, and the [thresholds] keys that
- * set it.
+/* detect_config.h -- what the rules read, and the [countries] and
+ * [thresholds] keys that set it.
  *
  * The rules' configuration is theirs: detect_config holds the country
  * lists and every rule's threshold (durations in microseconds), and
- * detect_settings() is its key table, one row per [thresholds] key with
- * its type, bounds, default and the source of that default
+ * detect_settings() is its key table, one row per key with its type,
+ * bounds, default and, for a threshold, the source of that default
  * (base/setting.h). app/config.c parses the INI file into the struct
  * through these rows and app/sensor.c hands the struct to detect_new();
  * a new threshold is a field here and a row in detect_config.c.
  *
- * Ownership: the country lists are borrowed. The [countries] keys are the
- * sensor's (the graph reads them too), so the table leaves china and relay
- * alone and app/sensor.c points them at the configuration's lists.
+ * Ownership: whoever fills the struct owns the country lists
+ * (app/config.c's config_free() frees them); detect_new() borrows it.
  */
 #ifndef LOOPHOLE_DETECT_CONFIG_H
 #define LOOPHOLE_DETECT_CONFIG_H

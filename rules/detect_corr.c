@@ -339,11 +339,9 @@ static void detect_leg(detect *d, event_queue *q, const detect_view *v, const ch
                                         "to the GPU host"
                                       : "inbound leg: interactive session into the intermediary",
                                   &ilen);
-    /* This leg's own party, for the alert the other leg raises. */
-    json_t *part = json_object();
-    json_object_set_new(part, out ? "gpu_host" : "peer",
-                        out ? detect_gpu_host(v->server_ip, v->server)
-                            : detect_party(v->client_ip, v->client));
+    /* This leg's own party, for the alert of a pair. */
+    json_t *part =
+        out ? detect_gpu_host(v->server_ip, v->server) : detect_party(v->client_ip, v->client);
     char *ptext = json_dumps(part, JSON_COMPACT);
     if (out)
         snprintf(summary, sizeof(summary),

@@ -120,7 +120,8 @@ typedef struct detect_alert {
 
 /* Fills da from p at packet time ts_us in windows of window_us. The
  * evidence array holds the flow of `item` with p->detail, or is empty
- * when item is NULL (the library splices the evidence it keeps). Release
+ * when item is NULL (the alert's evidence is then what the library keeps
+ * of its window). Release
  * with detect_alert_done(). */
 void detect_alert_make(detect_alert *da, const detect_parts *p, const detect_view *item,
                        uint64_t ts_us, uint64_t window_us);

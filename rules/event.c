@@ -239,14 +239,38 @@ static uint64_t event_ttl_s(uint64_t window_us)
     return window_us / 1000000u * 2 + 3600;
 }
 
-/* The alert part of the arguments (ALERT and alert_args in rules/lua/00_args.lua). */
-static int event_alert_args(event_queue *q, event_args *a, const event_alert *al, char **json)
+/* The members of the alert line only the sensor knows, each one JSON
+ * value (the line:<member> arguments; rules/lua/05_line.lua builds the
+ * line from them), freed by event_finish(). */
+typedef struct event_line {
+    char *text[6];
+    int n;
+} event_line;
+
+/* Adds the member `name` of the line: v serialised (a new reference,
+ * released here), or nothing when v is NULL. */
+static int event_line_arg(event_args *a, event_line *l, const char *name, json_t *v)
+{
+    char *text;
+
+    if (v == NULL)
+        return 0;
+    text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    json_decref(v);
+    if (text == NULL)
+        return -1;
+    l->text[l->n++] = text;
+    event_karg(a, name, text, strlen(text));
+    return 0;
+}
+
+/* The alert part of the arguments (ALERT, ALERT_OPT and alert_args in
+ * rules/lua/00_args.lua). */
+static int event_alert_args(event_queue *q, event_args *a, const event_alert *al, event_line *l)
 {
     char ts[40];
-    size_t len;
+    int rc = 0;
 
-    if ((*json = event_alert_json(al, q->ctx->sensor, &len)) == NULL)
-        return -1;
     event_kstr(a, "rule", al->rule);
     event_kstr(a, "severity", al->severity);
     event_ku64(a, "score", al->score > 0 ? (uint64_t)al->score : 0);
@@ -258,12 +282,18 @@ static int event_alert_args(event_queue *q, event_args *a, const event_alert *al
     event_ku64(a, "keep_s", q->ctx->alert_keep_s);
     event_str(a, "channel");
     event_fmt(a, "%salerts:live", q->ctx->prefix);
-    event_karg(a, "alert", *json, len);
+    rc |= event_line_arg(a, l, "line:sensor", wjson_cstring(q->ctx->sensor));
+    rc |= event_line_arg(a, l, "line:gpu_host", json_incref(al->gpu_host));
+    rc |= event_line_arg(a, l, "line:peer", json_incref(al->peer));
+    rc |= event_line_arg(a, l, "line:intermediary", json_incref(al->intermediary));
+    rc |= event_line_arg(a, l, "line:evidence",
+                         al->evidence ? json_incref(al->evidence) : json_array());
+    rc |= event_line_arg(a, l, "line:summary", wjson_cstring(al->summary));
     for (int i = 0; al->host && al->host[i] && al->host[i + 1]; i += 2) {
         event_fmt(a, "host:%s", al->host[i]);
         event_str(a, al->host[i + 1]);
     }
-    return 0;
+    return rc;
 }
 
 /* The optional evidence item of lh_observe, lh_sum and lh_hours. */
@@ -276,25 +306,25 @@ static void event_evidence(event_args *a, const char *item, size_t len)
 
 /* The alert part at the end of a call, with its ts and window. */
 static int event_tail(event_queue *q, event_args *a, const event_alert *alert, uint64_t ts_us,
-                      uint64_t window_us, char **json)
+                      uint64_t window_us, event_line *l)
 {
     event_alert al = *alert;
 
     al.ts_us = ts_us;
     al.window_us = window_us;
-    return event_alert_args(q, a, &al, json);
+    return event_alert_args(q, a, &al, l);
 }
 
-/* Pushes a call; frees the alert JSON. */
-static int event_finish(event_queue *q, event_args *a, int rc, char *json)
+/* Pushes a call; frees the line's members (l may be NULL). */
+static int event_finish(event_queue *q, event_args *a, int rc, event_line *l)
 {
-    if (rc < 0) {
+    if (rc == 0)
+        rc = event_push(q, a, EVENT_CALL);
+    else
         STAT_ADD(q->dropped, 1);
-        return -1;
-    }
-    rc = event_push(q, a, EVENT_CALL);
-    free(json);
-    return rc;
+    for (int i = 0; l && i < l->n; i++)
+        free(l->text[i]);
+    return rc < 0 ? -1 : 0;
 }
 
 static const char *event_alert_ip(const event_alert *al, const char *entity)
@@ -317,7 +347,7 @@ static void event_call(event_queue *q, event_args *a, const char *fn, const char
 int event_observe(event_queue *q, const event_observation *o)
 {
     event_args a;
-    char *json = NULL;
+    event_line line = {0};
     int rc = 0, alert = o->alert && o->threshold > 0;
 
     event_call(q, &a, "lh_observe", o->entity, o->alert, o->ts_us);
@@ -332,14 +362,14 @@ int event_observe(event_queue *q, const event_observation *o)
     if (o->need)
         event_kstr(&a, "need", o->need > 0 ? "1" : "0");
     if (alert)
-        rc = event_tail(q, &a, o->alert, o->ts_us, o->window_us, &json);
-    return event_finish(q, &a, rc, json);
+        rc = event_tail(q, &a, o->alert, o->ts_us, o->window_us, &line);
+    return event_finish(q, &a, rc, &line);
 }
 
 int event_sum_add(event_queue *q, const event_sum *s)
 {
     event_args a;
-    char *json = NULL;
+    event_line line = {0};
     int rc = 0, alert = s->alert && s->threshold > 0;
 
     event_call(q, &a, "lh_sum", s->entity, s->alert, s->ts_us);
@@ -355,14 +385,14 @@ int event_sum_add(event_queue *q, const event_sum *s)
     event_ku64(&a, "gate_window_us", s->gate_window_us ? s->gate_window_us : 1);
     event_evidence(&a, s->evidence, s->evidence_len);
     if (alert && rc == 0)
-        rc = event_tail(q, &a, s->alert, s->ts_us, s->window_us, &json);
-    return event_finish(q, &a, rc, json);
+        rc = event_tail(q, &a, s->alert, s->ts_us, s->window_us, &line);
+    return event_finish(q, &a, rc, &line);
 }
 
 int event_gate_add(event_queue *q, const event_gate *g)
 {
     event_args a;
-    char *json = NULL;
+    event_line line = {0};
     int rc = 0, alert = g->alert && g->threshold > 0;
 
     event_call(q, &a, "lh_gate", g->entity, g->alert, g->ts_us);
@@ -376,14 +406,14 @@ int event_gate_add(event_queue *q, const event_gate *g)
     event_ku64(&a, "sum_window_us", g->sum_window_us ? g->sum_window_us : 1);
     event_ku64(&a, "threshold", alert ? g->threshold : 0);
     if (alert)
-        rc = event_tail(q, &a, g->alert, g->ts_us, g->sum_window_us, &json);
-    return event_finish(q, &a, rc, json);
+        rc = event_tail(q, &a, g->alert, g->ts_us, g->sum_window_us, &line);
+    return event_finish(q, &a, rc, &line);
 }
 
 int event_leg_add(event_queue *q, const event_leg *l)
 {
     event_args a;
-    char *json = NULL;
+    event_line line = {0};
 
     event_call(q, &a, "lh_leg", l->entity, l->alert, l->ts_us);
     event_kstr(&a, "dir", l->dir);
@@ -397,14 +427,14 @@ int event_leg_add(event_queue *q, const event_leg *l)
     event_ku64(&a, "min_ratio_pct", l->min_ratio_pct);
     event_ku64(&a, "min_run", l->min_run);
     event_ku64(&a, "min_match", l->min_match);
-    int rc = event_tail(q, &a, l->alert, l->ts_us, l->window_us, &json);
-    return event_finish(q, &a, rc, json);
+    int rc = event_tail(q, &a, l->alert, l->ts_us, l->window_us, &line);
+    return event_finish(q, &a, rc, &line);
 }
 
 int event_hours_add(event_queue *q, const event_hours *h)
 {
     event_args a;
-    char *json = NULL;
+    event_line line = {0};
     int rc = 0, alert = h->alert && h->min_in > 0;
 
     event_call(q, &a, "lh_hours", h->entity, h->alert, h->ts_us);
@@ -423,20 +453,20 @@ int event_hours_add(event_queue *q, const event_hours *h)
         event_ku64(&a, "fit_shift_h", h->fit_shift_h);
     }
     if (alert)
-        rc = event_tail(q, &a, h->alert, h->ts_us, h->window_us, &json);
-    return event_finish(q, &a, rc, json);
+        rc = event_tail(q, &a, h->alert, h->ts_us, h->window_us, &line);
+    return event_finish(q, &a, rc, &line);
 }
 
 int event_raise(event_queue *q, const event_alert *al)
 {
     event_args a;
-    char *json = NULL;
+    event_line line = {0};
 
     event_call(q, &a, "lh_raise", al->ip, al, al->ts_us);
     event_ku64(&a, "window_us", al->window_us ? al->window_us : 1);
     event_ku64(&a, "ttl_s", event_ttl_s(al->window_us));
-    int rc = event_tail(q, &a, al, al->ts_us, al->window_us, &json);
-    return event_finish(q, &a, rc, json);
+    int rc = event_tail(q, &a, al, al->ts_us, al->window_us, &line);
+    return event_finish(q, &a, rc, &line);
 }
 
 /* XADD <prefix>flows [MAXLEN ~ N] * json LINE */
@@ -490,47 +520,6 @@ uint64_t event_queue_dropped(const event_queue *q)
     return STAT_GET(q->dropped);
 }
 
-/* Copies the members of extra into o, except the ones the library or the
- * event owns. */
-static void event_alert_extra(json_t *o, json_t *extra)
-{
-    const char *k;
-    json_t *v;
-
-    json_object_foreach(extra, k, v)
-    {
-        if (strcmp(k, "id") && strcmp(k, "score") && strcmp(k, "count") && !json_object_get(o, k))
-            json_object_set(o, k, v);
-    }
-}
-
-char *event_alert_json(const event_alert *a, const char *sensor, size_t *len)
-{
-    json_t *o = json_object(), *ent = json_object();
-    char *s;
-
-    json_object_set_new(o, "ts", wjson_time(a->ts_us));
-    json_object_set_new(o, "event_type", json_string("alert"));
-    json_object_set_new(o, "sensor", wjson_cstring(sensor));
-    json_object_set_new(o, "rule", wjson_cstring(a->rule));
-    json_object_set_new(o, "severity", wjson_cstring(a->severity));
-    json_object_set_new(ent, "role", wjson_cstring(a->role));
-    json_object_set_new(ent, "ip", wjson_cstring(a->ip));
-    json_object_set_new(o, "entity", ent);
-    if (a->extra && json_is_object(a->extra))
-        event_alert_extra(o, a->extra);
-    if (a->evidence && json_is_array(a->evidence))
-        json_object_set(o, "evidence", a->evidence);
-    else
-        json_object_set_new(o, "evidence", json_array());
-    json_object_set_new(o, "summary", wjson_cstring(a->summary));
-    s = json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT);
-    json_decref(o);
-    if (s)
-        *len = strlen(s);
-    return s;
-}
-
 const void *event_queue_peek(event_queue *q, size_t *len)
 {
     return ring_peek(q->ring, len, 0);
@@ -571,7 +560,8 @@ int event_decode(const void *buf, size_t len, event_view *v)
 int event_follow_add(event_queue *q, const event_follow *fo)
 {
     event_args a;
-    char starts[64 * 21], *json = NULL;
+    char starts[64 * 21];
+    event_line line = {0};
     size_t used = 0;
     int rc = 0, n = fo->nstarts < 64 ? fo->nstarts : 64;
 
@@ -589,14 +579,14 @@ int event_follow_add(event_queue *q, const event_follow *fo)
     event_ku64(&a, "ttl_s", event_ttl_s(fo->window_us));
     event_ku64(&a, "threshold", fo->alert ? fo->threshold : 0);
     if (fo->alert && fo->threshold > 0)
-        rc = event_tail(q, &a, fo->alert, fo->ts_us, fo->window_us, &json);
-    return event_finish(q, &a, rc, json);
+        rc = event_tail(q, &a, fo->alert, fo->ts_us, fo->window_us, &line);
+    return event_finish(q, &a, rc, &line);
 }
 
 int event_absent_add(event_queue *q, const event_absent *ab)
 {
     event_args a;
-    char *json = NULL;
+    event_line line = {0};
     int rc = 0;
 
     event_call(q, &a, "lh_absent", ab->entity, ab->alert, ab->ts_us);
@@ -607,8 +597,8 @@ int event_absent_add(event_queue *q, const event_absent *ab)
     event_ku64(&a, "window_us", ab->window_us ? ab->window_us : 1);
     event_ku64(&a, "ttl_s", event_ttl_s(ab->window_us));
     if (ab->alert)
-        rc = event_tail(q, &a, ab->alert, ab->ts_us, ab->window_us, &json);
-    return event_finish(q, &a, rc, json);
+        rc = event_tail(q, &a, ab->alert, ab->ts_us, ab->window_us, &line);
+    return event_finish(q, &a, rc, &line);
 }
 
 void event_queue_stats_describe(const event_queue *q, json_t *o)

@@ -57,16 +57,19 @@ event_queue *event_queue_new(const event_context *ctx, unsigned id, size_t bytes
 void event_queue_free(event_queue *q);
 
 /* An alert a rule decided on. Strings are borrowed; evidence (a JSON
- * array) and extra (an object whose members, such as gpu_host, peer,
- * intermediary, are copied into the alert) are borrowed and may be NULL.
- * host is NULL or a NULL-terminated list of name, value, name, value...
- * for lh:host:<ip> (gpu_source, provider, tenant, country, asn, as_org). */
+ * array of the sensor's own items) and the parties gpu_host, peer and
+ * intermediary (JSON objects) are borrowed and may be NULL (no item, no
+ * such party). The library builds the alert line from them
+ * (rules/lua/05_line.lua). host is NULL or a NULL-terminated list of
+ * name, value, name, value... for lh:host:<ip> (gpu_source, provider,
+ * tenant, country, asn, as_org). */
 typedef struct event_alert {
     const char *rule, *severity, *role, *ip, *summary;
     int score;          /* added to the entity's risk, capped at 100 */
     uint64_t ts_us;     /* packet time of the alert */
     uint64_t window_us; /* raised once per (rule, entity, window) */
-    json_t *evidence, *extra;
+    json_t *evidence;
+    json_t *gpu_host, *peer, *intermediary;
     const char *const *host;
 } event_alert;
 
@@ -84,8 +87,9 @@ typedef struct event_observation {
     uint32_t threshold; /* 0 = count only */
     const event_alert *alert;
     /* Optional evidence item (a JSON object, e.g. detect_evidence()),
-     * kept by the library per (entity, kind, window) and spliced into the
-     * alert it raises (send the alert's evidence empty then). NULL = none. */
+     * kept by the library per (entity, kind, window): the evidence of the
+     * alert it raises (send the alert's own evidence empty then). NULL =
+     * none. */
     const char *evidence;
     size_t evidence_len;
     /* Optional second condition of the alert: the window must also hold a
@@ -101,7 +105,7 @@ typedef struct event_observation {
  * otherwise only when member is in the entity's gate set gate_kind
  * (recorded with event_gate) of the gate window. Raised once per (rule,
  * entity, member, window) when the sum reaches threshold; the kept
- * evidence (the largest items by bytes) is spliced in. `fact` names what
+ * evidence (the largest items by bytes) is its evidence. `fact` names what
  * the bytes are (the flow record: both ends, the flow's and the record's
  * first packet); with the sensor name it is the identity the library adds
  * once, so a replay of the same capture adds nothing. */
@@ -132,8 +136,9 @@ typedef struct event_gate {
 
 /* One leg of a possible stepping stone through entity (lh_leg): dir "in"
  * or "out", leg a unique id of the flow, starts "t:pkts,..." ascending.
- * part is a JSON object holding this leg's party ("peer" or "gpu_host")
- * for an alert the other leg raises; item its evidence item. */
+ * part is this leg's party, a JSON object (the peer of an "in" leg, the
+ * GPU host of an "out" leg), lent to the alert of a pair when the inbound
+ * leg's alert lacks it; item its evidence item. */
 typedef struct event_leg {
     const char *entity, *dir, *leg, *starts, *part, *item;
     uint64_t ts_us, window_us, delta_us;
@@ -183,10 +188,6 @@ uint64_t event_queue_dropped(const event_queue *q);
 
 /* Describes the queue's drops into o as events_dropped (base/counters.h). */
 void event_queue_stats_describe(const event_queue *q, json_t *o);
-
-/* The alert line without id and score (the library adds them), as a
- * malloc'ed compact JSON object the caller frees. Exported for tests. */
-char *event_alert_json(const event_alert *a, const char *sensor, size_t *len);
 
 /* Writer side: the oldest event or NULL when none is queued (never
  * waits); release it after use. */

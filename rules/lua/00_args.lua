@@ -8,8 +8,8 @@ facts of the window folded into the stored alert (10_alert.lua,
 
 The library is one Lua chunk: CMake concatenates the files of rules/lua/ in
 the order of their names into build/generated/functions.lua. This file
-holds what every function shares (the argument checking); 10_alert.lua the
-alert; each further file one library function or a family of them, with
+holds what every function shares (the argument checking); 05_line.lua the
+alert line; 10_alert.lua the alert; each further file one library function or a family of them, with
 its keys, its ARGS row and its registration, so a new rule's Lua is one
 new file.
 
@@ -53,8 +53,9 @@ tag puts every key of one entity in one Redis Cluster slot):
                                 w, b, sub, evkey, early), the facts
                                 recorded (events); once published, first =
                                 the first line, json = the alert as it
-                                stands, sev/add/idscore = severity, score
-                                and id of the latest published line; dedup
+                                stands, sev/add = severity and score
+                                added, id/score = the id and score of the
+                                latest published line; dedup
                                 of (rule, entity, window)  (TTL ttl_s; once
                                 published, the larger of ttl_s and keep_s)
   K:alert:...:f:<sev>, :fj  the window's facts, at most FACTS_KEPT bodies
@@ -76,8 +77,9 @@ of alerts. The writer sends it (redis/writer.c); lh_risk adds the score
 and the live channel, once per alert id; it answers the finished line) and
 lh_host (the host hash). Each step keys its once-only mark by the alert id
 in its own slot ({<key>}:id:<alert id>, TTL ttl_s), so a resent step
-changes nothing. The line is the one a single server writes: the same
-head, the score from lh_risk, the same tail. docs/redis-schema.md.
+changes nothing. The line is the one a single server writes: lh_risk
+builds it with alert_line() (05_line.lua) from the members lh_settle
+passes and the score it gives. docs/redis-schema.md.
 
 Exactly once. A fact is named by what it describes (fact() in
 10_alert.lua), so a call sent again after a broken connection, or a
@@ -96,15 +98,16 @@ kind, window[, member]) are kept in a sorted set, at most EVIDENCE_MAX:
 by packet time (the earliest) for counts and time profiles, by bytes (the
 largest) for sums, so the kept items do not depend on arrival order either
 (the set always holds the EVIDENCE_MAX smallest scores, ties by bytes).
-When an alert is published, the kept items are spliced into its
-"evidence" array; the sensor sends that array empty in that case. Items are checked
+When an alert is published, the kept items are its "evidence" member
+(05_line.lua); the sensor sends its own evidence empty in that case. Items are checked
 to be JSON objects without raw line breaks before they are stored.
   K:evd:<kind>:<W>:<b>[:<member>]  zset  item -> ts_us or -bytes   (TTL ttl_s)
 
 Arguments. After KEYS, the ARGV of every call is name, value pairs, in
 any order. ARGS declares the names of each function (each file adds its rows): `req` must be
-there, `opt` may be, and `alert` says whether the alert part (ALERT, plus
-`host:<field>` pairs for the host hash) is required, optional or absent.
+there, `opt` may be, and `alert` says whether the alert part (ALERT, the
+parties of ALERT_OPT, and `host:<field>` pairs for the host hash) is
+required, optional or absent.
 A call with an undeclared, repeated or missing name fails, and so does a
 function that reads a name it does not declare, so the call builders of
 rules/event.c and this file cannot drift apart unnoticed: lh_args returns
@@ -117,7 +120,7 @@ earliest due time, which the writer keeps: redis/settle.h); of lh_settle:
 { next due time, { alert_json, or lh_risk step, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 8'
+local VERSION = 'loophole-functions 9'
 local EVIDENCE_MAX = 16 -- interface.md section 2: an alert's evidence holds up to 16 items
 
 local function n(s, what)
@@ -130,10 +133,14 @@ local function fmt(v) return string.format('%.0f', v) end
 
 -- The alert part (event_alert_args in rules/event.c): rule, severity,
 -- score (added to the entity's risk), ip and role of the entity, ts (packet
--- time as RFC 3339 text), maxlen of the stream, channel, alert (the JSON
--- object the sensor built), and host:<field> pairs.
+-- time as RFC 3339 text), maxlen of the stream, keep_s, channel, the
+-- members of the alert line only the sensor knows, line:<member> (each a
+-- JSON value as the sensor serialised it: sensor and summary strings, the
+-- evidence array of its own items, the parties; 05_line.lua builds the
+-- line), and host:<field> pairs. ALERT_OPT: the parties an alert may name.
 local ALERT = { 'rule', 'severity', 'score', 'ip', 'role', 'ts', 'maxlen', 'keep_s', 'channel',
-                'alert' }
+                'line:sensor', 'line:evidence', 'line:summary' }
+local ALERT_OPT = { 'line:gpu_host', 'line:peer', 'line:intermediary' }
 
 -- Each function's file adds its row: ARGS.lh_<name> = { req, opt, alert }.
 local ARGS = {}
@@ -146,6 +153,7 @@ local function declared(spec)
     for _, k in ipairs(spec.req) do spec.names[k] = true end
     for _, k in ipairs(spec.opt) do spec.names[k] = true end
     for _, k in ipairs(ALERT) do spec.names[k] = true end
+    for _, k in ipairs(ALERT_OPT) do spec.names[k] = true end
   end
   return spec.names
 end
@@ -171,9 +179,10 @@ local function args(fn, argv)
   for _, k in ipairs(spec.req) do
     if a[k] == nil then error('ERR loophole: ' .. fn .. ': argument ' .. k .. ' missing') end
   end
-  local parts = 0
+  local parts, party = 0, false
   for _, k in ipairs(ALERT) do if a[k] ~= nil then parts = parts + 1 end end
-  if (spec.alert == 'req' or parts > 0) and parts < #ALERT then
+  for _, k in ipairs(ALERT_OPT) do if a[k] ~= nil then party = true end end
+  if (spec.alert == 'req' or parts > 0 or party) and parts < #ALERT then
     error('ERR loophole: ' .. fn .. ': the alert part is incomplete')
   end
   rawset(a, 'host', host)
@@ -183,15 +192,32 @@ local function args(fn, argv)
   end })
 end
 
--- The alert part of a call's arguments.
+-- A JSON value of the alert line as the sensor serialised it: one line,
+-- opened by `open` and closed by `close` (05_line.lua joins it as it is).
+local function line_value(v, open, close, what)
+  if v == 'null' and open == '"' then return v end -- a summary the sensor lacks
+  if v == nil or string.sub(v, 1, 1) ~= open or string.sub(v, -1) ~= close or #v < 2 or
+     string.find(v, '[\r\n]') then
+    error('ERR loophole: ' .. what .. ' must be a JSON ' .. (open == '"' and 'string' or
+          open == '[' and 'array' or 'object'))
+  end
+  return v
+end
+
+-- The alert part of a call's arguments; line holds the members of the
+-- alert line the sensor sent (own: the inside of its evidence array).
 local function alert_args(c)
-  local a = {
+  local line = {
+    sensor = line_value(c['line:sensor'], '"', '"', 'line:sensor'),
+    summary = line_value(c['line:summary'], '"', '"', 'line:summary'),
+    own = string.sub(line_value(c['line:evidence'], '[', ']', 'line:evidence'), 2, -2),
+  }
+  for _, k in ipairs(ALERT_OPT) do
+    if c[k] ~= nil then line[string.sub(k, 6)] = line_value(c[k], '{', '}', k) end
+  end
+  return {
     rule = c.rule, severity = c.severity, score_add = n(c.score, 'score'), ip = c.ip,
-    role = c.role, ts = c.ts, maxlen = c.maxlen, channel = c.channel, json = c.alert,
+    role = c.role, ts = c.ts, maxlen = c.maxlen, channel = c.channel, line = line,
     host = c.host, keep = n(c.keep_s, 'keep_s'),
   }
-  if a.json == nil or string.sub(a.json, 1, 1) ~= '{' or string.sub(a.json, -1) ~= '}' then
-    error('ERR loophole: the alert must be a JSON object')
-  end
-  return a
 end

@@ -33,22 +33,6 @@ local function host_update(key, a, score)
   redis.call('HSET', key, unpack(args))
 end
 
--- The last position of plain text pat in s, or nil.
-local function find_last(s, pat)
-  local pos, last = 1, nil
-  while true do
-    local at = string.find(s, pat, pos, true)
-    if not at then return last end
-    last, pos = at, at + 1
-  end
-end
-
--- ',"evidence":[' cannot occur inside a JSON string (a quote there is
--- escaped), and the top-level array comes after every object member that
--- could hold such an array (event_alert_json writes only the summary, a
--- string, after it), so its last occurrence is the one.
-local EVIDENCE_AT = ',"evidence":['
-
 -- Checks that an item from the caller is one JSON object on one line.
 local function check_object(item, what)
   if item == nil or string.sub(item, 1, 1) ~= '{' or string.sub(item, -1) ~= '}' or
@@ -58,23 +42,6 @@ local function check_object(item, what)
   local ok, v = pcall(cjson.decode, item)
   if not ok or type(v) ~= 'table' then error('ERR loophole: ' .. what .. ' must be a JSON object') end
   return v
-end
-
-local PART_KEYS = { gpu_host = 1, peer = 1 }
-
--- Splices the members of part (a checked object text of PART_KEYS only)
--- before the evidence array, unless the alert has them already.
-local function splice_part(json, part)
-  local v = check_object(part, 'a leg part')
-  local alert = cjson.decode(json)
-  for k, _ in pairs(v) do
-    if not PART_KEYS[k] then error('ERR loophole: a leg part may hold gpu_host and peer only') end
-    if alert[k] ~= nil then return json end
-  end
-  local inner = string.sub(part, 2, -2)
-  local at = find_last(json, EVIDENCE_AT)
-  if inner == '' or not at then return json end
-  return string.sub(json, 1, at - 1) .. ',' .. inner .. string.sub(json, at)
 end
 
 -- Keeps item in the evidence set evkey: the EVIDENCE_MAX lowest scores.
@@ -110,8 +77,15 @@ end
 
 local function candidate(keys, w, b, ttl, a, items, sub)
   local ckey = cand_key(keys, a, w, b, sub)
-  local ok, j = pcall(cjson.decode, a.json)
-  if not ok or type(j) ~= 'table' then return end
+  local j = {}
+  for _, k in ipairs({ 'peer', 'intermediary', 'evidence' }) do
+    local text = k == 'evidence' and '[' .. a.line.own .. ']' or a.line[k]
+    if text then
+      local ok, v = pcall(cjson.decode, text)
+      if not ok or type(v) ~= 'table' then return end
+      j[k] = v
+    end
+  end
   local args = {}
   for _, part in ipairs({ 'peer', 'intermediary' }) do
     if type(j[part]) == 'table' and type(j[part].ip) == 'string' then
@@ -181,47 +155,10 @@ local SEVERITIES = { 'critical', 'high', 'medium', 'low' } -- highest first
 local FACTS_KEPT = EVIDENCE_MAX
 
 
--- The position of the bracket that closes the array or object opened
--- right before position i of JSON text s (strings skipped), or nil.
-local function json_close(s, i)
-  local depth, in_str = 1, false
-  while i <= #s do
-    local c = string.sub(s, i, i)
-    if in_str then
-      if c == '\\' then i = i + 1 elseif c == '"' then in_str = false end
-    elseif c == '"' then
-      in_str = true
-    elseif c == '[' or c == '{' then
-      depth = depth + 1
-    elseif c == ']' or c == '}' then
-      depth = depth - 1
-      if depth == 0 then return i end
-    end
-    i = i + 1
-  end
-  return nil
-end
-
--- The alert text of `a` with opt.parts spliced, cut around its top-level
--- evidence array: the text through '"evidence":[', the sensor's own items
--- ('' when none), and the text after the array's ']' up to the final '}'.
-local function alert_cut(a, opt)
-  local json = a.json
-  for _, p in ipairs(opt.parts or {}) do json = splice_part(json, p) end
-  local at = find_last(json, EVIDENCE_AT)
-  local close = at and json_close(json, at + #EVIDENCE_AT)
-  if not close then error('ERR loophole: the alert has no evidence array') end
-  at = at + #EVIDENCE_AT
-  return string.sub(json, 1, at - 1), string.sub(json, at, close - 1), string.sub(json, close + 1, -2)
-end
-
--- The evidence of an alert: opt.items, then the kept set opt.evkey (the
--- earliest or largest) and the sensor's own items, else the alert's own
-
 --[[
 Facts and settling (docs/rules-correlation.md, "Settling"). An event that
 may raise an alert does not publish it. It records a fact of its (rule,
-entity, window[, sub]) -- the alert the sensor built for it, with its
+entity, window[, sub]) -- the alert the sensor sent for it, with its
 packet time -- and marks the window pending in K:pend, due at a packet
 time (the window's end, or for lh_raise the fact's own time). The sensor
 that sent the event remembers the entity key and calls lh_settle once
@@ -251,7 +188,7 @@ stored alert.
                                                                    (TTL 1 h)
 ]]
 
-local CHECK = {} -- fn -> function(keys, chk): the window qualifies, extra (or nil)
+local CHECK = {} -- fn -> function(keys, chk): the window qualifies, its figures (or nil)
 
 local function alert_key(keys, rule, w, b, sub)
   local dkey = keys[1] .. ':alert:' .. rule .. ':' .. fmt(w) .. ':' .. fmt(b)
@@ -280,23 +217,28 @@ local function pend(keys, dkey, due, early, ttl)
   redis.call('EXPIRE', pkey, ttl)
 end
 
--- Records one fact of the alert of `a` in window (w, b). opt: sub, evkey
--- (the window's kept evidence), items (evidence items besides the
--- alert's own), parts (JSON parts to splice), ts (the fact's packet time,
--- us), chk (the window's check, CHECK[chk.fn]), q (false: the fact does
--- not name the alert by itself), span (lh_absent: the windows that must
--- stay unmarked), due (packet time the window may be settled at; default
--- its end), early (settle first at the earliest fact's time). Returns the
--- settle hint when the fact is new or its window still pending, else nil,
--- and whether the fact is new.
-local function fact(keys, w, b, ttl, a, extra, opt)
+-- Records one fact of the alert of `a` in window (w, b), with the fact's
+-- own figures (nil, or { name, number text } pairs: 05_line.lua). opt:
+-- sub, evkey (the window's kept evidence), items (evidence items besides
+-- the alert's own), lent (parties another fact lends the line: { name,
+-- party } pairs), ts (the fact's packet time, us), chk (the window's
+-- check, CHECK[chk.fn]), q (false: the fact does not name the alert by
+-- itself), span (lh_absent: the windows that must stay unmarked), due
+-- (packet time the window may be settled at; default its end), early
+-- (settle first at the earliest fact's time). Returns the settle hint
+-- when the fact is new or its window still pending, else nil, and whether
+-- the fact is new.
+local function fact(keys, w, b, ttl, a, figures, opt)
   local dkey = alert_key(keys, a.rule, w, b, opt.sub)
   candidate(keys, w, b, ttl, a, opt.items, opt.sub)
-  local pre, own, post = alert_cut(a, opt)
   local items = opt.items or {}
-  local id = string.sub(redis.sha1hex(fmt(opt.ts) .. '\0' .. pre .. '\0' .. own .. '\0' .. post ..
-                                      '\0' .. extra .. '\0' .. table.concat(items, '\0') ..
-                                      '\0' .. (opt.q == false and 'n' or 'q')), 1, 24)
+  local f = { t = fmt(opt.ts), ts = a.ts, rule = a.rule, sev = a.severity, add = a.score_add,
+              ip = a.ip, role = a.role, maxlen = a.maxlen, channel = a.channel, host = a.host,
+              line = a.line, lent = opt.lent, figures = figures, items = items,
+              q = opt.q ~= false, span = opt.span }
+  local id = string.sub(redis.sha1hex(fmt(opt.ts) .. '\0' .. line_ident(f, figures) .. '\0' ..
+                                      table.concat(items, '\0') .. '\0' ..
+                                      (opt.q == false and 'n' or 'q')), 1, 24)
   local keep = math.max(ttl, a.keep)
   -- every fact id is remembered, the bodies of the earliest FACTS_KEPT only
   local seen = redis.call('SADD', dkey .. ':fids', id) == 0
@@ -319,11 +261,7 @@ local function fact(keys, w, b, ttl, a, extra, opt)
       redis.call('ZREMRANGEBYRANK', fz, kept, -1)
     end
     if redis.call('ZSCORE', fz, id) then
-      redis.call('HSET', dkey .. ':fj', id, cjson.encode({
-        t = fmt(opt.ts), ts = a.ts, rule = a.rule, sev = a.severity, add = a.score_add,
-        ip = a.ip, role = a.role, maxlen = a.maxlen, channel = a.channel, host = a.host,
-        pre = pre, own = own, post = post, extra = extra, items = items, q = true,
-        span = opt.span }))
+      redis.call('HSET', dkey .. ':fj', id, cjson.encode(f))
       redis.call('EXPIRE', dkey .. ':fj', ttl)
     end
     redis.call('EXPIRE', fz, ttl)
@@ -360,7 +298,7 @@ local function settle_items(evkey, facts, base, upto)
   local items = {}
   if evkey ~= '' then
     for _, it in ipairs(redis.call('ZRANGE', evkey, 0, EVIDENCE_MAX - 1)) do items[#items + 1] = it end
-    if base.own ~= '' then items[#items + 1] = base.own end
+    if base.line.own ~= '' then items[#items + 1] = base.line.own end
     return items
   end
   table.sort(facts, function(x, y)
@@ -373,7 +311,7 @@ local function settle_items(evkey, facts, base, upto)
     if tonumber(f.rec.t) > upto then break end
     local chunks = {}
     for _, it in ipairs(f.rec.items or {}) do chunks[#chunks + 1] = it end
-    if f.rec.own ~= '' then chunks[#chunks + 1] = f.rec.own end
+    if f.rec.line.own ~= '' then chunks[#chunks + 1] = f.rec.line.own end
     for _, it in ipairs(chunks) do
       if #items < EVIDENCE_MAX and not seen[it] then
         seen[it] = true
@@ -384,12 +322,13 @@ local function settle_items(evkey, facts, base, upto)
   return items
 end
 
--- Cluster: the next step (lh_risk) of a line.
-local function raise_next(k, id, add, head, tail, base, cand)
+-- Cluster: the next step (lh_risk) of a line; `line` holds what
+-- alert_line() needs besides the score, which lh_risk adds.
+local function raise_next(k, id, add, line, base, cand)
   local p = prefix_of(k)
   local call = { 'FCALL', 'lh_risk', '1', p .. 'risk', id, base.ip, fmt(add), fmt(base.ttl),
-                 head, tail, p .. 'alerts', base.channel, base.maxlen, base.rule, base.sev,
-                 p .. 'host:' .. base.ip, base.role, base.ts, cand }
+                 cjson.encode(line), p .. 'alerts', base.channel, base.maxlen, base.rule,
+                 base.sev, p .. 'host:' .. base.ip, base.role, base.ts, cand }
   for _, h in ipairs(base.host or {}) do call[#call + 1] = h[1]; call[#call + 1] = h[2] end
   return call
 end
@@ -399,10 +338,10 @@ end
 -- or in a cluster its lh_risk step) or updates the stored alert.
 local function settle_window(keys, dkey, cut, out)
   local h = redis.call('HMGET', dkey, 'chk', 'w', 'b', 'sub', 'evkey', 'early', 'sev', 'add',
-                       'events', 'idscore', 'ttl', 'first')
+                       'events', 'id', 'ttl', 'first', 'score')
   if not h[1] then return end
   local chk = cjson.decode(h[1])
-  local ok, wextra = CHECK[chk.fn](keys, chk)
+  local ok, wfigures = CHECK[chk.fn](keys, chk)
   if not ok then return end
   local base, facts = nil, {}
   for _, sev in ipairs(SEVERITIES) do
@@ -426,14 +365,13 @@ local function settle_window(keys, dkey, cut, out)
   -- whichever settle publishes it); the stored alert all of them so far
   local upto = (h[6] == '1' and not fold) and tonumber(base.t) or cut
   local items = settle_items(h[5], facts, base, upto)
-  local extra = wextra or base.extra
-  local body = base.pre .. table.concat(items, ',') .. ']' .. base.post
+  local figures = wfigures or base.figures
   local events = tonumber(h[9]) or 1
   local cand = cand_key(keys, { rule = base.rule, ip = base.ip }, w, b, sub)
   if fold then
-    local json = body .. (h[10] or '') .. extra
-    if events > 1 then json = json .. ',"events":' .. fmt(events) end
-    redis.call('HSET', dkey, 'json', json .. '}')
+    local json = alert_line(base, items, { id = h[10], score = h[13], figures = figures,
+                                          events = events > 1 and fmt(events) or nil })
+    redis.call('HSET', dkey, 'json', json)
     return
   end
   local add = math.max(0, base.add)
@@ -445,18 +383,20 @@ local function settle_window(keys, dkey, cut, out)
   end
   if #keys == 1 then
     -- the line is finished by lh_risk, which adds `add` to the risk
-    local head = body .. ',"id":"' .. id .. '","score":'
-    out[#out + 1] = raise_next(keys[1], id, add, head, extra .. '}', base, cand)
-    redis.call('HSET', dkey, 'json', head .. fmt(add) .. extra .. '}', 'sev', base.sev,
-               'add', fmt(math.max(0, base.add)), 'idscore', ',"id":"' .. id .. '","score":' .. fmt(add))
+    local line = { f = { ts = base.ts, rule = base.rule, sev = base.sev, role = base.role,
+                         ip = base.ip, line = base.line, lent = base.lent },
+                   items = items, id = id, figures = figures }
+    out[#out + 1] = raise_next(keys[1], id, add, line, base, cand)
+    redis.call('HSET', dkey, 'json', alert_line(base, items, { id = id, score = fmt(add),
+               figures = figures }), 'sev', base.sev, 'add', fmt(math.max(0, base.add)),
+               'id', id, 'score', fmt(add))
     return
   end
   local old = tonumber(redis.call('ZSCORE', keys[3], base.ip) or '0') or 0
   local score = math.min(100, old + add)
-  local idscore = ',"id":"' .. id .. '","score":' .. fmt(score)
-  local line = body .. idscore .. extra .. '}'
+  local line = alert_line(base, items, { id = id, score = fmt(score), figures = figures })
   redis.call('HSET', dkey, 'json', line, 'sev', base.sev, 'add', fmt(math.max(0, base.add)),
-             'idscore', idscore)
+             'id', id, 'score', fmt(score))
   if not h[12] then redis.call('HSET', dkey, 'first', line) end
   local a = { ip = base.ip, role = base.role, rule = base.rule, ts = base.ts, host = base.host or {},
               maxlen = base.maxlen, channel = base.channel, severity = base.sev }

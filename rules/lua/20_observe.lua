@@ -51,7 +51,7 @@ local function observe(keys, argv)
   local hints = {}
   if threshold > 0 then
     local chk = { fn = 'observe', key = key, mode = mode, thr = threshold, nkey = nkey }
-    hints[1] = fact(keys, w, b, ttl, alert_args(ca), '',
+    hints[1] = fact(keys, w, b, ttl, alert_args(ca), nil,
                     { evkey = evkey, ts = ts, chk = chk, q = need ~= '0' })
   end
   return { count, hints }
@@ -69,7 +69,7 @@ CHECK.observe = function(_, c)
   end
   if count < c.thr then return false end
   if c.nkey and redis.call('EXISTS', c.nkey) == 0 then return false end
-  return true, ',"count":' .. fmt(count)
+  return true, { { 'count', fmt(count) } }
 end
 
 redis.register_function('lh_observe', observe)

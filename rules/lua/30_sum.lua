@@ -64,7 +64,7 @@ local function sum_fn(keys, argv)
       local gb = window(b * w, gate_w)
       chk.gkey = keys[1] .. ':obs:' .. gate_kind .. ':' .. fmt(gate_w) .. ':' .. fmt(gb)
     end
-    hints[1] = fact(keys, w, b, ttl, alert_args(ca), '',
+    hints[1] = fact(keys, w, b, ttl, alert_args(ca), nil,
                     { sub = member, evkey = evkey, ts = ts, chk = chk })
   end
   return { total, hints }
@@ -77,7 +77,7 @@ CHECK.sum = function(_, c)
   local total = tonumber(h[1]) or 0
   if total < c.thr then return false end
   if h[2] ~= '1' and not (c.gkey and redis.call('ZSCORE', c.gkey, c.member)) then return false end
-  return true, ',"bytes":' .. fmt(total)
+  return true, { { 'bytes', fmt(total) } }
 end
 
 -- FCALL lh_gate 4 K host risk alerts, by name: ev ts_us kind member window_us ttl_s

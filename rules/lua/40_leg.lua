@@ -5,8 +5,9 @@ it) or "out" (a control session from it to a GPU host), per bucket of the
 first and of the last start. A leg is matched against every stored leg of
 the other direction in the same buckets with the same (in, out) argument
 order whatever arrived first (Zhang and Paxson 2000, detection-notes.md).
-Each leg stores a JSON part (its own party: "peer" for in, "gpu_host" for
-out) spliced into the alert raised by the other leg, and its evidence item.
+Each leg stores its party (the peer of an inbound leg, the GPU host of an
+outbound one), lent to the line of the pair when the inbound leg's alert
+does not name that party itself (05_line.lua), and its evidence item.
   K:leg:<dir>:<W>:<b>  K:legp:<dir>:<W>:<b>  K:lege:<dir>:<W>:<b>  K:lega:<dir>:<W>:<b>
                       hash  leg id -> starts / part / item / its alert (TTL ttl_s)
 ]]
@@ -56,7 +57,7 @@ end
 -- periods, min_run of them come back to back, and the packet counts of at
 -- least half of them agree. Each matching pair is a fact of the
 -- intermediary's hour (fact() in 10_alert.lua): the inbound leg's alert
--- with the outbound leg's part and both evidence items. Returns { best
+-- with the outbound leg's party and both evidence items. Returns { best
 -- coincidences, { settle hint } }.
 local function leg_fn(keys, argv)
   local ca = args('lh_leg', argv)
@@ -68,13 +69,13 @@ local function leg_fn(keys, argv)
   if dir ~= 'in' and dir ~= 'out' then error('ERR loophole: dir must be in or out') end
   local other = dir == 'in' and 'out' or 'in'
   local mine = leg_parse(text)
-  check_object(part, 'a leg part')
+  check_object(part, 'a leg\'s party')
   check_object(item, 'an evidence item')
   local buckets = { window(mine[1].t, w) }
   local last = window(mine[#mine].t, w)
   if last ~= buckets[1] then buckets[2] = last end
   local a = alert_args(ca)
-  local own = cjson.encode({ json = a.json, ts = a.ts, t = ca.ts_us })
+  local own = cjson.encode({ line = a.line, ts = a.ts, t = ca.ts_us })
   local best, hints, paired = 0, {}, {}
   for _, b in ipairs(buckets) do
     local sfx = ':' .. fmt(w) .. ':' .. fmt(b)
@@ -95,23 +96,27 @@ local function leg_fn(keys, argv)
       if not paired[oleg] and (dir == 'in' or redis.call('HEXISTS', keys[1] .. ':lega:' .. other .. sfx, oleg) == 1) and coinc >= min_match and coinc * 100 > min_ratio * on and
          run >= min_run and agree * 2 >= coinc then
         -- one fact per pair, in the earliest bucket both legs share, built
-        -- from the inbound leg's alert with both legs' parts, so it is the
+        -- from the inbound leg's alert with both legs' parties, so it is the
         -- same whichever leg ended first
         paired[oleg] = true
         local opart = redis.call('HGET', keys[1] .. ':legp:' .. other .. sfx, oleg)
         local oitem = redis.call('HGET', keys[1] .. ':lege:' .. other .. sfx, oleg)
         local oalert = redis.call('HGET', keys[1] .. ':lega:' .. other .. sfx, oleg)
-        local inl, parts, items = cjson.decode(own), { part, opart }, { item, oitem }
+        local inl, parties, items = cjson.decode(own), { part, opart }, { item, oitem }
         if dir == 'out' then
-          inl, parts, items = cjson.decode(oalert), { opart, part }, { oitem, item }
+          inl, parties, items = cjson.decode(oalert), { opart, part }, { oitem, item }
         end
         local pa = {}
         for key, v in pairs(a) do pa[key] = v end
-        pa.json, pa.ts = inl.json, inl.ts
-        local extra = ',"coincidences":' .. fmt(coinc) .. ',"on_periods":' .. fmt(on) ..
-                      ',"back_to_back":' .. fmt(run) .. ',"packets_agree":' .. fmt(agree)
-        local hint = fact(keys, w, b, ttl, pa, extra,
-                          { items = items, parts = parts, ts = n(inl.t, 'ts_us') })
+        pa.line, pa.ts = inl.line, inl.ts
+        local lent = {}
+        for i, name in ipairs({ 'peer', 'gpu_host' }) do
+          if not pa.line[name] then lent[#lent + 1] = { name, parties[i] } end
+        end
+        local figures = { { 'coincidences', fmt(coinc) }, { 'on_periods', fmt(on) },
+                          { 'back_to_back', fmt(run) }, { 'packets_agree', fmt(agree) } }
+        local hint = fact(keys, w, b, ttl, pa, figures,
+                          { items = items, lent = lent, ts = n(inl.t, 'ts_us') })
         if hint then hints[1] = hint end
       end
     end

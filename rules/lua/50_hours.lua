@@ -93,7 +93,7 @@ local function hours_fn(keys, argv)
   local cin = hours_eval(chk)
   local hints = {}
   if min_in > 0 then
-    hints[1] = fact(keys, w, b, ttl, alert_args(ca), '',
+    hints[1] = fact(keys, w, b, ttl, alert_args(ca), nil,
                     { evkey = evkey, ts = ts, chk = chk, q = inside })
   end
   return { cin, hints }
@@ -102,10 +102,10 @@ end
 CHECK.hours = function(_, c)
   local cin, total, days, best, fits = hours_eval(c)
   if not (cin >= c.min_in and days >= c.min_days and fits) then return false end
-  local extra = ',"sessions_in_profile":' .. fmt(cin) .. ',"sessions":' .. fmt(total) ..
-                ',"days":' .. fmt(days)
-  if c.margin then extra = extra .. ',"best_neighbour_in_profile":' .. fmt(best) end
-  return true, extra
+  local figures = { { 'sessions_in_profile', fmt(cin) }, { 'sessions', fmt(total) },
+                   { 'days', fmt(days) } }
+  if c.margin then figures[#figures + 1] = { 'best_neighbour_in_profile', fmt(best) } end
+  return true, figures
 end
 
 redis.register_function('lh_hours', hours_fn)

@@ -10,17 +10,19 @@ ARGS.lh_raise = { req = { 'ev', 'ts_us', 'window_us', 'ttl_s' }, opt = {}, alert
 local function raise_fn(keys, argv)
   local ca = args('lh_raise', argv)
   local ts, w, ttl = n(ca.ts_us, 'ts_us'), n(ca.window_us, 'window_us'), n(ca.ttl_s, 'ttl_s')
-  local hint, fresh = fact(keys, w, window(ts, w), ttl, alert_args(ca), '', { ts = ts, early = true })
+  local hint, fresh = fact(keys, w, window(ts, w), ttl, alert_args(ca), nil, { ts = ts, early = true })
   return { fresh and 1 or 0, { hint } }
 end
 
 -- The three steps below take positional arguments: the library builds
 -- them (raise_next, risk_fn) and the writer only forwards them, so no call
 -- builder of rules/event.c, and no ARGS entry, stands for them.
--- FCALL lh_risk 1 <prefix>risk  id ip score_add ttl_s head tail alerts_key
+-- FCALL lh_risk 1 <prefix>risk  id ip score_add ttl_s line alerts_key
 --       channel maxlen rule severity host_key role ts cand [host field/value...]
 -- Cluster step 2 (see the top): adds score_add to the ip's risk once per
--- alert id, and answers the steps lh_emit and lh_host with the score.
+-- alert id, and answers the steps lh_emit, with the line alert_line()
+-- makes of `line` (JSON: f, items, id, figures) and the score, and
+-- lh_host with the score.
 local function risk_fn(keys, argv)
   local id, ip, add, ttl = argv[1], argv[2], n(argv[3], 'score'), n(argv[4], 'ttl_s')
   local mark = step_mark(keys[1], id)
@@ -31,10 +33,12 @@ local function risk_fn(keys, argv)
     redis.call('ZADD', keys[1], score, ip)
     redis.call('SET', mark, fmt(score), 'EX', ttl)
   end
-  local emit = { 'FCALL', 'lh_emit', '1', argv[7], id, argv[4], argv[5] .. fmt(score) .. argv[6],
-                 argv[8], argv[9], argv[10], argv[11], ip, argv[15] }
-  local host = { 'FCALL', 'lh_host', '1', argv[12], fmt(score), argv[13], argv[10], argv[14] }
-  for i = 16, #argv do host[#host + 1] = argv[i] end
+  local l = cjson.decode(argv[5])
+  local line = alert_line(l.f, l.items, { id = l.id, score = fmt(score), figures = l.figures })
+  local emit = { 'FCALL', 'lh_emit', '1', argv[6], id, argv[4], line, argv[7], argv[8], argv[9],
+                 argv[10], ip, argv[14] }
+  local host = { 'FCALL', 'lh_host', '1', argv[11], fmt(score), argv[12], argv[9], argv[13] }
+  for i = 15, #argv do host[#host + 1] = argv[i] end
   return { 0, { emit, host } }
 end
 
@@ -87,11 +91,11 @@ redis.register_function{ function_name = 'lh_version', callback = function() ret
 
 -- FCALL lh_args 0 fn: the declared arguments of fn (ARGS), as
 -- { { required names }, { optional names }, the alert part "req" or "opt",
--- { the alert part's names } }.
+-- { the alert part's names }, { its optional names (the parties) } }.
 local function args_fn(_, argv)
   local spec = ARGS[argv[1] or '']
   if not spec then error('ERR loophole: no function ' .. tostring(argv[1]) .. ' takes named arguments') end
-  return { spec.req, spec.opt, spec.alert, ALERT }
+  return { spec.req, spec.opt, spec.alert, ALERT, ALERT_OPT }
 end
 
 redis.register_function{ function_name = 'lh_args', callback = args_fn, flags = { 'no-writes' } }

@@ -140,7 +140,7 @@ local function follow_fn(keys, argv)
     table.sort(list)
     for _, b in ipairs(list) do
       local chk = { fn = 'follow', w = w, b = b, lag = lag, thr = threshold }
-      local hint = fact(keys, w, b, ttl, a, '', { ts = ts, chk = chk, due = (b + 1) * w + lag })
+      local hint = fact(keys, w, b, ttl, a, nil, { ts = ts, chk = chk, due = (b + 1) * w + lag })
       if hint then hints[1] = hint end
     end
   end
@@ -162,7 +162,7 @@ CHECK.follow = function(keys, c)
     end
   end
   if count < c.thr then return false end
-  return true, ',"count":' .. fmt(count)
+  return true, { { 'count', fmt(count) } }
 end
 
 redis.register_function('lh_follow', follow_fn)

@@ -42,7 +42,7 @@ local function absent_fn(keys, argv)
   if role == 'mark' then return { marked, {} } end
   -- The raise is a fact of the window of ts, settled when the last window
   -- of its span has closed: a mark of any of them arrives by then.
-  local hint = fact(keys, w, window(ts, w), ttl, alert_args(ca), '',
+  local hint = fact(keys, w, window(ts, w), ttl, alert_args(ca), nil,
                     { ts = ts, span = { kind = kind, w = w, first = first, last = last },
                       due = (last + 1) * w })
   if hint then return { marked, { hint } } end

@@ -128,30 +128,34 @@ static int teardown_tmpdir(void **state)
 
 static void assert_defaults_except_sources(const config *c)
 {
-    assert_int_equal(c->snaplen, 262144);
-    assert_int_equal(c->buffer_bytes, 256 * MiB);
-    assert_int_equal(c->promiscuous, 1);
-    assert_int_equal(c->max_flows, 1000000);
+    assert_int_equal(c->capture.live.snaplen, 262144);
+    assert_int_equal(c->capture.live.buffer_bytes, 256 * MiB);
+    assert_int_equal(c->capture.live.promiscuous, 1);
+    assert_int_equal(c->flows.max_flows, 1000000);
     assert_int_equal(c->queue_bytes, 4 * MiB);
-    assert_int_equal(c->vxlan_port, 4789);
-    assert_int_equal(c->geneve_port, 6081);
-    assert_string_equal(c->redis_prefix, "lh:");
-    assert_int_equal(c->stream_maxlen, 100000);
-    assert_int_equal(c->alert_retention_us, 30ull * 86400 * 1000000);
-    assert_int_equal(c->redis_keep, 0);
-    assert_int_equal(c->journal_max_bytes, GiB);
-    assert_int_equal(c->redis_flows, 0);
-    assert_int_equal(c->redis_queue_bytes, 4 * MiB);
-    assert_null(c->redis_peers);
-    assert_int_equal(c->peer_timeout_us, 60 * SEC);
+    assert_int_equal(c->capture.decode.vxlan_port, 4789);
+    assert_int_equal(c->capture.decode.geneve_port, 6081);
+    /* what no key sets, from each module's init */
+    assert_int_equal(c->capture.live.timeout_ms, 100);
+    assert_int_equal(c->capture.decode.max_depth, 4);
+    assert_int_equal(c->flows.linger_us, 5 * SEC);
+    assert_string_equal(c->redis.prefix, "lh:");
+    assert_int_equal(c->redis.stream_maxlen, 100000);
+    assert_int_equal(c->redis.alert_retention_us, 30ull * 86400 * 1000000);
+    assert_int_equal(c->redis.keep, 0);
+    assert_int_equal(c->redis.journal_max_bytes, GiB);
+    assert_int_equal(c->redis.flows, 0);
+    assert_int_equal(c->redis.queue_bytes, 4 * MiB);
+    assert_null(c->redis.peers);
+    assert_int_equal(c->redis.peer_timeout_us, 60 * SEC);
     assert_string_equal(c->alerts_path, "-");
     assert_int_equal(c->stats_secs, 0);
     assert_int_equal(c->progress, 1);
-    assert_int_equal(c->nchina, 1);
-    assert_string_equal(c->china[0], "CN");
-    assert_int_equal(c->nrelay, 7);
-    assert_string_equal(c->relay[0], "HK");
-    assert_string_equal(c->relay[6], "MY");
+    assert_int_equal(c->rules.nchina, 1);
+    assert_string_equal(c->rules.china[0], "CN");
+    assert_int_equal(c->rules.nrelay, 7);
+    assert_string_equal(c->rules.relay[0], "HK");
+    assert_string_equal(c->rules.relay[6], "MY");
     assert_int_equal(c->rules.egress_bytes, GiB);
     assert_int_equal(c->rules.egress_window_us, 3600 * SEC);
     assert_int_equal(c->rules.fanout_hosts, 5);
@@ -160,8 +164,8 @@ static void assert_defaults_except_sources(const config *c)
     assert_int_equal(c->rules.fanin_window_us, 86400 * SEC);
     assert_int_equal(c->rules.proxy_latency_us, 25000);
     assert_int_equal(c->rules.stepping_delta_us, 80000);
-    assert_int_equal(c->flow_idle_timeout_us, 120 * SEC);
-    assert_int_equal(c->flow_active_timeout_us, 1800 * SEC);
+    assert_int_equal(c->flows.idle_us, 120 * SEC);
+    assert_int_equal(c->flows.active_us, 1800 * SEC);
     assert_int_equal(c->rules.footprint_services, 3);
     assert_int_equal(c->rules.footprint_window_us, 86400 * SEC);
     assert_int_equal(c->rules.ai_relay_clients, 20);
@@ -182,13 +186,13 @@ static void test_defaults(void **state)
     assert_defaults_except_sources(&c);
     assert_int_equal(c.nfiles, 0);
     assert_null(c.files);
-    assert_null(c.interface);
-    assert_null(c.filter);
-    assert_int_equal(c.ngeo_dbs, 0);
-    assert_null(c.inventory);
-    assert_null(c.indicators_dir);
-    assert_null(c.redis_url);
-    assert_null(c.journal_path);
+    assert_null(c.capture.interface);
+    assert_null(c.capture.filter);
+    assert_int_equal(c.geo.ndbs, 0);
+    assert_null(c.geo.inventory);
+    assert_null(c.geo.indicators_dir);
+    assert_null(c.redis.url);
+    assert_null(c.redis.journal_path);
     assert_null(c.flows_path);
     assert_null(c.graph_path);
     assert_null(c.summary_path);
@@ -208,41 +212,41 @@ static void test_full_file_sets_every_key(void **state)
     config_init(&c);
     if (config_load_file(&c, data_path("full.conf"), err, sizeof err) != 0)
         fail_msg("%s", err);
-    assert_string_equal(c.interface, "eth1");
-    assert_string_equal(c.filter, "udp port 4789 or tcp");
-    assert_int_equal(c.snaplen, 9000);
+    assert_string_equal(c.capture.interface, "eth1");
+    assert_string_equal(c.capture.filter, "udp port 4789 or tcp");
+    assert_int_equal(c.capture.live.snaplen, 9000);
     assert_int_equal(c.threads, 3);
-    assert_int_equal(c.buffer_bytes, 512 * MiB);
-    assert_int_equal(c.promiscuous, 0);
-    assert_int_equal(c.max_flows, 250000);
+    assert_int_equal(c.capture.live.buffer_bytes, 512 * MiB);
+    assert_int_equal(c.capture.live.promiscuous, 0);
+    assert_int_equal(c.flows.max_flows, 250000);
     assert_int_equal(c.queue_bytes, 8 * MiB);
-    assert_int_equal(c.vxlan_port, 8472);
-    assert_int_equal(c.geneve_port, 0);
-    assert_int_equal(c.ngeo_dbs, 4);
-    assert_string_equal(c.geo_dbs[0], "/var/lib/loophole/country.mmdb");
-    assert_string_equal(c.geo_dbs[1], "/var/lib/loophole/asn.mmdb");
-    assert_string_equal(c.geo_dbs[2], "/var/lib/loophole/merged.mmdb");
-    assert_string_equal(c.geo_dbs[3], "/var/lib/loophole/extra.mmdb");
-    assert_string_equal(c.inventory, "/etc/loophole/fleet.csv");
-    assert_string_equal(c.indicators_dir, "/etc/loophole/indicators");
-    assert_string_equal(c.redis_url, "redis://sensor:s3cret@redis.example:6380/2");
-    assert_string_equal(c.redis_prefix, "lhtest:");
-    assert_int_equal(c.stream_maxlen, 5000);
-    assert_int_equal(c.redis_keep, 1);
-    assert_string_equal(c.journal_path, "/var/spool/loophole/journal");
-    assert_int_equal(c.journal_max_bytes, 2 * GiB);
-    assert_int_equal(c.redis_flows, 1);
-    assert_int_equal(c.redis_queue_bytes, 8 * MiB);
+    assert_int_equal(c.capture.decode.vxlan_port, 8472);
+    assert_int_equal(c.capture.decode.geneve_port, 0);
+    assert_int_equal(c.geo.ndbs, 4);
+    assert_string_equal(c.geo.dbs[0], "/var/lib/loophole/country.mmdb");
+    assert_string_equal(c.geo.dbs[1], "/var/lib/loophole/asn.mmdb");
+    assert_string_equal(c.geo.dbs[2], "/var/lib/loophole/merged.mmdb");
+    assert_string_equal(c.geo.dbs[3], "/var/lib/loophole/extra.mmdb");
+    assert_string_equal(c.geo.inventory, "/etc/loophole/fleet.csv");
+    assert_string_equal(c.geo.indicators_dir, "/etc/loophole/indicators");
+    assert_string_equal(c.redis.url, "redis://sensor:s3cret@redis.example:6380/2");
+    assert_string_equal(c.redis.prefix, "lhtest:");
+    assert_int_equal(c.redis.stream_maxlen, 5000);
+    assert_int_equal(c.redis.keep, 1);
+    assert_string_equal(c.redis.journal_path, "/var/spool/loophole/journal");
+    assert_int_equal(c.redis.journal_max_bytes, 2 * GiB);
+    assert_int_equal(c.redis.flows, 1);
+    assert_int_equal(c.redis.queue_bytes, 8 * MiB);
     assert_string_equal(c.alerts_path, "/var/log/loophole/alerts.jsonl");
     assert_string_equal(c.flows_path, "-");
     assert_string_equal(c.sensor, "edge-7");
     assert_int_equal(c.stats_secs, 60);
-    assert_int_equal(c.nchina, 1);
-    assert_string_equal(c.china[0], "CN");
-    assert_int_equal(c.nrelay, 3);
-    assert_string_equal(c.relay[0], "HK");
-    assert_string_equal(c.relay[1], "SG");
-    assert_string_equal(c.relay[2], "MO");
+    assert_int_equal(c.rules.nchina, 1);
+    assert_string_equal(c.rules.china[0], "CN");
+    assert_int_equal(c.rules.nrelay, 3);
+    assert_string_equal(c.rules.relay[0], "HK");
+    assert_string_equal(c.rules.relay[1], "SG");
+    assert_string_equal(c.rules.relay[2], "MO");
     assert_int_equal(c.rules.egress_bytes, 500000000);
     assert_int_equal(c.rules.egress_window_us, 1800 * SEC);
     assert_int_equal(c.rules.fanout_hosts, 9);
@@ -251,8 +255,8 @@ static void test_full_file_sets_every_key(void **state)
     assert_int_equal(c.rules.fanin_window_us, 2 * 86400 * SEC);
     assert_int_equal(c.rules.proxy_latency_us, 40000);
     assert_int_equal(c.rules.stepping_delta_us, SEC);
-    assert_int_equal(c.flow_idle_timeout_us, 90 * SEC);
-    assert_int_equal(c.flow_active_timeout_us, 3600 * SEC);
+    assert_int_equal(c.flows.idle_us, 90 * SEC);
+    assert_int_equal(c.flows.active_us, 3600 * SEC);
     config_free(&c);
 }
 
@@ -288,7 +292,7 @@ static void test_example_states_the_defaults(void **state)
     assert_defaults_except_sources(&c);
     assert_int_equal(c.threads, 8);
     assert_string_equal(c.sensor, "sensor-1");
-    assert_int_equal(c.ngeo_dbs, 2);
+    assert_int_equal(c.geo.ndbs, 2);
     config_free(&c);
 }
 
@@ -352,12 +356,12 @@ static void test_user_and_wait_interface(void **state)
     (void)state;
     assert_int_equal(PARSE(&c, err, "-i", "eth1"), CONFIG_OK);
     assert_null(c.user);
-    assert_int_equal(c.wait_interface, 0);
+    assert_int_equal(c.capture.wait_interface, 0);
     config_free(&c);
     assert_int_equal(PARSE(&c, err, "-i", "eth1", "--user", "sensor", "--wait-interface"),
                      CONFIG_OK);
     assert_string_equal(c.user, "sensor");
-    assert_int_equal(c.wait_interface, 1);
+    assert_int_equal(c.capture.wait_interface, 1);
     config_free(&c);
     config_init(&c);
     assert_int_equal(config_load_file(&c,
@@ -366,7 +370,7 @@ static void test_user_and_wait_interface(void **state)
                                       err, sizeof err),
                      0);
     assert_string_equal(c.user, "lh");
-    assert_int_equal(c.wait_interface, 1);
+    assert_int_equal(c.capture.wait_interface, 1);
     assert_int_not_equal(
         config_load_file(&c, write_conf("harden-bad.conf", "[capture]\nwait_interface = maybe\n"),
                          err, sizeof err),
@@ -387,21 +391,21 @@ static void test_flags_override_file(void **state)
                            "/x/one.mmdb", "--geo", "/x/two.mmdb"),
                      CONFIG_OK);
     assert_string_equal(c.config_path, conf);
-    assert_string_equal(c.interface, "eth0"); /* from the file */
+    assert_string_equal(c.capture.interface, "eth0"); /* from the file */
     assert_int_equal(c.threads, 7);
-    assert_string_equal(c.filter, "udp");
+    assert_string_equal(c.capture.filter, "udp");
     assert_string_equal(c.sensor, "from-file");
     /* --geo replaces the file's list, and repeats append to each other */
-    assert_int_equal(c.ngeo_dbs, 2);
-    assert_string_equal(c.geo_dbs[0], "/x/one.mmdb");
-    assert_string_equal(c.geo_dbs[1], "/x/two.mmdb");
+    assert_int_equal(c.geo.ndbs, 2);
+    assert_string_equal(c.geo.dbs[0], "/x/one.mmdb");
+    assert_string_equal(c.geo.dbs[1], "/x/two.mmdb");
     config_free(&c);
 
     /* a flag before -c still wins: the file is loaded first */
     assert_int_equal(PARSE(&c, err, "--sensor", "from-flag", "-c", conf), CONFIG_OK);
     assert_string_equal(c.sensor, "from-flag");
-    assert_int_equal(c.ngeo_dbs, 2);
-    assert_string_equal(c.geo_dbs[0], "/srv/geo/a.mmdb");
+    assert_int_equal(c.geo.ndbs, 2);
+    assert_string_equal(c.geo.dbs[0], "/srv/geo/a.mmdb");
     config_free(&c);
 }
 
@@ -414,12 +418,12 @@ static void test_r_replaces_file_interface(void **state)
     (void)state;
     snprintf(conf, sizeof conf, "%s", data_path("live.conf"));
     assert_int_equal(PARSE(&c, err, "-c", conf, "-r", "day1.pcap"), CONFIG_OK);
-    assert_null(c.interface);
+    assert_null(c.capture.interface);
     assert_int_equal(c.nfiles, 1);
     config_free(&c);
 
     assert_int_equal(PARSE(&c, err, "-c", conf, "-i", "eth9"), CONFIG_OK);
-    assert_string_equal(c.interface, "eth9");
+    assert_string_equal(c.capture.interface, "eth9");
     config_free(&c);
 }
 
@@ -436,31 +440,31 @@ static void test_every_flag(void **state)
                            "30", "--max-flows", "5000", "--buffer", "64MiB", "--queue", "1GiB",
                            "--no-promisc", "--keep-redis"),
                      CONFIG_OK);
-    assert_string_equal(c.interface, "mirror0");
-    assert_string_equal(c.filter, "tcp port 22");
-    assert_int_equal(c.ngeo_dbs, 1);
-    assert_string_equal(c.geo_dbs[0], "a.mmdb");
-    assert_string_equal(c.inventory, "fleet.csv");
-    assert_string_equal(c.indicators_dir, "ind");
-    assert_string_equal(c.redis_url, "unix:///run/lh.sock");
+    assert_string_equal(c.capture.interface, "mirror0");
+    assert_string_equal(c.capture.filter, "tcp port 22");
+    assert_int_equal(c.geo.ndbs, 1);
+    assert_string_equal(c.geo.dbs[0], "a.mmdb");
+    assert_string_equal(c.geo.inventory, "fleet.csv");
+    assert_string_equal(c.geo.indicators_dir, "ind");
+    assert_string_equal(c.redis.url, "unix:///run/lh.sock");
     assert_string_equal(c.alerts_path, "alerts.jsonl");
     assert_string_equal(c.flows_path, "-");
     assert_string_equal(c.sensor, "s1");
     assert_int_equal(c.threads, 64);
-    assert_int_equal(c.snaplen, 1514);
+    assert_int_equal(c.capture.live.snaplen, 1514);
     assert_int_equal(c.stats_secs, 30);
-    assert_int_equal(c.max_flows, 5000);
-    assert_int_equal(c.buffer_bytes, 64 * MiB);
+    assert_int_equal(c.flows.max_flows, 5000);
+    assert_int_equal(c.capture.live.buffer_bytes, 64 * MiB);
     assert_int_equal(c.queue_bytes, GiB);
-    assert_int_equal(c.promiscuous, 0);
-    assert_int_equal(c.redis_keep, 1);
+    assert_int_equal(c.capture.live.promiscuous, 0);
+    assert_int_equal(c.redis.keep, 1);
     assert_null(c.config_path);
     config_free(&c);
 
     /* --name=value and unique prefixes, as getopt_long allows */
     assert_int_equal(PARSE(&c, err, "-rx.pcap", "--threads=3", "--max=9"), CONFIG_OK);
     assert_int_equal(c.threads, 3);
-    assert_int_equal(c.max_flows, 9);
+    assert_int_equal(c.flows.max_flows, 9);
     assert_string_equal(c.files[0], "x.pcap");
     config_free(&c);
 }
@@ -476,7 +480,7 @@ static void test_repeated_r_keeps_order_and_stdin(void **state)
     assert_string_equal(c.files[0], "b.pcap");
     assert_string_equal(c.files[1], "-");
     assert_string_equal(c.files[2], "a.pcapng");
-    assert_null(c.interface);
+    assert_null(c.capture.interface);
     config_free(&c);
 
     assert_int_equal(PARSE(&c, err, "-r", "x.pcap", "--alerts", "-"), CONFIG_OK);
@@ -576,8 +580,8 @@ static void test_redis_peers(void **state)
     assert_int_equal(PARSE(&c, err, "-c", write_conf("peers.conf", both), "-r", "x.pcap", "--redis",
                            "redis://h:6379"),
                      CONFIG_OK);
-    assert_string_equal(c.redis_peers, "edge-1, edge-2");
-    assert_int_equal(c.peer_timeout_us, 120 * SEC);
+    assert_string_equal(c.redis.peers, "edge-1, edge-2");
+    assert_int_equal(c.redis.peer_timeout_us, 120 * SEC);
     config_free(&c);
     assert_int_equal(PARSE(&c, err, "-c", write_conf("peers.conf", both), "-r", "x.pcap"),
                      CONFIG_ERROR);
@@ -610,7 +614,7 @@ static void test_redis_urls_accepted(void **state)
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         if (PARSE(&c, err, "-r", "x", "--redis", ok[i]) != CONFIG_OK)
             fail_msg("%s: %s", ok[i], err);
-        assert_string_equal(c.redis_url, ok[i]);
+        assert_string_equal(c.redis.url, ok[i]);
         config_free(&c);
     }
 }
@@ -879,7 +883,7 @@ static void test_ms_keys(void **state)
         fail_msg("%s", err);
     assert_int_equal(c.rules.proxy_latency_us, 7000);
     assert_int_equal(c.rules.stepping_delta_us, 2 * SEC);
-    assert_int_equal(c.flow_idle_timeout_us, 7 * SEC);
+    assert_int_equal(c.flows.idle_us, 7 * SEC);
     assert_int_equal(c.rules.ai_relay_lag_us, 1500000);
     assert_int_equal(c.rules.tunnel_min_us, 90 * SEC);
     config_free(&c);
@@ -1052,9 +1056,9 @@ static void test_file_syntax_details(void **state)
                                       err, sizeof err),
                      0);
     assert_int_equal(c.threads, 5);
-    assert_null(c.filter);
-    assert_int_equal(c.nrelay, 0);
-    assert_null(c.relay);
+    assert_null(c.capture.filter);
+    assert_int_equal(c.rules.nrelay, 0);
+    assert_null(c.rules.relay);
     config_free(&c);
 }
 

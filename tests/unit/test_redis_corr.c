@@ -1,11 +1,11 @@
 /* test_redis_corr.c -- the correlation primitives of the functions library
- * (lh_sum, lh_gate, lh_leg, lh_hours, evidence kept and spliced) on a real
+ * (lh_sum, lh_gate, lh_leg, lh_hours, evidence kept and joined) on a real
  * redis-server, through the event encoders the rules use.
  *
  * Crafted packet times: sums inside, at and past a window edge, in any
  * order, a resent call added once; the gate (controller networks) before
  * or after the bytes; evidence kept as the 16 largest or earliest items
- * and spliced into the alert; hour-of-week histograms in UTC+8; stepping
+ * and put into the alert; hour-of-week histograms in UTC+8; stepping
  * stone legs matched in both arrival orders, unrelated legs not.
  */
 #include <setjmp.h>
@@ -262,7 +262,7 @@ static void test_evidence_largest(void **state)
     json_decref(a);
 }
 
-/* Observations with evidence: the 16 earliest by packet time, spliced;
+/* Observations with evidence: the 16 earliest by packet time, kept;
  * an item that is not a JSON object is refused. */
 static void test_observe_evidence(void **state)
 {
@@ -404,10 +404,9 @@ static long long leg(fixture *f, const char *ip, const char *dir, const char *id
         used += (size_t)snprintf(starts + used, sizeof(starts) - used, "%s%llu:%d", i ? "," : "",
                                  (unsigned long long)(base + (uint64_t)off_ms[i] * 1000), pkts[i]);
     if (dir[0] == 'o')
-        snprintf(part, sizeof(part),
-                 "{\"gpu_host\":{\"ip\":\"10.9.0.1\",\"source\":\"inventory\"}}");
+        snprintf(part, sizeof(part), "{\"ip\":\"10.9.0.1\",\"source\":\"inventory\"}");
     else
-        snprintf(part, sizeof(part), "{\"peer\":{\"ip\":\"10.8.0.1\",\"country\":\"CN\"}}");
+        snprintf(part, sizeof(part), "{\"ip\":\"10.8.0.1\",\"country\":\"CN\"}");
     snprintf(item, sizeof(item), "{\"leg\":\"%s\"}", id);
     event_alert a = {.rule = "stepping_stone",
                      .severity = "high",
@@ -450,6 +449,12 @@ static void test_legs(void **state)
     /* inbound first, then outbound: the alert names both parties */
     assert_int_equal(leg(f, "10.6.0.1", "in", "A", T0, in, pk, 8, 0, NULL), 0);
     assert_int_equal(leg(f, "10.6.0.1", "out", "B", T0, out, pk, 8, 1, &line), 8);
+    /* the parties the legs lend the line, in the order of the alert's own
+     * (05_line.lua): peer, then gpu_host, before the evidence */
+    const char *peer_at = strstr(line, "\"peer\":"), *gpu_at = strstr(line, "\"gpu_host\":");
+    assert_non_null(peer_at);
+    assert_non_null(gpu_at);
+    assert_true(peer_at < gpu_at && gpu_at < strstr(line, "\"evidence\":"));
     json_t *a = parse(line);
     assert_string_equal(json_string_value(json_object_get(json_object_get(a, "peer"), "ip")),
                         "10.8.0.1");

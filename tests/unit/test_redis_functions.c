@@ -232,6 +232,43 @@ static void test_cap_and_approx(void **state)
     }
 }
 
+/* The alert line as interface.md section 2 documents it, serialised by
+ * jansson: what the library's line (rules/lua/05_line.lua) must equal
+ * byte for byte. With id, the id and score the library gave it and, with
+ * figure, one figure of the window. */
+static char *want_line(const event_alert *a, const char *sensor, const char *id, json_int_t score,
+                       const char *figure, json_int_t value)
+{
+    json_t *o = json_object(), *ent = json_object();
+    char *s;
+
+    json_object_set_new(o, "ts", wjson_time(a->ts_us));
+    json_object_set_new(o, "event_type", json_string("alert"));
+    json_object_set_new(o, "sensor", wjson_cstring(sensor));
+    json_object_set_new(o, "rule", json_string(a->rule));
+    json_object_set_new(o, "severity", json_string(a->severity));
+    json_object_set_new(ent, "role", json_string(a->role));
+    json_object_set_new(ent, "ip", json_string(a->ip));
+    json_object_set_new(o, "entity", ent);
+    if (a->gpu_host)
+        json_object_set(o, "gpu_host", a->gpu_host);
+    if (a->peer)
+        json_object_set(o, "peer", a->peer);
+    if (a->intermediary)
+        json_object_set(o, "intermediary", a->intermediary);
+    json_object_set_new(o, "evidence", a->evidence ? json_incref(a->evidence) : json_array());
+    json_object_set_new(o, "summary", wjson_cstring(a->summary));
+    if (id) {
+        json_object_set_new(o, "id", json_string(id));
+        json_object_set_new(o, "score", json_integer(score));
+    }
+    if (figure)
+        json_object_set_new(o, figure, json_integer(value));
+    s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    return s;
+}
+
 /* Quotes, CR/LF, NUL, Lua-looking text: stored and returned byte for byte. */
 static void test_hostile_bytes(void **state)
 {
@@ -274,9 +311,10 @@ static void test_hostile_bytes(void **state)
     h = tcmd(f->c, 3, hg, NULL);
     assert_int_equal(h->len, sizeof(nasty_c) - 1);
     assert_memory_equal(h->str, nasty_c, sizeof(nasty_c) - 1);
-    /* the stream holds the sensor's JSON unchanged, id and score added */
+    /* the stream holds the sensor's members unchanged, id and score added */
     a.ts_us = T0;
-    want = event_alert_json(&a, "t", &wlen);
+    want = want_line(&a, "t", NULL, 0, NULL, 0);
+    wlen = strlen(want);
     const char *xr[6] = {"XREVRANGE", "lh:alerts", "+", "-", "COUNT", "1"};
     x = tcmd(f->c, 6, xr, NULL);
     redisReply *fields = x->element[0]->element[1];
@@ -300,6 +338,93 @@ static void test_hostile_bytes(void **state)
     freeReplyObject(z);
     freeReplyObject(h);
     freeReplyObject(x);
+}
+
+/* The line is the documented object, member for member and byte for
+ * byte: parties, evidence and summary with strings JSON escapes (quotes,
+ * a slash, a control byte, non-ASCII), a sensor name with the same, the
+ * library's id, score and the window's figure after them. */
+static void test_line_members(void **state)
+{
+    fixture *f = *state;
+    static const char sensor[] = "s/\"\xc3\xa9\x01";
+    event_context ctx = f->ectx;
+    event_queue *own = f->q;
+    json_t *gpu = json_pack("{s:s, s:s, s:s}", "ip", "10.0.9.1", "source", "provider", "provider",
+                            "Lambda \"Labs\"/x");
+    json_t *peer = json_pack("{s:s, s:s, s:i, s:s}", "ip", "10.0.9.2", "country", "CN", "asn", 4134,
+                             "as_org", "Chinanet \xe4\xb8\xad\x02");
+    json_t *inter = json_pack("{s:s}", "ip", "2001:db8::7");
+    json_t *ev = json_pack("[{s:{s:s}, s:s}]", "flow", "sni", "a/b\"c", "detail", "d\\e");
+    event_alert a = {.rule = "cn_direct_control",
+                     .severity = "high",
+                     .role = "gpu_host",
+                     .ip = "10.0.9.1",
+                     .summary = "from \"CN\"/\xe4\xb8\xad",
+                     .score = 40,
+                     .ts_us = T0 + 5,
+                     .window_us = W_US,
+                     .evidence = ev,
+                     .gpu_host = gpu,
+                     .peer = peer,
+                     .intermediary = inter};
+
+    ctx.sensor = sensor;
+    f->q = event_queue_new(&ctx, 1, 1 << 20, 1);
+    assert_non_null(f->q);
+    assert_int_equal(event_raise(f->q, &a), 0);
+    redisReply *r = send_queued(f);
+    assert_int_equal(r->element[1]->elements, 1);
+    const char *line = r->element[1]->element[0]->str;
+    json_t *back = json_loads(line, 0, NULL);
+    assert_non_null(back);
+    char *want = want_line(&a, sensor, json_string_value(json_object_get(back, "id")),
+                           json_integer_value(json_object_get(back, "score")), NULL, 0);
+    assert_string_equal(line, want);
+    assert_int_equal(json_integer_value(json_object_get(back, "score")), 40);
+    free(want);
+    json_decref(back);
+    freeReplyObject(r);
+
+    /* an observation: the kept item is the evidence, the count follows */
+    const char *item = "{\"flow\":{\"src\":\"10.0.9.3:1\"},\"detail\":\"x/y\"}";
+    event_alert o_al = a;
+    o_al.ip = "10.0.9.0/24"; /* a network: '/' as the sensor writes it */
+    o_al.role = "controller";
+    o_al.rule = "reseller_fanout";
+    o_al.gpu_host = o_al.intermediary = NULL;
+    o_al.evidence = NULL;
+    event_observation o = {.entity = "10.0.9.0/24",
+                           .kind = "gpu",
+                           .value = "10.0.9.1",
+                           .value_len = 8,
+                           .ts_us = T0 + 9,
+                           .window_us = W_US,
+                           .threshold = 1,
+                           .alert = &o_al,
+                           .evidence = item,
+                           .evidence_len = strlen(item)};
+    assert_int_equal(event_observe(f->q, &o), 0);
+    r = send_queued(f);
+    assert_int_equal(r->element[1]->elements, 1);
+    line = r->element[1]->element[0]->str;
+    back = json_loads(line, 0, NULL);
+    assert_non_null(back);
+    o_al.ts_us = T0 + 9;
+    o_al.evidence = json_pack("[o]", json_loads(item, 0, NULL));
+    want = want_line(&o_al, sensor, json_string_value(json_object_get(back, "id")),
+                     json_integer_value(json_object_get(back, "score")), "count", 1);
+    assert_string_equal(line, want);
+    free(want);
+    json_decref(o_al.evidence);
+    json_decref(back);
+    freeReplyObject(r);
+    event_queue_free(f->q);
+    f->q = own;
+    json_decref(gpu);
+    json_decref(peer);
+    json_decref(inter);
+    json_decref(ev);
 }
 
 static void test_live_channel(void **state)
@@ -515,13 +640,14 @@ static int in_reply(const redisReply *r, const char *name, size_t len)
 }
 
 /* Checks the one queued call against FCALL lh_args: every name it carries
- * is declared (required, optional or the alert part's, host:<field> for
- * the host hash); every required name is there; with `full`, every
- * optional name and the whole alert part too. The call stays queued: the
- * caller sends it (send_queued), and the library must accept it. */
+ * is declared (required, optional, the alert part's or its optional
+ * parties, host:<field> for the host hash); every required name is
+ * there; with `full`, every optional name and the whole alert part with
+ * every party too. The call stays queued: the caller sends it
+ * (send_queued), and the library must accept it. */
 static void check_names(fixture *f, const char *fn, int full)
 {
-    size_t len, nreq = 0, nopt = 0, nalert = 0;
+    size_t len, nreq = 0, nopt = 0, nalert = 0, nparty = 0;
     const void *p;
     event_view v;
 
@@ -533,8 +659,9 @@ static void check_names(fixture *f, const char *fn, int full)
     redisReply *spec = redisCommand(f->c, "FCALL lh_args 0 %s", fn);
     assert_non_null(spec);
     assert_int_equal(spec->type, REDIS_REPLY_ARRAY);
-    assert_int_equal(spec->elements, 4);
-    const redisReply *req = spec->element[0], *opt = spec->element[1], *alert = spec->element[3];
+    assert_int_equal(spec->elements, 5);
+    const redisReply *req = spec->element[0], *opt = spec->element[1], *alert = spec->element[3],
+                     *party = spec->element[4];
     /* FCALL fn N k..., then name, value pairs (N = 4, or 2 for lh_knock) */
     int first = 3 + (v.argv[2][0] - '0');
     assert_int_equal((v.argc - first) % 2, 0);
@@ -549,15 +676,17 @@ static void check_names(fixture *f, const char *fn, int full)
             nopt++;
         else if (in_reply(alert, k, kl))
             nalert++;
+        else if (in_reply(party, k, kl))
+            nparty++;
         else
             fail_msg("%s: the builder sends %.*s, which the library does not declare", fn, (int)kl,
                      k);
     }
     if (nreq != req->elements)
         fail_msg("%s: %zu of the %zu required arguments sent", fn, nreq, req->elements);
-    if (full && (nopt != opt->elements || nalert != alert->elements))
-        fail_msg("%s: %zu of %zu optional and %zu of %zu alert arguments sent", fn, nopt,
-                 opt->elements, nalert, alert->elements);
+    if (full && (nopt != opt->elements || nalert != alert->elements || nparty != party->elements))
+        fail_msg("%s: %zu of %zu optional, %zu of %zu alert and %zu of %zu party arguments sent",
+                 fn, nopt, opt->elements, nalert, alert->elements, nparty, party->elements);
     freeReplyObject(spec);
 }
 
@@ -565,12 +694,16 @@ static void test_named_arguments(void **state)
 {
     fixture *f = *state;
     const char *host[] = {"country", "CN", "asn", "4134", NULL};
+    json_t *party = json_pack("{s:s}", "ip", "192.0.2.8");
     event_alert a = {.rule = "named_args",
                      .severity = "low",
                      .role = "gpu_host",
                      .ip = "198.51.100.9",
                      .summary = "every argument by name",
                      .score = 1,
+                     .gpu_host = party,
+                     .peer = party,
+                     .intermediary = party,
                      .host = host};
     const char *item = "{\"detail\":\"x\"}";
     uint64_t starts[2] = {T0 + 1000, T0 + 2000};
@@ -674,7 +807,7 @@ static void test_named_arguments(void **state)
                    .dir = "in",
                    .leg = "l1",
                    .starts = "1000:3,2000:4",
-                   .part = "{\"peer\":{\"ip\":\"192.0.2.1\"}}",
+                   .part = "{\"ip\":\"192.0.2.1\"}",
                    .item = item,
                    .ts_us = T0,
                    .window_us = W_US,
@@ -691,6 +824,7 @@ static void test_named_arguments(void **state)
     assert_int_equal(event_knock_add(f->q, &k), 0);
     check_names(f, "lh_knock", 0);
     freeReplyObject(send_queued(f));
+    json_decref(party);
 }
 
 /* A call the library does not expect fails by name: an unknown argument,
@@ -868,6 +1002,7 @@ int main(void)
         cmocka_unit_test(test_resent_call),
         cmocka_unit_test(test_cap_and_approx),
         cmocka_unit_test(test_hostile_bytes),
+        cmocka_unit_test(test_line_members),
         cmocka_unit_test(test_live_channel),
         cmocka_unit_test(test_follow_any_order),
         cmocka_unit_test(test_absent),

@@ -27,7 +27,7 @@ static void raise_alert(trig *g, const char *rule, const char *sev, const char *
                         const char *ip, int score, int at_s, const char *gpu, const char *peer,
                         const char *flow_src, long long up, long long down)
 {
-    json_t *extra = json_object(), *ev = json_array();
+    json_t *ev = json_array();
     event_alert a = {.rule = rule,
                      .severity = sev,
                      .role = role,
@@ -36,14 +36,12 @@ static void raise_alert(trig *g, const char *rule, const char *sev, const char *
                      .score = score,
                      .ts_us = T0 + (uint64_t)at_s * 1000000u,
                      .window_us = W_US,
-                     .evidence = ev,
-                     .extra = extra};
+                     .evidence = ev};
 
     if (gpu)
-        json_object_set_new(extra, "gpu_host",
-                            json_pack("{s:s, s:s}", "ip", gpu, "source", "provider"));
+        a.gpu_host = json_pack("{s:s, s:s}", "ip", gpu, "source", "provider");
     if (peer)
-        json_object_set_new(extra, "peer", json_pack("{s:s, s:s}", "ip", peer, "country", "CN"));
+        a.peer = json_pack("{s:s, s:s}", "ip", peer, "country", "CN");
     if (flow_src)
         json_array_append_new(ev,
                               json_pack("{s:{s:s, s:s, s:s, s:s, s:I, s:I}, s:s}", "flow", "src",
@@ -51,7 +49,8 @@ static void raise_alert(trig *g, const char *rule, const char *sev, const char *
                                         "first", "2026-03-02T09:00:04Z", "bytes_up", (json_int_t)up,
                                         "bytes_down", (json_int_t)down, "detail", "a flow"));
     assert_int_equal(event_raise(g->q, &a), 0);
-    json_decref(extra);
+    json_decref(a.gpu_host);
+    json_decref(a.peer);
     json_decref(ev);
 }
 
