@@ -2151,20 +2151,27 @@ static int scen_background_cn(struct gen *g)
     return ssh_session(g, CN1, GPU1, GEN_START_US + 1800 * GEN_SEC, &o);
 }
 
-/* A GPU host driven for three minutes through a fully encrypted tunnel
- * to a Hong Kong cloud address (Alibaba Cloud, port 8388). */
-static int scen_rules_fep(struct gen *g)
+/* How long someone drives a tunnel: 3-20 minutes, a few commands or a
+ * working session (as rules-tunnel), 1.5-10 times tunnel_min_duration. */
+static int fep_secs(struct gen *g)
 {
-    return fep_tunnel(g, "8.210.37.5", 8388, NULL, 180);
+    return (int)gen_range(&g->rng, 180, 1200);
 }
 
-/* Near misses: the same three minutes to the same Hong Kong address over
- * TLS (nDPI names it), and a fully encrypted tunnel to a US VPS (no
- * relay country). */
+/* A GPU host driven for 3-20 minutes through a fully encrypted tunnel to a
+ * Hong Kong cloud address (Alibaba Cloud, port 8388). */
+static int scen_rules_fep(struct gen *g)
+{
+    return fep_tunnel(g, "8.210.37.5", 8388, NULL, fep_secs(g));
+}
+
+/* Near misses, each driven as long: to the same Hong Kong address over TLS
+ * (nDPI names it), and a fully encrypted tunnel to a US VPS (no relay
+ * country). */
 static int scen_rules_fep_miss(struct gen *g)
 {
-    return fep_tunnel(g, "8.210.37.5", 443, "ws.hk-gateway.example.com", 180) ||
-                   fep_tunnel(g, "45.76.12.34", 8388, NULL, 180)
+    return fep_tunnel(g, "8.210.37.5", 443, "ws.hk-gateway.example.com", fep_secs(g)) ||
+                   fep_tunnel(g, "45.76.12.34", 8388, NULL, fep_secs(g))
                ? -1
                : 0;
 }
@@ -2730,7 +2737,7 @@ const struct gen_scenario gen_scenarios[] = {
      "the background hour with one interactive SSH session from China to a GPU "
      "host half an hour in",
      scen_background_cn},
-    {"rules-fep", "GPU host driven through a fully encrypted tunnel to Hong Kong cloud for 3 min",
+    {"rules-fep", "GPU host driven through a fully encrypted tunnel to Hong Kong cloud, 3-20 min",
      scen_rules_fep},
     {"rules-fep-miss", "the same over TLS to Hong Kong, and fully encrypted to a US VPS",
      scen_rules_fep_miss},
