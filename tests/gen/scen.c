@@ -1610,14 +1610,15 @@ static int fanout_spread(struct gen *g, const char *net, int addrs, int lo, int 
     return 0;
 }
 
-/* A reseller's gateway: 6-9 addresses of one Hong Kong hosting /24
+/* A reseller's gateway: 8-12 addresses of one Hong Kong hosting /24
  * (AS152194, a VPS provider known from the generated hosting table), each
- * driving 1-2 GPU hosts over the day, 6-18 hosts in all (whose accounts
- * are few: the test's inventory puts them under three tenants), 150-200 ms
- * from the US hosts. No address reaches fanout_hosts; the /24 does. */
+ * driving 1-2 GPU hosts over the day, 8-24 hosts in all (1.6-4.8 times
+ * fanout_hosts; whose accounts are few: the test's inventory puts them
+ * under three tenants), 150-200 ms from the US hosts. No address reaches
+ * fanout_hosts; the /24 does. */
 static int scen_rules_fanout_spread(struct gen *g)
 {
-    return fanout_spread(g, "1.32.205", (int)gen_range(&g->rng, 6, 9), 1, 2, 0, 150000, 200000);
+    return fanout_spread(g, "1.32.205", (int)gen_range(&g->rng, 8, 12), 1, 2, 0, 150000, 200000);
 }
 
 /* Near miss: a Japanese company's own fleet of one tenant, 6-20 hosts,
@@ -2694,7 +2695,7 @@ const struct gen_scenario gen_scenarios[] = {
      scen_rules_relay_miss},
     {"rules-fanout", "one controller in China drives five GPU hosts", scen_rules_fanout},
     {"rules-fanout-spread",
-     "6-9 addresses of one Hong Kong hosting /24 each drive 1-2 GPU hosts over a day",
+     "8-12 addresses of one Hong Kong hosting /24 each drive 1-2 GPU hosts over a day",
      scen_rules_fanout_spread},
     {"rules-fanout-edge", "5-8 hosts split by midnight UTC, each side 1-4", scen_rules_fanout_edge},
     {"rules-fanin", "one GPU host controlled from CN, HK, US and UK networks", scen_rules_fanin},
