@@ -171,16 +171,17 @@ worker *worker_new(const worker_config *cfg, char *err, size_t errlen)
     return w;
 }
 
-static void worker_packet(worker *w, capture_rec *rec)
+static void worker_packet(worker *w, const capture_rec *rec)
 {
-    packet *p = &rec->pkt;
+    packet pkt, *p = &pkt;
     flow_key k;
 
-    p->data = rec->bytes;
+    capture_rec_packet(rec, p);
     if (w->geo == NULL) /* the control rules come with the first snapshot */
         worker_geo_refresh(w);
     int side = flow_key_make(&k, p);
-    flow *f = flow_table_find(w->table, rec->hash, &k);
+    uint64_t hash = flow_key_hash(&k);
+    flow *f = flow_table_find(w->table, hash, &k);
     if (f)
         f = flow_table_check(w->table, f, p->ts_us);
     if (f && flow_is_reopened(f, p)) {
@@ -188,7 +189,7 @@ static void worker_packet(worker *w, capture_rec *rec)
         f = NULL;
     }
     if (f == NULL)
-        f = flow_table_create(w->table, rec->hash, &k, p, side);
+        f = flow_table_create(w->table, hash, &k, p, side);
     flow_update(f, p, side);
     flow_table_touched(w->table, f);
     int dir = flow_dir(f, side);

@@ -8,12 +8,22 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 typedef struct pkt_addr {
     uint8_t b[16];
 } pkt_addr;
 
 #define PKT_ADDR_STRLEN 46 /* INET6_ADDRSTRLEN */
+
+/* Sets a to the IPv4 address at v4 (4 bytes, network order). */
+static inline void pkt_addr_from_v4(pkt_addr *a, const uint8_t *v4)
+{
+    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+    memcpy(a->b, prefix, sizeof(prefix));
+    memcpy(a->b + 12, v4, 4);
+}
 
 /* 1 when a holds an IPv4 address (IPv4-mapped form). */
 int pkt_addr_is_v4(const pkt_addr *a);

@@ -28,48 +28,9 @@
 #include <time.h>
 
 #define RING_MIN_SIZE  (64 * 1024)
-#define RING_HDR       8
-#define RING_F_PAD     1u
-#define RING_SPINS     64  /* busy polls before yielding the core */
-#define RING_YIELDS    64  /* yields before sleeping */
-#define RING_BATCH     32 /* records between publishes of a position */
+#define RING_SPINS     64 /* busy polls before yielding the core */
+#define RING_YIELDS    64 /* yields before sleeping */
 #define RING_NAP_NSECS (5 * 1000 * 1000)
-
-typedef struct ring_hdr {
-    uint32_t len;
-    uint32_t flags;
-} ring_hdr;
-
-struct ring {
-    /* Set up once, then only read; the waiting flags change only when a
-     * side goes to sleep. */
-    uint8_t *buf;
-    size_t size, mask;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    _Atomic int producer_waiting;
-    _Atomic int consumer_waiting;
-    _Atomic int closed;
-
-    /* The published positions, each alone on its cache line: a side
-     * polling the other's position must not lose its line every time the
-     * other touches its private fields. */
-    _Alignas(64) _Atomic uint64_t tail;
-    _Alignas(64) _Atomic uint64_t head;
-
-    /* Producer's own. */
-    _Alignas(64) uint64_t head_cache;
-    uint64_t pending;   /* tail after the reserved record */
-    uint64_t committed; /* tail after the last committed record */
-    unsigned unflushed; /* records committed since the last publish */
-    size_t want;        /* bytes the producer is waiting for */
-
-    /* Consumer's own. */
-    _Alignas(64) uint64_t tail_cache;
-    uint64_t next_head; /* head after the peeked record */
-    uint64_t released;  /* head after the last released record */
-    unsigned unpublished;
-};
 
 static size_t ring_align(size_t n)
 {
@@ -179,7 +140,9 @@ static int ring_has_room(ring *r)
     return r->size - (size_t)(tail - r->head_cache) >= r->want;
 }
 
-void *ring_reserve(ring *r, size_t len, int wait)
+/* The general case of ring_reserve() (ring.h): a record that needs
+ * padding first, or room not yet known. */
+void *ring_reserve_slow(ring *r, size_t len, int wait)
 {
     if (len > ring_max_record(r))
         return NULL;
@@ -211,13 +174,6 @@ void *ring_reserve(ring *r, size_t len, int wait)
     return r->buf + idx + RING_HDR;
 }
 
-void ring_commit(ring *r)
-{
-    r->committed = r->pending;
-    if (++r->unflushed >= RING_BATCH)
-        ring_flush(r);
-}
-
 void ring_flush(ring *r)
 {
     r->unflushed = 0;
@@ -236,9 +192,9 @@ void ring_close(ring *r)
     pthread_mutex_unlock(&r->lock);
 }
 
-static void ring_publish_head(ring *r);
-
-void *ring_peek(ring *r, size_t *len, int wait)
+/* The general case of ring_peek() (ring.h): the cached tail says the
+ * ring is empty, or a padding record comes first. */
+void *ring_peek_slow(ring *r, size_t *len, int wait)
 {
     uint64_t head = r->released;
 
@@ -267,18 +223,11 @@ void *ring_peek(ring *r, size_t *len, int wait)
     return (uint8_t *)h + RING_HDR;
 }
 
-static void ring_publish_head(ring *r)
+void ring_publish_head(ring *r)
 {
     r->unpublished = 0;
     if (atomic_load_explicit(&r->head, memory_order_relaxed) == r->released)
         return;
     atomic_store(&r->head, r->released);
     ring_wake(r, &r->producer_waiting);
-}
-
-void ring_release(ring *r)
-{
-    r->released = r->next_head;
-    if (++r->unpublished >= RING_BATCH)
-        ring_publish_head(r);
 }

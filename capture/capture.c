@@ -1,6 +1,6 @@
 /* capture.c -- the capture thread (see capture.h).
  *
- * Per packet: read, decode, count, hash, copy into one worker's ring. That
+ * Per packet: read, decode, count, pick a worker, copy into its ring. That
  * is all this thread does, because it is the one part of the sensor that
  * cannot be spread over cores; everything per flow happens in the workers.
  */
@@ -147,32 +147,55 @@ static void capture_advance(capture *c, uint64_t ts_us)
     }
 }
 
-void capture_rec_fill(capture_rec *rec, const packet *p, size_t n, uint64_t hash, uint64_t now_us)
+/* The addresses must be the packet's last fields (padding aside) for the
+ * block before them to be all the rest. */
+_Static_assert(offsetof(packet, dst) == offsetof(packet, src) + sizeof(pkt_addr) &&
+                   sizeof(packet) - offsetof(packet, dst) - sizeof(pkt_addr) < 8,
+               "packet: src and dst must come last");
+
+void capture_rec_fill(capture_rec *rec, const packet *p, size_t n, uint64_t now_us)
 {
-    rec->kind = CAPTURE_REC_PACKET;
-    rec->reserved = 0;
-    rec->hash = hash;
     rec->now_us = now_us;
-    rec->pkt = *p;
-    rec->pkt.data = NULL;
-    rec->pkt.caplen = (uint32_t)n;
-    rec->pkt.l4_off = p->l4_off ? p->l4_off - p->l3_off : 0;
-    rec->pkt.payload_off = p->payload_off >= p->l3_off ? p->payload_off - p->l3_off : 0;
-    if (rec->pkt.payload_off + rec->pkt.payload_caplen > n)
-        rec->pkt.payload_caplen =
-            rec->pkt.payload_off < n ? (uint32_t)(n - rec->pkt.payload_off) : 0;
-    rec->pkt.l3_off = 0;
+    rec->kind = CAPTURE_REC_PACKET;
+    rec->caplen = (uint32_t)n;
+    rec->ts_us = p->ts_us;
+    rec->wirelen = p->wirelen;
+    memcpy(rec->fields, (const char *)p + offsetof(packet, sport), sizeof(rec->fields));
     memcpy(rec->bytes, p->data + p->l3_off, n);
+}
+
+void capture_rec_packet(const capture_rec *rec, packet *p)
+{
+    const uint8_t *ip = rec->bytes;
+    uint32_t l3, n = rec->caplen;
+
+    p->ts_us = rec->ts_us;
+    p->caplen = n;
+    p->wirelen = rec->wirelen;
+    p->data = ip;
+    memcpy((char *)p + offsetof(packet, sport), rec->fields, sizeof(rec->fields));
+    /* the offsets were the frame's; the bytes start at the inner IP header */
+    l3 = p->l3_off;
+    p->l3_off = 0;
+    p->l4_off = p->l4_off ? p->l4_off - l3 : 0;
+    p->payload_off = p->payload_off >= l3 ? p->payload_off - l3 : 0;
+    if (p->payload_off + p->payload_caplen > n)
+        p->payload_caplen = p->payload_off < n ? n - p->payload_off : 0;
+    /* where decode_ip.c read them; the decoder checked the header fits */
+    if (p->ip_version == 4) {
+        pkt_addr_from_v4(&p->src, ip + 12);
+        pkt_addr_from_v4(&p->dst, ip + 16);
+    } else {
+        memcpy(p->src.b, ip + 8, 16);
+        memcpy(p->dst.b, ip + 24, 16);
+    }
 }
 
 /* Copies a decoded packet into its worker's ring, from the inner IP header
  * on: workers need nothing of the outer layers. */
 static void capture_enqueue(capture *c, const packet *p)
 {
-    flow_key k;
-    flow_key_make(&k, p);
-    uint64_t hash = flow_key_hash(&k);
-    ring *r = c->rings[flow_key_shard(hash, c->nrings)];
+    ring *r = c->rings[c->nrings > 1 ? flow_key_shard(p, c->nrings) : 0];
     size_t n = p->caplen - p->l3_off;
 
     if (n > c->max_copy) {
@@ -184,7 +207,7 @@ static void capture_enqueue(capture *c, const packet *p)
         STAT_ADD(c->stats.queue_drops, 1);
         return;
     }
-    capture_rec_fill(rec, p, n, hash, c->clock_us);
+    capture_rec_fill(rec, p, n, c->clock_us);
     ring_commit(r);
     STAT_ADD(c->stats.decoded, 1);
 }

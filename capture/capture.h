@@ -2,9 +2,10 @@
  *
  * One capture thread reads every source in order (the -r files one after
  * the other as one stream, or one live interface), decodes each frame,
- * counts what it cannot use by reason, hashes the flow key and copies the
- * packet into the ring of the worker that owns that hash. Packets of one
- * flow therefore always reach the same worker, in capture order.
+ * counts what it cannot use by reason, picks the worker that owns the
+ * packet's flow (flow_key_shard()) and copies the packet into that
+ * worker's ring. Packets of one flow therefore always reach the same
+ * worker, in capture order.
  *
  * Besides packets, the capture thread sends two kinds of records to every
  * worker: ticks, which carry the capture clock forward (packet time in
@@ -22,6 +23,7 @@
 #include <jansson.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "decode.h"
@@ -32,13 +34,22 @@
 /* Records on a worker ring. */
 enum capture_rec_kind { CAPTURE_REC_PACKET = 1, CAPTURE_REC_TICK, CAPTURE_REC_END };
 
+/* One record: a tick, the end, or a packet. A packet travels as the
+ * decoder's fields without what the bytes after them already hold: the
+ * addresses are read again from the inner IP header the bytes start with,
+ * and the data pointer is the bytes. The fields from sport to frag_id are
+ * one block of the packet (capture/packet.h puts the addresses after
+ * them), copied as it lies. That makes the record 96 bytes ahead of the
+ * packet's own instead of 152: on a capture of headers (a mirror port cut
+ * at 96 bytes) the record was two thirds of what the capture thread wrote
+ * into the ring. Use capture_rec_packet() to read a packet record. */
 typedef struct capture_rec {
-    uint32_t kind;
-    uint32_t reserved;
-    uint64_t hash;   /* flow key hash (packets) */
-    uint64_t now_us; /* capture clock (ticks, end) */
-    packet pkt;      /* packets: data is not valid here; the bytes follow,
-                        starting at the inner IP header (pkt.l3_off == 0) */
+    uint64_t now_us; /* capture clock (every kind) */
+    uint32_t kind;   /* enum capture_rec_kind; the rest is for packets */
+    uint32_t caplen; /* bytes that follow */
+    uint64_t ts_us;
+    uint32_t wirelen;
+    uint8_t fields[offsetof(packet, src) - offsetof(packet, sport)];
     uint8_t bytes[];
 } capture_rec;
 
@@ -46,7 +57,12 @@ typedef struct capture_rec {
  * inner IP header on (n <= p->caplen - p->l3_off; rec has room for them),
  * with offsets made relative to that header. The one way packets enter a
  * worker, used by the capture thread and the flow fuzz harness. */
-void capture_rec_fill(capture_rec *rec, const packet *p, size_t n, uint64_t hash, uint64_t now_us);
+void capture_rec_fill(capture_rec *rec, const packet *p, size_t n, uint64_t now_us);
+
+/* The packet of a record filled by capture_rec_fill(): every field as the
+ * decoder left it, offsets relative to the inner IP header (l3_off 0),
+ * data pointing at the record's bytes, valid while the record is. */
+void capture_rec_packet(const capture_rec *rec, packet *p);
 
 /* Counters. Written only by the capture thread; read by anyone with
  * relaxed loads (see base/stats.h). */

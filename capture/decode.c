@@ -128,7 +128,7 @@ int decode_set_linktype(decoder *d, int dlt)
 int decode_packet(decoder *d, packet *p)
 {
     struct decode_ctx c;
-    size_t first = offsetof(packet, src);
+    size_t first = offsetof(packet, sport);
 
     /* Callers reuse packet structs: nothing from the last frame may leak. */
     memset((char *)p + first, 0, sizeof(*p) - first);

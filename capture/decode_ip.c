@@ -87,13 +87,6 @@ static int decode_ip_l4(struct decode_ctx *c, uint8_t proto, uint32_t off)
     return r;
 }
 
-static void decode_ip_map4(pkt_addr *a, const uint8_t *v4)
-{
-    memset(a->b, 0, 10);
-    a->b[10] = a->b[11] = 0xff;
-    memcpy(a->b + 12, v4, 4);
-}
-
 int decode_ip_v4(struct decode_ctx *c, uint32_t off)
 {
     const uint8_t *h = c->data + off;
@@ -123,8 +116,8 @@ int decode_ip_v4(struct decode_ctx *c, uint32_t off)
     decode_ip_bound(c, off, tl);
     p->ip_version = 4;
     p->ttl = h[8];
-    decode_ip_map4(&p->src, h + 12);
-    decode_ip_map4(&p->dst, h + 16);
+    pkt_addr_from_v4(&p->src, h + 12);
+    pkt_addr_from_v4(&p->dst, h + 16);
 
     frag = decode_rd16(h + 6);
     if (frag & IPV4_OFFMASK)

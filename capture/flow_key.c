@@ -58,7 +58,38 @@ uint64_t flow_key_hash(const flow_key *k)
     return XXH3_64bits(k, sizeof(*k));
 }
 
-int flow_key_equal(const flow_key *a, const flow_key *b)
+/* 64x64 -> 128-bit multiply folded to 64 bits: one instruction that mixes
+ * every input bit into the middle of the result (the mixing step of the
+ * wyhash family; the constants are its odd secrets). */
+static uint64_t flow_key_mum(uint64_t a, uint64_t b)
 {
-    return memcmp(a, b, sizeof(*a)) == 0;
+    unsigned __int128 m = (unsigned __int128)a * b;
+    return (uint64_t)m ^ (uint64_t)(m >> 64);
+}
+
+#define FLOW_KEY_K0 0xa0761d6478bd642fULL
+#define FLOW_KEY_K1 0xe7037ed1a0b428dbULL
+#define FLOW_KEY_K2 0x8ebc6af09c88c6e3ULL
+
+/* One endpoint: the address's two words, the port in the first (which is
+ * all zeros for an IPv4 address, base/pkt_addr.h). */
+static uint64_t flow_key_end(const pkt_addr *a, uint16_t port)
+{
+    uint64_t x[2];
+
+    memcpy(x, a->b, sizeof(x));
+    return flow_key_mum(x[0] ^ port ^ FLOW_KEY_K0, x[1] ^ FLOW_KEY_K1);
+}
+
+unsigned flow_key_shard(const packet *p, unsigned nworkers)
+{
+    /* The sum of the two endpoints does not depend on their order. */
+    uint64_t h = flow_key_end(&p->src, p->sport) + flow_key_end(&p->dst, p->dport);
+    uint64_t rest = (uint64_t)p->proto | (uint64_t)p->vlan << 8 |
+                    (uint64_t)(p->tunnel_id ? p->tunnel_type : 0) << 24 |
+                    (uint64_t)p->tunnel_id << 32;
+
+    h = flow_key_mum(h ^ FLOW_KEY_K2, rest ^ FLOW_KEY_K0);
+    /* multiply-shift on the high bits: no division */
+    return (unsigned)(((h >> 32) * (uint64_t)nworkers) >> 32);
 }

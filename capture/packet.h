@@ -50,9 +50,9 @@ typedef struct packet {
     uint32_t wirelen;    /* frame length on the wire (pcap header `len`) */
     const uint8_t *data; /* not owned */
 
-    /* Set by the decoder; ip_version says which kind of address the wire
-     * carried (base/pkt_addr.h keeps both in one form). */
-    pkt_addr src, dst;
+    /* Set by the decoder, from here to the end; the addresses are last so
+     * that what comes before them travels to a worker as one block
+     * (capture_rec, capture/capture.h). */
     uint16_t sport, dport; /* host order; 0 for protocols without ports */
     uint8_t ip_version;    /* 4 or 6 */
     uint8_t proto;         /* IP protocol of the innermost L4 header */
@@ -77,6 +77,9 @@ typedef struct packet {
     uint32_t seq, ack;       /* TCP, host order */
     uint16_t win;            /* TCP window, unscaled */
     uint32_t frag_id;        /* IP identification of a fragment */
+    /* ip_version says which kind of address the wire carried
+     * (base/pkt_addr.h keeps both in one form). */
+    pkt_addr src, dst;
 } packet;
 
 /* TCP flag bits as on the wire. */

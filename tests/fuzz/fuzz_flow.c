@@ -108,7 +108,6 @@ static int fuzz_frame(fuzz_state *st, const uint8_t *data, size_t len)
 {
     uint8_t *frame = malloc(len ? len : 1);
     packet p;
-    flow_key k;
     int given = 0;
 
     if (frame == NULL)
@@ -122,8 +121,7 @@ static int fuzz_frame(fuzz_state *st, const uint8_t *data, size_t len)
         size_t n = p.caplen - p.l3_off;
         capture_rec *rec = malloc(sizeof(*rec) + n);
         if (rec) {
-            flow_key_make(&k, &p);
-            capture_rec_fill(rec, &p, n, flow_key_hash(&k), st->ts);
+            capture_rec_fill(rec, &p, n, st->ts);
             worker_process(st->w, rec);
             free(rec);
             given = 1;

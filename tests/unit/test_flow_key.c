@@ -1,0 +1,178 @@
+/* test_flow_key.c -- unit tests of flow keys and the choice of a worker
+ * (capture/flow_key.c).
+ *
+ * The capture thread picks a packet's worker with flow_key_shard() from
+ * the decoded packet alone, and the worker keys its flow table with
+ * flow_key_make()/flow_key_hash(). Records are the same whatever the
+ * number of workers only if every packet of a flow, both ways, reaches
+ * one worker: checked on every packet of the real captures under
+ * $LOOPHOLE_CORPUS/ndpi, each one also turned around (addresses and ports
+ * swapped), for 1 to 8 workers; and the flows must spread over the
+ * workers, or a second worker would buy nothing.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <glob.h>
+#include <pcap/pcap.h>
+
+#include "capture/decode.h"
+#include "capture/flow_key.h"
+
+#define MAX_WORKERS 8
+#define SLOTS       (1u << 20) /* open addressing, far more than the corpus's flows */
+
+/* The worker each flow key went to, for every worker count. */
+typedef struct seen {
+    flow_key key;
+    int used;
+    unsigned shard[MAX_WORKERS + 1];
+} seen;
+
+typedef struct corpus_flows {
+    seen *slots;
+    unsigned flows;
+    unsigned per_worker[MAX_WORKERS + 1][MAX_WORKERS];
+} corpus_flows;
+
+static void check_packet(corpus_flows *cf, const packet *p)
+{
+    packet back = *p;
+    flow_key k;
+
+    /* the same flow seen from its other end */
+    back.src = p->dst;
+    back.dst = p->src;
+    back.sport = p->dport;
+    back.dport = p->sport;
+
+    flow_key_make(&k, p);
+    uint64_t h = flow_key_hash(&k);
+    seen *s = &cf->slots[h & (SLOTS - 1)];
+    while (s->used && !flow_key_equal(&s->key, &k))
+        s = &cf->slots[(size_t)(s - cf->slots + 1) & (SLOTS - 1)];
+    int fresh = !s->used;
+    if (fresh) {
+        s->used = 1;
+        s->key = k;
+        cf->flows++;
+    }
+    for (unsigned n = 1; n <= MAX_WORKERS; n++) {
+        unsigned w = flow_key_shard(p, n);
+        assert_true(w < n);
+        assert_int_equal(flow_key_shard(&back, n), w);
+        if (fresh) {
+            s->shard[n] = w;
+            cf->per_worker[n][w]++;
+        } else {
+            assert_int_equal(s->shard[n], w);
+        }
+    }
+}
+
+static void read_capture(corpus_flows *cf, const char *path)
+{
+    char err[PCAP_ERRBUF_SIZE];
+    struct pcap_pkthdr *h;
+    const u_char *bytes;
+    pcap_t *pc = pcap_open_offline(path, err);
+    decoder *d = decode_new(NULL);
+    packet p;
+
+    if (!pc)
+        fail_msg("%s: %s", path, err);
+    assert_non_null(d);
+    if (decode_set_linktype(d, pcap_datalink(pc)) != 0)
+        fail_msg("%s: link type %d not supported", path, pcap_datalink(pc));
+    while (pcap_next_ex(pc, &h, &bytes) == 1) {
+        memset(&p, 0, sizeof(p));
+        p.ts_us = (uint64_t)h->ts.tv_sec * 1000000 + (uint64_t)h->ts.tv_usec;
+        p.caplen = h->caplen;
+        p.wirelen = h->len;
+        p.data = bytes;
+        if (decode_packet(d, &p) == DECODE_OK)
+            check_packet(cf, &p);
+    }
+    decode_free(d);
+    pcap_close(pc);
+}
+
+static void test_corpus_shards(void **state)
+{
+    const char *dir = getenv("LOOPHOLE_CORPUS");
+    char pattern[4096];
+    glob_t g;
+    corpus_flows cf;
+
+    (void)state;
+    if (!dir || !*dir)
+        fail_msg("LOOPHOLE_CORPUS is not set: the third-party captures are needed");
+    snprintf(pattern, sizeof(pattern), "%s/ndpi/*.pcap*", dir);
+    if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0)
+        fail_msg("no captures under %s/ndpi", dir);
+    memset(&cf, 0, sizeof(cf));
+    cf.slots = calloc(SLOTS, sizeof(*cf.slots));
+    assert_non_null(cf.slots);
+    for (size_t i = 0; i < g.gl_pathc; i++)
+        read_capture(&cf, g.gl_pathv[i]);
+    globfree(&g);
+
+    /* More than 500 flows; each of 2 to 4 workers gets its share within a
+     * third (four standard deviations of a fair draw at 4 workers). */
+    assert_true(cf.flows > 500);
+    for (unsigned n = 2; n <= 4; n++)
+        for (unsigned w = 0; w < n; w++) {
+            double share = (double)cf.per_worker[n][w] * n / cf.flows;
+            if (share < 0.67 || share > 1.33)
+                fail_msg("%u workers: worker %u has %.2f of its fair share of %u flows", n, w,
+                         share, cf.flows);
+        }
+    free(cf.slots);
+}
+
+/* Flows that differ only in what separates tenants (VLAN, tunnel id) or
+ * in the protocol are distinct keys; the worker choice must read those
+ * fields too, or one tenant's flows would pile onto one worker. */
+static void test_fields_spread(void **state)
+{
+    unsigned count[4] = {0};
+    packet p;
+
+    (void)state;
+    memset(&p, 0, sizeof(p));
+    assert_int_equal(pkt_addr_parse("10.0.0.1", &p.src), 0);
+    assert_int_equal(pkt_addr_parse("10.0.0.2", &p.dst), 0);
+    p.sport = 40000;
+    p.dport = 443;
+    p.proto = 6;
+    for (uint32_t i = 0; i < 4000; i++) {
+        p.vlan = (uint16_t)(i % 4000);
+        count[flow_key_shard(&p, 4)]++;
+    }
+    for (int w = 0; w < 4; w++)
+        assert_true(count[w] > 700 && count[w] < 1300);
+    memset(count, 0, sizeof(count));
+    p.vlan = 0;
+    p.tunnel_type = PKT_TUNNEL_VXLAN;
+    for (uint32_t i = 1; i <= 4000; i++) {
+        p.tunnel_id = i;
+        count[flow_key_shard(&p, 4)]++;
+    }
+    for (int w = 0; w < 4; w++)
+        assert_true(count[w] > 700 && count[w] < 1300);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_corpus_shards),
+        cmocka_unit_test(test_fields_spread),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
