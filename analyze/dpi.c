@@ -89,21 +89,21 @@ static ndpi_protocol dpi_process(dpi *d, flow *f, const packet *p)
     unsigned len = p->caplen > 0xffff ? 0xffff : p->caplen;
     uint64_t ms = p->ts_us / 1000;
 #if DPI_NDPI_AT_LEAST(4, 6)
-    return ndpi_detection_process_packet(d->mod, f->ndpi, p->data + p->l3_off, (unsigned short)len,
-                                         ms, NULL);
+    return ndpi_detection_process_packet(d->mod, f->an->ndpi, p->data + p->l3_off,
+                                         (unsigned short)len, ms, NULL);
 #else
-    return ndpi_detection_process_packet(d->mod, f->ndpi, p->data + p->l3_off, (unsigned short)len,
-                                         ms);
+    return ndpi_detection_process_packet(d->mod, f->an->ndpi, p->data + p->l3_off,
+                                         (unsigned short)len, ms);
 #endif
 }
 
 static ndpi_protocol dpi_giveup(dpi *d, flow *f)
 {
 #if DPI_NDPI_AT_LEAST(4, 10)
-    return ndpi_detection_giveup(d->mod, f->ndpi, NULL);
+    return ndpi_detection_giveup(d->mod, f->an->ndpi, NULL);
 #else
     u_int8_t guessed = 0;
-    return ndpi_detection_giveup(d->mod, f->ndpi, 1, &guessed);
+    return ndpi_detection_giveup(d->mod, f->an->ndpi, 1, &guessed);
 #endif
 }
 
@@ -125,7 +125,7 @@ static int dpi_is_tls(const flow *f);
  * classification (the corpus test checks it). */
 static int dpi_has_facts(const flow *f)
 {
-    const struct ndpi_flow_struct *n = f->ndpi;
+    const struct ndpi_flow_struct *n = f->an->ndpi;
 
     if (dpi_is_tls(f))
         return n->host_server_name[0] != 0 && n->protos.tls_quic.ja3_client[0] != 0;
@@ -142,9 +142,14 @@ int dpi_packet(dpi *d, flow *f, const packet *p)
         return 1;
     if (p->flags & PKT_F_FRAG_LATER)
         return 0; /* nDPI ignores them: no L4 header */
-    if (f->ndpi == NULL) {
-        f->ndpi = calloc(1, SIZEOF_FLOW_STRUCT);
-        if (f->ndpi == NULL) {
+    flow_analysis *a = flow_analysis_get(f);
+    if (a == NULL) {
+        f->dpi_state = FLOW_DPI_DONE; /* out of memory: inspection is skipped, the flow counted */
+        return 1;
+    }
+    if (a->ndpi == NULL) {
+        a->ndpi = calloc(1, SIZEOF_FLOW_STRUCT);
+        if (a->ndpi == NULL) {
             f->dpi_state = FLOW_DPI_DONE; /* inspection is skipped, the flow counted */
             return 1;
         }
@@ -156,7 +161,7 @@ int dpi_packet(dpi *d, flow *f, const packet *p)
     int budget = f->key.proto == 6 ? DPI_MAX_TCP_PKTS : DPI_MAX_OTHER_PKTS;
     int enough = f->dpi_pkts > budget;
     if ((f->proto_app != NDPI_PROTOCOL_UNKNOWN || enough) &&
-        (enough || dpi_has_facts(f) || !ndpi_extra_dissection_possible(d->mod, f->ndpi))) {
+        (enough || dpi_has_facts(f) || !ndpi_extra_dissection_possible(d->mod, f->an->ndpi))) {
         dpi_finish(d, f);
         return 1;
     }
@@ -192,7 +197,7 @@ static const char *dpi_nonempty(const char *s)
  * member of the detected protocol is read. */
 static void dpi_collect(const flow *f, dpi_builder *b)
 {
-    const struct ndpi_flow_struct *n = f->ndpi;
+    const struct ndpi_flow_struct *n = f->an->ndpi;
     const char *name = dpi_nonempty((const char *)n->host_server_name);
 
     if (dpi_is_tls(f)) {
@@ -270,7 +275,7 @@ void dpi_finish(dpi *d, flow *f)
     if (f->dpi_state == FLOW_DPI_DONE && f->facts != NULL)
         return;
     memset(&b, 0, sizeof(b));
-    if (f->ndpi != NULL) {
+    if (flow_an(f)->ndpi != NULL) {
         if (f->proto_app == NDPI_PROTOCOL_UNKNOWN) {
             f->dpi_guessed = 1;
             dpi_set_verdict(d, f, dpi_giveup(d, f));
@@ -278,7 +283,7 @@ void dpi_finish(dpi *d, flow *f)
                 STAT_ADD(d->stats.giveups, 1);
         }
         dpi_collect(f, &b);
-        risk = f->ndpi->risk;
+        risk = f->an->ndpi->risk;
     } else if (f->dpi_state != FLOW_DPI_DONE) {
         dpi_guess(d, f);
     }
@@ -291,18 +296,18 @@ void dpi_finish(dpi *d, flow *f)
     f->facts = dpi_build(&b);
     if (f->facts)
         f->facts->risk = risk;
-    if (f->ndpi != NULL) {
-        ndpi_free_flow(f->ndpi);
-        f->ndpi = NULL;
+    if (flow_an(f)->ndpi != NULL) {
+        ndpi_free_flow(f->an->ndpi);
+        f->an->ndpi = NULL;
     }
     f->dpi_state = FLOW_DPI_DONE;
 }
 
 void dpi_release(flow *f)
 {
-    if (f->ndpi != NULL) {
-        ndpi_free_flow(f->ndpi);
-        f->ndpi = NULL;
+    if (flow_an(f)->ndpi != NULL) {
+        ndpi_free_flow(f->an->ndpi);
+        f->an->ndpi = NULL;
     }
     free(f->facts);
     f->facts = NULL;

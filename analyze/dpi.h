@@ -70,7 +70,7 @@ int dpi_packet(dpi *d, flow *f, const packet *p);
  * costs an nDPI state). */
 static inline int dpi_wants(const flow *f, const packet *p)
 {
-    return f->dpi_state != FLOW_DPI_DONE && (f->ndpi != NULL || p->payload_caplen > 0);
+    return f->dpi_state != FLOW_DPI_DONE && (flow_an(f)->ndpi != NULL || p->payload_caplen > 0);
 }
 
 /* Finishes inspection of f if it is still running (nDPI gives up and

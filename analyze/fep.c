@@ -75,18 +75,21 @@ const char *fep_name(int verdict)
 
 void fep_packet(flow *f, const packet *p, int dir)
 {
-    if (f->fep != FEP_UNSEEN || dir != 0 || f->key.proto != 6 || p->payload_len == 0)
+    flow_analysis *a;
+
+    if (flow_an(f)->fep != FEP_UNSEEN || dir != 0 || f->key.proto != 6 || p->payload_len == 0 ||
+        (a = flow_analysis_get(f)) == NULL)
         return;
     /* A payload the capture cut short is judged on what is left of it: a
      * snap length under FEP_MIN_LEN makes it FEP_SHORT. */
-    f->fep = (uint8_t)fep_check(p->data + p->payload_off, p->payload_caplen);
+    a->fep = (uint8_t)fep_check(p->data + p->payload_off, p->payload_caplen);
 }
 
 int fep_flow(const flow *f)
 {
     const char *app;
 
-    if (f->fep != FEP_FULLY_ENCRYPTED)
+    if (flow_an(f)->fep != FEP_FULLY_ENCRYPTED)
         return 0;
     /* nDPI's give-up guess comes from the port alone (443 gives "TLS"),
      * which says nothing about the bytes: only a dissector's name exempts. */

@@ -59,14 +59,14 @@ int fep_check(const uint8_t *b, size_t len);
 const char *fep_name(int verdict);
 
 /* Per-packet hook: judges the first client payload of a TCP flow (the
- * bytes captured of it) into f->fep. `dir` is flow_dir(). */
+ * bytes captured of it) into the flow's fep. `dir` is flow_dir(). */
 void fep_packet(flow *f, const packet *p, int dir);
 
 /* 1 when fep_packet() has something to judge in p: the flow's first
  * client payload. */
 static inline int fep_wants(const flow *f, const packet *p, int dir)
 {
-    return f->fep == FEP_UNSEEN && dir == 0 && p->payload_len > 0;
+    return flow_an(f)->fep == FEP_UNSEEN && dir == 0 && p->payload_len > 0;
 }
 
 /* 1 when the flow's first client payload was fully encrypted and no nDPI

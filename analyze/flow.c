@@ -15,7 +15,10 @@
  */
 #include "flow.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+const flow_analysis flow_analysis_none;
 
 static const char *const flow_end_names[FLOW_END_MAX] = {
     [FLOW_END_NONE] = "none",       [FLOW_END_FIN] = "fin",       [FLOW_END_RST] = "rst",
@@ -41,7 +44,7 @@ void flow_init(flow *f, const flow_key *k, uint64_t hash, const packet *p, int s
 {
     memset(f, 0, sizeof(*f));
     f->key = *k;
-    f->hash = hash;
+    f->hash = (uint32_t)hash;
     f->client = (uint8_t)side;
     f->tunnel_type = p->tunnel_type;
     f->tunnel_port = p->tunnel_port;
@@ -66,18 +69,21 @@ static void flow_tcp(flow *f, const packet *p, int dir)
 
     if ((fl & (TCP_SYN | TCP_ACK)) == TCP_SYN && dir == 0 && !(f->tcp & FLOW_TCP_SYNACK)) {
         f->tcp |= FLOW_TCP_SYN;
-        f->syn_us = p->ts_us;
+        f->hs_us = p->ts_us;
     } else if ((fl & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK) && dir == 1 &&
                !(f->tcp & FLOW_TCP_SYNACK)) {
         f->tcp |= FLOW_TCP_SYNACK;
-        f->synack_us = p->ts_us;
-        if (f->syn_us && p->ts_us >= f->syn_us)
-            f->rtt_server_us = (uint32_t)(p->ts_us - f->syn_us);
+        if (f->hs_us) {
+            f->tcp |= FLOW_TCP_RTT_S;
+            if (p->ts_us >= f->hs_us)
+                f->rtt_server_us = (uint32_t)(p->ts_us - f->hs_us);
+        }
+        f->hs_us = p->ts_us;
     } else if ((fl & (TCP_SYN | TCP_ACK)) == TCP_ACK && dir == 0 && (f->tcp & FLOW_TCP_SYNACK) &&
                !(f->tcp & FLOW_TCP_ACK)) {
         f->tcp |= FLOW_TCP_ACK;
-        if (p->ts_us >= f->synack_us)
-            f->rtt_client_us = (uint32_t)(p->ts_us - f->synack_us);
+        if (p->ts_us >= f->hs_us)
+            f->rtt_client_us = (uint32_t)(p->ts_us - f->hs_us);
     }
     if (fl & TCP_FIN)
         f->tcp |= dir == 0 ? FLOW_TCP_FIN_C : FLOW_TCP_FIN_S;
@@ -113,4 +119,17 @@ void flow_reset_record(flow *f)
 {
     memset(f->pkts, 0, sizeof(f->pkts));
     memset(f->bytes, 0, sizeof(f->bytes));
+}
+
+flow_analysis *flow_analysis_get(flow *f)
+{
+    if (f->an == NULL)
+        f->an = calloc(1, sizeof(*f->an));
+    return f->an;
+}
+
+void flow_release(flow *f)
+{
+    free(f->an);
+    f->an = NULL;
 }

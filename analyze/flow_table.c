@@ -18,11 +18,17 @@
 #include "base/counters.h"
 #include "base/stats.h"
 
-#define FLOW_SLAB 1024
-
 typedef struct flow_list {
     flow *head, *tail;
 } flow_list;
+
+/* Flows come in slabs of just under 256 KiB, as many as fit: an
+ * allocation that size is usually a mapping of its own (glibc's mmap
+ * threshold starts at 128 KiB), rounded up to whole pages, so a slab of a
+ * fixed count of flows wasted most of its last page; this size leaves
+ * room for malloc's own header and no more. */
+#define FLOW_SLAB_BYTES (256 * 1024 - 64)
+#define FLOW_SLAB       ((FLOW_SLAB_BYTES - sizeof(void *)) / sizeof(flow))
 
 typedef struct flow_slab {
     struct flow_slab *next;
@@ -117,7 +123,7 @@ const flow_table_stats *flow_table_get_stats(const flow_table *t)
 flow *flow_table_find(flow_table *t, uint64_t hash, const flow_key *k)
 {
     for (flow *f = t->buckets[hash & t->mask]; f; f = f->hnext)
-        if (f->hash == hash && flow_key_equal(&f->key, k))
+        if (f->hash == (uint32_t)hash && flow_key_equal(&f->key, k))
             return f;
     return NULL;
 }
@@ -127,10 +133,10 @@ static flow *flow_table_alloc(flow_table *t)
     if (t->free_list == NULL) {
         flow_slab *s = malloc(sizeof(*s));
         if (s == NULL)
-            abort(); /* a slab is 300 KiB; failing here means the host is out */
+            abort(); /* a slab is 256 KiB; failing here means the host is out */
         s->next = t->slabs;
         t->slabs = s;
-        for (int i = FLOW_SLAB - 1; i >= 0; i--) {
+        for (size_t i = FLOW_SLAB; i-- > 0;) {
             s->flows[i].hnext = t->free_list;
             t->free_list = &s->flows[i];
         }

@@ -147,8 +147,7 @@ static void record_timing(json_t *o, const flow *f)
                (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK);
 
     record_set(o, "tcp_rtt_ms", record_ms(f->rtt_server_us + f->rtt_client_us, full));
-    record_set(o, "tcp_rtt_server_ms",
-               record_ms(f->rtt_server_us, (f->tcp & FLOW_TCP_SYNACK) && f->syn_us));
+    record_set(o, "tcp_rtt_server_ms", record_ms(f->rtt_server_us, (f->tcp & FLOW_TCP_RTT_S) != 0));
     record_set(o, "tcp_rtt_client_ms", record_ms(f->rtt_client_us, full));
 }
 

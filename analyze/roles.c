@@ -281,17 +281,19 @@ const char *roles_lookup(const roles_table *t, const char *name)
 void roles_packet(const roles_table *t, flow *f, const packet *p, int dir)
 {
     http_req r;
+    flow_analysis *a;
 
-    if (dir != 0 || p->payload_caplen == 0 || f->ctl_reqs >= ROLES_MAX_REQ_PKTS)
+    if (dir != 0 || p->payload_caplen == 0 || (a = flow_analysis_get(f)) == NULL ||
+        a->ctl_reqs >= ROLES_MAX_REQ_PKTS)
         return;
-    f->ctl_reqs++;
+    a->ctl_reqs++;
     const uint8_t *b = p->data + p->payload_off;
-    if (f->ctl_path != 0 || b[0] < 'A' || b[0] > 'Z')
+    if (a->ctl_path != 0 || b[0] < 'A' || b[0] > 'Z')
         return;
     if (http_req_parse(b, p->payload_caplen, &r)) {
         int i = roles_match_path(t, r.path, r.path_len);
         if (i >= 0 && i < UINT16_MAX)
-            f->ctl_path = (uint16_t)(i + 1);
+            a->ctl_path = (uint16_t)(i + 1);
     }
 }
 
@@ -303,12 +305,13 @@ static const char *roles_url_path(const char *url)
 
 void roles_update(const roles_table *t, flow *f)
 {
+    const flow_analysis *a = flow_an(f);
     roles_input in;
 
     memset(&in, 0, sizeof(in));
     in.proto = f->key.proto;
     in.sport = f->key.port[!f->client];
-    in.path_rule = (int)f->ctl_path - 1;
+    in.path_rule = (int)a->ctl_path - 1;
     if (f->dpi_state == FLOW_DPI_DONE) {
         in.app = dpi_fact(f->facts, DPI_APP);
         in.sni = dpi_fact(f->facts, DPI_SNI);
@@ -318,8 +321,8 @@ void roles_update(const roles_table *t, flow *f)
     /* A UDP channel nDPI did not name (newer OpenVPN variants, QUIC it
      * could not read): the name udpctl.c read, once the server answered
      * the handshake, so that a stray datagram is not taken for one. */
-    if ((in.app == NULL || strcmp(in.app, "Unknown") == 0) && (f->uc_flags & UDPCTL_F_REPLY))
-        in.app = udpctl_name(f->uc_proto);
+    if ((in.app == NULL || strcmp(in.app, "Unknown") == 0) && (a->uc_flags & UDPCTL_F_REPLY))
+        in.app = udpctl_name(a->uc_proto);
     f->control = roles_classify(t, &in);
     f->ctl_dns = 0;
     if (f->control == NULL && in.app != NULL) {

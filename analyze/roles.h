@@ -106,7 +106,7 @@ int roles_name_match(const char *pattern, const char *name);
 
 /* Per-packet hook: reads the request line of the first client payloads of
  * f (at most ROLES_MAX_REQ_PKTS of them) and remembers the first path that
- * a PATH rule matches, in f->ctl_path. `dir` is flow_dir(). */
+ * a PATH rule matches, in the flow's ctl_path. `dir` is flow_dir(). */
 #define ROLES_MAX_REQ_PKTS 16
 void roles_packet(const roles_table *t, flow *f, const packet *p, int dir);
 
@@ -114,7 +114,7 @@ void roles_packet(const roles_table *t, flow *f, const packet *p, int dir);
  * among the first ROLES_MAX_REQ_PKTS. */
 static inline int roles_wants(const flow *f, const packet *p, int dir)
 {
-    return f->ctl_reqs < ROLES_MAX_REQ_PKTS && dir == 0 && p->payload_caplen > 0;
+    return flow_an(f)->ctl_reqs < ROLES_MAX_REQ_PKTS && dir == 0 && p->payload_caplen > 0;
 }
 
 /* Sets f->control from everything known about f: inspection facts (when

@@ -123,45 +123,45 @@ static int session_is_request(const uint8_t *b, size_t n)
 }
 
 /* What the first payload of a side says the flow speaks. */
-static void session_first(flow *f, const uint8_t *b, size_t n, int dir)
+static void session_first(flow_analysis *a, const uint8_t *b, size_t n, int dir)
 {
     if (n >= 4 && memcmp(b, "SSH-", 4) == 0)
-        f->sess_proto = SESSION_P_SSH;
+        a->sess_proto = SESSION_P_SSH;
     else if (dir == 1 && n >= 6 && memcmp(b, "RFB 00", 6) == 0)
-        f->sess_proto = SESSION_P_RFB;
+        a->sess_proto = SESSION_P_RFB;
     else if (dir == 0 && n >= 6 && b[0] == 0x16 && b[1] == 0x03 && b[5] == 0x01)
-        f->sess_proto = SESSION_P_TLS;
+        a->sess_proto = SESSION_P_TLS;
     else if (dir == 0 && n >= 6 && b[0] == 0x03 && b[1] == 0x00 && (b[5] & 0xf0) == 0xe0)
-        f->sess_proto = SESSION_P_RDP; /* TPKT, X.224 Connection Request */
+        a->sess_proto = SESSION_P_RDP; /* TPKT, X.224 Connection Request */
     else if (dir == 0 && session_is_request(b, n))
-        f->sess_proto = SESSION_P_HTTP;
+        a->sess_proto = SESSION_P_HTTP;
 }
 
-static void session_mark(flow *f, uint64_t ts)
+static void session_mark(flow_analysis *a, uint64_t ts)
 {
-    f->mark_us = ts;
-    memcpy(f->mark_pkts, f->data_pkts, sizeof(f->mark_pkts));
-    memcpy(f->mark_bytes, f->data_bytes, sizeof(f->mark_bytes));
+    a->mark_us = ts;
+    memcpy(a->mark_pkts, a->data_pkts, sizeof(a->mark_pkts));
+    memcpy(a->mark_bytes, a->data_bytes, sizeof(a->mark_bytes));
 }
 
-static void session_server(flow *f, const uint8_t *b, size_t n, uint64_t ts)
+static void session_server(flow_analysis *a, const uint8_t *b, size_t n, uint64_t ts)
 {
-    if (f->sess_proto == SESSION_P_SSH && !(f->sess_flags & SESSION_F_KEX)) {
+    if (a->sess_proto == SESSION_P_SSH && !(a->sess_flags & SESSION_F_KEX)) {
         if (timing_ssh_kex_reply(b, n)) {
-            f->sess_flags |= SESSION_F_KEX;
-            session_mark(f, ts);
+            a->sess_flags |= SESSION_F_KEX;
+            session_mark(a, ts);
         }
         return;
     }
-    if (f->sess_proto != SESSION_P_HTTP)
+    if (a->sess_proto != SESSION_P_HTTP)
         return;
     int code = session_http_status(b, n);
-    if (code == 101 && !(f->sess_flags & SESSION_F_UPGRADE)) {
-        f->sess_flags |= SESSION_F_UPGRADE;
-        session_mark(f, ts);
+    if (code == 101 && !(a->sess_flags & SESSION_F_UPGRADE)) {
+        a->sess_flags |= SESSION_F_UPGRADE;
+        session_mark(a, ts);
     } else if (code == 401 || code == 403 ||
                (code >= 301 && code <= 308 && session_login_location(b, n))) {
-        f->sess_flags |= SESSION_F_LOGIN;
+        a->sess_flags |= SESSION_F_LOGIN;
     }
 }
 
@@ -172,16 +172,19 @@ void session_packet(flow *f, const packet *p, int dir)
 
     if (p->payload_len == 0)
         return;
-    if (f->sess_proto == SESSION_P_UNKNOWN && f->data_pkts[dir] == 0 && n > 0)
-        session_first(f, b, n, dir);
-    if (f->data_pkts[dir] < UINT32_MAX)
-        f->data_pkts[dir]++;
-    f->data_bytes[dir] += p->payload_len;
-    if (p->ts_us > f->data_last_us[dir])
-        f->data_last_us[dir] = p->ts_us;
-    if (dir == 1 && n > 0 && f->sess_srv < SESSION_READ_PKTS) {
-        f->sess_srv++;
-        session_server(f, b, n, p->ts_us);
+    flow_analysis *a = flow_analysis_get(f);
+    if (a == NULL)
+        return; /* out of memory: the flow is counted, not judged */
+    if (a->sess_proto == SESSION_P_UNKNOWN && a->data_pkts[dir] == 0 && n > 0)
+        session_first(a, b, n, dir);
+    if (a->data_pkts[dir] < UINT32_MAX)
+        a->data_pkts[dir]++;
+    a->data_bytes[dir] += p->payload_len;
+    if (p->ts_us > a->data_last_us[dir])
+        a->data_last_us[dir] = p->ts_us;
+    if (dir == 1 && n > 0 && a->sess_srv < SESSION_READ_PKTS) {
+        a->sess_srv++;
+        session_server(a, b, n, p->ts_us);
     }
 }
 
@@ -199,21 +202,22 @@ static int session_kind_is(const flow *f, const char *kind)
  * banners stays within them. */
 static int session_ssh(const flow *f)
 {
-    int mid = (f->tcp & FLOW_TCP_MIDSTREAM) && f->sess_proto != SESSION_P_SSH;
-    uint32_t pc = f->data_pkts[0] - f->mark_pkts[0], ps = f->data_pkts[1] - f->mark_pkts[1];
-    uint64_t bytes = f->data_bytes[0] - f->mark_bytes[0] + f->data_bytes[1] - f->mark_bytes[1];
-    uint64_t since = f->mark_us;
+    const flow_analysis *a = flow_an(f);
+    int mid = (f->tcp & FLOW_TCP_MIDSTREAM) && a->sess_proto != SESSION_P_SSH;
+    uint32_t pc = a->data_pkts[0] - a->mark_pkts[0], ps = a->data_pkts[1] - a->mark_pkts[1];
+    uint64_t bytes = a->data_bytes[0] - a->mark_bytes[0] + a->data_bytes[1] - a->mark_bytes[1];
+    uint64_t since = a->mark_us;
 
-    if (!(f->sess_flags & SESSION_F_KEX) && !mid)
+    if (!(a->sess_flags & SESSION_F_KEX) && !mid)
         return 0;
-    if (mid && !(f->sess_flags & SESSION_F_KEX))
+    if (mid && !(a->sess_flags & SESSION_F_KEX))
         since = f->first_us;
     if (pc > SESSION_SSH_AUTH_PKTS && ps > SESSION_SSH_AUTH_PKTS)
         return 1;
     if (bytes >= SESSION_SSH_BULK_BYTES)
         return 1;
-    return f->data_last_us[0] > since + SESSION_SSH_GRACE_US &&
-           f->data_last_us[1] > since + SESSION_SSH_GRACE_US;
+    return a->data_last_us[0] > since + SESSION_SSH_GRACE_US &&
+           a->data_last_us[1] > since + SESSION_SSH_GRACE_US;
 }
 
 /* VNC past the security handshake: framebuffer updates, or input events
@@ -224,46 +228,49 @@ static int session_ssh(const flow *f)
  * the server dialling out) swaps the sides. */
 static int session_rfb(const flow *f)
 {
+    const flow_analysis *a = flow_an(f);
     for (int d = 0; d < 2; d++)
-        if (f->data_bytes[d] >= SESSION_RFB_BYTES ||
-            (f->data_pkts[d] >= SESSION_RFB_INPUT_PKTS && f->data_pkts[!d] > 0))
+        if (a->data_bytes[d] >= SESSION_RFB_BYTES ||
+            (a->data_pkts[d] >= SESSION_RFB_INPUT_PKTS && a->data_pkts[!d] > 0))
             return 1;
     return 0;
 }
 
 static int session_http(const flow *f)
 {
-    if ((f->sess_flags & SESSION_F_UPGRADE) &&
-        f->data_pkts[0] - f->mark_pkts[0] >= SESSION_WS_PKTS &&
-        f->data_pkts[1] - f->mark_pkts[1] >= SESSION_WS_PKTS)
+    const flow_analysis *a = flow_an(f);
+    if ((a->sess_flags & SESSION_F_UPGRADE) &&
+        a->data_pkts[0] - a->mark_pkts[0] >= SESSION_WS_PKTS &&
+        a->data_pkts[1] - a->mark_pkts[1] >= SESSION_WS_PKTS)
         return 1;
-    return !(f->sess_flags & SESSION_F_LOGIN) && f->data_pkts[0] >= SESSION_HTTP_REQS &&
-           f->data_bytes[1] >= SESSION_HTTP_BYTES;
+    return !(a->sess_flags & SESSION_F_LOGIN) && a->data_pkts[0] >= SESSION_HTTP_REQS &&
+           a->data_bytes[1] >= SESSION_HTTP_BYTES;
 }
 
 static int session_tcp_level(const flow *f)
 {
+    const flow_analysis *a = flow_an(f);
     int opened = (f->tcp & (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK)) ==
                  (FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK);
 
     /* A flow the sensor joined mid-stream has no handshake to see: data
      * both ways shows it was open. */
     if ((f->tcp & FLOW_TCP_MIDSTREAM) || (f->tcp & FLOW_TCP_SYNACK))
-        opened |= f->data_pkts[0] > 0 && f->data_pkts[1] > 0;
-    if (!opened || f->data_pkts[0] + f->data_pkts[1] == 0)
+        opened |= a->data_pkts[0] > 0 && a->data_pkts[1] > 0;
+    if (!opened || a->data_pkts[0] + a->data_pkts[1] == 0)
         return SESSION_PROBE;
     int est;
-    if (f->sess_proto == SESSION_P_SSH || session_kind_is(f, "ssh"))
+    if (a->sess_proto == SESSION_P_SSH || session_kind_is(f, "ssh"))
         est = session_ssh(f);
-    else if (f->sess_proto == SESSION_P_RDP || session_kind_is(f, "rdp"))
-        est = f->data_bytes[1] >= SESSION_RDP_BYTES && f->data_pkts[1] >= SESSION_RDP_PKTS;
-    else if (f->sess_proto == SESSION_P_RFB || session_kind_is(f, "vnc"))
+    else if (a->sess_proto == SESSION_P_RDP || session_kind_is(f, "rdp"))
+        est = a->data_bytes[1] >= SESSION_RDP_BYTES && a->data_pkts[1] >= SESSION_RDP_PKTS;
+    else if (a->sess_proto == SESSION_P_RFB || session_kind_is(f, "vnc"))
         est = session_rfb(f);
-    else if (f->sess_proto == SESSION_P_HTTP)
+    else if (a->sess_proto == SESSION_P_HTTP)
         est = session_http(f);
     else
-        est = (f->data_pkts[0] >= SESSION_APP_PKTS && f->data_pkts[1] >= SESSION_APP_PKTS) ||
-              f->data_bytes[0] + f->data_bytes[1] >= SESSION_BULK_BYTES;
+        est = (a->data_pkts[0] >= SESSION_APP_PKTS && a->data_pkts[1] >= SESSION_APP_PKTS) ||
+              a->data_bytes[0] + a->data_bytes[1] >= SESSION_BULK_BYTES;
     return est ? SESSION_ESTABLISHED : SESSION_ATTEMPT;
 }
 
@@ -278,24 +285,26 @@ static int session_tcp_level(const flow *f)
  * first) needs the same data both ways. */
 static int session_udp_channel(const flow *f)
 {
-    int answered = (f->uc_flags & UDPCTL_F_REPLY) || !(f->uc_flags & UDPCTL_F_HELLO);
+    const flow_analysis *a = flow_an(f);
+    int answered = (a->uc_flags & UDPCTL_F_REPLY) || !(a->uc_flags & UDPCTL_F_HELLO);
 
-    if (f->data_pkts[0] == 0 || f->data_pkts[1] == 0)
+    if (a->data_pkts[0] == 0 || a->data_pkts[1] == 0)
         return SESSION_PROBE;
-    if (answered && f->uc_data[0] >= SESSION_APP_PKTS && f->uc_data[1] >= SESSION_APP_PKTS)
+    if (answered && a->uc_data[0] >= SESSION_APP_PKTS && a->uc_data[1] >= SESSION_APP_PKTS)
         return SESSION_ESTABLISHED;
     return SESSION_ATTEMPT;
 }
 
 void session_update(flow *f)
 {
+    const flow_analysis *a = flow_an(f);
     if (f->key.proto == 6)
         f->session = (uint8_t)session_tcp_level(f);
-    else if (f->key.proto == 17 && f->uc_proto != UDPCTL_NONE)
+    else if (f->key.proto == 17 && a->uc_proto != UDPCTL_NONE)
         f->session = (uint8_t)session_udp_channel(f);
-    else if (f->data_pkts[0] == 0 || f->data_pkts[1] == 0)
+    else if (a->data_pkts[0] == 0 || a->data_pkts[1] == 0)
         f->session = SESSION_PROBE; /* nothing came back (or nothing was asked) */
-    else if (f->data_pkts[0] >= SESSION_APP_PKTS && f->data_pkts[1] >= SESSION_APP_PKTS)
+    else if (a->data_pkts[0] >= SESSION_APP_PKTS && a->data_pkts[1] >= SESSION_APP_PKTS)
         f->session = SESSION_ESTABLISHED;
     else
         f->session = SESSION_ATTEMPT;

@@ -49,7 +49,7 @@ enum session_level {
     SESSION_ESTABLISHED,
 };
 
-/* flow.sess_proto: what the first payloads showed. */
+/* flow_analysis.sess_proto: what the first payloads showed. */
 enum session_proto {
     SESSION_P_UNKNOWN = 0,
     SESSION_P_SSH,  /* "SSH-" banner */
@@ -59,7 +59,7 @@ enum session_proto {
     SESSION_P_RFB,  /* the server's "RFB 003.00x" */
 };
 
-/* flow.sess_flags */
+/* flow_analysis.sess_flags */
 #define SESSION_F_KEX     0x01 /* SSH: the server's key-exchange reply went by */
 #define SESSION_F_UPGRADE 0x02 /* HTTP: the server switched protocols (101) */
 #define SESSION_F_LOGIN   0x04 /* HTTP: a redirect to a login page, or 401/403 */

@@ -257,7 +257,8 @@ static int timing_is_client_hello(const uint8_t *b, size_t len)
 
 static struct timing *timing_start(flow *f, const packet *p, int dir)
 {
-    struct timing *t = calloc(1, sizeof(*t));
+    flow_analysis *a = flow_analysis_get(f);
+    struct timing *t = a ? calloc(1, sizeof(*t)) : NULL;
     const uint8_t *b = p->data + p->payload_off;
 
     if (t == NULL) {
@@ -271,7 +272,7 @@ static struct timing *timing_start(flow *f, const packet *p, int dir)
         t->samples_left = 1;
     }
     t->rev.udp = f->key.proto == 17;
-    f->timing = t;
+    a->timing = t;
     f->tm_state = TIMING_S_ACTIVE;
     return t;
 }
@@ -507,7 +508,7 @@ static int timing_carried(const flow *f, const packet *p)
 
 void timing_packet(flow *f, const packet *p, int dir)
 {
-    struct timing *t = f->timing;
+    struct timing *t = flow_an(f)->timing;
 
     if (p->payload_len == 0 || !timing_carried(f, p)) {
         /* A pure ACK from the client times the transport round trip;
@@ -579,21 +580,22 @@ static uint16_t timing_sat16(uint32_t v)
 
 void timing_summarize(const flow *f, timing_summary *s)
 {
-    const struct timing *t = f->timing;
+    const flow_analysis *a = flow_an(f);
+    const struct timing *t = a->timing;
 
     memset(s, 0, sizeof(*s));
     if (t == NULL) {
         s->cls = f->tm_class;
-        s->keystrokes = f->tm_keys;
-        s->bursts = f->tm_bursts;
-        s->app_rtt_us = f->tm_app_rtt_us;
-        s->nrtt = f->tm_nrtt;
-        s->tcp_min_us = timing_tcp_min(f, f->tm_tcp_min_us);
-        s->rev_keys = f->tm_rkeys;
-        s->rev_small = f->tm_rsmall;
-        s->server_led = f->tm_sled;
-        s->client_led = f->tm_cled;
-        s->chaff = f->tm_chaff;
+        s->keystrokes = a->tm_keys;
+        s->bursts = a->tm_bursts;
+        s->app_rtt_us = a->tm_app_rtt_us;
+        s->nrtt = a->tm_nrtt;
+        s->tcp_min_us = timing_tcp_min(f, a->tm_tcp_min_us);
+        s->rev_keys = a->tm_rkeys;
+        s->rev_small = a->tm_rsmall;
+        s->server_led = a->tm_sled;
+        s->client_led = a->tm_cled;
+        s->chaff = a->tm_chaff;
         return;
     }
     s->rev_keys = t->rev.rkeys;
@@ -612,25 +614,26 @@ void timing_summarize(const flow *f, timing_summary *s)
 
 void timing_release(flow *f)
 {
+    flow_analysis *a = f->an;
     timing_summary s;
 
-    if (f->timing == NULL)
+    if (a == NULL || a->timing == NULL)
         return;
     timing_summarize(f, &s);
     f->tm_class = (uint8_t)s.cls;
-    f->tm_keys = timing_sat16(s.keystrokes);
-    f->tm_bursts = timing_sat16(s.bursts);
-    f->tm_app_rtt_us = s.app_rtt_us;
-    f->tm_nrtt = (uint8_t)s.nrtt;
-    f->tm_tcp_min_us = f->timing->tcp_min_us;
-    f->tm_rkeys = timing_sat16(s.rev_keys);
-    f->tm_rsmall = timing_sat16(s.rev_small);
-    f->tm_sled = timing_sat16(s.server_led);
-    f->tm_cled = timing_sat16(s.client_led);
-    f->tm_chaff = timing_sat16(s.chaff);
-    free(f->timing->more);
-    free(f->timing);
-    f->timing = NULL;
+    a->tm_keys = timing_sat16(s.keystrokes);
+    a->tm_bursts = timing_sat16(s.bursts);
+    a->tm_app_rtt_us = s.app_rtt_us;
+    a->tm_nrtt = (uint8_t)s.nrtt;
+    a->tm_tcp_min_us = a->timing->tcp_min_us;
+    a->tm_rkeys = timing_sat16(s.rev_keys);
+    a->tm_rsmall = timing_sat16(s.rev_small);
+    a->tm_sled = timing_sat16(s.server_led);
+    a->tm_cled = timing_sat16(s.client_led);
+    a->tm_chaff = timing_sat16(s.chaff);
+    free(a->timing->more);
+    free(a->timing);
+    a->timing = NULL;
     f->tm_state = TIMING_S_DONE;
 }
 
@@ -642,7 +645,7 @@ int timing_reversed(const timing_summary *s)
 
 int timing_bursts(const flow *f, timing_burst *out, int max)
 {
-    const struct timing *t = f->timing;
+    const struct timing *t = flow_an(f)->timing;
 
     if (t == NULL || max <= 0)
         return 0;

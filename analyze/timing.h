@@ -5,9 +5,10 @@
  * A TCP or UDP flow gets a small fixed-size timing state at its first packet
  * with data (a SYN flood or a scan never gets one) and feeds it every
  * later packet through timing_packet(): data packets, and pure ACKs for
- * the transport round trip. The state is freed, and a few summary bytes kept in the flow, when
- * the flow is known not to need it any more: a bulk transfer that is not a
- * control session, or the flow's end (timing_release()). Records read the
+ * the transport round trip. The state is freed, and a few summary bytes
+ * kept in the flow's analysis state (flow_analysis), when the flow is
+ * known not to need it any more: a bulk transfer that is not a control
+ * session, or the flow's end (timing_release()). Records read the
  * facts through timing_summarize(); the cross-flow matcher reads the ON
  * periods through timing_bursts(). All counts run from the flow's first
  * data packet, across records cut by the active timeout.
@@ -43,8 +44,8 @@
 /* flow.tm_state */
 enum timing_state {
     TIMING_S_NONE = 0, /* no data seen yet: no state */
-    TIMING_S_ACTIVE,   /* f->timing holds the state */
-    TIMING_S_DONE      /* released; the summary is in the flow */
+    TIMING_S_ACTIVE,   /* the flow's analysis state holds the timing state */
+    TIMING_S_DONE      /* released; the summary is in the flow's analysis state */
 };
 
 /* What kind of session the flow is (flow.tm_class, timing_summary.cls). */
@@ -98,11 +99,11 @@ void timing_packet(flow *f, const packet *p, int dir);
  * dropped from timing for good). */
 static inline int timing_wants(const flow *f, const packet *p)
 {
-    return f->timing != NULL || (p->payload_len > 0 && f->tm_state == TIMING_S_NONE);
+    return flow_an(f)->timing != NULL || (p->payload_len > 0 && f->tm_state == TIMING_S_NONE);
 }
 
-/* Frees f's timing state, keeping its summary in the flow. Safe to call
- * on any flow, any number of times. */
+/* Frees f's timing state, keeping its summary in the flow's analysis
+ * state. Safe to call on any flow, any number of times. */
 void timing_release(flow *f);
 
 /* The timing facts of f. */

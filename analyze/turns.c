@@ -19,13 +19,15 @@ struct turns {
 
 void turns_start(flow *f)
 {
-    if (f->turns == NULL)
-        f->turns = calloc(1, sizeof(*f->turns));
+    flow_analysis *a = flow_analysis_get(f);
+
+    if (a != NULL && a->turns == NULL)
+        a->turns = calloc(1, sizeof(*a->turns));
 }
 
 void turns_packet(flow *f, const packet *p)
 {
-    struct turns *t = f->turns;
+    struct turns *t = f->an->turns;
 
     if (t->last_us == 0 || p->ts_us > t->last_us + TURNS_GAP_US) {
         t->cur_us = p->ts_us;
@@ -46,7 +48,7 @@ void turns_packet(flow *f, const packet *p)
 
 int turns_get(const flow *f, uint64_t *out, int max)
 {
-    const struct turns *t = f->turns;
+    const struct turns *t = flow_an(f)->turns;
     int k = 0;
 
     if (t == NULL)
@@ -59,14 +61,18 @@ int turns_get(const flow *f, uint64_t *out, int max)
 
 void turns_record_done(flow *f)
 {
-    if (f->turns) {
-        f->turns->n = 0;
-        f->turns->head = 0;
+    struct turns *t = flow_an(f)->turns;
+
+    if (t) {
+        t->n = 0;
+        t->head = 0;
     }
 }
 
 void turns_release(flow *f)
 {
-    free(f->turns);
-    f->turns = NULL;
+    if (f->an) {
+        free(f->an->turns);
+        f->an->turns = NULL;
+    }
 }

@@ -39,7 +39,7 @@ void turns_start(flow *f);
 /* 1 when p goes to turns_packet(): a client payload of a marked flow. */
 static inline int turns_wants(const flow *f, const packet *p, int dir)
 {
-    return f->turns != NULL && dir == 0 && p->payload_len > 0;
+    return flow_an(f)->turns != NULL && dir == 0 && p->payload_len > 0;
 }
 
 /* Accounts client payload p of f. */

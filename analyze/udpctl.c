@@ -157,18 +157,20 @@ void udpctl_packet(flow *f, const packet *p, int dir)
 {
     int proto;
 
-    if (f->key.proto != 17 || p->payload_caplen == 0)
+    flow_analysis *a;
+
+    if (f->key.proto != 17 || p->payload_caplen == 0 || (a = flow_analysis_get(f)) == NULL)
         return;
-    if (f->uc_proto == UDPCTL_NONE && (dir != 0 || f->data_pkts[0] > 1))
+    if (a->uc_proto == UDPCTL_NONE && (dir != 0 || a->data_pkts[0] > 1))
         return; /* not one of them from the client's first datagram on */
-    int m = udpctl_parse(p->data + p->payload_off, p->payload_caplen, f->uc_proto, dir, &proto);
+    int m = udpctl_parse(p->data + p->payload_off, p->payload_caplen, a->uc_proto, dir, &proto);
     if (proto == UDPCTL_NONE)
         return;
-    f->uc_proto = (uint8_t)proto;
+    a->uc_proto = (uint8_t)proto;
     if (m == UDPCTL_M_HELLO && dir == 0)
-        f->uc_flags |= UDPCTL_F_HELLO;
+        a->uc_flags |= UDPCTL_F_HELLO;
     else if (m == UDPCTL_M_REPLY && dir == 1)
-        f->uc_flags |= UDPCTL_F_REPLY;
-    else if (m == UDPCTL_M_DATA && f->uc_data[dir] < UINT32_MAX)
-        f->uc_data[dir]++;
+        a->uc_flags |= UDPCTL_F_REPLY;
+    else if (m == UDPCTL_M_DATA && a->uc_data[dir] < UINT32_MAX)
+        a->uc_data[dir]++;
 }

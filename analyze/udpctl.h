@@ -24,7 +24,7 @@
 #include "capture/packet.h"
 #include "flow.h"
 
-/* flow.uc_proto */
+/* flow_analysis.uc_proto */
 enum udpctl_proto {
     UDPCTL_NONE = 0,
     UDPCTL_WIREGUARD,
@@ -44,7 +44,7 @@ enum udpctl_msg {
     UDPCTL_M_DATA,      /* data channel: WireGuard transport, OpenVPN P_DATA, QUIC short header */
 };
 
-/* flow.uc_flags */
+/* flow_analysis.uc_flags */
 #define UDPCTL_F_HELLO 0x01 /* the client opened a handshake */
 #define UDPCTL_F_REPLY 0x02 /* the server answered it */
 

@@ -48,8 +48,8 @@ struct worker {
 static void worker_forget_path(void *ctx, flow *f)
 {
     (void)ctx;
-    if (f->ctl_path != 0)
-        f->ctl_path = 0, f->ctl_reqs = 0;
+    if (f->an && f->an->ctl_path != 0)
+        f->an->ctl_path = 0, f->an->ctl_reqs = 0;
 }
 
 /* Takes the current geo snapshot and, when it changed, the control rules
@@ -83,7 +83,7 @@ static void worker_turns_check(worker *w, flow *f)
     const char *name = dpi_fact(f->facts, DPI_SNI);
     const indicator *i;
 
-    if (in == NULL || f->key.proto != 6 || f->turns)
+    if (in == NULL || f->key.proto != 6 || flow_an(f)->turns)
         return;
     if (name == NULL)
         name = dpi_fact(f->facts, DPI_HOST);
@@ -145,6 +145,7 @@ static void worker_on_end(void *ctx, flow *f, int reason, int final)
         dpi_release(f);
         timing_release(f);
         turns_release(f);
+        flow_release(f);
     }
 }
 

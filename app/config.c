@@ -42,6 +42,7 @@
 #include <pcap/pcap.h>
 
 #include "base/setting.h"
+#include "redis/peers.h"
 #include "redis/url.h"
 #include "rules/detect_config.h"
 
@@ -377,6 +378,12 @@ static const setting_key config_keys[] = {
     {"redis", "flows", NULL, SETTING_BOOL, SETTING_W_INT, 0, F(redis_flows), 0, 0, 1, NULL, NULL},
     {"redis", "queue", NULL, SETTING_SIZE, SETTING_W_U64, 0, F(redis_queue_bytes), 0, 64 * KiB,
      1024 * MiB, "4MiB", NULL},
+    {"redis", "peers", NULL, SETTING_STRING, SETTING_W_INT, 0, F(redis_peers), 0, 0, 0, NULL, NULL},
+    {"redis", "peer_timeout", NULL, SETTING_DURATION, SETTING_W_U64, 0, F(peer_timeout_us), 0,
+     5 * SEC, UINT64_MAX, "60s",
+     "none found: a sensor publishes its watermark every second (redis/peers.h), so 60 s is "
+     "sixty missed beats and twelve times the writer's longest reconnect backoff (5 s), while "
+     "small next to the 30 min flow_active_timeout that live settling already waits"},
     {"output", "alerts", "--alerts", SETTING_STRING, SETTING_W_INT, SETTING_NONEMPTY,
      F(alerts_path), 0, 0, 0, "-", NULL},
     {"output", "alerts_format", "--alerts-format", SETTING_STRING, SETTING_W_INT, SETTING_NONEMPTY,
@@ -696,6 +703,7 @@ void config_free(config *c)
     free(c->redis_url);
     free(c->redis_prefix);
     free(c->journal_path);
+    free(c->redis_peers);
     free(c->alerts_path);
     free(c->alerts_format);
     free(c->metrics_path);
@@ -1080,6 +1088,18 @@ static int config_check(config *c, const config_args *a, char *err, size_t errle
         config_err(err, errlen, "alerts_format: expected native or eve, got '%s'",
                    c->alerts_format);
         return -1;
+    }
+    if (c->redis_peers != NULL) {
+        peers *p;
+        if (peers_parse(c->redis_peers, c->sensor, c->peer_timeout_us, 0, &p, err, errlen) < 0)
+            return -1;
+        peers_free(p);
+        if (p != NULL && c->redis_url == NULL) {
+            config_err(err, errlen,
+                       "[redis] peers needs [redis] url: sensors share their windows only "
+                       "through a Redis they all write to, not a private one");
+            return -1;
+        }
     }
     for (int i = 0, stdin_seen = 0; i < c->nfiles; i++) {
         if (strcmp(c->files[i], "-") == 0 && stdin_seen++) {

@@ -68,6 +68,8 @@ typedef struct config {
     uint64_t journal_max_bytes;  /* 1 GiB */
     int redis_flows;             /* 0; 1 = flow records also go to <prefix>flows */
     uint64_t redis_queue_bytes;  /* 4 MiB: bounded event queue per worker */
+    char *redis_peers;           /* NULL = none: the sensors feeding the same windows */
+    uint64_t peer_timeout_us;    /* 60 s: a silent peer stops holding settling back */
     /* output */
     char *alerts_path;   /* "-" */
     char *alerts_format; /* "native" (interface.md section 2) or "eve" (docs/siem.md) */

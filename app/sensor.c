@@ -380,7 +380,12 @@ static int sensor_new_writer(sensor *s, char *err, size_t errlen)
                         .report = sensor_report,
                         .report_ctx = s,
                         .on_alert = sensor_on_alert,
-                        .alert_ctx = s};
+                        .alert_ctx = s,
+                        .sensor = cfg->sensor,
+                        .prefix = cfg->redis_prefix,
+                        .peers = cfg->redis_peers,
+                        .peer_timeout_us = cfg->peer_timeout_us,
+                        .wait_peers = cfg->interface == NULL};
     s->writer = writer_new(&wc, err, errlen);
     if (s->writer == NULL)
         return -1;
@@ -485,6 +490,8 @@ void sensor_stop(sensor *s)
     if (s && s->cap) {
         atomic_store(&s->stopping, 1);
         capture_stop(s->cap);
+        if (s->writer) /* a stopped replay does not wait for its peers */
+            writer_cut_wait(s->writer);
     }
 }
 
@@ -548,7 +555,9 @@ static void sensor_publish_stats(sensor *s, json_t *o)
                                         "alerts", "clock", "geo_reloads", "geo_reload_failures",
                                         /* a Redis Cluster only */
                                         "cluster_primaries", "cluster_moved", "cluster_ask",
-                                        "cluster_tryagain", "cluster_refreshes"};
+                                        "cluster_tryagain", "cluster_refreshes",
+                                        /* [redis] peers only */
+                                        "peers_waiting", "peers_lapsed"};
     enum { N = sizeof(names) / sizeof(names[0]) };
     const char *kv[2 * (N + 1)];
     char vals[N + 1][40];

@@ -1,12 +1,17 @@
 /* bench_cluster.c -- observations per second through the writer into a
  * Redis Cluster (or one server), for docs/performance.md.
  *
- * usage: bench_cluster URL N [QUEUES]
+ * usage: bench_cluster URL N [QUEUES] [ENTITIES]
  *
  * QUEUES producer threads (default 2) each enqueue N/QUEUES lh_observe
- * events (exact mode, no threshold, random entities, so they spread over
- * every slot) into their own event queue; one writer thread (the sensor's)
- * drains them into URL. Prints the events per second from the first event
+ * events, built by event_observe() as the rules build them (exact mode,
+ * no threshold: a count-only observation such as a host's GPU
+ * behaviour), into their own event queue; one writer thread (the
+ * sensor's) drains them into URL. The entities are ENTITIES (default
+ * 100000) hosts taken in a scattered order, so they spread over every
+ * slot; each sees 64 values in an hour's window. Few entities (a fleet's
+ * hosts, each seen again and again) is the traffic a mirror port gives;
+ * many is the worst case for batching, one call per window key. Prints the events per second from the first event
  * to the writer's last acknowledgement. bench/cluster_bench.sh starts the
  * clusters of 1, 2 and 3 primaries and runs this against each.
  */
@@ -22,7 +27,7 @@
 
 typedef struct producer {
     event_queue *q;
-    unsigned id, n;
+    unsigned id, n, entities;
 } producer;
 
 static void *bench_produce(void *arg)
@@ -31,7 +36,7 @@ static void *bench_produce(void *arg)
     char entity[32], value[32];
 
     for (unsigned i = 0; i < p->n; i++) {
-        unsigned e = (i * 2654435761u + p->id * 40503u) % 100000u;
+        unsigned e = (i * 2654435761u + p->id * 40503u) % p->entities;
         snprintf(entity, sizeof(entity), "bench:%u", e);
         snprintf(value, sizeof(value), "v%u", i % 64);
         event_observation o = {.entity = entity,
@@ -63,14 +68,15 @@ int main(int argc, char **argv)
 {
     char err[512], journal[] = "/tmp/bench_cluster.XXXXXX";
     unsigned n = argc > 2 ? (unsigned)atoi(argv[2]) : 200000,
-             nq = argc > 3 ? (unsigned)atoi(argv[3]) : 2;
+             nq = argc > 3 ? (unsigned)atoi(argv[3]) : 2,
+             entities = argc > 4 ? (unsigned)atoi(argv[4]) : 100000;
     event_queue *queues[16];
     producer prod[16];
     pthread_t th[16];
     rurl u;
 
-    if (argc < 3 || nq < 1 || nq > 16) {
-        fprintf(stderr, "usage: bench_cluster URL N [QUEUES 1-16]\n");
+    if (argc < 3 || nq < 1 || nq > 16 || entities < 1) {
+        fprintf(stderr, "usage: bench_cluster URL N [QUEUES 1-16] [ENTITIES]\n");
         return 2;
     }
     if (rurl_parse(&u, argv[1], NULL, err, sizeof(err)) < 0) {
@@ -84,7 +90,7 @@ int main(int argc, char **argv)
     event_context ectx = {.prefix = "bench:", .sensor = "bench", .run_id = 1, .cluster = u.cluster};
     for (unsigned i = 0; i < nq; i++) {
         queues[i] = event_queue_new(&ectx, i, 16u << 20, 1);
-        prod[i] = (producer){queues[i], i, n / nq};
+        prod[i] = (producer){queues[i], i, n / nq, entities};
     }
     writer_config wc = {.url = &u,
                         .journal_path = journal,

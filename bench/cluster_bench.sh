@@ -3,16 +3,20 @@
 # into Redis Clusters of 1, 2 and 3 primaries (no replicas), all on this
 # machine, in one run (docs/performance.md, "Redis Cluster").
 #
-# usage: bench/cluster_bench.sh [EVENTS] [BUILD_DIR]
+# usage: bench/cluster_bench.sh [EVENTS] [BUILD_DIR] [ENTITIES]
 #
 # Builds bench_cluster (bench/bench_cluster.c) in BUILD_DIR (default
 # build), starts the servers on free loopback ports, splits the 16384 slots
 # evenly (CLUSTER ADDSLOTSRANGE, CLUSTER MEET), and runs bench_cluster
-# against each. Stops every server it started on exit.
+# against each, ENTITIES entities (default 100000). The reference is
+# redis-benchmark's plain SET (one client, pipeline 64, as the writer
+# pipelines) on the one server, measured right before. Stops every server
+# it started on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-300000}
 build=${2:-build}
+entities=${3:-100000}
 cmake --build "$build" --target bench_cluster -j2 >/dev/null
 tmp=$(mktemp -d)
 pids=()
@@ -63,9 +67,11 @@ redis-server --port "$single" --bind 127.0.0.1 --save '' --appendonly no --dir "
     >/dev/null 2>&1 &
 pids+=($!)
 until redis-cli -p "$single" ping >/dev/null 2>&1; do sleep 0.05; done
-echo "$n observations each (lh_observe exact, random entities), 2 producer threads, one writer"
-"$build/bench_cluster" "redis://127.0.0.1:$single" "$n"
+echo "$n observations each (lh_observe exact, count only, $entities entities), 2 producer threads, one writer"
+redis-benchmark -h 127.0.0.1 -p "$single" -c 1 -n 500000 -P 64 -r 1000000 -q -t set |
+    tr '\r' '\n' | grep -o '[0-9.]* requests per second' | tail -1 | sed 's/^/SET (redis-benchmark): /'
+"$build/bench_cluster" "redis://127.0.0.1:$single" "$n" 2 "$entities"
 for p in 1 2 3; do
-    "$build/bench_cluster" "$(cluster "$p")" "$n" | sed "s/^/$p primaries: /"
+    "$build/bench_cluster" "$(cluster "$p")" "$n" 2 "$entities" | sed "s/^/$p primaries: /"
 done
 nproc | sed 's/^/cores: /'

@@ -13,10 +13,14 @@
 #   lh_observe exact    an observation into a window's sorted set, random
 #                       entity (__rand_int__) and value, no threshold
 #   lh_observe approx   the same into a HyperLogLog
-#   lh_observe+alert    threshold 1: every call raises or finds its dedup
-#                       record (random entity: mostly raises: XADD, ZADD,
-#                       HSET, PUBLISH)
-# Prints requests per second and the ratio to SET.
+#   lh_observe+alert    threshold 1: every call records a fact of its
+#                       alert window (the alert itself is decided later,
+#                       by lh_settle)
+#   batch64_entities    FCALL lh_batch of 64 count-only exact observations,
+#                       each of a random entity (one window key each)
+#   batch64_one_entity  the same, all of one entity (one key, random values)
+# Prints requests per second (for the batches: observations per second,
+# 64 a request) and the ratio to SET.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-200000}
@@ -36,22 +40,44 @@ rps() { # rps NAME ARGS... -> "NAME rps"
         tr '\r' '\n' | grep -o '[0-9.]* requests per second' | tail -1 | cut -d' ' -f1)
     echo "$name $r"
 }
+# rps_batch CALLS NAME ARGS... -> "NAME observations/s": CALLS a request
+rps_batch() {
+    local calls=$1 name=$2
+    shift 2
+    rps "$name" "$@" | awk -v c="$calls" '{ print $1, $2 * c }'
+}
 keys=(4 'lh:{e:10.0.__rand_int__}' lh:host:x lh:risk lh:alerts)
-alert=(r high 10 10.0.0.1 controller 2023-11-14T22:13:20.000000Z 100000 lh:alerts:live
-       '{"ts":"2023-11-14T22:13:20.000000Z","event_type":"alert","rule":"r"}')
+obs=(ev e1 ts_us 1700000000000000 window_us 3600000000 cap 10000 ttl_s 10800)
+alert=(rule r severity high score 10 ip 10.0.0.1 role controller ts 2023-11-14T22:13:20.000000Z
+    maxlen 100000 keep_s 7200 channel lh:alerts:live
+    alert '{"ts":"2023-11-14T22:13:20.000000Z","event_type":"alert","rule":"r","evidence":[],"summary":"s"}')
+# lh_batch of B count-only observations, each of its own entity (random:
+# one window key each) or all of one entity (one key, B values)
+batch() { # batch B ENTITY
+    local b=$1 ent=$2 i bk=() ba=()
+    for ((i = 0; i < b; i++)); do
+        bk+=("lh:{e:$ent}" lh:host:x lh:risk lh:alerts)
+        ba+=(lh_observe 4 18 "${obs[@]}" kind hosts value v__rand_int__ mode exact threshold 0)
+    done
+    echo FCALL lh_batch $((4 * b)) "${bk[@]}" "$b" "${ba[@]}"
+}
 {
     rps SET -t set
-    rps lh_observe_exact FCALL lh_observe "${keys[@]}" ev 1700000000000000 hosts \
-        v__rand_int__ 3600000000 exact 10000 7200 0
-    rps lh_observe_approx FCALL lh_observe "${keys[@]}" ev 1700000000000000 clients \
-        v__rand_int__ 3600000000 approx 10000 7200 0
-    rps lh_observe_alert FCALL lh_observe "${keys[@]}" ev__rand_int__ 1700000000000000 hosts \
-        v 3600000000 exact 10000 7200 1 "${alert[@]}"
+    rps lh_observe_exact FCALL lh_observe "${keys[@]}" "${obs[@]}" kind hosts value v__rand_int__ \
+        mode exact threshold 0
+    rps lh_observe_approx FCALL lh_observe "${keys[@]}" "${obs[@]}" kind clients \
+        value v__rand_int__ mode approx threshold 0
+    rps lh_observe_alert FCALL lh_observe "${keys[@]}" "${obs[@]}" kind hosts value v__rand_int__ \
+        mode exact threshold 1 "${alert[@]}"
+    # shellcheck disable=SC2046 # batch prints the words of one command
+    n=$((n / 64)) rps_batch 64 batch64_entities $(batch 64 '10.0.__rand_int__')
+    # shellcheck disable=SC2046
+    n=$((n / 64)) rps_batch 64 batch64_one_entity $(batch 64 10.0.0.1)
 } | awk -v n="$n" -v p="$pipe" '
     { name[NR] = $1; r[NR] = $2 }
     END {
         printf "%d requests each, pipeline %d, one client, Unix socket\n", n, p
-        printf "%-20s %14s %10s\n", "command", "requests/s", "vs SET"
+        printf "%-20s %14s %10s\n", "command", "observations/s", "vs SET"
         for (i = 1; i <= NR; i++)
             printf "%-20s %14.0f %9.2fx\n", name[i], r[i], r[i] / r[1]
     }'

@@ -12,7 +12,7 @@
 
 #include "generated/functions_lua.h"
 
-const char rconn_version[] = "loophole-functions 7";
+const char rconn_version[] = "loophole-functions 8";
 
 const char *rconn_library(size_t *len)
 {

@@ -3,8 +3,10 @@
  * The loop: take up to `batch` events from the queues (round robin, so one
  * busy worker cannot starve the others), then either pipeline them to Redis
  * or, while Redis is away or older events still wait in the journal,
- * append them to the journal. Between batches, and whenever the queues are
- * empty, the journal is replayed in batches of the same size.
+ * append them to the journal (event by event: the events of a batched
+ * call are journaled and replayed like any others). Between batches, and
+ * whenever the queues are empty, the journal is replayed in batches of
+ * the same size.
  *
  * Settling: the library answers a fact of an alert window with a settle
  * hint, which the writer keeps (redis/settle.h) instead of sending. When the
@@ -18,6 +20,13 @@
  * journal's last replay), every pending window is settled; what stays in
  * the journal is settled by the run that replays it.
  *
+ * With peers (redis/peers.h), the watermark the writer settles up to is
+ * the lowest of its own delivered one (every record below it acknowledged)
+ * and those its peers published; it publishes its own beside theirs as it
+ * reads them, every PEERS_POLL_US at most. At the end of a replay it
+ * publishes "done" and settles what its peers' watermarks allow until each
+ * one is done or silent, then every window left.
+ *
  * Blocking hiredis with timeouts is enough here: only this thread talks to
  * Redis, and producers never wait for it (rules/event.h).
  */
@@ -29,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,12 +47,17 @@
 #include "cluster.h"
 #include "conn.h"
 #include "journal.h"
+#include "peers.h"
 #include "reply.h"
 #include "settle.h"
 
 #define WRITER_BACKOFF_MIN_MS 100
 #define WRITER_BACKOFF_MAX_MS 5000
 #define WRITER_REJECT_REPORTS 10 /* error replies reported one by one */
+/* Calls of one slot gathered into one lh_batch: enough to spread the
+ * call's fixed cost (measured: docs/performance.md, "Redis"), small
+ * enough that one batch does not hold Redis for long. */
+#define WRITER_BATCH_CALLS 64
 
 /* One event of a batch: a copy of its encoded bytes. */
 typedef struct writer_item {
@@ -66,6 +81,7 @@ struct writer {
     writer_item *steps;         /* next steps of alerts the replies asked for (cluster) */
     int nsteps, capsteps;
     int nitems;
+    int *open_group; /* per slot: the batched command gathering it, or -1 */
     unsigned next_queue;
     int backoff_ms;
     uint64_t next_try_ms;
@@ -74,6 +90,15 @@ struct writer {
     _Atomic uint64_t watermark_us; /* set by the sensor */
     uint64_t settled_us;           /* the watermark of the last settle */
     int nsettle;                   /* settle calls gathered in items */
+    uint64_t delivered_us;         /* every record below it acknowledged */
+    peers *peers;                  /* NULL: no peers (cfg.peers) */
+    char *wm_key;                  /* <prefix>watermarks */
+    int finished;                  /* "done" is what this sensor publishes */
+    _Atomic int cut_wait;          /* writer_cut_wait() was called */
+    uint64_t peers_read_us;        /* monotonic: the peers' values last read */
+    uint64_t pub_us, pub_mark;     /* the last value published: when, which mark */
+    int pub_done;
+    int pub_refused; /* an error reply to the HSET was reported */
     writer_stats st;
 };
 
@@ -225,96 +250,275 @@ static int writer_reply(writer *w, const event_view *v, redisReply *r)
     return 0;
 }
 
-/* One server: pipelines every command, then reads the replies in order.
- * Returns how many were acknowledged, a prefix; on a shortfall the
- * connection has been dropped. */
-static int writer_pipeline_one(writer *w, event_view *views, int n, unsigned char *done)
-{
-    int ndone = 0;
-    uint64_t t0 = writer_now_us();
+/* One command on the wire: an event alone, or the calls of several
+ * events of one slot in one FCALL lh_batch (rules/lua/97_batch.lua). */
+typedef struct writer_cmd {
+    int argc;
+    const char **argv;
+    size_t *lens;
+    int *members; /* the events it carries, in batch order */
+    int nmembers;
+} writer_cmd;
 
-    for (int i = 0; i < n; i++)
-        if (views[i].argc > 0)
-            redisAppendCommandArgv(w->ctx, views[i].argc, views[i].argv, views[i].lens);
-    for (; ndone < n; ndone++) {
-        redisReply *r = NULL;
-        if (views[ndone].argc == 0) {
-            done[ndone] = 1;
-            continue;
+/* The calls a batch may hold (BATCHED in rules/lua/97_batch.lua). */
+static int writer_batchable(const event_view *v)
+{
+    static const char *const fns[] = {"lh_observe", "lh_sum",    "lh_gate",   "lh_leg",  "lh_hours",
+                                      "lh_raise",   "lh_follow", "lh_absent", "lh_knock"};
+    long nkeys;
+
+    if (v->kind != EVENT_CALL || v->argc < 4 || v->lens[0] != 5 ||
+        strncasecmp(v->argv[0], "FCALL", 5) != 0 || v->lens[2] == 0 || v->lens[2] > 3)
+        return 0;
+    nkeys = strtol(v->argv[2], NULL, 10);
+    if (nkeys < 1 || nkeys > v->argc - 3)
+        return 0;
+    for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++)
+        if (v->lens[1] == strlen(fns[i]) && memcmp(v->argv[1], fns[i], v->lens[1]) == 0)
+            return 1;
+    return 0;
+}
+
+/* The slot that orders an event among the others: its first key's in a
+ * cluster, -1 for none; one server orders everything as one slot. */
+static int writer_slot(const writer *w, const event_view *v)
+{
+    cluster_cmd c = {v->argc, v->argv, v->lens};
+
+    return w->cl ? cluster_cmd_slot(&c) : 0;
+}
+
+/* Builds the arguments of the FCALL lh_batch of cmd's members. Numbers
+ * are formatted into nums (room for 3 per member and 2 more). */
+static int writer_batch_args(writer_cmd *cmd, const event_view *views, char *nums)
+{
+    int nkeys = 0, argc = 4, used = 0;
+
+    for (int j = 0; j < cmd->nmembers; j++) {
+        const event_view *v = &views[cmd->members[j]];
+        int nk = atoi(v->argv[2]);
+        nkeys += nk;
+        argc += 3 + nk + (v->argc - 3 - nk);
+    }
+    if ((cmd->argv = malloc(sizeof(*cmd->argv) * (size_t)argc)) == NULL ||
+        (cmd->lens = malloc(sizeof(*cmd->lens) * (size_t)argc)) == NULL)
+        return -1;
+#define WRITER_ARG(s, l)                                                                           \
+    do {                                                                                           \
+        cmd->argv[cmd->argc] = (s);                                                                \
+        cmd->lens[cmd->argc++] = (l);                                                              \
+    } while (0)
+#define WRITER_NUM(x)                                                                              \
+    do {                                                                                           \
+        int l_ = sprintf(nums + used, "%d", (int)(x));                                             \
+        WRITER_ARG(nums + used, (size_t)l_);                                                       \
+        used += l_ + 1;                                                                            \
+    } while (0)
+    cmd->argc = 0;
+    WRITER_ARG("FCALL", 5);
+    WRITER_ARG("lh_batch", 8);
+    WRITER_NUM(nkeys);
+    for (int j = 0; j < cmd->nmembers; j++) {
+        const event_view *v = &views[cmd->members[j]];
+        for (int k = 0; k < atoi(v->argv[2]); k++)
+            WRITER_ARG(v->argv[3 + k], v->lens[3 + k]);
+    }
+    WRITER_NUM(cmd->nmembers);
+    for (int j = 0; j < cmd->nmembers; j++) {
+        const event_view *v = &views[cmd->members[j]];
+        int nk = atoi(v->argv[2]), na = v->argc - 3 - nk;
+        WRITER_ARG(v->argv[1], v->lens[1]);
+        WRITER_NUM(nk);
+        WRITER_NUM(na);
+        for (int k = 0; k < na; k++)
+            WRITER_ARG(v->argv[3 + nk + k], v->lens[3 + nk + k]);
+    }
+#undef WRITER_NUM
+#undef WRITER_ARG
+    return 0;
+}
+
+static void writer_commands_free(writer_cmd *cmds, int ncmds)
+{
+    for (int c = 0; c < ncmds; c++)
+        if (cmds[c].nmembers > 1) {
+            free(cmds[c].argv);
+            free(cmds[c].lens);
         }
+}
+
+/* Turns the events of a batch into commands: the library calls of one
+ * slot gather, up to WRITER_BATCH_CALLS, into one lh_batch placed where
+ * the first of them was; any other command of that slot (or, without a
+ * slot, of every slot) closes the gathering first, so every slot's
+ * commands keep their order, and so does every entity's. A gathering of
+ * one is sent as the event itself. Returns the number of commands, or -1
+ * when memory is short. */
+static int writer_commands(writer *w, const event_view *views, int n, writer_cmd *cmds,
+                           int *members, char **nums)
+{
+    int ncmds = 0, *touched = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1)), ntouched = 0;
+    int *group = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1)); /* command of each event */
+
+    *nums = NULL;
+    if (touched == NULL || group == NULL) {
+        free(touched);
+        free(group);
+        return -1;
+    }
+    /* members of command c are members[c's first .. ], laid out below */
+    int *count = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
+    if (count == NULL) {
+        free(touched);
+        free(group);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        int slot = views[i].argc > 0 ? writer_slot(w, &views[i]) : -1;
+        if (views[i].argc > 0 && slot >= 0 && writer_batchable(&views[i])) {
+            int c = w->open_group[slot];
+            if (c >= 0 && count[c] < WRITER_BATCH_CALLS) {
+                group[i] = c;
+                count[c]++;
+                continue;
+            }
+            w->open_group[slot] = ncmds;
+            touched[ntouched++] = slot;
+        } else if (slot >= 0) {
+            w->open_group[slot] = -1;
+        } else {
+            for (int t = 0; t < ntouched; t++)
+                w->open_group[touched[t]] = -1;
+        }
+        group[i] = ncmds;
+        count[ncmds++] = 1;
+    }
+    for (int t = 0; t < ntouched; t++)
+        w->open_group[touched[t]] = -1;
+    for (int c = 0, at = 0; c < ncmds; c++) {
+        cmds[c] = (writer_cmd){.members = members + at};
+        at += count[c];
+    }
+    for (int i = 0; i < n; i++)
+        cmds[group[i]].members[cmds[group[i]].nmembers++] = i;
+    free(touched);
+    free(group);
+    free(count);
+    /* at most 3 numbers per event and 2 per command, 12 bytes each */
+    if ((*nums = malloc((size_t)(5 * n + 2) * 12)) == NULL)
+        return -1;
+    for (int c = 0, used = 0; c < ncmds; c++) {
+        const event_view *v = &views[cmds[c].members[0]];
+        if (cmds[c].nmembers == 1) {
+            cmds[c].argc = v->argc;
+            cmds[c].argv = (const char **)v->argv;
+            cmds[c].lens = (size_t *)v->lens;
+        } else if (writer_batch_args(&cmds[c], views, *nums + used) == 0) {
+            used += (3 * cmds[c].nmembers + 2) * 12;
+        } else {
+            writer_commands_free(cmds, ncmds);
+            return -1;
+        }
+    }
+    return ncmds;
+}
+
+/* Handles the reply of one command: each member's own reply (an
+ * lh_batch answers one per call, in order). Sets done[] of the members
+ * done, in order, and returns 0 when all are, -1 when one must be sent
+ * again later (it and the members after it are left undone: Redis ran
+ * them, and every library call answers a resend as it answered the
+ * first). */
+static int writer_cmd_reply(writer *w, const writer_cmd *cmd, const event_view *views,
+                            redisReply *r, unsigned char *done)
+{
+    int whole = cmd->nmembers == 1 || r->type == REDIS_REPLY_ERROR;
+
+    if (!whole && (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)cmd->nmembers)) {
+        if (STAT_GET(w->st.rejected) < WRITER_REJECT_REPORTS)
+            writer_report(w,
+                          "Redis reply: lh_batch answered other than one reply for each of "
+                          "its %d calls (events lost; counted in rejected)",
+                          cmd->nmembers);
+        STAT_ADD(w->st.rejected, (uint64_t)cmd->nmembers);
+        for (int j = 0; j < cmd->nmembers; j++)
+            done[cmd->members[j]] = 1;
+        return 0;
+    }
+    for (int j = 0; j < cmd->nmembers; j++) {
+        int i = cmd->members[j];
+        if (writer_reply(w, &views[i], whole ? r : r->element[j]) < 0)
+            return -1;
+        STAT_ADD(w->st.sent, 1);
+        done[i] = 1;
+    }
+    return 0;
+}
+
+/* One server: pipelines every command, then reads the replies in order.
+ * On a shortfall the connection has been dropped. */
+static void writer_pipeline_one(writer *w, const writer_cmd *cmds, int ncmds,
+                                const event_view *views, unsigned char *done)
+{
+    uint64_t t0 = writer_now_us();
+    int c;
+
+    for (c = 0; c < ncmds; c++)
+        redisAppendCommandArgv(w->ctx, cmds[c].argc, cmds[c].argv, cmds[c].lens);
+    for (c = 0; c < ncmds; c++) {
+        redisReply *r = NULL;
         if (redisGetReply(w->ctx, (void **)&r) != REDIS_OK || r == NULL) {
             writer_disconnect(w, w->ctx->errstr[0] ? w->ctx->errstr : "no reply");
             break;
         }
-        int rc = writer_reply(w, &views[ndone], r);
+        int rc = writer_cmd_reply(w, &cmds[c], views, r, done);
         freeReplyObject(r);
         if (rc < 0) {
             writer_disconnect(w, "Redis answered with a temporary error");
             break;
         }
-        STAT_ADD(w->st.sent, 1);
-        done[ndone] = 1;
     }
-    if (ndone == n) {
+    if (c == ncmds) {
         STAT_ADD(w->st.round_trips, 1);
         STAT_ADD(w->st.round_trip_us, writer_now_us() - t0);
     }
-    return ndone;
 }
 
 typedef struct writer_cluster_batch {
     writer *w;
     const event_view *views;
-    const int *index; /* command i of the cluster batch = views[index[i]] */
+    const writer_cmd *cmds;
+    unsigned char *done; /* per event */
 } writer_cluster_batch;
 
 static int writer_cluster_reply(void *ctx, int i, redisReply *r)
 {
     writer_cluster_batch *b = ctx;
 
-    if (writer_reply(b->w, &b->views[b->index[i]], r) < 0)
-        return -1;
-    STAT_ADD(b->w->st.sent, 1);
-    return 0;
+    return writer_cmd_reply(b->w, &b->cmds[i], b->views, r, b->done);
 }
 
 /* A cluster: every primary gets its part of the batch, in batch order
  * (redis/cluster.h). Any set of commands may come back undone; then the
- * cluster is marked down, and the writer journals them and refreshes the
- * map after the backoff. */
-static int writer_pipeline_cluster(writer *w, event_view *views, int n, unsigned char *done)
+ * cluster is marked down, and the writer journals their events and
+ * refreshes the map after the backoff. */
+static void writer_pipeline_cluster(writer *w, const writer_cmd *wcmds, int ncmds,
+                                    const event_view *views, unsigned char *done)
 {
-    cluster_cmd *cmds = malloc(sizeof(*cmds) * (size_t)n);
-    int *index = malloc(sizeof(int) * (size_t)n);
-    unsigned char *cdone = malloc((size_t)n);
-    writer_cluster_batch b = {w, views, index};
+    cluster_cmd *cmds = malloc(sizeof(*cmds) * (size_t)ncmds);
+    unsigned char *cdone = malloc((size_t)ncmds);
+    writer_cluster_batch b = {w, views, wcmds, done};
     char err[512] = "";
-    int m = 0, ndone = 0;
 
-    if (cmds == NULL || index == NULL || cdone == NULL)
-        goto out;
-    for (int i = 0; i < n; i++) {
-        if (views[i].argc == 0) {
-            done[i] = 1;
-            ndone++;
-            continue;
-        }
-        cmds[m] = (cluster_cmd){views[i].argc, views[i].argv, views[i].lens};
-        index[m++] = i;
+    if (cmds != NULL && cdone != NULL) {
+        for (int c = 0; c < ncmds; c++)
+            cmds[c] = (cluster_cmd){wcmds[c].argc, wcmds[c].argv, wcmds[c].lens};
+        if (cluster_exec(w->cl, cmds, ncmds, cdone, writer_cluster_reply, &b, err, sizeof(err)) <
+            ncmds)
+            writer_disconnect(w, err);
     }
-    if (m > 0 &&
-        cluster_exec(w->cl, cmds, m, cdone, writer_cluster_reply, &b, err, sizeof(err)) < m)
-        writer_disconnect(w, err);
-    for (int i = 0; i < m; i++)
-        if (cdone[i]) {
-            done[index[i]] = 1;
-            ndone++;
-        }
-out:
     free(cmds);
-    free(index);
     free(cdone);
-    return ndone;
 }
 
 /* Sends items[0..n) and sets done[i] for each one Redis acknowledged (or
@@ -322,19 +526,42 @@ out:
 static int writer_send(writer *w, writer_item *items, int n, unsigned char *done)
 {
     event_view *views = malloc(sizeof(*views) * (size_t)n);
-    int ndone;
+    writer_cmd *cmds = malloc(sizeof(*cmds) * (size_t)n);
+    int *index = malloc(sizeof(int) * (size_t)n);   /* decoded event -> item */
+    int *members = malloc(sizeof(int) * (size_t)n); /* of the commands */
+    unsigned char *ldone = calloc((size_t)n, 1);    /* per decoded event */
+    char *nums = NULL;
+    int ndone = 0, ncmds = -1, live = 0;
 
     memset(done, 0, (size_t)n);
-    if (views == NULL)
-        return 0;
+    if (views == NULL || cmds == NULL || index == NULL || members == NULL || ldone == NULL)
+        goto out;
     for (int i = 0; i < n; i++)
-        if (event_decode(items[i].buf, items[i].len, &views[i]) < 0) {
-            views[i].argc = 0; /* damaged: skipped, counted */
+        if (event_decode(items[i].buf, items[i].len, &views[live]) < 0) {
+            done[i] = 1; /* damaged: skipped, counted */
             STAT_ADD(w->st.rejected, 1);
+        } else {
+            index[live++] = i;
         }
-    ndone =
-        w->cl ? writer_pipeline_cluster(w, views, n, done) : writer_pipeline_one(w, views, n, done);
+    if ((ncmds = writer_commands(w, views, live, cmds, members, &nums)) > 0) {
+        if (w->cl)
+            writer_pipeline_cluster(w, cmds, ncmds, views, ldone);
+        else
+            writer_pipeline_one(w, cmds, ncmds, views, ldone);
+        writer_commands_free(cmds, ncmds);
+    }
+    for (int i = 0; i < live; i++)
+        if (ldone[i])
+            done[index[i]] = 1;
+out:
+    for (int i = 0; i < n; i++)
+        ndone += done[i];
     free(views);
+    free(cmds);
+    free(index);
+    free(members);
+    free(ldone);
+    free(nums);
     return ndone;
 }
 
@@ -502,6 +729,134 @@ static void writer_settle(writer *w, uint64_t upto_us)
     }
 }
 
+/* One plain command, on the server or routed by its key in the cluster.
+ * Returns the reply, or NULL with a message in err. */
+static redisReply *writer_command(writer *w, char *err, size_t errlen, const char *fmt, ...)
+{
+    redisReply *r;
+    va_list ap;
+
+    va_start(ap, fmt);
+    if (w->cl) {
+        r = cluster_vcommand(w->cl, err, errlen, fmt, ap);
+    } else {
+        r = redisvCommand(w->ctx, fmt, ap);
+        if (r == NULL)
+            snprintf(err, errlen, "%s", w->ctx->errstr[0] ? w->ctx->errstr : "no reply");
+    }
+    va_end(ap);
+    return r;
+}
+
+static void writer_peers_report(void *ctx, const char *msg)
+{
+    writer_report(ctx, "%s", msg);
+}
+
+/* Publishes this sensor's watermark (when it changed, and at least every
+ * PEERS_BEAT_US) and reads its peers' (every PEERS_POLL_US; force: now).
+ * A failed command drops the connection like a failed batch. */
+static void writer_peers_poll(writer *w, int force)
+{
+    uint64_t now = writer_now_us();
+    char err[512], value[96];
+    redisReply *r;
+
+    if (!force && now - w->peers_read_us < PEERS_POLL_US)
+        return;
+    w->peers_read_us = now;
+    if (writer_connected(w, 0) &&
+        (force || w->pub_us == 0 || w->pub_mark != w->delivered_us || w->pub_done != w->finished ||
+         now - w->pub_us >= PEERS_BEAT_US)) {
+        struct timespec wall;
+        clock_gettime(CLOCK_REALTIME, &wall);
+        size_t n = peers_value(value, sizeof(value), w->finished, w->delivered_us,
+                               (uint64_t)wall.tv_sec * 1000 + (uint64_t)wall.tv_nsec / 1000000);
+        if ((r = writer_command(w, err, sizeof(err), "HSET %s %s %b", w->wm_key, w->cfg.sensor,
+                                value, n)) == NULL) {
+            writer_disconnect(w, err);
+        } else {
+            if (r->type == REDIS_REPLY_ERROR && !w->pub_refused++)
+                writer_report(w, "Redis refused HSET %s: %s (the peers cannot see this sensor)",
+                              w->wm_key, r->str);
+            w->pub_us = now;
+            w->pub_mark = w->delivered_us;
+            w->pub_done = w->finished;
+            freeReplyObject(r);
+        }
+    }
+    if (writer_connected(w, 0)) {
+        if ((r = writer_command(w, err, sizeof(err), "HGETALL %s", w->wm_key)) == NULL) {
+            writer_disconnect(w, err);
+        } else {
+            for (int i = 0; r->type == REDIS_REPLY_ARRAY && i < peers_count(w->peers); i++) {
+                size_t len;
+                const char *name = peers_name(w->peers, i, &len);
+                const redisReply *v = NULL;
+                for (size_t k = 0; k + 1 < r->elements && v == NULL; k += 2)
+                    if (r->element[k]->type == REDIS_REPLY_STRING &&
+                        (size_t)r->element[k]->len == len &&
+                        memcmp(r->element[k]->str, name, len) == 0 &&
+                        r->element[k + 1]->type == REDIS_REPLY_STRING)
+                        v = r->element[k + 1];
+                peers_observe(w->peers, i, v ? v->str : NULL, v ? (size_t)v->len : 0, now);
+            }
+            freeReplyObject(r);
+        }
+    }
+    peers_tick(w->peers, now, writer_peers_report, w);
+    STAT_SET(w->st.peers_waiting, (uint64_t)peers_waiting(w->peers));
+    STAT_SET(w->st.peers_lapsed, peers_lapses(w->peers));
+}
+
+/* How far windows may be settled: the delivered watermark, and no further
+ * than any peer that holds settling back. */
+static uint64_t writer_bound(writer *w)
+{
+    uint64_t b;
+
+    if (w->peers == NULL)
+        return w->delivered_us;
+    writer_peers_poll(w, 0);
+    b = peers_bound(w->peers);
+    return b < w->delivered_us ? b : w->delivered_us;
+}
+
+/* After the last record: every window left. With peers, this sensor
+ * publishes "done" first; a replay then settles what its peers'
+ * watermarks allow until each is done or silent (bounded by the peer
+ * timeout: a peer that stops publishing lapses). */
+static void writer_settle_last(writer *w)
+{
+    struct timespec nap = {0, PEERS_POLL_US * 1000};
+
+    if (w->peers) {
+        w->finished = 1;
+        writer_peers_poll(w, 1);
+        if (w->cfg.wait_peers && !atomic_load(&w->cut_wait) && peers_waiting(w->peers) > 0)
+            writer_report(w,
+                          "end of input: waiting for %d peer sensor%s before settling the last "
+                          "windows (each until it is done, or silent for %llu s)",
+                          peers_waiting(w->peers), peers_waiting(w->peers) == 1 ? "" : "s",
+                          (unsigned long long)(w->cfg.peer_timeout_us / 1000000));
+        while (w->cfg.wait_peers && !atomic_load(&w->cut_wait) && peers_waiting(w->peers) > 0) {
+            uint64_t b = peers_bound(w->peers);
+            if (b > w->settled_us && journal_pending(w->journal) == 0 && writer_connected(w, 0)) {
+                writer_settle(w, b);
+                w->settled_us = b;
+            }
+            nanosleep(&nap, NULL);
+            writer_peers_poll(w, 0);
+        }
+    }
+    writer_settle(w, SETTLE_ALL);
+}
+
+void writer_cut_wait(writer *w)
+{
+    atomic_store(&w->cut_wait, 1);
+}
+
 void writer_set_watermark(writer *w, uint64_t us)
 {
     if (us > atomic_load(&w->watermark_us))
@@ -527,13 +882,21 @@ static void *writer_main(void *arg)
         int n = writer_take(w);
         if (n > 0)
             writer_deliver(w, n);
-        /* a short take saw every queue empty after the watermark was read;
-         * and no fact waits in the journal, whose hints are not known yet
-         * (settling the others first would put the lines out of order) */
-        if (n < w->cfg.batch && mark > w->settled_us && journal_pending(w->journal) == 0 &&
-            writer_connected(w, 0)) {
-            writer_settle(w, mark);
-            w->settled_us = mark;
+        /* a short take saw every queue empty after the watermark was read:
+         * every record below it is delivered; and no fact waits in the
+         * journal, whose hints are not known yet (settling the others first
+         * would put the lines out of order) */
+        if (n < w->cfg.batch && (w->peers || mark > w->settled_us) &&
+            journal_pending(w->journal) == 0 && writer_connected(w, 0)) {
+            if (mark > w->delivered_us)
+                w->delivered_us = mark;
+            uint64_t bound = writer_bound(w);
+            if (bound > w->settled_us) {
+                writer_settle(w, bound);
+                w->settled_us = bound;
+            }
+        } else if (w->peers && writer_connected(w, 0)) {
+            writer_peers_poll(w, 0); /* still heard while busy or replaying */
         }
         if (journal_pending(w->journal) > 0 && writer_connected(w, 0) && writer_replay(w) > 0)
             continue;
@@ -541,7 +904,7 @@ static void *writer_main(void *arg)
             /* after the last record; with facts still in the journal, after
              * its last replay (writer_stop), or in the next run */
             if (journal_pending(w->journal) == 0 && writer_connected(w, 0))
-                writer_settle(w, SETTLE_ALL);
+                writer_settle_last(w);
             break;
         }
         if (n == 0)
@@ -567,6 +930,9 @@ writer *writer_new(const writer_config *cfg, char *err, size_t errlen)
     w->items = calloc(2 * (size_t)w->cfg.batch, sizeof(*w->items));
     w->done = malloc((size_t)w->cfg.batch);
     w->replay_done = calloc((size_t)w->cfg.batch, 1);
+    if ((w->open_group = malloc(sizeof(int) * CLUSTER_NSLOTS)) != NULL)
+        for (int i = 0; i < CLUSTER_NSLOTS; i++)
+            w->open_group[i] = -1;
     {
         char token[96];
         struct timespec now;
@@ -576,10 +942,26 @@ writer *writer_new(const writer_config *cfg, char *err, size_t errlen)
                  (long long)now.tv_sec, now.tv_nsec);
         w->settle = settle_new(token);
     }
+    if (peers_parse(cfg->peers, cfg->sensor, cfg->peer_timeout_us, writer_now_us(), &w->peers, err,
+                    errlen) < 0) {
+        writer_free(w, 0);
+        return NULL;
+    }
+    if (w->peers) {
+        size_t klen = strlen(cfg->prefix ? cfg->prefix : "") + sizeof("watermarks");
+        if ((w->wm_key = malloc(klen)) == NULL) {
+            snprintf(err, errlen, "out of memory");
+            writer_free(w, 0);
+            return NULL;
+        }
+        snprintf(w->wm_key, klen, "%swatermarks", cfg->prefix ? cfg->prefix : "");
+    }
     if (w->items == NULL || w->done == NULL || w->replay_done == NULL || w->settle == NULL ||
+        w->open_group == NULL ||
         (w->journal =
              journal_open(cfg->journal_path, cfg->journal_max_bytes, &torn, err, errlen)) == NULL) {
-        if (w->items == NULL || w->done == NULL || w->replay_done == NULL || w->settle == NULL)
+        if (w->items == NULL || w->done == NULL || w->replay_done == NULL || w->settle == NULL ||
+            w->open_group == NULL)
             snprintf(err, errlen, "out of memory");
         writer_free(w, 0);
         return NULL;
@@ -623,7 +1005,7 @@ uint64_t writer_stop(writer *w)
         ;
     /* the windows of what that replay delivered */
     if (journal_pending(w->journal) == 0 && writer_connected(w, 1))
-        writer_settle(w, SETTLE_ALL);
+        writer_settle_last(w);
     journal_sync(w->journal);
     left = journal_pending(w->journal);
     writer_sync_journal_stats(w);
@@ -664,8 +1046,11 @@ void writer_free(writer *w, int remove_empty_journal)
     free(w->items);
     free(w->done);
     free(w->replay_done);
+    free(w->open_group);
     free(w->steps);
     settle_free(w->settle);
+    peers_free(w->peers);
+    free(w->wm_key);
     free(w);
 }
 
@@ -690,5 +1075,9 @@ void writer_stats_describe(const writer *w, json_t *o)
         counters_add(o, "cluster_ask", STAT_GET(cs->ask));
         counters_add(o, "cluster_tryagain", STAT_GET(cs->tryagain));
         counters_add(o, "cluster_refreshes", STAT_GET(cs->refreshes));
+    }
+    if (w->peers) { /* [redis] peers only */
+        counters_add(o, "peers_waiting", STAT_GET(ws->peers_waiting));
+        counters_add(o, "peers_lapsed", STAT_GET(ws->peers_lapsed));
     }
 }

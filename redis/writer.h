@@ -4,7 +4,11 @@
  * One writer per sensor. It takes events from every producer's queue
  * (rules/event.h), sends them in pipelined batches (redisAppendCommandArgv,
  * then one redisGetReply per command), writes the alerts that FCALL
- * replies carry to the alerts output, and counts everything.
+ * replies carry to the alerts output, and counts everything. Within a
+ * batch, the library calls of one hash slot (every call, with one
+ * server) go as one FCALL lh_batch (rules/lua/97_batch.lua), which runs
+ * each as if it came alone and answers each one's reply; every slot's
+ * commands keep their order.
  *
  * Outages: when a connect, a send or a reply fails or times out, the
  * unacknowledged rest of the batch and every later event go to the journal
@@ -20,6 +24,12 @@
  * pipeline each; what a primary did not acknowledge (it died, the slot is
  * still moving) goes to the journal in order, and the map is read again
  * before the journal is replayed.
+ *
+ * Several sensors (cfg->peers): the writer publishes its delivered
+ * watermark in `<prefix>watermarks`, reads its peers' there, and settles
+ * only up to the lowest; at the end of a replay it publishes "done" and
+ * waits for its peers, each until it is done or silent for
+ * peer_timeout_us, before settling every window left (redis/peers.h).
  *
  * Threads: writer_new/start/stop/free from the main thread; the counters
  * from any thread; the queues' producers from their own threads.
@@ -55,6 +65,13 @@ typedef struct writer_config {
     void *report_ctx;
     writer_alert_fn *on_alert; /* NULL = none */
     void *alert_ctx;
+    /* Sensors feeding the same windows (redis/peers.h); peers NULL or
+     * blank: this sensor settles on its own watermark. */
+    const char *sensor;       /* borrowed: this sensor's name */
+    const char *prefix;       /* borrowed: the key prefix */
+    const char *peers;        /* borrowed: [redis] peers */
+    uint64_t peer_timeout_us; /* [redis] peer_timeout */
+    int wait_peers;           /* a replay: its end waits for the peers */
 } writer_config;
 
 typedef struct writer_stats {
@@ -70,6 +87,8 @@ typedef struct writer_stats {
      * from sending each to its last reply, summed. */
     _Atomic uint64_t round_trips, round_trip_us;
     _Atomic uint64_t journal_bytes, journal_pending;
+    /* with peers: those holding settling back now, and lapses so far */
+    _Atomic uint64_t peers_waiting, peers_lapsed;
     _Atomic int connected;
 } writer_stats;
 
@@ -85,10 +104,15 @@ int writer_start(writer *w);
 
 /* Drains every queue (the producers must have stopped), delivers what it
  * can, replays the journal when Redis is reachable, settles every alert
- * window still pending (after the last record), and joins the thread.
+ * window still pending (after the last record; with peers and
+ * cfg->wait_peers, once they are done or silent), and joins the thread.
  * What could not be delivered stays in the journal; the return value is the
  * number of such events (reported through cfg->report too). */
 uint64_t writer_stop(writer *w);
+
+/* The end of the run does not wait for the peers (cfg->wait_peers): the
+ * operator stopped it. Async-signal-safe (an atomic store); any thread. */
+void writer_cut_wait(writer *w);
 
 /* The sensor's watermark: the packet time (us) before which no record can
  * still reach a queue (app/sensor.c). Alert windows due before it are
@@ -102,7 +126,7 @@ const writer_stats *writer_get_stats(const writer *w);
  * events_sent, events_journaled, events_replayed, events_dropped,
  * events_rejected, journal_bytes, alerts; with a Redis Cluster also
  * cluster_primaries, cluster_moved, cluster_ask, cluster_tryagain,
- * cluster_refreshes. */
+ * cluster_refreshes; with peers also peers_waiting, peers_lapsed. */
 void writer_stats_describe(const writer *w, json_t *o);
 
 /* Events waiting in the queues (approximate). */

@@ -748,14 +748,14 @@ static void detect_ai_relay(detect *d, event_queue *q, const detect_view *v, con
     const geo_party *hp;
 
     /* a request is payload: a SYN answered by a RST (a scan) is none */
-    if (in && strcmp(in->category, "ai_api") == 0 && v->f->data_bytes[0] > 0) {
+    if (in && strcmp(in->category, "ai_api") == 0 && flow_an(v->f)->data_bytes[0] > 0) {
         host = v->client_ip;
         hp = v->client;
         dir = "out";
         snprintf(detail, sizeof(detail), "%s calls the %s API", v->client_ip,
                  in->name ? in->name : "AI");
     } else if (v->f->key.proto == 6 && detect_is_china(d, v->client) && !v->f->control &&
-               v->f->data_bytes[0] > 0 && v->f->data_bytes[1] > 0) {
+               flow_an(v->f)->data_bytes[0] > 0 && flow_an(v->f)->data_bytes[1] > 0) {
         host = v->server_ip;
         hp = v->server;
         dir = "in";

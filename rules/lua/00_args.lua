@@ -55,8 +55,10 @@ tag puts every key of one entity in one Redis Cluster slot):
                                 the first line, json = the alert as it
                                 stands, sev/add/idscore = severity, score
                                 and id of the latest published line; dedup
-                                of (rule, entity, window)         (TTL ttl_s)
-  K:alert:...:f:<sev>, :fj  the window's facts (10_alert.lua)  (TTL ttl_s)
+                                of (rule, entity, window)  (TTL ttl_s; once
+                                published, the larger of ttl_s and keep_s)
+  K:alert:...:f:<sev>, :fj  the window's facts, at most FACTS_KEPT bodies
+                          per severity (10_alert.lua)      (TTL ttl_s)
   K:pend                  zset  windows due for settling      (TTL ttl_s)
   K:cand:<alert id>       hash  what every event of the window adds (see
                                 candidate()); named by the stream entry
@@ -115,7 +117,7 @@ earliest due time, which the writer keeps: redis/settle.h); of lh_settle:
 { next due time, { alert_json, or lh_risk step, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 7'
+local VERSION = 'loophole-functions 8'
 local EVIDENCE_MAX = 16 -- interface.md section 2: an alert's evidence holds up to 16 items
 
 local function n(s, what)

@@ -169,7 +169,16 @@ end
 
 local SEVERITY_RANK = { low = 1, medium = 2, high = 3, critical = 4 }
 local SEVERITIES = { 'critical', 'high', 'medium', 'low' } -- highest first
-local FACTS_KEPT = 64 -- facts kept per (alert window, severity), the earliest (a memory bound, no source)
+-- Fact bodies kept per (alert window, severity): the earliest by (packet
+-- time, fact id), so the kept set is a function of the window's facts,
+-- whatever their arrival order. A line reads the earliest qualifying fact
+-- of its severity and the evidence of the earliest qualifying facts of
+-- the window, at most EVIDENCE_MAX items, each fact bringing the evidence
+-- of its own record: EVIDENCE_MAX facts per severity hold all a settle
+-- reads, and 1 when the window keeps its evidence set (evkey), whose
+-- lines take their items from that set. A window that never qualifies,
+-- however many facts hostile traffic sends it, keeps no more.
+local FACTS_KEPT = EVIDENCE_MAX
 
 
 -- The position of the bracket that closes the array or object opened
@@ -234,7 +243,9 @@ severity is published as an escalation, anything else only updates the
 stored alert.
   K:pend                  zset  alert key -> packet time it is due   (TTL ttl_s)
   K:alert:...:f:<sev>     zset  fact id -> packet time, the earliest FACTS_KEPT
+                                of the facts that name the alert (TTL ttl_s)
   K:alert:...:fj          hash  fact id -> the fact (JSON), of those kept
+                                                                   (TTL ttl_s)
   K:alert:...:fids        set   every fact id recorded              (TTL ttl_s)
   K:settle:<ev>           string the answer of a settle call, for a resend
                                                                    (TTL 1 h)
@@ -286,11 +297,6 @@ local function fact(keys, w, b, ttl, a, extra, opt)
   local id = string.sub(redis.sha1hex(fmt(opt.ts) .. '\0' .. pre .. '\0' .. own .. '\0' .. post ..
                                       '\0' .. extra .. '\0' .. table.concat(items, '\0') ..
                                       '\0' .. (opt.q == false and 'n' or 'q')), 1, 24)
-  local rec = cjson.encode({ t = fmt(opt.ts), ts = a.ts, rule = a.rule, sev = a.severity,
-                             add = a.score_add, ip = a.ip, role = a.role, maxlen = a.maxlen,
-                             channel = a.channel, host = a.host, pre = pre, own = own,
-                             post = post, extra = extra, items = items, q = opt.q ~= false,
-                             span = opt.span })
   local keep = math.max(ttl, a.keep)
   -- every fact id is remembered, the bodies of the earliest FACTS_KEPT only
   local seen = redis.call('SADD', dkey .. ':fids', id) == 0
@@ -301,22 +307,34 @@ local function fact(keys, w, b, ttl, a, extra, opt)
     if redis.call('ZSCORE', keys[1] .. ':pend', dkey) then return settle_hint(keys), false end
     return nil, false
   end
-  local fz = dkey .. ':f:' .. a.severity
-  redis.call('HSET', dkey .. ':fj', id, rec)
-  redis.call('ZADD', fz, fmt(opt.ts), id)
-  if redis.call('ZCARD', fz) > FACTS_KEPT then
-    for _, old in ipairs(redis.call('ZRANGE', fz, FACTS_KEPT, -1)) do
-      redis.call('HDEL', dkey .. ':fj', old)
+  -- a fact that does not name the alert by itself (q false) is never read
+  -- by a settle: counted, its body not kept
+  if opt.q ~= false then
+    local fz, kept = dkey .. ':f:' .. a.severity, opt.evkey and 1 or FACTS_KEPT
+    redis.call('ZADD', fz, fmt(opt.ts), id)
+    if redis.call('ZCARD', fz) > kept then
+      for _, old in ipairs(redis.call('ZRANGE', fz, kept, -1)) do
+        redis.call('HDEL', dkey .. ':fj', old)
+      end
+      redis.call('ZREMRANGEBYRANK', fz, kept, -1)
     end
-    redis.call('ZREMRANGEBYRANK', fz, FACTS_KEPT, -1)
+    if redis.call('ZSCORE', fz, id) then
+      redis.call('HSET', dkey .. ':fj', id, cjson.encode({
+        t = fmt(opt.ts), ts = a.ts, rule = a.rule, sev = a.severity, add = a.score_add,
+        ip = a.ip, role = a.role, maxlen = a.maxlen, channel = a.channel, host = a.host,
+        pre = pre, own = own, post = post, extra = extra, items = items, q = true,
+        span = opt.span }))
+      redis.call('EXPIRE', dkey .. ':fj', ttl)
+    end
+    redis.call('EXPIRE', fz, ttl)
   end
-  redis.call('EXPIRE', fz, ttl)
-  redis.call('EXPIRE', dkey .. ':fj', ttl)
   redis.call('HINCRBY', dkey, 'events', 1)
   redis.call('HSET', dkey, 'chk', cjson.encode(opt.chk or { fn = 'raise' }), 'w', fmt(w),
              'b', fmt(b), 'sub', opt.sub or '', 'evkey', opt.evkey or '',
              'early', opt.early and '1' or '', 'keep', fmt(keep), 'ttl', fmt(ttl))
-  redis.call('EXPIRE', dkey, keep)
+  -- the window lives as long as its facts until its alert is out, then
+  -- for the retention (lh_settle), so a replay raises nothing new
+  redis.call('EXPIRE', dkey, redis.call('HEXISTS', dkey, 'sev') == 1 and keep or ttl)
   pend(keys, dkey, opt.early and opt.ts or (opt.due or (b + 1) * w), opt.early, ttl)
   return settle_hint(keys), true
 end

@@ -29,8 +29,8 @@ local function observe(keys, argv)
     key = keys[1] .. ':obs:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
     count = redis.call('ZCARD', key)
     if count < cap or redis.call('ZSCORE', key, value) then
-      redis.call('ZADD', key, 'LT', ts, value)
-      count = redis.call('ZCARD', key)
+      -- ZADD answers the members it added (LT never keeps a new one out)
+      count = count + redis.call('ZADD', key, 'LT', ts, value)
     end
     redis.call('EXPIRE', key, ttl)
   elseif mode == 'approx' then

@@ -40,8 +40,10 @@ local function settle_fn(keys, argv)
     if #p == 0 or #out >= 32 then break end -- reply.h: at most 64 lines
     local dkey, cut = p[1], tonumber(p[2])
     settle_window(keys, dkey, cut, out)
-    local h = redis.call('HMGET', dkey, 'early', 'w', 'b')
+    local h = redis.call('HMGET', dkey, 'early', 'w', 'b', 'sev', 'keep')
     local wend = h[2] and h[3] and (tonumber(h[3]) + 1) * tonumber(h[2])
+    -- an alert out is remembered for the retention (fact() in 10_alert.lua)
+    if h[4] and h[5] then redis.call('EXPIRE', dkey, h[5]) end
     if h[1] == '1' and wend and cut < wend then
       redis.call('ZADD', pkey, fmt(wend), dkey) -- a later, higher severity
     else

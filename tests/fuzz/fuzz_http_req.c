@@ -4,9 +4,8 @@
  * reply check (analyze/timing.c), the fully-encrypted test (analyze/fep.c),
  * whose verdict must be one of its own, and the HTTP status line of the
  * session evidence (analyze/session.c; the rest of session_packet() runs
- * under fuzz_flow through the worker), and the WireGuard, OpenVPN and
- * QUIC message types of UDP channels (analyze/udpctl.c), read as each
- * protocol from each side, whose answer must be one of its own.
+ * under fuzz_flow through the worker). UDP channels (analyze/udpctl.c)
+ * have their own harness, fuzz_udpctl.
  *
  * Input: a client payload, parsed from a heap copy of exactly its bytes so
  * AddressSanitizer sees any read past them. Invariants of a successful
@@ -23,7 +22,6 @@
 #include "analyze/roles.h"
 #include "analyze/session.h"
 #include "analyze/timing.h"
-#include "analyze/udpctl.h"
 #include "geo/controls.h"
 
 /* The path rules of the shipped controls.csv, kept in step by hand: the
@@ -92,15 +90,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int v = fep_check(b, size);
     if (v < FEP_FULLY_ENCRYPTED || v > FEP_PROTOCOL || (size < FEP_MIN_LEN && v != FEP_SHORT))
         __builtin_trap();
-    for (int proto = UDPCTL_NONE; proto <= UDPCTL_QUIC; proto++)
-        for (int dir = 0; dir < 2; dir++) {
-            int got;
-            int m = udpctl_parse(b, size, proto, dir, &got);
-            if (m < UDPCTL_M_NONE || m > UDPCTL_M_DATA || got < UDPCTL_NONE || got > UDPCTL_QUIC ||
-                (proto != UDPCTL_NONE && got != proto) ||
-                (m != UDPCTL_M_NONE && got == UDPCTL_NONE))
-                __builtin_trap();
-        }
     free(b);
     return 0;
 }

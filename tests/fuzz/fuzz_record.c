@@ -169,8 +169,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     f.first_us = fuzz_time(&in);
     f.rec_first_us = fuzz_time(&in);
     f.last_us = fuzz_time(&in);
-    f.syn_us = fuzz_time(&in);
-    f.synack_us = fuzz_time(&in);
+    f.hs_us = fuzz_time(&in);
     fuzz_take(&in, &f.rtt_server_us, sizeof(f.rtt_server_us));
     fuzz_take(&in, &f.rtt_client_us, sizeof(f.rtt_client_us));
     uint64_t risk = fuzz_u64(&in);

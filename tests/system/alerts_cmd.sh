@@ -9,27 +9,14 @@ set -euo pipefail
 
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/system/lib/scratch.sh
+. "$here/lib/scratch.sh"
 fail() { echo "FAIL: $*" >&2; exit 1; }
+scratch_init
 
 sock="$tmp/redis.sock"
-start_redis() {
-    redis-server --port 0 --unixsocket "$sock" --save '' --appendonly no --dir "$tmp" \
-        --dbfilename dump.rdb --daemonize no >>"$tmp/redis.log" &
-    redis_pid=$!
-    pids+=("$redis_pid")
-    for _ in $(seq 100); do
-        redis-cli -s "$sock" ping >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    fail "redis-server did not start: $(cat "$tmp/redis.log")"
-}
+start_redis() { redis_start --dbfilename dump.rdb; }
 cli() { redis-cli -s "$sock" "$@"; }
 
 # add N RULE SEVERITY IP: one alert line, as the functions library writes it

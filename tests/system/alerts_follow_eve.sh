@@ -16,25 +16,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE_SRC:?LOOPHOLE_SRC must name the source tree}"
 command -v jq >/dev/null || { echo "FAIL: jq is not installed" >&2; exit 1; }
 
-tmp=$(mktemp -d)
-chmod 755 "$tmp" # run as root, the sensor works as an unprivileged user
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=tests/system/lib/scratch.sh
+. "$here/lib/scratch.sh"
 fail() { echo "FAIL: alerts_follow_eve: $*" >&2; exit 1; }
-
-sock="$tmp/redis.sock"
-redis-server --port 0 --unixsocket "$sock" --unixsocketperm 777 --save '' --appendonly no \
-    --dir "$tmp" --daemonize no >>"$tmp/redis.log" &
-pids+=("$!")
-for _ in $(seq 100); do
-    redis-cli -s "$sock" ping >/dev/null 2>&1 && break
-    sleep 0.05
-done
-redis-cli -s "$sock" ping >/dev/null 2>&1 || fail "redis-server did not start: $(cat "$tmp/redis.log")"
+scratch_init
+redis_start
+sock=$redis_sock
 url="unix://$sock"
 
 # One scenario per rule, each into an emptied Redis (the correlating

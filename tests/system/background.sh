@@ -33,14 +33,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
 : "${LHGEN:?LHGEN must name the scenario generator}"
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=tests/system/lib/scratch.sh
+. "$here/lib/scratch.sh"
 fail() { echo "FAIL: background: $*" >&2; exit 1; }
+scratch_init
 # shellcheck source=tests/system/lib/threads_matrix.sh
 . "$here/lib/threads_matrix.sh"
 
@@ -103,15 +99,8 @@ python3 "$here/lib/rules_check.py" "$tmp/background-cn.alerts" count=1 \
     fail "background-cn: $(cut -c1-400 "$tmp/background-cn.alerts")"
 
 # 4. knocks in Redis and in the summary
-chmod 755 "$tmp" # run as root, the sensor works as an unprivileged user
-sock="$tmp/redis.sock"
-redis-server --port 0 --unixsocket "$sock" --unixsocketperm 777 --save '' --appendonly no \
-    --dir "$tmp" --daemonize no >"$tmp/redis.log" &
-pids+=("$!")
-for _ in $(seq 100); do
-    redis-cli -s "$sock" ping >/dev/null 2>&1 && break
-    sleep 0.05
-done
+redis_start
+sock=$redis_sock
 printf '[redis]\njournal = %s/journal\n' "$tmp" >"$tmp/lh.conf"
 "$LOOPHOLE" -c "$tmp/lh.conf" -r "$tmp/background-cn.pcap" --threads 2 --redis "unix://$sock" \
     --sensor bg --summary "$tmp/summary.json" >/dev/null 2>"$tmp/redis-run.err" ||

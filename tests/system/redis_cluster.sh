@@ -16,14 +16,16 @@
 #   - split by flow (fan-in: one GPU host whose traffic is spread over
 #     three links): sensor k keeps the packets whose last address bytes
 #     sum to k modulo 3, the same for both directions of a flow.
-# The sensors' alerts together, and the cluster's lh:alerts stream, must be
-# the reference's alerts, each exactly once, with the same id, rule,
-# entity, severity and score (lib/cluster_same.py: what a line takes from
-# its window's facts may differ, as the first sensor to finish settles the
-# windows the others still feed; docs/redis.md, "Settling with several
-# sensors"). Then loophole alerts follows the cluster's stream, and one
-# sensor's end-of-run summary read from the cluster equals the one it
-# reads from a single server.
+# The three sensors name each other in [redis] peers, so none settles a
+# window before the others have delivered their records of it (the shared
+# watermark, docs/redis.md "Settling with several sensors"). The sensors'
+# alerts together, and the cluster's lh:alerts stream, must be the
+# reference's alert lines, each exactly once, byte for byte but for the
+# "sensor" field, which names the sensor whose record the line was built
+# from (lib/cluster_same.py). The hash lh:watermarks must then
+# say every sensor is done. Then loophole alerts follows the cluster's
+# stream, and one sensor's end-of-run summary read from the cluster equals
+# the one it reads from a single server.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
@@ -104,8 +106,11 @@ scenario() {
     ref_stop
     cluster_flush
     mapfile -t filters < <(split_filters "$mode" "$@")
+    # the sensors' configuration: the scenario's, and the peers
+    if [ "$conf" = corr ]; then cp "$corr_conf" "$tmp/$name.conf"; else : >"$tmp/$name.conf"; fi
+    printf '\n[redis]\npeers = port0, port1, port2\n' >>"$tmp/$name.conf"
     for k in 0 1 2; do
-        "$LOOPHOLE" "${args[@]}" -r "$tmp/$name.pcap" -f "${filters[$k]}" --sensor "port$k" \
+        "$LOOPHOLE" -c "$tmp/$name.conf" -r "$tmp/$name.pcap" -f "${filters[$k]}" --sensor "port$k" \
             --threads 2 --redis "$cluster_url" --alerts "$tmp/$name.port$k" \
             2>"$tmp/$name.port$k.err" &
         pids+=($!)
@@ -122,6 +127,21 @@ scenario() {
         echo "FAIL: $name: the sensors sharing the cluster differ from one sensor" >&2
         fail=1
     }
+    local state
+    for k in 0 1 2; do
+        state=$(cluster_cli 0 -c HGET lh:watermarks "port$k")
+        case $state in
+        "done "*) ;;
+        *)
+            echo "FAIL: $name: lh:watermarks says '$state' for port$k, not done" >&2
+            fail=1
+            ;;
+        esac
+        grep -q 'settling no longer waits' "$tmp/$name.port$k.err" && {
+            echo "FAIL: $name: port$k stopped waiting for a peer: $(cat "$tmp/$name.port$k.err")" >&2
+            fail=1
+        }
+    done
     local busy=0
     for k in 0 1 2; do
         [ -s "$tmp/$name.port$k" ] && busy=$((busy + 1))

@@ -9,23 +9,14 @@ set -euo pipefail
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
 : "${LHGEN:?LHGEN must name the scenario generator}"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/system/lib/scratch.sh
+. "$here/lib/scratch.sh"
 fail() { echo "FAIL: $*" >&2; exit 1; }
+scratch_init
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-redis-server --port "$port" --bind 127.0.0.1 --unixsocket "$tmp/redis.sock" \
-    --save '' --appendonly no --dir "$tmp" --daemonize no >"$tmp/redis.log" &
-pids+=("$!")
-for _ in $(seq 100); do
-    redis-cli -s "$tmp/redis.sock" ping >/dev/null 2>&1 && break
-    sleep 0.05
-done
+redis_start --port "$port" --bind 127.0.0.1
 cli() { redis-cli -s "$tmp/redis.sock" "$@"; }
 
 "$LHGEN" sample "$tmp/sample.pcap" >/dev/null
@@ -66,7 +57,7 @@ done
 [ "$(cli HGET lh:stats:tcp flows_total)" -eq "$(wc -l <"$tmp/tcp.jsonl")" ] ||
     fail "lh:stats:tcp flows_total disagrees with the flow records"
 cli --raw FUNCTION LIST LIBRARYNAME loophole | grep -qx lh_observe || fail "no functions library"
-[ "$(cli FCALL lh_version 0)" = "loophole-functions 7" ] || fail "library version"
+[ "$(cli FCALL lh_version 0)" = "loophole-functions 8" ] || fail "library version"
 [ ! -s "$tmp/journal" ] || [ "$(stat -c %s "$tmp/journal")" -le 16 ] ||
     fail "journal not empty after a run with Redis up"
 # every alert line the run wrote is an entry of lh:alerts (the sample

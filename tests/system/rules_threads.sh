@@ -12,14 +12,10 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
 : "${LHGEN:?LHGEN must name the scenario generator}"
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=tests/system/lib/scratch.sh
+. "$here/lib/scratch.sh"
 fail() { echo "rules_threads: FAIL: $*" >&2; exit 1; }
+scratch_init
 
 args=()
 for s in rules-fanout rules-fanin rules-relay rules-tunnel rules-ai-relay rules-behavior dns sample; do
@@ -42,13 +38,7 @@ diff "$tmp/t1.keys" "$tmp/t4.keys" >&2 || fail "--threads 1 and --threads 4 rais
 [ "$(wc -l <"$tmp/t1.alerts")" -eq "$(wc -l <"$tmp/t1.keys")" ] || fail "duplicate alerts in one run"
 python3 "$here/lib/rules_check.py" "$tmp/t4.alerts" || fail "alert lines break the contract"
 
-redis-server --port 0 --unixsocket "$tmp/redis.sock" --save '' --appendonly no --dir "$tmp" \
-    --daemonize no >"$tmp/redis.log" &
-pids+=("$!")
-for _ in $(seq 100); do
-    redis-cli -s "$tmp/redis.sock" ping >/dev/null 2>&1 && break
-    sleep 0.05
-done
+redis_start
 url="unix://$tmp/redis.sock"
 "$LOOPHOLE" "${args[@]}" --threads 4 --redis "$url" --sensor "threads$$" --alerts "$tmp/r1.alerts" 2>"$tmp/r1.err" || fail "$(cat "$tmp/r1.err")"
 "$LOOPHOLE" "${args[@]}" --threads 2 --redis "$url" --sensor "threads$$" --alerts "$tmp/r2.alerts" 2>"$tmp/r2.err" || fail "$(cat "$tmp/r2.err")"

@@ -13,28 +13,13 @@
 # the next run against the Redis, back again, must replay them into it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-chmod 755 "$tmp" # run as root, the sensor works as an unprivileged user
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=tests/system/lib/scratch.sh
+. "$here/lib/scratch.sh"
 fail() { echo "FAIL: signals: $*" >&2; [ -f "$tmp/err" ] && cat "$tmp/err" >&2; exit 1; }
+scratch_init
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-start_redis() {
-    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp" \
-        --daemonize no >>"$tmp/redis.log" &
-    redis_pid=$!
-    pids+=("$redis_pid")
-    for _ in $(seq 100); do
-        redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    fail "redis-server did not start"
-}
+start_redis() { redis_start --port "$port" --bind 127.0.0.1; }
 cli() { redis-cli -p "$port" "$@"; }
 records_pkts() {
     python3 -c 'import json,sys; print(sum(d["pkts_c2s"]+d["pkts_s2c"] for d in map(json.loads, open(sys.argv[1]))))' "$1"

@@ -14,15 +14,10 @@
 #  3. the feeder's count of packets written equals the sensor's count.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-tmp=$(mktemp -d)
-chmod 755 "$tmp" # run as root, the sensor works as an unprivileged user
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+# shellcheck source=tests/system/lib/scratch.sh
+. "$here/lib/scratch.sh"
 fail() { echo "FAIL: soak: $*" >&2; tail -3 "$tmp/err" >&2 2>/dev/null || true; exit 1; }
+scratch_init
 
 secs=${LOOPHOLE_SOAK_SECS:-60}
 TOLERANCE_PCT=10

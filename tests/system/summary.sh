@@ -9,26 +9,13 @@ set -euo pipefail
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
 : "${LOOPHOLE_SRC:?LOOPHOLE_SRC must name the source tree}"
 
-tmp=$(mktemp -d)
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/system/lib/scratch.sh
+. "$here/lib/scratch.sh"
 fail() { echo "FAIL: $*" >&2; exit 1; }
-
-sock="$tmp/redis.sock"
-# Run as root, the sensor works as an unprivileged user: it must still
-# reach the socket.
-chmod 755 "$tmp"
-redis-server --port 0 --unixsocket "$sock" --unixsocketperm 777 --save '' --appendonly no --dir "$tmp" \
-    --daemonize no >"$tmp/redis.log" &
-pids+=("$!")
-for _ in $(seq 100); do
-    redis-cli -s "$sock" ping >/dev/null 2>&1 && break
-    sleep 0.05
-done
+scratch_init
+redis_start
+sock=$redis_sock
 # an alert of an earlier run of the same sensor
 redis-cli -s "$sock" XADD lh:alerts '*' json \
     '{"ts":"2026-03-01T00:00:00.000000Z","event_type":"alert","id":"old","sensor":"s1","rule":"cn_direct_control","severity":"high","score":40,"entity":{"role":"controller","ip":"175.16.199.23"},"summary":"earlier"}' \

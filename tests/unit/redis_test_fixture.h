@@ -1,6 +1,7 @@
 /* redis_test_fixture.h -- for tests of the Functions library: a private
  * redis-server (redis_test_server.h), a connection that has loaded the
- * library, and an event queue whose events the test sends by hand. */
+ * library, and an event queue whose events the test sends by hand
+ * (fixture_send). Include it after cmocka.h. */
 #ifndef LOOPHOLE_REDIS_TEST_FIXTURE_H
 #define LOOPHOLE_REDIS_TEST_FIXTURE_H
 
@@ -79,6 +80,28 @@ static inline void fixture_settle(fixture *f, redisReply *r)
     r->element[1] = s->element[1];
     s->element[1] = tmp;
     freeReplyObject(s);
+}
+
+/* Sends the one queued event, fails the test on an error reply, settles
+ * at once (fixture_settle) and returns the reply. */
+static inline redisReply *fixture_send(fixture *f)
+{
+    size_t len;
+    const void *p;
+    event_view v;
+    redisReply *r;
+
+    event_queue_flush(f->q);
+    p = event_queue_peek(f->q, &len);
+    assert_non_null(p);
+    assert_int_equal(event_decode(p, len, &v), 0);
+    r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
+    event_queue_release(f->q);
+    assert_non_null(r);
+    if (r->type == REDIS_REPLY_ERROR)
+        fail_msg("Redis: %s", r->str);
+    fixture_settle(f, r); /* as if the watermark passed right after it */
+    return r;
 }
 
 static inline int fixture_close(void **state)

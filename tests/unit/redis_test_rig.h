@@ -30,9 +30,10 @@ static inline void trig_report(void *ctx, const char *msg)
 }
 
 /* The alerts file and the journal are <dir>/<sensor>.alerts and .journal.
- * batch and timeout_ms 0 are the writer's defaults. */
-static inline void trig_start(trig *g, const char *url, const char *dir, const char *sensor,
-                              uint64_t run_id, uint64_t journal_max, int batch, int timeout_ms)
+ * batch and timeout_ms 0 are the writer's defaults. The writer is made
+ * but not started (writer_start). */
+static inline void trig_open(trig *g, const char *url, const char *dir, const char *sensor,
+                             uint64_t run_id, uint64_t journal_max, int batch, int timeout_ms)
 {
     char err[512];
 
@@ -56,17 +57,31 @@ static inline void trig_start(trig *g, const char *url, const char *dir, const c
                         .report = trig_report};
     if ((g->w = writer_new(&wc, err, sizeof(err))) == NULL)
         fail_msg("%s", err);
+}
+
+/* trig_open, then the writer runs. */
+static inline void trig_start(trig *g, const char *url, const char *dir, const char *sensor,
+                              uint64_t run_id, uint64_t journal_max, int batch, int timeout_ms)
+{
+    trig_open(g, url, dir, sensor, run_id, journal_max, batch, timeout_ms);
     assert_int_equal(writer_start(g->w), 0);
 }
 
 /* The same on a test server's Unix socket, files in its directory. */
-static inline void trig_start_server(trig *g, const tserver *t, const char *sensor, uint64_t run_id,
-                                     uint64_t journal_max, int batch, int timeout_ms)
+static inline void trig_open_server(trig *g, const tserver *t, const char *sensor, uint64_t run_id,
+                                    uint64_t journal_max, int batch, int timeout_ms)
 {
     char url[400];
 
     snprintf(url, sizeof(url), "unix://%s", t->sock);
-    trig_start(g, url, t->dir, sensor, run_id, journal_max, batch, timeout_ms);
+    trig_open(g, url, t->dir, sensor, run_id, journal_max, batch, timeout_ms);
+}
+
+static inline void trig_start_server(trig *g, const tserver *t, const char *sensor, uint64_t run_id,
+                                     uint64_t journal_max, int batch, int timeout_ms)
+{
+    trig_open_server(g, t, sensor, run_id, journal_max, batch, timeout_ms);
+    assert_int_equal(writer_start(g->w), 0);
 }
 
 static inline uint64_t trig_stop(trig *g)

@@ -142,6 +142,8 @@ static void assert_defaults_except_sources(const config *c)
     assert_int_equal(c->journal_max_bytes, GiB);
     assert_int_equal(c->redis_flows, 0);
     assert_int_equal(c->redis_queue_bytes, 4 * MiB);
+    assert_null(c->redis_peers);
+    assert_int_equal(c->peer_timeout_us, 60 * SEC);
     assert_string_equal(c->alerts_path, "-");
     assert_int_equal(c->stats_secs, 0);
     assert_int_equal(c->progress, 1);
@@ -278,7 +280,7 @@ static void test_example_states_the_defaults(void **state)
         assert_true(used < sizeof text);
     }
     fclose(in);
-    assert_int_equal(settings, 54); /* 53 keys, [geo] db twice */
+    assert_int_equal(settings, 56); /* 55 keys, [geo] db twice */
 
     config_init(&c);
     if (config_load_file(&c, write_conf("example.conf", text), err, sizeof err) != 0)
@@ -563,6 +565,38 @@ static void test_flag_errors(void **state)
             fail_msg("%s '%s': got \"%s\"", cases[i].flag, cases[i].value, err);
         config_free(&c);
     }
+}
+
+/* [redis] peers: a list of sensor names, meaningful only with a Redis the
+ * sensors share (redis/peers.h). */
+static void test_redis_peers(void **state)
+{
+    config c;
+    char err[512];
+    const char *both = "[redis]\npeers = edge-1, edge-2\npeer_timeout = 2m\n";
+
+    (void)state;
+    assert_int_equal(PARSE(&c, err, "-c", write_conf("peers.conf", both), "-r", "x.pcap", "--redis",
+                           "redis://h:6379"),
+                     CONFIG_OK);
+    assert_string_equal(c.redis_peers, "edge-1, edge-2");
+    assert_int_equal(c.peer_timeout_us, 120 * SEC);
+    config_free(&c);
+    assert_int_equal(PARSE(&c, err, "-c", write_conf("peers.conf", both), "-r", "x.pcap"),
+                     CONFIG_ERROR);
+    ERR_HAS(err, "[redis] peers needs [redis] url");
+    config_free(&c);
+    assert_int_equal(PARSE(&c, err, "-c",
+                           write_conf("peers-bad.conf", "[redis]\npeers = edge-1,,edge-2\n"), "-r",
+                           "x.pcap", "--redis", "redis://h:6379"),
+                     CONFIG_ERROR);
+    ERR_HAS(err, "[redis] peers:", "empty name");
+    config_free(&c);
+    /* this sensor alone in the list: no peers, nothing to share */
+    assert_int_equal(PARSE(&c, err, "-c", write_conf("self.conf", "[redis]\npeers = me\n"), "-r",
+                           "x.pcap", "--sensor", "me"),
+                     CONFIG_OK);
+    config_free(&c);
 }
 
 static void test_redis_urls_accepted(void **state)
@@ -961,6 +995,7 @@ static void test_file_value_errors(void **state)
         {"[capture]\nvxlan_port = 65536\n", ":2: [capture] vxlan_port:", "0 to 65535"},
         {"[redis]\nurl = tcp://x\n", ":2: [redis] url:", "redis://"},
         {"[redis]\njournal_max = 0\n", ":2: [redis] journal_max:", "at least 1MiB"},
+        {"[redis]\npeer_timeout = 1s\n", ":2: [redis] peer_timeout:", "at least 5s"},
         {"[output]\nsensor =\n", ":2: [output] sensor:", "expected a value"},
         {"[output]\nstats = -1\n", ":2: [output] stats:", "seconds"},
         {"[countries]\nchina = C1\n", ":2: [countries] china:", "'C1'"},
@@ -1042,6 +1077,7 @@ int main(void)
         cmocka_unit_test(test_source_rules),
         cmocka_unit_test(test_flag_errors),
         cmocka_unit_test(test_redis_urls_accepted),
+        cmocka_unit_test(test_redis_peers),
         cmocka_unit_test(test_usage_errors),
         cmocka_unit_test(test_help_and_version),
         cmocka_unit_test(test_user_and_wait_interface),

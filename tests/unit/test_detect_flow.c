@@ -28,7 +28,13 @@ static const event_context ctx = {"lh:", "t", 1, 0, 0, 0};
 static void mk_flow(flow *f, const char *cip, const char *sip, const char *control, uint32_t rtt_us,
                     uint32_t app_us)
 {
+    /* The analysis state comes from a small pool the test owns: a test
+     * holds at most a few flows at once, and none of them is freed. */
+    static flow_analysis pool[8];
+    static unsigned next;
     memset(f, 0, sizeof(*f));
+    f->an = &pool[next++ % 8];
+    memset(f->an, 0, sizeof(*f->an));
     assert_int_equal(pkt_addr_parse(cip, &f->key.addr[0]), 0);
     assert_int_equal(pkt_addr_parse(sip, &f->key.addr[1]), 0);
     f->key.port[0] = 40000;
@@ -42,15 +48,15 @@ static void mk_flow(flow *f, const char *cip, const char *sip, const char *contr
     f->pkts[0] = f->pkts[1] = 40;
     f->bytes[0] = 6000;
     f->bytes[1] = 12000;
-    f->data_bytes[0] = 3900; /* the wire bytes less 40 headers of 52 bytes */
-    f->data_bytes[1] = 9900;
-    f->data_pkts[0] = f->data_pkts[1] = 20;
+    f->an->data_bytes[0] = 3900; /* the wire bytes less 40 headers of 52 bytes */
+    f->an->data_bytes[1] = 9900;
+    f->an->data_pkts[0] = f->an->data_pkts[1] = 20;
     f->control = control;
     f->session = SESSION_ESTABLISHED;
     f->tm_state = TIMING_S_DONE;
     f->tm_class = TIMING_C_INTERACTIVE;
-    f->tm_app_rtt_us = app_us;
-    f->tm_nrtt = app_us ? 6 : 0;
+    f->an->tm_app_rtt_us = app_us;
+    f->an->tm_nrtt = app_us ? 6 : 0;
 }
 
 static void mk_party(geo_party *p, const char *cc, const char *category, int gpu)
@@ -229,11 +235,11 @@ static void test_relay_and_latency(void **state)
      * (a single TLS handshake's answer, one late exchange) */
     for (int n = 1; n < TIMING_RTT_DECIDE; n++) {
         mk_flow(&f, "8.210.37.5", "104.171.200.17", "ssh", 1000, 200000);
-        f.tm_nrtt = (uint8_t)n;
+        f.an->tm_nrtt = (uint8_t)n;
         run(x, &f, &c, &s);
         assert_null(strstr(x->got, "proxy_latency"));
     }
-    f.tm_nrtt = TIMING_RTT_DECIDE;
+    f.an->tm_nrtt = TIMING_RTT_DECIDE;
     run(x, &f, &c, &s);
     assert_non_null(strstr(x->got, "lh_raise:proxy_latency\n"));
     /* the least transport round trip counts, not the handshake's alone:
@@ -242,7 +248,7 @@ static void test_relay_and_latency(void **state)
     mk_flow(&f, "8.210.37.5", "104.171.200.17", "ssh", 60000, 60000 + lim / 2);
     run(x, &f, &c, &s);
     assert_null(strstr(x->got, "proxy_latency"));
-    f.tm_tcp_min_us = 12000;
+    f.an->tm_tcp_min_us = 12000;
     run(x, &f, &c, &s);
     assert_non_null(strstr(x->got, "lh_raise:proxy_latency\n"));
     /* no application RTT samples: no verdict */
@@ -304,13 +310,13 @@ static void test_ai_relay_legs(void **state)
                         "lh_follow:ai_api_relay:in:27.184.10.20:1772442000000000:3600000000:"
                         "2000000\n");
     /* a scan's SYN answered by a RST carries no request */
-    f.data_bytes[0] = f.data_bytes[1] = 0;
-    f.data_pkts[0] = f.data_pkts[1] = 0;
+    f.an->data_bytes[0] = f.an->data_bytes[1] = 0;
+    f.an->data_pkts[0] = f.an->data_pkts[1] = 0;
     run(x, &f, &c, &s);
     assert_string_equal(x->got, "");
-    f.data_bytes[0] = 3900;
-    f.data_bytes[1] = 9900;
-    f.data_pkts[0] = f.data_pkts[1] = 20;
+    f.an->data_bytes[0] = 3900;
+    f.an->data_bytes[1] = 9900;
+    f.an->data_pkts[0] = f.an->data_pkts[1] = 20;
     x->rules.ai_relay_window_us = 600000000;
     x->rules.ai_relay_lag_us = 500000;
     run(x, &f, &c, &s);
@@ -344,7 +350,7 @@ static void test_tunnel(void **state)
     mk_flow(&f, "104.171.200.17", "3.20.100.7", "tunnel:ngrok", 300, 0);
     f.key.port[1] = 443;
     f.last_us = f.first_us + 120000000ULL;
-    f.tm_bursts = 4;
+    f.an->tm_bursts = 4;
     f.bytes[0] = f.bytes[1] = 4096;
     mk_party(&c, "US", "gpu_cloud", GEO_GPU_PROVIDER);
     mk_party(&s, "US", "hosting", 0);
@@ -355,10 +361,10 @@ static void test_tunnel(void **state)
     run(x, &f, &c, &s);
     assert_null(strstr(x->got, "reverse_tunnel"));
     f.bytes[1] = 4096;
-    f.tm_bursts = 3;
+    f.an->tm_bursts = 3;
     run(x, &f, &c, &s);
     assert_null(strstr(x->got, "reverse_tunnel"));
-    f.tm_bursts = 4;
+    f.an->tm_bursts = 4;
     f.last_us -= 1;
     run(x, &f, &c, &s);
     assert_null(strstr(x->got, "reverse_tunnel"));
@@ -366,7 +372,7 @@ static void test_tunnel(void **state)
     x->rules.tunnel_min_us = 60000000ULL;
     x->rules.tunnel_bursts = 2;
     x->rules.tunnel_min_bytes = 1024;
-    f.tm_bursts = 2;
+    f.an->tm_bursts = 2;
     f.bytes[1] = 1024;
     run(x, &f, &c, &s);
     assert_non_null(strstr(x->got, "lh_absent:reverse_tunnel\n"));

@@ -194,11 +194,11 @@ static void test_flow_hooks(void **state)
     /* the server speaking first does not count; the client's first does */
     tcp_flow(&f, 6);
     payload(&f, tls, sizeof(tls), 1);
-    assert_int_equal(f.fep, FEP_UNSEEN);
+    assert_int_equal(flow_an(&f)->fep, FEP_UNSEEN);
     payload(&f, rnd, sizeof(rnd), 0);
-    assert_int_equal(f.fep, FEP_FULLY_ENCRYPTED);
+    assert_int_equal(flow_an(&f)->fep, FEP_FULLY_ENCRYPTED);
     payload(&f, tls, sizeof(tls), 0); /* later payloads change nothing */
-    assert_int_equal(f.fep, FEP_FULLY_ENCRYPTED);
+    assert_int_equal(flow_an(&f)->fep, FEP_FULLY_ENCRYPTED);
     f.dpi_state = FLOW_DPI_DONE;
     f.facts = facts_app("Unknown");
     assert_true(fep_flow(&f));
@@ -208,17 +208,20 @@ static void test_flow_hooks(void **state)
     f.dpi_guessed = 1; /* ... the port guess does not */
     assert_true(fep_flow(&f));
     free(f.facts);
+    flow_release(&f);
     /* a ClientHello first: not fully encrypted whatever follows */
     tcp_flow(&f, 6);
     payload(&f, tls, sizeof(tls), 0);
     payload(&f, rnd, sizeof(rnd), 0);
-    assert_int_equal(f.fep, FEP_PROTOCOL);
+    assert_int_equal(flow_an(&f)->fep, FEP_PROTOCOL);
     assert_false(fep_flow(&f));
+    flow_release(&f);
     /* UDP is not judged */
     tcp_flow(&f, 17);
     payload(&f, rnd, sizeof(rnd), 0);
-    assert_int_equal(f.fep, FEP_UNSEEN);
+    assert_int_equal(flow_an(&f)->fep, FEP_UNSEEN);
     assert_false(fep_flow(&f));
+    flow_release(&f);
 }
 
 int main(void)

@@ -44,7 +44,6 @@ typedef struct rec {
     uint64_t first_us, last_us;
     uint32_t rtt_server_us, rtt_client_us;
     uint8_t tcp;
-    uint64_t syn_us;
 } rec;
 
 typedef struct sink {
@@ -74,7 +73,6 @@ static void on_end(void *ctx, flow *f, int reason, int final)
     r->rtt_server_us = f->rtt_server_us;
     r->rtt_client_us = f->rtt_client_us;
     r->tcp = f->tcp;
-    r->syn_us = f->syn_us;
 }
 
 static flow_table *table(sink *s, uint32_t max_flows)

@@ -414,9 +414,8 @@ static void test_rtt(void **state)
 {
     flow f;
     make_flow(&f, 6, "10.0.0.1", 50000, "10.0.0.2", 443);
-    f.tcp = FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK;
-    f.syn_us = f.first_us;
-    f.synack_us = f.first_us + 30250;
+    f.tcp = FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_ACK | FLOW_TCP_RTT_S;
+    f.hs_us = f.first_us + 30250;
     f.rtt_server_us = 30250;
     f.rtt_client_us = 1500;
     json_t *o = line_of(&f, FLOW_END_FIN, "s");
@@ -427,7 +426,7 @@ static void test_rtt(void **state)
     json_decref(o);
 
     /* SYN and SYN/ACK seen, no ACK: only the server half is known. */
-    f.tcp = FLOW_TCP_SYN | FLOW_TCP_SYNACK;
+    f.tcp = FLOW_TCP_SYN | FLOW_TCP_SYNACK | FLOW_TCP_RTT_S;
     f.rtt_client_us = 0;
     o = line_of(&f, FLOW_END_RST, "s");
     assert_true(json_is_null(json_object_get(o, "tcp_rtt_ms")));
@@ -437,7 +436,7 @@ static void test_rtt(void **state)
 
     /* Mid-stream flow: nothing known. */
     f.tcp = FLOW_TCP_MIDSTREAM;
-    f.syn_us = f.synack_us = 0;
+    f.hs_us = 0;
     f.rtt_server_us = 0;
     o = line_of(&f, FLOW_END_EOF, "s");
     assert_true(json_is_null(json_object_get(o, "tcp_rtt_ms")));

@@ -478,6 +478,77 @@ static void test_failover(void **state)
     rurl_free(&u);
 }
 
+/* Count-only observations of three entities tagged `tag`: each value
+ * several times in a row at different times (the set keeps the earliest),
+ * five values against a cap of 3 (which get in depends on the order). */
+static void tagged_observations(trig *g, const char *tag)
+{
+    for (int i = 0; i < 400; i++) {
+        char ent[32], value[16];
+        snprintf(ent, sizeof(ent), "%s-%d", tag, i % 3);
+        snprintf(value, sizeof(value), "v%d", (i / 6) % 5);
+        event_observation o = {.entity = ent,
+                               .kind = "beh",
+                               .value = value,
+                               .value_len = strlen(value),
+                               .ts_us = 1700000000000000ull + (uint64_t)(1000 - i % 17) * 1000,
+                               .window_us = 3600000000ull,
+                               .cap = 3};
+        assert_int_equal(event_observe(g->q, &o), 0);
+    }
+}
+
+/* The writer gathers the calls of one slot into lh_batch on a cluster
+ * too: the same sets, members and scores as one call at a time. */
+static void test_batch_per_slot(void **state)
+{
+    char url[400], k1[96], k2[96];
+    long long batched = 0;
+    trig g;
+
+    (void)state;
+    for (int i = 0; i < TCLUSTER_NODES; i++) {
+        node_cmd(i, "CONFIG SET slowlog-log-slower-than 0");
+        node_cmd(i, "SLOWLOG RESET");
+    }
+    snprintf(url, sizeof(url), "redis+cluster://127.0.0.1:%d", tc.node[0].port);
+    trig_open(&g, url, tc.node[0].dir, "one", 7, 64 << 20, 1, 500);
+    tagged_observations(&g, "one");
+    assert_int_equal(writer_start(g.w), 0);
+    assert_int_equal(trig_stop(&g), 0);
+    trig_open(&g, url, tc.node[0].dir, "many", 7, 64 << 20, 0, 500);
+    tagged_observations(&g, "many");
+    assert_int_equal(writer_start(g.w), 0);
+    assert_int_equal(trig_stop(&g), 0);
+    for (int i = 0; i < TCLUSTER_NODES; i++) {
+        redisContext *c = tserver_connect(&tc.node[i]);
+        redisReply *r = redisCommand(c, "SLOWLOG GET -1");
+        for (size_t k = 0; k < r->elements; k++) {
+            redisReply *args = r->element[k]->element[3];
+            batched += args->elements > 1 && strcmp(args->element[1]->str, "lh_batch") == 0;
+        }
+        freeReplyObject(r);
+        redisFree(c);
+        node_cmd(i, "CONFIG SET slowlog-log-slower-than 10000");
+    }
+    assert_true(batched > 0);
+    for (int e = 0; e < 3; e++) {
+        snprintf(k1, sizeof(k1), "lh:{e:one-%d}:obs:beh:3600000000:472222", e);
+        snprintf(k2, sizeof(k2), "lh:{e:many-%d}:obs:beh:3600000000:472222", e);
+        redisContext *c1 = owner_of(k1), *c2 = owner_of(k2);
+        redisReply *r1 = redisCommand(c1, "ZRANGE %s 0 -1 WITHSCORES", k1),
+                   *r2 = redisCommand(c2, "ZRANGE %s 0 -1 WITHSCORES", k2);
+        assert_int_equal(r1->elements, 6); /* the cap: 3 members */
+        assert_int_equal(r1->elements, r2->elements);
+        for (size_t k = 0; k < r1->elements; k++)
+            assert_string_equal(r1->element[k]->str, r2->element[k]->str);
+        freeReplyObject(r1);
+        freeReplyObject(r2);
+        redisFree(c1);
+        redisFree(c2);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -486,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_route_and_library),
         cmocka_unit_test(test_moved_and_ask),
         cmocka_unit_test(test_writer_same_as_single),
+        cmocka_unit_test(test_batch_per_slot),
         cmocka_unit_test(test_failover),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

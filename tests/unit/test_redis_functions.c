@@ -37,22 +37,7 @@ static int teardown(void **state)
 /* Sends the one queued event; returns the reply. */
 static redisReply *send_queued(fixture *f)
 {
-    size_t len;
-    const void *p;
-    event_view v;
-    redisReply *r;
-
-    event_queue_flush(f->q);
-    p = event_queue_peek(f->q, &len);
-    assert_non_null(p);
-    assert_int_equal(event_decode(p, len, &v), 0);
-    r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
-    event_queue_release(f->q);
-    assert_non_null(r);
-    if (r->type == REDIS_REPLY_ERROR)
-        fail_msg("Redis: %s", r->str);
-    fixture_settle(f, r); /* as if the watermark passed right after it */
-    return r;
+    return fixture_send(f);
 }
 
 /* Returns the reply of an observation and checks its count. */
@@ -836,6 +821,43 @@ static void test_knock(void **state)
     assert_int_equal(knock(f, "1.180.23.7", "session", "104.171.200.17", T0, 0, "k4"), -2);
 }
 
+/* lh_batch: a call that fails answers its error in its place, the calls
+ * around it run and answer as they would alone (the count of their
+ * window); a batch whose layout is wrong runs nothing. */
+static void test_batch_errors(void **state)
+{
+    fixture *f = *state;
+    redisReply *r;
+
+    freeReplyObject(redisCommand(f->c, "FLUSHALL"));
+#define OBS(v)                                                                                     \
+    "lh_observe 1 18 ev e ts_us 1700000000000000 kind k value " v                                  \
+    " window_us 3600000000 mode exact cap 10 ttl_s 60 threshold 0 "
+    r = redisCommand(f->c, "FCALL lh_batch 3 lh:{e:b} lh:{e:b} lh:{e:b} 3 " OBS(
+                               "a") "lh_observe 1 4 ev e kind k " OBS("b"));
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->elements, 3);
+    assert_int_equal(r->element[0]->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->element[0]->element[0]->integer, 1);
+    assert_int_equal(r->element[1]->type, REDIS_REPLY_ERROR);
+    assert_non_null(strstr(r->element[1]->str, "argument ts_us missing"));
+    assert_int_equal(r->element[2]->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->element[2]->element[0]->integer, 2);
+    freeReplyObject(r);
+    /* a call that names no known function, or more keys than given */
+    r = redisCommand(f->c,
+                     "FCALL lh_batch 2 lh:{e:b} lh:{e:b} 2 " OBS("c") "lh_settle 1 2 upto_us 0");
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    assert_non_null(strstr(r->str, "lh_batch: call 2 is malformed"));
+    freeReplyObject(r);
+    r = redisCommand(f->c, "FCALL lh_batch 1 lh:{e:b} 2 " OBS("c") OBS("d"));
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+#undef OBS
+    /* nothing of the refused batches ran: a and b only */
+    assert_int_equal(int_cmd(f, "ZCARD", "lh:{e:b}:obs:k:3600000000:472222"), 2);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as the sensor does: a dead server is an error, not a death */
@@ -853,6 +875,7 @@ int main(void)
         cmocka_unit_test(test_named_arguments_refused),
         cmocka_unit_test(test_later_events),
         cmocka_unit_test(test_knock),
+        cmocka_unit_test(test_batch_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -116,6 +116,199 @@ static void nap_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+/* The events of test_batch: count-only observations of four entities,
+ * each value twice in a row at different times (the set keeps the
+ * earliest) and a cap of 3 (so which values get in depends on the
+ * order), some approximate ones, observations with a threshold and
+ * evidence that raise an alert, a byte sum and a raise, interleaved. */
+static void batch_events(trig *g)
+{
+    static const char *const ents[] = {"10.9.0.1", "10.9.0.2", "10.9.0.3", "10.9.0.4"};
+    event_alert a = {.rule = "reseller_fanout",
+                     .severity = "high",
+                     .role = "controller",
+                     .summary = "s",
+                     .score = 30};
+
+    for (int i = 0; i < 600; i++) {
+        char value[32], host[32], item[96], fact[32];
+        const char *ent = ents[i % 4];
+        snprintf(value, sizeof(value), "v%d", (i / 8) % 5);
+        event_observation o = {.entity = ent,
+                               .kind = "beh",
+                               .value = value,
+                               .value_len = strlen(value),
+                               .ts_us = T0 + (uint64_t)(1000 - i % 17) * 1000,
+                               .window_us = W_US,
+                               .cap = 3,
+                               .approx = i % 29 == 0};
+        assert_int_equal(event_observe(g->q, &o), 0);
+        if (i % 40 == 3) {
+            a.ip = ent;
+            snprintf(item, sizeof(item), "{\"n\":%d}", i);
+            snprintf(host, sizeof(host), "h%d", (i / 40) % 6);
+            event_observation t = {.entity = ent,
+                                   .kind = "hosts",
+                                   .value = host,
+                                   .value_len = strlen(host),
+                                   .ts_us = T0 + (uint64_t)i * 1000,
+                                   .window_us = W_US,
+                                   .threshold = 3,
+                                   .alert = &a,
+                                   .evidence = item,
+                                   .evidence_len = strlen(item)};
+            assert_int_equal(event_observe(g->q, &t), 0);
+        }
+        if (i % 50 == 7) {
+            snprintf(fact, sizeof(fact), "flow%d", i);
+            event_sum sm = {.entity = ent,
+                            .kind = "egress",
+                            .member = "203.0.113.0/24",
+                            .fact = fact,
+                            .bytes = 1000 + (uint64_t)i,
+                            .ts_us = T0 + (uint64_t)i,
+                            .window_us = W_US};
+            assert_int_equal(event_sum_add(g->q, &sm), 0);
+        }
+        if (i == 301) {
+            event_alert r = a;
+            r.ip = ent;
+            r.rule = "cn_direct_control";
+            r.ts_us = T0 + 5;
+            r.window_us = W_US;
+            assert_int_equal(event_raise(g->q, &r), 0);
+        }
+    }
+}
+
+/* Every key with its value (DUMP, which leaves TTLs out; a stream by its
+ * fields, whose entry ids are the server's clock), but the writers' own
+ * settle marks (named by the writer's process and start), sorted. */
+static char *redis_state(const tserver *t, size_t *len)
+{
+    redisContext *c = tserver_connect(t);
+    redisReply *keys = redisCommand(c, "KEYS *");
+    size_t cap = 1 << 20, used = 0;
+    char *out = malloc(cap);
+
+    assert_non_null(out);
+    /* keys in name order */
+    for (size_t i = 0; i < keys->elements; i++)
+        for (size_t j = i + 1; j < keys->elements; j++)
+            if (strcmp(keys->element[j]->str, keys->element[i]->str) < 0) {
+                redisReply *x = keys->element[i];
+                keys->element[i] = keys->element[j];
+                keys->element[j] = x;
+            }
+    for (size_t i = 0; i < keys->elements; i++) {
+        const char *k = keys->element[i]->str;
+        redisReply *v;
+        if (strstr(k, ":settle:settle/"))
+            continue;
+        v = strcmp(k, "lh:alerts") == 0 ? redisCommand(c, "XRANGE %s - +", k)
+                                        : redisCommand(c, "DUMP %s", k);
+        while (used + strlen(k) + 2 + 65536 > cap)
+            assert_non_null(out = realloc(out, cap *= 2));
+        used += (size_t)sprintf(out + used, "%s=", k);
+        if (v->type == REDIS_REPLY_STRING) {
+            memcpy(out + used, v->str, v->len);
+            used += v->len;
+        } else {
+            for (size_t e = 0; e < v->elements; e++) /* stream entries' fields */
+                for (size_t f = 0; f < v->element[e]->element[1]->elements; f++) {
+                    redisReply *x = v->element[e]->element[1]->element[f];
+                    memcpy(out + used, x->str, x->len);
+                    used += x->len;
+                }
+        }
+        out[used++] = '\n';
+        freeReplyObject(v);
+    }
+    *len = used;
+    freeReplyObject(keys);
+    redisFree(c);
+    return out;
+}
+
+static char *read_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    char *buf = calloc(1, 1 << 20);
+
+    assert_non_null(f);
+    assert_non_null(buf);
+    assert_true(fread(buf, 1, (1 << 20) - 1, f) < (1 << 20) - 1);
+    fclose(f);
+    return buf;
+}
+
+/* Library calls the server ran inside lh_batch (its slow log records
+ * every command: the server runs with slowlog-log-slower-than 0). */
+static long long batched_calls(const tserver *t)
+{
+    redisContext *c = tserver_connect(t);
+    redisReply *r = redisCommand(c, "SLOWLOG GET -1");
+    long long calls = 0;
+
+    for (size_t i = 0; i < r->elements; i++) {
+        redisReply *args = r->element[i]->element[3];
+        if (args->elements > 1 && strcmp(args->element[1]->str, "lh_batch") == 0)
+            calls++;
+    }
+    freeReplyObject(r);
+    freeReplyObject(redisCommand(c, "SLOWLOG RESET"));
+    redisFree(c);
+    return calls;
+}
+
+/* The same events sent one call each (a writer batch of one event) and
+ * gathered into lh_batch calls (the default batch): the same Redis state,
+ * key by key, and the same alert lines. */
+static void test_batch(void **state)
+{
+    static const char *const slowlog[] = {"--slowlog-log-slower-than", "0", "--slowlog-max-len",
+                                          "100000", NULL};
+    tserver t;
+    trig g;
+    char *one, *many, *lines_one, *lines_many;
+    size_t len_one, len_many;
+    redisContext *c;
+
+    (void)state;
+    tserver_start(&t, slowlog);
+    trig_open_server(&g, &t, "b1", 7, 1 << 30, 1, 0);
+    batch_events(&g);
+    assert_int_equal(writer_start(g.w), 0);
+    assert_int_equal(trig_stop(&g), 0);
+    assert_int_equal(batched_calls(&t), 0);
+    one = redis_state(&t, &len_one);
+    lines_one = read_file(g.alerts);
+    assert_non_null(c = tserver_connect(&t));
+    freeReplyObject(redisCommand(c, "FLUSHALL"));
+    redisFree(c);
+
+    /* the queue holds every event before the writer starts, so it takes
+     * them a whole batch (256) at a time */
+    trig_open_server(&g, &t, "b1", 7, 1 << 30, 0, 0);
+    batch_events(&g);
+    assert_int_equal(writer_start(g.w), 0);
+    assert_int_equal(trig_stop(&g), 0);
+    assert_true(batched_calls(&t) > 0);
+    many = redis_state(&t, &len_many);
+    lines_many = read_file(g.alerts);
+
+    assert_true(len_one > 1000);
+    assert_non_null(strstr(lines_one, "reseller_fanout"));
+    assert_int_equal(len_one, len_many);
+    assert_memory_equal(one, many, len_one);
+    assert_string_equal(lines_one, lines_many);
+    free(one);
+    free(many);
+    free(lines_one);
+    free(lines_many);
+    tserver_free(&t);
+}
+
 /* Redis killed in the middle of a stream of alerts, then restarted. */
 static void test_outage(void **state)
 {
@@ -205,9 +398,8 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as the sensor does: a dead server is an error, not a death */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_auth),
-        cmocka_unit_test(test_outage),
-        cmocka_unit_test(test_journal_next_run),
+        cmocka_unit_test(test_auth),          cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_outage),        cmocka_unit_test(test_journal_next_run),
         cmocka_unit_test(test_journal_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -345,6 +345,7 @@ static void test_later_request_path(void **state)
     assert_string_equal(f.control, "jupyter");
     assert_int_equal(f.ctl_dns, 0);
     free(f.facts);
+    flow_release(&f);
 
     /* The hook reads only the first ROLES_MAX_REQ_PKTS client payloads. */
     http_flow(&f, 80);
@@ -356,6 +357,7 @@ static void test_later_request_path(void **state)
     roles_update(t, &f);
     assert_null(f.control);
     free(f.facts);
+    flow_release(&f);
 }
 
 static void test_update_before_inspection_ends(void **state)

@@ -36,6 +36,7 @@
 
 typedef struct sim {
     flow f;
+    flow_analysis an; /* the flow's analysis state, owned by the sim */
     uint32_t seq[2];
     uint16_t port;
     uint8_t proto;
@@ -70,6 +71,7 @@ static void sim_send(sim *s, int dir, uint64_t ts, uint8_t flags, const void *pa
     int side = flow_key_make(&k, &p);
     if (!s->started) {
         flow_init(&s->f, &k, 1, &p, side);
+        s->f.an = &s->an;
         s->started = 1;
     }
     flow_update(&s->f, &p, side);
@@ -266,7 +268,7 @@ static void test_notebook(void **state)
         sim_data(&s, 1, t + 5 * MS, NULL, 1448);
     sim_data(&s, 0, t + 6 * MS, m, text(m, "GET /static/a.js HTTP/1.1\r\n\r\n"));
     sim_data(&s, 0, t + 7 * MS, m, text(m, "GET /static/b.js HTTP/1.1\r\n\r\n"));
-    assert_true(s.f.data_bytes[1] >= 16 * 1024 && s.f.data_pkts[0] >= 4);
+    assert_true(s.an.data_bytes[1] >= 16 * 1024 && s.an.data_pkts[0] >= 4);
     assert_string_equal(level(&s), "attempt");
 
     t = sim_open(&s, 8888);
@@ -301,7 +303,7 @@ static void test_vnc(void **state)
     sim_data(&s, 1, t + 5 * MS, m, 16);
     sim_data(&s, 0, t + 6 * MS, m, 16);
     sim_data(&s, 1, t + 7 * MS, "\0\0\0\1\0\0\0\025Authentication failed", 29);
-    assert_int_equal(s.f.sess_proto, SESSION_P_RFB);
+    assert_int_equal(s.an.sess_proto, SESSION_P_RFB);
     assert_string_equal(level(&s), "attempt");
     for (int i = 0; i < 28; i++) /* pointer events: 31 client payloads */
         sim_data(&s, 0, t + (uint64_t)(10 + i) * MS, m, 6);
@@ -322,7 +324,7 @@ static void test_rdp(void **state)
     sim_data(&s, 1, t + 2 * MS, NULL, 19);
     for (int i = 0; i < 4; i++) /* TLS and CredSSP, ~6 KB */
         sim_data(&s, 1, t + (uint64_t)(3 + i) * MS, NULL, 1448);
-    assert_int_equal(s.f.sess_proto, SESSION_P_RDP);
+    assert_int_equal(s.an.sess_proto, SESSION_P_RDP);
     assert_string_equal(level(&s), "attempt");
     for (int i = 0; i < 44; i++) /* bitmap updates: 64 KiB in all */
         sim_data(&s, 1, t + (uint64_t)(10 + i) * MS, NULL, 1448);
@@ -372,7 +374,7 @@ static void test_wireguard(void **state)
         sim_data(&s, 1, T0 + (uint64_t)(1 + i) * 25 * SEC + 30 * MS, b, wg(b, 4, 32));
     }
     assert_string_equal(level(&s), "attempt");
-    assert_int_equal(s.f.uc_proto, UDPCTL_WIREGUARD);
+    assert_int_equal(s.an.uc_proto, UDPCTL_WIREGUARD);
     /* Three exchanges through it (three pings): still an attempt; a
      * fourth each way is a session. */
     uint64_t t = T0 + 300 * SEC;
@@ -411,7 +413,7 @@ static void test_openvpn_quic(void **state)
     sim_data(&s, 0, T0, b, 14);
     b[0] = 8 << 3;
     sim_data(&s, 1, T0 + 40 * MS, b, 26);
-    assert_int_equal(s.f.uc_proto, UDPCTL_OPENVPN);
+    assert_int_equal(s.an.uc_proto, UDPCTL_OPENVPN);
     uint64_t t = T0 + 100 * MS;
     for (int i = 0; i < 20; i++, t += 50 * MS) { /* control and ACKs only */
         b[0] = 4 << 3;
@@ -435,7 +437,7 @@ static void test_openvpn_quic(void **state)
     sim_data(&s, 0, T0, b, 1200);
     b[0] = 0xe1;
     sim_data(&s, 1, T0 + 40 * MS, b, 1200);
-    assert_int_equal(s.f.uc_proto, UDPCTL_QUIC);
+    assert_int_equal(s.an.uc_proto, UDPCTL_QUIC);
     assert_string_equal(level(&s), "attempt");
     t = T0 + 100 * MS;
     for (int i = 0; i < 4; i++, t += 20 * MS) {
@@ -449,7 +451,7 @@ static void test_openvpn_quic(void **state)
     sim_init(&s, 17, 443);
     b[0] = 0xc3;
     sim_data(&s, 0, T0, b, 600);
-    assert_int_equal(s.f.uc_proto, UDPCTL_NONE);
+    assert_int_equal(s.an.uc_proto, UDPCTL_NONE);
 }
 
 static void test_udpctl_parse(void **state)

@@ -40,6 +40,8 @@
  * bytes there, or fills with 0xAA. */
 typedef struct sim {
     flow f;
+    flow_analysis an; /* the flow's analysis state, owned by the sim... */
+    int heap_an;      /* ... unless set: then the hooks allocate it */
     uint32_t seq[2];
     uint8_t buf[2048];
     int started;
@@ -84,6 +86,8 @@ static void sim_send(sim *s, int dir, uint64_t ts, uint8_t flags, const void *pa
     int side = flow_key_make(&k, &p);
     if (!s->started) {
         flow_init(&s->f, &k, 1, &p, side);
+        if (!s->heap_an)
+            s->f.an = &s->an;
         s->started = 1;
     }
     flow_update(&s->f, &p, side);
@@ -366,7 +370,7 @@ static void test_interactive(void **state)
     sim_free(&s);
     /* After release the summary is the same. */
     ts = summary(&s);
-    assert_null(s.f.timing);
+    assert_null(flow_an(&s.f)->timing);
     assert_int_equal(ts.cls, TIMING_C_INTERACTIVE);
     assert_int_equal(ts.keystrokes, 30);
 }
@@ -405,20 +409,20 @@ static void test_bulk_releases_state(void **state)
 {
     sim s;
     uint64_t t = sim_open(&s, T0, 2 * MS, 150 * MS);
-    assert_null(s.f.timing);
+    assert_null(flow_an(&s.f)->timing);
     s.f.dpi_state = FLOW_DPI_DONE; /* inspection over, not a control session */
     sim_data(&s, 0, t + 1 * MS, 400);
-    assert_non_null(s.f.timing);
+    assert_non_null(flow_an(&s.f)->timing);
     assert_int_equal(s.f.tm_state, TIMING_S_ACTIVE);
     bulk(&s, t + 5 * MS, 1, 700); /* 1.01 MB: not yet a megabyte */
-    assert_non_null(s.f.timing);
+    assert_non_null(flow_an(&s.f)->timing);
     bulk(&s, t + 200 * MS, 1, 30);
-    assert_null(s.f.timing);
+    assert_null(flow_an(&s.f)->timing);
     assert_int_equal(s.f.tm_state, TIMING_S_DONE);
     /* Later packets allocate nothing and change nothing. */
     bulk(&s, t + 400 * MS, 1, 10);
     sim_data(&s, 0, t + 2 * SEC, 36);
-    assert_null(s.f.timing);
+    assert_null(flow_an(&s.f)->timing);
     timing_summary ts = summary(&s);
     assert_int_equal(ts.cls, TIMING_C_BULK);
     assert_int_equal(ts.bursts, 0);
@@ -433,12 +437,12 @@ static void test_control_bulk_keeps_state(void **state)
     s.f.control = "ssh"; /* scp over SSH: still a control session */
     t = type_keys(&s, t + 1 * SEC, 20, 3 * MS);
     bulk(&s, t + 1 * SEC, 0, 1000);
-    assert_non_null(s.f.timing);
+    assert_non_null(flow_an(&s.f)->timing);
     timing_summary ts = summary(&s);
     assert_int_equal(ts.cls, TIMING_C_MIXED);
     assert_int_equal(ts.keystrokes, 20);
     sim_free(&s);
-    assert_null(s.f.timing);
+    assert_null(flow_an(&s.f)->timing);
     assert_int_equal(summary(&s).cls, TIMING_C_MIXED);
     timing_release(&s.f); /* twice is harmless */
 }
@@ -447,14 +451,16 @@ static void test_syn_only_allocates_nothing(void **state)
 {
     sim s;
     memset(&s, 0, sizeof(s));
+    s.heap_an = 1;
     for (int i = 0; i < 5; i++)
         sim_send(&s, 0, T0 + (uint64_t)i * SEC, TCP_SYN, NULL, 0);
-    assert_null(s.f.timing);
+    assert_null(s.f.an); /* no analysis state at all */
+    assert_null(flow_an(&s.f)->timing);
     assert_int_equal(s.f.tm_state, TIMING_S_NONE);
     /* A handshake and bare ACKs neither. */
     sim_open(&s, T0, 2 * MS, 3 * MS);
     sim_send(&s, 1, T0 + 9 * MS, TCP_ACK, NULL, 0);
-    assert_null(s.f.timing);
+    assert_null(flow_an(&s.f)->timing);
     assert_int_equal(summary(&s).cls, TIMING_C_UNKNOWN);
     timing_burst b[4];
     assert_int_equal(timing_bursts(&s.f, b, 4), 0);

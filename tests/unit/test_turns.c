@@ -45,7 +45,7 @@ static void test_requests(void **state)
     p.payload_len = 500;
     assert_false(turns_wants(&f, &p, 0)); /* not marked: no state */
     turns_start(&f);
-    assert_non_null(f.turns);
+    assert_non_null(flow_an(&f)->turns);
 
     client(&f, T0, 39);                  /* PING */
     client(&f, T0 + 20 * 1000 * MS, 35); /* WINDOW_UPDATE */
@@ -68,8 +68,9 @@ static void test_requests(void **state)
     client(&f, T0 + 40 * 1000 * MS, 300);
     assert_int_equal(turns_get(&f, s, 8), 1);
     turns_release(&f);
-    assert_null(f.turns);
+    assert_null(flow_an(&f)->turns);
     turns_release(&f);
+    flow_release(&f);
 }
 
 static void test_ring(void **state)
@@ -85,6 +86,7 @@ static void test_ring(void **state)
     assert_true(s[0] == T0 + 10 * 500 * MS);
     assert_true(s[TURNS_MAX - 1] == T0 + (uint64_t)(TURNS_MAX + 9) * 500 * MS);
     turns_release(&f);
+    flow_release(&f);
 }
 
 int main(void)

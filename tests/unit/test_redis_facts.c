@@ -1,0 +1,314 @@
+/* test_redis_facts.c -- what the functions library keeps of the facts of
+ * an alert window (rules/lua/10_alert.lua, fact()), on a real
+ * redis-server, through the event encoders the rules use.
+ *
+ * Hostile traffic can send a window any number of facts that never make
+ * it qualify: a controller touching one GPU host over and over (a
+ * fan-out count that stays at 1), clients of a host that never relays
+ * them to an AI API. Such a window keeps at most FACTS_KEPT = 16 fact
+ * bodies per severity, 1 when it keeps its own evidence set, and per
+ * further fact only its id (docs/redis-schema.md, "What a window keeps").
+ * The kept bodies are the earliest by (packet time, fact id), the same
+ * whatever the arrival order, and once the window qualifies its line is
+ * the one every order gives, dated by the earliest fact.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "redis/conn.h"
+#include "rules/event.h"
+#include "redis_test_fixture.h"
+
+#define W_US   (3600ull * 1000000)
+#define T0     (472222ull * W_US) /* a window start, 2023-11-14 */
+#define FLOOD  300                /* facts sent to one window */
+#define KEPT   16                 /* FACTS_KEPT of 10_alert.lua */
+#define TTL_S  10800              /* event_ttl_s() of a 1 h window: 2W + 1h */
+#define KEEP_S (30 * 86400)       /* [redis] alert_retention */
+/* Memory of a flooded window's fact keys (the window's hash, :f:high, :fj,
+ * :fids) for `bodies` kept bodies (about 1.9 KB each with the summary
+ * below, 2 KB allowed) and, per fact, its id in :fids (about 80 bytes,
+ * 96 allowed). With the 64 bodies per severity the library once kept,
+ * the API relay's flood below took over 140 KB. */
+#define WINDOW_BYTES_MAX(bodies) ((bodies)*2048 + FLOOD * 96 + 2048)
+
+static int setup(void **state)
+{
+    if (fixture_open(state, 0) != 0)
+        return -1;
+    ((fixture *)*state)->ectx.alert_keep_s = KEEP_S;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    return fixture_close(state);
+}
+
+/* A summary as long as the sensor's longest (detail and advice), so a
+ * fact's body is the size a real one is. */
+static const char *long_summary(void)
+{
+    static char s[1024];
+    if (s[0] == '\0') {
+        for (size_t i = 0; i + 1 < sizeof(s); i++)
+            s[i] = "summary of the alert, as the sensor words it "[i % 45];
+        s[sizeof(s) - 1] = '\0';
+    }
+    return s;
+}
+
+/* The evidence of fact i: a flow of its own (the sensor's evidence names
+ * the record). */
+static json_t *flow_evidence(const char *src, int i)
+{
+    return json_pack("[{s:{s:s, s:s, s:i, s:i}}]", "flow", "src", src, "dst", "104.171.200.17:22",
+                     "first", 1700000000 + i, "bytes_up", 4000 + i);
+}
+
+static redisReply *send_queued(fixture *f)
+{
+    redisReply *r = fixture_send(f);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    return r;
+}
+
+/* One observation of `value` by controller `entity` at ts (fan-out
+ * threshold 5); returns the number of alert lines, the first in *line. */
+static size_t observe(fixture *f, const char *entity, const char *value, uint64_t ts, int i,
+                      char **line)
+{
+    char item[160];
+    event_alert a = {.rule = "reseller_fanout",
+                     .severity = "high",
+                     .role = "controller",
+                     .ip = entity,
+                     .summary = long_summary(),
+                     .score = 40};
+    snprintf(item, sizeof(item), "{\"flow\":{\"src\":\"%s:%d\",\"dst\":\"%s:22\"}}", entity,
+             40000 + i, value);
+    event_observation o = {.entity = entity,
+                           .kind = "gpu_hosts",
+                           .value = value,
+                           .value_len = strlen(value),
+                           .ts_us = ts,
+                           .window_us = W_US,
+                           .threshold = 5,
+                           .alert = &a,
+                           .evidence = item,
+                           .evidence_len = strlen(item)};
+    assert_int_equal(event_observe(f->q, &o), 0);
+    redisReply *r = send_queued(f);
+    size_t n = r->element[1]->elements;
+    if (line != NULL)
+        *line = n ? strdup(r->element[1]->element[0]->str) : NULL;
+    freeReplyObject(r);
+    return n;
+}
+
+/* One inbound request of client i to API relay `entity` at ts (threshold
+ * 3 followed clients); no outbound request ever follows it. */
+static void follow_in(fixture *f, const char *entity, uint64_t ts, int i)
+{
+    char who[32];
+    snprintf(who, sizeof(who), "198.51.100.%d:%d", i % 250, 40000 + i);
+    event_alert a = {.rule = "ai_api_relay",
+                     .severity = "high",
+                     .role = "gpu_host",
+                     .ip = entity,
+                     .summary = long_summary(),
+                     .score = 40,
+                     .evidence = flow_evidence(who, i)};
+    event_follow fo = {.entity = entity,
+                       .dir = "in",
+                       .who = who,
+                       .starts = &ts,
+                       .nstarts = 1,
+                       .ts_us = ts,
+                       .window_us = W_US,
+                       .lag_us = 2000000,
+                       .threshold = 3,
+                       .alert = &a};
+    assert_int_equal(event_follow_add(f->q, &fo), 0);
+    json_decref(a.evidence);
+    redisReply *r = send_queued(f);
+    assert_int_equal(r->element[0]->integer, 0);
+    assert_int_equal(r->element[1]->elements, 0); /* never qualifies */
+    freeReplyObject(r);
+}
+
+static redisReply *cmd(fixture *f, const char *fmt, const char *key)
+{
+    redisReply *r = redisCommand(f->c, fmt, key);
+    assert_non_null(r);
+    if (r->type == REDIS_REPLY_ERROR)
+        fail_msg("Redis: %s", r->str);
+    return r;
+}
+
+static long long cmd_int(fixture *f, const char *fmt, const char *key)
+{
+    redisReply *r = cmd(f, fmt, key);
+    long long v = r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    freeReplyObject(r);
+    return v;
+}
+
+/* The bytes (MEMORY USAGE, every element counted) of the keys matching
+ * pattern. */
+static long long keys_bytes(fixture *f, const char *pattern)
+{
+    long long total = 0;
+    redisReply *keys = cmd(f, "KEYS %s", pattern);
+    for (size_t i = 0; i < keys->elements; i++)
+        total += cmd_int(f, "MEMORY USAGE %s SAMPLES 0", keys->element[i]->str);
+    freeReplyObject(keys);
+    return total;
+}
+
+/* The kept facts of window key dkey, severity high, as one text: per
+ * fact, by (packet time, id), its id, its body and its packet time. */
+static char *kept(fixture *f, const char *dkey)
+{
+    char key[160], *out;
+    size_t len;
+    FILE *m = open_memstream(&out, &len);
+
+    snprintf(key, sizeof(key), "%s:f:high", dkey);
+    redisReply *z = cmd(f, "ZRANGE %s 0 -1 WITHSCORES", key);
+    snprintf(key, sizeof(key), "%s:fj", dkey);
+    for (size_t i = 0; i < z->elements; i++) {
+        fprintf(m, "%s\n", z->element[i]->str);
+        if (i % 2 == 0) {
+            redisReply *b = redisCommand(f->c, "HGET %s %s", key, z->element[i]->str);
+            assert_int_equal(b->type, REDIS_REPLY_STRING);
+            fprintf(m, "%s\n", b->str);
+            freeReplyObject(b);
+        }
+    }
+    freeReplyObject(z);
+    fclose(m);
+    return out;
+}
+
+static void window_key(char *buf, size_t n, const char *entity, const char *rule)
+{
+    snprintf(buf, n, "lh:{e:%s}:alert:%s:%llu:%llu", entity, rule, (unsigned long long)W_US,
+             (unsigned long long)(T0 / W_US));
+}
+
+/* Checks what a flooded window keeps: `bodies` bodies, every fact id,
+ * every fact counted, no alert out, a life of its facts' TTL only, and
+ * its fact keys within WINDOW_BYTES_MAX. */
+static void check_flooded(fixture *f, const char *dkey, long long bodies)
+{
+    char key[160];
+    long long bytes;
+
+    snprintf(key, sizeof(key), "%s:fj", dkey);
+    assert_int_equal(cmd_int(f, "HLEN %s", key), bodies);
+    snprintf(key, sizeof(key), "%s:f:high", dkey);
+    assert_int_equal(cmd_int(f, "ZCARD %s", key), bodies);
+    snprintf(key, sizeof(key), "%s:fids", dkey);
+    assert_int_equal(cmd_int(f, "SCARD %s", key), FLOOD);
+    redisReply *r = cmd(f, "HGET %s events", dkey);
+    assert_string_equal(r->str, "300");
+    freeReplyObject(r);
+    assert_int_equal(cmd_int(f, "HEXISTS %s sev", dkey), 0);
+    long long ttl = cmd_int(f, "TTL %s", dkey);
+    assert_true(ttl > 0 && ttl <= TTL_S);
+    bytes = cmd_int(f, "MEMORY USAGE %s SAMPLES 0", dkey);
+    snprintf(key, sizeof(key), "%s:f*", dkey); /* :f:high, :fj, :fids */
+    bytes += keys_bytes(f, key);
+    print_message("%s: %d facts, %lld bodies kept: %lld bytes\n", dkey, FLOOD, bodies, bytes);
+    assert_true(bytes <= WINDOW_BYTES_MAX(bodies));
+}
+
+/* A fan-out window flooded with one GPU host over and over (its count
+ * stays 1 of 5), in ascending and in shuffled order: one body kept, the
+ * same one; then four more hosts make it qualify, and the line, dated by
+ * the earliest fact, is the same in both orders. */
+static void test_observe_flood(void **state)
+{
+    fixture *f = *state;
+    const char *ent = "175.16.199.23";
+    char dkey[160], *first[2], *line[2];
+
+    window_key(dkey, sizeof(dkey), ent, "reseller_fanout");
+    for (int order = 0; order < 2; order++) {
+        freeReplyObject(cmd(f, "FLUSHALL%s", ""));
+        for (int k = 0; k < FLOOD; k++) {
+            int i = order == 0 ? k : (k * 7) % FLOOD; /* 7 is prime to FLOOD */
+            assert_int_equal(
+                observe(f, ent, "104.171.200.17", T0 + 1000000 + i * 1000000ull, i, NULL), 0);
+        }
+        check_flooded(f, dkey, 1);
+        first[order] = kept(f, dkey);
+        static const char *const more[] = {"104.171.200.18", "104.171.200.19", "104.171.200.20",
+                                           "104.171.200.21"};
+        for (int i = 0; i < 4; i++)
+            assert_int_equal(observe(f, ent, more[i], T0 + W_US - 1000 + i, FLOOD + i,
+                                     i == 3 ? &line[order] : NULL),
+                             i == 3);
+        /* out: remembered for the retention */
+        assert_true(cmd_int(f, "TTL %s", dkey) > TTL_S);
+    }
+    assert_string_equal(first[0], first[1]);
+    assert_string_equal(line[0], line[1]);
+    /* the earliest fact names the alert: T0 + 1 s */
+    json_t *j = json_loads(line[0], 0, NULL);
+    assert_non_null(j);
+    assert_string_equal(json_string_value(json_object_get(j, "ts")), "2023-11-14T22:00:01.000000Z");
+    assert_int_equal(json_integer_value(json_object_get(j, "count")), 5);
+    assert_int_equal(json_array_size(json_object_get(j, "evidence")), 16);
+    json_decref(j);
+    for (int i = 0; i < 2; i++) {
+        free(first[i]);
+        free(line[i]);
+    }
+}
+
+/* An API relay's window flooded with inbound requests that nothing
+ * follows, in ascending and in shuffled order: 16 bodies kept, the 16
+ * earliest, the same in both orders, and the entity's memory bounded. */
+static void test_follow_flood(void **state)
+{
+    fixture *f = *state;
+    const char *ent = "104.171.200.30";
+    char dkey[160], *k[2];
+
+    window_key(dkey, sizeof(dkey), ent, "ai_api_relay");
+    for (int order = 0; order < 2; order++) {
+        freeReplyObject(cmd(f, "FLUSHALL%s", ""));
+        for (int j = 0; j < FLOOD; j++) {
+            int i = order == 0 ? j : (j * 7) % FLOOD;
+            follow_in(f, ent, T0 + 1000000 + i * 10000000ull, i);
+        }
+        check_flooded(f, dkey, KEPT);
+        k[order] = kept(f, dkey);
+    }
+    assert_string_equal(k[0], k[1]);
+    /* the earliest: the latest kept fact is the 16th of the flood */
+    char want[32];
+    snprintf(want, sizeof(want), "\n%llu\n", (unsigned long long)(T0 + 1000000 + 15 * 10000000ull));
+    size_t kl = strlen(k[0]), wl = strlen(want);
+    assert_true(kl > wl);
+    assert_string_equal(k[0] + kl - wl, want);
+    free(k[0]);
+    free(k[1]);
+}
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_observe_flood),
+        cmocka_unit_test(test_follow_flood),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
