@@ -22,9 +22,10 @@ static const setting_key flow_table_rows[] = {
      UINT32_MAX, "1000000", NULL},
     {"thresholds", "flow_idle_timeout", NULL, SETTING_DURATION, SETTING_W_U64, 0, F(idle_us), 0,
      SEC, UINT64_MAX, "120s",
-     "none found beyond interface.md section 5, which states it: longer than the 15 s inactive "
-     "timeout of NetFlow exporters (JUNOSe ip flow-cache timeout inactive), so an interactive "
-     "session's pauses stay in one record"},
+     "longer than the 15 s inactive timeout of NetFlow exporters (JUNOSe ip flow-cache timeout "
+     "inactive), so an interactive session's pauses stay in one record; as long as sshd's "
+     "LoginGraceTime (120 s, sshd_config(5)), so a login left waiting until sshd drops it is one "
+     "record; also interface.md section 5"},
     {"thresholds", "flow_active_timeout", NULL, SETTING_DURATION, SETTING_W_U64, 0, F(active_us), 0,
      SEC, UINT64_MAX, "30m",
      "the NetFlow and cflowd active-timeout default, 1800 s (JUNOS flow-active-timeout, JUNOSe ip "

@@ -45,19 +45,29 @@ static const setting_key detect_rows[] = {
     {T("egress_window", DURATION, U64, 0, egress_window_us, SEC, UINT64_MAX, "1h"),
      .source = "RITA's shortest long-connection tier, 1 h (detection-notes.md)"},
     {T("fanout_hosts", INT, U32, 0, fanout_hosts, 1, UINT32_MAX, "5"),
-     .source = "none found: interface.md section 5 states the default and no published "
-               "distribution of GPU hosts per controller was found (enterprise login data such as "
-               "LANL's would give one, not measured here); the grade (where the controller is), "
-               "not this count, separates a company's bastion or CI (docs/rules.md, Look-alikes)"},
+     .source = "more hosts than one user's work reaches directly: a GPU host holds 8 GPUs (NVIDIA "
+               "DGX H100, AWS p5.48xlarge, the 8x shapes of the GPU clouds), a multi-node job is "
+               "started from one node (torchrun, Slurm; the others are reached inside the fleet), "
+               "and on the corpus the busiest of 12 controllers drives 2 hosts "
+               "(tests/system/thresholds_corpus.sh); a company's CI or bastion drives more, and "
+               "the grade (where the controller is), not this count, keeps it low (docs/rules.md, "
+               "Look-alikes); also interface.md section 5"},
     {T("fanout_window", DURATION, U64, 0, fanout_window_us, SEC, UINT64_MAX, "1d"),
-     .source = "none found: interface.md section 5 default"},
+     .source = "a working day in any time zone, over which a reseller's customers log in; a "
+               "longer window adds up the hosts a team's deploys touch over a week; also "
+               "interface.md section 5"},
     {T("fanin_networks", INT, U32, 0, fanin_networks, 1, UINT32_MAX, "6"),
-     .source = "none found: interface.md section 5 states the default and no published "
-               "distribution of controller networks per host was found; the need of a controller "
-               "in China or a relay country, not this count, separates a team in six ordinary "
-               "countries (docs/rules.md, Look-alikes)"},
+     .source = "twice the networks one user works from in a day (home, office, a mobile line); "
+               "on the corpus every host has one controlling network (thresholds_corpus.sh). "
+               "Counts of addresses do not separate a shared account (single-user accounts seen "
+               "from 1 to over 80 addresses: Scout Analytics, Detecting Unlicensed Use through IP "
+               "Addresses, 2009), so only China and the relay countries count per /24 and at "
+               "least one must be among them (docs/rules.md, Look-alikes); also interface.md "
+               "section 5"},
     {T("fanin_window", DURATION, U64, 0, fanin_window_us, SEC, UINT64_MAX, "1d"),
-     .source = "none found: interface.md section 5 default"},
+     .source = "a day, under the 1-3 days in which dynamic addresses are commonly reassigned "
+               "(Xie et al., How Dynamic Are IP Addresses?, SIGCOMM 2007), so one user's "
+               "renumbered line adds few networks; also interface.md section 5"},
     {T("proxy_latency_ms", DURATION, U64, SETTING_BARE_MS, proxy_latency_us, 1000, UINT64_MAX,
        "25"),
      .source = "above the p99.9 of handshake RTT jitter on a stable path (+19.5 ms, CalcuLatency's "
@@ -69,16 +79,22 @@ static const setting_key detect_rows[] = {
      .source = "Zhang and Paxson, \"Detecting Stepping Stones\", USENIX Security 2000: delta = 80 "
                "ms (detection-notes.md)"},
     {T("footprint_services", INT, U32, 0, footprint_services, 1, 10000, "3"),
-     .source = "none found: no published distribution of China-oriented services per host; one or "
-               "two mirrors are set by hand anywhere, so the rule is low severity"},
+     .source = "more than the mirrors a user outside China sets by hand for speed (pip's index "
+               "and conda's channels are two settings: 2 services), with the host a GPU host "
+               "besides; the rule is low severity either way"},
     {T("footprint_window", DURATION, U64, 0, footprint_window_us, SEC, UINT64_MAX, "1d"),
-     .source = "none found: a day, like the GPU-behaviour evidence it joins"},
+     .source = "the GPU-behaviour evidence it joins is kept a day (DETECT_BEHAVIOR_WINDOW_US), "
+               "so the marker gpu and the services are counted over the same span"},
     {T("ai_relay_clients", INT, U32, 0, ai_relay_clients, 1, 10000, "20"),
-     .source = "none found: no published count; chance matches grow with the inbound rate times "
-               "the lag, and the rule's quiet-lag condition (docs/rules.md, ai_api_relay), not "
-               "this count, separates a periodic job"},
+     .source = "chance matches: a host calling an AI API for its own jobs every T s (new "
+               "connections) matches a visitor's request with p = (lag/T)(1 - lag/T); once a "
+               "minute (p 3 %), 100 visitors from China in the hour reach 20 with probability "
+               "6e-11, 200 with 1e-5 (binomial); every 20 s (p 9 %): 5e-4 and 0.34, a blind spot "
+               "(docs/rules.md, ai_api_relay)"},
     {T("ai_relay_window", DURATION, U64, 0, ai_relay_window_us, SEC, UINT64_MAX, "1h"),
-     .source = "none found"},
+     .source = "the per-flow alert window (1 h): a relay's clients come seconds to minutes apart, "
+               "so an hour holds 20 of a busy relay's many times over, while the start sets kept "
+               "per host and window stay bounded (EVENTS_KEPT)"},
     {T("ai_relay_lag_ms", DURATION, U64, SETTING_BARE_MS, ai_relay_lag_us, 1000, 60 * SEC, "2s"),
      .source =
          "a protocol and physics bound: a client in China reaches a relay in the US or Europe over "
@@ -93,13 +109,13 @@ static const setting_key detect_rows[] = {
                "derp/derp.go); 2 minutes hold at least 2 of the slowest. The rule's heartbeat "
                "test, not this length, grades an idle agent low"},
     {T("tunnel_bursts", INT, U32, 0, tunnel_bursts, 1, UINT32_MAX, "4"),
-     .source = "none found: it only asks that something happened more than a few times; an idle "
-               "ngrok agent makes 12 ON periods in 2 minutes of heartbeats (10 s), so the rule's "
-               "heartbeat test, not this count, grades an idle agent low"},
+     .source = "a floor, not the separator: it only asks that something happened more than a few "
+               "times; an idle ngrok agent makes 12 ON periods in 2 minutes of heartbeats (10 s), "
+               "so the rule's heartbeat test, not this count, grades an idle agent low"},
     {T("tunnel_min_bytes", SIZE, U64, 0, tunnel_min_bytes, 1, UINT64_MAX, "4KiB"),
-     .source = "none found: it only asks for data each way; heartbeats are tens of bytes each (a "
-               "DERP keep-alive frame is a 5-byte header in a TLS record), so an idle agent passes "
-               "it within the hour and the heartbeat test grades it"},
+     .source = "a floor, not the separator: it only asks for data each way; heartbeats are tens "
+               "of bytes each (a DERP keep-alive frame is a 5-byte header in a TLS record), so an "
+               "idle agent passes it within the hour and the heartbeat test grades it"},
 };
 
 const setting_key *detect_settings(size_t *n)

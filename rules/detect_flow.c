@@ -551,9 +551,9 @@ static const indicator *detect_server_indicator(const detect_view *v)
 /* What makes the client a GPU host by behaviour, with a confidence in
  * percent: pulls from GPU software sources (PyTorch wheels, CUDA,
  * NVIDIA's registry, the Hugging Face CDN). Returns 0 when none. The
- * confidences have no published source: they rank how much each source
- * needs a GPU (a CUDA driver does, the Hugging Face CDN serves CPU users
- * too), are shown in the evidence and compared with no threshold. */
+ * confidences are an order, not a measurement: they rank how much each
+ * source needs a GPU (a CUDA driver does, the Hugging Face CDN serves CPU
+ * users too), are shown in the evidence and compared with no threshold. */
 static int detect_gpu_pull(const indicator *in, const char **reason)
 {
     static const struct {

@@ -500,23 +500,55 @@ static int scen_rdp(struct gen *g)
     return rdp_session(g, CN1, GPU3, GEN_START_US, 185000, 40);
 }
 
-/* A relay in Hong Kong, 1 ms from the sensor, carries a user 45 ms further
- * away: the handshake round trip is the relay's, every exchange that needs
- * the user carries the extra 45 ms. Fixed on purpose in relay-ssh and
- * relay-tls, whose records tests/system/control_sessions.sh compares with
- * these values (the measurement); the rule scenarios draw theirs. */
-#define RELAY_RTT_US   1000
-#define RELAY_EXTRA_US 45000
+/* A relay 1 ms from the sensor (43.252.36.0/24, Malaysia in the geo data,
+ * no hosting category) carries a user in mainland China: the handshake
+ * round trip is the relay's, every exchange that needs the user carries
+ * the way beyond it. relay-ssh and relay-tls draw that way (relay_kl_extra)
+ * and the manifest says what was drawn (extra_c_us), which
+ * tests/system/control_sessions.sh compares with the records. */
+#define RELAY_RTT_US 1000
+
+/* The extra round trip from a relay in Kuala Lumpur to a user in Guangzhou,
+ * Chengdu, Wuhan, Shanghai or Beijing: the great-circle distance (2,548,
+ * 3,060, 3,328, 3,749 and 4,348 km) at ~100 km of fibre per ms of round
+ * trip, times a path factor drawn over 1.5-2 (real routes against the great
+ * circle, JA4L; both in detection-notes.md): 38-87 ms. */
+static uint32_t relay_kl_extra(struct gen *g)
+{
+    static const uint32_t km[] = {2548, 3060, 3328, 3749, 4348};
+    uint32_t d = km[gen_range(&g->rng, 0, sizeof(km) / sizeof(km[0]) - 1)];
+    return d * gen_range(&g->rng, 1500, 2000) / 100; /* us */
+}
+
+/* Keystrokes of a short interactive session, log-uniform over 20-150. The
+ * interactive SSH sessions of nDPI's ssh.pcap (real traffic; measured by
+ * tests/system/thresholds_corpus.sh) carry 23 and 28 keystrokes, a command
+ * or two; interactive connections' sizes are heavy-tailed (Paxson,
+ * "Empirically-Derived Analytic Models of Wide-Area TCP Connections",
+ * IEEE/ACM ToN 1994: TELNET originator bytes), so a few run to hundreds.
+ * The least draw still passes the 16-packet bound of an established SSH
+ * session (docs/rules.md) by 10 packets each way. */
+static int session_keys(struct gen *g)
+{
+    double u = gen_range(&g->rng, 0, 1000000) / 1e6;
+    return (int)(20.0 * pow(150.0 / 20.0, u));
+}
+
+/* The way beyond a relay varies per exchange as a stable path's round trip
+ * does: exponential, mean 1.4 ms, at most 6.6 ms (the median and p99 over
+ * the minimum in CalcuLatency's data, detection-notes.md). */
+static const struct gen_jitter relay_beyond = {GEN_JIT_EXP, 1400, 6600};
 
 static int scen_relay_ssh(struct gen *g)
 {
-    struct ssh_opts o = {RELAY_RTT_US, 2000, 40, 5000, RELAY_EXTRA_US};
-    return ssh_session(g, HK1, GPU1, GEN_START_US, &o);
+    struct ssh_opts o = {RELAY_RTT_US, 2000, 0, 5000, relay_kl_extra(g)};
+    o.keys = session_keys(g);
+    return ssh_session_jit(g, HK1, GPU1, GEN_START_US, &o, NULL, &relay_beyond);
 }
 
 static int scen_relay_tls(struct gen *g)
 {
-    struct tls_opts o = {443, RELAY_RTT_US, 2000, RELAY_EXTRA_US};
+    struct tls_opts o = {443, RELAY_RTT_US, 2000, relay_kl_extra(g)};
     return tls_session_at(g, HK2, GPU1, "jupyter-7f3a9c.lambdaspaces.com", GEN_START_US, &o, 6);
 }
 
@@ -833,7 +865,8 @@ static int scen_flood(struct gen *g)
 static int rules_ssh(struct gen *g, const char *cip, const char *sip, uint64_t t, uint32_t rtt_c,
                      uint32_t extra_c)
 {
-    struct ssh_opts o = {rtt_c, 2000, 12, 1500, extra_c};
+    struct ssh_opts o = {rtt_c, 2000, 0, 1500, extra_c};
+    o.keys = session_keys(g);
     return ssh_session(g, cip, sip, t, &o);
 }
 
@@ -863,12 +896,13 @@ static int scen_rules_relay_miss(struct gen *g)
 
 static const char *const rules_gpus[] = {GPU1, GPU2, GPU3, RULES_GPU4, RULES_GPU5};
 
-/* reseller_fanout: one controller in China drives 6-14 GPU hosts (the
+/* reseller_fanout: one controller in China drives 8-16 GPU hosts (the
  * five of rules_gpus, then Lambda hosts) at times drawn over a few hours,
- * 150-220 ms away. */
+ * 150-220 ms away: 1.6-3.2 times fanout_hosts, while the corpus's busiest
+ * controller reaches 2 hosts (thresholds_corpus.sh). */
 static int scen_rules_fanout(struct gen *g)
 {
-    int n = (int)gen_range(&g->rng, 6, 14);
+    int n = (int)gen_range(&g->rng, 8, 16);
     uint64_t t = GEN_START_US;
     char gpu[32];
     for (int i = 0; i < n; i++) {
@@ -883,29 +917,39 @@ static int scen_rules_fanout(struct gen *g)
     return 0;
 }
 
-/* Near miss at a window edge: the same five hosts, three before and two
- * after midnight UTC, where the 24 h windows meet. */
+/* Near miss at a window edge: 5-8 hosts of rules_gpus and Lambda's range,
+ * 2-4 of them in the three hours before midnight UTC and the rest (1-4) in
+ * the three hours after, where the 24 h windows meet: together as many as
+ * or more than fanout_hosts, each window under it. */
 static int scen_rules_fanout_edge(struct gen *g)
 {
     uint64_t midnight = (GEN_START_US / RULES_DAY + 1) * RULES_DAY;
-    for (int i = 0; i < 5; i++) {
-        uint64_t t = i < 3 ? midnight - (uint64_t)(3 - i) * 600 * GEN_SEC
-                           : midnight + (uint64_t)(i - 2) * 600 * GEN_SEC;
-        if (rules_ssh(g, CN2, rules_gpus[i], t, 170000, 0) < 0)
+    int before = (int)gen_range(&g->rng, 2, 4), after = (int)gen_range(&g->rng, 5 - before, 4);
+    char gpu[32];
+    for (int i = 0; i < before + after; i++) {
+        uint64_t t = i < before ? midnight - ms(g, 60000, 3 * 3600 * 1000)
+                                : midnight + ms(g, 0, 3 * 3600 * 1000);
+        if (i < 5)
+            snprintf(gpu, sizeof(gpu), "%s", rules_gpus[i]);
+        else
+            snprintf(gpu, sizeof(gpu), "104.171.201.%d", 100 + i);
+        if (rules_ssh(g, CN2, gpu, t, gen_range(&g->rng, 150000, 220000), 0) < 0)
             return -1;
     }
     return 0;
 }
 
 /* shared_access_fanin: one GPU host controlled from three networks in
- * China, one in Hong Kong, from the US and the UK, and from 1-5 more
+ * China, one in Hong Kong, from the US and the UK, and from 3-8 more
  * networks of Chinese carriers (customers of one resold account), at
- * times drawn over a few hours. */
+ * times drawn over a few hours: 9-14 networks, 1.5-2.3 times
+ * fanin_networks, while every host of the corpus has one controlling
+ * network (thresholds_corpus.sh). */
 static int scen_rules_fanin(struct gen *g)
 {
     static const char *const who[] = {CN1, CN2, "36.112.10.3", "8.210.38.9", US1, EU1};
     static const uint32_t rtt[] = {180000, 170000, 175000, 38000, 42000, 85000};
-    int more = (int)gen_range(&g->rng, 1, 5);
+    int more = (int)gen_range(&g->rng, 3, 8);
     uint64_t t = GEN_START_US;
     char ip[32];
     for (int i = 0; i < 6 + more; i++) {
@@ -919,16 +963,18 @@ static int scen_rules_fanin(struct gen *g)
     return 0;
 }
 
-/* Benign: a CI fleet of twenty AWS addresses in the US drives one GPU
- * host over SSH. */
+/* Benign: a CI fleet of 12-30 AWS addresses in the US (an autoscaling
+ * runner pool: each job on a fresh instance) drives one GPU host over
+ * SSH, 8-70 ms away, a job every 3-60 s. */
 static int scen_rules_ci_fleet(struct gen *g)
 {
     static const uint8_t nets[][3] = {{3, 14, 20}, {3, 15, 1}, {3, 20, 100}, {44, 220, 5}};
     char ip[32];
-    for (int i = 0; i < 20; i++) {
+    uint64_t t = GEN_START_US;
+    for (int i = 0, n = (int)gen_range(&g->rng, 12, 30); i < n; i++, t += ms(g, 3000, 60000)) {
         snprintf(ip, sizeof(ip), "%u.%u.%u.%d", nets[i % 4][0], nets[i % 4][1],
                  nets[i % 4][2] + i / 4, 10 + i);
-        if (rules_ssh(g, ip, GPU1, GEN_START_US + (uint64_t)i * 7 * GEN_SEC, 30000, 0) < 0)
+        if (rules_ssh(g, ip, GPU1, t, gen_range(&g->rng, 8000, 70000), 0) < 0)
             return -1;
     }
     return 0;
@@ -1337,39 +1383,60 @@ static int scen_scan(struct gen *g)
     return spawner_start(g, g->packets ? g->packets : 100000, 20, scan_spawn);
 }
 
-/* ai_api_relay with clients 220 ms away: each client's request reaches
- * the relay two round trips after its SYN (TCP, then TLS), and the relay
- * calls the Anthropic API 150 ms later, so its SYN follows the client's
- * by about 0.7 s (ai_relay_lag_ms is 2 s). */
+/* How many clients in China an API relay, or a look-alike's web site,
+ * serves in the hour: no published count, so drawn at 1.5-3 times
+ * ai_relay_clients (20), far from the threshold either way the rule
+ * decides (a relay found, a site's visitors not matched). */
+static int ai_clients(struct gen *g)
+{
+    return (int)gen_range(&g->rng, 30, 60);
+}
+
+/* ai_api_relay with far clients: 30-60 clients in China 180-260 ms away
+ * (China to a US or European host, 8,000-11,000 km at a path factor of
+ * 1.5-2, detection-notes.md), arriving 4-15 s apart. Each request reaches
+ * the relay two round trips after the client's SYN (TCP, then TLS), and
+ * the relay calls the Anthropic API after 50-300 ms of its own work: its
+ * SYN follows the client's by 0.4-0.8 s (ai_relay_lag_ms is 2 s), and the
+ * next client comes after a quiet lag. */
 static int scen_rules_ai_relay_far(struct gen *g)
 {
-    struct tls_opts in = {443, 220000, 300, 0};
+    struct tls_opts in = {443, 0, 300, 0};
     char ip[32];
     uint64_t t = GEN_START_US;
-    for (int i = 0; i < 24; i++, t += 5 * GEN_SEC) {
+    for (int i = 0, n = ai_clients(g); i < n; i++, t += ms(g, 4000, 15000)) {
         snprintf(ip, sizeof(ip), "36.112.%d.%d", 20 + i, 40 + i);
+        in.rtt_c = gen_range(&g->rng, 180000, 260000);
+        uint64_t call = t + 2ULL * in.rtt_c + ms(g, 50, 300);
         if (tls_session_at(g, ip, GPU2, "relay.example.net", t, &in, 1) < 0 ||
-            tls_session(g, GPU2, "160.79.104.10", "api.anthropic.com", t + 590 * GEN_MS, 12000, 1) <
-                0)
+            tls_session(g, GPU2, "160.79.104.10", "api.anthropic.com", call,
+                        gen_range(&g->rng, 8000, 16000), 1) < 0)
             return -1;
     }
     return 0;
 }
 
-/* Near miss of ai_api_relay: the thirty clients of rules-ai-relay, and as
- * many calls to api.openai.com from the same host in the same hour, but
- * made by a batch job ten minutes after the last client: nothing follows
- * an inbound request. */
+/* Near miss of ai_api_relay: 30-60 clients in China (140-250 ms away, 2-15
+ * s apart), and as many calls to api.openai.com from the same host in the
+ * same hour, but made by a batch job ten minutes after the last client, at
+ * the clients' own spacing: nothing follows an inbound request. */
 static int scen_rules_ai_relay_unlinked(struct gen *g)
 {
     char ip[32];
-    uint64_t t = GEN_START_US, batch = GEN_START_US + 30 * 3 * GEN_SEC + 600 * GEN_SEC;
-    for (int i = 0; i < 30; i++, t += 3 * GEN_SEC, batch += 3 * GEN_SEC) {
+    int n = ai_clients(g);
+    uint64_t gap[64], t = GEN_START_US;
+    for (int i = 0; i < n; i++) {
+        gap[i] = ms(g, 2000, 15000);
         snprintf(ip, sizeof(ip), "27.184.%d.%d", 10 + i, 20 + i);
-        if (tls_session(g, ip, GPU2, "relay.example.net", t, 160000, 1) < 0 ||
-            tls_session(g, GPU2, "162.159.140.245", "api.openai.com", batch, 12000, 1) < 0)
+        if (tls_session(g, ip, GPU2, "relay.example.net", t, gen_range(&g->rng, 140000, 250000),
+                        1) < 0)
             return -1;
+        t += gap[i];
     }
+    uint64_t batch = t + 600 * GEN_SEC;
+    for (int i = 0; i < n; batch += gap[i++])
+        if (tls_session(g, GPU2, "162.159.140.245", "api.openai.com", batch, 12000, 1) < 0)
+            return -1;
     return 0;
 }
 
@@ -1543,14 +1610,15 @@ static int fanout_spread(struct gen *g, const char *net, int addrs, int lo, int 
     return 0;
 }
 
-/* A reseller's gateway: 6-9 addresses of one Hong Kong hosting /24
+/* A reseller's gateway: 8-12 addresses of one Hong Kong hosting /24
  * (AS152194, a VPS provider known from the generated hosting table), each
- * driving 1-2 GPU hosts over the day, 6-18 hosts in all (whose accounts
- * are few: the test's inventory puts them under three tenants), 150-200 ms
- * from the US hosts. No address reaches fanout_hosts; the /24 does. */
+ * driving 1-2 GPU hosts over the day, 8-24 hosts in all (1.6-4.8 times
+ * fanout_hosts; whose accounts are few: the test's inventory puts them
+ * under three tenants), 150-200 ms from the US hosts. No address reaches
+ * fanout_hosts; the /24 does. */
 static int scen_rules_fanout_spread(struct gen *g)
 {
-    return fanout_spread(g, "1.32.205", (int)gen_range(&g->rng, 6, 9), 1, 2, 0, 150000, 200000);
+    return fanout_spread(g, "1.32.205", (int)gen_range(&g->rng, 8, 12), 1, 2, 0, 150000, 200000);
 }
 
 /* Near miss: a Japanese company's own fleet of one tenant, 6-20 hosts,
@@ -2084,20 +2152,27 @@ static int scen_background_cn(struct gen *g)
     return ssh_session(g, CN1, GPU1, GEN_START_US + 1800 * GEN_SEC, &o);
 }
 
-/* A GPU host driven for three minutes through a fully encrypted tunnel
- * to a Hong Kong cloud address (Alibaba Cloud, port 8388). */
-static int scen_rules_fep(struct gen *g)
+/* How long someone drives a tunnel: 3-20 minutes, a few commands or a
+ * working session (as rules-tunnel), 1.5-10 times tunnel_min_duration. */
+static int fep_secs(struct gen *g)
 {
-    return fep_tunnel(g, "8.210.37.5", 8388, NULL, 180);
+    return (int)gen_range(&g->rng, 180, 1200);
 }
 
-/* Near misses: the same three minutes to the same Hong Kong address over
- * TLS (nDPI names it), and a fully encrypted tunnel to a US VPS (no
- * relay country). */
+/* A GPU host driven for 3-20 minutes through a fully encrypted tunnel to a
+ * Hong Kong cloud address (Alibaba Cloud, port 8388). */
+static int scen_rules_fep(struct gen *g)
+{
+    return fep_tunnel(g, "8.210.37.5", 8388, NULL, fep_secs(g));
+}
+
+/* Near misses, each driven as long: to the same Hong Kong address over TLS
+ * (nDPI names it), and a fully encrypted tunnel to a US VPS (no relay
+ * country). */
 static int scen_rules_fep_miss(struct gen *g)
 {
-    return fep_tunnel(g, "8.210.37.5", 443, "ws.hk-gateway.example.com", 180) ||
-                   fep_tunnel(g, "45.76.12.34", 8388, NULL, 180)
+    return fep_tunnel(g, "8.210.37.5", 443, "ws.hk-gateway.example.com", fep_secs(g)) ||
+                   fep_tunnel(g, "45.76.12.34", 8388, NULL, fep_secs(g))
                ? -1
                : 0;
 }
@@ -2560,9 +2635,9 @@ const struct gen_scenario gen_scenarios[] = {
     {"http-jupyter", "Jupyter over plain HTTP on 8888: /lab, /api, kernel websocket",
      scen_http_jupyter},
     {"rdp", "RDP on 3389 with an mstshash cookie, then encrypted traffic", scen_rdp},
-    {"relay-ssh", "interactive SSH through a Hong Kong relay 1 ms away, user 45 ms beyond it",
+    {"relay-ssh", "interactive SSH through a Malaysian relay 1 ms away, user 38-87 ms beyond it",
      scen_relay_ssh},
-    {"relay-tls", "TLS Jupyter notebook session through the same relay (user 45 ms beyond it)",
+    {"relay-tls", "TLS Jupyter notebook session through the same relay (user 38-87 ms beyond it)",
      scen_relay_tls},
     {"todesk", "GPU host resolving and connecting to ToDesk over TLS; a look-alike name",
      scen_todesk},
@@ -2614,18 +2689,17 @@ const struct gen_scenario gen_scenarios[] = {
      scen_relay_hop_chaff},
     {"relay-hop-chaff-miss", "the same two obfuscated sessions typed independently",
      scen_relay_hop_chaff_miss},
-    {"rules-relay", "SSH to a GPU host from Alibaba Cloud Hong Kong, user 45 ms beyond it",
+    {"rules-relay", "SSH to a GPU host from Alibaba Cloud Hong Kong, user 35-70 ms beyond it",
      scen_rules_relay},
     {"rules-relay-miss", "US VPS relay adding 15 ms; plain HTTPS from the Hong Kong cloud",
      scen_rules_relay_miss},
     {"rules-fanout", "one controller in China drives five GPU hosts", scen_rules_fanout},
     {"rules-fanout-spread",
-     "6-9 addresses of one Hong Kong hosting /24 each drive 1-2 GPU hosts over a day",
+     "8-12 addresses of one Hong Kong hosting /24 each drive 1-2 GPU hosts over a day",
      scen_rules_fanout_spread},
-    {"rules-fanout-edge", "the same five hosts split by midnight UTC (3 + 2)",
-     scen_rules_fanout_edge},
+    {"rules-fanout-edge", "5-8 hosts split by midnight UTC, each side 1-4", scen_rules_fanout_edge},
     {"rules-fanin", "one GPU host controlled from CN, HK, US and UK networks", scen_rules_fanin},
-    {"rules-ci-fleet", "benign: twenty AWS US addresses drive one GPU host", scen_rules_ci_fleet},
+    {"rules-ci-fleet", "benign: 12-30 AWS US addresses drive one GPU host", scen_rules_ci_fleet},
     {"rules-researcher", "benign: US researcher over SSH, pulls, checkpoint upload to S3",
      scen_rules_researcher},
     {"rules-eu-notebook", "benign: European notebook over TLS", scen_rules_eu_notebook},
@@ -2633,7 +2707,8 @@ const struct gen_scenario gen_scenarios[] = {
      scen_rules_big_upload},
     {"rules-tunnel", "GPU host driven through an ngrok agent connection for 3-20 minutes",
      scen_rules_tunnel},
-    {"rules-tunnel-short", "the same ngrok connection closed after 30-75 s", scen_rules_tunnel_short},
+    {"rules-tunnel-short", "the same ngrok connection closed after 30-75 s",
+     scen_rules_tunnel_short},
     {"rules-ai-relay", "40-100 clients in China, each request relayed to api.openai.com",
      scen_rules_ai_relay},
     {"rules-ai-relay-few", "the same relay with 3-12 clients", scen_rules_ai_relay_few},
@@ -2642,9 +2717,9 @@ const struct gen_scenario gen_scenarios[] = {
     {"rules-mix4", "relayed and direct SSH from Hong Kong cloud and China over IPv4",
      scen_rules_mix4},
     {"rules-mix6", "the same over IPv6 on VLAN 120 (Singapore cloud relay)", scen_rules_mix6},
-    {"rules-ai-relay-far", "24 clients in China 220 ms away, each relayed to api.anthropic.com",
+    {"rules-ai-relay-far", "30-60 clients in China 180-260 ms away, relayed to api.anthropic.com",
      scen_rules_ai_relay_far},
-    {"rules-ai-relay-unlinked", "30 clients in China; the host's OpenAI calls come 10 min later",
+    {"rules-ai-relay-unlinked", "30-60 clients in China; the host's OpenAI calls 10 min later",
      scen_rules_ai_relay_unlinked},
     {"rules-ai-relay-pooled",
      "30-45 clients in China relayed onto two kept-alive HTTP/2 connections to AI APIs",
@@ -2663,7 +2738,7 @@ const struct gen_scenario gen_scenarios[] = {
      "the background hour with one interactive SSH session from China to a GPU "
      "host half an hour in",
      scen_background_cn},
-    {"rules-fep", "GPU host driven through a fully encrypted tunnel to Hong Kong cloud for 3 min",
+    {"rules-fep", "GPU host driven through a fully encrypted tunnel to Hong Kong cloud, 3-20 min",
      scen_rules_fep},
     {"rules-fep-miss", "the same over TLS to Hong Kong, and fully encrypted to a US VPS",
      scen_rules_fep_miss},

@@ -108,12 +108,16 @@ static int emit(struct gen *g, struct gen_flow *f, const struct gen_seg *s)
     return 0;
 }
 
+/* One row per flow: what the capture holds (5-tuple, counts, times), then
+ * what the generator modelled for it (the client's round trip from the
+ * sensor and the extra way beyond a relaying client, app_reply), so tests
+ * compare the sensor's measurements with the drawn values of any seed. */
 int sched_manifest_header(struct gen *g)
 {
     if (!g->manifest)
         return 0;
     fputs("proto\tsrc_ip\tsrc_port\tdst_ip\tdst_port\tvlan\tvni\tapp_hint\tsni_or_host\t"
-          "pkts_c2s\tbytes_c2s\tpkts_s2c\tbytes_s2c\tfirst_us\tlast_us\n",
+          "pkts_c2s\tbytes_c2s\tpkts_s2c\tbytes_s2c\tfirst_us\tlast_us\trtt_c_us\textra_c_us\n",
           g->manifest);
     return 0;
 }
@@ -131,10 +135,10 @@ static void flow_done(struct gen *g, struct gen_flow *f)
         addr_text(&f->ep[1].ip, dst, sizeof(dst));
         fprintf(g->manifest,
                 "%s\t%s\t%u\t%s\t%u\t%u\t%u\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64
-                "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\n",
+                "\t%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t%u\t%u\n",
                 f->proto == 6 ? "tcp" : "udp", src, f->ep[0].port, dst, f->ep[1].port, f->vlan,
                 f->vni, f->app ? f->app : "-", f->host, f->pkts[0], f->bytes[0], f->pkts[1],
-                f->bytes[1], f->first, f->last);
+                f->bytes[1], f->first, f->last, f->rtt[GEN_C2S], f->extra[GEN_C2S]);
     }
     flow_free(f);
 }

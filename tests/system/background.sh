@@ -27,6 +27,8 @@
 #     the real session is no knocker.
 #  5. both captures replayed with --threads 1, 2, 4 and 8, three times
 #     each: the same alert lines, byte for byte (lib/threads_matrix.sh).
+#  6. seeds 2 and 3 (other scanners' targets and timing, other bots'
+#     logins, other round trips): 1 and 3 again.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
@@ -122,4 +124,17 @@ assert any(r["kind"] == "address" and r["attempts"] >= 20 for r in k), "no brute
 assert k[0]["gpu_hosts"] == 20, f"the top knocker is a sweep of the fleet: {k[0]}"
 print(f"background: top knocker {k[0]}")
 PY
+# 6. other seeds: silent, and exactly the real session's alert
+for seed in 2 3; do
+    for s in background background-cn; do
+        "$LHGEN" "$s" "$tmp/$s.$seed.pcap" --seed "$seed" >/dev/null
+        "$LOOPHOLE" -r "$tmp/$s.$seed.pcap" --threads 2 --alerts "$tmp/$s.$seed.alerts" \
+            2>"$tmp/$s.$seed.err" || fail "$s seed $seed: loophole failed: $(cat "$tmp/$s.$seed.err")"
+    done
+    python3 "$here/lib/rules_check.py" "$tmp/background.$seed.alerts" count=0 ||
+        fail "background seed $seed raised: $(cut -c1-400 "$tmp/background.$seed.alerts")"
+    python3 "$here/lib/rules_check.py" "$tmp/background-cn.$seed.alerts" count=1 \
+        "+cn_direct_control|gpu_host|104.171.200.17|peer=175.16.199.23|src=175.16.199.23|severity=high" ||
+        fail "background-cn seed $seed: $(cut -c1-400 "$tmp/background-cn.$seed.alerts")"
+done
 echo "background: silent; with the session from China: exactly its alert; knockers counted"

@@ -18,12 +18,13 @@
 # The last two are the documented look-alikes: a VPN over TCP, and a
 # proprietary encrypted protocol.
 #
-# Generated: rules-fep (a GPU host driven for three minutes through a
+# Generated: rules-fep (a GPU host driven for 3-20 minutes through a
 # fully encrypted tunnel to a Hong Kong cloud address) raises
 # reverse_tunnel about the GPU host with the relay as intermediary;
 # rules-fep-miss (the same session over TLS to the same address, and a
 # fully encrypted tunnel to a US VPS) raises nothing. Each is replayed
-# with --threads 1, 2 and 4 and the alert lines must be byte-identical.
+# with --threads 1, 2 and 4 and the alert lines must be byte-identical;
+# seeds 2 and 3 (other durations and sizes) must decide the same.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
@@ -76,6 +77,18 @@ python3 "$here/lib/rules_check.py" "$tmp/rules-fep.1.alerts" \
     "+reverse_tunnel|gpu_host|104.171.200.17|gpu=104.171.200.17|inter=8.210.37.5|detail=fully encrypted connection|severity=high" \
     count=1 || fail "rules-fep"
 python3 "$here/lib/rules_check.py" "$tmp/rules-fep-miss.1.alerts" count=0 || fail "rules-fep-miss"
+for seed in 2 3; do
+    for s in rules-fep rules-fep-miss; do
+        "$LHGEN" "$s" "$tmp/$s.s$seed.pcap" --seed "$seed" >/dev/null
+        "$LOOPHOLE" -r "$tmp/$s.s$seed.pcap" --threads 2 --alerts "$tmp/$s.s$seed.alerts" \
+            2>"$tmp/err" || fail "$s seed $seed: $(cat "$tmp/err")"
+    done
+    python3 "$here/lib/rules_check.py" "$tmp/rules-fep.s$seed.alerts" \
+        "+reverse_tunnel|gpu_host|104.171.200.17|inter=8.210.37.5|severity=high" count=1 ||
+        fail "rules-fep seed $seed"
+    python3 "$here/lib/rules_check.py" "$tmp/rules-fep-miss.s$seed.alerts" count=0 ||
+        fail "rules-fep-miss seed $seed"
+done
 # the near miss's records: fully encrypted to the US, TLS to Hong Kong
 python3 - "$tmp/rules-fep-miss.1.flows" <<'PY' || fail "rules-fep-miss records"
 import json, sys

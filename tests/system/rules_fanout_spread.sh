@@ -1,7 +1,7 @@
 #!/bin/bash
 # reseller_fanout counts GPU hosts per controller address and per /24
 # network, not tenants:
-#  - rules-fanout-spread: 6-9 addresses of one Hong Kong hosting /24
+#  - rules-fanout-spread: 8-12 addresses of one Hong Kong hosting /24
 #    (AS152194) each drive 1-2 GPU hosts over a day, the hosts rented
 #    under three accounts (tests/data/rules/fanout-reseller.csv): the /24
 #    raises reseller_fanout high, no single address does (none reaches

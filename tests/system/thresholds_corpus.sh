@@ -6,7 +6,10 @@
 # (tests/system/lib/thresholds_corpus.py): the extra
 # application round trip of direct TCP flows against proxy_latency_ms, the
 # largest flow against egress_bytes, the VPN and tunnel flows against the
-# tunnel_* keys. A figure that moves fails here, naming it, so the table
+# tunnel_* keys, the hosts per controller and the controller networks per
+# host of established control sessions against fanout_hosts and
+# fanin_networks, and the interactive SSH sessions' keystrokes the
+# generator's sessions start from. A figure that moves fails here, naming it, so the table
 # is corrected with it.
 set -euo pipefail
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"

@@ -298,7 +298,8 @@ static void test_example_states_the_defaults(void **state)
 
 /* Every [thresholds] key, whichever module's table holds it, says where
  * its default comes from (issue 17: a paper, a protocol fact, a measured
- * distribution, or plainly that none was found). */
+ * distribution, or the operational reasoning behind it; never just "none
+ * found"). */
 static void test_thresholds_have_sources(void **state)
 {
     const setting_key *k;
@@ -311,6 +312,8 @@ static void test_thresholds_have_sources(void **state)
         n++;
         if (k->def == NULL || k->source == NULL || strlen(k->source) < 10)
             fail_msg("[thresholds] %s: no default or no source", k->name);
+        if (strncmp(k->source, "none", 4) == 0)
+            fail_msg("[thresholds] %s: the source says none: %s", k->name, k->source);
     }
     assert_int_equal(n, 18); /* the rules' 16 and the flow table's 2: both tables walked */
 }

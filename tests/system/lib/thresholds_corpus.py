@@ -11,6 +11,7 @@ FLOWS_DIR holds one <capture>.jsonl of flow records per capture
 """
 import datetime
 import glob
+import ipaddress
 import json
 import os
 import sys
@@ -19,7 +20,12 @@ PROXY_LATENCY_MS = 25  # the default of [thresholds] proxy_latency_ms
 RTT_DECIDE = 4  # samples proxy_latency needs (TIMING_RTT_DECIDE, analyze/timing.h)
 
 # The figures docs/rules.md quotes; a change of the corpus, of the
-# measurement or of the record fields shows here first.
+# measurement or of the record fields shows here first. The control
+# figures are over established control sessions (tunnel:* outbound kinds
+# left out), as reseller_fanout and shared_access_fanin count them: the
+# most GPU hosts one client drives and the most controller networks one
+# host has in a capture; and the keystrokes of the interactive SSH
+# sessions, which lhgen's session_keys starts from.
 EXPECTED = {
     "tcp_extra_n": 57,
     "tcp_extra_median_ms": 10.1,
@@ -31,7 +37,16 @@ EXPECTED = {
     "vpn_tunnel_flows": 104,
     "vpn_tunnel_longest_s": 258,
     "vpn_tunnel_most_bursts": 26,
+    "control_clients": 12,
+    "control_most_hosts_per_client": 2,
+    "control_most_networks_per_host": 1,
+    "ssh_interactive_keystrokes": [23, 28],
 }
+
+
+def network(ip):
+    """The controller network the rules count: /24 IPv4, /48 IPv6."""
+    return str(ipaddress.ip_network(ip + ("/48" if ":" in ip else "/24"), strict=False))
 
 
 def records(folder):
@@ -56,7 +71,14 @@ def seconds(stamp):
 
 def measure(folder):
     extra, decidable, control, sizes, tunnels = [], [], [], [], []
-    for _, r in records(folder):
+    hosts, nets, keys = {}, {}, []  # per (capture, client) / (capture, server)
+    for name, r in records(folder):
+        kind = r.get("control") or ""
+        if kind and not kind.startswith("tunnel:") and r.get("session") == "established":
+            hosts.setdefault((name, r["src_ip"]), set()).add(r["dst_ip"])
+            nets.setdefault((name, r["dst_ip"]), set()).add(network(r["src_ip"]))
+            if kind == "ssh" and r.get("interactive"):
+                keys.append(r.get("keystrokes") or 0)
         x = r.get("app_rtt_extra_ms")
         if x is not None and r.get("proto") == "tcp":
             extra.append(x)
@@ -79,6 +101,10 @@ def measure(folder):
         "vpn_tunnel_flows": len(tunnels),
         "vpn_tunnel_longest_s": int(max(d for d, _ in tunnels)),
         "vpn_tunnel_most_bursts": max(b for _, b in tunnels),
+        "control_clients": len(hosts),
+        "control_most_hosts_per_client": max(len(v) for v in hosts.values()),
+        "control_most_networks_per_host": max(len(v) for v in nets.values()),
+        "ssh_interactive_keystrokes": sorted(keys),
     }
 
 
