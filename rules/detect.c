@@ -243,7 +243,8 @@ const detect_grade G_TIMEZONE = {"low", 10};
 static const char *const *detect_fields(const detect_parts *p, const char **buf, char *asn,
                                         size_t asn_len)
 {
-    const geo_party *who = p->gpu_ip && strcmp(p->ip, p->gpu_ip) == 0       ? p->gpu
+    const int is_gpu = p->gpu_ip && strcmp(p->ip, p->gpu_ip) == 0;
+    const geo_party *who = is_gpu                                           ? p->gpu
                            : p->inter_ip && strcmp(p->ip, p->inter_ip) == 0 ? p->inter
                                                                             : p->peer;
     int n = 0;
@@ -255,7 +256,9 @@ static const char *const *detect_fields(const detect_parts *p, const char **buf,
     detect_host_fields(who, buf, asn, asn_len);
     while (buf[n])
         n++;
-    if (who == p->gpu && who->gpu == GEO_GPU_NONE && n + 2 < 16) {
+    /* By address, not by party: an inbound stepping_stone leg passes the
+     * intermediary as both `gpu` and `inter`, and it is no GPU host. */
+    if (is_gpu && who->gpu == GEO_GPU_NONE && n + 2 < 16) {
         buf[n++] = "gpu_source";
         buf[n++] = "behavior";
         buf[n] = NULL;
