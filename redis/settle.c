@@ -165,7 +165,7 @@ int settle_note(settle_set *s, int argc, const char *const *argv, const size_t *
     return 0;
 }
 
-void settle_answer(settle_set *s, const char *key, size_t len, uint64_t next_us)
+static void settle_answer(settle_set *s, const char *key, size_t len, uint64_t next_us)
 {
     settle_entry *e = settle_find(s->slots, s->cap, key, len);
 
@@ -175,74 +175,127 @@ void settle_answer(settle_set *s, const char *key, size_t len, uint64_t next_us)
     e->asked = 0;
 }
 
-static void settle_call(settle_set *s, settle_entry *e, uint64_t upto, settle_call_fn *fn,
+/* One call for entries e[0..n-1], all due at `upto` and with as many
+ * keys each: FCALL lh_settle <keys> upto_us <upto> ev <id>, and `per`
+ * <keys of one entity> when there are several. */
+static void settle_call(settle_set *s, settle_entry **e, int n, uint64_t upto, settle_call_fn *fn,
                         void *ctx)
 {
-    const char *argv[4 + SETTLE_KEYS_MAX + 4];
-    size_t lens[4 + SETTLE_KEYS_MAX + 4];
-    char n[8], bound[24], ev[160];
+    int nargs = 3 + n * e[0]->nkeys + 6;
+    const char **argv = malloc(sizeof(*argv) * (size_t)nargs);
+    size_t *lens = malloc(sizeof(*lens) * (size_t)nargs);
+    char nk[16], per[8], bound[24], ev[160];
     int argc = 0;
     size_t len;
     void *buf;
 
-    snprintf(n, sizeof(n), "%d", e->nkeys);
+    if (argv == NULL || lens == NULL)
+        goto out;
+    snprintf(nk, sizeof(nk), "%d", n * e[0]->nkeys);
+    snprintf(per, sizeof(per), "%d", e[0]->nkeys);
     snprintf(bound, sizeof(bound), "%llu", (unsigned long long)upto);
     snprintf(ev, sizeof(ev), "%s/%llu", s->token, (unsigned long long)++s->seq);
     argv[argc++] = "FCALL";
     argv[argc++] = "lh_settle";
-    argv[argc++] = n;
-    for (int i = 0; i < e->nkeys; i++)
-        argv[argc++] = e->keys[i];
+    argv[argc++] = nk;
+    for (int j = 0; j < n; j++)
+        for (int i = 0; i < e[j]->nkeys; i++) {
+            lens[argc] = e[j]->lens[i];
+            argv[argc++] = e[j]->keys[i];
+        }
     argv[argc++] = "upto_us";
     argv[argc++] = bound;
     argv[argc++] = "ev";
     argv[argc++] = ev;
+    if (n > 1) {
+        argv[argc++] = "per";
+        argv[argc++] = per;
+    }
     for (int i = 0; i < argc; i++)
-        lens[i] = i >= 3 && i < 3 + e->nkeys ? e->lens[i - 3] : strlen(argv[i]);
+        if (i < 3 || i >= 3 + n * e[0]->nkeys)
+            lens[i] = strlen(argv[i]);
     if ((buf = event_encode(EVENT_CALL, argc, argv, lens, &len)) == NULL)
-        return;
-    e->asked = 1;
+        goto out;
+    for (int j = 0; j < n; j++)
+        e[j]->asked = 1;
     fn(ctx, buf, len);
+out:
+    free(argv);
+    free(lens);
 }
 
 static int settle_cmp(const void *a, const void *b)
 {
     const settle_entry *x = *(settle_entry *const *)a, *y = *(settle_entry *const *)b;
-
     size_t n = x->klen < y->klen ? x->klen : y->klen;
     int c;
 
-    if (x->due != y->due)
-        return x->due < y->due ? -1 : 1;
     if ((c = memcmp(x->key, y->key, n)) != 0)
         return c;
     return x->klen < y->klen ? -1 : x->klen > y->klen;
 }
 
-int settle_due(settle_set *s, uint64_t upto_us, settle_call_fn *fn, void *ctx)
+int settle_due(settle_set *s, uint64_t upto_us, int per_call, settle_call_fn *fn, void *ctx)
 {
-    settle_entry **due = malloc(sizeof(*due) * (s->used ? s->used : 1));
+    settle_entry **due;
+    uint64_t first = 0;
     int n = 0, calls = 0;
 
-    if (due == NULL)
-        return 0;
-    for (size_t i = 0; i < s->cap; i++) {
-        settle_entry *e = &s->slots[i];
-        if (e->key == NULL || e->asked || e->due == 0 ||
-            (upto_us != SETTLE_ALL && e->due > upto_us))
-            continue;
-        due[n++] = e;
-    }
     /* Only the earliest due time, every entity due then in key order, each
      * up to that time: the caller asks again for the next one. So the
      * windows of all entities are settled in one order, by due time and
      * key, however the watermark's steps fall, and so is what the risk
-     * of an address shared by several entities adds up to in each line. */
+     * of an address shared by several entities adds up to in each line.
+     * One pass finds that time, a second takes its entities: only they
+     * are sorted (a step of a replay's end has a few of its thousands). */
+    for (size_t i = 0; i < s->cap; i++) {
+        const settle_entry *e = &s->slots[i];
+        if (e->key && !e->asked && e->due != 0 && (first == 0 || e->due < first))
+            first = e->due;
+    }
+    if (first == 0 || (upto_us != SETTLE_ALL && first > upto_us))
+        return 0;
+    if ((due = malloc(sizeof(*due) * s->used)) == NULL)
+        return 0;
+    for (size_t i = 0; i < s->cap; i++) {
+        settle_entry *e = &s->slots[i];
+        if (e->key && !e->asked && e->due == first)
+            due[n++] = e;
+    }
     qsort(due, (size_t)n, sizeof(*due), settle_cmp);
-    for (int i = 0; i < n && due[i]->due == due[0]->due; i++, calls++)
-        settle_call(s, due[i], due[0]->due, fn, ctx);
+    if (per_call < 1)
+        per_call = 1;
+    for (int i = 0, j; i < n; i = j, calls++) {
+        for (j = i + 1; j < n && j - i < per_call && due[j]->nkeys == due[i]->nkeys; j++)
+            ;
+        settle_call(s, due + i, j - i, first, fn, ctx);
+    }
     free(due);
     return calls;
+}
+
+int settle_answered(settle_set *s, int argc, const char *const *argv, const size_t *lens,
+                    uint64_t next_us)
+{
+    int ok, nkeys, per = 0;
+
+    if (!settle_is_hint(argc, argv, lens) || argc < 4)
+        return -1;
+    nkeys = (int)settle_number(argv[2], lens[2], &ok);
+    if (!ok || nkeys < 1 || 3 + nkeys > argc)
+        return -1;
+    for (int i = 3 + nkeys; i + 1 < argc; i += 2)
+        if (settle_eq(argv[i], lens[i], "per"))
+            per = (int)settle_number(argv[i + 1], lens[i + 1], &ok);
+    if (per == 0) {
+        settle_answer(s, argv[3], lens[3], next_us);
+        return 0;
+    }
+    if (!ok || per < 1 || nkeys % per != 0)
+        return -1;
+    for (int i = 0; i < nkeys; i += per)
+        settle_answer(s, argv[3 + i], lens[3 + i], 0);
+    return 0;
 }
 
 uint64_t settle_pending(const settle_set *s)

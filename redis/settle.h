@@ -8,8 +8,9 @@
  * due time. When the sensor's watermark (the packet time before which no
  * record can still arrive, app/sensor.c) passes an entry's due time,
  * settle_due() builds the call for it, up to that due time, with a call
- * id `ev` (so a call sent again gets its first answer); the answer, the
- * entity's next due time, comes back through settle_answer(). At the end
+ * id `ev` (so a call sent again gets its first answer), and on one server
+ * for the other entities due then in the same call; the answer, each
+ * entity's next due time, comes back through settle_answered(). At the end
  * of a replay settle_due(SETTLE_ALL) asks for every entry.
  *
  * Only the writer thread uses a set; nothing is shared. Entries stay
@@ -37,19 +38,25 @@ int settle_is_hint(int argc, const char *const *argv, const size_t *lens);
  * 0, or -1 for a malformed hint or no memory. */
 int settle_note(settle_set *s, int argc, const char *const *argv, const size_t *lens);
 
-/* The answer to a settle call for entity key `key`: its next due time
- * (0: nothing pending). */
-void settle_answer(settle_set *s, const char *key, size_t len, uint64_t next_us);
-
-/* Calls fn with one encoded call (rules/event.h, EVENT_CALL; the callee
- * owns buf) for each entity whose due time is the earliest among those
+/* Calls fn with encoded calls (rules/event.h, EVENT_CALL; the callee
+ * owns buf) for the entities whose due time is the earliest among those
  * due at or before upto_us (SETTLE_ALL: among all pending), in key order,
- * each settling up to that time. An entity asked for is not asked again
- * until its answer or a new hint. Returns the number of calls; the caller
- * asks again, once the answers are in, until it is 0, so the windows are
- * settled in one order (due time, key) however its calls fall. */
+ * up to per_call entities in one call (1 in a Redis Cluster: one slot per
+ * call), each settling up to that time. An entity asked for is not asked
+ * again until its answer or a new hint. Returns the number of calls; the
+ * caller asks again, once the answers are in, until it is 0, so the
+ * windows are settled in one order (due time, key) however its calls
+ * fall. */
 typedef void settle_call_fn(void *ctx, void *buf, size_t len);
-int settle_due(settle_set *s, uint64_t upto_us, settle_call_fn *fn, void *ctx);
+int settle_due(settle_set *s, uint64_t upto_us, int per_call, settle_call_fn *fn, void *ctx);
+
+/* The answer to settle call argv (one that settle_due() built): an
+ * entity's next due time next_us, or for a call of several entities
+ * none (their answer lists a settle hint for each one still pending,
+ * which the caller passes to settle_note() after this). Returns 0, or -1
+ * for a call that is not a settle call. */
+int settle_answered(settle_set *s, int argc, const char *const *argv, const size_t *lens,
+                    uint64_t next_us);
 
 /* Entities waiting for a settle (answered with a next due time, or with
  * a hint and not yet asked). */

@@ -58,6 +58,11 @@
  * call's fixed cost (measured: docs/performance.md, "Redis"), small
  * enough that one batch does not hold Redis for long. */
 #define WRITER_BATCH_CALLS 64
+/* Entities settled in one lh_settle call on one server (a cluster takes
+ * one: one slot per call). Measured: docs/performance.md, "Facts and
+ * settling"; the reply holds a hint for each, and at most 32 lines
+ * (rules/lua/95_settle.lua), within reply.h's 64. */
+#define WRITER_SETTLE_ENTITIES 16
 
 /* One event of a batch: a copy of its encoded bytes. */
 typedef struct writer_item {
@@ -235,9 +240,12 @@ static int writer_reply(writer *w, const event_view *v, redisReply *r)
         long long next = 0;
         if (r->type != REDIS_REPLY_ERROR &&
             rreply_alerts(r, &next, writer_on_alert, w, err, sizeof(err)) >= 0) {
+            /* the answer first: the hints of a call of several entities
+             * then set the next due time of those still pending */
+            if (settle_is_hint(v->argc, v->argv, v->lens))
+                settle_answered(w->settle, v->argc, v->argv, v->lens,
+                                next > 0 ? (uint64_t)next : 0);
             rreply_calls(r, writer_on_call, w);
-            if (settle_is_hint(v->argc, v->argv, v->lens) && v->argc > 3)
-                settle_answer(w->settle, v->argv[3], v->lens[3], next > 0 ? (uint64_t)next : 0);
             return 0;
         }
         if (r->type == REDIS_REPLY_ERROR)
@@ -720,7 +728,8 @@ static void writer_settle(writer *w, uint64_t upto_us)
 {
     for (;;) {
         w->nsettle = 0;
-        int calls = settle_due(w->settle, upto_us, writer_settle_call, w);
+        int calls = settle_due(w->settle, upto_us, w->cl ? 1 : WRITER_SETTLE_ENTITIES,
+                               writer_settle_call, w);
         if (w->nsettle > 0)
             writer_deliver(w, w->nsettle);
         w->nsettle = 0;

@@ -120,7 +120,7 @@ earliest due time, which the writer keeps: redis/settle.h); of lh_settle:
 { next due time, { alert_json, or lh_risk step, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 9'
+local VERSION = 'loophole-functions 10'
 local EVIDENCE_MAX = 16 -- interface.md section 2: an alert's evidence holds up to 16 items
 
 local function n(s, what)

@@ -254,25 +254,30 @@ local function fact(keys, w, b, ttl, a, figures, opt)
   if opt.q ~= false then
     local fz, kept = dkey .. ':f:' .. a.severity, opt.evkey and 1 or FACTS_KEPT
     redis.call('ZADD', fz, fmt(opt.ts), id)
+    -- the fact's body is kept when its id stays among the earliest (the
+    -- new id is in the set unless the trim took it)
+    local kept_id = true
     if redis.call('ZCARD', fz) > kept then
       for _, old in ipairs(redis.call('ZRANGE', fz, kept, -1)) do
         redis.call('HDEL', dkey .. ':fj', old)
       end
       redis.call('ZREMRANGEBYRANK', fz, kept, -1)
+      kept_id = redis.call('ZSCORE', fz, id)
     end
-    if redis.call('ZSCORE', fz, id) then
+    if kept_id then
       redis.call('HSET', dkey .. ':fj', id, cjson.encode(f))
       redis.call('EXPIRE', dkey .. ':fj', ttl)
     end
     redis.call('EXPIRE', fz, ttl)
   end
-  redis.call('HINCRBY', dkey, 'events', 1)
+  -- the window's first fact (events 1) finds no alert out
+  local first = redis.call('HINCRBY', dkey, 'events', 1) == 1
   redis.call('HSET', dkey, 'chk', cjson.encode(opt.chk or { fn = 'raise' }), 'w', fmt(w),
              'b', fmt(b), 'sub', opt.sub or '', 'evkey', opt.evkey or '',
              'early', opt.early and '1' or '', 'keep', fmt(keep), 'ttl', fmt(ttl))
   -- the window lives as long as its facts until its alert is out, then
   -- for the retention (lh_settle), so a replay raises nothing new
-  redis.call('EXPIRE', dkey, redis.call('HEXISTS', dkey, 'sev') == 1 and keep or ttl)
+  redis.call('EXPIRE', dkey, not first and redis.call('HEXISTS', dkey, 'sev') == 1 and keep or ttl)
   pend(keys, dkey, opt.early and opt.ts or (opt.due or (b + 1) * w), opt.early, ttl)
   return settle_hint(keys), true
 end
@@ -335,14 +340,17 @@ end
 
 -- Settles the window of dkey at packet time cut: decides with its check
 -- and its facts up to cut, publishes the line (appended to out: the line,
--- or in a cluster its lh_risk step) or updates the stored alert.
+-- or in a cluster its lh_risk step) or updates the stored alert. Returns
+-- the window's fields as it read them (chk, w, b, sub, evkey, early, sev,
+-- add, events, id, ttl, first, score, keep: lh_settle needs some) and
+-- the severity it published, if it did.
 local function settle_window(keys, dkey, cut, out)
   local h = redis.call('HMGET', dkey, 'chk', 'w', 'b', 'sub', 'evkey', 'early', 'sev', 'add',
-                       'events', 'id', 'ttl', 'first', 'score')
-  if not h[1] then return end
+                       'events', 'id', 'ttl', 'first', 'score', 'keep')
+  if not h[1] then return h, h[7] end
   local chk = cjson.decode(h[1])
   local ok, wfigures = CHECK[chk.fn](keys, chk)
-  if not ok then return end
+  if not ok then return h, h[7] end
   local base, facts = nil, {}
   for _, sev in ipairs(SEVERITIES) do
     for _, id in ipairs(redis.call('ZRANGEBYSCORE', dkey .. ':f:' .. sev, '-inf', fmt(cut))) do
@@ -356,7 +364,7 @@ local function settle_window(keys, dkey, cut, out)
       end
     end
   end
-  if not base then return end
+  if not base then return h, h[7] end
   local w, b, sub = tonumber(h[2]), tonumber(h[3]), h[4] ~= '' and h[4] or nil
   local ttl = tonumber(h[11])
   base.ttl = ttl
@@ -372,7 +380,7 @@ local function settle_window(keys, dkey, cut, out)
     local json = alert_line(base, items, { id = h[10], score = h[13], figures = figures,
                                           events = events > 1 and fmt(events) or nil })
     redis.call('HSET', dkey, 'json', json)
-    return
+    return h, h[7]
   end
   local add = math.max(0, base.add)
   local id = alert_id({ rule = base.rule, ip = base.ip }, w, b, sub)
@@ -390,7 +398,7 @@ local function settle_window(keys, dkey, cut, out)
     redis.call('HSET', dkey, 'json', alert_line(base, items, { id = id, score = fmt(add),
                figures = figures }), 'sev', base.sev, 'add', fmt(math.max(0, base.add)),
                'id', id, 'score', fmt(add))
-    return
+    return h, base.sev
   end
   local old = tonumber(redis.call('ZSCORE', keys[3], base.ip) or '0') or 0
   local score = math.min(100, old + add)
@@ -402,6 +410,7 @@ local function settle_window(keys, dkey, cut, out)
               maxlen = base.maxlen, channel = base.channel, severity = base.sev }
   publish(keys, a, line, score, cand)
   out[#out + 1] = line
+  return h, base.sev
 end
 
 CHECK.raise = function() return true, nil end

@@ -195,6 +195,104 @@ static void test_resent_call(void **state)
     freeReplyObject(r3);
 }
 
+/* One settle call for several entities (the writer's, on one server):
+ * each entity's due windows are settled in the order given, the lines
+ * come back with a settle hint for each entity still pending, a resent
+ * call gets the same answer, and a call that settles nothing keeps no
+ * answer. */
+static void test_settle_entities(void **state)
+{
+    fixture *f = *state;
+    const char *ips[3] = {"10.9.8.1", "10.9.8.2", "10.9.8.3"};
+    const char *sv[32];
+    size_t sl[32];
+    int argc = 3;
+    char due[24];
+
+    int_cmd(f, "DEL", "lh:alerts");
+    sv[0] = "FCALL", sv[1] = "lh_settle", sv[2] = "12";
+    for (int i = 0; i < 3; i++) {
+        event_alert a = {.rule = "cn_direct_control",
+                         .severity = "critical",
+                         .role = "gpu_host",
+                         .ip = ips[i],
+                         .summary = "ssh from CN",
+                         .score = 60,
+                         .ts_us = T0 + 7,
+                         .window_us = W_US};
+        size_t len;
+        const void *p;
+        event_view v;
+        assert_int_equal(event_raise(f->q, &a), 0);
+        event_queue_flush(f->q);
+        p = event_queue_peek(f->q, &len);
+        assert_int_equal(event_decode(p, len, &v), 0);
+        redisReply *r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
+        event_queue_release(f->q);
+        assert_int_equal(r->element[1]->elements, 1);
+        redisReply *hint = r->element[1]->element[0];
+        assert_int_equal(hint->elements, 9); /* FCALL lh_settle 4 <4 keys> upto_us <due> */
+        snprintf(due, sizeof(due), "%s", hint->element[8]->str);
+        for (int k = 3; k < 7; k++) {
+            sv[argc] = strdup(hint->element[k]->str);
+            sl[argc++] = hint->element[k]->len;
+        }
+        freeReplyObject(r);
+    }
+    for (int i = 0; i < 3; i++)
+        sl[i] = strlen(sv[i]);
+    const char *tail[6] = {"upto_us", due, "ev", "settle/many", "per", "4"};
+    for (int i = 0; i < 6; i++) {
+        sv[argc] = tail[i];
+        sl[argc++] = strlen(tail[i]);
+    }
+    /* before any window is due: nothing settled, no answer kept */
+    sv[argc - 5] = "1";
+    sl[argc - 5] = 1;
+    redisReply *s0 = redisCommandArgv(f->c, argc, sv, sl);
+    assert_int_equal(s0->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(s0->element[1]->elements, 3); /* a hint each, no line */
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(s0->element[1]->element[i]->type, REDIS_REPLY_ARRAY);
+        assert_string_equal(s0->element[1]->element[i]->element[8]->str, due);
+    }
+    freeReplyObject(s0);
+    char mark[128];
+    snprintf(mark, sizeof(mark), "%s:settle:settle/many", sv[3]);
+    assert_int_equal(int_cmd(f, "EXISTS", mark), 0);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 0);
+    /* at the due time: a line each, in the order given, then the hints of
+     * the windows' ends (an early window is settled again there) */
+    sv[argc - 5] = due;
+    sl[argc - 5] = strlen(due);
+    redisReply *s1 = redisCommandArgv(f->c, argc, sv, sl);
+    redisReply *s2 = redisCommandArgv(f->c, argc, sv, sl);
+    assert_int_equal(s1->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(s1->element[0]->integer, 0);
+    assert_int_equal(s1->element[1]->elements, 6);
+    for (int i = 0; i < 3; i++) {
+        redisReply *line = s1->element[1]->element[i], *hint = s1->element[1]->element[3 + i];
+        char ip[32];
+        assert_int_equal(line->type, REDIS_REPLY_STRING);
+        snprintf(ip, sizeof(ip), "\"ip\":\"%s\"", ips[i]);
+        assert_non_null(strstr(line->str, ip));
+        assert_int_equal(hint->type, REDIS_REPLY_ARRAY);
+        assert_string_equal(hint->element[3]->str, sv[3 + 4 * i]);
+        snprintf(ip, sizeof(ip), "%llu", (unsigned long long)(T0 / W_US + 1) * W_US);
+        assert_string_equal(hint->element[8]->str, ip);
+    }
+    /* sent again: the same answer, nothing published twice */
+    assert_int_equal(s2->element[1]->elements, 6);
+    for (int i = 0; i < 3; i++)
+        assert_string_equal(s1->element[1]->element[i]->str, s2->element[1]->element[i]->str);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 3);
+    assert_int_equal(int_cmd(f, "EXISTS", mark), 1);
+    freeReplyObject(s1);
+    freeReplyObject(s2);
+    for (int i = 3; i < 15; i++)
+        free((void *)sv[i]);
+}
+
 static void test_cap_and_approx(void **state)
 {
     fixture *f = *state;
@@ -1000,6 +1098,7 @@ int main(void)
         cmocka_unit_test(test_year_old_capture),
         cmocka_unit_test(test_alert_once),
         cmocka_unit_test(test_resent_call),
+        cmocka_unit_test(test_settle_entities),
         cmocka_unit_test(test_cap_and_approx),
         cmocka_unit_test(test_hostile_bytes),
         cmocka_unit_test(test_line_members),
