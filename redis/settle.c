@@ -30,6 +30,11 @@ struct settle_set {
     size_t cap, used;
     char token[96];
     uint64_t seq;
+    /* the earliest due time of the entries not asked (0: none), while
+     * first_known: the watermark moves far more often than an entity
+     * comes due, and each move asks settle_due() */
+    uint64_t first;
+    int first_known;
 };
 
 settle_set *settle_new(const char *token)
@@ -123,6 +128,13 @@ static uint64_t settle_number(const char *p, size_t len, int *ok)
     return v;
 }
 
+/* An entry not asked is due at `due` (0: nothing pending). */
+static void settle_offer(settle_set *s, uint64_t due)
+{
+    if (s->first_known && due != 0 && (s->first == 0 || due < s->first))
+        s->first = due;
+}
+
 int settle_note(settle_set *s, int argc, const char *const *argv, const size_t *lens)
 {
     int ok, nkeys;
@@ -161,6 +173,7 @@ int settle_note(settle_set *s, int argc, const char *const *argv, const size_t *
     if (due > 0 && (e->due == 0 || due < e->due || e->asked)) {
         e->due = due;
         e->asked = 0;
+        settle_offer(s, due);
     }
     return 0;
 }
@@ -171,8 +184,11 @@ static void settle_answer(settle_set *s, const char *key, size_t len, uint64_t n
 
     if (e->key == NULL)
         return;
+    if (!e->asked)
+        s->first_known = 0; /* its due time may have risen */
     e->due = next_us;
     e->asked = 0;
+    settle_offer(s, next_us);
 }
 
 /* One call for entries e[0..n-1], all due at `upto` and with as many
@@ -248,19 +264,30 @@ int settle_due(settle_set *s, uint64_t upto_us, int per_call, settle_call_fn *fn
      * of an address shared by several entities adds up to in each line.
      * One pass finds that time, a second takes its entities: only they
      * are sorted (a step of a replay's end has a few of its thousands). */
-    for (size_t i = 0; i < s->cap; i++) {
-        const settle_entry *e = &s->slots[i];
-        if (e->key && !e->asked && e->due != 0 && (first == 0 || e->due < first))
-            first = e->due;
+    if (!s->first_known) {
+        for (size_t i = 0; i < s->cap; i++) {
+            const settle_entry *e = &s->slots[i];
+            if (e->key && !e->asked && e->due != 0 && (first == 0 || e->due < first))
+                first = e->due;
+        }
+        s->first = first;
+        s->first_known = 1;
     }
+    first = s->first;
     if (first == 0 || (upto_us != SETTLE_ALL && first > upto_us))
         return 0;
+    s->first_known = 0; /* its entities are asked below */
     if ((due = malloc(sizeof(*due) * s->used)) == NULL)
         return 0;
     for (size_t i = 0; i < s->cap; i++) {
         settle_entry *e = &s->slots[i];
         if (e->key && !e->asked && e->due == first)
             due[n++] = e;
+    }
+    if (n == 0) {
+        /* the kept time was stale: the scan above finds the true one */
+        free(due);
+        return settle_due(s, upto_us, per_call, fn, ctx);
     }
     qsort(due, (size_t)n, sizeof(*due), settle_cmp);
     if (per_call < 1)

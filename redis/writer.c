@@ -63,6 +63,9 @@
  * settling"; the reply holds a hint for each, and at most 32 lines
  * (rules/lua/95_settle.lua), within reply.h's 64. */
 #define WRITER_SETTLE_ENTITIES 16
+_Static_assert(32 + WRITER_SETTLE_ENTITIES <= RREPLY_MAX_ALERTS,
+               "a settle reply's lines and hints");
+_Static_assert(9 + 4 * WRITER_SETTLE_ENTITIES <= EVENT_MAX_ARGS, "a settle call's arguments");
 
 /* One event of a batch: a copy of its encoded bytes. */
 typedef struct writer_item {
