@@ -84,7 +84,8 @@ passes and the score it gives. docs/redis-schema.md.
 Exactly once. A fact is named by what it describes (fact() in
 10_alert.lua), so a call sent again after a broken connection, or a
 second replay of the same capture, records nothing new; a settle call
-sent again gets its first answer back (its `ev`, K:settle:<ev>). What
+sent again gets its first answer back (its `ev`, K:settle:<ev>, kept
+when it published; one that did not finds nothing due again). What
 is counted by increments that do not absorb a repeat (the byte sums, the
 knocks) is counted once per `fact` argument: the sensor's name and what
 the event describes (the flow record), the same in every replay of the

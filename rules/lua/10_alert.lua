@@ -184,8 +184,8 @@ stored alert.
   K:alert:...:fj          hash  fact id -> the fact (JSON), of those kept
                                                                    (TTL ttl_s)
   K:alert:...:fids        set   every fact id recorded              (TTL ttl_s)
-  K:settle:<ev>           string the answer of a settle call, for a resend
-                                                                   (TTL 1 h)
+  K:settle:<ev>           string the answer of a settle call that published,
+                                for a resend                       (TTL 1 h)
 ]]
 
 local CHECK = {} -- fn -> function(keys, chk): the window qualifies, its figures (or nil)
