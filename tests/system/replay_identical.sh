@@ -84,6 +84,14 @@ done
 
 # 2. a second replay into the same Redis: nothing new, nothing changed
 chmod 755 "$tmp" # run as root, the sensor works as an unprivileged user
+# With --redis the default journal is /var/tmp/loophole-<uid>-<sensor>.journal,
+# which two copies of this test running on one machine would share: these
+# replays use corr.conf plus a journal of their own, in a directory the
+# unprivileged user can remove the emptied journal from (as /var/tmp).
+mkdir -m 1777 "$tmp/journal"
+cp "$conf" "$tmp/corr.conf"
+printf '\n[redis]\njournal = %s\n' "$tmp/journal/replay.journal" >>"$tmp/corr.conf"
+conf="$tmp/corr.conf"
 sock="$tmp/redis.sock"
 redis-server --port 0 --unixsocket "$sock" --unixsocketperm 777 --save '' --appendonly no \
     --dir "$tmp" --daemonize no >"$tmp/redis.log" 2>&1 &
