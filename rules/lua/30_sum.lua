@@ -19,6 +19,8 @@ after the window closed still raises it, with the same line. Dedup per
 ARGS.lh_sum = { req = { 'ev', 'fact', 'ts_us', 'kind', 'member', 'bytes', 'flag', 'window_us', 'ttl_s', 'threshold', 'gate_kind', 'gate_window_us' }, opt = { 'evidence' }, alert = 'opt' }
 ARGS.lh_gate = { req = { 'ev', 'ts_us', 'kind', 'member', 'window_us', 'ttl_s', 'sum_kind', 'sum_window_us', 'threshold' }, opt = {}, alert = 'opt' }
 
+local GATE_EXISTS = 256 -- keys per EXISTS of lh_gate (within Lua's C stack; a work bound, no source)
+
 local function sum_key(keys, kind, w, b)
   return keys[1] .. ':sum:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
 end
@@ -99,9 +101,19 @@ local function gate_fn(keys, argv)
   if threshold > 0 then
     local lo, hi = math.ceil(b * w / sw), window((b + 1) * w - 1, sw)
     if hi - lo > 10000 then error('ERR loophole: too many sum windows in the gate window') end
-    local a = alert_args(ca)
-    for sb = lo, hi do
-      local dkey = alert_key(keys, a.rule, sw, sb, member)
+    local a, dkeys = alert_args(ca), {}
+    for sb = lo, hi do dkeys[#dkeys + 1] = alert_key(keys, a.rule, sw, sb, member) end
+    -- most gates find no sum window of the member with facts: one EXISTS
+    -- of them all says so (a few hundred keys at a time: Lua's stack)
+    local any = false
+    for i = 1, #dkeys, GATE_EXISTS do
+      if redis.call('EXISTS', unpack(dkeys, i, math.min(#dkeys, i + GATE_EXISTS - 1))) > 0 then
+        any = true
+        break
+      end
+    end
+    for i = 1, any and #dkeys or 0 do
+      local sb, dkey = lo + i - 1, dkeys[i]
       -- a window with facts whose alert is not out yet (the gate cannot
       -- change a line already published)
       if redis.call('HEXISTS', sum_key(keys, sum_kind, sw, sb), member) == 1 and
