@@ -255,13 +255,13 @@ int savefile_next(savefile *f, savefile_rec *rec)
                 uint32_t frac = savefile_u32(p + 4, f->h.swapped);
                 /* libpcap's struct timeval: its 32-bit fields are read as
                  * signed from a file in this host's byte order and as
-                 * unsigned from a swapped one, and the nanoseconds, as
-                 * unsigned, divided down */
-                uint64_t s64 = f->h.swapped ? sec : (uint64_t)(int64_t)(int32_t)sec;
-                uint64_t us = f->h.swapped ? frac : (uint64_t)(int64_t)(int32_t)frac;
+                 * unsigned from a swapped one, nanoseconds then divided
+                 * down as they are */
+                int64_t s64 = f->h.swapped ? (int64_t)sec : (int64_t)(int32_t)sec;
+                int64_t us = f->h.swapped ? (int64_t)frac : (int64_t)(int32_t)frac;
                 if (f->h.nsec)
-                    us = frac / 1000u;
-                rec->ts_us = s64 * 1000000u + us;
+                    us /= 1000;
+                rec->ts_us = (uint64_t)s64 * 1000000u + (uint64_t)us;
                 rec->caplen = caplen < f->h.snaplen ? caplen : f->h.snaplen;
                 rec->len = savefile_u32(p + 12, f->h.swapped);
                 rec->data = p + SAVEFILE_REC_HDR;
