@@ -17,7 +17,6 @@
  * damaged ones: cut inside a record header, inside a body, a caplen past
  * libpcap's limit, a zero-length record, a header alone.
  */
-#define _GNU_SOURCE
 #include <pcap/pcap.h>
 #include <stddef.h>
 #include <stdint.h>
