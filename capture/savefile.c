@@ -138,11 +138,15 @@ int savefile_parse_header(const uint8_t *p, size_t n, savefile_header *h)
 int savefile_open(const char *path, savefile **out, char *err, size_t errlen)
 {
     struct stat st;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd;
 
     /* Missing, unreadable, a pipe or a device: libpcap's to open and to
-     * explain. */
-    if (fd < 0)
+     * explain. A pipe is not even opened here: a reader that came and went
+     * would leave its writer with a broken pipe. O_NONBLOCK in case the
+     * path became one since. */
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return 0;
+    if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0)
         return 0;
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
