@@ -1,8 +1,8 @@
 /* test_savefile.c -- the pcap file reader against libpcap, and against a
  * file cut short while it is read.
  *
- * Every classic pcap of the corpus is read with savefile.c at several
- * buffer sizes (from smaller than a record header to the default) and
+ * Every classic pcap of the corpus (tests/unit/corpus_walk.h) is read with
+ * savefile.c at several buffer sizes (from smaller than a record header to the default) and
  * with libpcap, and every record must agree. A file truncated by another
  * program between two reads must end in the truncated-file error after
  * every whole record before the cut, not in a signal.
@@ -21,29 +21,33 @@
 #include <cmocka.h>
 
 #include "capture/savefile.h"
-
-static const char *const corpus_files[] = {"chrome.pcap", "iphone.pcap", "google_ssl.pcap",
-                                           "rdp.pcap",    "telnet.pcap", "quic.pcap"};
-
-static void path_of(char *buf, size_t n, const char *name)
-{
-    const char *dir = getenv("LOOPHOLE_CORPUS");
-    assert_non_null(dir); /* the corpus is required, not optional */
-    snprintf(buf, n, "%s/ndpi/%s", dir, name);
-}
+#include "corpus_walk.h"
 
 static void test_same_as_libpcap(void **state)
 {
     static const size_t bufsizes[] = {7, 19, 100, 1500, 0};
+    size_t classic = 0;
+    glob_t g;
     (void)state;
-    for (size_t i = 0; i < sizeof(corpus_files) / sizeof(corpus_files[0]); i++) {
+    corpus_glob(&g);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        const char *path = g.gl_pathv[i];
         for (size_t b = 0; b < sizeof(bufsizes) / sizeof(bufsizes[0]); b++) {
-            char path[1024], err[1024], perr[PCAP_ERRBUF_SIZE];
+            char err[1024], perr[PCAP_ERRBUF_SIZE];
             savefile *f = NULL;
-            path_of(path, sizeof(path), corpus_files[i]);
             int fd = open(path, O_RDONLY);
             assert_true(fd >= 0);
-            assert_int_equal(savefile_open_fd(fd, path, bufsizes[b], &f, err, sizeof(err)), 1);
+            if (savefile_open_fd(fd, path, bufsizes[b], &f, err, sizeof(err)) != 1) {
+                /* declined: only pcapng may be, in this corpus */
+                uint8_t magic[4] = {0};
+                FILE *fp = fopen(path, "rb");
+                assert_non_null(fp);
+                assert_int_equal(fread(magic, 1, 4, fp), 4);
+                fclose(fp);
+                assert_memory_equal(magic, "\x0a\x0d\x0d\x0a", 4);
+                break;
+            }
+            classic += b == 0;
             pcap_t *p =
                 pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, perr);
             assert_non_null(p);
@@ -62,11 +66,13 @@ static void test_same_as_libpcap(void **state)
                 n++;
             }
             assert_int_equal(savefile_next(f, &r), SAVEFILE_END);
-            assert_true(n > 10);
+            assert_true(n > 0);
             pcap_close(p);
             savefile_close(f);
         }
     }
+    globfree(&g);
+    assert_true(classic >= 10); /* most of the corpus is classic pcap */
 }
 
 /* 2000 records of 100 bytes; returns the descriptor of the file. */
