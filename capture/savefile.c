@@ -1,8 +1,8 @@
 /* savefile.c -- classic pcap files read in large blocks (see savefile.h).
  *
  * Why not libpcap: on gpu-fleet (5 M packets at a 96-byte snap length,
- * one worker) the capture thread is the bottleneck while the capture
- * runs, at 851 instructions a packet (callgrind, 500 000 packets of
+ * one worker) the capture thread was the bottleneck while the capture
+ * ran, at 851 instructions a packet (callgrind, 500 000 packets of
  * `lhgen fleet`) against the floor's 476, and libpcap's file reader is
  * 408 of them: pcap_next_ex() makes two fread() calls a record, one for
  * the 16-byte record header and one for the packet, each through stdio's
@@ -10,7 +10,7 @@
  * its own. No Debian library reads pcap files otherwise, so the classic
  * format (a 24-byte header and 16-byte record headers, the simpler of the
  * two) is read here: one pread() a megabyte and the records handed out
- * where they lie, 71 instructions a packet, the capture thread 516.
+ * where they lie: 67 instructions a packet, the capture thread 512.
  * docs/performance.md ("Third round") has the figures and commands.
  *
  * pread() and not mmap(), for safety and, as measured, for speed. A
