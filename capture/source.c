@@ -1,8 +1,8 @@
 /* source.c -- capture files and interfaces as packet sources (see source.h).
  *
  * Classic pcap files (regular files, the link types the decoder supports)
- * are read by savefile.c, which is what the capture thread spends least on
- * (docs/performance.md, "Third round"); everything else goes through
+ * are read by savefile.c, in a sixth of the instructions libpcap's reader
+ * takes (docs/performance.md, "Third round"); everything else goes through
  * libpcap. A capture filter applies to both: libpcap's own for its handles,
  * and for savefile's a program compiled on a dead handle of the file's
  * link type and snap length, run with pcap_offline_filter() as libpcap runs
