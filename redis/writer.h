@@ -82,6 +82,8 @@ typedef struct writer_stats {
     _Atomic uint64_t dropped;    /* journal full: lost, and reported */
     _Atomic uint64_t rejected;   /* refused by Redis (error reply), reported */
     _Atomic uint64_t alerts;     /* alert lines written */
+    _Atomic uint64_t merged;     /* of sent: count-only observations merged into an earlier
+                                  * call of their lh_batch (writer.c, writer_obs) */
     _Atomic uint64_t reconnects; /* successful connections after the first */
     /* Redis latency: pipelines sent and answered in full, and the time
      * from sending each to its last reply, summed. */

@@ -46,7 +46,8 @@ thresholds.
 
 Keys owned here (K = the caller's KEYS[1] = <prefix>{e:<entity>}, whose hash
 tag puts every key of one entity in one Redis Cluster slot):
-  K:obs:<kind>:<W>:<b>    zset  exact distinct values of a bucket  (TTL ttl_s)
+  K:obs:<kind>:<W>:<b>    zset  exact distinct values of a bucket  (TTL ttl_s,
+                                from its creation: observe_exact())
   K:need:<kind>:<W>:<b>   string a value that qualifies was seen  (TTL ttl_s)
   K:hll:<kind>:<W>:<b>    hll   approximate distinct values        (TTL ttl_s)
   K:alert:<rule>:<W>:<b>  hash  the window's check and where it is (chk,
@@ -120,7 +121,7 @@ earliest due time, which the writer keeps: redis/settle.h); of lh_settle:
 { next due time, { alert_json, or lh_risk step, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 9'
+local VERSION = 'loophole-functions 10'
 local EVIDENCE_MAX = 16 -- interface.md section 2: an alert's evidence holds up to 16 items
 
 local function n(s, what)
