@@ -13,6 +13,7 @@ cap=$1
 bin=${2:-build/loophole}
 # the server: bench/with_redis.sh runs this script again with its socket
 if [ $# -lt 3 ]; then
+    # shellcheck disable=SC2016 # with_redis.sh puts its socket for $SOCK
     exec "$(dirname "$0")/with_redis.sh" "$0" "$cap" "$bin" '$SOCK'
 fi
 sock=$3

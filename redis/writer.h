@@ -8,7 +8,9 @@
  * batch, the library calls of one hash slot (every call, with one
  * server) go as one FCALL lh_batch (rules/lua/97_batch.lua), which runs
  * each as if it came alone and answers each one's reply; every slot's
- * commands keep their order.
+ * commands keep their order. A count-only observation goes in a short
+ * form, or merges into an earlier one of its window key and value in the
+ * same lh_batch (writer.c, writer_obs).
  *
  * Outages: when a connect, a send or a reply fails or times out, the
  * unacknowledged rest of the batch and every later event go to the journal
