@@ -177,6 +177,8 @@ int roles_table_set(roles_table *t, roles_kinds *k, const roles_rule *rules, siz
         copy[i] = rules[i];
         if (rules[i].by == ROLES_BY_NAME)
             keys[i] = roles_name_key_of(rules[i].pattern);
+        else if (rules[i].by == ROLES_BY_APP) /* its length, for roles_app_part() */
+            keys[i].meta = roles_pattern_meta(rules[i].pattern);
         if ((copy[i].kind = roles_kind(k, rules[i].kind)) == NULL)
             goto fail;
     }
@@ -357,7 +359,9 @@ static int roles_rule_matches(const roles_table *t, size_t i, const roles_input 
 
     switch (r->by) {
     case ROLES_BY_APP:
-        return in->app != NULL && roles_app_part(in->app, r->pattern, strlen(r->pattern));
+        return in->app != NULL &&
+               roles_app_part(in->app, r->pattern,
+                              t->name_keys ? t->name_keys[i].meta >> 1 : strlen(r->pattern));
     case ROLES_BY_NAME:
         return roles_name_rule(t, i, sni) || roles_name_rule(t, i, host);
     case ROLES_BY_PATH:

@@ -65,8 +65,9 @@ typedef struct roles_name_key {
 typedef struct roles_table {
     const roles_rule *rules;
     size_t n;
-    const roles_name_key *name_keys; /* per rule, for NAME patterns; NULL in a table
-                                        not made by roles_table_set() */
+    const roles_name_key *name_keys; /* per rule: NAME patterns, and the length of
+                                        APP patterns; NULL in a table not made
+                                        by roles_table_set() */
     const struct roles_index *index; /* the rules a name can match, by the end of
                                         the name (roles.c); NULL with name_keys */
 } roles_table;
