@@ -43,6 +43,7 @@
 #include <ndpi_api.h>
 #include <pcap/pcap.h>
 
+#include "base/csl.h"
 #include "base/setting.h"
 #include "redis/peers.h"
 #include "redis/url.h"
@@ -231,23 +232,18 @@ static void config_list_free(char ***list, int *n)
     *n = 0;
 }
 
-/* Copies the next comma-separated item of *sp, without surrounding blanks,
- * into a new string, and advances *sp past it. *more says whether a comma
- * followed, that is whether another item (maybe empty) comes. */
+/* Copies the next comma-separated item of *sp (csl_next) into a new
+ * string. */
 static char *config_next_item(const char **sp, int *more)
 {
-    const char *p = *sp, *end = p + strcspn(p, ",");
+    const char *p;
+    size_t len;
     char *item;
 
-    *more = *end == ',';
-    *sp = *more ? end + 1 : end;
-    while (p < end && isspace((unsigned char)*p))
-        p++;
-    while (end > p && isspace((unsigned char)end[-1]))
-        end--;
-    item = config_xrealloc(NULL, (size_t)(end - p) + 1);
-    memcpy(item, p, (size_t)(end - p));
-    item[end - p] = '\0';
+    *more = csl_next(sp, &p, &len);
+    item = config_xrealloc(NULL, len + 1);
+    memcpy(item, p, len);
+    item[len] = '\0';
     return item;
 }
 

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/csl.h"
+
 typedef struct peer {
     char *name;
     size_t len;
@@ -79,35 +81,30 @@ int peers_parse(const char *list, const char *self, uint64_t timeout_us, uint64_
     }
     p->timeout_us = timeout_us;
     /* a blank list is no list; otherwise every name between commas counts */
-    for (int more = strspn(s, " \t") < strlen(s); more;) {
-        const char *end = strchr(s, ',');
-        const char *a = s, *b = end ? end : s + strlen(s);
-        while (a < b && (*a == ' ' || *a == '\t'))
-            a++;
-        while (b > a && (b[-1] == ' ' || b[-1] == '\t'))
-            b--;
+    for (int more = !csl_blank(s); more;) {
+        const char *a;
+        size_t len;
         int rc = 0;
-        if (a == b) {
+
+        more = csl_next(&s, &a, &len);
+        if (len == 0) {
             snprintf(err, errlen,
                      "[redis] peers: expected sensor names separated by commas, got an empty "
                      "name in '%s'",
                      list);
             rc = -1;
-        } else if (self && strlen(self) == (size_t)(b - a) &&
-                   memcmp(self, a, (size_t)(b - a)) == 0) {
+        } else if (self && strlen(self) == len && memcmp(self, a, len) == 0) {
             if (self_seen++) {
                 snprintf(err, errlen, "[redis] peers: sensor '%s' is named twice", self);
                 rc = -1;
             }
         } else {
-            rc = peers_add(p, a, (size_t)(b - a), err, errlen);
+            rc = peers_add(p, a, len, err, errlen);
         }
         if (rc < 0) {
             peers_free(p);
             return -1;
         }
-        more = end != NULL;
-        s = end ? end + 1 : s;
     }
     for (int i = 0; i < p->n; i++)
         p->v[i].changed = now_us;

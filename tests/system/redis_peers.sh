@@ -24,38 +24,21 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
 : "${LHGEN:?LHGEN must name the scenario generator}"
-tmp=$(mktemp -d)
-chmod 755 "$tmp"
-pids=()
-cleanup() {
-    for p in "${pids[@]}"; do
-        kill "$p" 2>/dev/null || true
-        wait "$p" 2>/dev/null || true
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail=0
-
-# server NAME: a redis-server of its own on $tmp/NAME.sock
-server() {
-    redis-server --port 0 --unixsocket "$tmp/$1.sock" --unixsocketperm 777 --save '' \
-        --appendonly no --dir "$tmp" >"$tmp/$1.log" 2>&1 &
-    pids+=($!)
-    for _ in $(seq 100); do
-        redis-cli -s "$tmp/$1.sock" PING >/dev/null 2>&1 && return 0
-        sleep 0.05
-    done
-    echo "FAIL: redis-server $1 did not start" >&2
+# shellcheck source=lib/scratch.sh
+. "$here/lib/scratch.sh"
+fail() {
+    echo "FAIL: redis_peers: $*" >&2
     exit 1
 }
+scratch_init
+failed=0
 stream_lines() { # SOCK
     redis-cli -s "$1" XRANGE lh:alerts - + | awk 'take { print; take = 0 } $0 == "json" { take = 1 }'
 }
 
 "$LHGEN" rules-fanin "$tmp/fanin.pcap" >/dev/null
-server ref
-server shared
+redis_start_as ref
+redis_start_as shared
 "$LOOPHOLE" -r "$tmp/fanin.pcap" --sensor ref --threads 2 --redis "unix://$tmp/ref.sock" \
     --alerts "$tmp/ref.alerts" 2>"$tmp/ref.err" || {
     echo "FAIL: the reference run failed: $(cat "$tmp/ref.err")" >&2
@@ -85,32 +68,32 @@ for k in 0 1 2; do
     pid_var=p$k
     wait "${!pid_var}" || {
         echo "FAIL: sensor port$k failed: $(cat "$tmp/port$k.err")" >&2
-        fail=1
+        failed=1
     }
 done
 stream_lines "$tmp/shared.sock" >"$tmp/shared.stream"
 python3 "$here/lib/cluster_same.py" "$tmp/ref.alerts" "$tmp/shared.stream" \
     "$tmp/port0.alerts" "$tmp/port1.alerts" "$tmp/port2.alerts" || {
     echo "FAIL: three sensors sharing a server differ from one sensor" >&2
-    fail=1
+    failed=1
 }
 for k in 0 1; do
     grep -q 'end of input: waiting for' "$tmp/port$k.err" || {
         echo "FAIL: port$k did not wait for its peers: $(cat "$tmp/port$k.err")" >&2
-        fail=1
+        failed=1
     }
 done
 for k in 0 1 2; do
     if grep -q 'settling no longer waits' "$tmp/port$k.err"; then
         echo "FAIL: port$k stopped waiting for a peer: $(cat "$tmp/port$k.err")" >&2
-        fail=1
+        failed=1
     fi
     state=$(redis-cli -s "$tmp/shared.sock" HGET lh:watermarks "port$k")
     case $state in
     "done "*) ;;
     *)
         echo "FAIL: lh:watermarks says '$state' for port$k, not done" >&2
-        fail=1
+        failed=1
         ;;
     esac
 done
@@ -123,27 +106,27 @@ timeout 60 "$LOOPHOLE" -c "$tmp/ghost.conf" -r "$tmp/fanin.pcap" --sensor alone 
     --redis "unix://$tmp/shared.sock" --alerts "$tmp/alone.alerts" --stats 60 \
     2>"$tmp/alone.err" || {
     echo "FAIL: the sensor with a missing peer failed or did not end: $(cat "$tmp/alone.err")" >&2
-    fail=1
+    failed=1
 }
 took=$(($(date +%s) - start))
 grep -q "peer sensor 'ghost' not heard from for 5 s: settling no longer waits for it" \
     "$tmp/alone.err" || {
     echo "FAIL: no word that the peer lapsed: $(cat "$tmp/alone.err")" >&2
-    fail=1
+    failed=1
 }
 [ "$(python3 "$here/lib/laststat.py" peers_lapsed "$tmp/alone.err")" = 1 ] || {
     echo "FAIL: peers_lapsed is not 1 in the last stats line" >&2
-    fail=1
+    failed=1
 }
 [ "$took" -ge 4 ] || {
     echo "FAIL: the sensor ended after $took s, before the 5 s peer timeout" >&2
-    fail=1
+    failed=1
 }
 stream_lines "$tmp/shared.sock" >"$tmp/alone.stream"
 python3 "$here/lib/cluster_same.py" "$tmp/ref.alerts" "$tmp/alone.stream" \
     "$tmp/alone.alerts" || {
     echo "FAIL: the sensor alone raised other lines than the reference" >&2
-    fail=1
+    failed=1
 }
 
 # 3. Ctrl-C while waiting for a peer.
@@ -159,7 +142,7 @@ for _ in $(seq 400); do
 done
 grep -q 'end of input: waiting for 1 peer' "$tmp/waiting.err" || {
     echo "FAIL: the sensor did not wait for its peer: $(cat "$tmp/waiting.err")" >&2
-    fail=1
+    failed=1
 }
 kill -INT "$waiting"
 for _ in $(seq 100); do
@@ -168,24 +151,24 @@ for _ in $(seq 100); do
 done
 if kill -0 "$waiting" 2>/dev/null; then
     echo "FAIL: SIGINT did not end the wait for the peer within 5 s" >&2
-    fail=1
+    failed=1
 fi
 wait "$waiting" || {
     echo "FAIL: the stopped sensor failed: $(cat "$tmp/waiting.err")" >&2
-    fail=1
+    failed=1
 }
 stream_lines "$tmp/shared.sock" >"$tmp/waiting.stream"
 python3 "$here/lib/cluster_same.py" "$tmp/ref.alerts" "$tmp/waiting.stream" \
     "$tmp/waiting.alerts" || {
     echo "FAIL: the sensor stopped while waiting raised other lines than the reference" >&2
-    fail=1
+    failed=1
 }
 
 # 4. No peers: nothing published, as before.
 [ "$(redis-cli -s "$tmp/ref.sock" EXISTS lh:watermarks)" = 0 ] || {
     echo "FAIL: a sensor without peers wrote lh:watermarks" >&2
-    fail=1
+    failed=1
 }
 echo "redis_peers: fan-in over three sensors, one late: $(wc -l <"$tmp/ref.alerts") alerts;" \
     "a missing peer lapsed after $took s"
-exit $fail
+exit $failed

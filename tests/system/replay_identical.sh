@@ -33,14 +33,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
 : "${LHGEN:?LHGEN must name the scenario generator}"
 : "${LOOPHOLE_SRC:?LOOPHOLE_SRC must name the source tree}"
-tmp=$(mktemp -d)
-redis_pid=
-cleanup() {
-    if [ -n "$redis_pid" ]; then kill "$redis_pid" 2>/dev/null || true; fi
-    rm -rf "$tmp"
+# shellcheck source=lib/scratch.sh
+. "$here/lib/scratch.sh"
+fail() {
+    echo "FAIL: replay_identical: $*" >&2
+    exit 1
 }
-trap cleanup EXIT
-fail=0
+scratch_init
+failed=0
 conf="$LOOPHOLE_SRC/tests/data/rules/corr.conf"
 
 declare -A extra=([egress-under]="--packets 16600")
@@ -67,7 +67,7 @@ for c in "${captures[@]}"; do
     for t in 1 2 4 8; do
         for run in 1 2 3; do
             out="$tmp/$c.t$t.$run"
-            replay "$c" "$out" --threads "$t" || { fail=1; continue; }
+            replay "$c" "$out" --threads "$t" || { failed=1; continue; }
             sort "$out" >"$out.sorted"
             if [ -z "$first" ]; then
                 first=$out.sorted
@@ -75,7 +75,7 @@ for c in "${captures[@]}"; do
                 echo "FAIL: replay_identical: $c: --threads $t run $run differs from" \
                     "--threads 1 run 1:" >&2
                 diff "$first" "$out.sorted" | cut -c1-2000 >&2 || true
-                fail=1
+                failed=1
             fi
         done
     done
@@ -83,56 +83,57 @@ for c in "${captures[@]}"; do
 done
 
 # 2. a second replay into the same Redis: nothing new, nothing changed
-chmod 755 "$tmp" # run as root, the sensor works as an unprivileged user
-sock="$tmp/redis.sock"
-redis-server --port 0 --unixsocket "$sock" --unixsocketperm 777 --save '' --appendonly no \
-    --dir "$tmp" --daemonize no >"$tmp/redis.log" 2>&1 &
-redis_pid=$!
-for _ in $(seq 100); do
-    redis-cli -s "$sock" PING >/dev/null 2>&1 && break
-    sleep 0.05
-done
+# With --redis the default journal is /var/tmp/loophole-<uid>-<sensor>.journal,
+# which two copies of this test running on one machine would share: these
+# replays use corr.conf plus a journal of their own, in a directory the
+# unprivileged user can remove the emptied journal from (as /var/tmp).
+mkdir -m 1777 "$tmp/journal"
+cp "$conf" "$tmp/corr.conf"
+printf '\n[redis]\njournal = %s\n' "$tmp/journal/replay.journal" >>"$tmp/corr.conf"
+conf="$tmp/corr.conf"
+redis_start
+sock=$redis_sock
 for c in "${captures[@]}"; do
     redis-cli -s "$sock" FLUSHALL >/dev/null
-    replay "$c" "$tmp/$c.r0" --threads 4 --redis "unix://$sock" || { fail=1; continue; }
+    replay "$c" "$tmp/$c.r0" --threads 4 --redis "unix://$sock" || { failed=1; continue; }
     python3 "$here/lib/redis_dump.py" "$sock" >"$tmp/$c.dump0"
     redis-cli -s "$sock" FLUSHALL >/dev/null
-    replay "$c" "$tmp/$c.r1" --threads 1 --redis "unix://$sock" || { fail=1; continue; }
+    replay "$c" "$tmp/$c.r1" --threads 1 --redis "unix://$sock" || { failed=1; continue; }
     python3 "$here/lib/redis_dump.py" "$sock" >"$tmp/$c.dump1"
-    replay "$c" "$tmp/$c.r2" --threads 1 --redis "unix://$sock" || { fail=1; continue; }
+    replay "$c" "$tmp/$c.r2" --threads 1 --redis "unix://$sock" || { failed=1; continue; }
     python3 "$here/lib/redis_dump.py" "$sock" >"$tmp/$c.dump2"
-    replay "$c" "$tmp/$c.r2b" --threads 4 --redis "unix://$sock" || { fail=1; continue; }
+    replay "$c" "$tmp/$c.r2b" --threads 4 --redis "unix://$sock" || { failed=1; continue; }
     # K:fol, the follow matcher's marks, answer each call as it arrives
     # (the alert is decided from the start sets, rules/lua/70_follow.lua)
     if ! cmp -s <(grep -v ':fol:' "$tmp/$c.dump0") <(grep -v ':fol:' "$tmp/$c.dump1"); then
         echo "FAIL: replay_identical: $c: four workers leave other keys than one:" >&2
         diff "$tmp/$c.dump0" "$tmp/$c.dump1" | cut -c1-300 | head -20 >&2 || true
-        fail=1
+        failed=1
     fi
     for r in r2 r2b; do
         if [ -s "$tmp/$c.$r" ]; then
             echo "FAIL: replay_identical: $c: a second replay ($r) raised $(wc -l <"$tmp/$c.$r") alerts" >&2
             cut -c1-300 "$tmp/$c.$r" >&2
-            fail=1
+            failed=1
         fi
     done
     if ! cmp -s "$tmp/$c.dump1" "$tmp/$c.dump2"; then
         echo "FAIL: replay_identical: $c: the second replay changed Redis:" >&2
         diff "$tmp/$c.dump1" "$tmp/$c.dump2" | cut -c1-300 | head -20 >&2 || true
-        fail=1
+        failed=1
     fi
     if ! sort "$tmp/$c.r1" | cmp -s - "$tmp/$c.t1.1.sorted"; then
         echo "FAIL: replay_identical: $c: the replay into Redis raised other alerts" >&2
-        fail=1
+        failed=1
     fi
     echo "$c: $(wc -l <"$tmp/$c.dump1") keys, unchanged by a second replay"
     # 3. a day later
     python3 "$here/lib/redis_age.py" "$sock" 86400 >/dev/null
-    replay "$c" "$tmp/$c.r3" --threads 2 --redis "unix://$sock" || { fail=1; continue; }
+    replay "$c" "$tmp/$c.r3" --threads 2 --redis "unix://$sock" || { failed=1; continue; }
     if [ -s "$tmp/$c.r3" ]; then
         echo "FAIL: replay_identical: $c: a replay a day later raised $(wc -l <"$tmp/$c.r3") alerts" >&2
         cut -c1-300 "$tmp/$c.r3" >&2
-        fail=1
+        failed=1
     fi
 done
-exit $fail
+exit $failed

@@ -16,45 +16,43 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
 : "${LHGEN:?LHGEN must name the scenario generator}"
-tmp=$(mktemp -d)
-redis_pid=
-trap '[ -n "$redis_pid" ] && kill "$redis_pid" 2>/dev/null; rm -rf "$tmp"' EXIT
+# shellcheck source=lib/scratch.sh
+. "$here/lib/scratch.sh"
+fail() {
+    echo "FAIL: rules_ai_pooled: $*" >&2
+    exit 1
+}
+scratch_init
 # shellcheck source=lib/threads_keys.sh
 . "$here/lib/threads_keys.sh"
-fail=0
+failed=0
 relay=104.171.201.9
 
 for seed in 1 2 3; do
-    threads_keys "$tmp" rules-ai-relay-pooled "$seed" || fail=1
+    threads_keys "$tmp" rules-ai-relay-pooled "$seed" || failed=1
     python3 "$here/lib/rules_check.py" "$tmp/rules-ai-relay-pooled.$seed.1.alerts" count=1 \
-        "+ai_api_relay|gpu_host|$relay|gpu=$relay|severity=high" || fail=1
-    threads_keys "$tmp" la-api-periodic "$seed" || fail=1
-    python3 "$here/lib/rules_check.py" "$tmp/la-api-periodic.$seed.1.alerts" count=0 || fail=1
+        "+ai_api_relay|gpu_host|$relay|gpu=$relay|severity=high" || failed=1
+    threads_keys "$tmp" la-api-periodic "$seed" || failed=1
+    python3 "$here/lib/rules_check.py" "$tmp/la-api-periodic.$seed.1.alerts" count=0 || failed=1
 done
 
 # The followed clients themselves: at least 20 (ai_relay_clients) of the
 # relay's clients, each a client in China.
-redis-server --port 0 --unixsocket "$tmp/redis.sock" --save '' --appendonly no --dir "$tmp" \
-    >"$tmp/redis.log" 2>&1 &
-redis_pid=$!
-for _ in $(seq 100); do
-    redis-cli -s "$tmp/redis.sock" PING >/dev/null 2>&1 && break
-    sleep 0.05
-done
+redis_start
 "$LOOPHOLE" -r "$tmp/rules-ai-relay-pooled.1.pcap" --threads 1 --redis "unix://$tmp/redis.sock" \
     --alerts "$tmp/redis.alerts" 2>"$tmp/err" || {
     echo "FAIL: $(cat "$tmp/err")" >&2
     exit 1
 }
-key=$(redis-cli -s "$tmp/redis.sock" --scan --pattern "lh:{e:airelay:$relay}:fol:*" | head -1)
-n=$(redis-cli -s "$tmp/redis.sock" ZCARD "$key")
+key=$(redis_cli --scan --pattern "lh:{e:airelay:$relay}:fol:*" | head -1)
+n=$(redis_cli ZCARD "$key")
 if [ -z "$key" ] || [ "$n" -lt 20 ]; then
     echo "FAIL: ${n:-no} followed clients of the pooled relay in Redis" >&2
-    fail=1
+    failed=1
 fi
-if redis-cli -s "$tmp/redis.sock" ZRANGE "$key" 0 -1 | grep -qv '^27\.185\.'; then
+if redis_cli ZRANGE "$key" 0 -1 | grep -qv '^27\.185\.'; then
     echo "FAIL: a followed client is not one of the relay's clients" >&2
-    fail=1
+    failed=1
 fi
-[ "$fail" = 0 ] && echo PASS
-exit $fail
+[ "$failed" = 0 ] && echo PASS
+exit $failed

@@ -82,9 +82,11 @@ static inline void fixture_settle(fixture *f, redisReply *r)
     freeReplyObject(s);
 }
 
-/* Sends the one queued event, fails the test on an error reply, settles
- * at once (fixture_settle) and returns the reply. */
-static inline redisReply *fixture_send(fixture *f)
+/* Sends the one queued event (twice with resend: a resend after a broken
+ * connection must answer as the first send did), fails the test on an
+ * error reply or one that is not an array, settles at once
+ * (fixture_settle) and returns the reply. */
+static inline redisReply *fixture_send_again(fixture *f, int resend)
 {
     size_t len;
     const void *p;
@@ -96,12 +98,23 @@ static inline redisReply *fixture_send(fixture *f)
     assert_non_null(p);
     assert_int_equal(event_decode(p, len, &v), 0);
     r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
+    if (resend) {
+        freeReplyObject(r);
+        r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
+    }
     event_queue_release(f->q);
     assert_non_null(r);
     if (r->type == REDIS_REPLY_ERROR)
         fail_msg("Redis: %s", r->str);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
     fixture_settle(f, r); /* as if the watermark passed right after it */
     return r;
+}
+
+/* Sends the one queued event once (fixture_send_again). */
+static inline redisReply *fixture_send(fixture *f)
+{
+    return fixture_send_again(f, 0);
 }
 
 static inline int fixture_close(void **state)

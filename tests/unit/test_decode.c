@@ -16,11 +16,11 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <glob.h>
 #include <pcap/pcap.h>
 
 #include "capture/decode.h"
 #include "capture/packet.h"
+#include "corpus_walk.h"
 
 /* ---- frame builder ---------------------------------------------------- */
 
@@ -2219,50 +2219,50 @@ static int corpus_cut_frame(int dlt, const u_char *b, const struct pcap_pkthdr *
            (b[14] >> 4) == 4 && (uint32_t)((b[16] << 8) | b[17]) > h->len - 14;
 }
 
+typedef struct corpus_walk_ctx {
+    decoder *d;
+    const char *path;
+    struct corpus_count *cnt;
+} corpus_walk_ctx;
+
+static void corpus_packet(void *ctx, int dlt, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+    corpus_walk_ctx *w = ctx;
+    struct corpus_count *cnt = w->cnt;
+    packet p;
+    int r;
+
+    free(g_copy);
+    g_copy = malloc(h->caplen);
+    assert_true(h->caplen == 0 || g_copy != NULL);
+    memcpy(g_copy, bytes, h->caplen);
+    memset(&p, 0, sizeof(p));
+    p.ts_us = (uint64_t)h->ts.tv_sec * 1000000 + (uint64_t)h->ts.tv_usec;
+    p.caplen = h->caplen;
+    p.wirelen = h->len;
+    p.data = g_copy;
+    r = decode_packet(w->d, &p);
+    cnt->packets++;
+    if (r == DECODE_OK && (p.flags & PKT_F_LEN_CLIPPED)) {
+        if (!corpus_cut_frame(dlt, bytes, h))
+            fail_msg("%s: packet %u clipped but fits its frame", w->path, cnt->packets + 1);
+        cnt->bad_length++;
+    }
+    if (decode_result_is_malformed(r))
+        fail_msg("%s: packet %u: %s", w->path, cnt->packets, decode_result_name(r));
+    check_invariants(&p, r);
+    if (r == DECODE_OK) {
+        cnt->ok++;
+        cnt->ipv6 += p.ip_version == 6;
+        cnt->vlan1108 += p.vlan == 1108;
+        cnt->vlan1308 += p.vlan == 1308;
+    }
+}
+
 static void decode_capture(decoder *d, const char *path, struct corpus_count *cnt)
 {
-    char err[PCAP_ERRBUF_SIZE];
-    struct pcap_pkthdr *h;
-    const u_char *bytes;
-    pcap_t *pc = pcap_open_offline(path, err);
-    packet p;
-    int rc;
-
-    if (!pc)
-        fail_msg("%s: %s", path, err);
-    if (decode_set_linktype(d, pcap_datalink(pc)) != 0)
-        fail_msg("%s: link type %d not supported", path, pcap_datalink(pc));
-    while ((rc = pcap_next_ex(pc, &h, &bytes)) == 1) {
-        int r;
-
-        free(g_copy);
-        g_copy = malloc(h->caplen);
-        assert_true(h->caplen == 0 || g_copy != NULL);
-        memcpy(g_copy, bytes, h->caplen);
-        memset(&p, 0, sizeof(p));
-        p.ts_us = (uint64_t)h->ts.tv_sec * 1000000 + (uint64_t)h->ts.tv_usec;
-        p.caplen = h->caplen;
-        p.wirelen = h->len;
-        p.data = g_copy;
-        r = decode_packet(d, &p);
-        cnt->packets++;
-        if (r == DECODE_OK && (p.flags & PKT_F_LEN_CLIPPED)) {
-            if (!corpus_cut_frame(pcap_datalink(pc), bytes, h))
-                fail_msg("%s: packet %u clipped but fits its frame", path, cnt->packets + 1);
-            cnt->bad_length++;
-        }
-        if (decode_result_is_malformed(r))
-            fail_msg("%s: packet %u: %s", path, cnt->packets, decode_result_name(r));
-        check_invariants(&p, r);
-        if (r == DECODE_OK) {
-            cnt->ok++;
-            cnt->ipv6 += p.ip_version == 6;
-            cnt->vlan1108 += p.vlan == 1108;
-            cnt->vlan1308 += p.vlan == 1308;
-        }
-    }
-    assert_int_equal(rc, -2);
-    pcap_close(pc);
+    corpus_walk_ctx w = {.d = d, .path = path, .cnt = cnt};
+    corpus_read(path, d, corpus_packet, &w);
 }
 
 static void corpus_file(const char *dir, const char *name, struct corpus_count *cnt)
@@ -2280,16 +2280,11 @@ static void corpus_file(const char *dir, const char *name, struct corpus_count *
 static void test_corpus(void **state)
 {
     const char *dir = getenv("LOOPHOLE_CORPUS");
-    char pattern[4096];
     glob_t g;
     struct corpus_count cnt, total = {0};
 
     (void)state;
-    if (!dir || !*dir)
-        fail_msg("LOOPHOLE_CORPUS is not set: the third-party captures are needed");
-    snprintf(pattern, sizeof(pattern), "%s/ndpi/*.pcap*", dir);
-    if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0)
-        fail_msg("no captures under %s/ndpi", dir);
+    corpus_glob(&g);
     for (size_t i = 0; i < g.gl_pathc; i++) {
         decoder *d = decode_new(NULL);
         memset(&cnt, 0, sizeof(cnt));

@@ -19,11 +19,10 @@
 #include <string.h>
 
 #include <cmocka.h>
-#include <glob.h>
-#include <pcap/pcap.h>
 
 #include "capture/decode.h"
 #include "capture/flow_key.h"
+#include "corpus_walk.h"
 
 #define MAX_WORKERS 8
 #define SLOTS       (1u << 20) /* open addressing, far more than the corpus's flows */
@@ -76,51 +75,43 @@ static void check_packet(corpus_flows *cf, const packet *p)
     }
 }
 
-static void read_capture(corpus_flows *cf, const char *path)
+typedef struct corpus_walk_ctx {
+    corpus_flows *cf;
+    decoder *d;
+} corpus_walk_ctx;
+
+static void corpus_packet(void *ctx, int dlt, const struct pcap_pkthdr *h, const u_char *bytes)
 {
-    char err[PCAP_ERRBUF_SIZE];
-    struct pcap_pkthdr *h;
-    const u_char *bytes;
-    pcap_t *pc = pcap_open_offline(path, err);
-    decoder *d = decode_new(NULL);
+    corpus_walk_ctx *w = ctx;
     packet p;
 
-    if (!pc)
-        fail_msg("%s: %s", path, err);
-    assert_non_null(d);
-    if (decode_set_linktype(d, pcap_datalink(pc)) != 0)
-        fail_msg("%s: link type %d not supported", path, pcap_datalink(pc));
-    while (pcap_next_ex(pc, &h, &bytes) == 1) {
-        memset(&p, 0, sizeof(p));
-        p.ts_us = (uint64_t)h->ts.tv_sec * 1000000 + (uint64_t)h->ts.tv_usec;
-        p.caplen = h->caplen;
-        p.wirelen = h->len;
-        p.data = bytes;
-        if (decode_packet(d, &p) == DECODE_OK)
-            check_packet(cf, &p);
-    }
-    decode_free(d);
-    pcap_close(pc);
+    (void)dlt;
+    memset(&p, 0, sizeof(p));
+    p.ts_us = (uint64_t)h->ts.tv_sec * 1000000 + (uint64_t)h->ts.tv_usec;
+    p.caplen = h->caplen;
+    p.wirelen = h->len;
+    p.data = bytes;
+    if (decode_packet(w->d, &p) == DECODE_OK)
+        check_packet(w->cf, &p);
 }
 
 static void test_corpus_shards(void **state)
 {
-    const char *dir = getenv("LOOPHOLE_CORPUS");
-    char pattern[4096];
     glob_t g;
     corpus_flows cf;
+    corpus_walk_ctx walk = {.cf = &cf};
 
     (void)state;
-    if (!dir || !*dir)
-        fail_msg("LOOPHOLE_CORPUS is not set: the third-party captures are needed");
-    snprintf(pattern, sizeof(pattern), "%s/ndpi/*.pcap*", dir);
-    if (glob(pattern, 0, NULL, &g) != 0 || g.gl_pathc == 0)
-        fail_msg("no captures under %s/ndpi", dir);
+    corpus_glob(&g);
     memset(&cf, 0, sizeof(cf));
     cf.slots = calloc(SLOTS, sizeof(*cf.slots));
     assert_non_null(cf.slots);
-    for (size_t i = 0; i < g.gl_pathc; i++)
-        read_capture(&cf, g.gl_pathv[i]);
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        walk.d = decode_new(NULL);
+        assert_non_null(walk.d);
+        corpus_read(g.gl_pathv[i], walk.d, corpus_packet, &walk);
+        decode_free(walk.d);
+    }
     globfree(&g);
 
     /* More than 500 flows; each of 2 to 4 workers gets its share within a

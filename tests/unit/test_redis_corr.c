@@ -35,31 +35,6 @@ static int teardown(void **state)
 }
 
 /* Sends the one queued event (twice when resend) and returns the reply. */
-static redisReply *send_queued(fixture *f, int resend)
-{
-    size_t len;
-    const void *p;
-    event_view v;
-    redisReply *r;
-
-    event_queue_flush(f->q);
-    p = event_queue_peek(f->q, &len);
-    assert_non_null(p);
-    assert_int_equal(event_decode(p, len, &v), 0);
-    r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
-    if (resend) {
-        freeReplyObject(r);
-        r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
-    }
-    event_queue_release(f->q);
-    assert_non_null(r);
-    if (r->type == REDIS_REPLY_ERROR)
-        fail_msg("Redis: %s", r->str);
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    fixture_settle(f, r); /* as if the watermark passed right after it */
-    return r;
-}
-
 static const event_alert egress_alert = {.rule = "weights_egress",
                                          .severity = "high",
                                          .role = "gpu_host",
@@ -92,7 +67,7 @@ static char *sum_fact(fixture *f, const char *fact, const char *gpu, const char 
                    .evidence_len = strlen(item),
                    .alert = &a};
     assert_int_equal(event_sum_add(f->q, &s), 0);
-    redisReply *r = send_queued(f, resend);
+    redisReply *r = fixture_send_again(f, resend);
     char *line = NULL;
     assert_int_equal(r->element[0]->integer, want_sum);
     assert_int_equal(r->element[1]->elements, want_alerts);
@@ -127,7 +102,7 @@ static char *gate(fixture *f, const char *gpu, const char *net, uint64_t ts, siz
                     .threshold = 1000,
                     .alert = &a};
     assert_int_equal(event_gate_add(f->q, &g), 0);
-    redisReply *r = send_queued(f, 0);
+    redisReply *r = fixture_send(f);
     char *line = NULL;
     assert_int_equal(r->element[1]->elements, want_alerts);
     if (want_alerts)
@@ -231,7 +206,7 @@ static void test_gate_both_orders(void **state)
                     .threshold = 1000,
                     .alert = &al};
     assert_int_equal(event_gate_add(f->q, &g), 0);
-    r = send_queued(f, 0);
+    r = fixture_send(f);
     assert_int_equal(r->element[1]->elements, 2); /* both windows, each with its evidence */
     assert_non_null(strstr(r->element[1]->element[0]->str, "\"bytes_up\":1200"));
     assert_non_null(strstr(r->element[1]->element[1]->str, "\"bytes_up\":1300"));
@@ -290,7 +265,7 @@ static void test_observe_evidence(void **state)
                                .evidence = item,
                                .evidence_len = strlen(item)};
         assert_int_equal(event_observe(f->q, &o), 0);
-        r = send_queued(f, 0);
+        r = fixture_send(f);
         assert_int_equal(r->element[1]->elements, i == 1);
         if (i == 1) {
             json_t *j = json_loads(r->element[1]->element[0]->str, 0, NULL);
@@ -353,7 +328,7 @@ static long long hours(fixture *f, const char *entity, const char *sid, int d, i
                      .evidence_len = strlen(item),
                      .alert = &a};
     assert_int_equal(event_hours_add(f->q, &e), 0);
-    redisReply *r = send_queued(f, resend);
+    redisReply *r = fixture_send_again(f, resend);
     long long in = r->element[0]->integer;
     assert_int_equal(r->element[1]->elements, want_alerts);
     freeReplyObject(r);
@@ -428,7 +403,7 @@ static long long leg(fixture *f, const char *ip, const char *dir, const char *id
                    .min_match = 4,
                    .alert = &a};
     assert_int_equal(event_leg_add(f->q, &l), 0);
-    redisReply *r = send_queued(f, 0);
+    redisReply *r = fixture_send(f);
     long long best = r->element[0]->integer;
     assert_int_equal(r->element[1]->elements, want_alerts);
     if (line)

@@ -71,13 +71,6 @@ static json_t *flow_evidence(const char *src, int i)
                      "first", 1700000000 + i, "bytes_up", 4000 + i);
 }
 
-static redisReply *send_queued(fixture *f)
-{
-    redisReply *r = fixture_send(f);
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    return r;
-}
-
 /* One observation of `value` by controller `entity` at ts (fan-out
  * threshold 5); returns the number of alert lines, the first in *line. */
 static size_t observe(fixture *f, const char *entity, const char *value, uint64_t ts, int i,
@@ -103,7 +96,7 @@ static size_t observe(fixture *f, const char *entity, const char *value, uint64_
                            .evidence = item,
                            .evidence_len = strlen(item)};
     assert_int_equal(event_observe(f->q, &o), 0);
-    redisReply *r = send_queued(f);
+    redisReply *r = fixture_send(f);
     size_t n = r->element[1]->elements;
     if (line != NULL)
         *line = n ? strdup(r->element[1]->element[0]->str) : NULL;
@@ -136,7 +129,7 @@ static void follow_in(fixture *f, const char *entity, uint64_t ts, int i)
                        .alert = &a};
     assert_int_equal(event_follow_add(f->q, &fo), 0);
     json_decref(a.evidence);
-    redisReply *r = send_queued(f);
+    redisReply *r = fixture_send(f);
     assert_int_equal(r->element[0]->integer, 0);
     assert_int_equal(r->element[1]->elements, 0); /* never qualifies */
     freeReplyObject(r);

@@ -34,12 +34,6 @@ static int teardown(void **state)
     return fixture_close(state);
 }
 
-/* Sends the one queued event; returns the reply. */
-static redisReply *send_queued(fixture *f)
-{
-    return fixture_send(f);
-}
-
 /* Returns the reply of an observation and checks its count. */
 static redisReply *observe(fixture *f, const char *entity, const char *value, size_t vlen,
                            uint64_t ts, uint32_t threshold, long long want_count)
@@ -61,7 +55,7 @@ static redisReply *observe(fixture *f, const char *entity, const char *value, si
     redisReply *r;
 
     assert_int_equal(event_observe(f->q, &o), 0);
-    r = send_queued(f);
+    r = fixture_send(f);
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
     assert_int_equal(r->element[0]->integer, want_count);
     return r;
@@ -186,7 +180,7 @@ static void test_resent_call(void **state)
     /* another event for the same (rule, entity, window): a fact, no line */
     a.ts_us = T0 + 99;
     assert_int_equal(event_raise(f->q, &a), 0);
-    r3 = send_queued(f);
+    r3 = fixture_send(f);
     assert_int_equal(r3->element[0]->integer, 1);
     assert_int_equal(r3->element[1]->elements, 0);
     assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 1);
@@ -210,7 +204,7 @@ static void test_cap_and_approx(void **state)
                                .window_us = W_US,
                                .cap = 8};
         event_observe(f->q, &o);
-        r = send_queued(f);
+        r = fixture_send(f);
         assert_int_equal(r->element[0]->integer, i < 8 ? i + 1 : 8);
         freeReplyObject(r);
     }
@@ -223,7 +217,7 @@ static void test_cap_and_approx(void **state)
                                .window_us = W_US,
                                .approx = 1};
         event_observe(f->q, &o);
-        r = send_queued(f);
+        r = fixture_send(f);
         if (i == 4999) {
             long long n = r->element[0]->integer;
             assert_true(n > 4900 && n < 5100);
@@ -300,7 +294,7 @@ static void test_hostile_bytes(void **state)
     redisReply *r, *z, *h, *x;
 
     event_observe(f->q, &o);
-    r = send_queued(f);
+    r = fixture_send(f);
     assert_int_equal(r->element[1]->elements, 1);
     const char *zr[4] = {"ZRANGE", "lh:{e:10.0.0.6}:obs:sni:3600000000:472222", "0", "-1"};
     z = tcmd(f->c, 4, zr, NULL);
@@ -373,7 +367,7 @@ static void test_line_members(void **state)
     f->q = event_queue_new(&ctx, 1, 1 << 20, 1);
     assert_non_null(f->q);
     assert_int_equal(event_raise(f->q, &a), 0);
-    redisReply *r = send_queued(f);
+    redisReply *r = fixture_send(f);
     assert_int_equal(r->element[1]->elements, 1);
     const char *line = r->element[1]->element[0]->str;
     json_t *back = json_loads(line, 0, NULL);
@@ -405,7 +399,7 @@ static void test_line_members(void **state)
                            .evidence = item,
                            .evidence_len = strlen(item)};
     assert_int_equal(event_observe(f->q, &o), 0);
-    r = send_queued(f);
+    r = fixture_send(f);
     assert_int_equal(r->element[1]->elements, 1);
     line = r->element[1]->element[0]->str;
     back = json_loads(line, 0, NULL);
@@ -444,7 +438,7 @@ static void test_live_channel(void **state)
     r = redisCommand(sub, "SUBSCRIBE lh:alerts:live");
     freeReplyObject(r);
     event_raise(f->q, &a);
-    r = send_queued(f);
+    r = fixture_send(f);
     assert_int_equal(redisGetReply(sub, (void **)&m), REDIS_OK);
     assert_string_equal(m->element[2]->str, r->element[1]->element[0]->str);
     freeReplyObject(m);
@@ -475,7 +469,7 @@ static void follow_leg(fixture *f, const char *entity, const char *dir, const ch
     redisReply *r;
 
     assert_int_equal(event_follow_add(f->q, &fo), 0);
-    r = send_queued(f);
+    r = fixture_send(f);
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
     assert_int_equal(r->element[0]->integer, want_count);
     assert_int_equal(r->element[1]->elements, want_alerts);
@@ -532,7 +526,7 @@ static size_t absent(fixture *f, const char *ip, int raise, uint64_t lo, uint64_
     size_t n;
 
     assert_int_equal(event_absent_add(f->q, &ab), 0);
-    r = send_queued(f);
+    r = fixture_send(f);
     n = r->element[1]->elements;
     freeReplyObject(r);
     return n;
@@ -586,7 +580,7 @@ static void test_later_events(void **state)
         a.score = score[i];
         a.ts_us = T0 + 10 + (uint64_t)i;
         assert_int_equal(event_raise(f->q, &a), 0);
-        r = send_queued(f);
+        r = fixture_send(f);
         assert_int_equal(r->element[1]->elements, i == 1 ? 0 : 1);
         if (i == 2) {
             /* the escalation carries every event's evidence so far */
@@ -611,7 +605,7 @@ static void test_later_events(void **state)
     a.score = 10;
     a.ts_us = T0 + 20;
     assert_int_equal(event_raise(f->q, &a), 0);
-    r = send_queued(f);
+    r = fixture_send(f);
     assert_int_equal(r->element[1]->elements, 0);
     freeReplyObject(r);
     json_decref(ev);
@@ -725,7 +719,7 @@ static void test_named_arguments(void **state)
                                .need = full};
         assert_int_equal(event_observe(f->q, &o), 0);
         check_names(f, "lh_observe", full);
-        freeReplyObject(send_queued(f));
+        freeReplyObject(fixture_send(f));
         event_sum sm = {.entity = "named",
                         .kind = "s",
                         .member = "m",
@@ -742,7 +736,7 @@ static void test_named_arguments(void **state)
                         .alert = al};
         assert_int_equal(event_sum_add(f->q, &sm), 0);
         check_names(f, "lh_sum", full);
-        freeReplyObject(send_queued(f));
+        freeReplyObject(fixture_send(f));
         event_gate g = {.entity = "named",
                         .kind = "g",
                         .member = "m",
@@ -754,7 +748,7 @@ static void test_named_arguments(void **state)
                         .alert = al};
         assert_int_equal(event_gate_add(f->q, &g), 0);
         check_names(f, "lh_gate", full);
-        freeReplyObject(send_queued(f));
+        freeReplyObject(fixture_send(f));
         event_hours h = {.entity = "named",
                          .session = full ? "s1" : "s0",
                          .ts_us = T0,
@@ -771,7 +765,7 @@ static void test_named_arguments(void **state)
                          .alert = al};
         assert_int_equal(event_hours_add(f->q, &h), 0);
         check_names(f, "lh_hours", full);
-        freeReplyObject(send_queued(f));
+        freeReplyObject(fixture_send(f));
         event_follow fo = {.entity = "named",
                            .dir = "in",
                            .who = "c1",
@@ -784,7 +778,7 @@ static void test_named_arguments(void **state)
                            .alert = al};
         assert_int_equal(event_follow_add(f->q, &fo), 0);
         check_names(f, "lh_follow", full);
-        freeReplyObject(send_queued(f));
+        freeReplyObject(fixture_send(f));
         event_absent ab = {.entity = "named",
                            .kind = "k",
                            .ts_us = T0,
@@ -794,7 +788,7 @@ static void test_named_arguments(void **state)
                            .alert = al};
         assert_int_equal(event_absent_add(f->q, &ab), 0);
         check_names(f, "lh_absent", full);
-        freeReplyObject(send_queued(f));
+        freeReplyObject(fixture_send(f));
     }
     /* lh_raise and lh_leg always carry the alert part. */
     event_alert r = a;
@@ -802,7 +796,7 @@ static void test_named_arguments(void **state)
     r.window_us = W_US;
     assert_int_equal(event_raise(f->q, &r), 0);
     check_names(f, "lh_raise", 1);
-    freeReplyObject(send_queued(f));
+    freeReplyObject(fixture_send(f));
     event_leg l = {.entity = "named",
                    .dir = "in",
                    .leg = "l1",
@@ -818,12 +812,12 @@ static void test_named_arguments(void **state)
                    .alert = &a};
     assert_int_equal(event_leg_add(f->q, &l), 0);
     check_names(f, "lh_leg", 1);
-    freeReplyObject(send_queued(f));
+    freeReplyObject(fixture_send(f));
     /* lh_knock has no alert part */
     event_knock k = {"192.0.2.7", "192.0.2.0/24", "198.51.100.9", "probe", T0, "record"};
     assert_int_equal(event_knock_add(f->q, &k), 0);
     check_names(f, "lh_knock", 0);
-    freeReplyObject(send_queued(f));
+    freeReplyObject(fixture_send(f));
     json_decref(party);
 }
 
@@ -996,20 +990,13 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as the sensor does: a dead server is an error, not a death */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_window_edges),
-        cmocka_unit_test(test_year_old_capture),
-        cmocka_unit_test(test_alert_once),
-        cmocka_unit_test(test_resent_call),
-        cmocka_unit_test(test_cap_and_approx),
-        cmocka_unit_test(test_hostile_bytes),
-        cmocka_unit_test(test_line_members),
-        cmocka_unit_test(test_live_channel),
-        cmocka_unit_test(test_follow_any_order),
-        cmocka_unit_test(test_absent),
-        cmocka_unit_test(test_named_arguments),
-        cmocka_unit_test(test_named_arguments_refused),
-        cmocka_unit_test(test_later_events),
-        cmocka_unit_test(test_knock),
+        cmocka_unit_test(test_window_edges),     cmocka_unit_test(test_year_old_capture),
+        cmocka_unit_test(test_alert_once),       cmocka_unit_test(test_resent_call),
+        cmocka_unit_test(test_cap_and_approx),   cmocka_unit_test(test_hostile_bytes),
+        cmocka_unit_test(test_line_members),     cmocka_unit_test(test_live_channel),
+        cmocka_unit_test(test_follow_any_order), cmocka_unit_test(test_absent),
+        cmocka_unit_test(test_named_arguments),  cmocka_unit_test(test_named_arguments_refused),
+        cmocka_unit_test(test_later_events),     cmocka_unit_test(test_knock),
         cmocka_unit_test(test_batch_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -15,7 +15,11 @@
 #                       sets redis_sock and redis_pid, adds the pid to
 #                       pids, and waits (5 s at most) for it to answer PING,
 #                       or fails naming its log
-#   redis_cli ARG...    redis-cli on that socket
+#   redis_start_as NAME [ARG...]
+#                       the same on $tmp/NAME.sock, logging to
+#                       $tmp/NAME.log: for a test that needs several
+#                       servers (redis_start is redis_start_as redis)
+#   redis_cli ARG...    redis-cli on that socket (the last one started)
 scratch_init() {
     tmp=$(mktemp -d)
     chmod 755 "$tmp"
@@ -29,17 +33,21 @@ scratch_cleanup() {
     rm -rf "$tmp"
 }
 
-redis_start() {
-    redis_sock=$tmp/redis.sock
+redis_start() { redis_start_as redis "$@"; }
+
+redis_start_as() {
+    local name=$1
+    shift
+    redis_sock=$tmp/$name.sock
     redis-server --port 0 --unixsocket "$redis_sock" --unixsocketperm 777 --save '' \
-        --appendonly no --dir "$tmp" --daemonize no "$@" >>"$tmp/redis.log" 2>&1 &
+        --appendonly no --dir "$tmp" --daemonize no "$@" >>"$tmp/$name.log" 2>&1 &
     redis_pid=$!
     pids+=("$redis_pid")
     for _ in $(seq 100); do
         redis-cli -s "$redis_sock" ping 2>/dev/null | grep -qx PONG && return 0
         sleep 0.05
     done
-    fail "redis-server did not start: $(cat "$tmp/redis.log")"
+    fail "redis-server $name did not start: $(cat "$tmp/$name.log")"
 }
 
 redis_cli() { redis-cli -s "$redis_sock" "$@"; }
