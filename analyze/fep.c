@@ -1,8 +1,9 @@
 /* fep.c -- the fully-encrypted first-payload test (see fep.h).
  *
- * One pass over the payload counts set bits, printable bytes and the
- * longest printable run; the exemptions are then tried in the paper's
- * order, so a payload's verdict names the first that applies.
+ * The exemptions are tried in the paper's order, so a payload's verdict
+ * names the first that applies; each pass over the payload is made only
+ * when the exemptions before it have not decided (the set bits first,
+ * then the printable bytes and the longest printable run).
  */
 #include "fep.h"
 
@@ -62,7 +63,17 @@ int fep_check(const uint8_t *b, size_t len)
 
     if (len < FEP_MIN_LEN)
         return FEP_SHORT;
+    /* Ex1 in integers: bits/len <= 3.4 is 10 * bits <= 34 * len. The
+     * exemptions after it need the printable bytes; most first payloads
+     * (TLS hellos, plain text) stop here without that pass. */
     bits = fep_bits(b, len);
+    if (10 * bits <= 34 * len || 10 * bits >= 46 * len)
+        return FEP_POPCOUNT;
+    int prefix = 1;
+    for (size_t i = 0; i < 6; i++)
+        prefix &= fep_printable(b[i]);
+    if (prefix)
+        return FEP_PREFIX;
     for (size_t i = 0; i < len; i++) {
         if (fep_printable(b[i])) {
             printable++;
@@ -72,14 +83,6 @@ int fep_check(const uint8_t *b, size_t len)
             run = 0;
         }
     }
-    /* Ex1 in integers: bits/len <= 3.4 is 10 * bits <= 34 * len. */
-    if (10 * bits <= 34 * len || 10 * bits >= 46 * len)
-        return FEP_POPCOUNT;
-    int prefix = 1;
-    for (size_t i = 0; i < 6; i++)
-        prefix &= fep_printable(b[i]);
-    if (prefix)
-        return FEP_PREFIX;
     if (2 * printable > len)
         return FEP_PRINTABLE;
     if (longest > 20)
