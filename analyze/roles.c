@@ -60,7 +60,10 @@ static const char *roles_kind(roles_kinds *k, const char *kind)
 /* Where roles_classify() looks, so that an ending flow is not tried on
  * every rule of the table (a hundred and more, most of them NAME rules).
  * Every list holds rule indexes in table order:
- *   other[]      the APP, PATH and PORT rules;
+ *   app[]        the APP rules, tried when inspection named the flow;
+ *   path[]       the PATH rules, tried when a request path was read;
+ *   port[]       the PORT rules, tried when one of them covers the
+ *                flow's server port (the bitmap `ports`);
  *   names[]      the NAME rules whose literal end (roles_name_key) has
  *                fewer than 8 characters, which any name may match;
  *   bucket[b]    the other NAME rules, by a hash of those 8 characters: a
@@ -70,10 +73,11 @@ static const char *roles_kind(roles_kinds *k, const char *kind)
 #define ROLES_BUCKETS     (1u << ROLES_BUCKET_BITS)
 
 struct roles_index {
-    uint32_t n_other, n_names;
+    uint32_t n_app, n_path, n_port, n_names;
     uint32_t bucket_at[ROLES_BUCKETS + 1]; /* bucket b is rule[bucket_at[b] ..
                                                bucket_at[b + 1]) */
-    uint32_t *other, *names, *rule;
+    uint32_t *app, *path, *port, *names, *rule;
+    uint64_t ports[65536 / 64]; /* bit p: a PORT rule's range holds port p */
 };
 
 static unsigned roles_bucket(uint64_t tail)
@@ -85,7 +89,9 @@ static void roles_index_free(struct roles_index *x)
 {
     if (x == NULL)
         return;
-    free(x->other);
+    free(x->app);
+    free(x->path);
+    free(x->port);
     free(x->names);
     free(x->rule);
     free(x);
@@ -109,15 +115,25 @@ static struct roles_index *roles_index_new(const roles_rule *rules, const roles_
 {
     struct roles_index *x = calloc(1, sizeof(*x));
 
-    if (x == NULL || n > UINT32_MAX || (x->other = calloc(n + 1, sizeof(uint32_t))) == NULL ||
+    if (x == NULL || n > UINT32_MAX || (x->app = calloc(n + 1, sizeof(uint32_t))) == NULL ||
+        (x->path = calloc(n + 1, sizeof(uint32_t))) == NULL ||
+        (x->port = calloc(n + 1, sizeof(uint32_t))) == NULL ||
         (x->names = calloc(n + 1, sizeof(uint32_t))) == NULL ||
         (x->rule = calloc(n + 1, sizeof(uint32_t))) == NULL) {
         roles_index_free(x);
         return NULL;
     }
     for (size_t i = 0; i < n; i++) { /* first the size of each bucket */
-        if (rules[i].by != ROLES_BY_NAME)
-            x->other[x->n_other++] = (uint32_t)i;
+        if (rules[i].by == ROLES_BY_APP)
+            x->app[x->n_app++] = (uint32_t)i;
+        else if (rules[i].by == ROLES_BY_PATH)
+            x->path[x->n_path++] = (uint32_t)i;
+        else if (rules[i].by == ROLES_BY_PORT) {
+            x->port[x->n_port++] = (uint32_t)i;
+            for (uint32_t p = rules[i].port_lo; p <= rules[i].port_hi; p++)
+                x->ports[p / 64] |= (uint64_t)1 << (p % 64);
+        } else if (rules[i].by != ROLES_BY_NAME)
+            continue; /* matches nothing (roles_rule_matches()) */
         else if (keys[i].mask != ~(uint64_t)0)
             x->names[x->n_names++] = (uint32_t)i;
         else
@@ -402,6 +418,35 @@ static size_t roles_first_name(const roles_table *t, size_t best, const roles_in
                        in, sni, host);
 }
 
+/* The first APP rule below `best` that one dot-separated part of app
+ * ("TLS.AnyDesk") matches, or best: roles_app_part() with the parts of
+ * app found once. */
+static size_t roles_first_app(const roles_table *t, size_t best, const char *app)
+{
+    const struct roles_index *x = t->index;
+    const char *part[16];
+    size_t len[16], n = 0;
+
+    for (const char *s = app; *s != '\0' && n < 16;) {
+        size_t k = 0;
+        while (s[k] != '\0' && s[k] != '.')
+            k++;
+        part[n] = s, len[n++] = k;
+        s = s[k] == '.' ? s + k + 1 : s + k;
+    }
+    if (n == 16) /* more parts than kept: the plain way */
+        return roles_first(t, x->app, x->n_app, best, &(roles_input){.app = app, .path_rule = -1},
+                           NULL, NULL);
+    for (size_t j = 0; j < x->n_app && x->app[j] < best; j++) {
+        size_t m = t->name_keys[x->app[j]].meta >> 1;
+        const char *want = t->rules[x->app[j]].pattern;
+        for (size_t i = 0; i < n; i++)
+            if (len[i] == m && strncasecmp(part[i], want, m) == 0)
+                return x->app[j];
+    }
+    return best;
+}
+
 const char *roles_classify(const roles_table *t, const roles_input *in)
 {
     roles_input x = *in;
@@ -424,7 +469,12 @@ const char *roles_classify(const roles_table *t, const roles_input *in)
         best = roles_first_name(t, best, &x, &sni, &sni, &host);
         best = roles_first_name(t, best, &x, &host, &sni, &host);
     }
-    best = roles_first(t, ix->other, ix->n_other, best, &x, &sni, &host);
+    if (x.app != NULL)
+        best = roles_first_app(t, best, x.app);
+    if (x.path_rule >= 0 || x.path != NULL)
+        best = roles_first(t, ix->path, ix->n_path, best, &x, &sni, &host);
+    if (ix->ports[x.sport / 64] >> (x.sport % 64) & 1)
+        best = roles_first(t, ix->port, ix->n_port, best, &x, &sni, &host);
     return best < t->n ? t->rules[best].kind : NULL;
 }
 

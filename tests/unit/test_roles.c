@@ -193,11 +193,12 @@ static const char *kind_or_none(const char *k)
 }
 
 /* A table made by roles_table_set() looks rules up through its index (by
- * the last characters of a name); its answers must be those of the plain
- * table, which tries every rule in order, on the cases above and on names
- * made from every NAME pattern: the name itself, a subdomain, upper case,
- * with a port and a root dot, a look-alike with a letter before it, and
- * the pattern's end cut short. */
+ * the last characters of a name, by the kind of evidence); its answers
+ * must be those of the plain table, which tries every rule in order, on
+ * the cases above, on names made from every NAME pattern (the name
+ * itself, a subdomain, upper case, with a port and a root dot, a
+ * look-alike with a letter before it, the pattern's end cut short), and
+ * on the apps, paths and port ranges of every other rule. */
 static void test_classify_indexed(void **state)
 {
     const roles_table *plain = shipped();
@@ -255,6 +256,37 @@ static void test_classify_indexed(void **state)
                 bad++;
             }
         }
+    }
+    /* APP, PATH and PORT rules: their own apps, paths and port ranges,
+     * under other apps, and just outside. */
+    static const char *const apps[] = {NULL, "Unknown", "TLS", "HTTP", "TLS.Google", "SSH"};
+    for (size_t r = 0; r < plain->n; r++) {
+        const roles_rule *rule = &plain->rules[r];
+        char app[128], path[300];
+        uint16_t ports[3] = {rule->port_lo, rule->port_hi, (uint16_t)(rule->port_hi + 1)};
+
+        if (rule->by == ROLES_BY_NAME || rule->pattern == NULL || strlen(rule->pattern) >= 100)
+            continue;
+        snprintf(app, sizeof(app), "TLS.%s", rule->pattern);
+        snprintf(path, sizeof(path), "%sx", rule->pattern);
+        for (size_t a = 0; a < sizeof(apps) / sizeof(apps[0]) + 1; a++)
+            for (int q = 0; q < 3; q++) {
+                const char *ap = a < sizeof(apps) / sizeof(apps[0]) ? apps[a] : app;
+                roles_input in[3] = {
+                    {ap, NULL, NULL, NULL, -1, rule->proto ? rule->proto : 6, ports[q], 0, 0},
+                    {ap, NULL, NULL, rule->pattern, -1, 6, 80, 0, 0},
+                    {ap, NULL, NULL, path, -1, 17, ports[q], 0, 0}};
+                for (int j = 0; j < 3; j++) {
+                    const char *x = roles_classify(plain, &in[j]), *y = roles_classify(&t, &in[j]);
+                    tried++;
+                    matched += x != NULL;
+                    if (strcmp(kind_or_none(x), kind_or_none(y)) != 0) {
+                        print_error("rule %zu, app %s, port %u: plain %s, indexed %s\n", r,
+                                    ap ? ap : "-", in[j].sport, kind_or_none(x), kind_or_none(y));
+                        bad++;
+                    }
+                }
+            }
     }
     roles_table_clear(&t);
     roles_kinds_free(k);
