@@ -123,7 +123,7 @@ static struct roles_index *roles_index_new(const roles_rule *rules, const roles_
         roles_index_free(x);
         return NULL;
     }
-    for (size_t i = 0; i < n; i++) { /* first the size of each bucket */
+    for (size_t i = 0; i < n; i++) { /* the lists, and the size of each bucket */
         if (rules[i].by == ROLES_BY_APP)
             x->app[x->n_app++] = (uint32_t)i;
         else if (rules[i].by == ROLES_BY_PATH)
