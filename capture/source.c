@@ -1,4 +1,12 @@
-/* source.c -- libpcap files and interfaces as packet sources (see source.h).
+/* source.c -- capture files and interfaces as packet sources (see source.h).
+ *
+ * Classic pcap files (regular files, the link types the decoder supports)
+ * are read by savefile.c, in a sixth of the instructions libpcap's reader
+ * takes (docs/performance.md, "Third round"); everything else goes through
+ * libpcap. A capture filter applies to both: libpcap's own for its handles,
+ * and for savefile's a program compiled on a dead handle of the file's
+ * link type and snap length, run with pcap_offline_filter() as libpcap runs
+ * it on the files it reads.
  *
  * Every failure message starts with the file or interface name, because the
  * caller prints it as it is and the user has to know which of several -r
@@ -10,10 +18,13 @@
 #include <fcntl.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "savefile.h"
 
 /* Read buffer of a capture file. libpcap reads a file through stdio one
  * record header and one packet at a time; with stdio's default buffer (the
@@ -26,8 +37,12 @@
 #define SOURCE_FILE_BUFFER (256u << 10)
 
 struct source {
-    pcap_t *pcap;
-    char *buf; /* files: stdio buffer of the FILE libpcap reads; owned */
+    pcap_t *pcap;            /* NULL for a file savefile reads */
+    savefile *sf;            /* or NULL */
+    struct bpf_program prog; /* savefile: the capture filter, if any */
+    int has_prog;
+    volatile sig_atomic_t brk; /* savefile: source_break() was called */
+    char *buf;                 /* files: stdio buffer of the FILE libpcap reads; owned */
     char *name;
     int live;
     int linktype;
@@ -70,6 +85,32 @@ static int source_set_filter(source *s, const char *filter, char *err, size_t er
     return 0;
 }
 
+/* The capture filter of a file savefile reads, compiled as libpcap would
+ * compile it for that file. */
+static int source_savefile_filter(source *s, const char *filter, char *err, size_t errlen)
+{
+    const savefile_header *h = savefile_get_header(s->sf);
+    pcap_t *dead;
+
+    if (filter == NULL || filter[0] == '\0')
+        return 0;
+    dead =
+        pcap_open_dead_with_tstamp_precision(h->dlt, (int)h->snaplen, PCAP_TSTAMP_PRECISION_MICRO);
+    if (dead == NULL) {
+        snprintf(err, errlen, "%s: cannot set capture filter: out of memory", s->name);
+        return -1;
+    }
+    if (pcap_compile(dead, &s->prog, filter, 1, PCAP_NETMASK_UNKNOWN) != 0) {
+        snprintf(err, errlen, "%s: bad capture filter '%s': %s", s->name, filter,
+                 pcap_geterr(dead));
+        pcap_close(dead);
+        return -1;
+    }
+    s->has_prog = 1;
+    pcap_close(dead);
+    return 0;
+}
+
 int source_check_filter(const char *filter, char *err, size_t errlen)
 {
     struct bpf_program prog;
@@ -101,6 +142,17 @@ source *source_open_file(const char *path, const char *filter, char *err, size_t
     if (s == NULL) {
         snprintf(err, errlen, "%s: out of memory", path);
         return NULL;
+    }
+    if (strcmp(path, "-") != 0) {
+        int rc = savefile_open(path, &s->sf, err, errlen);
+        if (rc < 0 || (rc == 1 && source_savefile_filter(s, filter, err, errlen) != 0)) {
+            source_close(s);
+            return NULL;
+        }
+        if (rc == 1) {
+            s->linktype = savefile_get_header(s->sf)->dlt;
+            return s;
+        }
     }
     if (strcmp(path, "-") == 0) {
         s->pcap =
@@ -212,11 +264,45 @@ source *source_open_live(const char *iface, const char *filter, const source_liv
     return s;
 }
 
+static int source_next_savefile(source *s, packet *p)
+{
+    savefile_rec r;
+    int rc;
+
+    for (;;) {
+        if (s->brk) {
+            s->brk = 0; /* as libpcap: the next call reads on */
+            return SOURCE_END;
+        }
+        rc = savefile_next(s->sf, &r);
+        if (rc != SAVEFILE_PACKET)
+            break;
+        if (s->has_prog) {
+            struct pcap_pkthdr h = {.caplen = r.caplen, .len = r.len};
+            if (!pcap_offline_filter(&s->prog, &h, r.data))
+                continue;
+        }
+        p->ts_us = r.ts_us;
+        p->caplen = r.caplen;
+        p->wirelen = r.len < r.caplen ? r.caplen : r.len;
+        p->data = r.data;
+        return SOURCE_PACKET;
+    }
+    if (rc == SAVEFILE_END)
+        return SOURCE_END;
+    snprintf(s->err, sizeof(s->err), "%s", savefile_error(s->sf));
+    return SOURCE_ERROR;
+}
+
 int source_next(source *s, packet *p)
 {
     struct pcap_pkthdr *h;
     const u_char *data;
-    int rc = pcap_next_ex(s->pcap, &h, &data);
+    int rc;
+
+    if (s->sf)
+        return source_next_savefile(s, p);
+    rc = pcap_next_ex(s->pcap, &h, &data);
 
     if (rc == 0 && s->live) {
         struct pollfd pfd = {.fd = s->fd, .events = POLLIN};
@@ -240,6 +326,8 @@ int source_next(source *s, packet *p)
 
 int64_t source_offset(const source *s)
 {
+    if (s->sf)
+        return savefile_offset(s->sf);
     FILE *f = s->live ? NULL : pcap_file(s->pcap);
     return f ? (int64_t)ftello(f) : -1;
 }
@@ -278,7 +366,10 @@ int source_kernel_stats(source *s, uint64_t *recv, uint64_t *drop, uint64_t *ifd
 
 void source_break(source *s)
 {
-    pcap_breakloop(s->pcap);
+    if (s->sf)
+        s->brk = 1;
+    else
+        pcap_breakloop(s->pcap);
 }
 
 void source_close(source *s)
@@ -287,6 +378,9 @@ void source_close(source *s)
         return;
     if (s->pcap)
         pcap_close(s->pcap); /* closes the FILE before its buffer goes */
+    savefile_close(s->sf);
+    if (s->has_prog)
+        pcap_freecode(&s->prog);
     free(s->buf);
     free(s->name);
     free(s);

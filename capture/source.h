@@ -1,9 +1,11 @@
 /* source.h -- where packets come from: capture files or a live interface.
  *
- * A thin layer over libpcap that turns its handles into packets (timestamp,
- * captured and wire lengths, bytes) and its failures into messages that
- * name the file or interface. Files are pcap or pcapng, `-` is standard
- * input; timestamps are read in microseconds whatever the file stores.
+ * A thin layer over libpcap and savefile.c (classic pcap files read
+ * without libpcap, for speed) that turns their records into packets
+ * (timestamp, captured and wire lengths, bytes) and their failures into
+ * messages that name the file or interface. Files are pcap or pcapng, `-`
+ * is standard input; timestamps are read in microseconds whatever the file
+ * stores; the two readers give the same packets.
  * Live capture follows libpcap's configure-then-activate order: snap
  * length, promiscuous mode, kernel buffer and read timeout are set before
  * activation, the BPF filter after.
