@@ -34,9 +34,21 @@
 #define DPI_APPID(p)  ((p).app_protocol)
 #endif
 
+/* nDPI's name of a (master, app) pair, kept: ndpi_protocol2name()
+ * formats it with snprintf() (about 700 instructions) for every flow that
+ * ends, and a capture holds a few dozen distinct pairs. */
+#define DPI_NAME_BITS 6
+
+typedef struct dpi_name {
+    uint32_t key; /* master << 16 | app */
+    uint8_t used;
+    char name[64];
+} dpi_name;
+
 struct dpi {
     struct ndpi_detection_module_struct *mod;
     dpi_stats stats;
+    dpi_name names[1 << DPI_NAME_BITS]; /* direct-mapped by the pair */
 };
 
 dpi *dpi_new(char *err, size_t errlen)
@@ -116,6 +128,24 @@ static void dpi_set_verdict(dpi *d, flow *f, ndpi_protocol proto)
 
 static int dpi_is(const flow *f, uint16_t id);
 static int dpi_is_tls(const flow *f);
+
+/* ndpi_protocol2name() of (master, app), from d->names when it is there. */
+static const char *dpi_app_name(dpi *d, uint16_t master, uint16_t app)
+{
+    uint32_t key = (uint32_t)master << 16 | app;
+    dpi_name *e = &d->names[(key * 2654435761u) >> (32 - DPI_NAME_BITS)];
+
+    if (!e->used || e->key != key) {
+        ndpi_protocol pr;
+        memset(&pr, 0, sizeof(pr));
+        DPI_MASTER(pr) = master;
+        DPI_APPID(pr) = app;
+        ndpi_protocol2name(d->mod, pr, e->name, sizeof(e->name));
+        e->key = key;
+        e->used = 1;
+    }
+    return e->name;
+}
 
 /* 1 when nDPI has given every fact the sensor keeps, even if it could go
  * on (the TLS certificate, the HTTP response and the SSH key exchange are
@@ -268,7 +298,6 @@ static void dpi_guess(dpi *d, flow *f)
 
 void dpi_finish(dpi *d, flow *f)
 {
-    char app[64];
     dpi_builder b;
     uint64_t risk = 0;
 
@@ -287,11 +316,7 @@ void dpi_finish(dpi *d, flow *f)
     } else if (f->dpi_state != FLOW_DPI_DONE) {
         dpi_guess(d, f);
     }
-    ndpi_protocol pr;
-    memset(&pr, 0, sizeof(pr));
-    DPI_MASTER(pr) = f->proto_master;
-    DPI_APPID(pr) = f->proto_app;
-    b.s[DPI_APP] = ndpi_protocol2name(d->mod, pr, app, sizeof(app));
+    b.s[DPI_APP] = dpi_app_name(d, f->proto_master, f->proto_app);
     b.s[DPI_CATEGORY] = ndpi_category_get_name(d->mod, (ndpi_protocol_category_t)f->proto_category);
     f->facts = dpi_build(&b);
     if (f->facts)

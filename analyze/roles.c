@@ -57,13 +57,96 @@ static const char *roles_kind(roles_kinds *k, const char *kind)
     return k->kinds[k->n++];
 }
 
+/* Where roles_classify() looks, so that an ending flow is not tried on
+ * every rule of the table (a hundred and more, most of them NAME rules).
+ * Every list holds rule indexes in table order:
+ *   app[]        the APP rules, tried when inspection named the flow;
+ *   path[]       the PATH rules, tried when a request path was read;
+ *   port[]       the PORT rules, tried when one of them covers the
+ *                flow's server port (the bitmap `ports`);
+ *   names[]      the NAME rules whose literal end (roles_name_key) has
+ *                fewer than 8 characters, which any name may match;
+ *   bucket[b]    the other NAME rules, by a hash of those 8 characters: a
+ *                name can only match the rules of the bucket of its own
+ *                last 8 characters (folded as the match folds them). */
+#define ROLES_BUCKET_BITS 6
+#define ROLES_BUCKETS     (1u << ROLES_BUCKET_BITS)
+
+struct roles_index {
+    uint32_t n_app, n_path, n_port, n_names;
+    uint32_t bucket_at[ROLES_BUCKETS + 1]; /* bucket b is rule[bucket_at[b] ..
+                                               bucket_at[b + 1]) */
+    uint32_t *app, *path, *port, *names, *rule;
+    uint64_t ports[65536 / 64]; /* bit p: a PORT rule's range holds port p */
+};
+
+static unsigned roles_bucket(uint64_t tail)
+{
+    return (unsigned)((tail * 0x9e3779b97f4a7c15ULL) >> (64 - ROLES_BUCKET_BITS));
+}
+
+static void roles_index_free(struct roles_index *x)
+{
+    if (x == NULL)
+        return;
+    free(x->app);
+    free(x->path);
+    free(x->port);
+    free(x->names);
+    free(x->rule);
+    free(x);
+}
+
 void roles_table_clear(roles_table *t)
 {
     free((roles_rule *)t->rules);
-    free((uint32_t *)t->name_meta);
+    free((roles_name_key *)t->name_keys);
+    roles_index_free((struct roles_index *)t->index);
     t->rules = NULL;
-    t->name_meta = NULL;
+    t->name_keys = NULL;
+    t->index = NULL;
     t->n = 0;
+}
+
+/* The index of the rules[0..n) whose keys are keys[] (NULL when out of
+ * memory). */
+static struct roles_index *roles_index_new(const roles_rule *rules, const roles_name_key *keys,
+                                           size_t n)
+{
+    struct roles_index *x = calloc(1, sizeof(*x));
+
+    if (x == NULL || n > UINT32_MAX || (x->app = calloc(n + 1, sizeof(uint32_t))) == NULL ||
+        (x->path = calloc(n + 1, sizeof(uint32_t))) == NULL ||
+        (x->port = calloc(n + 1, sizeof(uint32_t))) == NULL ||
+        (x->names = calloc(n + 1, sizeof(uint32_t))) == NULL ||
+        (x->rule = calloc(n + 1, sizeof(uint32_t))) == NULL) {
+        roles_index_free(x);
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) { /* the lists, and the size of each bucket */
+        if (rules[i].by == ROLES_BY_APP)
+            x->app[x->n_app++] = (uint32_t)i;
+        else if (rules[i].by == ROLES_BY_PATH)
+            x->path[x->n_path++] = (uint32_t)i;
+        else if (rules[i].by == ROLES_BY_PORT) {
+            x->port[x->n_port++] = (uint32_t)i;
+            for (uint32_t p = rules[i].port_lo; p <= rules[i].port_hi; p++)
+                x->ports[p / 64] |= (uint64_t)1 << (p % 64);
+        } else if (rules[i].by != ROLES_BY_NAME)
+            continue; /* matches nothing (roles_rule_matches()) */
+        else if (keys[i].mask != ~(uint64_t)0)
+            x->names[x->n_names++] = (uint32_t)i;
+        else
+            x->bucket_at[roles_bucket(keys[i].tail) + 1]++;
+    }
+    for (unsigned b = 0; b < ROLES_BUCKETS; b++)
+        x->bucket_at[b + 1] += x->bucket_at[b];
+    uint32_t fill[ROLES_BUCKETS];
+    memcpy(fill, x->bucket_at, sizeof(fill));
+    for (size_t i = 0; i < n; i++)
+        if (rules[i].by == ROLES_BY_NAME && keys[i].mask == ~(uint64_t)0)
+            x->rule[fill[roles_bucket(keys[i].tail)]++] = (uint32_t)i;
+    return x;
 }
 
 static uint32_t roles_pattern_meta(const char *pattern)
@@ -73,27 +156,58 @@ static uint32_t roles_pattern_meta(const char *pattern)
                : 0;
 }
 
+/* The last k (at most 8) characters of s[0..n), each | 0x20, the last one
+ * in the low byte: what roles_name_key.tail is compared with. */
+static uint64_t roles_tail(const char *s, size_t n, size_t k)
+{
+    uint64_t tail = 0;
+
+    for (size_t j = 0; j < n && j < k && j < 8; j++)
+        tail |= (uint64_t)((unsigned char)s[n - 1 - j] | 0x20) << (8 * j);
+    return tail;
+}
+
+static roles_name_key roles_name_key_of(const char *pattern)
+{
+    roles_name_key key = {0, 0, roles_pattern_meta(pattern)};
+    size_t m = key.meta >> 1;
+    const char *star = pattern ? strrchr(pattern, '*') : NULL;
+    size_t lit = star ? m - (size_t)(star + 1 - pattern) : m; /* the literal end */
+
+    key.tail = roles_tail(pattern, m, lit);
+    key.mask = lit >= 8 ? ~(uint64_t)0 : ((uint64_t)1 << (8 * lit)) - 1;
+    return key;
+}
+
 int roles_table_set(roles_table *t, roles_kinds *k, const roles_rule *rules, size_t n)
 {
     roles_rule *copy = n ? malloc(n * sizeof(*copy)) : NULL;
-    uint32_t *meta = n ? malloc(n * sizeof(*meta)) : NULL;
+    roles_name_key *keys = n ? calloc(n, sizeof(*keys)) : NULL;
+    struct roles_index *index = NULL;
 
     roles_table_clear(t);
-    if (n > 0 && (copy == NULL || meta == NULL))
+
+    if (n > 0 && (copy == NULL || keys == NULL))
         goto fail;
     for (size_t i = 0; i < n; i++) {
         copy[i] = rules[i];
-        meta[i] = rules[i].by == ROLES_BY_NAME ? roles_pattern_meta(rules[i].pattern) : 0;
+        if (rules[i].by == ROLES_BY_NAME)
+            keys[i] = roles_name_key_of(rules[i].pattern);
+        else if (rules[i].by == ROLES_BY_APP) /* its length, for roles_app_part() */
+            keys[i].meta = roles_pattern_meta(rules[i].pattern);
         if ((copy[i].kind = roles_kind(k, rules[i].kind)) == NULL)
             goto fail;
     }
+    if (n > 0 && (index = roles_index_new(copy, keys, n)) == NULL)
+        goto fail;
     t->rules = copy;
-    t->name_meta = meta;
+    t->name_keys = keys;
+    t->index = index;
     t->n = n;
     return 0;
 fail:
     free(copy);
-    free(meta);
+    free(keys);
     return -1;
 }
 
@@ -169,10 +283,37 @@ int roles_name_match(const char *pattern, const char *name)
            roles_name_match_m(pattern, roles_pattern_meta(pattern), name, roles_name_len(name));
 }
 
-/* roles_pattern_meta() of NAME rule i. */
-static uint32_t roles_meta(const roles_table *t, size_t i)
+/* A name (its length from roles_name_len(), its roles_tail()) as NAME
+ * rules are tried on it. */
+typedef struct roles_name_in {
+    const char *s;
+    size_t n;
+    uint64_t tail;
+} roles_name_in;
+
+static roles_name_in roles_name_in_of(const char *name)
 {
-    return t->name_meta ? t->name_meta[i] : roles_pattern_meta(t->rules[i].pattern);
+    roles_name_in in = {name, name ? roles_name_len(name) : 0, 0};
+
+    in.tail = roles_tail(name, in.n, 8);
+    return in;
+}
+
+/* 1 when NAME rule i matches the name. With the table's keys, a name that
+ * does not end with the pattern's literal end (compared as the match
+ * compares, | 0x20, which case-blind equality implies) is turned down in
+ * a few instructions, before the match proper. */
+static int roles_name_rule(const roles_table *t, size_t i, const roles_name_in *in)
+{
+    const char *pattern = t->rules[i].pattern;
+
+    if (in->n == 0)
+        return 0;
+    if (t->name_keys == NULL)
+        return roles_name_match_m(pattern, roles_pattern_meta(pattern), in->s, in->n);
+    const roles_name_key *key = &t->name_keys[i];
+    return ((in->tail ^ key->tail) & key->mask) == 0 &&
+           roles_name_match_m(pattern, key->meta, in->s, in->n);
 }
 
 /* ---- apps, paths, ports ------------------------------------------------ */
@@ -227,20 +368,18 @@ int roles_match_path(const roles_table *t, const uint8_t *path, size_t len)
     return -1;
 }
 
-static int roles_rule_matches(const roles_table *t, size_t i, const roles_input *in)
+static int roles_rule_matches(const roles_table *t, size_t i, const roles_input *in,
+                              const roles_name_in *sni, const roles_name_in *host)
 {
     const roles_rule *r = &t->rules[i];
 
     switch (r->by) {
     case ROLES_BY_APP:
-        return in->app != NULL && roles_app_part(in->app, r->pattern, strlen(r->pattern));
-    case ROLES_BY_NAME: {
-        if (in->sni_len == 0 && in->host_len == 0)
-            return 0;
-        uint32_t meta = roles_meta(t, i);
-        return roles_name_match_m(r->pattern, meta, in->sni, in->sni_len) ||
-               roles_name_match_m(r->pattern, meta, in->host, in->host_len);
-    }
+        return in->app != NULL &&
+               roles_app_part(in->app, r->pattern,
+                              t->name_keys ? t->name_keys[i].meta >> 1 : strlen(r->pattern));
+    case ROLES_BY_NAME:
+        return roles_name_rule(t, i, sni) || roles_name_rule(t, i, host);
     case ROLES_BY_PATH:
         return (in->path_rule >= 0 && (size_t)in->path_rule == i) ||
                (in->path != NULL &&
@@ -253,25 +392,105 @@ static int roles_rule_matches(const roles_table *t, size_t i, const roles_input 
     }
 }
 
+/* The first rule of list[0..n) below `best` that matches, or best. */
+static size_t roles_first(const roles_table *t, const uint32_t *list, size_t n, size_t best,
+                          const roles_input *in, const roles_name_in *sni,
+                          const roles_name_in *host)
+{
+    for (size_t j = 0; j < n && list[j] < best; j++)
+        if (roles_rule_matches(t, list[j], in, sni, host))
+            return list[j];
+    return best;
+}
+
+/* The first NAME rule below `best` that matches the name or, through its
+ * bucket, the other one (a rule is tried on both names). */
+static size_t roles_first_name(const roles_table *t, size_t best, const roles_input *in,
+                               const roles_name_in *name, const roles_name_in *sni,
+                               const roles_name_in *host)
+{
+    const struct roles_index *x = t->index;
+
+    if (name->n < 8)
+        return best; /* the rules of the buckets need 8 characters */
+    unsigned b = roles_bucket(name->tail);
+    return roles_first(t, x->rule + x->bucket_at[b], x->bucket_at[b + 1] - x->bucket_at[b], best,
+                       in, sni, host);
+}
+
+/* The first APP rule below `best` that one dot-separated part of app
+ * ("TLS.AnyDesk") matches, or best: roles_app_part() with the parts of
+ * app found once. */
+static size_t roles_first_app(const roles_table *t, size_t best, const char *app)
+{
+    const struct roles_index *x = t->index;
+    const char *part[16];
+    size_t len[16], n = 0;
+
+    for (const char *s = app; *s != '\0' && n < 16;) {
+        size_t k = 0;
+        while (s[k] != '\0' && s[k] != '.')
+            k++;
+        part[n] = s, len[n++] = k;
+        s = s[k] == '.' ? s + k + 1 : s + k;
+    }
+    if (n == 16) /* more parts than kept: the plain way */
+        return roles_first(t, x->app, x->n_app, best, &(roles_input){.app = app, .path_rule = -1},
+                           NULL, NULL);
+    for (size_t j = 0; j < x->n_app && x->app[j] < best; j++) {
+        size_t m = t->name_keys[x->app[j]].meta >> 1;
+        const char *want = t->rules[x->app[j]].pattern;
+        for (size_t i = 0; i < n; i++)
+            if (len[i] == m && strncasecmp(part[i], want, m) == 0)
+                return x->app[j];
+    }
+    return best;
+}
+
 const char *roles_classify(const roles_table *t, const roles_input *in)
 {
     roles_input x = *in;
+    roles_name_in sni = roles_name_in_of(x.sni), host = roles_name_in_of(x.host);
+    const struct roles_index *ix = t->index;
+    size_t best = t->n; /* no rule */
 
-    x.sni_len = x.sni ? roles_name_len(x.sni) : 0;
-    x.host_len = x.host ? roles_name_len(x.host) : 0;
-    for (size_t i = 0; i < t->n; i++)
-        if (roles_rule_matches(t, i, &x))
-            return t->rules[i].kind;
-    return NULL;
+    x.sni_len = sni.n;
+    x.host_len = host.n;
+    if (ix == NULL) {
+        for (size_t i = 0; i < t->n; i++)
+            if (roles_rule_matches(t, i, &x, &sni, &host))
+                return t->rules[i].kind;
+        return NULL;
+    }
+    /* The first match of the table is the first of each list's first
+     * match: the NAME rules a name may match, then the others below it. */
+    if (sni.n > 0 || host.n > 0) {
+        best = roles_first(t, ix->names, ix->n_names, best, &x, &sni, &host);
+        best = roles_first_name(t, best, &x, &sni, &sni, &host);
+        best = roles_first_name(t, best, &x, &host, &sni, &host);
+    }
+    if (x.app != NULL)
+        best = roles_first_app(t, best, x.app);
+    if (x.path_rule >= 0 || x.path != NULL)
+        best = roles_first(t, ix->path, ix->n_path, best, &x, &sni, &host);
+    if (ix->ports[x.sport / 64] >> (x.sport % 64) & 1)
+        best = roles_first(t, ix->port, ix->n_port, best, &x, &sni, &host);
+    return best < t->n ? t->rules[best].kind : NULL;
 }
 
 const char *roles_lookup(const roles_table *t, const char *name)
 {
-    size_t n = name ? roles_name_len(name) : 0;
+    roles_name_in in = roles_name_in_of(name), none = {NULL, 0, 0};
+    roles_input x;
 
-    for (size_t i = 0; n > 0 && i < t->n; i++)
-        if (t->rules[i].by == ROLES_BY_NAME &&
-            roles_name_match_m(t->rules[i].pattern, roles_meta(t, i), name, n))
+    if (t->index != NULL && in.n > 0) { /* as roles_classify() with a name alone */
+        memset(&x, 0, sizeof(x));
+        size_t best = roles_first(t, t->index->names, t->index->n_names, t->n, &x, &in, &none);
+        best = roles_first_name(t, best, &x, &in, &in, &none);
+        return best < t->n ? t->rules[best].kind : NULL;
+    }
+    for (size_t i = 0; in.n > 0 && i < t->n; i++)
+        if (t->rules[i].by == ROLES_BY_NAME && roles_name_rule(t, i, &in))
             return t->rules[i].kind;
     return NULL;
 }

@@ -51,13 +51,25 @@ enum roles_by {
 
 typedef controls_rule roles_rule; /* fields: see geo/controls.h */
 
+/* What roles_table_set() measures once in a NAME pattern, so that the
+ * match of every ending flow need not: every NAME rule is tried on every
+ * flow that ends, and almost every try fails. */
+typedef struct roles_name_key {
+    uint64_t tail; /* the last (up to 8) characters of the pattern's literal
+                      end (after its last '*'), each | 0x20, the last one in
+                      the low byte: a name the pattern matches ends with them */
+    uint64_t mask; /* the bytes of `tail` that hold characters */
+    uint32_t meta; /* length << 1 | 1 when the pattern holds a '*' */
+} roles_name_key;
+
 typedef struct roles_table {
     const roles_rule *rules;
     size_t n;
-    const uint32_t *name_meta; /* per rule, NAME patterns: length << 1 | 1 when it
-                                  holds a '*', so the match of every ending
-                                  flow need not measure the patterns; NULL in
-                                  a table not made by roles_table_set() */
+    const roles_name_key *name_keys; /* per rule: NAME patterns, and the length of
+                                        APP patterns; NULL in a table not made
+                                        by roles_table_set() */
+    const struct roles_index *index; /* the rules a name can match, by the end of
+                                        the name (roles.c); NULL with name_keys */
 } roles_table;
 
 /* Kind strings interned for the life of a worker: one copy of each

@@ -11,9 +11,9 @@
  * 100000) hosts taken in a scattered order, so they spread over every
  * slot; each sees 64 values in an hour's window. Few entities (a fleet's
  * hosts, each seen again and again) is the traffic a mirror port gives;
- * many is the worst case for batching, one call per window key. Prints the events per second from the first event
- * to the writer's last acknowledgement. bench/cluster_bench.sh starts the
- * clusters of 1, 2 and 3 primaries and runs this against each.
+ * many is the worst case for batching, one call per window key. Prints the events per second from
+ * the first event to the writer's last acknowledgement. bench/cluster_bench.sh starts the clusters
+ * of 1, 2 and 3 primaries and runs this against each.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -112,9 +112,10 @@ int main(int argc, char **argv)
     uint64_t left = writer_stop(w);
     double dt = bench_now() - t0;
     const writer_stats *st = writer_get_stats(w);
-    printf("%s %llu events %.2f s %.0f events/s (left %llu, rejected %llu)\n", argv[1],
+    printf("%s %llu events %.2f s %.0f events/s (left %llu, rejected %llu, merged %llu)\n", argv[1],
            (unsigned long long)atomic_load(&st->sent), dt, (double)atomic_load(&st->sent) / dt,
-           (unsigned long long)left, (unsigned long long)atomic_load(&st->rejected));
+           (unsigned long long)left, (unsigned long long)atomic_load(&st->rejected),
+           (unsigned long long)atomic_load(&st->merged));
     writer_free(w, 1);
     for (unsigned i = 0; i < nq; i++)
         event_queue_free(queues[i]);

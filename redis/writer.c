@@ -269,6 +269,7 @@ typedef struct writer_cmd {
     size_t *lens;
     int *members; /* the events it carries, in batch order */
     int nmembers;
+    int batch; /* an lh_batch (argv and lens its own), else the event itself */
 } writer_cmd;
 
 /* The calls a batch may hold (BATCHED in rules/lua/97_batch.lua). */
@@ -299,18 +300,132 @@ static int writer_slot(const writer *w, const event_view *v)
     return w->cl ? cluster_cmd_slot(&c) : 0;
 }
 
-/* Builds the arguments of the FCALL lh_batch of cmd's members. Numbers
- * are formatted into nums (room for 3 per member and 2 more). */
-static int writer_batch_args(writer_cmd *cmd, const event_view *views, char *nums)
+/* A count-only exact observation: event_observe() without threshold,
+ * evidence or need (rules/event.c), most of a sensor's observations (a
+ * host's GPU behaviour on every flow). In an lh_batch the writer sends it
+ * in the short form `obs` (rules/lua/97_batch.lua: the entity key, then
+ * kind, value, ts_us, window_us, cap, ttl_s; what lh_observe does with
+ * threshold 0), and one of the same window key and value as an earlier
+ * one of the same lh_batch merges into that one, which then carries the
+ * earlier of their packet times. The result is the state the two calls
+ * leave: the earlier one decides whether the value gets in (the cap) and
+ * the set keeps the earliest time (ZADD LT); the TTL is set when the set
+ * is created, and the merged calls share ttl_s. The merged call's own
+ * reply, the count, is read by no one (writer_reply reads a count only in
+ * a settle call's reply); it is done when the call it merged into is, and
+ * journaled with the batch's undone events otherwise. */
+enum { OBS_KEY, OBS_KIND, OBS_VALUE, OBS_TS, OBS_WINDOW, OBS_CAP, OBS_TTL, OBS_NARGS };
+
+typedef struct writer_obs {
+    int plain;   /* a count-only observation with plain decimal numbers */
+    int merged;  /* -1, or the event it merged into */
+    int ts_from; /* the event whose ts_us the call sends: the earliest */
+    uint64_t ts, bucket, hash;
+    int arg[OBS_NARGS]; /* argv index of each field */
+} writer_obs;
+
+/* Parses s[0..len) as decimal digits without a leading zero (as Redis and
+ * the library read it, and rules/event.c writes it), below 2^53. */
+static int writer_plain_u64(const char *s, size_t len, uint64_t *out)
+{
+    uint64_t v = 0;
+
+    if (len == 0 || len > 16 || (s[0] == '0' && len > 1))
+        return -1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (uint64_t)(s[i] - '0');
+    }
+    if (v >= (1ull << 53))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static uint64_t writer_fnv(uint64_t h, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+    return (h ^ 0xff) * 1099511628211ull; /* a separator: ("ab","c") != ("a","bc") */
+}
+
+/* Fills o for event v: plain when v is a count-only exact observation
+ * whose numbers are plain (else it goes as it is). */
+static void writer_count_only(const event_view *v, writer_obs *o)
+{
+    static const char *const names[] = {"ev",   "ts_us", "kind",  "value",    "window_us",
+                                        "mode", "cap",   "ttl_s", "threshold"};
+    int at[9], nk;
+    uint64_t w, cap, ttl;
+
+    memset(o, 0, sizeof(*o));
+    o->merged = -1;
+    if (v->kind != EVENT_CALL || v->argc < 4 || v->lens[1] != 10 ||
+        memcmp(v->argv[1], "lh_observe", 10) != 0 || v->lens[2] != 1 || v->argv[2][0] < '1' ||
+        v->argv[2][0] > '9')
+        return;
+    nk = v->argv[2][0] - '0';
+    if (v->argc != 3 + nk + 18)
+        return;
+    for (int k = 0; k < 9; k++)
+        at[k] = -1;
+    for (int i = 3 + nk; i < v->argc; i += 2) {
+        int k = 0;
+        while (k < 9 &&
+               !(v->lens[i] == strlen(names[k]) && memcmp(v->argv[i], names[k], v->lens[i]) == 0))
+            k++;
+        if (k == 9 || at[k] >= 0)
+            return;
+        at[k] = i + 1;
+    }
+    if (v->lens[at[5]] != 5 || memcmp(v->argv[at[5]], "exact", 5) != 0 || v->lens[at[8]] != 1 ||
+        v->argv[at[8]][0] != '0' || writer_plain_u64(v->argv[at[1]], v->lens[at[1]], &o->ts) < 0 ||
+        writer_plain_u64(v->argv[at[4]], v->lens[at[4]], &w) < 0 || w == 0 ||
+        writer_plain_u64(v->argv[at[6]], v->lens[at[6]], &cap) < 0 ||
+        writer_plain_u64(v->argv[at[7]], v->lens[at[7]], &ttl) < 0 || ttl == 0)
+        return;
+    o->arg[OBS_KEY] = 3;
+    o->arg[OBS_KIND] = at[2];
+    o->arg[OBS_VALUE] = at[3];
+    o->arg[OBS_TS] = at[1];
+    o->arg[OBS_WINDOW] = at[4];
+    o->arg[OBS_CAP] = at[6];
+    o->arg[OBS_TTL] = at[7];
+    o->bucket = o->ts / w;
+    o->hash = 14695981039346656037ull;
+    for (int f = 0; f < OBS_NARGS; f++)
+        if (f != OBS_TS)
+            o->hash = writer_fnv(o->hash, v->argv[o->arg[f]], v->lens[o->arg[f]]);
+    o->hash = writer_fnv(o->hash, (const char *)&o->bucket, sizeof(o->bucket));
+    o->plain = 1;
+}
+
+/* Whether count-only observations a and b have the same window key (entity
+ * key, kind, window, bucket), value, cap and ttl_s. */
+static int writer_same_obs(const event_view *va, const writer_obs *a, const event_view *vb,
+                           const writer_obs *b)
+{
+    if (a->hash != b->hash || a->bucket != b->bucket)
+        return 0;
+    for (int f = 0; f < OBS_NARGS; f++)
+        if (f != OBS_TS &&
+            (va->lens[a->arg[f]] != vb->lens[b->arg[f]] ||
+             memcmp(va->argv[a->arg[f]], vb->argv[b->arg[f]], va->lens[a->arg[f]]) != 0))
+            return 0;
+    return 1;
+}
+
+/* Builds the arguments of the FCALL lh_batch of cmd's members, count-only
+ * observations in the short form `obs`. Numbers are formatted into nums
+ * (room for 3 per member and 2 more). */
+static int writer_batch_args(writer_cmd *cmd, const event_view *views, const writer_obs *obs,
+                             char *nums)
 {
     int nkeys = 0, argc = 4, used = 0;
 
-    for (int j = 0; j < cmd->nmembers; j++) {
-        const event_view *v = &views[cmd->members[j]];
-        int nk = atoi(v->argv[2]);
-        nkeys += nk;
-        argc += 3 + nk + (v->argc - 3 - nk);
-    }
+    for (int j = 0; j < cmd->nmembers; j++) /* the short form is shorter */
+        argc += 3 + (views[cmd->members[j]].argc - 3);
     if ((cmd->argv = malloc(sizeof(*cmd->argv) * (size_t)argc)) == NULL ||
         (cmd->lens = malloc(sizeof(*cmd->lens) * (size_t)argc)) == NULL)
         return -1;
@@ -328,15 +443,33 @@ static int writer_batch_args(writer_cmd *cmd, const event_view *views, char *num
     cmd->argc = 0;
     WRITER_ARG("FCALL", 5);
     WRITER_ARG("lh_batch", 8);
+    for (int j = 0; j < cmd->nmembers; j++) {
+        const event_view *v = &views[cmd->members[j]];
+        nkeys += obs[cmd->members[j]].plain ? 1 : atoi(v->argv[2]);
+    }
     WRITER_NUM(nkeys);
     for (int j = 0; j < cmd->nmembers; j++) {
         const event_view *v = &views[cmd->members[j]];
-        for (int k = 0; k < atoi(v->argv[2]); k++)
+        int nk = obs[cmd->members[j]].plain ? 1 : atoi(v->argv[2]);
+        for (int k = 0; k < nk; k++)
             WRITER_ARG(v->argv[3 + k], v->lens[3 + k]);
     }
     WRITER_NUM(cmd->nmembers);
     for (int j = 0; j < cmd->nmembers; j++) {
         const event_view *v = &views[cmd->members[j]];
+        const writer_obs *o = &obs[cmd->members[j]];
+        if (o->plain) {
+            const event_view *tv = &views[o->ts_from];
+            WRITER_ARG("obs", 3);
+            WRITER_ARG("1", 1);
+            WRITER_ARG("6", 1);
+            for (int f = OBS_KIND; f < OBS_NARGS; f++)
+                if (f == OBS_TS)
+                    WRITER_ARG(tv->argv[obs[o->ts_from].arg[f]], tv->lens[obs[o->ts_from].arg[f]]);
+                else
+                    WRITER_ARG(v->argv[o->arg[f]], v->lens[o->arg[f]]);
+            continue;
+        }
         int nk = atoi(v->argv[2]), na = v->argc - 3 - nk;
         WRITER_ARG(v->argv[1], v->lens[1]);
         WRITER_NUM(nk);
@@ -352,7 +485,7 @@ static int writer_batch_args(writer_cmd *cmd, const event_view *views, char *num
 static void writer_commands_free(writer_cmd *cmds, int ncmds)
 {
     for (int c = 0; c < ncmds; c++)
-        if (cmds[c].nmembers > 1) {
+        if (cmds[c].batch) {
             free(cmds[c].argv);
             free(cmds[c].lens);
         }
@@ -362,32 +495,47 @@ static void writer_commands_free(writer_cmd *cmds, int ncmds)
  * slot gather, up to WRITER_BATCH_CALLS, into one lh_batch placed where
  * the first of them was; any other command of that slot (or, without a
  * slot, of every slot) closes the gathering first, so every slot's
- * commands keep their order, and so does every entity's. A gathering of
- * one is sent as the event itself. Returns the number of commands, or -1
- * when memory is short. */
+ * commands keep their order, and so does every entity's. A count-only
+ * observation of the window key and value of an earlier one of the same
+ * gathering merges into it (writer_obs; obs[i].merged). A gathering of one
+ * call that nothing merged into is sent as the event itself. Returns the
+ * number of commands, or -1 when memory is short. */
 static int writer_commands(writer *w, const event_view *views, int n, writer_cmd *cmds,
-                           int *members, char **nums)
+                           int *members, writer_obs *obs, char **nums)
 {
-    int ncmds = 0, *touched = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1)), ntouched = 0;
-    int *group = malloc(sizeof(int) * (size_t)(n > 0 ? n : 1)); /* command of each event */
+    size_t sz = sizeof(int) * (size_t)(n > 0 ? n : 1);
+    int ncmds = 0, ntouched = 0, *touched = malloc(sz);
+    int *group = malloc(sz);     /* command of each event */
+    int *count = calloc(sz, 1);  /* calls of each command */
+    int *merges = calloc(sz, 1); /* events merged into each command */
 
     *nums = NULL;
-    if (touched == NULL || group == NULL) {
+    if (touched == NULL || group == NULL || count == NULL || merges == NULL) {
         free(touched);
         free(group);
-        return -1;
-    }
-    /* members of command c are members[c's first .. ], laid out below */
-    int *count = calloc((size_t)(n > 0 ? n : 1), sizeof(int));
-    if (count == NULL) {
-        free(touched);
-        free(group);
+        free(count);
+        free(merges);
         return -1;
     }
     for (int i = 0; i < n; i++) {
         int slot = views[i].argc > 0 ? writer_slot(w, &views[i]) : -1;
+        writer_count_only(&views[i], &obs[i]);
+        obs[i].ts_from = i;
         if (views[i].argc > 0 && slot >= 0 && writer_batchable(&views[i])) {
             int c = w->open_group[slot];
+            for (int j = i - 1; c >= 0 && obs[i].plain && j >= 0; j--)
+                if (group[j] == c && obs[j].plain && obs[j].merged < 0 &&
+                    writer_same_obs(&views[i], &obs[i], &views[j], &obs[j])) {
+                    obs[i].merged = j;
+                    if (obs[i].ts < obs[obs[j].ts_from].ts)
+                        obs[j].ts_from = i;
+                    break;
+                }
+            if (obs[i].merged >= 0) {
+                group[i] = c;
+                merges[c]++;
+                continue;
+            }
             if (c >= 0 && count[c] < WRITER_BATCH_CALLS) {
                 group[i] = c;
                 count[c]++;
@@ -411,26 +559,32 @@ static int writer_commands(writer *w, const event_view *views, int n, writer_cmd
         at += count[c];
     }
     for (int i = 0; i < n; i++)
-        cmds[group[i]].members[cmds[group[i]].nmembers++] = i;
+        if (obs[i].merged < 0)
+            cmds[group[i]].members[cmds[group[i]].nmembers++] = i;
     free(touched);
     free(group);
     free(count);
     /* at most 3 numbers per event and 2 per command, 12 bytes each */
-    if ((*nums = malloc((size_t)(5 * n + 2) * 12)) == NULL)
+    if ((*nums = malloc((size_t)(5 * n + 2) * 12)) == NULL) {
+        free(merges);
         return -1;
+    }
     for (int c = 0, used = 0; c < ncmds; c++) {
         const event_view *v = &views[cmds[c].members[0]];
-        if (cmds[c].nmembers == 1) {
+        if (cmds[c].nmembers == 1 && merges[c] == 0) {
             cmds[c].argc = v->argc;
             cmds[c].argv = (const char **)v->argv;
             cmds[c].lens = (size_t *)v->lens;
-        } else if (writer_batch_args(&cmds[c], views, *nums + used) == 0) {
+        } else if ((cmds[c].batch = 1) &&
+                   writer_batch_args(&cmds[c], views, obs, *nums + used) == 0) {
             used += (3 * cmds[c].nmembers + 2) * 12;
         } else {
-            writer_commands_free(cmds, ncmds);
+            writer_commands_free(cmds, c + 1);
+            free(merges);
             return -1;
         }
     }
+    free(merges);
     return ncmds;
 }
 
@@ -443,7 +597,7 @@ static int writer_commands(writer *w, const event_view *views, int n, writer_cmd
 static int writer_cmd_reply(writer *w, const writer_cmd *cmd, const event_view *views,
                             redisReply *r, unsigned char *done)
 {
-    int whole = cmd->nmembers == 1 || r->type == REDIS_REPLY_ERROR;
+    int whole = !cmd->batch || r->type == REDIS_REPLY_ERROR;
 
     if (!whole && (r->type != REDIS_REPLY_ARRAY || r->elements != (size_t)cmd->nmembers)) {
         if (STAT_GET(w->st.rejected) < WRITER_REJECT_REPORTS)
@@ -541,11 +695,13 @@ static int writer_send(writer *w, writer_item *items, int n, unsigned char *done
     int *index = malloc(sizeof(int) * (size_t)n);   /* decoded event -> item */
     int *members = malloc(sizeof(int) * (size_t)n); /* of the commands */
     unsigned char *ldone = calloc((size_t)n, 1);    /* per decoded event */
+    writer_obs *obs = malloc(sizeof(*obs) * (size_t)n);
     char *nums = NULL;
     int ndone = 0, ncmds = -1, live = 0;
 
     memset(done, 0, (size_t)n);
-    if (views == NULL || cmds == NULL || index == NULL || members == NULL || ldone == NULL)
+    if (views == NULL || cmds == NULL || index == NULL || members == NULL || ldone == NULL ||
+        obs == NULL)
         goto out;
     for (int i = 0; i < n; i++)
         if (event_decode(items[i].buf, items[i].len, &views[live]) < 0) {
@@ -554,12 +710,17 @@ static int writer_send(writer *w, writer_item *items, int n, unsigned char *done
         } else {
             index[live++] = i;
         }
-    if ((ncmds = writer_commands(w, views, live, cmds, members, &nums)) > 0) {
+    if ((ncmds = writer_commands(w, views, live, cmds, members, obs, &nums)) > 0) {
         if (w->cl)
             writer_pipeline_cluster(w, cmds, ncmds, views, ldone);
         else
             writer_pipeline_one(w, cmds, ncmds, views, ldone);
         writer_commands_free(cmds, ncmds);
+        for (int i = 0; i < live; i++) /* merged events: done with their call */
+            if (obs[i].merged >= 0 && (ldone[i] = ldone[obs[i].merged])) {
+                STAT_ADD(w->st.sent, 1);
+                STAT_ADD(w->st.merged, 1);
+            }
     }
     for (int i = 0; i < live; i++)
         if (ldone[i])
@@ -572,6 +733,7 @@ out:
     free(index);
     free(members);
     free(ldone);
+    free(obs);
     free(nums);
     return ndone;
 }

@@ -8,7 +8,9 @@
  * batch, the library calls of one hash slot (every call, with one
  * server) go as one FCALL lh_batch (rules/lua/97_batch.lua), which runs
  * each as if it came alone and answers each one's reply; every slot's
- * commands keep their order.
+ * commands keep their order. A count-only observation goes in a short
+ * form, or merges into an earlier one of its window key and value in the
+ * same lh_batch (writer.c, writer_obs).
  *
  * Outages: when a connect, a send or a reply fails or times out, the
  * unacknowledged rest of the batch and every later event go to the journal
@@ -82,6 +84,8 @@ typedef struct writer_stats {
     _Atomic uint64_t dropped;    /* journal full: lost, and reported */
     _Atomic uint64_t rejected;   /* refused by Redis (error reply), reported */
     _Atomic uint64_t alerts;     /* alert lines written */
+    _Atomic uint64_t merged;     /* of sent: count-only observations merged into an earlier
+                                  * call of their lh_batch (writer.c, writer_obs) */
     _Atomic uint64_t reconnects; /* successful connections after the first */
     /* Redis latency: pipelines sent and answered in full, and the time
      * from sending each to its last reply, summed. */

@@ -46,7 +46,8 @@ thresholds.
 
 Keys owned here (K = the caller's KEYS[1] = <prefix>{e:<entity>}, whose hash
 tag puts every key of one entity in one Redis Cluster slot):
-  K:obs:<kind>:<W>:<b>    zset  exact distinct values of a bucket  (TTL ttl_s)
+  K:obs:<kind>:<W>:<b>    zset  exact distinct values of a bucket  (TTL ttl_s,
+                                from its creation: observe_exact())
   K:need:<kind>:<W>:<b>   string a value that qualifies was seen  (TTL ttl_s)
   K:hll:<kind>:<W>:<b>    hll   approximate distinct values        (TTL ttl_s)
   K:alert:<rule>:<W>:<b>  hash  the window's check and where it is (chk,
@@ -121,7 +122,7 @@ earliest due time, which the writer keeps: redis/settle.h); of lh_settle:
 { next due time, { alert_json, or lh_risk step, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 10'
+local VERSION = 'loophole-functions 11'
 local EVIDENCE_MAX = 16 -- interface.md section 2: an alert's evidence holds up to 16 items
 
 local function n(s, what)
@@ -167,14 +168,13 @@ local function args(fn, argv)
   if #argv % 2 ~= 0 then error('ERR loophole: ' .. fn .. ': arguments come in name, value pairs') end
   for i = 1, #argv, 2 do
     local k = argv[i]
-    if string.sub(k, 1, 5) == 'host:' and spec.alert then
-      host[#host + 1] = { string.sub(k, 6), argv[i + 1] }
-    elseif not spec.names[k] then
-      error('ERR loophole: ' .. fn .. ': unknown argument ' .. k)
-    elseif a[k] ~= nil then
-      error('ERR loophole: ' .. fn .. ': argument ' .. k .. ' given twice')
-    else
+    if spec.names[k] then -- first: a declared name never starts with host:
+      if a[k] ~= nil then error('ERR loophole: ' .. fn .. ': argument ' .. k .. ' given twice') end
       a[k] = argv[i + 1]
+    elseif spec.alert and string.sub(k, 1, 5) == 'host:' then
+      host[#host + 1] = { string.sub(k, 6), argv[i + 1] }
+    else
+      error('ERR loophole: ' .. fn .. ': unknown argument ' .. k)
     end
   end
   for _, k in ipairs(spec.req) do
@@ -187,10 +187,13 @@ local function args(fn, argv)
     error('ERR loophole: ' .. fn .. ': the alert part is incomplete')
   end
   rawset(a, 'host', host)
-  return setmetatable(a, { __index = function(_, k)
-    if spec.names[k] then return nil end
-    error('ERR loophole: ' .. fn .. ' reads argument ' .. tostring(k) .. ', which it does not declare')
-  end })
+  if not spec.mt then -- one per function, not one per call
+    spec.mt = { __index = function(_, k)
+      if spec.names[k] then return nil end
+      error('ERR loophole: ' .. fn .. ' reads argument ' .. tostring(k) .. ', which it does not declare')
+    end }
+  end
+  return setmetatable(a, spec.mt)
 end
 
 -- A JSON value of the alert line as the sensor serialised it: one line,

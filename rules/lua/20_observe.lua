@@ -5,6 +5,68 @@ local function window(ts, w)
   return math.floor(ts / w)
 end
 
+-- Adds observations to the exact window set `key` (K:obs:...), in call
+-- order: obs[j] = { value, ts (packet time), tsarg (ts as sent to Redis),
+-- cap, ttl }; counts[j] gets the distinct count after obs[j]. A value gets
+-- in while the set holds fewer than its cap members, or when the set
+-- already holds it; ZADD LT keeps its earliest time whatever the arrival
+-- order. This is the one implementation of an exact observation:
+-- lh_observe passes its one value, lh_batch (97_batch.lua) the values of
+-- its calls for one window key, with the same state and replies as the
+-- calls made one by one.
+-- TTL: the set gets its TTL (the ttl_s of the observation that creates
+-- it) when this call creates it, i.e. when it was empty (an empty set does
+-- not exist in Redis): a set deleted or expired and created again gets its
+-- TTL again, and no set exists without one. Not renewed by later
+-- observations: live, a window is fed for at most W of wall-clock time
+-- after its first value (a replay runs faster than the wire), and ttl_s =
+-- 2W + 1h (rules/event.c) outlives that by W + 1h. An EXPIRE on every
+-- observation was a third of the commands of a count-only one
+-- (docs/performance.md, "Redis").
+local function observe_exact(key, obs, counts)
+  local count = redis.call('ZCARD', key)
+  local empty, first = count == 0, obs[1] -- first: the observation that creates the set
+  if #obs == 1 then
+    local o = obs[1]
+    if count < o.cap or (not empty and redis.call('ZSCORE', key, o.value)) then
+      -- ZADD answers the members it added (LT never keeps a new one out)
+      count = count + redis.call('ZADD', key, 'LT', o.tsarg, o.value)
+    end
+    counts[1] = count
+  else
+    local known, add, members = {}, {}, {}
+    if not empty then
+      local vals = {}
+      for j, o in ipairs(obs) do vals[j] = o.value end
+      local scores = redis.call('ZMSCORE', key, unpack(vals))
+      for j, o in ipairs(obs) do
+        if scores[j] then known[o.value] = true end
+      end
+    end
+    for j, o in ipairs(obs) do
+      if count < o.cap or known[o.value] then
+        if not known[o.value] then
+          if count == 0 then first = o end
+          known[o.value] = true
+          count = count + 1
+        end
+        if add[o.value] == nil then members[#members + 1] = o.value end
+        if add[o.value] == nil or o.ts < add[o.value].ts then add[o.value] = o end
+      end
+      counts[j] = count
+    end
+    if #members > 0 then
+      local zadd = { 'ZADD', key, 'LT' }
+      for _, m in ipairs(members) do
+        zadd[#zadd + 1] = add[m].tsarg
+        zadd[#zadd + 1] = m
+      end
+      redis.call(unpack(zadd))
+    end
+  end
+  if empty and count > 0 then redis.call('EXPIRE', key, first.ttl) end
+end
+
 -- FCALL lh_observe 4 K host risk alerts, by name: ev ts_us kind value window_us mode
 --       cap ttl_s threshold [evidence] [need] [alert part when threshold > 0]
 -- Records that entity K saw `value` of `kind` at packet time ts_us and
@@ -27,12 +89,9 @@ local function observe(keys, argv)
   local key
   if mode == 'exact' then
     key = keys[1] .. ':obs:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
-    count = redis.call('ZCARD', key)
-    if count < cap or redis.call('ZSCORE', key, value) then
-      -- ZADD answers the members it added (LT never keeps a new one out)
-      count = count + redis.call('ZADD', key, 'LT', ts, value)
-    end
-    redis.call('EXPIRE', key, ttl)
+    local counts = {}
+    observe_exact(key, { { value = value, ts = ts, tsarg = ts, cap = cap, ttl = ttl } }, counts)
+    count = counts[1]
   elseif mode == 'approx' then
     key = keys[1] .. ':hll:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
     redis.call('PFADD', key, value)

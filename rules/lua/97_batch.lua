@@ -9,7 +9,9 @@ in its place (the calls before it keep what they wrote, as they would
 alone, and the calls after it still run). So a batch changes neither
 Redis's state, nor the replies, nor exactly-once: an event sent again
 after a broken connection, alone or in another batch, records nothing
-new (00_args.lua, "Exactly once").
+new (00_args.lua, "Exactly once"). A call may also be `obs`, the short
+form of a count-only observation (short_obs() below), which runs as the
+lh_observe it stands for.
 
 In a Redis Cluster every KEY of a batch must be in one slot (Redis
 refuses it otherwise); the writer batches only the calls of one slot,
@@ -18,6 +20,7 @@ and keeps the order of every slot's calls.
 
 -- The functions a batch may hold: those that record facts and answer
 -- { count, { settle hint or next step } }.
+-- `obs` is the short form of a count-only exact observation (below).
 local BATCHED = {
   lh_observe = observe, lh_sum = sum_fn, lh_gate = gate_fn, lh_leg = leg_fn,
   lh_hours = hours_fn, lh_raise = raise_fn, lh_follow = follow_fn, lh_absent = absent_fn,
@@ -34,13 +37,14 @@ end
 
 -- Count-only exact observations (lh_observe with threshold 0, no
 -- evidence, no need: most observations, e.g. GPU behaviour) of a run of
--- consecutive calls are written together: per window key one ZMSCORE,
--- one ZCARD, one ZADD LT and one EXPIRE instead of up to four commands
--- per call. Members are decided in call order as observe() decides them
--- (the cap, a member already there), so the set, its scores (the
--- earliest time), its TTL (the last call's) and every call's reply (the
--- count after it) are those of the calls run one by one. Any other call
--- first writes the run so far, then runs alone.
+-- consecutive calls are written together, per window key by one
+-- observe_exact() (20_observe.lua), the one implementation lh_observe
+-- uses too: one ZCARD, one ZMSCORE and one ZADD LT for every call of the
+-- key (and the EXPIRE when they create the set), instead of up to three
+-- commands per call. It decides the members
+-- in call order, so the set, its scores, its TTL and every call's reply
+-- are those of the calls run one by one. Any other call first writes the
+-- run so far, then runs alone.
 local COUNT_ONLY -- the names of such a call, built at the first batch (the
                  -- library's load runs without the base functions)
 
@@ -70,6 +74,47 @@ local function count_only(argv, i, na)
            tsarg = plain and a.ts_us or ts, kind = a.kind, w = w, wtext = plain and a.window_us }
 end
 
+-- The short form `obs` of a call (redis/writer.c sends it for a
+-- count-only exact observation): 1 key, K, and 6 arguments, kind value
+-- ts_us window_us cap ttl_s, the numbers as decimal digits; the same as
+-- lh_observe with K, those arguments, mode exact and threshold 0, and a
+-- fraction of the arguments to read (no names, no event id, no dashboard
+-- keys). plain caches the numbers of a batch's texts (window, cap and TTL
+-- repeat). Returns the observation, or nil and what is wrong.
+local function plain_num(plain, t)
+  local v = plain[t]
+  if v == nil then
+    v = string.find(t, '^%d+$') and tonumber(t) < 2^53 and tonumber(t) or false
+    plain[t] = v
+  end
+  return v
+end
+
+local function short_obs(argv, i, na, plain)
+  if na ~= 6 then return nil, 'obs takes kind value ts_us window_us cap ttl_s' end
+  local kind, value, tstext, wtext, captext, ttltext =
+    argv[i], argv[i + 1], argv[i + 2], argv[i + 3], argv[i + 4], argv[i + 5]
+  local ts = string.find(tstext, '^%d+$') and tonumber(tstext)
+  local w, cap, ttl = plain_num(plain, wtext), plain_num(plain, captext), plain_num(plain, ttltext)
+  if not (ts and ts < 2^53 and w and w >= 1 and cap and ttl and ttl >= 1) or
+     string.sub(wtext, 1, 1) == '0' then
+    return nil, 'obs: ts_us, window_us, cap and ttl_s must be decimal digits (window_us and ttl_s at least 1)'
+  end
+  return { value = value, ts = ts, tsarg = tstext, cap = cap, ttl = ttltext, kind = kind, w = w,
+           wtext = wtext }
+end
+
+-- A short-form call alone (what lh_batch does with one that is malformed:
+-- its error in its place).
+BATCHED.obs = function(keys, argv)
+  local o, why = short_obs(argv, 1, #argv, {})
+  if not o or #keys ~= 1 then error('ERR loophole: ' .. (why or 'obs takes one key')) end
+  local counts = {}
+  observe_exact(keys[1] .. ':obs:' .. o.kind .. ':' .. o.wtext .. ':' .. fmt(window(o.ts, o.w)),
+                { o }, counts)
+  return { counts[1], {} }
+end
+
 -- Writes a run of count-only observations (see above); out[c] gets the
 -- reply of call c.
 local function count_run(run, out)
@@ -84,42 +129,9 @@ local function count_run(run, out)
     g[#g + 1] = o
   end
   for _, key in ipairs(order) do
-    local g, known, add, members = groups[key], {}, {}, {}
-    local count = redis.call('ZCARD', key)
-    if #g == 1 and count < g[1].cap then
-      -- alone in its window: what observe() does
-      count = count + redis.call('ZADD', key, 'LT', g[1].tsarg, g[1].value)
-      out[g[1].c] = { count, {} }
-      redis.call('EXPIRE', key, g[1].ttl)
-      g = {}
-    else
-      local vals = {}
-      for j, o in ipairs(g) do vals[j] = o.value end
-      local scores = redis.call('ZMSCORE', key, unpack(vals))
-      for j, o in ipairs(g) do
-        if scores[j] then known[o.value] = true end
-      end
-    end
-    for _, o in ipairs(g) do
-      if count < o.cap or known[o.value] then
-        if not known[o.value] then
-          known[o.value] = true
-          count = count + 1
-        end
-        if add[o.value] == nil then members[#members + 1] = o.value end
-        if add[o.value] == nil or o.ts < add[o.value].ts then add[o.value] = o end
-      end
-      out[o.c] = { count, {} }
-    end
-    if #members > 0 then
-      local zadd = { 'ZADD', key, 'LT' }
-      for _, m in ipairs(members) do
-        zadd[#zadd + 1] = add[m].tsarg
-        zadd[#zadd + 1] = m
-      end
-      redis.call(unpack(zadd))
-    end
-    if #g > 0 then redis.call('EXPIRE', key, g[#g].ttl) end
+    local g, counts = groups[key], {}
+    observe_exact(key, g, counts)
+    for j, o in ipairs(g) do out[o.c] = { counts[j], {} } end
   end
 end
 
@@ -147,11 +159,16 @@ local function batch_fn(keys, argv)
   if i ~= #argv + 1 or k ~= #keys + 1 then
     error('ERR loophole: lh_batch: keys or arguments left after the last call')
   end
-  local out, run = {}, {}
+  local out, run, plain = {}, {}, {}
   local lw, lb, ltext -- the last window's text: most calls share it
   for c = 1, count do
     local call = calls[c]
-    local o = call[6] == 'lh_observe' and call[3] >= 1 and count_only(argv, call[4], call[5])
+    local o
+    if call[6] == 'obs' then
+      o = call[3] == 1 and short_obs(argv, call[4], call[5], plain)
+    elseif call[6] == 'lh_observe' and call[3] >= 1 then
+      o = count_only(argv, call[4], call[5])
+    end
     if o then
       local b = window(o.ts, o.w)
       if o.w ~= lw or b ~= lb then

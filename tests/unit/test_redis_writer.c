@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "base/output.h"
+#include "base/stats.h"
 #include "redis/conn.h"
 #include "redis/writer.h"
 #include "redis_test_rig.h"
@@ -261,9 +262,30 @@ static long long batched_calls(const tserver *t)
     return calls;
 }
 
+/* The window sets (K:obs:...) of the server, and how many of them have
+ * no TTL: each one must have one, set when it is created. */
+static long long obs_keys(const tserver *t, long long *no_ttl)
+{
+    redisContext *c = tserver_connect(t);
+    redisReply *keys = redisCommand(c, "KEYS *:obs:*");
+    long long n = (long long)keys->elements;
+
+    *no_ttl = 0;
+    for (size_t i = 0; i < keys->elements; i++) {
+        redisReply *r = redisCommand(c, "TTL %s", keys->element[i]->str);
+        *no_ttl += r->integer <= 0;
+        freeReplyObject(r);
+    }
+    freeReplyObject(keys);
+    redisFree(c);
+    return n;
+}
+
 /* The same events sent one call each (a writer batch of one event) and
- * gathered into lh_batch calls (the default batch): the same Redis state,
- * key by key, and the same alert lines. */
+ * gathered into lh_batch calls (the default batch), where count-only
+ * observations go in the short form and those of a window key and value
+ * already in the batch merge into the earlier call: the same Redis state,
+ * key by key, the same alert lines, and a TTL on every window set. */
 static void test_batch(void **state)
 {
     static const char *const slowlog[] = {"--slowlog-log-slower-than", "0", "--slowlog-max-len",
@@ -272,6 +294,7 @@ static void test_batch(void **state)
     trig g;
     char *one, *many, *lines_one, *lines_many;
     size_t len_one, len_many;
+    long long no_ttl;
     redisContext *c;
 
     (void)state;
@@ -279,8 +302,13 @@ static void test_batch(void **state)
     trig_open_server(&g, &t, "b1", 7, 1 << 30, 1, 0);
     batch_events(&g);
     assert_int_equal(writer_start(g.w), 0);
+    event_queue_close(g.q);
+    assert_int_equal(writer_stop(g.w), 0);
+    assert_int_equal(STAT_GET(writer_get_stats(g.w)->merged), 0);
     assert_int_equal(trig_stop(&g), 0);
     assert_int_equal(batched_calls(&t), 0);
+    assert_true(obs_keys(&t, &no_ttl) >= 4);
+    assert_int_equal(no_ttl, 0);
     one = redis_state(&t, &len_one);
     lines_one = read_file(g.alerts);
     assert_non_null(c = tserver_connect(&t));
@@ -292,8 +320,15 @@ static void test_batch(void **state)
     trig_open_server(&g, &t, "b1", 7, 1 << 30, 0, 0);
     batch_events(&g);
     assert_int_equal(writer_start(g.w), 0);
+    event_queue_close(g.q);
+    assert_int_equal(writer_stop(g.w), 0);
+    /* v<k> comes twice in a row for each entity: every second one merges,
+     * but where a batch or an lh_batch ends between them */
+    assert_true(STAT_GET(writer_get_stats(g.w)->merged) > 200);
     assert_int_equal(trig_stop(&g), 0);
     assert_true(batched_calls(&t) > 0);
+    assert_true(obs_keys(&t, &no_ttl) >= 4);
+    assert_int_equal(no_ttl, 0);
     many = redis_state(&t, &len_many);
     lines_many = read_file(g.alerts);
 

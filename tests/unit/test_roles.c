@@ -186,6 +186,115 @@ static void test_classify_table(void **state)
     assert_int_equal(bad, 0);
 }
 
+/* "none" for NULL, so that two answers compare as strings. */
+static const char *kind_or_none(const char *k)
+{
+    return k ? k : "none";
+}
+
+/* A table made by roles_table_set() looks rules up through its index (by
+ * the last characters of a name, by the kind of evidence); its answers
+ * must be those of the plain table, which tries every rule in order, on
+ * the cases above, on names made from every NAME pattern (the name
+ * itself, a subdomain, upper case, with a port and a root dot, a
+ * look-alike with a letter before it, the pattern's end cut short), and
+ * on the apps, paths and port ranges of every other rule. */
+static void test_classify_indexed(void **state)
+{
+    const roles_table *plain = shipped();
+    roles_table t = {0};
+    roles_kinds *k = roles_kinds_new();
+    int bad = 0, matched = 0, tried = 0;
+
+    assert_non_null(k);
+    assert_int_equal(roles_table_set(&t, k, plain->rules, plain->n), 0);
+    assert_non_null(t.index);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const rcase *c = &cases[i];
+        roles_input in = {c->app, c->sni, c->host, c->path, -1, c->proto, c->port, 0, 0};
+        const char *a = roles_classify(plain, &in), *b = roles_classify(&t, &in);
+        if (strcmp(kind_or_none(a), kind_or_none(b)) != 0) {
+            print_error("case %zu: plain %s, indexed %s\n", i, kind_or_none(a), kind_or_none(b));
+            bad++;
+        }
+    }
+    for (size_t r = 0; r < plain->n; r++) {
+        const char *pat = plain->rules[r].pattern;
+        char base[256], names[8][300];
+        size_t m = 0;
+
+        if (plain->rules[r].by != ROLES_BY_NAME || pat == NULL || strlen(pat) >= 200)
+            continue;
+        for (const char *s = pat; *s; s++) /* a '*' stands for one label's letters */
+            m += (size_t)snprintf(base + m, sizeof(base) - m, "%s",
+                                  *s == '*' ? "node7" : (char[]){*s, 0});
+        snprintf(names[0], sizeof(names[0]), "%s", base);
+        snprintf(names[1], sizeof(names[1]), "a.b.%s", base);
+        snprintf(names[2], sizeof(names[2]), "%s", base);
+        for (char *s = names[2]; *s; s++)
+            if (*s >= 'a' && *s <= 'z')
+                *s = (char)(*s - 32);
+        snprintf(names[3], sizeof(names[3]), "%s:8443", base);
+        snprintf(names[4], sizeof(names[4]), "www.%s.", base);
+        snprintf(names[5], sizeof(names[5]), "x%s", base);
+        snprintf(names[6], sizeof(names[6]), "%s", base + (strlen(base) > 3 ? 3 : 0));
+        snprintf(names[7], sizeof(names[7]), "%.*s", (int)(strlen(base) - 1), base);
+        for (int j = 0; j < 8; j++) {
+            roles_input as_sni = {"TLS", names[j], NULL, NULL, -1, 6, 443, 0, 0};
+            roles_input as_host = {"HTTP", NULL, names[j], NULL, -1, 6, 80, 0, 0};
+            const char *a = roles_classify(plain, &as_sni), *b = roles_classify(&t, &as_sni);
+            const char *c = roles_classify(plain, &as_host), *d = roles_classify(&t, &as_host);
+            const char *e = roles_lookup(plain, names[j]), *f = roles_lookup(&t, names[j]);
+            tried++;
+            matched += a != NULL;
+            if (strcmp(kind_or_none(a), kind_or_none(b)) != 0 ||
+                strcmp(kind_or_none(c), kind_or_none(d)) != 0 ||
+                strcmp(kind_or_none(e), kind_or_none(f)) != 0) {
+                print_error("%s (rule %zu): plain %s/%s/%s, indexed %s/%s/%s\n", names[j], r,
+                            kind_or_none(a), kind_or_none(c), kind_or_none(e), kind_or_none(b),
+                            kind_or_none(d), kind_or_none(f));
+                bad++;
+            }
+        }
+    }
+    /* APP, PATH and PORT rules: their own apps, paths and port ranges,
+     * under other apps, and just outside. */
+    static const char *const apps[] = {NULL, "Unknown", "TLS", "HTTP", "TLS.Google", "SSH"};
+    for (size_t r = 0; r < plain->n; r++) {
+        const roles_rule *rule = &plain->rules[r];
+        char app[128], path[300];
+        uint16_t ports[3] = {rule->port_lo, rule->port_hi, (uint16_t)(rule->port_hi + 1)};
+
+        if (rule->by == ROLES_BY_NAME || rule->pattern == NULL || strlen(rule->pattern) >= 100)
+            continue;
+        snprintf(app, sizeof(app), "TLS.%s", rule->pattern);
+        snprintf(path, sizeof(path), "%sx", rule->pattern);
+        for (size_t a = 0; a < sizeof(apps) / sizeof(apps[0]) + 1; a++)
+            for (int q = 0; q < 3; q++) {
+                const char *ap = a < sizeof(apps) / sizeof(apps[0]) ? apps[a] : app;
+                roles_input in[3] = {
+                    {ap, NULL, NULL, NULL, -1, rule->proto ? rule->proto : 6, ports[q], 0, 0},
+                    {ap, NULL, NULL, rule->pattern, -1, 6, 80, 0, 0},
+                    {ap, NULL, NULL, path, -1, 17, ports[q], 0, 0}};
+                for (int j = 0; j < 3; j++) {
+                    const char *x = roles_classify(plain, &in[j]), *y = roles_classify(&t, &in[j]);
+                    tried++;
+                    matched += x != NULL;
+                    if (strcmp(kind_or_none(x), kind_or_none(y)) != 0) {
+                        print_error("rule %zu, app %s, port %u: plain %s, indexed %s\n", r,
+                                    ap ? ap : "-", in[j].sport, kind_or_none(x), kind_or_none(y));
+                        bad++;
+                    }
+                }
+            }
+    }
+    roles_table_clear(&t);
+    roles_kinds_free(k);
+    assert_int_equal(bad, 0);
+    assert_true(tried > 200);         /* the shipped table has dozens of NAME rules */
+    assert_true(matched > tried / 3); /* and most of the names made from them match */
+}
+
 static void test_name_patterns(void **state)
 {
     assert_true(roles_name_match("todesk.com", "todesk.com"));
@@ -397,6 +506,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classify_table),
+        cmocka_unit_test(test_classify_indexed),
         cmocka_unit_test(test_name_patterns),
         cmocka_unit_test(test_lookup),
         cmocka_unit_test(test_match_path),
