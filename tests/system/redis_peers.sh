@@ -35,6 +35,17 @@ failed=0
 stream_lines() { # SOCK
     redis-cli -s "$1" XRANGE lh:alerts - + | awk 'take { print; take = 0 } $0 == "json" { take = 1 }'
 }
+# same_as_ref WHAT ALERTS...: the stream of the shared server and the
+# sensors' --alerts files hold the reference's lines (but "sensor")
+same_as_ref() {
+    local what=$1
+    shift
+    stream_lines "$tmp/shared.sock" >"$tmp/$what.stream"
+    python3 "$here/lib/cluster_same.py" "$tmp/ref.alerts" "$tmp/$what.stream" "$@" || {
+        echo "FAIL: $what: other lines than the reference" >&2
+        failed=1
+    }
+}
 
 "$LHGEN" rules-fanin "$tmp/fanin.pcap" >/dev/null
 redis_start_as ref
@@ -71,12 +82,7 @@ for k in 0 1 2; do
         failed=1
     }
 done
-stream_lines "$tmp/shared.sock" >"$tmp/shared.stream"
-python3 "$here/lib/cluster_same.py" "$tmp/ref.alerts" "$tmp/shared.stream" \
-    "$tmp/port0.alerts" "$tmp/port1.alerts" "$tmp/port2.alerts" || {
-    echo "FAIL: three sensors sharing a server differ from one sensor" >&2
-    failed=1
-}
+same_as_ref shared "$tmp/port0.alerts" "$tmp/port1.alerts" "$tmp/port2.alerts"
 for k in 0 1; do
     grep -q 'end of input: waiting for' "$tmp/port$k.err" || {
         echo "FAIL: port$k did not wait for its peers: $(cat "$tmp/port$k.err")" >&2
@@ -122,12 +128,7 @@ grep -q "peer sensor 'ghost' not heard from for 5 s: settling no longer waits fo
     echo "FAIL: the sensor ended after $took s, before the 5 s peer timeout" >&2
     failed=1
 }
-stream_lines "$tmp/shared.sock" >"$tmp/alone.stream"
-python3 "$here/lib/cluster_same.py" "$tmp/ref.alerts" "$tmp/alone.stream" \
-    "$tmp/alone.alerts" || {
-    echo "FAIL: the sensor alone raised other lines than the reference" >&2
-    failed=1
-}
+same_as_ref alone "$tmp/alone.alerts"
 
 # 3. Ctrl-C while waiting for a peer.
 redis-cli -s "$tmp/shared.sock" FLUSHALL >/dev/null
@@ -157,12 +158,7 @@ wait "$waiting" || {
     echo "FAIL: the stopped sensor failed: $(cat "$tmp/waiting.err")" >&2
     failed=1
 }
-stream_lines "$tmp/shared.sock" >"$tmp/waiting.stream"
-python3 "$here/lib/cluster_same.py" "$tmp/ref.alerts" "$tmp/waiting.stream" \
-    "$tmp/waiting.alerts" || {
-    echo "FAIL: the sensor stopped while waiting raised other lines than the reference" >&2
-    failed=1
-}
+same_as_ref waiting "$tmp/waiting.alerts"
 
 # 4. No peers: nothing published, as before.
 [ "$(redis-cli -s "$tmp/ref.sock" EXISTS lh:watermarks)" = 0 ] || {

@@ -29,7 +29,10 @@ scratch_init() {
 
 scratch_cleanup() {
     local p
-    for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+    for p in "${pids[@]}"; do
+        kill -9 "$p" 2>/dev/null || true
+        wait "$p" 2>/dev/null || true # reaped quietly: no "Killed" in the test's log
+    done
     rm -rf "$tmp"
 }
 
