@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <xxhash.h>
+
 #include "base/counters.h"
 #include "base/stats.h"
 #include "cluster.h"
@@ -343,13 +345,6 @@ static int writer_plain_u64(const char *s, size_t len, uint64_t *out)
     return 0;
 }
 
-static uint64_t writer_fnv(uint64_t h, const char *s, size_t len)
-{
-    for (size_t i = 0; i < len; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return (h ^ 0xff) * 1099511628211ull; /* a separator: ("ab","c") != ("a","bc") */
-}
-
 /* Fills o for event v: plain when v is a count-only exact observation
  * whose numbers are plain (else it goes as it is). */
 static void writer_count_only(const event_view *v, writer_obs *o)
@@ -393,11 +388,11 @@ static void writer_count_only(const event_view *v, writer_obs *o)
     o->arg[OBS_CAP] = at[6];
     o->arg[OBS_TTL] = at[7];
     o->bucket = o->ts / w;
-    o->hash = 14695981039346656037ull;
+    /* a filter only: writer_same_obs() compares the fields themselves */
+    o->hash = XXH3_64bits(&o->bucket, sizeof(o->bucket));
     for (int f = 0; f < OBS_NARGS; f++)
         if (f != OBS_TS)
-            o->hash = writer_fnv(o->hash, v->argv[o->arg[f]], v->lens[o->arg[f]]);
-    o->hash = writer_fnv(o->hash, (const char *)&o->bucket, sizeof(o->bucket));
+            o->hash = XXH3_64bits_withSeed(v->argv[o->arg[f]], v->lens[o->arg[f]], o->hash);
     o->plain = 1;
 }
 
