@@ -301,30 +301,6 @@ void detect_alert_done(detect_alert *da)
     da->a.evidence = da->a.gpu_host = da->a.peer = da->a.intermediary = NULL;
 }
 
-/* The text of an address, as pkt_addr_format() writes it. Every ending
- * flow formats both of its ends, and glibc's inet_ntop() prints an IPv4
- * address through sprintf() (about 1900 instructions); the dotted quad is
- * written here directly, the same digits without leading zeros. IPv6
- * (RFC 5952's zero compression) stays with inet_ntop(). */
-static void detect_addr_text(const pkt_addr *a, char *buf, size_t len)
-{
-    char *o = buf;
-
-    if (!pkt_addr_is_v4(a) || len < sizeof("255.255.255.255")) {
-        pkt_addr_format(a, buf, len);
-        return;
-    }
-    for (int i = 12; i < 16; i++) {
-        unsigned b = a->b[i];
-        if (b >= 100)
-            *o++ = (char)('0' + b / 100);
-        if (b >= 10)
-            *o++ = (char)('0' + b / 10 % 10);
-        *o++ = (char)('0' + b % 10);
-        *o++ = i < 15 ? '.' : '\0';
-    }
-}
-
 static void detect_make_view(detect_view *v, const flow *f, int end, const geo_party *src,
                              const geo_party *dst)
 {
@@ -336,8 +312,8 @@ static void detect_make_view(detect_view *v, const flow *f, int end, const geo_p
     v->end = end;
     v->client = src ? src : &unknown;
     v->server = dst ? dst : &unknown;
-    detect_addr_text(&f->key.addr[c], v->client_ip, sizeof(v->client_ip));
-    detect_addr_text(&f->key.addr[s], v->server_ip, sizeof(v->server_ip));
+    pkt_addr_format(&f->key.addr[c], v->client_ip, sizeof(v->client_ip));
+    pkt_addr_format(&f->key.addr[s], v->server_ip, sizeof(v->server_ip));
     v->client_port = f->key.port[c];
     v->server_port = f->key.port[s];
     v->bytes_up = f->bytes[0];
