@@ -135,6 +135,17 @@ static void settle_offer(settle_set *s, uint64_t due)
         s->first = due;
 }
 
+int settle_is_plain_hint(int argc, const char *const *argv, const size_t *lens)
+{
+    int ok, nkeys;
+
+    if (!settle_is_hint(argc, argv, lens) || argc < 4)
+        return 0;
+    nkeys = (int)settle_number(argv[2], lens[2], &ok);
+    return ok && nkeys >= 1 && argc == 3 + nkeys + 2 &&
+           settle_eq(argv[3 + nkeys], lens[3 + nkeys], "upto_us");
+}
+
 int settle_note(settle_set *s, int argc, const char *const *argv, const size_t *lens)
 {
     int ok, nkeys;
@@ -251,6 +262,15 @@ static int settle_cmp(const void *a, const void *b)
     return x->klen < y->klen ? -1 : x->klen > y->klen;
 }
 
+static int settle_cmp_due(const void *a, const void *b)
+{
+    const settle_entry *x = *(settle_entry *const *)a, *y = *(settle_entry *const *)b;
+
+    if (x->due != y->due)
+        return x->due < y->due ? -1 : 1;
+    return settle_cmp(a, b);
+}
+
 int settle_due(settle_set *s, uint64_t upto_us, int per_call, settle_call_fn *fn, void *ctx)
 {
     settle_entry **due;
@@ -323,6 +343,45 @@ int settle_answered(settle_set *s, int argc, const char *const *argv, const size
     for (int i = 0; i < nkeys; i += per)
         settle_answer(s, argv[3 + i], lens[3 + i], 0);
     return 0;
+}
+
+int settle_hints(settle_set *s, settle_call_fn *fn, void *ctx)
+{
+    settle_entry **e = malloc(sizeof(*e) * (s->used ? s->used : 1));
+    int n = 0;
+
+    if (e == NULL)
+        return -1;
+    for (size_t i = 0; i < s->cap; i++)
+        if (s->slots[i].key && !s->slots[i].asked && s->slots[i].due != 0)
+            e[n++] = &s->slots[i];
+    qsort(e, (size_t)n, sizeof(*e), settle_cmp_due);
+    for (int j = 0; j < n; j++) {
+        const char *argv[3 + SETTLE_KEYS_MAX + 2];
+        size_t lens[3 + SETTLE_KEYS_MAX + 2], len;
+        char nk[8], due[24];
+        int argc = 0;
+        void *buf;
+
+        snprintf(nk, sizeof(nk), "%d", e[j]->nkeys);
+        snprintf(due, sizeof(due), "%llu", (unsigned long long)e[j]->due);
+        argv[argc++] = "FCALL";
+        argv[argc++] = "lh_settle";
+        argv[argc++] = nk;
+        for (int k = 0; k < e[j]->nkeys; k++)
+            argv[argc++] = e[j]->keys[k];
+        argv[argc++] = "upto_us";
+        argv[argc++] = due;
+        for (int k = 0; k < argc; k++)
+            lens[k] = k >= 3 && k < 3 + e[j]->nkeys ? e[j]->lens[k - 3] : strlen(argv[k]);
+        if ((buf = event_encode(EVENT_CALL, argc, argv, lens, &len)) == NULL) {
+            free(e);
+            return -1;
+        }
+        fn(ctx, buf, len);
+    }
+    free(e);
+    return n;
 }
 
 uint64_t settle_pending(const settle_set *s)

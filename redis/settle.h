@@ -34,6 +34,11 @@ void settle_free(settle_set *s);
 /* Whether argv is a settle hint (FCALL lh_settle ...). */
 int settle_is_hint(int argc, const char *const *argv, const size_t *lens);
 
+/* Whether argv is a hint in the form the library answers it, FCALL
+ * lh_settle <n> <keys...> upto_us <due>, rather than a call settle_due()
+ * built (those carry an `ev`): what settle_hints() writes. */
+int settle_is_plain_hint(int argc, const char *const *argv, const size_t *lens);
+
 /* Keeps hint argv (FCALL lh_settle <n> <keys...> upto_us <due>). Returns
  * 0, or -1 for a malformed hint or no memory. */
 int settle_note(settle_set *s, int argc, const char *const *argv, const size_t *lens);
@@ -57,6 +62,14 @@ int settle_due(settle_set *s, uint64_t upto_us, int per_call, settle_call_fn *fn
  * for a call that is not a settle call. */
 int settle_answered(settle_set *s, int argc, const char *const *argv, const size_t *lens,
                     uint64_t next_us);
+
+/* Calls fn with the hint (settle_note()'s form, encoded as EVENT_CALL; the
+ * callee owns buf) of every entity pending and not asked for, by due time
+ * and key: what a writer that stops before it could settle them journals,
+ * so that the run replaying the journal knows them (an entity asked for
+ * has its call in the journal, and the answer brings its next due time).
+ * Returns the number of hints, or -1 when memory is short. */
+int settle_hints(settle_set *s, settle_call_fn *fn, void *ctx);
 
 /* Entities waiting for a settle (answered with a next due time, or with
  * a hint and not yet asked). */

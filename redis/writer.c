@@ -14,11 +14,17 @@
  * queue was seen empty after it was read, every record the watermark
  * covers has been taken, so the lh_settle calls due go out behind them.
  * Not while Redis is away or events wait in the journal: the hints of the
- * facts there are not known yet, and the lines must come out in due order
- * (a call cut off by a broken connection goes to the journal like any
- * event). When the writer stops, after the last record (and after the
- * journal's last replay), every pending window is settled; what stays in
- * the journal is settled by the run that replays it.
+ * facts there are not known yet, and the lines must come out in due order.
+ * For the same reason a settle stops at a batch of calls that did not get
+ * all its answers (cut off by a broken connection, those go to the journal
+ * like any event): an answer may name an entity's next window, due before
+ * the next due time, so the next calls wait until the journal's replay has
+ * brought the answers, and the settle resumes from there. When the writer
+ * stops, after the last record (and after the journal's last replay), every
+ * pending window is settled; when Redis is away then, the hints of the
+ * windows still pending go to the journal behind its events
+ * (settle_hints()), and the run that replays it notes them instead of
+ * sending them, and settles them.
  *
  * With peers (redis/peers.h), the watermark the writer settles up to is
  * the lowest of its own delivered one (every record below it acknowledged)
@@ -702,6 +708,11 @@ static int writer_send(writer *w, writer_item *items, int n, unsigned char *done
         if (event_decode(items[i].buf, items[i].len, &views[live]) < 0) {
             done[i] = 1; /* damaged: skipped, counted */
             STAT_ADD(w->st.rejected, 1);
+        } else if (settle_is_plain_hint(views[live].argc, views[live].argv, views[live].lens)) {
+            /* a hint an earlier run journaled (writer_stop): kept, not sent */
+            done[i] = 1;
+            if (settle_note(w->settle, views[live].argc, views[live].argv, views[live].lens) < 0)
+                STAT_ADD(w->st.dropped, 1);
         } else {
             index[live++] = i;
         }
@@ -882,11 +893,16 @@ static void writer_settle_call(void *ctx, void *buf, size_t len)
 }
 
 /* Sends the settle calls due at upto_us (SETTLE_ALL: every pending one),
- * one due time after the other (settle_due), while Redis answers. Only
- * between batches: w->items is free. */
-static void writer_settle(writer *w, uint64_t upto_us)
+ * one due time after the other (settle_due), each once the answers of the
+ * one before are in. Returns 0 when every window due is settled, -1 when
+ * Redis is away or a call went to the journal: the rest waits for the
+ * journal's replay (the header comment). Only between batches: w->items
+ * is free. */
+static int writer_settle(writer *w, uint64_t upto_us)
 {
     for (;;) {
+        if (journal_pending(w->journal) > 0 || !writer_connected(w, 0))
+            return -1;
         w->nsettle = 0;
         int calls = settle_due(w->settle, upto_us, w->cl ? 1 : WRITER_SETTLE_ENTITIES,
                                writer_settle_call, w);
@@ -894,7 +910,7 @@ static void writer_settle(writer *w, uint64_t upto_us)
             writer_deliver(w, w->nsettle);
         w->nsettle = 0;
         if (calls == 0)
-            break;
+            return journal_pending(w->journal) > 0 ? -1 : 0;
     }
 }
 
@@ -1010,15 +1026,25 @@ static void writer_settle_last(writer *w)
                           (unsigned long long)(w->cfg.peer_timeout_us / 1000000));
         while (w->cfg.wait_peers && !atomic_load(&w->cut_wait) && peers_waiting(w->peers) > 0) {
             uint64_t b = peers_bound(w->peers);
-            if (b > w->settled_us && journal_pending(w->journal) == 0 && writer_connected(w, 0)) {
-                writer_settle(w, b);
+            if (b > w->settled_us && journal_pending(w->journal) == 0 && writer_connected(w, 0) &&
+                writer_settle(w, b) == 0)
                 w->settled_us = b;
-            }
             nanosleep(&nap, NULL);
             writer_peers_poll(w, 0);
         }
     }
     writer_settle(w, SETTLE_ALL);
+}
+
+/* settle_hints()'s callback in writer_stop: journals the hint of an
+ * entity still pending, for the run that replays the journal. */
+static void writer_settle_call_journal(void *ctx, void *buf, size_t len)
+{
+    writer *w = ctx;
+    writer_item it = {buf, len};
+
+    writer_journal(w, &it, 1, NULL);
+    free(buf);
 }
 
 void writer_cut_wait(writer *w)
@@ -1060,10 +1086,8 @@ static void *writer_main(void *arg)
             if (mark > w->delivered_us)
                 w->delivered_us = mark;
             uint64_t bound = writer_bound(w);
-            if (bound > w->settled_us) {
-                writer_settle(w, bound);
+            if (bound > w->settled_us && writer_settle(w, bound) == 0)
                 w->settled_us = bound;
-            }
         } else if (w->peers && writer_connected(w, 0)) {
             writer_peers_poll(w, 0); /* still heard while busy or replaying */
         }
@@ -1175,6 +1199,9 @@ uint64_t writer_stop(writer *w)
     /* the windows of what that replay delivered */
     if (journal_pending(w->journal) == 0 && writer_connected(w, 1))
         writer_settle_last(w);
+    /* what could not be settled: known to the next run from the journal */
+    if (settle_pending(w->settle) > 0 && settle_hints(w->settle, writer_settle_call_journal, w) < 0)
+        writer_report(w, "out of memory: the settle hints of pending windows are lost");
     journal_sync(w->journal);
     left = journal_pending(w->journal);
     writer_sync_journal_stats(w);

@@ -1,8 +1,10 @@
 /* test_redis_writer.c -- the writer thread against real redis-server
  * processes: AUTH with an ACL user over loopback TCP, a wrong password, an
  * outage in the middle of a stream of alerts (every alert exactly once, in
- * order, in Redis and in the alerts output), a journal left by one run and
- * replayed by the next, and the journal's bound.
+ * order, in Redis and in the alerts output), an outage while the writer
+ * settles (the lines still in due order), a journal left by one run and
+ * replayed by the next (with the hints of windows still pending), and the
+ * journal's bound.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -67,20 +69,27 @@ static void test_auth(void **state)
     tserver_free(&t);
 }
 
-/* The writer, its queue and an alerts file. */
-static void raise_n(trig *g, int i)
+/* An alert of entity ip at packet time ts (its window's hour). */
+static void raise_at(trig *g, const char *ip, uint64_t ts)
 {
-    char ip[32];
     event_alert a = {.rule = "cn_direct_control",
                      .severity = "high",
                      .role = "gpu_host",
                      .ip = ip,
                      .summary = "s",
                      .score = 1,
-                     .ts_us = T0 + (uint64_t)i,
+                     .ts_us = ts,
                      .window_us = W_US};
-    snprintf(ip, sizeof(ip), "10.1.%d.%d", i / 256, i % 256);
     assert_int_equal(event_raise(g->q, &a), 0);
+}
+
+/* Alert i of a stream: entity 10.1.<i/256>.<i%256>, at T0 + i us. */
+static void raise_n(trig *g, int i)
+{
+    char ip[32];
+
+    snprintf(ip, sizeof(ip), "10.1.%d.%d", i / 256, i % 256);
+    raise_at(g, ip, T0 + (uint64_t)i);
 }
 
 /* Checks that the stream and the alerts file hold alerts 0..n-1 once each,
@@ -377,6 +386,74 @@ static void test_outage(void **state)
     tserver_free(&t);
 }
 
+static void server_command(const tserver *t, const char *cmd)
+{
+    redisContext *c = tserver_connect(t);
+    redisReply *r = redisCommand(c, cmd);
+
+    assert_non_null(r);
+    if (r->type == REDIS_REPLY_ERROR)
+        fail_msg("%s: %s", cmd, r->str);
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+/* Redis goes away while the writer settles. Entity A has windows due at
+ * T0 and T0+W, B one due at T0+1.5W; only the answer to A's first settle
+ * tells the writer of A's second window (a fact's hint names an entity's
+ * earliest due time). So the writer must not settle B before that answer
+ * is in: the lines come out A, A, B whenever the server was away. The
+ * server is made a replica of nothing (REPLICAOF an unused port), which
+ * answers every library call READONLY, as a server that is failing over. */
+static void test_outage_while_settling(void **state)
+{
+    static const char *const ips[] = {"10.2.0.1", "10.2.0.1", "10.2.0.2"};
+    tserver t;
+    trig g;
+    char cmd[64], line[4096];
+    const writer_stats *ws;
+    FILE *f;
+    int i = 0;
+
+    (void)state;
+    tserver_start(&t, NULL);
+    trig_start_server(&g, &t, "t", 7, 64 << 20, 16, 500);
+    ws = writer_get_stats(g.w);
+    raise_at(&g, "10.2.0.1", T0 + 1);
+    raise_at(&g, "10.2.0.1", T0 + W_US + 1);
+    raise_at(&g, "10.2.0.2", T0 + W_US + W_US / 2);
+    for (int k = 0; k < 500 && atomic_load(&ws->sent) < 3; k++)
+        nap_ms(10);
+    assert_int_equal(atomic_load(&ws->sent), 3);
+    assert_int_equal(atomic_load(&ws->alerts), 0); /* nothing settled yet */
+
+    snprintf(cmd, sizeof(cmd), "REPLICAOF 127.0.0.1 %d", tserver_free_port());
+    server_command(&t, cmd);
+    writer_set_watermark(g.w, T0 + 3 * W_US);
+    for (int k = 0; k < 500 && atomic_load(&ws->journaled) == 0; k++)
+        nap_ms(10);
+    assert_true(atomic_load(&ws->journaled) > 0);
+    nap_ms(300); /* what the writer does next while the server refuses */
+    server_command(&t, "REPLICAOF NO ONE");
+    for (int k = 0; k < 500 && atomic_load(&ws->alerts) < 3; k++)
+        nap_ms(10);
+    assert_true(atomic_load(&ws->replayed) > 0);
+    assert_int_equal(trig_stop(&g), 0);
+
+    assert_non_null(f = fopen(g.alerts, "r"));
+    while (fgets(line, sizeof(line), f)) {
+        char want[64];
+        assert_true(i < 3);
+        snprintf(want, sizeof(want), "\"ip\":\"%s\"", ips[i]);
+        if (strstr(line, want) == NULL)
+            fail_msg("alert %d: want %s first: %s", i, ips[i], line);
+        i++;
+    }
+    fclose(f);
+    assert_int_equal(i, 3);
+    tserver_free(&t);
+}
+
 /* A run ends during an outage: its events stay in the journal, and the next
  * run with the same journal delivers them before anything new. */
 static void test_journal_next_run(void **state)
@@ -400,6 +477,49 @@ static void test_journal_next_run(void **state)
         raise_n(&g, i);
     assert_int_equal(trig_stop(&g), 0);
     check_alerts(&t, g.alerts, 60);
+    tserver_free(&t);
+}
+
+/* A run ends with Redis away and A's window pending, which nothing in its
+ * journal names (A's fact was delivered before the outage, B's was not):
+ * the journal keeps A's hint behind B, and the next run settles both, in
+ * due order. */
+static void test_journal_pending_window(void **state)
+{
+    static const char *const aof[] = {"--appendonly", "yes", "--appendfsync", "always", NULL};
+    tserver t;
+    trig g;
+    const writer_stats *ws;
+    char *lines;
+
+    (void)state;
+    memset(&g, 0, sizeof(g));
+    tserver_start(&t, aof);
+    trig_start_server(&g, &t, "t", 7, 64 << 20, 16, 500);
+    ws = writer_get_stats(g.w);
+    raise_at(&g, "10.3.0.1", T0 + 1);
+    for (int k = 0; k < 500 && atomic_load(&ws->sent) < 1; k++)
+        nap_ms(10);
+    assert_int_equal(atomic_load(&ws->sent), 1);
+    tserver_kill(&t);
+    /* the writer finds Redis away: B goes to the journal */
+    raise_at(&g, "10.3.0.2", T0 + 2);
+    for (int k = 0; k < 500 && atomic_load(&ws->journaled) < 1; k++)
+        nap_ms(10);
+    assert_int_equal(trig_stop(&g), 2); /* B, and the hint of A */
+    assert_int_equal(tserver_restart(&t), 0);
+    unlink(g.alerts);
+    memset(&g, 0, sizeof(g));
+    trig_start_server(&g, &t, "t", 7, 64 << 20, 16, 500);
+    assert_int_equal(trig_stop(&g), 0);
+    lines = read_file(g.alerts);
+    const char *a = strstr(lines, "\"ip\":\"10.3.0.1\""), *b = strstr(lines, "\"ip\":\"10.3.0.2\"");
+    assert_non_null(a);
+    assert_non_null(b);
+    /* two lines, A's first (by due time) */
+    assert_true(a < b);
+    assert_null(strchr(strchr(strchr(lines, '\n') + 1, '\n') + 1, '\n'));
+    free(lines);
     tserver_free(&t);
 }
 
@@ -433,8 +553,12 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as the sensor does: a dead server is an error, not a death */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_auth),          cmocka_unit_test(test_batch),
-        cmocka_unit_test(test_outage),        cmocka_unit_test(test_journal_next_run),
+        cmocka_unit_test(test_auth),
+        cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_outage),
+        cmocka_unit_test(test_outage_while_settling),
+        cmocka_unit_test(test_journal_next_run),
+        cmocka_unit_test(test_journal_pending_window),
         cmocka_unit_test(test_journal_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,7 +1,8 @@
 /* test_settle.c -- the writer's set of entities to settle (redis/settle.c):
  * the order of the calls (earliest due time, then key), several entities
- * in one call, the answers, and the earliest due time it keeps between
- * watermark steps. No Redis: the set builds calls and reads answers. */
+ * in one call, the answers, the earliest due time it keeps between
+ * watermark steps, and the hints it hands over for a journal. No Redis:
+ * the set builds calls and reads answers. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -140,11 +141,47 @@ static void test_kept_time(void **state)
     settle_free(s);
 }
 
+/* The hints of the entities pending and not asked, by due time and key,
+ * in the form a fact answers (no call id): a second set that notes them
+ * asks the same calls; an entity asked for has none (its call carries it). */
+static void test_hints(void **state)
+{
+    settle_set *s = settle_new("t"), *s2 = settle_new("u");
+    calls c = {0}, d = {0};
+
+    (void)state;
+    note(s, "k:b", "200");
+    note(s, "k:a", "300");
+    note(s, "k:c", "100");
+    note(s, "k:d", "200");
+    assert_int_equal(settle_due(s, 100, 4, take, &c), 1); /* k:c is asked */
+    assert_string_equal(c.text[0], "k:c upto_us=100 ");
+    assert_false(settle_is_plain_hint(c.v[0].argc, c.v[0].argv, c.v[0].lens));
+    calls_free(&c);
+    assert_int_equal(settle_hints(s, take, &c), 3);
+    assert_string_equal(c.text[0], "k:b upto_us=200 ");
+    assert_string_equal(c.text[1], "k:d upto_us=200 ");
+    assert_string_equal(c.text[2], "k:a upto_us=300 ");
+    for (int i = 0; i < c.n; i++) {
+        assert_true(settle_is_plain_hint(c.v[i].argc, c.v[i].argv, c.v[i].lens));
+        assert_int_equal(c.v[i].argc, 9); /* FCALL lh_settle 4 <4 keys> upto_us due */
+        assert_int_equal(settle_note(s2, c.v[i].argc, c.v[i].argv, c.v[i].lens), 0);
+    }
+    calls_free(&c);
+    assert_int_equal(settle_pending(s2), 3);
+    assert_int_equal(settle_due(s2, SETTLE_ALL, 4, take, &d), 1);
+    assert_string_equal(d.text[0], "k:b k:d upto_us=200 per=4 ");
+    calls_free(&d);
+    settle_free(s);
+    settle_free(s2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_order_and_groups),
         cmocka_unit_test(test_kept_time),
+        cmocka_unit_test(test_hints),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
