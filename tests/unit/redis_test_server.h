@@ -3,7 +3,8 @@
  * tserver_start() runs redis-server as a child, bound to 127.0.0.1 on a
  * free TCP port (found by binding port 0) and to a Unix socket in a fresh
  * temporary directory, persistence off, with extra arguments (e.g. an ACL
- * user), and waits for it to answer. tserver_kill() stops it hard (the
+ * user), and waits for it to answer (and to have loaded its data, when it
+ * keeps an append-only file). tserver_kill() stops it hard (the
  * outage tests), tserver_restart() starts it again on the same port and
  * socket, tserver_free() stops it and removes its directory. No mocks.
  */
@@ -89,8 +90,15 @@ static inline int tserver_exec(tserver *t)
     for (int i = 0; i < 500; i++) {
         redisContext *c = tserver_connect(t);
         if (c) {
+            /* up, and done loading its append-only file (a server that
+             * loads answers LOADING; any other answer will do, NOAUTH too) */
+            redisReply *r = redisCommand(c, "PING");
+            int loading =
+                r == NULL || (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "LOADING", 7) == 0);
+            freeReplyObject(r);
             redisFree(c);
-            return 0;
+            if (!loading)
+                return 0;
         }
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
