@@ -36,7 +36,7 @@ end
 -- Checks that an item from the caller is one JSON object on one line.
 local function check_object(item, what)
   if item == nil or string.sub(item, 1, 1) ~= '{' or string.sub(item, -1) ~= '}' or
-     string.find(item, '[\r\n]') then
+     string.find(item, '\n', 1, true) or string.find(item, '\r', 1, true) then
     error('ERR loophole: ' .. what .. ' must be a JSON object')
   end
   local ok, v = pcall(cjson.decode, item)
@@ -253,20 +253,30 @@ local function fact(keys, w, b, ttl, a, figures, opt)
   -- by a settle: counted, its body not kept
   if opt.q ~= false then
     local fz, kept = dkey .. ':f:' .. a.severity, opt.evkey and 1 or FACTS_KEPT
-    redis.call('ZADD', fz, fmt(opt.ts), id)
-    -- the fact's body is kept when its id stays among the earliest (the
-    -- new id is in the set unless the trim took it)
-    local kept_id = true
-    if redis.call('ZCARD', fz) > kept then
-      for _, old in ipairs(redis.call('ZRANGE', fz, kept, -1)) do
-        redis.call('HDEL', dkey .. ':fj', old)
-      end
-      redis.call('ZREMRANGEBYRANK', fz, kept, -1)
-      kept_id = redis.call('ZSCORE', fz, id)
+    -- A fact later than every one of a full kept set would be trimmed at
+    -- once: it changes nothing, so it is not added (most facts of a busy
+    -- window; a tie in time goes the long way, where ZADD orders by id).
+    local card, later = redis.call('ZCARD', fz), false
+    if card >= kept then
+      local last = redis.call('ZRANGE', fz, kept - 1, kept - 1, 'WITHSCORES')
+      later = last[2] ~= nil and tonumber(last[2]) < opt.ts
     end
-    if kept_id then
-      redis.call('HSET', dkey .. ':fj', id, cjson.encode(f))
-      redis.call('EXPIRE', dkey .. ':fj', ttl)
+    if not later then
+      card = card + redis.call('ZADD', fz, fmt(opt.ts), id)
+      -- the fact's body is kept when its id stays among the earliest (the
+      -- new id is in the set unless the trim took it)
+      local kept_id = true
+      if card > kept then
+        for _, old in ipairs(redis.call('ZRANGE', fz, kept, -1)) do
+          redis.call('HDEL', dkey .. ':fj', old)
+        end
+        redis.call('ZREMRANGEBYRANK', fz, kept, -1)
+        kept_id = redis.call('ZSCORE', fz, id)
+      end
+      if kept_id then
+        redis.call('HSET', dkey .. ':fj', id, cjson.encode(f))
+        redis.call('EXPIRE', dkey .. ':fj', ttl)
+      end
     end
     redis.call('EXPIRE', fz, ttl)
   end
