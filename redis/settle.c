@@ -152,11 +152,10 @@ int settle_note(settle_set *s, int argc, const char *const *argv, const size_t *
     uint64_t due;
     settle_entry *e;
 
-    if (!settle_is_hint(argc, argv, lens) || argc < 4)
+    if (!settle_is_plain_hint(argc, argv, lens))
         return -1;
     nkeys = (int)settle_number(argv[2], lens[2], &ok);
-    if (!ok || nkeys < 1 || nkeys > SETTLE_KEYS_MAX || argc != 3 + nkeys + 2 ||
-        !settle_eq(argv[3 + nkeys], lens[3 + nkeys], "upto_us"))
+    if (nkeys > SETTLE_KEYS_MAX)
         return -1;
     due = settle_number(argv[argc - 1], lens[argc - 1], &ok);
     if (!ok)
@@ -204,15 +203,17 @@ static void settle_answer(settle_set *s, const char *key, size_t len, uint64_t n
 
 /* One call for entries e[0..n-1], all due at `upto` and with as many
  * keys each: FCALL lh_settle <keys> upto_us <upto> ev <id>, and `per`
- * <keys of one entity> when there are several. */
-static void settle_call(settle_set *s, settle_entry **e, int n, uint64_t upto, settle_call_fn *fn,
-                        void *ctx)
+ * <keys of one entity> when there are several; the entries are then
+ * asked. With hint 1, the hint of one entry instead (no ev: settle_hints).
+ * Returns 0, or -1 when memory is short. */
+static int settle_call(settle_set *s, settle_entry **e, int n, uint64_t upto, int hint,
+                       settle_call_fn *fn, void *ctx)
 {
     int nargs = 3 + n * e[0]->nkeys + 6;
     const char **argv = malloc(sizeof(*argv) * (size_t)nargs);
     size_t *lens = malloc(sizeof(*lens) * (size_t)nargs);
     char nk[16], per[8], bound[24], ev[160];
-    int argc = 0;
+    int argc = 0, rc = -1;
     size_t len;
     void *buf;
 
@@ -221,7 +222,8 @@ static void settle_call(settle_set *s, settle_entry **e, int n, uint64_t upto, s
     snprintf(nk, sizeof(nk), "%d", n * e[0]->nkeys);
     snprintf(per, sizeof(per), "%d", e[0]->nkeys);
     snprintf(bound, sizeof(bound), "%llu", (unsigned long long)upto);
-    snprintf(ev, sizeof(ev), "%s/%llu", s->token, (unsigned long long)++s->seq);
+    if (!hint)
+        snprintf(ev, sizeof(ev), "%s/%llu", s->token, (unsigned long long)++s->seq);
     argv[argc++] = "FCALL";
     argv[argc++] = "lh_settle";
     argv[argc++] = nk;
@@ -232,8 +234,10 @@ static void settle_call(settle_set *s, settle_entry **e, int n, uint64_t upto, s
         }
     argv[argc++] = "upto_us";
     argv[argc++] = bound;
-    argv[argc++] = "ev";
-    argv[argc++] = ev;
+    if (!hint) {
+        argv[argc++] = "ev";
+        argv[argc++] = ev;
+    }
     if (n > 1) {
         argv[argc++] = "per";
         argv[argc++] = per;
@@ -243,12 +247,14 @@ static void settle_call(settle_set *s, settle_entry **e, int n, uint64_t upto, s
             lens[i] = strlen(argv[i]);
     if ((buf = event_encode(EVENT_CALL, argc, argv, lens, &len)) == NULL)
         goto out;
-    for (int j = 0; j < n; j++)
+    for (int j = 0; j < n && !hint; j++)
         e[j]->asked = 1;
     fn(ctx, buf, len);
+    rc = 0;
 out:
     free(argv);
     free(lens);
+    return rc;
 }
 
 static int settle_cmp(const void *a, const void *b)
@@ -315,7 +321,7 @@ int settle_due(settle_set *s, uint64_t upto_us, int per_call, settle_call_fn *fn
     for (int i = 0, j; i < n; i = j, calls++) {
         for (j = i + 1; j < n && j - i < per_call && due[j]->nkeys == due[i]->nkeys; j++)
             ;
-        settle_call(s, due + i, j - i, first, fn, ctx);
+        settle_call(s, due + i, j - i, first, 0, fn, ctx);
     }
     free(due);
     return calls;
@@ -356,30 +362,11 @@ int settle_hints(settle_set *s, settle_call_fn *fn, void *ctx)
         if (s->slots[i].key && !s->slots[i].asked && s->slots[i].due != 0)
             e[n++] = &s->slots[i];
     qsort(e, (size_t)n, sizeof(*e), settle_cmp_due);
-    for (int j = 0; j < n; j++) {
-        const char *argv[3 + SETTLE_KEYS_MAX + 2];
-        size_t lens[3 + SETTLE_KEYS_MAX + 2], len;
-        char nk[8], due[24];
-        int argc = 0;
-        void *buf;
-
-        snprintf(nk, sizeof(nk), "%d", e[j]->nkeys);
-        snprintf(due, sizeof(due), "%llu", (unsigned long long)e[j]->due);
-        argv[argc++] = "FCALL";
-        argv[argc++] = "lh_settle";
-        argv[argc++] = nk;
-        for (int k = 0; k < e[j]->nkeys; k++)
-            argv[argc++] = e[j]->keys[k];
-        argv[argc++] = "upto_us";
-        argv[argc++] = due;
-        for (int k = 0; k < argc; k++)
-            lens[k] = k >= 3 && k < 3 + e[j]->nkeys ? e[j]->lens[k - 3] : strlen(argv[k]);
-        if ((buf = event_encode(EVENT_CALL, argc, argv, lens, &len)) == NULL) {
+    for (int j = 0; j < n; j++)
+        if (settle_call(s, &e[j], 1, e[j]->due, 1, fn, ctx) < 0) {
             free(e);
             return -1;
         }
-        fn(ctx, buf, len);
-    }
     free(e);
     return n;
 }
