@@ -122,7 +122,7 @@ earliest due time, which the writer keeps: redis/settle.h); of lh_settle:
 { next due time, { alert_json, or lh_risk step, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 12'
+local VERSION = 'loophole-functions 13'
 local EVIDENCE_MAX = 16 -- interface.md section 2: an alert's evidence holds up to 16 items
 
 local function n(s, what)
@@ -156,15 +156,17 @@ local ALERT_OPT = { 'line:gpu_host', 'line:peer', 'line:intermediary' }
 -- Each function's file adds its row: ARGS.lh_<name> = { req, opt, alert }.
 local ARGS = {}
 
--- The set of names spec declares, built at its first call (the library's
--- load runs in a sandbox without the base functions).
+-- The names spec declares, built at its first call (the library's load
+-- runs in a sandbox without the base functions): name -> 1 (the
+-- function's own), 2 (the alert part, ALERT) or 3 (a party, ALERT_OPT),
+-- so that one pass over a call's arguments also counts its alert part.
 local function declared(spec)
   if not spec.names then
     spec.names = {}
-    for _, k in ipairs(spec.req) do spec.names[k] = true end
-    for _, k in ipairs(spec.opt) do spec.names[k] = true end
-    for _, k in ipairs(ALERT) do spec.names[k] = true end
-    for _, k in ipairs(ALERT_OPT) do spec.names[k] = true end
+    for _, k in ipairs(spec.req) do spec.names[k] = 1 end
+    for _, k in ipairs(spec.opt) do spec.names[k] = 1 end
+    for _, k in ipairs(ALERT) do spec.names[k] = 2 end
+    for _, k in ipairs(ALERT_OPT) do spec.names[k] = 3 end
   end
   return spec.names
 end
@@ -173,25 +175,26 @@ end
 -- holds the host:<field> pairs in their order.
 local function args(fn, argv)
   local spec, a, host = ARGS[fn], {}, {}
-  declared(spec)
+  local names = spec.names or declared(spec)
   if #argv % 2 ~= 0 then error('ERR loophole: ' .. fn .. ': arguments come in name, value pairs') end
+  local parts, party = 0, false
   for i = 1, #argv, 2 do
     local k = argv[i]
-    if spec.names[k] then -- first: a declared name never starts with host:
+    local kind = names[k]
+    if kind then -- first: a declared name never starts with host:
       if a[k] ~= nil then error('ERR loophole: ' .. fn .. ': argument ' .. k .. ' given twice') end
       a[k] = argv[i + 1]
+      if kind == 2 then parts = parts + 1 elseif kind == 3 then party = true end
     elseif spec.alert and string.sub(k, 1, 5) == 'host:' then
       host[#host + 1] = { string.sub(k, 6), argv[i + 1] }
     else
       error('ERR loophole: ' .. fn .. ': unknown argument ' .. k)
     end
   end
-  for _, k in ipairs(spec.req) do
-    if a[k] == nil then error('ERR loophole: ' .. fn .. ': argument ' .. k .. ' missing') end
+  local req = spec.req
+  for j = 1, #req do
+    if a[req[j]] == nil then error('ERR loophole: ' .. fn .. ': argument ' .. req[j] .. ' missing') end
   end
-  local parts, party = 0, false
-  for _, k in ipairs(ALERT) do if a[k] ~= nil then parts = parts + 1 end end
-  for _, k in ipairs(ALERT_OPT) do if a[k] ~= nil then party = true end end
   if (spec.alert == 'req' or parts > 0 or party) and parts < #ALERT then
     error('ERR loophole: ' .. fn .. ': the alert part is incomplete')
   end

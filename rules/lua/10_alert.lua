@@ -80,7 +80,9 @@ local function candidate(keys, w, b, ttl, a, items, sub)
   local j = {}
   for _, k in ipairs({ 'peer', 'intermediary', 'evidence' }) do
     local text = k == 'evidence' and '[' .. a.line.own .. ']' or a.line[k]
-    if text then
+    if text == '[]' then -- no evidence of its own (most facts): nothing to decode
+      j[k] = {}
+    elseif text then
       local ok, v = pcall(cjson.decode, text)
       if not ok or type(v) ~= 'table' then return end
       j[k] = v
@@ -201,10 +203,10 @@ end
 -- sending it (redis/settle.c).
 local function settle_hint(keys)
   local first = redis.call('ZRANGE', keys[1] .. ':pend', 0, 0, 'WITHSCORES')
-  local call = { 'FCALL', 'lh_settle', fmt(#keys) }
-  for _, k in ipairs(keys) do call[#call + 1] = k end
-  call[#call + 1] = 'upto_us'
-  call[#call + 1] = first[2] or '0'
+  local call = { 'FCALL', 'lh_settle', fmt(#keys), unpack(keys) }
+  local c = #call
+  call[c + 1] = 'upto_us'
+  call[c + 2] = first[2] or '0'
   return call
 end
 

@@ -27,6 +27,9 @@ local BATCHED = {
   lh_knock = knock_fn,
 }
 local BATCH_MAX = 256 -- calls in one batch: the writer's pipeline (a work bound, no source)
+-- keys or arguments of one call: far above any call the sensor builds (60
+-- arguments at most), below what Lua's unpack can return (8000)
+local CALL_ARGS_MAX = 4096
 
 -- An error of one call as the reply element Redis would have sent.
 local function batch_error(e)
@@ -149,7 +152,8 @@ local function batch_fn(keys, argv)
   for c = 1, count do
     local name = argv[i] or ''
     local fn, nk, na = BATCHED[name], tonumber(argv[i + 1]), tonumber(argv[i + 2])
-    if not fn or not nk or not na or nk < 0 or na < 0 or k + nk - 1 > #keys or
+    if not fn or not nk or not na or nk < 0 or na < 0 or nk > CALL_ARGS_MAX or
+       na > CALL_ARGS_MAX or k + nk - 1 > #keys or
        i + 2 + na > #argv then
       error('ERR loophole: lh_batch: call ' .. c .. ' is malformed')
     end
@@ -182,9 +186,10 @@ local function batch_fn(keys, argv)
         count_run(run, out)
         run = {}
       end
-      local ck, ca = {}, {}
-      for j = 1, call[3] do ck[j] = keys[call[2] + j - 1] end
-      for j = 1, call[5] do ca[j] = argv[call[4] + j - 1] end
+      -- one copy each by unpack, not a loop that grows the table
+      -- element by element (a tenth of a batched observation's cost)
+      local ck = { unpack(keys, call[2], call[2] + call[3] - 1) }
+      local ca = { unpack(argv, call[4], call[4] + call[5] - 1) }
       local ok, r = pcall(call[1], ck, ca)
       out[c] = ok and r or batch_error(r)
     end

@@ -1093,6 +1093,34 @@ static void test_batch_errors(void **state)
 #undef OBS
     /* nothing of the refused batches ran: a and b only */
     assert_int_equal(int_cmd(f, "ZCARD", "lh:{e:b}:obs:k:3600000000:472222"), 2);
+
+    /* A call of 4096 arguments (CALL_ARGS_MAX in 97_batch.lua) is copied
+     * and runs (its names are unknown: its error in its place); one of
+     * 4098 makes the batch malformed, before Lua's unpack limit (8000). */
+    for (int na = 4096; na <= 4098; na += 2) {
+        /* FCALL lh_batch 1 K 1 lh_observe 1 <na>, then na arguments */
+        int argc = 8 + na;
+        const char **full = calloc((size_t)argc, sizeof(*full));
+        assert_non_null(full);
+        char nabuf[16];
+        snprintf(nabuf, sizeof(nabuf), "%d", na);
+        const char *head[] = {"FCALL", "lh_batch", "1", "lh:{e:b}", "1", "lh_observe", "1", nabuf};
+        for (int i = 0; i < argc; i++)
+            full[i] = i < 8 ? head[i] : "x";
+        r = redisCommandArgv(f->c, argc, full, NULL);
+        assert_non_null(r);
+        if (na == 4096) {
+            assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+            assert_int_equal(r->elements, 1);
+            assert_int_equal(r->element[0]->type, REDIS_REPLY_ERROR);
+            assert_non_null(strstr(r->element[0]->str, "unknown argument x"));
+        } else {
+            assert_int_equal(r->type, REDIS_REPLY_ERROR);
+            assert_non_null(strstr(r->str, "lh_batch: call 1 is malformed"));
+        }
+        freeReplyObject(r);
+        free(full);
+    }
 }
 
 int main(void)
