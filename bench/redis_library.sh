@@ -11,15 +11,29 @@
 # same keys: tests/system/lib/redis_dump.py); the difference is the cost
 # (docs/performance.md, "Redis").
 #
-# usage: bench/redis_library.sh LIB_A LIB_B [CAPTURE] [RUNS]
+# With --instructions, each server runs under valgrind's callgrind and the
+# figure is the instructions it executed for the calls (counters zeroed
+# after the library's load, dumped after the last reply): slow (about 40
+# times the CPU) but the same from run to run, whatever the machine's
+# speed at the time, so one run tells a change of a few percent apart.
+#
+# usage: bench/redis_library.sh [--instructions] LIB_A LIB_B [CAPTURE] [RUNS]
 #   LIB_A, LIB_B: functions.lua files (build/generated/functions.lua of
 #   two builds); CAPTURE default bench/work/gpu-fleet.pcap; RUNS default 5
+#   (1 with --instructions)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+instr=
+if [ "${1:-}" = --instructions ]; then
+    instr=1
+    shift
+    command -v callgrind_control >/dev/null || { echo "bench: --instructions needs valgrind" >&2; exit 2; }
+fi
 liba=$1
 libb=$2
 cap=${3:-bench/work/gpu-fleet.pcap}
-runs=${4:-5}
+runs=${4:-${instr:+1}}
+runs=${runs:-5}
 [ -x build/loophole ] || { echo "bench: build first (scripts/build.sh)" >&2; exit 2; }
 tmp=$(mktemp -d)
 cleanup() {
@@ -29,12 +43,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# start_server DIR: a private server in DIR, its pid on stdout
+# start_server DIR [callgrind]: a private server in DIR, its pid on stdout
 start_server() {
     mkdir -p "$1"
-    redis-server --port 0 --unixsocket "$1/r.sock" --save '' --appendonly no --dir "$1" \
-        --daemonize yes --pidfile "$1/pid" --logfile "$1/log" >/dev/null
-    for _ in $(seq 100); do redis-cli -s "$1/r.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
+    if [ -n "${2:-}" ]; then
+        valgrind --tool=callgrind --callgrind-out-file="$1/cg.out" redis-server --port 0 \
+            --unixsocket "$1/r.sock" --save '' --appendonly no --dir "$1" --logfile "$1/log" \
+            >/dev/null 2>"$1/valgrind" &
+        echo $! >"$1/pid"
+    else
+        redis-server --port 0 --unixsocket "$1/r.sock" --save '' --appendonly no --dir "$1" \
+            --daemonize yes --pidfile "$1/pid" --logfile "$1/log" >/dev/null
+    fi
+    for _ in $(seq 600); do redis-cli -s "$1/r.sock" ping >/dev/null 2>&1 && break; sleep 0.05; done
     cat "$1/pid"
 }
 ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -84,20 +105,32 @@ PY
 ncalls=$(grep -c $'^FCALL\r$' "$tmp/calls.resp" || true)
 echo "$(basename "$cap"): $ncalls library calls recorded, $(wc -l <"$tmp/alerts") alerts"
 
-# run NAME LIB I: the calls against a fresh server with LIB; CPU ms
+# run NAME LIB I: the calls against a fresh server with LIB; CPU ms, or
+# millions of instructions with --instructions
 run() {
-    local dir="$tmp/$1$3" pid t0 t1
-    pid=$(start_server "$dir")
+    local dir="$tmp/$1$3" pid t0 t1 out
+    pid=$(start_server "$dir" "$instr")
     redis-cli -s "$dir/r.sock" -x FUNCTION LOAD REPLACE <"$2" >/dev/null
-    t0=$(ticks "$pid")
+    if [ -n "$instr" ]; then
+        callgrind_control -z "$pid" >/dev/null 2>&1
+    else
+        t0=$(ticks "$pid")
+    fi
     redis-cli -s "$dir/r.sock" --pipe <"$tmp/calls.resp" >"$dir/pipe" 2>&1
-    t1=$(ticks "$pid")
+    if [ -n "$instr" ]; then
+        callgrind_control -d "$pid" >/dev/null 2>&1
+        out=$(awk '/^summary:/ {printf "%d", $2 / 1000000}' "$dir"/cg.out.*)
+    else
+        t1=$(ticks "$pid")
+        out=$(((t1 - t0) * 1000 / $(getconf CLK_TCK)))
+    fi
     grep -q "errors: 0," "$dir/pipe" || { echo "$1: errors: $(cat "$dir/pipe")" >&2; exit 1; }
     if [ "$3" = 1 ]; then
         python3 tests/system/lib/redis_dump.py "$dir/r.sock" >"$tmp/$1.dump"
     fi
     redis-cli -s "$dir/r.sock" shutdown nosave >/dev/null 2>&1 || true
-    echo $(((t1 - t0) * 1000 / $(getconf CLK_TCK)))
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+    echo "$out"
 }
 a=() b=()
 for i in $(seq "$runs"); do
@@ -105,11 +138,12 @@ for i in $(seq "$runs"); do
     b+=("$(run b "$libb" "$i")")
 done
 cmp -s "$tmp/a.dump" "$tmp/b.dump" || echo "warning: the two libraries leave different keys" >&2
-python3 - "${a[*]}" "${b[*]}" <<'PY'
+python3 - "${a[*]}" "${b[*]}" "${instr:+M instructions}" <<'PY'
 import statistics, sys
-a, b = ([int(x) for x in s.split()] for s in sys.argv[1:])
+a, b = ([int(x) for x in s.split()] for s in sys.argv[1:3])
+unit = sys.argv[3] or "ms"
 ma, mb = statistics.median(a), statistics.median(b)
-print("A: %s ms, median %d" % (" ".join(map(str, a)), ma))
-print("B: %s ms, median %d" % (" ".join(map(str, b)), mb))
+print("A: %s %s, median %d" % (" ".join(map(str, a)), unit, ma))
+print("B: %s %s, median %d" % (" ".join(map(str, b)), unit, mb))
 print("B/A: %.2f" % (mb / ma))
 PY
