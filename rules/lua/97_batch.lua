@@ -187,7 +187,7 @@ local function batch_fn(keys, argv)
         run = {}
       end
       -- one copy each by unpack, not a loop that grows the table
-      -- element by element (a tenth of a batched observation's cost)
+      -- element by element (4% of a batched observation's instructions)
       local ck = { unpack(keys, call[2], call[2] + call[3] - 1) }
       local ca = { unpack(argv, call[4], call[4] + call[5] - 1) }
       local ok, r = pcall(call[1], ck, ca)
