@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack: no allocation per event */
+#include <xxhash.h>
 
 #include "base/counters.h"
 #include "base/ring.h"
@@ -292,6 +294,49 @@ static int event_line_arg(event_args *a, event_line *l, const char *name, json_t
     return 0;
 }
 
+/* The argument `fid`, the identity of the fact a call records: the first
+ * 96 bits of XXH3-128 over every argument after the keys but the event id
+ * `ev` (which names one delivery), each preceded by its length. So the
+ * same event gives the same fid in every run, thread and replay, and in a
+ * cluster as on one server; the library uses it as the fact's id instead
+ * of hashing the fact's line itself (rules/lua/10_alert.lua, fact()).
+ * Last of the arguments: it covers all the others. */
+static void event_fact_id(event_args *a)
+{
+    XXH3_state_t st;
+    XXH128_canonical_t c;
+    static const char hex[] = "0123456789abcdef";
+    char id[24];
+    int first;
+
+    if (a->argc > EVENT_MAX_ARGS || a->argc < 3 || a->lens[2] != 1)
+        return; /* past the limit: event_push refuses the event anyway */
+    first = 3 + (a->argv[2][0] - '0');
+    if (XXH3_128bits_reset(&st) == XXH_ERROR)
+        return;
+    for (int i = first; i < a->argc; i++) {
+        if ((i - first) % 2 == 0 && i + 1 < a->argc && a->lens[i] == 2 &&
+            memcmp(a->argv[i], "ev", 2) == 0) {
+            i++;
+            continue;
+        }
+        uint64_t len = a->lens[i];
+        XXH3_128bits_update(&st, &len, sizeof(len));
+        XXH3_128bits_update(&st, a->argv[i], a->lens[i]);
+    }
+    XXH128_canonicalFromHash(&c, XXH3_128bits_digest(&st));
+    for (int i = 0; i < 12; i++) {
+        id[2 * i] = hex[c.digest[i] >> 4];
+        id[2 * i + 1] = hex[c.digest[i] & 15];
+    }
+    if (sizeof(a->buf) - a->used < sizeof(id))
+        return; /* no room: the library names the fact itself */
+    memcpy(a->buf + a->used, id, sizeof(id));
+    event_str(a, "fid");
+    event_arg(a, a->buf + a->used, sizeof(id));
+    a->used += sizeof(id);
+}
+
 /* The alert part of the arguments (ALERT, ALERT_OPT and alert_args in
  * rules/lua/00_args.lua). */
 static int event_alert_args(event_queue *q, event_args *a, const event_alert *al, event_line *l)
@@ -321,6 +366,9 @@ static int event_alert_args(event_queue *q, event_args *a, const event_alert *al
         event_fmt(a, "host:%s", al->host[i]);
         event_str(a, al->host[i + 1]);
     }
+    /* lh_leg names its facts by the pair of legs it matches, not the call */
+    if (rc == 0 && strcmp(a->argv[1], "lh_leg") != 0)
+        event_fact_id(a);
     return rc;
 }
 

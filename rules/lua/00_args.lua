@@ -83,8 +83,11 @@ builds it with alert_line() (05_line.lua) from the members lh_settle
 passes and the score it gives. docs/redis-schema.md.
 
 Exactly once. A fact is named by what it describes (fact() in
-10_alert.lua), so a call sent again after a broken connection, or a
-second replay of the same capture, records nothing new; a settle call
+10_alert.lua): the argument `fid` of the alert part, which the sensor
+derives from every argument of the call but `ev` (rules/event.c), or
+without it the SHA-1 of the fact's line; so a call sent again after a
+broken connection, or a second replay of the same capture, records
+nothing new; a settle call
 sent again gets its first answer back (its `ev`, K:settle:<ev>, kept
 when it published; one that did not finds nothing due again). What
 is counted by increments that do not absorb a repeat (the byte sums, the
@@ -122,7 +125,7 @@ earliest due time, which the writer keeps: redis/settle.h); of lh_settle:
 { next due time, { alert_json, or lh_risk step, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 13'
+local VERSION = 'loophole-functions 14'
 local EVIDENCE_MAX = 16 -- interface.md section 2: an alert's evidence holds up to 16 items
 
 local function n(s, what)
@@ -231,9 +234,15 @@ local function alert_args(c)
   for _, k in ipairs(ALERT_OPT) do
     if c[k] ~= nil then line[string.sub(k, 6)] = line_value(c[k], '{', '}', k) end
   end
+  -- the fact's identity as the sensor derived it (fact() in 10_alert.lua);
+  -- rawget: lh_leg, which names its facts by the pair, does not declare it
+  local fid = rawget(c, 'fid')
+  if fid ~= nil and not (#fid == 24 and string.find(fid, '^%x+$')) then
+    error('ERR loophole: fid must be 24 hexadecimal digits')
+  end
   return {
     rule = c.rule, severity = c.severity, score_add = n(c.score, 'score'), ip = c.ip,
     role = c.role, ts = c.ts, maxlen = c.maxlen, channel = c.channel, line = line,
-    host = c.host, keep = n(c.keep_s, 'keep_s'),
+    host = c.host, keep = n(c.keep_s, 'keep_s'), fid = fid,
   }
 end

@@ -36,6 +36,13 @@ local function line_members(pairs_)
   return table.concat(out)
 end
 
+-- Checks the names line_head() quotes, so that a fact whose line could
+-- not be built is refused when it is recorded, not when it is settled.
+local function line_check(f)
+  line_name(f.ts, 'ts'); line_name(f.rule, 'rule'); line_name(f.sev, 'severity')
+  line_name(f.role, 'role'); line_name(f.ip, 'ip')
+end
+
 -- The members before the evidence items, through '"evidence":['.
 local function line_head(f)
   local m, parties = f.line, {}

@@ -238,9 +238,19 @@ local function fact(keys, w, b, ttl, a, figures, opt)
               ip = a.ip, role = a.role, maxlen = a.maxlen, channel = a.channel, host = a.host,
               line = a.line, lent = opt.lent, figures = figures, items = items,
               q = opt.q ~= false, span = opt.span }
-  local id = string.sub(redis.sha1hex(fmt(opt.ts) .. '\0' .. line_ident(f, figures) .. '\0' ..
-                                      table.concat(items, '\0') .. '\0' ..
-                                      (opt.q == false and 'n' or 'q')), 1, 24)
+  -- The sensor's fid names the call, and everything of the fact but a
+  -- lent party, figures or items (lh_leg's pairs) follows from the call:
+  -- used as it is, it spares building and hashing the line (a tenth of a
+  -- fact's cost, docs/performance.md "Redis"); the line's names are still
+  -- checked here.
+  local id = a.fid
+  if id and not figures and not opt.lent and #items == 0 then
+    line_check(f)
+  else
+    id = string.sub(redis.sha1hex(fmt(opt.ts) .. '\0' .. line_ident(f, figures) .. '\0' ..
+                                  table.concat(items, '\0') .. '\0' ..
+                                  (opt.q == false and 'n' or 'q')), 1, 24)
+  end
   local keep = math.max(ttl, a.keep)
   -- every fact id is remembered, the bodies of the earliest FACTS_KEPT only
   local seen = redis.call('SADD', dkey .. ':fids', id) == 0

@@ -1,4 +1,4 @@
-ARGS.lh_observe = { req = { 'ev', 'ts_us', 'kind', 'value', 'window_us', 'mode', 'cap', 'ttl_s', 'threshold' }, opt = { 'evidence', 'need' }, alert = 'opt' }
+ARGS.lh_observe = { req = { 'ev', 'ts_us', 'kind', 'value', 'window_us', 'mode', 'cap', 'ttl_s', 'threshold' }, opt = { 'evidence', 'need', 'fid' }, alert = 'opt' }
 
 local function window(ts, w)
   if w < 1 then error('ERR loophole: window must be at least 1 us') end

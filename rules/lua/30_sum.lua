@@ -16,8 +16,8 @@ after the window closed still raises it, with the same line. Dedup per
   K:sum:<kind>:<W>:<b>:ev  set   facts already added            (TTL ttl_s)
 ]]
 
-ARGS.lh_sum = { req = { 'ev', 'fact', 'ts_us', 'kind', 'member', 'bytes', 'flag', 'window_us', 'ttl_s', 'threshold', 'gate_kind', 'gate_window_us' }, opt = { 'evidence' }, alert = 'opt' }
-ARGS.lh_gate = { req = { 'ev', 'ts_us', 'kind', 'member', 'window_us', 'ttl_s', 'sum_kind', 'sum_window_us', 'threshold' }, opt = {}, alert = 'opt' }
+ARGS.lh_sum = { req = { 'ev', 'fact', 'ts_us', 'kind', 'member', 'bytes', 'flag', 'window_us', 'ttl_s', 'threshold', 'gate_kind', 'gate_window_us' }, opt = { 'evidence', 'fid' }, alert = 'opt' }
+ARGS.lh_gate = { req = { 'ev', 'ts_us', 'kind', 'member', 'window_us', 'ttl_s', 'sum_kind', 'sum_window_us', 'threshold' }, opt = { 'fid' }, alert = 'opt' }
 
 local GATE_EXISTS = 256 -- keys per EXISTS of lh_gate (within Lua's C stack; a work bound, no source)
 

@@ -10,7 +10,7 @@ arrive). The share inside is reported, not tested.
   K:tzs:<W>:<b>  set   session ids counted                      (TTL ttl_s)
 ]]
 
-ARGS.lh_hours = { req = { 'ev', 'ts_us', 'session', 'window_us', 'ttl_s', 'offset_s', 'hours_mask', 'days_mask', 'min_in', 'min_days' }, opt = { 'evidence', 'fit_margin_pct', 'fit_shift_h' }, alert = 'opt' }
+ARGS.lh_hours = { req = { 'ev', 'ts_us', 'session', 'window_us', 'ttl_s', 'offset_s', 'hours_mask', 'days_mask', 'min_in', 'min_days' }, opt = { 'evidence', 'fit_margin_pct', 'fit_shift_h', 'fid' }, alert = 'opt' }
 
 -- The histogram of c.key against the profile: sessions inside, all
 -- sessions, distinct local days inside, the best neighbouring zone's

@@ -1,4 +1,4 @@
-ARGS.lh_raise = { req = { 'ev', 'ts_us', 'window_us', 'ttl_s' }, opt = {}, alert = 'req' }
+ARGS.lh_raise = { req = { 'ev', 'ts_us', 'window_us', 'ttl_s' }, opt = { 'fid' }, alert = 'req' }
 
 -- FCALL lh_raise 4 K host risk alerts, by name: ev ts_us window_us ttl_s [alert part]
 -- An alert the caller decided on from one record, once per (rule,

@@ -36,7 +36,7 @@ bucket edge.
 The start sets stop growing at cap members, like exact sets.
 ]]
 
-ARGS.lh_follow = { req = { 'ev', 'ts_us', 'dir', 'who', 'starts', 'window_us', 'lag_us', 'cap', 'ttl_s', 'threshold' }, opt = {}, alert = 'opt' }
+ARGS.lh_follow = { req = { 'ev', 'ts_us', 'dir', 'who', 'starts', 'window_us', 'lag_us', 'cap', 'ttl_s', 'threshold' }, opt = { 'fid' }, alert = 'opt' }
 
 local FOLLOW_SCAN = 1000 -- inbound starts read per outbound start (a work bound, no source)
 

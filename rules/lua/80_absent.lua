@@ -12,7 +12,7 @@ counts, whatever the order the workers' records arrive in.
   K:mark:<kind>:<W>:<b>   string  "1"                           (TTL ttl_s)
 ]]
 
-ARGS.lh_absent = { req = { 'ev', 'ts_us', 'op', 'kind', 'lo_us', 'hi_us', 'window_us', 'ttl_s' }, opt = {}, alert = 'opt' }
+ARGS.lh_absent = { req = { 'ev', 'ts_us', 'op', 'kind', 'lo_us', 'hi_us', 'window_us', 'ttl_s' }, opt = { 'fid' }, alert = 'opt' }
 
 local ABSENT_SPAN = 1000 -- windows one span may touch (a work bound, no source)
 

@@ -71,20 +71,17 @@ static json_t *flow_evidence(const char *src, int i)
                      "first", 1700000000 + i, "bytes_up", 4000 + i);
 }
 
-/* One observation of `value` by controller `entity` at ts (fan-out
- * threshold 5); returns the number of alert lines, the first in *line. */
-static size_t observe(fixture *f, const char *entity, const char *value, uint64_t ts, int i,
-                      char **line)
+/* Queues one observation of `value` by controller `entity` at ts (fan-out
+ * threshold 5) with the evidence item `item`. */
+static void encode_obs(fixture *f, const char *entity, const char *value, uint64_t ts,
+                       const char *item)
 {
-    char item[160];
     event_alert a = {.rule = "reseller_fanout",
                      .severity = "high",
                      .role = "controller",
                      .ip = entity,
                      .summary = long_summary(),
                      .score = 40};
-    snprintf(item, sizeof(item), "{\"flow\":{\"src\":\"%s:%d\",\"dst\":\"%s:22\"}}", entity,
-             40000 + i, value);
     event_observation o = {.entity = entity,
                            .kind = "gpu_hosts",
                            .value = value,
@@ -96,6 +93,17 @@ static size_t observe(fixture *f, const char *entity, const char *value, uint64_
                            .evidence = item,
                            .evidence_len = strlen(item)};
     assert_int_equal(event_observe(f->q, &o), 0);
+}
+
+/* One observation (encode_obs) sent, with an item of its own; returns the
+ * number of alert lines, the first in *line. */
+static size_t observe(fixture *f, const char *entity, const char *value, uint64_t ts, int i,
+                      char **line)
+{
+    char item[160];
+    snprintf(item, sizeof(item), "{\"flow\":{\"src\":\"%s:%d\",\"dst\":\"%s:22\"}}", entity,
+             40000 + i, value);
+    encode_obs(f, entity, value, ts, item);
     redisReply *r = fixture_send(f);
     size_t n = r->element[1]->elements;
     if (line != NULL)
@@ -296,12 +304,103 @@ static void test_follow_flood(void **state)
     free(k[1]);
 }
 
+/* The values of the arguments `fid` and `ev` of the queued call (left
+ * queued). */
+static void queued_ids(fixture *f, char fid[32], char ev[64])
+{
+    size_t len;
+    const void *p;
+    event_view v;
+
+    event_queue_flush(f->q);
+    p = event_queue_peek(f->q, &len);
+    assert_non_null(p);
+    assert_int_equal(event_decode(p, len, &v), 0);
+    fid[0] = ev[0] = '\0';
+    for (int i = 3 + (v.argv[2][0] - '0'); i + 1 < v.argc; i += 2) {
+        if (v.lens[i] == 3 && memcmp(v.argv[i], "fid", 3) == 0 && v.lens[i + 1] < 32)
+            snprintf(fid, 32, "%.*s", (int)v.lens[i + 1], v.argv[i + 1]);
+        if (v.lens[i] == 2 && memcmp(v.argv[i], "ev", 2) == 0 && v.lens[i + 1] < 64)
+            snprintf(ev, 64, "%.*s", (int)v.lens[i + 1], v.argv[i + 1]);
+    }
+}
+
+/* The fact id the encoder sends (`fid`, event_fact_id() in rules/event.c):
+ * 24 hex digits, the same for the same event whatever its event id and
+ * whether its keys are a cluster's, another for an event that differs in
+ * anything else. The library names the fact by it: the event sent twice
+ * is one fact of its window, the other a second. */
+static void test_fact_id(void **state)
+{
+    fixture *f = *state;
+    const char *ent = "175.16.199.24";
+    const char *item = "{\"flow\":{\"src\":\"175.16.199.24:40000\"}}";
+    char dkey[160], fid[4][32], ev[4][64];
+
+    window_key(dkey, sizeof(dkey), ent, "reseller_fanout");
+    freeReplyObject(cmd(f, "FLUSHALL%s", ""));
+    for (int k = 0; k < 4; k++) {
+        f->ectx.cluster = k == 2;
+        encode_obs(f, ent, k == 3 ? "104.171.200.18" : "104.171.200.17", T0 + 5000000, item);
+        queued_ids(f, fid[k], ev[k]);
+        assert_int_equal(strlen(fid[k]), 24);
+        assert_int_equal(strspn(fid[k], "0123456789abcdef"), 24);
+        if (k == 2) {
+            event_queue_release(f->q); /* a cluster's call: not for this server */
+            continue;
+        }
+        freeReplyObject(fixture_send(f));
+    }
+    f->ectx.cluster = 0;
+    assert_string_not_equal(ev[0], ev[1]);
+    assert_string_equal(fid[0], fid[1]);
+    assert_string_equal(fid[0], fid[2]);
+    assert_string_not_equal(fid[0], fid[3]);
+    /* two facts: the first event, sent twice, is one */
+    char key[200];
+    snprintf(key, sizeof(key), "%s:fids", dkey);
+    assert_int_equal(cmd_int(f, "SCARD %s", key), 2);
+    redisReply *r = redisCommand(f->c, "SISMEMBER %s %s", key, fid[0]);
+    assert_int_equal(r->integer, 1);
+    freeReplyObject(r);
+    r = redisCommand(f->c, "SISMEMBER %s %s", key, fid[3]);
+    assert_int_equal(r->integer, 1);
+    freeReplyObject(r);
+    r = redisCommand(f->c, "HGET %s events", dkey);
+    assert_string_equal(r->str, "2");
+    freeReplyObject(r);
+
+    /* a fid that is not 24 hex digits is refused: no fact recorded */
+    encode_obs(f, ent, "104.171.200.19", T0 + 6000000, item);
+    size_t len;
+    const void *p = event_queue_peek(f->q, &len);
+    event_view v;
+    assert_int_equal(event_decode(p, len, &v), 0);
+    const char *argv[EVENT_MAX_ARGS];
+    size_t lens[EVENT_MAX_ARGS];
+    for (int i = 0; i < v.argc; i++) {
+        argv[i] = v.argv[i];
+        lens[i] = v.lens[i];
+        if (i > 0 && v.lens[i - 1] == 3 && memcmp(v.argv[i - 1], "fid", 3) == 0) {
+            argv[i] = "0123456789abcdef0123456g";
+            lens[i] = 24;
+        }
+    }
+    r = redisCommandArgv(f->c, v.argc, argv, lens);
+    event_queue_release(f->q);
+    assert_int_equal(r->type, REDIS_REPLY_ERROR);
+    assert_non_null(strstr(r->str, "fid must be 24 hexadecimal digits"));
+    freeReplyObject(r);
+    assert_int_equal(cmd_int(f, "SCARD %s", key), 2);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_observe_flood),
         cmocka_unit_test(test_follow_flood),
+        cmocka_unit_test(test_fact_id),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
