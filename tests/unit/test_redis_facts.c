@@ -392,6 +392,21 @@ static void test_fact_id(void **state)
     assert_non_null(strstr(r->str, "fid must be 24 hexadecimal digits"));
     freeReplyObject(r);
     assert_int_equal(cmd_int(f, "SCARD %s", key), 2);
+
+    /* without fid (a sensor before library 14) the library names the
+     * fact itself: sent twice, one more fact */
+    encode_obs(f, ent, "104.171.200.20", T0 + 7000000, item);
+    p = event_queue_peek(f->q, &len);
+    assert_int_equal(event_decode(p, len, &v), 0);
+    assert_int_equal(v.lens[v.argc - 2], 3); /* fid is the last pair */
+    assert_memory_equal(v.argv[v.argc - 2], "fid", 3);
+    for (int k = 0; k < 2; k++) {
+        r = redisCommandArgv(f->c, v.argc - 2, v.argv, v.lens);
+        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+        freeReplyObject(r);
+    }
+    event_queue_release(f->q);
+    assert_int_equal(cmd_int(f, "SCARD %s", key), 3);
 }
 
 int main(void)
