@@ -82,21 +82,29 @@ static inline void fixture_settle(fixture *f, redisReply *r)
     freeReplyObject(s);
 }
 
+/* Decodes the one queued event into v, left queued (event_queue_release
+ * drops it). */
+static inline void fixture_peek(fixture *f, event_view *v)
+{
+    size_t len;
+    const void *p;
+
+    event_queue_flush(f->q);
+    p = event_queue_peek(f->q, &len);
+    assert_non_null(p);
+    assert_int_equal(event_decode(p, len, v), 0);
+}
+
 /* Sends the one queued event (twice with resend: a resend after a broken
  * connection must answer as the first send did), fails the test on an
  * error reply or one that is not an array, settles at once
  * (fixture_settle) and returns the reply. */
 static inline redisReply *fixture_send_again(fixture *f, int resend)
 {
-    size_t len;
-    const void *p;
     event_view v;
     redisReply *r;
 
-    event_queue_flush(f->q);
-    p = event_queue_peek(f->q, &len);
-    assert_non_null(p);
-    assert_int_equal(event_decode(p, len, &v), 0);
+    fixture_peek(f, &v);
     r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
     if (resend) {
         freeReplyObject(r);

@@ -291,11 +291,8 @@ static void test_observe_evidence(void **state)
                              .evidence = "[1]",
                              .evidence_len = 3};
     assert_int_equal(event_observe(f->q, &bad), 0);
-    event_queue_flush(f->q);
-    size_t len;
     event_view v;
-    const void *p = event_queue_peek(f->q, &len);
-    assert_int_equal(event_decode(p, len, &v), 0);
+    fixture_peek(f, &v);
     r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
     event_queue_release(f->q);
     assert_int_equal(r->type, REDIS_REPLY_ERROR);

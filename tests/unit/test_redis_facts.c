@@ -308,14 +308,9 @@ static void test_follow_flood(void **state)
  * queued). */
 static void queued_ids(fixture *f, char fid[32], char ev[64])
 {
-    size_t len;
-    const void *p;
     event_view v;
 
-    event_queue_flush(f->q);
-    p = event_queue_peek(f->q, &len);
-    assert_non_null(p);
-    assert_int_equal(event_decode(p, len, &v), 0);
+    fixture_peek(f, &v);
     fid[0] = ev[0] = '\0';
     for (int i = 3 + (v.argv[2][0] - '0'); i + 1 < v.argc; i += 2) {
         if (v.lens[i] == 3 && memcmp(v.argv[i], "fid", 3) == 0 && v.lens[i + 1] < 32)
@@ -372,21 +367,14 @@ static void test_fact_id(void **state)
 
     /* a fid that is not 24 hex digits is refused: no fact recorded */
     encode_obs(f, ent, "104.171.200.19", T0 + 6000000, item);
-    size_t len;
-    const void *p = event_queue_peek(f->q, &len);
     event_view v;
-    assert_int_equal(event_decode(p, len, &v), 0);
+    fixture_peek(f, &v);
+    assert_int_equal(v.lens[v.argc - 2], 3); /* fid is the last pair */
+    assert_memory_equal(v.argv[v.argc - 2], "fid", 3);
     const char *argv[EVENT_MAX_ARGS];
-    size_t lens[EVENT_MAX_ARGS];
-    for (int i = 0; i < v.argc; i++) {
-        argv[i] = v.argv[i];
-        lens[i] = v.lens[i];
-        if (i > 0 && v.lens[i - 1] == 3 && memcmp(v.argv[i - 1], "fid", 3) == 0) {
-            argv[i] = "0123456789abcdef0123456g";
-            lens[i] = 24;
-        }
-    }
-    r = redisCommandArgv(f->c, v.argc, argv, lens);
+    memcpy(argv, v.argv, sizeof(*argv) * (size_t)v.argc);
+    argv[v.argc - 1] = "0123456789abcdef0123456g";
+    r = redisCommandArgv(f->c, v.argc, argv, v.lens);
     event_queue_release(f->q);
     assert_int_equal(r->type, REDIS_REPLY_ERROR);
     assert_non_null(strstr(r->str, "fid must be 24 hexadecimal digits"));
@@ -396,10 +384,7 @@ static void test_fact_id(void **state)
     /* without fid (a sensor before library 14) the library names the
      * fact itself: sent twice, one more fact */
     encode_obs(f, ent, "104.171.200.20", T0 + 7000000, item);
-    p = event_queue_peek(f->q, &len);
-    assert_int_equal(event_decode(p, len, &v), 0);
-    assert_int_equal(v.lens[v.argc - 2], 3); /* fid is the last pair */
-    assert_memory_equal(v.argv[v.argc - 2], "fid", 3);
+    fixture_peek(f, &v);
     for (int k = 0; k < 2; k++) {
         r = redisCommandArgv(f->c, v.argc - 2, v.argv, v.lens);
         assert_int_equal(r->type, REDIS_REPLY_ARRAY);

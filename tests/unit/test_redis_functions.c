@@ -139,16 +139,12 @@ static void test_resent_call(void **state)
                      .score = 60,
                      .ts_us = T0 + 7,
                      .window_us = W_US};
-    size_t len;
-    const void *p;
     event_view v;
     redisReply *r1, *r2, *r3;
 
     int_cmd(f, "DEL", "lh:alerts");
     assert_int_equal(event_raise(f->q, &a), 0);
-    event_queue_flush(f->q);
-    p = event_queue_peek(f->q, &len);
-    assert_int_equal(event_decode(p, len, &v), 0);
+    fixture_peek(f, &v);
     r1 = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
     r2 = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
     event_queue_release(f->q);
@@ -193,14 +189,10 @@ static void test_resent_call(void **state)
  * keeps its settle hint. */
 static redisReply *send_unsettled(fixture *f)
 {
-    size_t len;
     event_view v;
-    const void *p;
     redisReply *r;
 
-    event_queue_flush(f->q);
-    p = event_queue_peek(f->q, &len);
-    assert_int_equal(event_decode(p, len, &v), 0);
+    fixture_peek(f, &v);
     r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
     event_queue_release(f->q);
     assert_non_null(r);
@@ -750,14 +742,10 @@ static int in_reply(const redisReply *r, const char *name, size_t len)
  * (send_queued), and the library must accept it. */
 static void check_names(fixture *f, const char *fn, int full)
 {
-    size_t len, nreq = 0, nopt = 0, nalert = 0, nparty = 0;
-    const void *p;
+    size_t nreq = 0, nopt = 0, nalert = 0, nparty = 0;
     event_view v;
 
-    event_queue_flush(f->q);
-    p = event_queue_peek(f->q, &len);
-    assert_non_null(p);
-    assert_int_equal(event_decode(p, len, &v), 0);
+    fixture_peek(f, &v);
     assert_true(v.lens[1] == strlen(fn) && memcmp(v.argv[1], fn, v.lens[1]) == 0);
     redisReply *spec = redisCommand(f->c, "FCALL lh_args 0 %s", fn);
     assert_non_null(spec);
@@ -988,16 +976,11 @@ static long long knock(fixture *f, const char *src, const char *level, const cha
                        int resend, const char *fact)
 {
     event_knock k = {src, "1.180.23.0/24", gpu, level, ts, fact};
-    size_t len;
-    const void *p;
     event_view v;
     long long got = -1;
 
     assert_int_equal(event_knock_add(f->q, &k), 0);
-    event_queue_flush(f->q);
-    p = event_queue_peek(f->q, &len);
-    assert_non_null(p);
-    assert_int_equal(event_decode(p, len, &v), 0);
+    fixture_peek(f, &v);
     for (int i = 0; i <= resend; i++) {
         redisReply *r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
         assert_non_null(r);
