@@ -47,11 +47,11 @@ end
 -- Keeps item in the evidence set evkey: the EVIDENCE_MAX lowest scores.
 local function evidence_add(evkey, item, score, ttl)
   check_object(item, 'an evidence item')
-  redis.call('ZADD', evkey, score, item)
+  redis.call('ZADD', evkey, num(score), item)
   if redis.call('ZCARD', evkey) > EVIDENCE_MAX then
-    redis.call('ZREMRANGEBYRANK', evkey, EVIDENCE_MAX, -1)
+    redis.call('ZREMRANGEBYRANK', evkey, EVIDENCE_MAX_TEXT, '-1')
   end
-  redis.call('EXPIRE', evkey, ttl)
+  redis.call('EXPIRE', evkey, num(ttl))
 end
 
 -- The alert id of (rule, entity, window[, sub]): the first 24 hex digits
@@ -68,35 +68,44 @@ end
 -- given), and its packet time. Unions, minima and maxima, so the record of
 -- a window is the same whatever the order in which the events arrive.
 -- The stream entry of the alert names the record (field `cand`); the
--- end-of-run summary reads it. Every fact (fact() below) adds to it.
+-- end-of-run summary reads it. Every fact (fact() below) adds to it;
+-- ttl is text (num()).
 --   K:cand:<alert id>  hash  peer:<ip> -> 1, flow:<src>|<dst>|<first> ->
 --                            "<bytes up> <bytes down>", first, last (TTL ttl_s)
 local function cand_key(keys, a, w, b, sub)
   return keys[1] .. ':cand:' .. alert_id(a, w, b, sub)
 end
 
+-- The address of a party (a JSON object, line:peer or line:intermediary
+-- as the sensor wrote it), false when it names none, nil when it is not
+-- JSON. The sensor writes "ip" first (detect_party() in rules/detect.c):
+-- read by a pattern, that spares decoding the whole party (2% of the
+-- library's instructions on gpu-fleet, docs/performance.md "Redis");
+-- anything else is decoded.
+local function party_ip(text)
+  local ip = string.match(text, '^{"ip":"([%x%.:]+)"[,}]')
+  if ip then return ip end
+  local ok, v = pcall(cjson.decode, text)
+  if not ok or type(v) ~= 'table' then return nil end
+  return type(v.ip) == 'string' and v.ip
+end
+
 local function candidate(keys, w, b, ttl, a, items, sub)
   local ckey = cand_key(keys, a, w, b, sub)
-  local j = {}
-  for _, k in ipairs({ 'peer', 'intermediary', 'evidence' }) do
-    local text = k == 'evidence' and '[' .. a.line.own .. ']' or a.line[k]
-    if text == '[]' then -- no evidence of its own (most facts): nothing to decode
-      j[k] = {}
-    elseif text then
-      local ok, v = pcall(cjson.decode, text)
-      if not ok or type(v) ~= 'table' then return end
-      j[k] = v
-    end
-  end
   local args = {}
   for _, part in ipairs({ 'peer', 'intermediary' }) do
-    if type(j[part]) == 'table' and type(j[part].ip) == 'string' then
-      args[#args + 1] = 'peer:' .. j[part].ip; args[#args + 1] = '1'
+    local text = a.line[part]
+    if text then
+      local ip = party_ip(text)
+      if ip == nil then return end
+      if ip then args[#args + 1] = 'peer:' .. ip; args[#args + 1] = '1' end
     end
   end
   local ev = {}
-  if type(j.evidence) == 'table' then
-    for _, it in ipairs(j.evidence) do ev[#ev + 1] = it end
+  if a.line.own ~= '' then -- no evidence of its own (most facts): nothing to decode
+    local ok, v = pcall(cjson.decode, '[' .. a.line.own .. ']')
+    if not ok or type(v) ~= 'table' then return end
+    for _, it in ipairs(v) do ev[#ev + 1] = it end
   end
   for _, text in ipairs(items or {}) do
     local iok, it = pcall(cjson.decode, text)
@@ -131,7 +140,7 @@ local function step_mark(key, id) return '{' .. key .. '}:id:' .. id end
 -- Writes a new alert line: risk, host hash, stream (naming the window's
 -- candidate record ckey) and channel.
 local function publish(keys, a, line, score, ckey)
-  redis.call('ZADD', keys[3], score, a.ip)
+  redis.call('ZADD', keys[3], num(score), a.ip)
   host_update(prefix_of(keys[1]) .. 'host:' .. a.ip, a, score)
   local xadd = { keys[4] }
   if tonumber(a.maxlen) and tonumber(a.maxlen) > 0 then
@@ -202,7 +211,7 @@ end
 -- and the earliest due time of the entity. The writer keeps it instead of
 -- sending it (redis/settle.c).
 local function settle_hint(keys)
-  local first = redis.call('ZRANGE', keys[1] .. ':pend', 0, 0, 'WITHSCORES')
+  local first = redis.call('ZRANGE', keys[1] .. ':pend', '0', '0', 'WITHSCORES')
   local call = { 'FCALL', 'lh_settle', fmt(#keys), unpack(keys) }
   local c = #call
   call[c + 1] = 'upto_us'
@@ -212,7 +221,7 @@ end
 
 -- Marks the window of dkey pending until `due` (us). early: the first
 -- cut is the earliest fact's own time (ZADD LT), else the latest due of
--- its facts (GT).
+-- its facts (GT). ttl: text (num()).
 local function pend(keys, dkey, due, early, ttl)
   local pkey = keys[1] .. ':pend'
   redis.call('ZADD', pkey, early and 'LT' or 'GT', fmt(due), dkey)
@@ -232,7 +241,8 @@ end
 -- the fact is new.
 local function fact(keys, w, b, ttl, a, figures, opt)
   local dkey = alert_key(keys, a.rule, w, b, opt.sub)
-  candidate(keys, w, b, ttl, a, opt.items, opt.sub)
+  local ttls = num(ttl)
+  candidate(keys, w, b, ttls, a, opt.items, opt.sub)
   local items = opt.items or {}
   local f = { t = fmt(opt.ts), ts = a.ts, rule = a.rule, sev = a.severity, add = a.score_add,
               ip = a.ip, role = a.role, maxlen = a.maxlen, channel = a.channel, host = a.host,
@@ -254,7 +264,7 @@ local function fact(keys, w, b, ttl, a, figures, opt)
   local keep = math.max(ttl, a.keep)
   -- every fact id is remembered, the bodies of the earliest FACTS_KEPT only
   local seen = redis.call('SADD', dkey .. ':fids', id) == 0
-  redis.call('EXPIRE', dkey .. ':fids', ttl)
+  redis.call('EXPIRE', dkey .. ':fids', ttls)
   if seen then
     -- seen before: a resent call (its first answer was lost) still tells
     -- its sender the window is pending; a replay of a settled one does not
@@ -270,7 +280,7 @@ local function fact(keys, w, b, ttl, a, figures, opt)
     -- window; a tie in time goes the long way, where ZADD orders by id).
     local card, later = redis.call('ZCARD', fz), false
     if card >= kept then
-      local last = redis.call('ZRANGE', fz, kept - 1, kept - 1, 'WITHSCORES')
+      local last = redis.call('ZRANGE', fz, fmt(kept - 1), fmt(kept - 1), 'WITHSCORES')
       later = last[2] ~= nil and tonumber(last[2]) < opt.ts
     end
     if not later then
@@ -279,28 +289,28 @@ local function fact(keys, w, b, ttl, a, figures, opt)
       -- new id is in the set unless the trim took it)
       local kept_id = true
       if card > kept then
-        for _, old in ipairs(redis.call('ZRANGE', fz, kept, -1)) do
+        for _, old in ipairs(redis.call('ZRANGE', fz, fmt(kept), '-1')) do
           redis.call('HDEL', dkey .. ':fj', old)
         end
-        redis.call('ZREMRANGEBYRANK', fz, kept, -1)
+        redis.call('ZREMRANGEBYRANK', fz, fmt(kept), '-1')
         kept_id = redis.call('ZSCORE', fz, id)
       end
       if kept_id then
         redis.call('HSET', dkey .. ':fj', id, cjson.encode(f))
-        redis.call('EXPIRE', dkey .. ':fj', ttl)
+        redis.call('EXPIRE', dkey .. ':fj', ttls)
       end
     end
-    redis.call('EXPIRE', fz, ttl)
+    redis.call('EXPIRE', fz, ttls)
   end
   -- the window's first fact (events 1) finds no alert out
-  local first = redis.call('HINCRBY', dkey, 'events', 1) == 1
+  local first = redis.call('HINCRBY', dkey, 'events', '1') == 1
   redis.call('HSET', dkey, 'chk', cjson.encode(opt.chk or { fn = 'raise' }), 'w', fmt(w),
              'b', fmt(b), 'sub', opt.sub or '', 'evkey', opt.evkey or '',
-             'early', opt.early and '1' or '', 'keep', fmt(keep), 'ttl', fmt(ttl))
+             'early', opt.early and '1' or '', 'keep', fmt(keep), 'ttl', ttls)
   -- the window lives as long as its facts until its alert is out, then
   -- for the retention (lh_settle), so a replay raises nothing new
-  redis.call('EXPIRE', dkey, not first and redis.call('HEXISTS', dkey, 'sev') == 1 and keep or ttl)
-  pend(keys, dkey, opt.early and opt.ts or (opt.due or (b + 1) * w), opt.early, ttl)
+  redis.call('EXPIRE', dkey, not first and redis.call('HEXISTS', dkey, 'sev') == 1 and num(keep) or ttls)
+  pend(keys, dkey, opt.early and opt.ts or (opt.due or (b + 1) * w), opt.early, ttls)
   return settle_hint(keys), true
 end
 
@@ -324,7 +334,7 @@ end
 local function settle_items(evkey, facts, base, upto)
   local items = {}
   if evkey ~= '' then
-    for _, it in ipairs(redis.call('ZRANGE', evkey, 0, EVIDENCE_MAX - 1)) do items[#items + 1] = it end
+    for _, it in ipairs(redis.call('ZRANGE', evkey, '0', fmt(EVIDENCE_MAX - 1))) do items[#items + 1] = it end
     if base.line.own ~= '' then items[#items + 1] = base.line.own end
     return items
   end

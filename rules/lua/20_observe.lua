@@ -90,13 +90,13 @@ local function observe(keys, argv)
   if mode == 'exact' then
     key = keys[1] .. ':obs:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
     local counts = {}
-    observe_exact(key, { { value = value, ts = ts, tsarg = ts, cap = cap, ttl = ttl } }, counts)
+    observe_exact(key, { { value = value, ts = ts, tsarg = num(ts), cap = cap, ttl = num(ttl) } }, counts)
     count = counts[1]
   elseif mode == 'approx' then
     key = keys[1] .. ':hll:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
     redis.call('PFADD', key, value)
     count = redis.call('PFCOUNT', key)
-    redis.call('EXPIRE', key, ttl)
+    redis.call('EXPIRE', key, num(ttl))
   else
     error('ERR loophole: mode must be exact or approx')
   end
@@ -105,7 +105,7 @@ local function observe(keys, argv)
   local nkey
   if need then
     nkey = keys[1] .. ':need:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
-    if need == '1' then redis.call('SET', nkey, '1', 'EX', ttl) end
+    if need == '1' then redis.call('SET', nkey, '1', 'EX', num(ttl)) end
   end
   local hints = {}
   if threshold > 0 then

@@ -54,8 +54,9 @@ local function sum_fn(keys, argv)
     redis.call('HINCRBY', key, member, fmt(bytes))
     if flag == '1' then redis.call('HSET', key, 'flag:' .. member, '1') end
   end
-  redis.call('EXPIRE', key, ttl)
-  redis.call('EXPIRE', key .. ':ev', ttl)
+  local ttls = num(ttl)
+  redis.call('EXPIRE', key, ttls)
+  redis.call('EXPIRE', key .. ':ev', ttls)
   local evkey = sum_evkey(keys, kind, w, b, member)
   if item then evidence_add(evkey, item, -bytes, ttl) end
   local total = tonumber(redis.call('HGET', key, member)) or 0
@@ -95,8 +96,8 @@ local function gate_fn(keys, argv)
   local sw, threshold = n(ca.sum_window_us, 'sum_window_us'), n(ca.threshold, 'threshold')
   local b = window(ts, w)
   local key = keys[1] .. ':obs:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
-  redis.call('ZADD', key, 'LT', ts, member)
-  redis.call('EXPIRE', key, ttl)
+  redis.call('ZADD', key, 'LT', num(ts), member)
+  redis.call('EXPIRE', key, num(ttl))
   local hints = {}
   if threshold > 0 then
     local lo, hi = math.ceil(b * w / sw), window((b + 1) * w - 1, sw)
@@ -118,7 +119,7 @@ local function gate_fn(keys, argv)
       -- change a line already published)
       if redis.call('HEXISTS', sum_key(keys, sum_kind, sw, sb), member) == 1 and
          redis.call('HEXISTS', dkey, 'chk') == 1 and redis.call('HEXISTS', dkey, 'sev') == 0 then
-        pend(keys, dkey, (sb + 1) * sw, false, ttl)
+        pend(keys, dkey, (sb + 1) * sw, false, num(ttl))
         hints[1] = settle_hint(keys)
       end
     end

@@ -82,7 +82,7 @@ local function leg_fn(keys, argv)
     for _, pre in ipairs({ ':leg:', ':legp:', ':lege:', ':lega:' }) do
       local v = pre == ':leg:' and text or pre == ':legp:' and part or pre == ':lege:' and item or own
       redis.call('HSET', keys[1] .. pre .. dir .. sfx, leg, v)
-      redis.call('EXPIRE', keys[1] .. pre .. dir .. sfx, ttl)
+      redis.call('EXPIRE', keys[1] .. pre .. dir .. sfx, num(ttl))
     end
     local others = redis.call('HGETALL', keys[1] .. ':leg:' .. other .. sfx)
     for k = 1, #others, 2 do

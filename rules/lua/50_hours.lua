@@ -81,11 +81,12 @@ local function hours_fn(keys, argv)
   local inside = string.sub(hmask, hour + 1, hour + 1) == '1' and
                  string.sub(dmask, wday + 1, wday + 1) == '1'
   if redis.call('SADD', keys[1] .. ':tzs:' .. fmt(w) .. ':' .. fmt(b), session) == 1 then
-    redis.call('HINCRBY', key, 'h:' .. fmt(wday * 24 + hour), 1)
+    redis.call('HINCRBY', key, 'h:' .. fmt(wday * 24 + hour), '1')
     if inside then redis.call('HSET', key, 'd:' .. fmt(day), '1') end
   end
-  redis.call('EXPIRE', key, ttl)
-  redis.call('EXPIRE', keys[1] .. ':tzs:' .. fmt(w) .. ':' .. fmt(b), ttl)
+  local ttls = num(ttl)
+  redis.call('EXPIRE', key, ttls)
+  redis.call('EXPIRE', keys[1] .. ':tzs:' .. fmt(w) .. ':' .. fmt(b), ttls)
   local evkey = keys[1] .. ':evd:tz:' .. fmt(w) .. ':' .. fmt(b)
   if item and inside then evidence_add(evkey, item, ts, ttl) end
   local chk = { fn = 'hours', key = key, hmask = hmask, dmask = dmask, min_in = min_in,

@@ -30,8 +30,8 @@ local function risk_fn(keys, argv)
   if not score then
     local old = tonumber(redis.call('ZSCORE', keys[1], ip) or '0') or 0
     score = math.min(100, old + math.max(0, add))
-    redis.call('ZADD', keys[1], score, ip)
-    redis.call('SET', mark, fmt(score), 'EX', ttl)
+    redis.call('ZADD', keys[1], num(score), ip)
+    redis.call('SET', mark, fmt(score), 'EX', num(ttl))
   end
   local l = cjson.decode(argv[5])
   local line = alert_line(l.f, l.items, { id = l.id, score = fmt(score), figures = l.figures })
@@ -47,7 +47,7 @@ end
 -- id. Answers the finished line, which the writer writes out.
 local function emit_fn(keys, argv)
   local id, ttl, line = argv[1], n(argv[2], 'ttl_s'), argv[3]
-  if redis.call('SET', step_mark(keys[1], id), '1', 'NX', 'EX', ttl) then
+  if redis.call('SET', step_mark(keys[1], id), '1', 'NX', 'EX', num(ttl)) then
     local xadd = { keys[1] }
     if tonumber(argv[5]) and tonumber(argv[5]) > 0 then
       xadd[#xadd + 1] = 'MAXLEN'; xadd[#xadd + 1] = '~'; xadd[#xadd + 1] = argv[5]

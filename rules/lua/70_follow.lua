@@ -46,7 +46,7 @@ end
 
 local function follow_add(key, cap, ts, member, ttl)
   if redis.call('ZCARD', key) < cap then redis.call('ZADD', key, fmt(ts), member) end
-  redis.call('EXPIRE', key, ttl)
+  redis.call('EXPIRE', key, num(ttl))
 end
 
 -- Marks client who followed at inbound start s; remembers the bucket.
@@ -54,7 +54,7 @@ local function follow_mark(keys, w, s, who, ttl, touched)
   local b = window(s, w)
   local key = follow_key(keys, 'fol', w, b)
   redis.call('ZADD', key, 'LT', fmt(s), who)
-  redis.call('EXPIRE', key, ttl)
+  redis.call('EXPIRE', key, num(ttl))
   touched[b] = true
 end
 
@@ -152,7 +152,7 @@ end
 -- inbound one, and no outbound connection in the lag before it.
 CHECK.follow = function(keys, c)
   local seen, count = {}, 0
-  for _, m in ipairs(redis.call('ZRANGE', follow_key(keys, 'fin', c.w, c.b), 0, -1)) do
+  for _, m in ipairs(redis.call('ZRANGE', follow_key(keys, 'fin', c.w, c.b), '0', '-1')) do
     local bar = string.find(m, '|', 1, true)
     local s, who = tonumber(string.sub(m, 1, bar - 1)), string.sub(m, bar + 1)
     if not seen[who] and follow_any(keys, 'fout', c.w, s, s + c.lag) and

@@ -31,7 +31,7 @@ local function absent_fn(keys, argv)
   for b = first, last do
     local key = keys[1] .. ':mark:' .. kind .. ':' .. fmt(w) .. ':' .. fmt(b)
     if role == 'mark' then
-      redis.call('SET', key, '1', 'EX', ttl)
+      redis.call('SET', key, '1', 'EX', num(ttl))
       marked = 1
     elseif role == 'raise' then
       if redis.call('EXISTS', key) == 1 then marked = 1 end

@@ -37,21 +37,22 @@ local function knock_fn(keys, argv)
   end
   local facts = keys[1] .. ':facts'
   local fresh = redis.call('SADD', facts, c.fact)
-  redis.call('EXPIRE', facts, ttl)
+  local ttls = num(ttl)
+  redis.call('EXPIRE', facts, ttls)
   if fresh == 0 then return { 0, {} } end
   local prefix = string.match(keys[1], '^(.-){')
   if not prefix then error('ERR loophole: a knock key needs its network hash tag') end
-  local step = { 'FCALL', 'lh_knockers', '1', prefix .. 'knockers', fmt(ttl) }
+  local step = { 'FCALL', 'lh_knockers', '1', prefix .. 'knockers', ttls }
   for i = 1, 2 do
     local k = keys[i]
-    redis.call('HINCRBY', k, level, 1)
+    redis.call('HINCRBY', k, level, '1')
     local fl = redis.call('HMGET', k, 'first_us', 'last_us')
     local first, last = fl[1], fl[2]
     if not first or ts < tonumber(first) then redis.call('HSET', k, 'first_us', fmt(ts)) end
     if not last or ts > tonumber(last) then redis.call('HSET', k, 'last_us', fmt(ts)) end
     redis.call('PFADD', k .. ':gpu', gpu)
-    redis.call('EXPIRE', k, ttl)
-    redis.call('EXPIRE', k .. ':gpu', ttl)
+    redis.call('EXPIRE', k, ttls)
+    redis.call('EXPIRE', k .. ':gpu', ttls)
     local pa = redis.call('HMGET', k, 'probe', 'attempt')
     step[#step + 1] = k
     step[#step + 1] = fmt((tonumber(pa[1]) or 0) + (tonumber(pa[2]) or 0))
@@ -64,9 +65,9 @@ end
 local function knockers_fn(keys, argv)
   local ttl = n(argv[1], 'ttl_s')
   for i = 2, #argv - 1, 2 do
-    redis.call('ZADD', keys[1], 'GT', n(argv[i + 1], 'total'), argv[i])
+    redis.call('ZADD', keys[1], 'GT', num(n(argv[i + 1], 'total')), argv[i])
   end
-  redis.call('EXPIRE', keys[1], ttl)
+  redis.call('EXPIRE', keys[1], num(ttl))
   return { 0, {} }
 end
 

@@ -26,7 +26,7 @@ local function settle_entity(keys, upto, out)
   for _ = 1, SETTLE_MAX do
     -- the earliest pending window (ties by key): settled when it is due,
     -- else it is the answer
-    local p = redis.call('ZRANGE', pkey, 0, 0, 'WITHSCORES')
+    local p = redis.call('ZRANGE', pkey, '0', '0', 'WITHSCORES')
     if #p == 0 then return '0' end
     local cut = tonumber(p[2])
     if cut > upto or #out >= SETTLE_LINES then return p[2] end
@@ -41,7 +41,7 @@ local function settle_entity(keys, upto, out)
       redis.call('ZREM', pkey, dkey)
     end
   end
-  local first = redis.call('ZRANGE', pkey, 0, 0, 'WITHSCORES')
+  local first = redis.call('ZRANGE', pkey, '0', '0', 'WITHSCORES')
   return first[2] or '0'
 end
 
@@ -98,7 +98,7 @@ local function settle_fn(keys, argv)
     if lines == 0 then mark = nil end
   end
   if mark and #out > 0 then
-    redis.call('SET', mark, cjson.encode({ next = nxt, out = out }), 'EX', 3600)
+    redis.call('SET', mark, cjson.encode({ next = nxt, out = out }), 'EX', '3600')
   end
   return { tonumber(nxt), out }
 end

@@ -73,8 +73,8 @@ local function count_only(argv, i, na)
   -- observe() would write them (plain digits): no conversion back
   local plain = string.find(a.ts_us, '^[1-9]%d*$') and string.find(a.ttl_s, '^[1-9]%d*$') and
                 string.find(a.window_us, '^[1-9]%d*$') and ts < 2^53
-  return { value = a.value, ts = ts, cap = cap, ttl = plain and a.ttl_s or ttl,
-           tsarg = plain and a.ts_us or ts, kind = a.kind, w = w, wtext = plain and a.window_us }
+  return { value = a.value, ts = ts, cap = cap, ttl = plain and a.ttl_s or num(ttl),
+           tsarg = plain and a.ts_us or num(ts), kind = a.kind, w = w, wtext = plain and a.window_us }
 end
 
 -- The short form `obs` of a call (redis/writer.c sends it for a

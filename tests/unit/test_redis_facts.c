@@ -394,6 +394,67 @@ static void test_fact_id(void **state)
     assert_int_equal(cmd_int(f, "SCARD %s", key), 3);
 }
 
+/* The candidate record of a window (candidate() in 10_alert.lua): the
+ * address of every party a fact names, whether "ip" comes first in the
+ * party, as the sensor writes it (read by a pattern), or later (decoded);
+ * nothing for a party without one; and the flows of the fact's own
+ * evidence. */
+static void test_candidate_parties(void **state)
+{
+    fixture *f = *state;
+    const char *ent = "175.16.199.25";
+    json_t *peer = json_pack("{s:s, s:s, s:i}", "ip", "203.0.113.9", "country", "DE", "asn", 3320);
+    json_t *via = json_pack("{s:s, s:s}", "country", "CN", "ip", "2001:db8::7");
+    json_t *anon = json_pack("{s:s}", "country", "US");
+    event_alert a = {.rule = "reseller_fanout",
+                     .severity = "high",
+                     .role = "controller",
+                     .ip = ent,
+                     .summary = "controller",
+                     .score = 40,
+                     .peer = peer,
+                     .intermediary = via,
+                     .evidence = flow_evidence("175.16.199.25:40001", 1)};
+    event_observation o = {.entity = ent,
+                           .kind = "gpu_hosts",
+                           .value = "104.171.200.17",
+                           .value_len = 14,
+                           .ts_us = T0 + 1000000,
+                           .window_us = W_US,
+                           .threshold = 5,
+                           .alert = &a};
+
+    freeReplyObject(cmd(f, "FLUSHALL%s", ""));
+    assert_int_equal(event_observe(f->q, &o), 0);
+    freeReplyObject(fixture_send(f));
+    a.peer = anon; /* a second fact: a party without an address adds none */
+    a.intermediary = NULL;
+    o.ts_us += 1000000;
+    assert_int_equal(event_observe(f->q, &o), 0);
+    freeReplyObject(fixture_send(f));
+
+    redisReply *keys = cmd(f, "KEYS %s", "lh:{e:175.16.199.25}:cand:*");
+    assert_int_equal(keys->elements, 1);
+    redisReply *h = cmd(f, "HGETALL %s", keys->element[0]->str);
+    freeReplyObject(keys);
+    json_t *got = json_object();
+    for (size_t i = 0; i + 1 < h->elements; i += 2)
+        json_object_set_new(got, h->element[i]->str, json_string(h->element[i + 1]->str));
+    freeReplyObject(h);
+    char *text = json_dumps(got, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_string_equal(text,
+                        "{\"first\":\"2023-11-14T22:00:01.000000Z\","
+                        "\"flow:175.16.199.25:40001|104.171.200.17:22|1700000001\":\"4001 0\","
+                        "\"last\":\"2023-11-14T22:00:02.000000Z\","
+                        "\"peer:2001:db8::7\":\"1\",\"peer:203.0.113.9\":\"1\"}");
+    free(text);
+    json_decref(got);
+    json_decref(peer);
+    json_decref(via);
+    json_decref(anon);
+    json_decref(a.evidence);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
@@ -401,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_observe_flood),
         cmocka_unit_test(test_follow_flood),
         cmocka_unit_test(test_fact_id),
+        cmocka_unit_test(test_candidate_parties),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
