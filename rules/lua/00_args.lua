@@ -129,9 +129,14 @@ local VERSION = 'loophole-functions 15'
 local EVIDENCE_MAX = 16 -- interface.md section 2: an alert's evidence holds up to 16 items
 local EVIDENCE_MAX_TEXT = '16' -- the same, as Redis reads it
 
+-- A finite number (tonumber() takes "nan" and "inf" from strtod: a
+-- window, a key or a score of them would be written before anything
+-- failed).
 local function n(s, what)
   local v = tonumber(s)
-  if v == nil then error('ERR loophole: ' .. what .. ' is not a number') end
+  if v == nil or v ~= v or v == math.huge or v == -math.huge then
+    error('ERR loophole: ' .. what .. ' is not a number')
+  end
   return v
 end
 

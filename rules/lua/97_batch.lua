@@ -69,12 +69,14 @@ local function count_only(argv, i, na)
   if a.mode ~= 'exact' or tonumber(a.threshold) ~= 0 or not (ts and w and cap and ttl) or w < 1 then
     return nil
   end
-  -- the numbers go to Redis as the caller wrote them when that is how
-  -- observe() would write them (plain digits): no conversion back
+  -- the numbers go to Redis as the caller wrote them, which is how
+  -- observe() would write them when they are plain digits (the sensor's);
+  -- anything else runs as observe(), which checks it (n())
   local plain = string.find(a.ts_us, '^[1-9]%d*$') and string.find(a.ttl_s, '^[1-9]%d*$') and
                 string.find(a.window_us, '^[1-9]%d*$') and ts < 2^53
-  return { value = a.value, ts = ts, cap = cap, ttl = plain and a.ttl_s or num(ttl),
-           tsarg = plain and a.ts_us or num(ts), kind = a.kind, w = w, wtext = plain and a.window_us }
+  if not plain or cap ~= cap or cap == math.huge or cap == -math.huge then return nil end
+  return { value = a.value, ts = ts, cap = cap, ttl = a.ttl_s, tsarg = a.ts_us, kind = a.kind,
+           w = w, wtext = a.window_us }
 end
 
 -- The short form `obs` of a call (redis/writer.c sends it for a
@@ -176,7 +178,7 @@ local function batch_fn(keys, argv)
     if o then
       local b = window(o.ts, o.w)
       if o.w ~= lw or b ~= lb then
-        lw, lb, ltext = o.w, b, ':' .. (o.wtext or fmt(o.w)) .. ':' .. fmt(b)
+        lw, lb, ltext = o.w, b, ':' .. o.wtext .. ':' .. fmt(b)
       end
       o.c = c
       o.key = keys[call[2]] .. ':obs:' .. o.kind .. ltext

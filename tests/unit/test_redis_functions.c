@@ -919,7 +919,7 @@ static void test_named_arguments(void **state)
 }
 
 /* A call the library does not expect fails by name: an unknown argument,
- * a missing one, a repeated one. */
+ * a missing one, a repeated one, a number that is not finite. */
 static void test_named_arguments_refused(void **state)
 {
     fixture *f = *state;
@@ -943,6 +943,24 @@ static void test_named_arguments_refused(void **state)
             fail_msg("'%s': %s, expected %s", bad[i].args, r->str, bad[i].why);
         freeReplyObject(r);
     }
+    /* a number that is not finite (strtod reads "nan", "inf") is refused
+     * before anything is written */
+    static const char *const nonfinite[][2] = {{"nan", "1"}, {"1", "inf"}, {"-inf", "1"}};
+    for (size_t i = 0; i < sizeof(nonfinite) / sizeof(nonfinite[0]); i++) {
+        redisReply *r =
+            redisCommand(f->c,
+                         "FCALL lh_observe 4 lh:{e:nf} lh:host:nf lh:risk lh:alerts ev e1 ts_us %s "
+                         "kind k value v window_us 1000000 mode exact cap 10 ttl_s %s threshold 0",
+                         nonfinite[i][0], nonfinite[i][1]);
+        assert_non_null(r);
+        assert_int_equal(r->type, REDIS_REPLY_ERROR);
+        assert_non_null(strstr(r->str, nonfinite[i][0][0] == '1' ? "ttl_s is not a number"
+                                                                 : "ts_us is not a number"));
+        freeReplyObject(r);
+    }
+    redisReply *r = redisCommand(f->c, "KEYS lh:{e:nf}*");
+    assert_int_equal(r->elements, 0);
+    freeReplyObject(r);
 }
 
 /* Sends the next steps of reply r (FCALL arrays in its list), as the
