@@ -242,6 +242,17 @@ local function line_value(v, open, close, what)
   return v
 end
 
+-- A count the alert part carries to the settle (keep_s, maxlen): decimal
+-- digits that Redis takes as an integer, checked when the fact arrives,
+-- since a value EXPIRE or XADD refuses would fail every settle of the
+-- entity.
+local function alert_count(s, what)
+  if not string.find(s, '^%d+$') or #s > 15 then
+    error('ERR loophole: ' .. what .. ' must be at most 15 decimal digits')
+  end
+  return tonumber(s)
+end
+
 -- The alert part of a call's arguments; line holds the members of the
 -- alert line the sensor sent (own: the inside of its evidence array).
 local function alert_args(c)
@@ -259,9 +270,10 @@ local function alert_args(c)
   if fid ~= nil and not (#fid == 24 and string.find(fid, '^%x+$')) then
     error('ERR loophole: fid must be 24 hexadecimal digits')
   end
+  alert_count(c.maxlen, 'maxlen')
   return {
     rule = c.rule, severity = c.severity, score_add = n(c.score, 'score'), ip = c.ip,
     role = c.role, ts = c.ts, maxlen = c.maxlen, channel = c.channel, line = line,
-    host = c.host, keep = n(c.keep_s, 'keep_s'), fid = fid,
+    host = c.host, keep = alert_count(c.keep_s, 'keep_s'), fid = fid,
   }
 end

@@ -455,14 +455,61 @@ static void test_candidate_parties(void **state)
     json_decref(a.evidence);
 }
 
+/* keep_s and maxlen travel with the fact to its settle, where EXPIRE and
+ * XADD take them: a value Redis would refuse there (and so fail every
+ * settle of the entity) is refused when the fact arrives. */
+static void test_alert_part_counts(void **state)
+{
+    fixture *f = *state;
+    const char *ent = "175.16.199.26";
+    const char *item = "{\"flow\":{\"src\":\"175.16.199.26:40000\"}}";
+    static const struct {
+        const char *name, *value;
+    } bad[] = {{"keep_s", "1e300"}, {"keep_s", "2592000.5"}, {"maxlen", "1e3"}, {"maxlen", "-1"}};
+
+    freeReplyObject(cmd(f, "FLUSHALL%s", ""));
+    for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
+        event_view v;
+        const char *argv[EVENT_MAX_ARGS];
+        int at = -1;
+        encode_obs(f, ent, "104.171.200.17", T0 + 1000000, item);
+        fixture_peek(f, &v);
+        memcpy(argv, v.argv, sizeof(*argv) * (size_t)v.argc);
+        for (int i = 3 + (v.argv[2][0] - '0'); i + 1 < v.argc; i += 2)
+            if (v.lens[i] == strlen(bad[b].name) && memcmp(v.argv[i], bad[b].name, v.lens[i]) == 0)
+                at = i + 1;
+        assert_true(at > 0);
+        size_t lens[EVENT_MAX_ARGS];
+        memcpy(lens, v.lens, sizeof(*lens) * (size_t)v.argc);
+        argv[at] = bad[b].value;
+        lens[at] = strlen(bad[b].value);
+        redisReply *r = redisCommandArgv(f->c, v.argc, argv, lens);
+        event_queue_release(f->q);
+        assert_int_equal(r->type, REDIS_REPLY_ERROR);
+        char want[64];
+        snprintf(want, sizeof(want), "%s must be at most 15 decimal digits", bad[b].name);
+        if (strstr(r->str, want) == NULL)
+            fail_msg("%s %s: %s", bad[b].name, bad[b].value, r->str);
+        freeReplyObject(r);
+    }
+    /* no fact recorded; the call as the encoder wrote it is one */
+    char dkey[160];
+    window_key(dkey, sizeof(dkey), ent, "reseller_fanout");
+    assert_int_equal(cmd_int(f, "EXISTS %s", dkey), 0);
+    encode_obs(f, ent, "104.171.200.17", T0 + 1000000, item);
+    freeReplyObject(fixture_send(f));
+    redisReply *r = cmd(f, "HGET %s events", dkey);
+    assert_string_equal(r->str, "1");
+    freeReplyObject(r);
+}
+
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_observe_flood),
-        cmocka_unit_test(test_follow_flood),
-        cmocka_unit_test(test_fact_id),
-        cmocka_unit_test(test_candidate_parties),
+        cmocka_unit_test(test_observe_flood),     cmocka_unit_test(test_follow_flood),
+        cmocka_unit_test(test_fact_id),           cmocka_unit_test(test_candidate_parties),
+        cmocka_unit_test(test_alert_part_counts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
