@@ -304,6 +304,16 @@ static void test_follow_flood(void **state)
     free(k[1]);
 }
 
+/* The index of the value of named argument `name` in call v (after its
+ * keys), -1 when absent. */
+static int named_arg(const event_view *v, const char *name)
+{
+    for (int i = 3 + (v->argv[2][0] - '0'); i + 1 < v->argc; i += 2)
+        if (v->lens[i] == strlen(name) && memcmp(v->argv[i], name, v->lens[i]) == 0)
+            return i + 1;
+    return -1;
+}
+
 /* The values of the arguments `fid` and `ev` of the queued call (left
  * queued). */
 static void queued_ids(fixture *f, char fid[32], char ev[64])
@@ -312,12 +322,11 @@ static void queued_ids(fixture *f, char fid[32], char ev[64])
 
     fixture_peek(f, &v);
     fid[0] = ev[0] = '\0';
-    for (int i = 3 + (v.argv[2][0] - '0'); i + 1 < v.argc; i += 2) {
-        if (v.lens[i] == 3 && memcmp(v.argv[i], "fid", 3) == 0 && v.lens[i + 1] < 32)
-            snprintf(fid, 32, "%.*s", (int)v.lens[i + 1], v.argv[i + 1]);
-        if (v.lens[i] == 2 && memcmp(v.argv[i], "ev", 2) == 0 && v.lens[i + 1] < 64)
-            snprintf(ev, 64, "%.*s", (int)v.lens[i + 1], v.argv[i + 1]);
-    }
+    int i = named_arg(&v, "fid"), j = named_arg(&v, "ev");
+    if (i > 0 && v.lens[i] < 32)
+        snprintf(fid, 32, "%.*s", (int)v.lens[i], v.argv[i]);
+    if (j > 0 && v.lens[j] < 64)
+        snprintf(ev, 64, "%.*s", (int)v.lens[j], v.argv[j]);
 }
 
 /* The fact id the encoder sends (`fid`, event_fact_id() in rules/event.c):
@@ -471,13 +480,10 @@ static void test_alert_part_counts(void **state)
     for (size_t b = 0; b < sizeof(bad) / sizeof(bad[0]); b++) {
         event_view v;
         const char *argv[EVENT_MAX_ARGS];
-        int at = -1;
         encode_obs(f, ent, "104.171.200.17", T0 + 1000000, item);
         fixture_peek(f, &v);
         memcpy(argv, v.argv, sizeof(*argv) * (size_t)v.argc);
-        for (int i = 3 + (v.argv[2][0] - '0'); i + 1 < v.argc; i += 2)
-            if (v.lens[i] == strlen(bad[b].name) && memcmp(v.argv[i], bad[b].name, v.lens[i]) == 0)
-                at = i + 1;
+        int at = named_arg(&v, bad[b].name);
         assert_true(at > 0);
         size_t lens[EVENT_MAX_ARGS];
         memcpy(lens, v.lens, sizeof(*lens) * (size_t)v.argc);
