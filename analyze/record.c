@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json_text.h"
 #include "base/wire_json.h"
 #include "dpi.h"
 #include "session.h"
@@ -315,12 +316,8 @@ char *record_flow_line(const flow *f, int end, const char *sensor, size_t *len)
 
 char *record_line(const json_t *o, size_t *len)
 {
-    char *line =
-        o ? json_dumps(o, JSON_PRESERVE_ORDER | JSON_COMPACT | JSON_REAL_PRECISION(9)) : NULL;
-
-    if (line && len)
-        *len = strlen(line);
-    return line;
+    /* jansson's text with JSON_REAL_PRECISION(9), written directly */
+    return o && (json_is_object(o) || json_is_array(o)) ? jtext_dump(o, 9, len) : NULL;
 }
 
 char *record_flow_line_geo(const flow *f, int end, const char *sensor, const geo_party *src,

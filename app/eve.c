@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/json_text.h"
+
 /* Signature ids come from the block 1797000-1797999, inside the range
  * 1000000-1999999 that Snort and Suricata rule sets leave to local rules.
  * An id, once given to a rule, is never changed or reused. */
@@ -205,9 +207,7 @@ char *eve_from_alert(const char *line, size_t len, size_t *outlen)
     json_object_del(a, "ts");
     json_object_del(a, "event_type");
     json_object_set_new(eve, "loophole", a);
-    out = json_dumps(eve, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    out = jtext_dump(eve, 0, outlen);
     json_decref(eve);
-    if (out)
-        *outlen = strlen(out);
     return out;
 }

@@ -6,10 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), or 0 when the
- * bytes there are not one (RFC 3629: no overlongs, no surrogates, no code
- * point past U+10FFFF). */
-static size_t wjson_utf8_len(const unsigned char *s, size_t n)
+size_t wjson_utf8_len(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
     size_t len;

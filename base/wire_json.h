@@ -14,6 +14,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Length of the valid UTF-8 sequence at s (at most n > 0 bytes), or 0 when
+ * the bytes there are not one (RFC 3629: no overlongs, no surrogates, no
+ * code point past U+10FFFF; the same rules as jansson's). */
+size_t wjson_utf8_len(const unsigned char *s, size_t n);
+
 /* A new JSON string holding s[0..len) with invalid UTF-8 replaced, or
  * json_null() when s is NULL. Never NULL unless out of memory. */
 json_t *wjson_string(const char *s, size_t len);

@@ -24,6 +24,7 @@
 #include "detect_int.h"
 
 #include "analyze/session.h"
+#include "base/json_text.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -101,10 +102,11 @@ static int detect_is_control(const detect_view *v)
 static char *detect_item_text(const detect_view *v, const char *detail, size_t *len)
 {
     json_t *item = detect_evidence(v, detail);
-    char *s = json_dumps(item, JSON_PRESERVE_ORDER | JSON_COMPACT);
+    char *s = jtext_dump(item, 0, len);
 
     json_decref(item);
-    *len = s ? strlen(s) : 0;
+    if (s == NULL)
+        *len = 0;
     return s;
 }
 
@@ -344,7 +346,7 @@ static void detect_leg(detect *d, event_queue *q, const detect_view *v, const ch
     /* This leg's own party, for the alert of a pair. */
     json_t *part =
         out ? detect_gpu_host(v->server_ip, v->server) : detect_party(v->client_ip, v->client);
-    char *ptext = json_dumps(part, JSON_COMPACT);
+    char *ptext = jtext_dump(part, 0, NULL);
     if (out)
         snprintf(summary, sizeof(summary),
                  "Host %s relays an interactive session into a control session to GPU host %s: "

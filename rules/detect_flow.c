@@ -30,6 +30,7 @@
 #include "analyze/session.h"
 #include "analyze/fep.h"
 #include "analyze/turns.h"
+#include "base/json_text.h"
 
 /* Per-flow alerts are raised once per (rule, entity, hour): a long
  * session cut into records by the active timeout, or a host reached
@@ -157,7 +158,8 @@ static void detect_observe(event_queue *q, const detect_view *v, const char *ent
 {
     detect_alert da;
     json_t *item = detect_evidence(v, p->detail);
-    char *item_text = json_dumps(item, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    size_t item_len = 0;
+    char *item_text = jtext_dump(item, 0, &item_len);
     event_observation o = {
         .entity = entity,
         .kind = kind,
@@ -169,7 +171,7 @@ static void detect_observe(event_queue *q, const detect_view *v, const char *ent
         .need = need,
         .alert = &da.a,
         .evidence = item_text,
-        .evidence_len = item_text ? strlen(item_text) : 0,
+        .evidence_len = item_len,
     };
 
     detect_alert_make(&da, p, NULL, v->f->last_us, window_us);

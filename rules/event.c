@@ -14,6 +14,7 @@
 #include <xxhash.h>
 
 #include "base/counters.h"
+#include "base/json_text.h"
 #include "base/ring.h"
 #include "base/stats.h"
 #include "base/wire_json.h"
@@ -282,15 +283,16 @@ typedef struct event_line {
 static int event_line_arg(event_args *a, event_line *l, const char *name, json_t *v)
 {
     char *text;
+    size_t len;
 
     if (v == NULL)
         return 0;
-    text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY);
+    text = jtext_dump(v, 0, &len);
     json_decref(v);
     if (text == NULL)
         return -1;
     l->text[l->n++] = text;
-    event_karg(a, name, text, strlen(text));
+    event_karg(a, name, text, len);
     return 0;
 }
 

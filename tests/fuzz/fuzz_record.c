@@ -13,7 +13,10 @@
  * Every record must come out as one line that parses back as a JSON
  * object with the counters it was given; every wjson_string() of the raw
  * input must dump and parse back (NUL bytes are escaped as \u0000, which
- * is valid JSON). Anything else aborts.
+ * is valid JSON). The sensor's own writer (jtext_dump, base/json_text.c)
+ * must give jansson's json_dumps() text byte for byte: for each record,
+ * each such string, and the raw input itself when jansson parses it as
+ * JSON (any nesting, numbers, escapes). Anything else aborts.
  */
 #include <jansson.h>
 #include <stdint.h>
@@ -22,6 +25,7 @@
 
 #include "analyze/dpi.h"
 #include "analyze/record.h"
+#include "base/json_text.h"
 #include "base/wire_json.h"
 
 typedef struct fuzz_in {
@@ -107,6 +111,34 @@ static void fuzz_party(fuzz_in *in, geo_party *g, char bufs[][256], unsigned gpu
     g->tenant = fuzz_str(in, bufs[4], 256);
 }
 
+/* jtext_dump(v) is json_dumps(v) with the sensor's flags, or both fail. */
+static void fuzz_same_text(const json_t *v, int precision)
+{
+    size_t len = 0;
+    char *want = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY |
+                                   JSON_REAL_PRECISION(precision));
+    char *got = jtext_dump(v, precision, &len);
+
+    if ((want == NULL) != (got == NULL) ||
+        (want && (strcmp(want, got) != 0 || len != strlen(want))))
+        abort();
+    free(want);
+    free(got);
+}
+
+/* The raw input as a JSON document, when jansson takes it. */
+static void fuzz_json_doc(const uint8_t *data, size_t size)
+{
+    json_error_t je;
+    json_t *v = json_loadb((const char *)data, size, JSON_DECODE_ANY | JSON_ALLOW_NUL, &je);
+
+    if (v == NULL)
+        return;
+    fuzz_same_text(v, 0);
+    fuzz_same_text(v, 9);
+    json_decref(v);
+}
+
 static void fuzz_check_line(const char *line, size_t len, const flow *f)
 {
     json_error_t je;
@@ -131,6 +163,7 @@ static void fuzz_wjson(const uint8_t *data, size_t size)
 
     if (!json_is_string(back) || strchr(text, '\n'))
         abort();
+    fuzz_same_text(s, 0);
     json_decref(back);
     free(text);
     json_decref(s);
@@ -148,6 +181,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size > 16384)
         return 0;
     fuzz_wjson(data, size);
+    fuzz_json_doc(data, size);
     memset(&f, 0, sizeof(f));
     fuzz_take(&in, &f.key.addr, sizeof(f.key.addr));
     fuzz_take(&in, &f.key.port, sizeof(f.key.port));
@@ -182,6 +216,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                            : record_flow_line(&f, end, sensor, &len);
     fuzz_check_line(line, len, &f);
     free(line);
+    json_t *rec =
+        record_flow_geo(&f, end, sensor, (geo & 1) ? &src : NULL, (geo & 1) ? &dst : NULL);
+    fuzz_same_text(rec, 9);
+    json_decref(rec);
     free(f.facts);
     return 0;
 }
