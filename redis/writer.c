@@ -57,6 +57,7 @@
 #include "journal.h"
 #include "peers.h"
 #include "reply.h"
+#include "resp.h"
 #include "settle.h"
 
 #define WRITER_BACKOFF_MIN_MS 100
@@ -115,6 +116,7 @@ struct writer {
     uint64_t pub_us, pub_mark;     /* the last value published: when, which mark */
     int pub_done;
     int pub_refused; /* an error reply to the HSET was reported */
+    resp_buf out;    /* one pipeline's commands, formatted (resp.h) */
     writer_stats st;
 };
 
@@ -629,8 +631,17 @@ static void writer_pipeline_one(writer *w, const writer_cmd *cmds, int ncmds,
     uint64_t t0 = writer_now_us();
     int c;
 
+    /* the whole pipeline formatted by resp.c and handed to hiredis at once */
+    w->out.len = 0;
     for (c = 0; c < ncmds; c++)
-        redisAppendCommandArgv(w->ctx, cmds[c].argc, cmds[c].argv, cmds[c].lens);
+        if (resp_append(&w->out, cmds[c].argc, cmds[c].argv, cmds[c].lens) != 0) {
+            writer_disconnect(w, "out of memory for a pipeline");
+            return;
+        }
+    if (w->out.len > 0 && redisAppendFormattedCommand(w->ctx, w->out.p, w->out.len) != REDIS_OK) {
+        writer_disconnect(w, "out of memory for a pipeline");
+        return;
+    }
     for (c = 0; c < ncmds; c++) {
         redisReply *r = NULL;
         if (redisGetReply(w->ctx, (void **)&r) != REDIS_OK || r == NULL) {
@@ -1247,6 +1258,7 @@ void writer_free(writer *w, int remove_empty_journal)
     settle_free(w->settle);
     peers_free(w->peers);
     free(w->wm_key);
+    resp_free(&w->out);
     free(w);
 }
 

@@ -2,9 +2,10 @@
  * out, alert lines to the alerts output, a journal for outages.
  *
  * One writer per sensor. It takes events from every producer's queue
- * (rules/event.h), sends them in pipelined batches (redisAppendCommandArgv,
- * then one redisGetReply per command), writes the alerts that FCALL
- * replies carry to the alerts output, and counts everything. Within a
+ * (rules/event.h), sends them in pipelined batches (formatted by resp.c
+ * and handed to hiredis at once, then one redisGetReply per command),
+ * writes the alerts that FCALL replies carry to the alerts output, and
+ * counts everything. Within a
  * batch, the library calls of one hash slot (every call, with one
  * server) go as one FCALL lh_batch (rules/lua/97_batch.lua), which runs
  * each as if it came alone and answers each one's reply; every slot's
