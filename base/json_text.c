@@ -6,12 +6,13 @@
  * "Fifth round"): it checks each object and array for a cycle by printing
  * its address with snprintf() into a hash table, and writes through a
  * callback per token into a buffer it then copies. The rules below are
- * jansson 2.14's dump.c, and tests/unit/test_json_text.c and
+ * jansson 2.14's dump.c and strconv.c, and tests/unit/test_json_text.c and
  * tests/fuzz/fuzz_record.c hold the two writers to the same bytes.
  */
 #include "json_text.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,14 +27,12 @@ typedef struct jtext_buf {
     size_t len, cap;
 } jtext_buf;
 
-/* Room for n more bytes and the final NUL. */
-static int jtext_reserve(jtext_buf *b, size_t n)
+/* Grows b for n more bytes and the final NUL. */
+static int jtext_grow(jtext_buf *b, size_t n)
 {
     size_t cap = b->cap ? b->cap : 256;
     char *p;
 
-    if (b->len + n + 1 <= b->cap)
-        return 0;
     while (cap < b->len + n + 1)
         cap *= 2;
     p = realloc(b->p, cap);
@@ -44,7 +43,13 @@ static int jtext_reserve(jtext_buf *b, size_t n)
     return 0;
 }
 
-static int jtext_put(jtext_buf *b, const char *s, size_t n)
+/* Room for n more bytes and the final NUL. */
+static inline int jtext_reserve(jtext_buf *b, size_t n)
+{
+    return b->len + n + 1 <= b->cap ? 0 : jtext_grow(b, n);
+}
+
+static inline int jtext_put(jtext_buf *b, const char *s, size_t n)
 {
     if (jtext_reserve(b, n) != 0)
         return -1;
@@ -53,66 +58,101 @@ static int jtext_put(jtext_buf *b, const char *s, size_t n)
     return 0;
 }
 
+static inline int jtext_putc(jtext_buf *b, char c)
+{
+    if (jtext_reserve(b, 1) != 0)
+        return -1;
+    b->p[b->len++] = c;
+    return 0;
+}
+
+/* Bytes of a string: 0 copied as they are, 1 escaped, 2 the first of a
+ * UTF-8 sequence, checked. */
+static const unsigned char jtext_class[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x00 */
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x10 */
+    0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20: '"' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x30 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x40 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* 0x50: '\\' */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x60 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x70 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x80 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0x90 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xa0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xb0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xc0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xd0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xe0 */
+    2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, /* 0xf0 */
+};
+
 /* A string or a key: quotes, backslashes and control characters escaped
  * as jansson escapes them (the short forms, else \u00XX in upper case),
- * everything else as it is, once checked to be UTF-8. */
+ * everything else as it is, once checked to be UTF-8. Room for the worst
+ * case (six bytes a byte) is made once. */
 static int jtext_string(jtext_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
-    const unsigned char *p = (const unsigned char *)s, *end = p + n, *run = p;
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    char *o;
 
-    if (jtext_put(b, "\"", 1) != 0)
+    if (n > (SIZE_MAX - 3) / 6 || jtext_reserve(b, n * 6 + 2) != 0)
         return -1;
+    o = b->p + b->len;
+    *o++ = '"';
     while (p < end) {
+        const unsigned char *run = p;
+        while (p < end && jtext_class[*p] == 0)
+            p++;
+        memcpy(o, run, (size_t)(p - run));
+        o += p - run;
+        if (p == end)
+            break;
         unsigned c = *p;
-        char esc[6] = {'\\', 0, '0', '0', 0, 0};
-        size_t el = 2;
-
-        if (c >= 0x80) {
+        if (jtext_class[c] == 2) {
             size_t l = wjson_utf8_len(p, (size_t)(end - p));
             if (l == 0)
                 return -1;
+            memcpy(o, p, l);
+            o += l;
             p += l;
             continue;
         }
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            p++;
-            continue;
-        }
+        *o++ = '\\';
         switch (c) {
         case '"':
         case '\\':
-            esc[1] = (char)c;
+            *o++ = (char)c;
             break;
         case '\b':
-            esc[1] = 'b';
+            *o++ = 'b';
             break;
         case '\f':
-            esc[1] = 'f';
+            *o++ = 'f';
             break;
         case '\n':
-            esc[1] = 'n';
+            *o++ = 'n';
             break;
         case '\r':
-            esc[1] = 'r';
+            *o++ = 'r';
             break;
         case '\t':
-            esc[1] = 't';
+            *o++ = 't';
             break;
         default:
-            esc[1] = 'u';
-            esc[4] = hex[c >> 4];
-            esc[5] = hex[c & 15];
-            el = 6;
+            *o++ = 'u';
+            *o++ = '0';
+            *o++ = '0';
+            *o++ = hex[c >> 4];
+            *o++ = hex[c & 15];
             break;
         }
-        if (jtext_put(b, (const char *)run, (size_t)(p - run)) != 0 || jtext_put(b, esc, el) != 0)
-            return -1;
-        run = ++p;
+        p++;
     }
-    if (jtext_put(b, (const char *)run, (size_t)(p - run)) != 0)
-        return -1;
-    return jtext_put(b, "\"", 1);
+    *o++ = '"';
+    b->len = (size_t)(o - b->p);
+    return 0;
 }
 
 /* An integer as "%lld" writes it. */
@@ -132,16 +172,36 @@ static int jtext_integer(jtext_buf *b, json_int_t v)
     return jtext_put(b, d + i, sizeof(d) - i);
 }
 
-/* A real: rare in what the sensor writes, so jansson's own formatting
- * (printf's %.*g, then its own touches) is called for it, which keeps it
- * the same by construction. */
-static int jtext_real(jtext_buf *b, const json_t *v, int precision)
+/* A real as jansson 2.14 writes it (jsonp_dtostr() in its strconv.c):
+ * printf's %.*g at the precision (17 for 0), ".0" added when that reads
+ * as an integer, and the exponent without '+' or leading zeros. The
+ * sensor never sets a locale, so the decimal point is '.'. */
+static int jtext_real(jtext_buf *b, double v, int precision)
 {
-    char *t = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(precision));
-    int rc = t ? jtext_put(b, t, strlen(t)) : -1;
+    char t[100];
+    int n = snprintf(t, sizeof(t), "%.*g", precision ? precision : 17, v);
+    char *e;
 
-    free(t);
-    return rc;
+    if (n < 0 || (size_t)n >= sizeof(t) - 3)
+        return -1;
+    if (memchr(t, '.', (size_t)n) == NULL && memchr(t, 'e', (size_t)n) == NULL) {
+        t[n++] = '.';
+        t[n++] = '0';
+        t[n] = '\0';
+    }
+    e = memchr(t, 'e', (size_t)n);
+    if (e) {
+        char *from = e + 2, *to = e + 1; /* past the sign */
+        if (*to == '-')
+            to++;
+        while (*from == '0')
+            from++;
+        if (from != to) {
+            memmove(to, from, (size_t)(t + n - from) + 1);
+            n -= (int)(from - to);
+        }
+    }
+    return jtext_put(b, t, (size_t)n);
 }
 
 static int jtext_value(jtext_buf *b, const json_t *v, int precision, int depth)
@@ -158,33 +218,33 @@ static int jtext_value(jtext_buf *b, const json_t *v, int precision, int depth)
     case JSON_INTEGER:
         return jtext_integer(b, json_integer_value(v));
     case JSON_REAL:
-        return jtext_real(b, v, precision);
+        return jtext_real(b, json_real_value(v), precision);
     case JSON_STRING:
         return jtext_string(b, json_string_value(v), json_string_length(v));
     case JSON_ARRAY: {
         size_t n = json_array_size(v);
-        if (jtext_put(b, "[", 1) != 0)
+        if (jtext_putc(b, '[') != 0)
             return -1;
         for (size_t i = 0; i < n; i++) {
-            if ((i > 0 && jtext_put(b, ",", 1) != 0) ||
+            if ((i > 0 && jtext_putc(b, ',') != 0) ||
                 jtext_value(b, json_array_get(v, i), precision, depth + 1) != 0)
                 return -1;
         }
-        return jtext_put(b, "]", 1);
+        return jtext_putc(b, ']');
     }
     case JSON_OBJECT: {
         /* jansson 2.14 iterates an object in insertion order */
         void *it = json_object_iter((json_t *)v);
-        if (jtext_put(b, "{", 1) != 0)
+        if (jtext_putc(b, '{') != 0)
             return -1;
         for (int first = 1; it; it = json_object_iter_next((json_t *)v, it), first = 0) {
-            if ((!first && jtext_put(b, ",", 1) != 0) ||
+            if ((!first && jtext_putc(b, ',') != 0) ||
                 jtext_string(b, json_object_iter_key(it), json_object_iter_key_len(it)) != 0 ||
-                jtext_put(b, ":", 1) != 0 ||
+                jtext_putc(b, ':') != 0 ||
                 jtext_value(b, json_object_iter_value(it), precision, depth + 1) != 0)
                 return -1;
         }
-        return jtext_put(b, "}", 1);
+        return jtext_putc(b, '}');
     }
     default:
         return -1;
