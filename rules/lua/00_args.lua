@@ -61,7 +61,8 @@ tag puts every key of one entity in one Redis Cluster slot):
                                 published, the larger of ttl_s and keep_s)
   K:alert:...:f:<sev>, :fj  the window's facts, at most FACTS_KEPT bodies
                           per severity (10_alert.lua)      (TTL ttl_s)
-  K:pend                  zset  windows due for settling      (TTL ttl_s)
+  K:pend                  zset  windows due for settling, those that may
+                                qualify (fact())         (TTL ttl_s)
   K:cand:<alert id>       hash  what every event of the window adds (see
                                 candidate()); named by the stream entry
                                                                   (TTL ttl_s)
@@ -121,11 +122,12 @@ it on a real server.
 
 Reply of every function that records facts: { count, { settle hint } }
 (FCALL lh_settle with the caller's keys, `upto_us` and the entity's
-earliest due time, which the writer keeps: redis/settle.h); of lh_settle:
+earliest due time, which the writer keeps: redis/settle.h; no hint when
+the fact leaves nothing pending: fact() in 10_alert.lua); of lh_settle:
 { next due time, { alert_json, or lh_risk step, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 15'
+local VERSION = 'loophole-functions 16'
 local EVIDENCE_MAX = 16 -- interface.md section 2: an alert's evidence holds up to 16 items
 local EVIDENCE_MAX_TEXT = '16' -- the same, as Redis reads it
 

@@ -236,9 +236,15 @@ end
 -- check, CHECK[chk.fn]), q (false: the fact does not name the alert by
 -- itself), span (lh_absent: the windows that must stay unmarked), due
 -- (packet time the window may be settled at; default its end), early
--- (settle first at the earliest fact's time). Returns the settle hint
--- when the fact is new or its window still pending, else nil, and whether
--- the fact is new.
+-- (settle first at the earliest fact's time), ready (false: the window
+-- cannot qualify on what it holds now). Returns the settle hint when the
+-- fact is new and its window ready, or the fact was seen and its window
+-- is pending, else nil, and whether the fact is new.
+-- A window that is not ready is not marked pending: its check fails on a
+-- precondition that only grows (a count, a sum), so the fact that makes
+-- it true marks the window, and a window that never gets there is never
+-- settled. On gpu-fleet most windows get one fact and never qualify; their
+-- settles were most of lh_settle's work (docs/performance.md, "Redis").
 local function fact(keys, w, b, ttl, a, figures, opt)
   local dkey = alert_key(keys, a.rule, w, b, opt.sub)
   local ttls = num(ttl)
@@ -310,6 +316,7 @@ local function fact(keys, w, b, ttl, a, figures, opt)
   -- the window lives as long as its facts until its alert is out, then
   -- for the retention (lh_settle), so a replay raises nothing new
   redis.call('EXPIRE', dkey, not first and redis.call('HEXISTS', dkey, 'sev') == 1 and num(keep) or ttls)
+  if opt.ready == false then return nil, true end
   pend(keys, dkey, opt.early and opt.ts or (opt.due or (b + 1) * w), opt.early, ttls)
   return settle_hint(keys), true
 end

@@ -110,8 +110,11 @@ local function observe(keys, argv)
   local hints = {}
   if threshold > 0 then
     local chk = { fn = 'observe', key = key, mode = mode, thr = threshold, nkey = nkey }
+    -- an exact count only grows (CHECK.observe): below the threshold the
+    -- window cannot qualify yet; an estimate is left to the settle
     hints[1] = fact(keys, w, b, ttl, alert_args(ca), nil,
-                    { evkey = evkey, ts = ts, chk = chk, q = need ~= '0' })
+                    { evkey = evkey, ts = ts, chk = chk, q = need ~= '0',
+                      ready = mode ~= 'exact' or count >= threshold })
   end
   return { count, hints }
 end

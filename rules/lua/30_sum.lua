@@ -67,8 +67,10 @@ local function sum_fn(keys, argv)
       local gb = window(b * w, gate_w)
       chk.gkey = keys[1] .. ':obs:' .. gate_kind .. ':' .. fmt(gate_w) .. ':' .. fmt(gb)
     end
+    -- the sum only grows (bytes >= 0): below the threshold the window
+    -- cannot qualify yet
     hints[1] = fact(keys, w, b, ttl, alert_args(ca), nil,
-                    { sub = member, evkey = evkey, ts = ts, chk = chk })
+                    { sub = member, evkey = evkey, ts = ts, chk = chk, ready = total >= threshold })
   end
   return { total, hints }
 end

@@ -91,11 +91,13 @@ local function hours_fn(keys, argv)
   if item and inside then evidence_add(evkey, item, ts, ttl) end
   local chk = { fn = 'hours', key = key, hmask = hmask, dmask = dmask, min_in = min_in,
                 min_days = min_days, margin = margin, shift = max_shift }
-  local cin = hours_eval(chk)
+  local cin, _, days = hours_eval(chk)
   local hints = {}
   if min_in > 0 then
+    -- sessions inside and their days only grow; the fit is the settle's
     hints[1] = fact(keys, w, b, ttl, alert_args(ca), nil,
-                    { evkey = evkey, ts = ts, chk = chk, q = inside })
+                    { evkey = evkey, ts = ts, chk = chk, q = inside,
+                      ready = cin >= min_in and days >= min_days })
   end
   return { cin, hints }
 end

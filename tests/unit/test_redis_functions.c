@@ -290,6 +290,60 @@ static void test_settle_entities(void **state)
         free((void *)sv[i]);
 }
 
+/* A window below its threshold is not pending (fact() in 10_alert.lua):
+ * its facts answer no settle hint and K:pend does not hold it, yet they
+ * are stored, so the fact that reaches the threshold marks it and the
+ * line is built from the window's earliest fact, one that came below the
+ * threshold. */
+static void test_unready_window(void **state)
+{
+    fixture *f = *state;
+    const char *hosts[3] = {"h1", "h2", "h3"};
+    const uint64_t at[3] = {T0 + 3000000, T0 + 1000000, T0 + 2000000}; /* 22:00:03, :01, :02 */
+
+    int_cmd(f, "DEL", "lh:alerts");
+    for (int i = 0; i < 2; i++) {
+        redisReply *r = observe(f, "10.0.0.7", hosts[i], 2, at[i], 3, i + 1);
+        assert_int_equal(r->element[1]->elements, 0);
+        assert_int_equal(int_cmd(f, "EXISTS", "lh:{e:10.0.0.7}:pend"), 0);
+        freeReplyObject(r);
+    }
+    assert_int_equal(int_cmd(f, "HLEN", "lh:{e:10.0.0.7}:alert:reseller_fanout:3600000000:472222"),
+                     9); /* events and the check's fields */
+    event_alert a = {.rule = "reseller_fanout",
+                     .severity = "high",
+                     .role = "controller",
+                     .ip = "10.0.0.7",
+                     .summary = "controls many GPU hosts",
+                     .score = 40};
+    event_observation o = {.entity = "10.0.0.7",
+                           .kind = "gpu_hosts",
+                           .value = hosts[2],
+                           .value_len = 2,
+                           .ts_us = at[2],
+                           .window_us = W_US,
+                           .threshold = 3,
+                           .alert = &a};
+    assert_int_equal(event_observe(f->q, &o), 0);
+    redisReply *r = send_unsettled(f);
+    assert_int_equal(r->element[0]->integer, 3);
+    assert_int_equal(r->element[1]->elements, 1); /* the settle hint */
+    assert_int_equal(int_cmd(f, "ZCARD", "lh:{e:10.0.0.7}:pend"), 1);
+    fixture_settle(f, r);
+    assert_int_equal(r->element[1]->elements, 1);
+    const char *line = r->element[1]->element[0]->str;
+    assert_non_null(strstr(line, "\"ts\":\"2023-11-14T22:00:01"));
+    assert_non_null(strstr(line, "\"count\":3"));
+    const char *hg[3] = {"HGET", "lh:{e:10.0.0.7}:alert:reseller_fanout:3600000000:472222",
+                         "events"};
+    redisReply *ev = tcmd(f->c, 3, hg, NULL);
+    assert_string_equal(ev->str, "3"); /* every fact counted */
+    freeReplyObject(ev);
+    assert_int_equal(int_cmd(f, "EXISTS", "lh:{e:10.0.0.7}:pend"), 0);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 1);
+    freeReplyObject(r);
+}
+
 static void test_cap_and_approx(void **state)
 {
     fixture *f = *state;
@@ -1128,21 +1182,14 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as the sensor does: a dead server is an error, not a death */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_window_edges),
-        cmocka_unit_test(test_year_old_capture),
-        cmocka_unit_test(test_alert_once),
-        cmocka_unit_test(test_resent_call),
-        cmocka_unit_test(test_settle_entities),
-        cmocka_unit_test(test_cap_and_approx),
-        cmocka_unit_test(test_hostile_bytes),
-        cmocka_unit_test(test_line_members),
-        cmocka_unit_test(test_live_channel),
-        cmocka_unit_test(test_follow_any_order),
-        cmocka_unit_test(test_absent),
-        cmocka_unit_test(test_named_arguments),
-        cmocka_unit_test(test_named_arguments_refused),
-        cmocka_unit_test(test_later_events),
-        cmocka_unit_test(test_knock),
+        cmocka_unit_test(test_window_edges),     cmocka_unit_test(test_year_old_capture),
+        cmocka_unit_test(test_alert_once),       cmocka_unit_test(test_resent_call),
+        cmocka_unit_test(test_settle_entities),  cmocka_unit_test(test_unready_window),
+        cmocka_unit_test(test_cap_and_approx),   cmocka_unit_test(test_hostile_bytes),
+        cmocka_unit_test(test_line_members),     cmocka_unit_test(test_live_channel),
+        cmocka_unit_test(test_follow_any_order), cmocka_unit_test(test_absent),
+        cmocka_unit_test(test_named_arguments),  cmocka_unit_test(test_named_arguments_refused),
+        cmocka_unit_test(test_later_events),     cmocka_unit_test(test_knock),
         cmocka_unit_test(test_batch_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
