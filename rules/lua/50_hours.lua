@@ -13,9 +13,11 @@ arrive). The share inside is reported, not tested.
 ARGS.lh_hours = { req = { 'ev', 'ts_us', 'session', 'window_us', 'ttl_s', 'offset_s', 'hours_mask', 'days_mask', 'min_in', 'min_days' }, opt = { 'evidence', 'fit_margin_pct', 'fit_shift_h', 'fid' }, alert = 'opt' }
 
 -- The histogram of c.key against the profile: sessions inside, all
--- sessions, distinct local days inside, the best neighbouring zone's
--- sessions inside, and whether the profile fits clearly better.
-local function hours_eval(c)
+-- sessions, distinct local days inside, and with `fit` the best
+-- neighbouring zone's sessions inside and whether the profile fits
+-- clearly better (only the settle decides on the fit: a call needs the
+-- counts alone).
+local function hours_eval(c, fit)
   local hmask, dmask, margin, max_shift = c.hmask, c.dmask, c.margin, c.shift
   local h = redis.call('HGETALL', c.key)
   local cin, total, days = 0, 0, 0
@@ -34,7 +36,7 @@ local function hours_eval(c)
       local cnt = tonumber(h[k + 1])
       total = total + cnt
       if inside_at(how) then cin = cin + cnt end
-      for sh = -(max_shift or 0), max_shift or 0 do
+      for sh = -(fit and max_shift or 0), fit and max_shift or 0 do
         if sh ~= 0 and inside_at(how + sh) then shifted[sh] = (shifted[sh] or 0) + cnt end
       end
     end
@@ -91,7 +93,7 @@ local function hours_fn(keys, argv)
   if item and inside then evidence_add(evkey, item, ts, ttl) end
   local chk = { fn = 'hours', key = key, hmask = hmask, dmask = dmask, min_in = min_in,
                 min_days = min_days, margin = margin, shift = max_shift }
-  local cin, _, days = hours_eval(chk)
+  local cin, _, days = hours_eval(chk, false)
   local hints = {}
   if min_in > 0 then
     -- sessions inside and their days only grow; the fit is the settle's
@@ -103,7 +105,7 @@ local function hours_fn(keys, argv)
 end
 
 CHECK.hours = function(_, c)
-  local cin, total, days, best, fits = hours_eval(c)
+  local cin, total, days, best, fits = hours_eval(c, true)
   if not (cin >= c.min_in and days >= c.min_days and fits) then return false end
   local figures = { { 'sessions_in_profile', fmt(cin) }, { 'sessions', fmt(total) },
                    { 'days', fmt(days) } }
