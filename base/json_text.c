@@ -16,55 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
 #include "wire_json.h"
 
 /* Deeper than any document jansson parses (2048 levels): a container that
  * holds itself ends here, where jansson's cycle check fails it. */
 #define JTEXT_MAX_DEPTH 4096
-
-typedef struct jtext_buf {
-    char *p;
-    size_t len, cap;
-} jtext_buf;
-
-/* Grows b for n more bytes and the final NUL. */
-static int jtext_grow(jtext_buf *b, size_t n)
-{
-    size_t cap = b->cap ? b->cap : 256;
-    char *p;
-
-    while (cap < b->len + n + 1)
-        cap *= 2;
-    p = realloc(b->p, cap);
-    if (p == NULL)
-        return -1;
-    b->p = p;
-    b->cap = cap;
-    return 0;
-}
-
-/* Room for n more bytes and the final NUL. */
-static inline int jtext_reserve(jtext_buf *b, size_t n)
-{
-    return b->len + n + 1 <= b->cap ? 0 : jtext_grow(b, n);
-}
-
-static inline int jtext_put(jtext_buf *b, const char *s, size_t n)
-{
-    if (jtext_reserve(b, n) != 0)
-        return -1;
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    return 0;
-}
-
-static inline int jtext_putc(jtext_buf *b, char c)
-{
-    if (jtext_reserve(b, 1) != 0)
-        return -1;
-    b->p[b->len++] = c;
-    return 0;
-}
 
 /* Bytes of a string: 0 copied as they are, 1 escaped, 2 the first of a
  * UTF-8 sequence, checked. */
@@ -91,13 +48,13 @@ static const unsigned char jtext_class[256] = {
  * as jansson escapes them (the short forms, else \u00XX in upper case),
  * everything else as it is, once checked to be UTF-8. Room for the worst
  * case (six bytes a byte) is made once. */
-static int jtext_string(jtext_buf *b, const char *s, size_t n)
+static int jtext_string(bytes_buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     char *o;
 
-    if (n > (SIZE_MAX - 3) / 6 || jtext_reserve(b, n * 6 + 2) != 0)
+    if (n > (SIZE_MAX - 3) / 6 || bytes_reserve(b, n * 6 + 2) != 0)
         return -1;
     o = b->p + b->len;
     *o++ = '"';
@@ -156,27 +113,23 @@ static int jtext_string(jtext_buf *b, const char *s, size_t n)
 }
 
 /* An integer as "%lld" writes it. */
-static int jtext_integer(jtext_buf *b, json_int_t v)
+static int jtext_integer(bytes_buf *b, json_int_t v)
 {
-    char d[24];
-    size_t i = sizeof(d);
-    /* the magnitude in unsigned arithmetic: -LLONG_MIN does not fit */
-    unsigned long long m = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    char d[21];
+    size_t i = 0;
 
-    do {
-        d[--i] = (char)('0' + m % 10);
-        m /= 10;
-    } while (m);
     if (v < 0)
-        d[--i] = '-';
-    return jtext_put(b, d + i, sizeof(d) - i);
+        d[i++] = '-';
+    /* the magnitude in unsigned arithmetic: -LLONG_MIN does not fit */
+    i += bytes_digits(d + i, v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v);
+    return bytes_put(b, d, i);
 }
 
 /* A real as jansson 2.14 writes it (jsonp_dtostr() in its strconv.c):
  * printf's %.*g at the precision (17 for 0), ".0" added when that reads
  * as an integer, and the exponent without '+' or leading zeros. The
  * sensor never sets a locale, so the decimal point is '.'. */
-static int jtext_real(jtext_buf *b, double v, int precision)
+static int jtext_real(bytes_buf *b, double v, int precision)
 {
     char t[100];
     int n = snprintf(t, sizeof(t), "%.*g", precision ? precision : 17, v);
@@ -201,20 +154,20 @@ static int jtext_real(jtext_buf *b, double v, int precision)
             n -= (int)(from - to);
         }
     }
-    return jtext_put(b, t, (size_t)n);
+    return bytes_put(b, t, (size_t)n);
 }
 
-static int jtext_value(jtext_buf *b, const json_t *v, int precision, int depth)
+static int jtext_value(bytes_buf *b, const json_t *v, int precision, int depth)
 {
     if (v == NULL || depth > JTEXT_MAX_DEPTH)
         return -1;
     switch (json_typeof(v)) {
     case JSON_NULL:
-        return jtext_put(b, "null", 4);
+        return bytes_put(b, "null", 4);
     case JSON_TRUE:
-        return jtext_put(b, "true", 4);
+        return bytes_put(b, "true", 4);
     case JSON_FALSE:
-        return jtext_put(b, "false", 5);
+        return bytes_put(b, "false", 5);
     case JSON_INTEGER:
         return jtext_integer(b, json_integer_value(v));
     case JSON_REAL:
@@ -223,28 +176,28 @@ static int jtext_value(jtext_buf *b, const json_t *v, int precision, int depth)
         return jtext_string(b, json_string_value(v), json_string_length(v));
     case JSON_ARRAY: {
         size_t n = json_array_size(v);
-        if (jtext_putc(b, '[') != 0)
+        if (bytes_putc(b, '[') != 0)
             return -1;
         for (size_t i = 0; i < n; i++) {
-            if ((i > 0 && jtext_putc(b, ',') != 0) ||
+            if ((i > 0 && bytes_putc(b, ',') != 0) ||
                 jtext_value(b, json_array_get(v, i), precision, depth + 1) != 0)
                 return -1;
         }
-        return jtext_putc(b, ']');
+        return bytes_putc(b, ']');
     }
     case JSON_OBJECT: {
         /* jansson 2.14 iterates an object in insertion order */
         void *it = json_object_iter((json_t *)v);
-        if (jtext_putc(b, '{') != 0)
+        if (bytes_putc(b, '{') != 0)
             return -1;
         for (int first = 1; it; it = json_object_iter_next((json_t *)v, it), first = 0) {
-            if ((!first && jtext_putc(b, ',') != 0) ||
+            if ((!first && bytes_putc(b, ',') != 0) ||
                 jtext_string(b, json_object_iter_key(it), json_object_iter_key_len(it)) != 0 ||
-                jtext_putc(b, ':') != 0 ||
+                bytes_putc(b, ':') != 0 ||
                 jtext_value(b, json_object_iter_value(it), precision, depth + 1) != 0)
                 return -1;
         }
-        return jtext_putc(b, '}');
+        return bytes_putc(b, '}');
     }
     default:
         return -1;
@@ -253,10 +206,10 @@ static int jtext_value(jtext_buf *b, const json_t *v, int precision, int depth)
 
 char *jtext_dump(const json_t *v, int precision, size_t *len)
 {
-    jtext_buf b = {0};
+    bytes_buf b = {0};
 
-    if (jtext_value(&b, v, precision, 0) != 0 || jtext_reserve(&b, 0) != 0) {
-        free(b.p);
+    if (jtext_value(&b, v, precision, 0) != 0 || bytes_reserve(&b, 0) != 0) {
+        bytes_free(&b);
         return NULL;
     }
     b.p[b.len] = '\0';

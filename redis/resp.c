@@ -1,44 +1,29 @@
 /* resp.c -- RESP commands into a growing buffer (see resp.h). */
 #include "resp.h"
 
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
-/* Writes "<c><n>\r\n" at p; returns the bytes written (at most 23). */
+/* Writes "<c><n>\r\n" at p, the head of an array (c '*') or a bulk
+ * string ('$'); returns the bytes written (at most 23). */
 static size_t resp_head(char *p, char c, size_t n)
 {
-    char d[20];
-    size_t k = 0, w = 0;
+    size_t w = 1;
 
-    do {
-        d[k++] = (char)('0' + n % 10);
-        n /= 10;
-    } while (n);
-    p[w++] = c;
-    while (k)
-        p[w++] = d[--k];
+    p[0] = c;
+    w += bytes_digits(p + 1, n);
     p[w++] = '\r';
     p[w++] = '\n';
     return w;
 }
 
-int resp_append(resp_buf *b, int argc, const char *const *argv, const size_t *lens)
+int resp_append(bytes_buf *b, int argc, const char *const *argv, const size_t *lens)
 {
     size_t need = 23;
 
     for (int i = 0; i < argc; i++)
         need += 23 + lens[i] + 2;
-    if (b->len + need > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + need)
-            cap *= 2;
-        char *p = realloc(b->p, cap);
-        if (p == NULL)
-            return -1;
-        b->p = p;
-        b->cap = cap;
-    }
+    if (bytes_reserve(b, need) != 0)
+        return -1;
     char *o = b->p + b->len;
     o += resp_head(o, '*', (size_t)argc);
     for (int i = 0; i < argc; i++) {
@@ -50,11 +35,4 @@ int resp_append(resp_buf *b, int argc, const char *const *argv, const size_t *le
     }
     b->len = (size_t)(o - b->p);
     return 0;
-}
-
-void resp_free(resp_buf *b)
-{
-    free(b->p);
-    b->p = NULL;
-    b->len = b->cap = 0;
 }

@@ -3,7 +3,7 @@
  * resp_append() writes a command as RESP sends it (an array of bulk
  * strings: "*<argc>\r\n" then "$<len>\r\n<bytes>\r\n" per argument), the
  * same bytes as hiredis's redisFormatCommandArgv(), onto the end of a
- * growing buffer that the writer hands to redisAppendFormattedCommand()
+ * growing buffer (base/bytes.h) that the writer hands to redisAppendFormattedCommand()
  * once per pipeline. hiredis formats each argument with sdscatfmt() into
  * a new string per command, which was nearly half of the writer thread's
  * instructions on gpu-fleet (docs/performance.md, "The writer's own
@@ -12,18 +12,10 @@
 #ifndef LOOPHOLE_REDIS_RESP_H
 #define LOOPHOLE_REDIS_RESP_H
 
-#include <stddef.h>
+#include "base/bytes.h"
 
-typedef struct resp_buf {
-    char *p; /* owned; NULL until the first command */
-    size_t len, cap;
-} resp_buf;
-
-/* Appends the command argv[0..argc) (lens[i] bytes each). Returns 0, or -1
- * out of memory (the buffer then holds what it held before). */
-int resp_append(resp_buf *b, int argc, const char *const *argv, const size_t *lens);
-
-/* Frees the buffer; it may be used again (empty). */
-void resp_free(resp_buf *b);
+/* Appends the command argv[0..argc) (lens[i] bytes each) to b. Returns 0,
+ * or -1 out of memory (the buffer then holds what it held before). */
+int resp_append(bytes_buf *b, int argc, const char *const *argv, const size_t *lens);
 
 #endif

@@ -116,7 +116,7 @@ struct writer {
     uint64_t pub_us, pub_mark;     /* the last value published: when, which mark */
     int pub_done;
     int pub_refused; /* an error reply to the HSET was reported */
-    resp_buf out;    /* one pipeline's commands, formatted (resp.h) */
+    bytes_buf out;   /* one pipeline's commands, formatted (resp.h) */
     writer_stats st;
 };
 
@@ -1258,7 +1258,7 @@ void writer_free(writer *w, int remove_empty_journal)
     settle_free(w->settle);
     peers_free(w->peers);
     free(w->wm_key);
-    resp_free(&w->out);
+    bytes_free(&w->out);
     free(w);
 }
 

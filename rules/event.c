@@ -13,6 +13,7 @@
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack: no allocation per event */
 #include <xxhash.h>
 
+#include "base/bytes.h"
 #include "base/counters.h"
 #include "base/json_text.h"
 #include "base/ring.h"
@@ -96,25 +97,11 @@ __attribute__((format(printf, 2, 3))) static void event_fmt(event_args *a, const
     event_arg(a, p, (size_t)n);
 }
 
-/* The decimal text of v into out (room for 20 digits), without a NUL;
- * returns its length. Not vsnprintf: every number of every event is
- * written here, and on dpi-dense the "%llu" calls (the start times of the
- * AI-relay follow events, up to 64 a call) were the worker's largest
- * cost outside nDPI after the flow path itself (docs/performance.md). */
-static size_t event_u64_text(char *out, uint64_t v)
-{
-    char rev[20];
-    size_t n = 0;
-
-    do {
-        rev[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (size_t i = 0; i < n; i++)
-        out[i] = rev[n - 1 - i];
-    return n;
-}
-
+/* Numbers are written by bytes_digits(), not vsnprintf: every number of
+ * every event is written here, and on dpi-dense the "%llu" calls (the
+ * start times of the AI-relay follow events, up to 64 a call) were the
+ * worker's largest cost outside nDPI after the flow path itself
+ * (docs/performance.md). */
 static void event_u64(event_args *a, uint64_t v)
 {
     char *p = a->buf + a->used;
@@ -123,7 +110,7 @@ static void event_u64(event_args *a, uint64_t v)
         event_fmt(a, "%llu", (unsigned long long)v); /* cut to fit, as any argument */
         return;
     }
-    size_t n = event_u64_text(p, v);
+    size_t n = bytes_digits(p, v);
     p[n] = '\0';
     a->used += n + 1;
     event_arg(a, p, n);
@@ -646,7 +633,7 @@ int event_follow_add(event_queue *q, const event_follow *fo)
     for (int i = 0; i < n; i++) {
         if (i > 0)
             starts[used++] = ',';
-        used += event_u64_text(starts + used, fo->starts[i]);
+        used += bytes_digits(starts + used, fo->starts[i]);
     }
     event_call(q, &a, "lh_follow", fo->entity, fo->alert, fo->ts_us);
     event_kstr(&a, "dir", fo->dir);

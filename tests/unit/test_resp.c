@@ -1,7 +1,7 @@
 /* test_resp.c -- unit tests of the sensor's RESP formatting
  * (redis/resp.c): the same bytes as hiredis's redisFormatCommandArgv()
  * for arguments of every length class and any bytes, commands appended
- * one after another, and the buffer reused after resp_free(). The
+ * one after another, and the buffer reused after bytes_free(). The
  * writer's use of it against a real server is test_redis_writer's.
  */
 #include <setjmp.h>
@@ -17,7 +17,7 @@
 #include "redis/resp.h"
 
 /* Appends argv to b and checks the new bytes are hiredis's. */
-static void same_as_hiredis(resp_buf *b, int argc, const char **argv, const size_t *lens)
+static void same_as_hiredis(bytes_buf *b, int argc, const char **argv, const size_t *lens)
 {
     char *want = NULL;
     size_t before = b->len;
@@ -35,7 +35,7 @@ static void test_arguments(void **state)
     static char big[70000];
     const char *argv[8];
     size_t lens[8];
-    resp_buf b = {0};
+    bytes_buf b = {0};
 
     (void)state;
     for (size_t i = 0; i < sizeof(big); i++)
@@ -54,13 +54,13 @@ static void test_arguments(void **state)
         argv[i] = "x", lens[i] = 1;
     for (int argc = 1; argc <= 8; argc++)
         same_as_hiredis(&b, argc, argv, lens);
-    resp_free(&b);
+    bytes_free(&b);
     assert_null(b.p);
     assert_int_equal(b.len, 0);
-    /* usable again after resp_free() */
+    /* usable again after bytes_free() */
     argv[0] = "PING", lens[0] = 4;
     same_as_hiredis(&b, 1, argv, lens);
-    resp_free(&b);
+    bytes_free(&b);
 }
 
 /* 300 arguments, as an lh_batch of many calls has. */
@@ -69,7 +69,7 @@ static void test_long_command(void **state)
     const char *argv[300];
     size_t lens[300];
     char text[300][8];
-    resp_buf b = {0};
+    bytes_buf b = {0};
 
     (void)state;
     for (int i = 0; i < 300; i++) {
@@ -78,7 +78,7 @@ static void test_long_command(void **state)
     }
     same_as_hiredis(&b, 300, argv, lens);
     same_as_hiredis(&b, 300, argv, lens);
-    resp_free(&b);
+    bytes_free(&b);
 }
 
 int main(void)
