@@ -15,6 +15,7 @@
 
 #include "base/stats.h"
 #include "conn.h"
+#include "resp.h"
 
 #define CLUSTER_ROUNDS   8   /* redirections followed for one batch */
 #define CLUSTER_PAUSE_MS 50  /* first pause after TRYAGAIN, CLUSTERDOWN, ASK */
@@ -37,6 +38,7 @@ struct cluster {
     unsigned nnodes;
     uint16_t slot_node[CLUSTER_NSLOTS]; /* index into nodes + 1; 0 = nobody */
     cluster_stats st;
+    bytes_buf out; /* one node's commands of a round, formatted (resp.h) */
 };
 
 uint16_t cluster_crc16(const void *buf, size_t len)
@@ -329,6 +331,28 @@ static void cluster_pause(int round)
     nanosleep(&ts, NULL);
 }
 
+/* Hands node k the commands routed to it this round, in their order, each
+ * redirected one after an ASKING: formatted by resp.c into one buffer and
+ * appended to its connection at once, as the one-server writer does
+ * (docs/performance.md, "The writer's own command formatting"). Returns
+ * -1 out of memory. */
+static int cluster_node_send(cluster *c, unsigned k, const cluster_cmd *cmds, int n,
+                             const int *route, const int *ask)
+{
+    static const char *const asking[1] = {"ASKING"};
+    static const size_t asking_len[1] = {6};
+
+    c->out.len = 0;
+    for (int i = 0; i < n; i++) {
+        if (route[i] != (int)k)
+            continue;
+        if ((ask[i] >= 0 && resp_append(&c->out, 1, asking, asking_len) != 0) ||
+            resp_append(&c->out, cmds[i].argc, cmds[i].argv, cmds[i].lens) != 0)
+            return -1;
+    }
+    return redisAppendFormattedCommand(c->nodes[k].ctx, c->out.p, c->out.len) == REDIS_OK ? 0 : -1;
+}
+
 static void cluster_note(char *err, size_t errlen, int *noted, const char *fmt, const char *what)
 {
     if (!*noted)
@@ -385,19 +409,23 @@ int cluster_exec(cluster *c, const cluster_cmd *cmds, int n, unsigned char *done
                 refresh = 1;
                 continue;
             }
-            if (ask[i] >= 0)
-                redisAppendCommand(c->nodes[node].ctx, "ASKING");
-            redisAppendCommandArgv(c->nodes[node].ctx, cmds[i].argc, (const char **)cmds[i].argv,
-                                   cmds[i].lens);
             route[i] = node;
             c->nodes[node].used++;
             sent++;
         }
+        for (unsigned k = 0; k < c->nnodes; k++)
+            if (c->nodes[k].used && cluster_node_send(c, k, cmds, n, route, ask) != 0) {
+                snprintf(why, sizeof(why), "Redis at %s:%d: out of memory for a pipeline",
+                         c->nodes[k].host, c->nodes[k].port);
+                cluster_note(err, errlen, &noted, "%s", why);
+                cluster_node_drop(&c->nodes[k]); /* its commands are given up below */
+                refresh = 1;
+            }
         /* A reply says the primary ran the command; a failover may still
          * lose it until a replica has it. WAIT before anything is taken as
          * done, so a promoted replica holds every acknowledged call. */
         for (unsigned k = 0; k < c->nnodes; k++)
-            if (c->nodes[k].used && c->nodes[k].replicas > 0)
+            if (c->nodes[k].used && c->nodes[k].replicas > 0 && c->nodes[k].ctx)
                 redisAppendCommand(c->nodes[k].ctx, "WAIT 1 %d", CLUSTER_WAIT_MS);
         for (int i = 0; i < n; i++) {
             cluster_node *nd = route[i] >= 0 ? &c->nodes[route[i]] : NULL;
@@ -608,5 +636,6 @@ void cluster_free(cluster *c)
         free(c->nodes[i].host);
     }
     free(c->nodes);
+    bytes_free(&c->out);
     free(c);
 }
