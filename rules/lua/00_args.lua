@@ -61,6 +61,9 @@ tag puts every key of one entity in one Redis Cluster slot):
                                 published, the larger of ttl_s and keep_s)
   K:alert:...:f:<sev>, :fj  the window's facts, at most FACTS_KEPT bodies
                           per severity (10_alert.lua)      (TTL ttl_s)
+  K:alert:...:held        hash  the facts of a window that cannot qualify
+                                yet, at most as many bodies as it would
+                                keep (fact())                   (TTL ttl_s)
   K:pend                  zset  windows due for settling, those that may
                                 qualify (fact())         (TTL ttl_s)
   K:cand:<alert id>       hash  what every event of the window adds (see

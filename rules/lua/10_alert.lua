@@ -68,7 +68,8 @@ end
 -- given), and its packet time. Unions, minima and maxima, so the record of
 -- a window is the same whatever the order in which the events arrive.
 -- The stream entry of the alert names the record (field `cand`); the
--- end-of-run summary reads it. Every fact (fact() below) adds to it;
+-- end-of-run summary reads it. Every fact adds to it when it is stored
+-- (fact() below: a held fact when its window becomes ready);
 -- ttl is text (num()).
 --   K:cand:<alert id>  hash  peer:<ip> -> 1, flow:<src>|<dst>|<first> ->
 --                            "<bytes up> <bytes down>", first, last (TTL ttl_s)
@@ -170,8 +171,9 @@ local FACTS_KEPT = EVIDENCE_MAX
 Facts and settling (docs/rules-correlation.md, "Settling"). An event that
 may raise an alert does not publish it. It records a fact of its (rule,
 entity, window[, sub]) -- the alert the sensor sent for it, with its
-packet time -- and marks the window pending in K:pend, due at a packet
-time (the window's end, or for lh_raise the fact's own time). The sensor
+packet time -- and, once the window may qualify (fact()), marks it
+pending in K:pend, due at a packet time (the window's end, or for
+lh_raise the fact's own time). The sensor
 that sent the event remembers the entity key and calls lh_settle once
 its packet clock shows that no record that could still add to the window
 can arrive (redis/settle.c). lh_settle then decides from the complete
@@ -195,6 +197,9 @@ stored alert.
   K:alert:...:fj          hash  fact id -> the fact (JSON), of those kept
                                                                    (TTL ttl_s)
   K:alert:...:fids        set   every fact id recorded              (TTL ttl_s)
+  K:alert:...:held        hash  fact id -> the fact (JSON), of a window
+                                that cannot qualify yet, at most as many
+                                as it would keep (fact())       (TTL ttl_s)
   K:settle:<ev>           string the answer of a settle call that published,
                                 for a resend                       (TTL 1 h)
 ]]
@@ -228,6 +233,62 @@ local function pend(keys, dkey, due, early, ttl)
   redis.call('EXPIRE', pkey, ttl)
 end
 
+-- Stores fact `id` of the window dkey: its id among the window's, its
+-- body (text, or a function that makes it: encoded only when kept) among
+-- the earliest FACTS_KEPT of its severity `sev` when it names the alert
+-- (q), one more event in the window's hash with the window's fields
+-- (opt: chk, sub, evkey, early; ts: the fact's packet time, us; keep:
+-- the retention once published). Returns whether the id was stored before.
+local function fact_store(dkey, w, b, ttl, keep, id, ts, sev, q, body, opt)
+  local ttls = num(ttl)
+  -- every fact id is remembered, the bodies of the earliest FACTS_KEPT only
+  if redis.call('SADD', dkey .. ':fids', id) == 0 then
+    redis.call('EXPIRE', dkey .. ':fids', ttls)
+    return true
+  end
+  redis.call('EXPIRE', dkey .. ':fids', ttls)
+  -- a fact that does not name the alert by itself (q false) is never read
+  -- by a settle: counted, its body not kept
+  if q then
+    local fz, kept = dkey .. ':f:' .. sev, opt.evkey and 1 or FACTS_KEPT
+    -- A fact later than every one of a full kept set would be trimmed at
+    -- once: it changes nothing, so it is not added (most facts of a busy
+    -- window; a tie in time goes the long way, where ZADD orders by id).
+    local card, later = redis.call('ZCARD', fz), false
+    if card >= kept then
+      local last = redis.call('ZRANGE', fz, fmt(kept - 1), fmt(kept - 1), 'WITHSCORES')
+      later = last[2] ~= nil and tonumber(last[2]) < ts
+    end
+    if not later then
+      card = card + redis.call('ZADD', fz, fmt(ts), id)
+      -- the fact's body is kept when its id stays among the earliest (the
+      -- new id is in the set unless the trim took it)
+      local kept_id = true
+      if card > kept then
+        for _, old in ipairs(redis.call('ZRANGE', fz, fmt(kept), '-1')) do
+          redis.call('HDEL', dkey .. ':fj', old)
+        end
+        redis.call('ZREMRANGEBYRANK', fz, fmt(kept), '-1')
+        kept_id = redis.call('ZSCORE', fz, id)
+      end
+      if kept_id then
+        redis.call('HSET', dkey .. ':fj', id, type(body) == 'function' and body() or body)
+        redis.call('EXPIRE', dkey .. ':fj', ttls)
+      end
+    end
+    redis.call('EXPIRE', fz, ttls)
+  end
+  -- the window's first fact (events 1) finds no alert out
+  local first = redis.call('HINCRBY', dkey, 'events', '1') == 1
+  redis.call('HSET', dkey, 'chk', cjson.encode(opt.chk or { fn = 'raise' }), 'w', fmt(w),
+             'b', fmt(b), 'sub', opt.sub or '', 'evkey', opt.evkey or '',
+             'early', opt.early and '1' or '', 'keep', fmt(keep), 'ttl', ttls)
+  -- the window lives as long as its facts until its alert is out, then
+  -- for the retention (lh_settle), so a replay raises nothing new
+  redis.call('EXPIRE', dkey, not first and redis.call('HEXISTS', dkey, 'sev') == 1 and num(keep) or ttls)
+  return false
+end
+
 -- Records one fact of the alert of `a` in window (w, b), with the fact's
 -- own figures (nil, or { name, number text } pairs: 05_line.lua). opt:
 -- sub, evkey (the window's kept evidence), items (evidence items besides
@@ -240,15 +301,30 @@ end
 -- cannot qualify on what it holds now). Returns the settle hint when the
 -- fact is new and its window ready, or the fact was seen and its window
 -- is pending, else nil, and whether the fact is new.
--- A window that is not ready is not marked pending: its check fails on a
--- precondition that only grows (a count, a sum), so the fact that makes
--- it true marks the window, and a window that never gets there is never
--- settled. On gpu-fleet most windows get one fact and never qualify; their
--- settles were most of lh_settle's work (docs/performance.md, "Redis").
+--
+-- A window that is not ready is held: its check fails on a precondition
+-- that only grows (a count, a sum), so until a fact makes it true the
+-- window can raise nothing, and most windows never get there (on
+-- gpu-fleet most get one fact and never qualify). Its facts are kept as
+-- they arrive, each body under its id in K:alert:...:held, and nothing
+-- else: no candidate record, no window hash, no pending mark, no settle.
+-- The fact that finds the window ready first stores the held facts as if
+-- each had been stored on arrival (candidate record, ids, kept bodies,
+-- events), then itself, and marks the window pending. So does a fact
+-- that finds as many held as a stored window keeps bodies (FACTS_KEPT, 1
+-- with its own evidence set), without the mark: a held window never
+-- keeps more bodies than a stored one, and a window flooded with facts
+-- that never make it qualify keeps their ids and its earliest bodies, as
+-- any window does. The stored state
+-- of a window that qualifies is the same as if no fact had been held
+-- (unions, minima and the earliest facts: the order of storing does not
+-- matter); one that never qualifies costs its facts' bodies only
+-- (docs/performance.md, "Redis"). Only calls with an alert part make a
+-- window ready: the sensor sends every observation of a thresholded
+-- kind, and every sum and session, with its threshold.
 local function fact(keys, w, b, ttl, a, figures, opt)
   local dkey = alert_key(keys, a.rule, w, b, opt.sub)
   local ttls = num(ttl)
-  candidate(keys, w, b, ttls, a, opt.items, opt.sub)
   local items = opt.items or {}
   local f = { t = fmt(opt.ts), ts = a.ts, rule = a.rule, sev = a.severity, add = a.score_add,
               ip = a.ip, role = a.role, maxlen = a.maxlen, channel = a.channel, host = a.host,
@@ -267,55 +343,38 @@ local function fact(keys, w, b, ttl, a, figures, opt)
                                   table.concat(items, '\0') .. '\0' ..
                                   (opt.q == false and 'n' or 'q')), 1, 24)
   end
+  local hkey = dkey .. ':held'
+  if opt.ready == false then
+    -- held while the window has held facts or none stored (its hash),
+    -- and fewer than a stored window keeps bodies; a full one is stored
+    -- below, not pending
+    local n = redis.call('HLEN', hkey)
+    if n > 0 or redis.call('EXISTS', dkey) == 0 then
+      if n < (opt.evkey and 1 or FACTS_KEPT) then
+        if redis.call('HSETNX', hkey, id, cjson.encode(f)) == 0 then return nil, false end
+        redis.call('EXPIRE', hkey, ttls)
+        return nil, true
+      end
+      if redis.call('HEXISTS', hkey, id) == 1 then return nil, false end -- sent again
+    end
+  end
   local keep = math.max(ttl, a.keep)
-  -- every fact id is remembered, the bodies of the earliest FACTS_KEPT only
-  local seen = redis.call('SADD', dkey .. ':fids', id) == 0
-  redis.call('EXPIRE', dkey .. ':fids', ttls)
-  if seen then
+  local held = opt.ready ~= nil and redis.call('HGETALL', hkey) or {}
+  for i = 1, #held, 2 do
+    local rec = cjson.decode(held[i + 1])
+    candidate(keys, w, b, ttls, { rule = rec.rule, ip = rec.ip, ts = rec.ts, line = rec.line },
+              rec.items, opt.sub)
+    fact_store(dkey, w, b, ttl, keep, held[i], tonumber(rec.t), rec.sev, rec.q, held[i + 1], opt)
+  end
+  if #held > 0 then redis.call('DEL', hkey) end
+  candidate(keys, w, b, ttls, a, opt.items, opt.sub)
+  if fact_store(dkey, w, b, ttl, keep, id, opt.ts, a.severity, opt.q ~= false,
+                function() return cjson.encode(f) end, opt) then
     -- seen before: a resent call (its first answer was lost) still tells
     -- its sender the window is pending; a replay of a settled one does not
     if redis.call('ZSCORE', keys[1] .. ':pend', dkey) then return settle_hint(keys), false end
     return nil, false
   end
-  -- a fact that does not name the alert by itself (q false) is never read
-  -- by a settle: counted, its body not kept
-  if opt.q ~= false then
-    local fz, kept = dkey .. ':f:' .. a.severity, opt.evkey and 1 or FACTS_KEPT
-    -- A fact later than every one of a full kept set would be trimmed at
-    -- once: it changes nothing, so it is not added (most facts of a busy
-    -- window; a tie in time goes the long way, where ZADD orders by id).
-    local card, later = redis.call('ZCARD', fz), false
-    if card >= kept then
-      local last = redis.call('ZRANGE', fz, fmt(kept - 1), fmt(kept - 1), 'WITHSCORES')
-      later = last[2] ~= nil and tonumber(last[2]) < opt.ts
-    end
-    if not later then
-      card = card + redis.call('ZADD', fz, fmt(opt.ts), id)
-      -- the fact's body is kept when its id stays among the earliest (the
-      -- new id is in the set unless the trim took it)
-      local kept_id = true
-      if card > kept then
-        for _, old in ipairs(redis.call('ZRANGE', fz, fmt(kept), '-1')) do
-          redis.call('HDEL', dkey .. ':fj', old)
-        end
-        redis.call('ZREMRANGEBYRANK', fz, fmt(kept), '-1')
-        kept_id = redis.call('ZSCORE', fz, id)
-      end
-      if kept_id then
-        redis.call('HSET', dkey .. ':fj', id, cjson.encode(f))
-        redis.call('EXPIRE', dkey .. ':fj', ttls)
-      end
-    end
-    redis.call('EXPIRE', fz, ttls)
-  end
-  -- the window's first fact (events 1) finds no alert out
-  local first = redis.call('HINCRBY', dkey, 'events', '1') == 1
-  redis.call('HSET', dkey, 'chk', cjson.encode(opt.chk or { fn = 'raise' }), 'w', fmt(w),
-             'b', fmt(b), 'sub', opt.sub or '', 'evkey', opt.evkey or '',
-             'early', opt.early and '1' or '', 'keep', fmt(keep), 'ttl', ttls)
-  -- the window lives as long as its facts until its alert is out, then
-  -- for the retention (lh_settle), so a replay raises nothing new
-  redis.call('EXPIRE', dkey, not first and redis.call('HEXISTS', dkey, 'sev') == 1 and num(keep) or ttls)
   if opt.ready == false then return nil, true end
   pend(keys, dkey, opt.early and opt.ts or (opt.due or (b + 1) * w), opt.early, ttls)
   return settle_hint(keys), true

@@ -290,26 +290,12 @@ static void test_settle_entities(void **state)
         free((void *)sv[i]);
 }
 
-/* A window below its threshold is not pending (fact() in 10_alert.lua):
- * its facts answer no settle hint and K:pend does not hold it, yet they
- * are stored, so the fact that reaches the threshold marks it and the
- * line is built from the window's earliest fact, one that came below the
- * threshold. */
-static void test_unready_window(void **state)
+/* Sends an observation of fan-out `value` by 10.0.0.7 at ts (threshold
+ * thr) without settling; checks the count and whether a settle hint came
+ * back, and returns the reply. */
+static redisReply *observe_unsettled(fixture *f, const char *value, uint64_t ts, uint32_t thr,
+                                     long long want_count, size_t want_hints)
 {
-    fixture *f = *state;
-    const char *hosts[3] = {"h1", "h2", "h3"};
-    const uint64_t at[3] = {T0 + 3000000, T0 + 1000000, T0 + 2000000}; /* 22:00:03, :01, :02 */
-
-    int_cmd(f, "DEL", "lh:alerts");
-    for (int i = 0; i < 2; i++) {
-        redisReply *r = observe(f, "10.0.0.7", hosts[i], 2, at[i], 3, i + 1);
-        assert_int_equal(r->element[1]->elements, 0);
-        assert_int_equal(int_cmd(f, "EXISTS", "lh:{e:10.0.0.7}:pend"), 0);
-        freeReplyObject(r);
-    }
-    assert_int_equal(int_cmd(f, "HLEN", "lh:{e:10.0.0.7}:alert:reseller_fanout:3600000000:472222"),
-                     9); /* events and the check's fields */
     event_alert a = {.rule = "reseller_fanout",
                      .severity = "high",
                      .role = "controller",
@@ -318,30 +304,96 @@ static void test_unready_window(void **state)
                      .score = 40};
     event_observation o = {.entity = "10.0.0.7",
                            .kind = "gpu_hosts",
-                           .value = hosts[2],
-                           .value_len = 2,
-                           .ts_us = at[2],
+                           .value = value,
+                           .value_len = strlen(value),
+                           .ts_us = ts,
                            .window_us = W_US,
-                           .threshold = 3,
+                           .threshold = thr,
                            .alert = &a};
+
     assert_int_equal(event_observe(f->q, &o), 0);
     redisReply *r = send_unsettled(f);
-    assert_int_equal(r->element[0]->integer, 3);
-    assert_int_equal(r->element[1]->elements, 1); /* the settle hint */
-    assert_int_equal(int_cmd(f, "ZCARD", "lh:{e:10.0.0.7}:pend"), 1);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->element[0]->integer, want_count);
+    assert_int_equal(r->element[1]->elements, want_hints);
+    return r;
+}
+
+/* Settles reply r's hint and checks its one line: dated by the window's
+ * earliest fact (22:00:01) and counting `count`. */
+static void settled_line(fixture *f, redisReply *r, const char *count)
+{
     fixture_settle(f, r);
     assert_int_equal(r->element[1]->elements, 1);
-    const char *line = r->element[1]->element[0]->str;
-    assert_non_null(strstr(line, "\"ts\":\"2023-11-14T22:00:01"));
-    assert_non_null(strstr(line, "\"count\":3"));
-    const char *hg[3] = {"HGET", "lh:{e:10.0.0.7}:alert:reseller_fanout:3600000000:472222",
-                         "events"};
-    redisReply *ev = tcmd(f->c, 3, hg, NULL);
-    assert_string_equal(ev->str, "3"); /* every fact counted */
-    freeReplyObject(ev);
-    assert_int_equal(int_cmd(f, "EXISTS", "lh:{e:10.0.0.7}:pend"), 0);
-    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 1);
+    assert_non_null(strstr(r->element[1]->element[0]->str, "\"ts\":\"2023-11-14T22:00:01"));
+    assert_non_null(strstr(r->element[1]->element[0]->str, count));
     freeReplyObject(r);
+}
+
+/* A window below its threshold is held (fact() in 10_alert.lua): its
+ * facts answer no settle hint, K:pend does not hold it, and they are kept
+ * as bodies under their ids and nothing else (no window hash, no
+ * candidate record); a resent one is absorbed. The fact that makes it
+ * ready stores them and marks the window pending, and the line is dated
+ * by the held fact. A window holds as many bodies as it would keep (1
+ * for a fan-out window, which keeps its own evidence set): one fact more
+ * stores them all without the mark, and the fact that reaches the
+ * threshold marks it. */
+static void test_unready_window(void **state)
+{
+    fixture *f = *state;
+    const char *dkey = "lh:{e:10.0.0.7}:alert:reseller_fanout:3600000000:472222";
+    const char *pend = "lh:{e:10.0.0.7}:pend";
+    char held[128];
+    const char *cands[2] = {"KEYS", "lh:{e:10.0.0.7}:cand:*"};
+    const char *events[3] = {"HGET", dkey, "events"};
+
+    snprintf(held, sizeof(held), "%s:held", dkey);
+    int_cmd(f, "DEL", "lh:alerts");
+    /* threshold 2: held, resent, then ready */
+    for (int i = 0; i < 2; i++)
+        freeReplyObject(observe_unsettled(f, "h1", T0 + 1000000, 2, 1, 0));
+    assert_int_equal(int_cmd(f, "HLEN", held), 1);
+    assert_int_equal(int_cmd(f, "EXISTS", dkey), 0);
+    assert_int_equal(int_cmd(f, "EXISTS", pend), 0);
+    redisReply *k = tcmd(f->c, 2, cands, NULL);
+    assert_int_equal(k->elements, 0);
+    freeReplyObject(k);
+    redisReply *r = observe_unsettled(f, "h2", T0 + 2000000, 2, 2, 1);
+    assert_int_equal(int_cmd(f, "EXISTS", held), 0);
+    assert_int_equal(int_cmd(f, "ZCARD", pend), 1);
+    redisReply *ev = tcmd(f->c, 3, events, NULL);
+    assert_string_equal(ev->str, "2"); /* both facts counted */
+    freeReplyObject(ev);
+    k = tcmd(f->c, 2, cands, NULL);
+    assert_int_equal(k->elements, 1);
+    const char *first[3] = {"HGET", k->element[0]->str, "first"};
+    redisReply *fr = tcmd(f->c, 3, first, NULL);
+    assert_non_null(strstr(fr->str, "22:00:01")); /* the held fact's time */
+    freeReplyObject(fr);
+    freeReplyObject(k);
+    settled_line(f, r, "\"count\":2");
+    assert_int_equal(int_cmd(f, "EXISTS", pend), 0);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 1);
+
+    /* the next window, threshold 3: one held, the second stores both (not
+     * pending), the third marks it */
+    k = tcmd(f->c, 2, (const char *[]){"KEYS", "lh:{e:10.0.0.7}*"}, NULL);
+    for (size_t i = 0; i < k->elements; i++)
+        int_cmd(f, "DEL", k->element[i]->str);
+    freeReplyObject(k);
+    int_cmd(f, "DEL", "lh:alerts");
+    freeReplyObject(observe_unsettled(f, "h1", T0 + 3000000, 3, 1, 0));
+    assert_int_equal(int_cmd(f, "HLEN", held), 1);
+    freeReplyObject(observe_unsettled(f, "h2", T0 + 1000000, 3, 2, 0));
+    assert_int_equal(int_cmd(f, "EXISTS", held), 0);
+    assert_int_equal(int_cmd(f, "EXISTS", pend), 0);
+    ev = tcmd(f->c, 3, events, NULL);
+    assert_string_equal(ev->str, "2");
+    freeReplyObject(ev);
+    r = observe_unsettled(f, "h3", T0 + 2000000, 3, 3, 1);
+    settled_line(f, r, "\"count\":3");
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 1);
 }
 
 static void test_cap_and_approx(void **state)
