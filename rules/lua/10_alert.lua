@@ -315,13 +315,13 @@ end
 -- with its own evidence set), without the mark: a held window never
 -- keeps more bodies than a stored one, and a window flooded with facts
 -- that never make it qualify keeps their ids and its earliest bodies, as
--- any window does. The stored state
--- of a window that qualifies is the same as if no fact had been held
--- (unions, minima and the earliest facts: the order of storing does not
--- matter); one that never qualifies costs its facts' bodies only
--- (docs/performance.md, "Redis"). Only calls with an alert part make a
--- window ready: the sensor sends every observation of a thresholded
--- kind, and every sum and session, with its threshold.
+-- any window does. The stored state of a window that qualifies is the
+-- same as if no fact had been held (unions, minima and the earliest
+-- facts: the order of storing does not matter); one that never qualifies
+-- costs its facts' bodies only (docs/performance.md, "Windows that cannot
+-- qualify yet"). Only calls with an alert part make a window ready: the
+-- sensor sends every observation of a thresholded kind, and every sum
+-- and session, with its threshold.
 local function fact(keys, w, b, ttl, a, figures, opt)
   local dkey = alert_key(keys, a.rule, w, b, opt.sub)
   local ttls = num(ttl)
