@@ -5,16 +5,35 @@
 # and the server's CPU time (/proc/PID/stat) over the run
 # (docs/performance.md, "Redis").
 #
-# usage: bench/redis_replay.sh CAPTURE [LOOPHOLE]
+# With --instructions the server runs under valgrind's callgrind and the
+# script also prints the instructions it executed in all, loading the
+# library included (about 1%): slow (about 30 times the CPU) but the same
+# from run to run to within 0.1%, whatever the machine's speed at the
+# time (docs/performance.md, "Windows that cannot qualify yet"); its CPU
+# time is then valgrind's.
+#
+# usage: bench/redis_replay.sh [--instructions] CAPTURE [LOOPHOLE]
 #   LOOPHOLE: the sensor binary (default build/loophole), e.g. one built
 #   from another commit to compare
 set -euo pipefail
+instr=
+if [ "${1:-}" = --instructions ]; then
+    instr=1
+    shift
+    command -v valgrind >/dev/null || { echo "bench: --instructions needs valgrind" >&2; exit 2; }
+fi
 cap=$1
 bin=${2:-build/loophole}
 # the server: bench/with_redis.sh runs this script again with its socket
 if [ $# -lt 3 ]; then
     # shellcheck disable=SC2016 # with_redis.sh puts its socket for $SOCK
-    exec "$(dirname "$0")/with_redis.sh" "$0" "$cap" "$bin" '$SOCK'
+    [ -n "$instr" ] || exec "$(dirname "$0")/with_redis.sh" "$0" "$cap" "$bin" '$SOCK'
+    out=$(mktemp)
+    # shellcheck disable=SC2016
+    WITH_REDIS_CALLGRIND=$out "$(dirname "$0")/with_redis.sh" "$0" "$cap" "$bin" '$SOCK'
+    sed -n 's/^summary: //p' "$out" | awk '{printf "server instructions: %.0f M\n", $1 / 1e6}'
+    rm -f "$out"
+    exit 0
 fi
 sock=$3
 dir=$(mktemp -d)

@@ -10,13 +10,18 @@
 #
 # The server: persistence off, in a fresh temporary directory, stopped
 # with SHUTDOWN NOSAVE after the command, which the script waits for.
+# With WITH_REDIS_CALLGRIND=FILE in the environment the server runs under
+# valgrind's callgrind and leaves its instruction counts in FILE.
 set -euo pipefail
 dir=$(mktemp -d)
-redis-server --port 0 --unixsocket "$dir/r.sock" --save '' --appendonly no --dir "$dir" \
-    --logfile "$dir/log" &
+wrap=()
+[ -n "${WITH_REDIS_CALLGRIND:-}" ] &&
+    wrap=(valgrind --tool=callgrind --callgrind-out-file="$WITH_REDIS_CALLGRIND")
+"${wrap[@]}" redis-server --port 0 --unixsocket "$dir/r.sock" --save '' --appendonly no \
+    --dir "$dir" --logfile "$dir/log" 2>"$dir/wrap.log" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$dir"' EXIT
-for _ in $(seq 200); do
+for _ in $(seq 1000); do
     redis-cli -s "$dir/r.sock" ping >/dev/null 2>&1 && break
     sleep 0.02
 done
