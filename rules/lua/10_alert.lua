@@ -166,6 +166,10 @@ local SEVERITIES = { 'critical', 'high', 'medium', 'low' } -- highest first
 -- however many facts hostile traffic sends it, keeps no more.
 local FACTS_KEPT = EVIDENCE_MAX
 
+-- The bodies a window keeps per severity (opt: fact()'s), which also
+-- bounds what a window that cannot qualify yet holds.
+local function facts_kept(opt) return opt.evkey and 1 or FACTS_KEPT end
+
 
 --[[
 Facts and settling (docs/rules-correlation.md, "Settling"). An event that
@@ -250,7 +254,7 @@ local function fact_store(dkey, w, b, ttl, keep, id, ts, sev, q, body, opt)
   -- a fact that does not name the alert by itself (q false) is never read
   -- by a settle: counted, its body not kept
   if q then
-    local fz, kept = dkey .. ':f:' .. sev, opt.evkey and 1 or FACTS_KEPT
+    local fz, kept = dkey .. ':f:' .. sev, facts_kept(opt)
     -- A fact later than every one of a full kept set would be trimmed at
     -- once: it changes nothing, so it is not added (most facts of a busy
     -- window; a tie in time goes the long way, where ZADD orders by id).
@@ -350,7 +354,7 @@ local function fact(keys, w, b, ttl, a, figures, opt)
     -- below, not pending
     local n = redis.call('HLEN', hkey)
     if n > 0 or redis.call('EXISTS', dkey) == 0 then
-      if n < (opt.evkey and 1 or FACTS_KEPT) then
+      if n < facts_kept(opt) then
         if redis.call('HSETNX', hkey, id, cjson.encode(f)) == 0 then return nil, false end
         redis.call('EXPIRE', hkey, ttls)
         return nil, true

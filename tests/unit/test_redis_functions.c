@@ -34,9 +34,25 @@ static int teardown(void **state)
     return fixture_close(state);
 }
 
-/* Returns the reply of an observation and checks its count. */
-static redisReply *observe(fixture *f, const char *entity, const char *value, size_t vlen,
-                           uint64_t ts, uint32_t threshold, long long want_count)
+/* Sends the one queued event as it is, without settling: the reply
+ * keeps its settle hint. */
+static redisReply *send_unsettled(fixture *f)
+{
+    event_view v;
+    redisReply *r;
+
+    fixture_peek(f, &v);
+    r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
+    event_queue_release(f->q);
+    assert_non_null(r);
+    return r;
+}
+
+/* Returns the reply of an observation of fan-out `value` by `entity`
+ * and checks its count; settle: as if the watermark passed right after
+ * it (fixture_settle), else the reply keeps its settle hint. */
+static redisReply *observe_as(fixture *f, const char *entity, const char *value, size_t vlen,
+                              uint64_t ts, uint32_t threshold, long long want_count, int settle)
 {
     event_alert a = {.rule = "reseller_fanout",
                      .severity = "high",
@@ -55,10 +71,16 @@ static redisReply *observe(fixture *f, const char *entity, const char *value, si
     redisReply *r;
 
     assert_int_equal(event_observe(f->q, &o), 0);
-    r = fixture_send(f);
+    r = settle ? fixture_send(f) : send_unsettled(f);
     assert_int_equal(r->type, REDIS_REPLY_ARRAY);
     assert_int_equal(r->element[0]->integer, want_count);
     return r;
+}
+
+static redisReply *observe(fixture *f, const char *entity, const char *value, size_t vlen,
+                           uint64_t ts, uint32_t threshold, long long want_count)
+{
+    return observe_as(f, entity, value, vlen, ts, threshold, want_count, 1);
 }
 
 static void observe_n(fixture *f, const char *entity, const char *value, uint64_t ts,
@@ -185,20 +207,6 @@ static void test_resent_call(void **state)
     freeReplyObject(r3);
 }
 
-/* Sends the one queued event as it is, without settling: the reply
- * keeps its settle hint. */
-static redisReply *send_unsettled(fixture *f)
-{
-    event_view v;
-    redisReply *r;
-
-    fixture_peek(f, &v);
-    r = redisCommandArgv(f->c, v.argc, v.argv, v.lens);
-    event_queue_release(f->q);
-    assert_non_null(r);
-    return r;
-}
-
 /* One settle call for several entities (the writer's, on one server):
  * each entity's due windows are settled in the order given, the lines
  * come back with a settle hint for each entity still pending, a resent
@@ -296,25 +304,7 @@ static void test_settle_entities(void **state)
 static redisReply *observe_unsettled(fixture *f, const char *value, uint64_t ts, uint32_t thr,
                                      long long want_count, size_t want_hints)
 {
-    event_alert a = {.rule = "reseller_fanout",
-                     .severity = "high",
-                     .role = "controller",
-                     .ip = "10.0.0.7",
-                     .summary = "controls many GPU hosts",
-                     .score = 40};
-    event_observation o = {.entity = "10.0.0.7",
-                           .kind = "gpu_hosts",
-                           .value = value,
-                           .value_len = strlen(value),
-                           .ts_us = ts,
-                           .window_us = W_US,
-                           .threshold = thr,
-                           .alert = &a};
-
-    assert_int_equal(event_observe(f->q, &o), 0);
-    redisReply *r = send_unsettled(f);
-    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
-    assert_int_equal(r->element[0]->integer, want_count);
+    redisReply *r = observe_as(f, "10.0.0.7", value, strlen(value), ts, thr, want_count, 0);
     assert_int_equal(r->element[1]->elements, want_hints);
     return r;
 }
