@@ -22,10 +22,17 @@ local LINE_PARTIES = { 'gpu_host', 'peer', 'intermediary' }
 
 -- A JSON string of a plain name: nothing in it to escape (the sensor's
 -- JSON writer leaves '/' as it is, as here: a network "a.b.c.0/24").
-local function line_name(s, what)
+local plain_names = memo_new()
+local function plain_name(s, what)
+  if plain_names[s] then return end
   if type(s) ~= 'string' or not string.find(s, '^[%w%.:_/%-]+$') then
     error('ERR loophole: the alert\'s ' .. what .. ' must be a plain name')
   end
+  memo_put(plain_names, s, true)
+end
+
+local function line_name(s, what)
+  plain_name(s, what)
   return '"' .. s .. '"'
 end
 
@@ -39,8 +46,8 @@ end
 -- Checks the names line_head() quotes, so that a fact whose line could
 -- not be built is refused when it is recorded, not when it is settled.
 local function line_check(f)
-  line_name(f.ts, 'ts'); line_name(f.rule, 'rule'); line_name(f.sev, 'severity')
-  line_name(f.role, 'role'); line_name(f.ip, 'ip')
+  plain_name(f.ts, 'ts'); plain_name(f.rule, 'rule'); plain_name(f.sev, 'severity')
+  plain_name(f.role, 'role'); plain_name(f.ip, 'ip')
 end
 
 -- The members before the evidence items, through '"evidence":['.

@@ -1059,6 +1059,107 @@ static void test_named_arguments_refused(void **state)
     freeReplyObject(r);
 }
 
+/* The library remembers texts that passed a check and the numbers texts
+ * read as (00_args.lua, memos): a text refused stays refused after the same
+ * member passed with a good text, a good text after a refused one still
+ * passes, and a number read before the memo was emptied (more distinct
+ * texts than it holds) is still read right. */
+static void test_checks_remembered(void **state)
+{
+    fixture *f = *state;
+    static const struct {
+        const char *summary, *maxlen, *ip;
+        int ok;
+    } cases[] = {
+        {"\"ok\"", "100", "10.0.0.7", 1},  {"no quotes", "100", "10.0.0.7", 0},
+        {"\"ok\"", "1e3", "10.0.0.7", 0},  {"\"ok\"", "100", "10.0.0.7 x", 0},
+        {"\"ok\"", "100", "10.0.0.7", 1},  {"\"ok\"\n", "100", "10.0.0.7", 0},
+        {"\"ok2\"", "100", "10.0.0.7", 1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char ev[16], ts[32];
+        snprintf(ev, sizeof(ev), "e%zu", i);
+        snprintf(ts, sizeof(ts), "%llu", (unsigned long long)(T0 + i));
+        const char *argv[] = {"FCALL",
+                              "lh_raise",
+                              "4",
+                              "lh:{e:10.0.0.7}",
+                              "lh:host:10.0.0.7",
+                              "lh:risk",
+                              "lh:alerts",
+                              "ev",
+                              ev,
+                              "ts_us",
+                              ts,
+                              "window_us",
+                              "3600000000",
+                              "ttl_s",
+                              "7200",
+                              "rule",
+                              "relay_control",
+                              "severity",
+                              "high",
+                              "score",
+                              "10",
+                              "ip",
+                              cases[i].ip,
+                              "role",
+                              "relay",
+                              "ts",
+                              "2023-11-14T00:00:00Z",
+                              "maxlen",
+                              cases[i].maxlen,
+                              "keep_s",
+                              "100",
+                              "channel",
+                              "lh:alerts:live",
+                              "line:sensor",
+                              "\"s\"",
+                              "line:evidence",
+                              "[]",
+                              "line:summary",
+                              cases[i].summary};
+        redisReply *r = tcmd(f->c, (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL);
+        if (cases[i].ok)
+            assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+        else if (r->type != REDIS_REPLY_ERROR)
+            fail_msg("case %zu was taken", i);
+        freeReplyObject(r);
+    }
+    /* more distinct number texts than the memo holds (4096), then the
+     * first again: the same window, counted as one more distinct value */
+    for (unsigned i = 0; i < 5000; i++) {
+        char ts[32], v[16];
+        snprintf(ts, sizeof(ts), "%llu", (unsigned long long)(T0 + 1000 + i));
+        snprintf(v, sizeof(v), "v%u", i % 3);
+        const char *argv[] = {"FCALL",     "lh_observe", "4",    "lh:{e:memo}", "lh:host:memo",
+                              "lh:risk",   "lh:alerts",  "ev",   "e",           "ts_us",
+                              ts,          "kind",       "k",    "value",       v,
+                              "window_us", "3600000000", "mode", "exact",       "cap",
+                              "10",        "ttl_s",      "7200", "threshold",   "0"};
+        redisReply *r = tcmd(f->c, (int)(sizeof(argv) / sizeof(argv[0])), argv, NULL);
+        assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+        assert_int_equal(r->element[0]->integer, i < 3 ? i + 1 : 3);
+        freeReplyObject(r);
+    }
+    char first[32];
+    snprintf(first, sizeof(first), "%llu", (unsigned long long)(T0 + 1000));
+    const char *again[] = {"FCALL",     "lh_observe", "4",    "lh:{e:memo}", "lh:host:memo",
+                           "lh:risk",   "lh:alerts",  "ev",   "e",           "ts_us",
+                           first,       "kind",       "k",    "value",       "v3",
+                           "window_us", "3600000000", "mode", "exact",       "cap",
+                           "10",        "ttl_s",      "7200", "threshold",   "0"};
+    redisReply *r = tcmd(f->c, (int)(sizeof(again) / sizeof(again[0])), again, NULL);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    assert_int_equal(r->element[0]->integer, 4);
+    freeReplyObject(r);
+    /* the earliest time of v3 is the text's number, read again */
+    const char *zs[3] = {"ZSCORE", "lh:{e:memo}:obs:k:3600000000:472222", "v3"};
+    redisReply *z = tcmd(f->c, 3, zs, NULL);
+    assert_string_equal(z->str, first);
+    freeReplyObject(z);
+}
+
 /* Sends the next steps of reply r (FCALL arrays in its list), as the
  * writer does. */
 static void run_steps(fixture *f, const redisReply *r)
@@ -1232,7 +1333,7 @@ int main(void)
         cmocka_unit_test(test_follow_any_order), cmocka_unit_test(test_absent),
         cmocka_unit_test(test_named_arguments),  cmocka_unit_test(test_named_arguments_refused),
         cmocka_unit_test(test_later_events),     cmocka_unit_test(test_knock),
-        cmocka_unit_test(test_batch_errors),
+        cmocka_unit_test(test_batch_errors),     cmocka_unit_test(test_checks_remembered),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
