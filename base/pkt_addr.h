@@ -16,13 +16,25 @@ typedef struct pkt_addr {
 
 #define PKT_ADDR_STRLEN 46 /* INET6_ADDRSTRLEN */
 
-/* Sets a to the IPv4 address at v4 (4 bytes, network order). */
+/* Sets a to the IPv4 address at v4 (4 bytes, network order). Written as
+ * two 8-byte words, the shape flow keys read it in (flow_key.c): a
+ * 12-byte prefix and a 4-byte address written apart made every 8-byte
+ * read of the second half wait for both stores to retire (no store
+ * forwarding across two stores), a tenth of the worker's cycles on a bulk
+ * capture (docs/performance.md). */
 static inline void pkt_addr_from_v4(pkt_addr *a, const uint8_t *v4)
 {
-    static const uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    uint32_t v;
+    uint64_t w[2];
 
-    memcpy(a->b, prefix, sizeof(prefix));
-    memcpy(a->b + 12, v4, 4);
+    memcpy(&v, v4, 4);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    w[1] = 0xffff0000u | (uint64_t)v << 32; /* bytes 00 00 ff ff, then v4 */
+#else
+    w[1] = (uint64_t)0xffffu << 32 | v;
+#endif
+    w[0] = 0;
+    memcpy(a->b, w, sizeof(w));
 }
 
 /* 1 when a holds an IPv4 address (IPv4-mapped form). */

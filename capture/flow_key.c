@@ -6,6 +6,7 @@
  */
 #include "flow_key.h"
 
+#include <stddef.h>
 #include <string.h>
 /* The hash runs once per packet: inline it rather than call the shared
  * library (measured: the call and its dispatch were a tenth of the
@@ -15,14 +16,11 @@
 
 _Static_assert(sizeof(flow_key) == 44, "flow_key must have no padding");
 
-/* Orders two addresses. Any total order makes the key symmetric; comparing
- * two native 64-bit words is cheaper than memcmp's byte order. */
-static int flow_key_cmp(const pkt_addr *a, const pkt_addr *b)
+/* Orders two addresses given as their two native 64-bit words. Any total
+ * order makes the key symmetric; comparing words is cheaper than memcmp's
+ * byte order. */
+static int flow_key_cmp(const uint64_t x[2], const uint64_t y[2])
 {
-    uint64_t x[2], y[2];
-
-    memcpy(x, a->b, sizeof(x));
-    memcpy(y, b->b, sizeof(y));
     if (x[0] != y[0])
         return x[0] < y[0] ? -1 : 1;
     if (x[1] != y[1])
@@ -32,30 +30,65 @@ static int flow_key_cmp(const pkt_addr *a, const pkt_addr *b)
 
 int flow_key_make(flow_key *k, const packet *p)
 {
-    int c = flow_key_cmp(&p->src, &p->dst);
+    /* The addresses are read once, as the two 8-byte words the decoder
+     * wrote (pkt_addr_from_v4()), and the key is written from those
+     * registers: copying them whole with 16-byte loads, right after the
+     * decoder's 8-byte stores, waited for the stores to retire on every
+     * packet (no store forwarding from two stores into one load;
+     * docs/performance.md). */
+    uint64_t s[2], d[2];
+    memcpy(s, p->src.b, sizeof(s));
+    memcpy(d, p->dst.b, sizeof(d));
+    int c = flow_key_cmp(s, d);
     int swap = c > 0 || (c == 0 && p->sport > p->dport);
 
     if (swap) {
-        k->addr[0] = p->dst;
-        k->addr[1] = p->src;
+        memcpy(k->addr[0].b, d, sizeof(d));
+        memcpy(k->addr[1].b, s, sizeof(s));
         k->port[0] = p->dport;
         k->port[1] = p->sport;
     } else {
-        k->addr[0] = p->src;
-        k->addr[1] = p->dst;
+        memcpy(k->addr[0].b, s, sizeof(s));
+        memcpy(k->addr[1].b, d, sizeof(d));
         k->port[0] = p->sport;
         k->port[1] = p->dport;
     }
-    k->tunnel_id = p->tunnel_id;
-    k->vlan = p->vlan;
-    k->proto = p->proto;
-    k->tunnel_type = p->tunnel_id ? p->tunnel_type : 0;
+    /* tunnel_id, vlan, proto and tunnel_type, the key's last 8 bytes, as
+     * one store: XXH3 reads them as one word at once, which four small
+     * stores could not forward either */
+    uint64_t tail;
+    uint64_t type = p->tunnel_id ? p->tunnel_type : 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    tail = (uint64_t)p->tunnel_id | (uint64_t)p->vlan << 32 | (uint64_t)p->proto << 48 | type << 56;
+#else
+    tail = (uint64_t)p->tunnel_id << 32 | (uint64_t)p->vlan << 16 | (uint64_t)p->proto << 8 | type;
+#endif
+    _Static_assert(offsetof(flow_key, tunnel_id) + 8 == sizeof(flow_key) &&
+                       offsetof(flow_key, vlan) == offsetof(flow_key, tunnel_id) + 4 &&
+                       offsetof(flow_key, proto) == offsetof(flow_key, vlan) + 2 &&
+                       offsetof(flow_key, tunnel_type) == offsetof(flow_key, proto) + 1,
+                   "the key ends with tunnel_id, vlan, proto, tunnel_type");
+    memcpy(&k->tunnel_id, &tail, sizeof(tail));
     return swap;
 }
 
+/* XXH3 of the key as six 8-byte words (the addresses' four, then ports
+ * and tunnel id, then VLAN, protocol and tunnel type), not of its 44
+ * bytes: XXH3 reads 44 bytes at offsets 12, 20, 28 and 36, each across
+ * two of the key's stores, which cannot be forwarded to the load and
+ * stalled every packet (a tenth of the worker on a bulk capture,
+ * docs/performance.md); 48 bytes it reads in aligned words. */
 uint64_t flow_key_hash(const flow_key *k)
 {
-    return XXH3_64bits(k, sizeof(*k));
+    uint64_t w[6];
+
+    memcpy(&w[0], k->addr[0].b, 8);
+    memcpy(&w[1], k->addr[0].b + 8, 8);
+    memcpy(&w[2], k->addr[1].b, 8);
+    memcpy(&w[3], k->addr[1].b + 8, 8);
+    w[4] = (uint64_t)k->port[0] | (uint64_t)k->port[1] << 16 | (uint64_t)k->tunnel_id << 32;
+    w[5] = (uint64_t)k->vlan | (uint64_t)k->proto << 16 | (uint64_t)k->tunnel_type << 24;
+    return XXH3_64bits(w, sizeof(w));
 }
 
 /* 64x64 -> 128-bit multiply folded to 64 bits: one instruction that mixes

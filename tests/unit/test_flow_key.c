@@ -159,11 +159,75 @@ static void test_fields_spread(void **state)
         assert_true(count[w] > 700 && count[w] < 1300);
 }
 
+/* The key holds the packet's fields, each in its place (flow_key_make()
+ * writes the last four as one word), both directions give the same key
+ * and hash, and an IPv4 address is the IPv4-mapped form
+ * (pkt_addr_from_v4() writes it as two words); the hash reads every
+ * field. */
+static void test_key_fields(void **state)
+{
+    static const uint8_t v4[8] = {192, 0, 2, 7, 198, 51, 100, 9};
+    static const uint8_t mapped[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 198, 51, 100, 9};
+    packet p, back;
+    flow_key k, kb;
+
+    (void)state;
+    memset(&p, 0, sizeof(p));
+    pkt_addr_from_v4(&p.src, v4 + 4);
+    pkt_addr_from_v4(&p.dst, v4);
+    assert_memory_equal(p.src.b, mapped, 16);
+    p.sport = 51000;
+    p.dport = 22;
+    p.proto = 6;
+    p.vlan = 0x0abc;
+    p.tunnel_id = 0x00123456;
+    p.tunnel_type = PKT_TUNNEL_GENEVE;
+    assert_int_equal(flow_key_make(&k, &p), 1); /* 192.0.2.7 sorts first */
+    assert_memory_equal(k.addr[0].b, p.dst.b, 16);
+    assert_memory_equal(k.addr[1].b, p.src.b, 16);
+    assert_int_equal(k.port[0], 22);
+    assert_int_equal(k.port[1], 51000);
+    assert_int_equal(k.tunnel_id, 0x00123456);
+    assert_int_equal(k.vlan, 0x0abc);
+    assert_int_equal(k.proto, 6);
+    assert_int_equal(k.tunnel_type, PKT_TUNNEL_GENEVE);
+    back = p;
+    back.src = p.dst;
+    back.dst = p.src;
+    back.sport = p.dport;
+    back.dport = p.sport;
+    assert_int_equal(flow_key_make(&kb, &back), 0);
+    assert_true(flow_key_equal(&k, &kb));
+    assert_int_equal(flow_key_hash(&k), flow_key_hash(&kb));
+    /* without a tunnel id the type is not part of the key */
+    p.tunnel_id = 0;
+    flow_key_make(&k, &p);
+    assert_int_equal(k.tunnel_type, 0);
+    /* each field changes the hash */
+    uint64_t h = flow_key_hash(&k);
+    flow_key x = k;
+    x.vlan++;
+    assert_true(flow_key_hash(&x) != h);
+    x = k;
+    x.proto = 17;
+    assert_true(flow_key_hash(&x) != h);
+    x = k;
+    x.tunnel_id = 1;
+    assert_true(flow_key_hash(&x) != h);
+    x = k;
+    x.port[1]++;
+    assert_true(flow_key_hash(&x) != h);
+    x = k;
+    x.addr[1].b[15]++;
+    assert_true(flow_key_hash(&x) != h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_corpus_shards),
         cmocka_unit_test(test_fields_spread),
+        cmocka_unit_test(test_key_fields),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
