@@ -220,6 +220,7 @@ void *ring_peek_slow(ring *r, size_t *len, int wait)
     }
     *len = h->len;
     r->next_head = head + RING_HDR + ring_align(h->len);
+    ring_prefetch(r);
     return (uint8_t *)h + RING_HDR;
 }
 

@@ -118,6 +118,22 @@ static inline void ring_commit(ring *r)
  * ring_peek() returns NULL. */
 void ring_close(ring *r);
 
+/* Asks the CPU for the next record's first lines while the caller works on
+ * the one it peeked: the producer wrote them from another core, and their
+ * header, the capture record and the IP header were the worker's most
+ * missed loads (docs/performance.md, "Sixth round"). Only a committed
+ * record: a line the producer is still writing would bounce between the
+ * cores. A prefetch never faults, past the buffer's end either. */
+static inline void ring_prefetch(const ring *r)
+{
+    if (r->next_head != r->tail_cache) {
+        const uint8_t *next = r->buf + (r->next_head & r->mask);
+        __builtin_prefetch(next);
+        __builtin_prefetch(next + 64);
+        __builtin_prefetch(next + 128);
+    }
+}
+
 /* Returns the oldest record and its length, or NULL when the ring is empty
  * (after waiting, when `wait` is 1, until a record arrives or the ring is
  * closed and drained). The record stays valid until ring_release(). */
@@ -132,6 +148,7 @@ static inline void *ring_peek(ring *r, size_t *len, int wait)
         if (!(h->flags & RING_F_PAD)) {
             *len = h->len;
             r->next_head = head + RING_HDR + ((h->len + 7) & ~(uint64_t)7);
+            ring_prefetch(r);
             return (uint8_t *)r->buf + (head & r->mask) + RING_HDR;
         }
     }
