@@ -35,7 +35,7 @@ int flow_key_make(flow_key *k, const packet *p)
      * registers: copying them whole with 16-byte loads, right after the
      * decoder's 8-byte stores, waited for the stores to retire on every
      * packet (no store forwarding from two stores into one load;
-     * docs/performance.md). */
+     * docs/performance.md, "Sixth round"). */
     uint64_t s[2], d[2];
     memcpy(s, p->src.b, sizeof(s));
     memcpy(d, p->dst.b, sizeof(d));
@@ -76,8 +76,8 @@ int flow_key_make(flow_key *k, const packet *p)
  * and tunnel id, then VLAN, protocol and tunnel type), not of its 44
  * bytes: XXH3 reads 44 bytes at offsets 12, 20, 28 and 36, each across
  * two of the key's stores, which cannot be forwarded to the load and
- * stalled every packet (a tenth of the worker on a bulk capture,
- * docs/performance.md); 48 bytes it reads in aligned words. */
+ * stalled every packet (docs/performance.md, "Sixth round"); 48 bytes it
+ * reads in aligned words. */
 uint64_t flow_key_hash(const flow_key *k)
 {
     uint64_t w[6];
