@@ -20,8 +20,8 @@ typedef struct pkt_addr {
  * two 8-byte words, the shape flow keys read it in (flow_key.c): a
  * 12-byte prefix and a 4-byte address written apart made every 8-byte
  * read of the second half wait for both stores to retire (no store
- * forwarding across two stores): a sixth of the worker's time on a bulk
- * capture (docs/performance.md, "Sixth round"). */
+ * forwarding across two stores): a sixth of the samples of the worker's
+ * own code on a bulk capture (docs/performance.md, "Sixth round"). */
 static inline void pkt_addr_from_v4(pkt_addr *a, const uint8_t *v4)
 {
     uint32_t v;
