@@ -140,10 +140,16 @@ local EVIDENCE_MAX_TEXT = '16' -- the same, as Redis reads it
 -- or a strtod() (docs/performance.md "Redis"). Each holds only what the
 -- text itself determines, so no call can see another call's data in it,
 -- and is emptied when it holds MEMO_MAX texts, so it never grows without
--- bound. memo[1] counts its texts (a text key never collides with 1).
+-- bound; a text longer than MEMO_TEXT_MAX bytes (the sensor's longest, a
+-- summary, is under 200) is checked every time instead, so that a caller
+-- sending huge texts cannot make the memos hold more than about
+-- MEMO_MAX * MEMO_TEXT_MAX bytes each. memo[1] counts its texts (a text
+-- key never collides with 1).
 local MEMO_MAX = 4096
+local MEMO_TEXT_MAX = 512
 local function memo_new() return { 0 } end
 local function memo_put(memo, s, v)
+  if #s > MEMO_TEXT_MAX then return v end
   if memo[1] >= MEMO_MAX then
     for k in pairs(memo) do memo[k] = nil end
     memo[1] = 0

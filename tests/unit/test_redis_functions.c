@@ -1067,14 +1067,23 @@ static void test_named_arguments_refused(void **state)
 static void test_checks_remembered(void **state)
 {
     fixture *f = *state;
-    static const struct {
+    /* texts longer than a memo keeps (512 bytes) are checked every time */
+    char longok[700], longbad[700];
+    memset(longok, 'x', sizeof(longok));
+    longok[0] = longok[sizeof(longok) - 2] = '"';
+    longok[sizeof(longok) - 1] = '\0';
+    memcpy(longbad, longok, sizeof(longok));
+    longbad[100] = '\n';
+    const struct {
         const char *summary, *maxlen, *ip;
         int ok;
     } cases[] = {
         {"\"ok\"", "100", "10.0.0.7", 1},  {"no quotes", "100", "10.0.0.7", 0},
         {"\"ok\"", "1e3", "10.0.0.7", 0},  {"\"ok\"", "100", "10.0.0.7 x", 0},
         {"\"ok\"", "100", "10.0.0.7", 1},  {"\"ok\"\n", "100", "10.0.0.7", 0},
-        {"\"ok2\"", "100", "10.0.0.7", 1},
+        {"\"ok2\"", "100", "10.0.0.7", 1}, {longok, "100", "10.0.0.7", 1},
+        {longbad, "100", "10.0.0.7", 0},   {longok, "100", "10.0.0.7", 1},
+        {longbad, "100", "10.0.0.7", 0},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char ev[16], ts[32];
