@@ -42,6 +42,9 @@ trap cleanup EXIT
 . "$here/lib/cluster.sh"
 fail() {
     echo "redis_cluster_outage: FAIL: $*" >&2
+    # what the sensors said (their counters and summary tables left out)
+    grep -h '^loophole:' "$tmp"/out*.err 2>/dev/null | tail -20 >&2 || true
+    cluster_story
     exit 1
 }
 . "$here/lib/wait.sh"

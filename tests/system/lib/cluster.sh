@@ -8,6 +8,8 @@
 #   cluster_primaries  the ports of the current primaries
 #   cluster_flush      FLUSHALL on every primary
 #   cluster_wait_ok    waits until every live node says cluster_state:ok
+#   cluster_story      prints, to stderr, what each node logged about roles,
+#                      failovers and replication (for a failing test)
 cluster_pids=()
 cluster_ports=()
 cluster_url=
@@ -124,5 +126,17 @@ cluster_flush() {
     local i
     for i in $(cluster_primaries); do
         cluster_cli "$i" FLUSHALL >/dev/null
+    done
+}
+
+# What each node said about its role and its replication, in order: enough
+# to tell afterwards which node served what when a test failed (a failover
+# nobody asked for, a replica that had not synced when it was promoted).
+cluster_story() {
+    local i
+    for i in "${!cluster_ports[@]}"; do
+        echo "--- node $i (port ${cluster_ports[$i]}, pid ${cluster_pids[$i]:-none: killed})" >&2
+        grep -E 'ailover|FAIL|MASTER|master|SYNC|sync|Connection with|Marking|configEpoch|election|Setting secondary' \
+            "$tmp/node$i/log" 2>/dev/null | cut -c1-200 | tail -25 >&2 || true
     done
 }
