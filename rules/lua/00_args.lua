@@ -62,8 +62,8 @@ tag puts every key of one entity in one Redis Cluster slot):
   K:alert:...:f:<sev>, :fj  the window's facts, at most FACTS_KEPT bodies
                           per severity (10_alert.lua)      (TTL ttl_s)
   K:alert:...:held        hash  the facts of a window that cannot qualify
-                                yet, at most as many bodies as it would
-                                keep (fact())                   (TTL ttl_s)
+                                yet, at most facts_held() bodies
+                                (10_alert.lua)                  (TTL ttl_s)
   K:pend                  zset  windows due for settling, those that may
                                 qualify (fact())         (TTL ttl_s)
   K:cand:<alert id>       hash  what every event of the window adds (see
@@ -130,7 +130,7 @@ the fact leaves nothing pending: fact() in 10_alert.lua); of lh_settle:
 { next due time, { alert_json, or lh_risk step, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 16'
+local VERSION = 'loophole-functions 17'
 local EVIDENCE_MAX = 16 -- interface.md section 2: an alert's evidence holds up to 16 items
 local EVIDENCE_MAX_TEXT = '16' -- the same, as Redis reads it
 

@@ -166,9 +166,20 @@ local SEVERITIES = { 'critical', 'high', 'medium', 'low' } -- highest first
 -- however many facts hostile traffic sends it, keeps no more.
 local FACTS_KEPT = EVIDENCE_MAX
 
--- The bodies a window keeps per severity (opt: fact()'s), which also
--- bounds what a window that cannot qualify yet holds.
+-- The bodies a window keeps per severity (opt: fact()'s).
 local function facts_kept(opt) return opt.evkey and 1 or FACTS_KEPT end
+
+-- The bodies a window that cannot qualify yet holds before it is stored
+-- (fact()): as many as it would keep, and 3 for a window that keeps 1
+-- (its own evidence set): measured with MEMORY USAGE on gpu-fleet, a
+-- stored window of two facts takes 2 688 bytes (its hash 920, :fids 320,
+-- :fj 1 032 with one body of 759, :f:<sev> 184, the candidate record
+-- 232) and a held hash 1 032 bytes with that body, about 800 more per
+-- body, so three held bodies take about what the window they stand for
+-- would take stored, and the windows of two or three facts (most of
+-- those not of one) skip storing (docs/performance.md, "Three bodies
+-- held").
+local function facts_held(opt) return opt.evkey and 3 or FACTS_KEPT end
 
 
 --[[
@@ -202,8 +213,8 @@ stored alert.
                                                                    (TTL ttl_s)
   K:alert:...:fids        set   every fact id recorded              (TTL ttl_s)
   K:alert:...:held        hash  fact id -> the fact (JSON), of a window
-                                that cannot qualify yet, at most as many
-                                as it would keep (fact())       (TTL ttl_s)
+                                that cannot qualify yet, at most
+                                facts_held() of them (fact())   (TTL ttl_s)
   K:settle:<ev>           string the answer of a settle call that published,
                                 for a resend                       (TTL 1 h)
 ]]
@@ -315,14 +326,15 @@ end
 -- The fact that finds the window ready first stores the held facts as if
 -- each had been stored on arrival (candidate record, ids, kept bodies,
 -- events), then itself, and marks the window pending. So does a fact
--- that finds as many held as a stored window keeps bodies (FACTS_KEPT, 1
--- with its own evidence set), without the mark: a held window never
--- keeps more bodies than a stored one, and a window flooded with facts
--- that never make it qualify keeps their ids and its earliest bodies, as
--- any window does. The stored state of a window that qualifies is the
--- same as if no fact had been held (unions, minima and the earliest
--- facts: the order of storing does not matter); one that never qualifies
--- costs its facts' bodies only (docs/performance.md, "Windows that cannot
+-- that finds the window holding facts_held() bodies (as many as a stored
+-- window keeps, FACTS_KEPT; 3 with its own evidence set, which keeps 1),
+-- without the mark: a held window takes about the memory it would take
+-- stored, and a window flooded with facts that never make it qualify
+-- keeps their ids and its earliest bodies, as any window does. The
+-- stored state of a window that qualifies is the same as if no fact had
+-- been held (unions, minima and the earliest facts: the order of
+-- storing does not matter); one that never qualifies costs its facts'
+-- bodies only (docs/performance.md, "Windows that cannot
 -- qualify yet"). Only calls with an alert part make a window ready: the
 -- sensor sends every observation of a thresholded kind, and every sum
 -- and session, with its threshold.
@@ -350,11 +362,11 @@ local function fact(keys, w, b, ttl, a, figures, opt)
   local hkey = dkey .. ':held'
   if opt.ready == false then
     -- held while the window has held facts or none stored (its hash),
-    -- and fewer than a stored window keeps bodies; a full one is stored
-    -- below, not pending
+    -- and fewer than facts_held(); a full one is stored below, not
+    -- pending
     local n = redis.call('HLEN', hkey)
     if n > 0 or redis.call('EXISTS', dkey) == 0 then
-      if n < facts_kept(opt) then
+      if n < facts_held(opt) then
         if redis.call('HSETNX', hkey, id, cjson.encode(f)) == 0 then return nil, false end
         redis.call('EXPIRE', hkey, ttls)
         return nil, true

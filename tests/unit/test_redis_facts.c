@@ -36,6 +36,10 @@
  * 96 allowed). With the 64 bodies per severity the library once kept,
  * the API relay's flood below took over 140 KB. */
 #define WINDOW_BYTES_MAX(bodies) ((bodies)*2048 + FLOOD * 96 + 2048)
+/* A window below its threshold holds up to 3 bodies when it keeps its
+ * own evidence set, in one hash (:held) and nothing else. */
+#define HELD           3
+#define HELD_BYTES_MAX ((HELD)*2048 + 512)
 
 static int setup(void **state)
 {
@@ -231,9 +235,10 @@ static void check_flooded(fixture *f, const char *dkey, long long bodies)
 }
 
 /* A fan-out window flooded with one GPU host over and over (its count
- * stays 1 of 5), in ascending and in shuffled order: one body kept, the
- * same one; then four more hosts make it qualify, and the line, dated by
- * the earliest fact, is the same in both orders. */
+ * stays 1 of 5), in ascending and in shuffled order: its first HELD facts
+ * held (their bodies within HELD_BYTES_MAX), then stored; one body kept,
+ * the same one; then four more hosts make it qualify, and the line,
+ * dated by the earliest fact, is the same in both orders. */
 static void test_observe_flood(void **state)
 {
     fixture *f = *state;
@@ -247,6 +252,16 @@ static void test_observe_flood(void **state)
             int i = order == 0 ? k : (k * 7) % FLOOD; /* 7 is prime to FLOOD */
             assert_int_equal(
                 observe(f, ent, "104.171.200.17", T0 + 1000000 + i * 1000000ull, i, NULL), 0);
+            if (k == HELD - 1) {
+                assert_int_equal(cmd_int(f, "HLEN %s:held", dkey), HELD);
+                assert_int_equal(cmd_int(f, "EXISTS %s", dkey), 0);
+                long long held = cmd_int(f, "MEMORY USAGE %s:held SAMPLES 0", dkey);
+                print_message("%s: %d facts held: %lld bytes\n", dkey, HELD, held);
+                assert_true(held <= HELD_BYTES_MAX);
+            } else if (k == HELD) {
+                assert_int_equal(cmd_int(f, "EXISTS %s:held", dkey), 0);
+                assert_int_equal(cmd_int(f, "HEXISTS %s events", dkey), 1);
+            }
         }
         check_flooded(f, dkey, 1);
         first[order] = kept(f, dkey);
@@ -360,20 +375,17 @@ static void test_fact_id(void **state)
     assert_string_equal(fid[0], fid[1]);
     assert_string_equal(fid[0], fid[2]);
     assert_string_not_equal(fid[0], fid[3]);
-    /* two facts: the first event, sent twice, is one (held, then stored
-     * by the second: a fan-out window holds one body, fact() in
+    /* two facts: the first event, sent twice, is one (both held under
+     * their ids: a fan-out window holds up to three, fact() in
      * 10_alert.lua) */
     char key[200];
-    snprintf(key, sizeof(key), "%s:fids", dkey);
-    assert_int_equal(cmd_int(f, "SCARD %s", key), 2);
-    redisReply *r = redisCommand(f->c, "SISMEMBER %s %s", key, fid[0]);
+    snprintf(key, sizeof(key), "%s:held", dkey);
+    assert_int_equal(cmd_int(f, "HLEN %s", key), 2);
+    redisReply *r = redisCommand(f->c, "HEXISTS %s %s", key, fid[0]);
     assert_int_equal(r->integer, 1);
     freeReplyObject(r);
-    r = redisCommand(f->c, "SISMEMBER %s %s", key, fid[3]);
+    r = redisCommand(f->c, "HEXISTS %s %s", key, fid[3]);
     assert_int_equal(r->integer, 1);
-    freeReplyObject(r);
-    r = redisCommand(f->c, "HGET %s events", dkey);
-    assert_string_equal(r->str, "2");
     freeReplyObject(r);
 
     /* a fid that is not 24 hex digits is refused: no fact recorded */
@@ -390,7 +402,7 @@ static void test_fact_id(void **state)
     assert_int_equal(r->type, REDIS_REPLY_ERROR);
     assert_non_null(strstr(r->str, "fid must be 24 hexadecimal digits"));
     freeReplyObject(r);
-    assert_int_equal(cmd_int(f, "SCARD %s", key), 2);
+    assert_int_equal(cmd_int(f, "HLEN %s", key), 2);
 
     /* without fid (a sensor before library 14) the library names the
      * fact itself: sent twice, one more fact */
@@ -402,7 +414,16 @@ static void test_fact_id(void **state)
         freeReplyObject(r);
     }
     event_queue_release(f->q);
-    assert_int_equal(cmd_int(f, "SCARD %s", key), 3);
+    assert_int_equal(cmd_int(f, "HLEN %s", key), 3);
+    /* a fourth fact stores the window: every id, one body kept */
+    encode_obs(f, ent, "104.171.200.21", T0 + 8000000, item);
+    freeReplyObject(fixture_send(f));
+    assert_int_equal(cmd_int(f, "EXISTS %s", key), 0);
+    snprintf(key, sizeof(key), "%s:fids", dkey);
+    assert_int_equal(cmd_int(f, "SCARD %s", key), 4);
+    r = redisCommand(f->c, "HGET %s events", dkey);
+    assert_string_equal(r->str, "4");
+    freeReplyObject(r);
 }
 
 /* The candidate record of a window (candidate() in 10_alert.lua): the

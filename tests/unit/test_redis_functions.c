@@ -325,10 +325,10 @@ static void settled_line(fixture *f, redisReply *r, const char *count)
  * as bodies under their ids and nothing else (no window hash, no
  * candidate record); a resent one is absorbed. The fact that makes it
  * ready stores them and marks the window pending, and the line is dated
- * by the held fact. A window holds as many bodies as it would keep (1
- * for a fan-out window, which keeps its own evidence set): one fact more
- * stores them all without the mark, and the fact that reaches the
- * threshold marks it. */
+ * by the held fact. A window holds as many bodies as it would keep (16),
+ * or 3 when it keeps its own evidence set (a fan-out window, which keeps
+ * 1 body stored): one fact more stores them all without the mark, and
+ * the fact that reaches the threshold marks it. */
 static void test_unready_window(void **state)
 {
     fixture *f = *state;
@@ -366,23 +366,31 @@ static void test_unready_window(void **state)
     assert_int_equal(int_cmd(f, "EXISTS", pend), 0);
     assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 1);
 
-    /* the next window, threshold 3: one held, the second stores both (not
-     * pending), the third marks it */
+    /* the next window, threshold 5: three held (the earliest second),
+     * the fourth stores them all (not pending), the fifth marks it */
     k = tcmd(f->c, 2, (const char *[]){"KEYS", "lh:{e:10.0.0.7}*"}, NULL);
     for (size_t i = 0; i < k->elements; i++)
         int_cmd(f, "DEL", k->element[i]->str);
     freeReplyObject(k);
     int_cmd(f, "DEL", "lh:alerts");
-    freeReplyObject(observe_unsettled(f, "h1", T0 + 3000000, 3, 1, 0));
-    assert_int_equal(int_cmd(f, "HLEN", held), 1);
-    freeReplyObject(observe_unsettled(f, "h2", T0 + 1000000, 3, 2, 0));
+    static const struct {
+        const char *host;
+        uint64_t at_s;
+    } facts[] = {{"h1", 3}, {"h2", 1}, {"h3", 4}};
+    for (int i = 0; i < 3; i++) {
+        freeReplyObject(
+            observe_unsettled(f, facts[i].host, T0 + facts[i].at_s * 1000000, 5, i + 1, 0));
+        assert_int_equal(int_cmd(f, "HLEN", held), i + 1);
+        assert_int_equal(int_cmd(f, "EXISTS", dkey), 0);
+    }
+    freeReplyObject(observe_unsettled(f, "h4", T0 + 5000000, 5, 4, 0));
     assert_int_equal(int_cmd(f, "EXISTS", held), 0);
     assert_int_equal(int_cmd(f, "EXISTS", pend), 0);
     ev = tcmd(f->c, 3, events, NULL);
-    assert_string_equal(ev->str, "2");
+    assert_string_equal(ev->str, "4");
     freeReplyObject(ev);
-    r = observe_unsettled(f, "h3", T0 + 2000000, 3, 3, 1);
-    settled_line(f, r, "\"count\":3");
+    r = observe_unsettled(f, "h5", T0 + 2000000, 5, 5, 1);
+    settled_line(f, r, "\"count\":5");
     assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 1);
 }
 
