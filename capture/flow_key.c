@@ -28,6 +28,26 @@ static int flow_key_cmp(const uint64_t x[2], const uint64_t y[2])
     return 0;
 }
 
+/* tunnel_id, vlan, proto and tunnel_type, the key's last 8 bytes, as one
+ * word: flow_key_make() stores it at once (XXH3 reads it as one word,
+ * which four small stores could not forward either) and flow_key_side()
+ * compares it at once. */
+static uint64_t flow_key_tail(const packet *p)
+{
+    uint64_t type = p->tunnel_id ? p->tunnel_type : 0;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (uint64_t)p->tunnel_id | (uint64_t)p->vlan << 32 | (uint64_t)p->proto << 48 | type << 56;
+#else
+    return (uint64_t)p->tunnel_id << 32 | (uint64_t)p->vlan << 16 | (uint64_t)p->proto << 8 | type;
+#endif
+}
+
+_Static_assert(offsetof(flow_key, tunnel_id) + 8 == sizeof(flow_key) &&
+                   offsetof(flow_key, vlan) == offsetof(flow_key, tunnel_id) + 4 &&
+                   offsetof(flow_key, proto) == offsetof(flow_key, vlan) + 2 &&
+                   offsetof(flow_key, tunnel_type) == offsetof(flow_key, proto) + 1,
+               "the key ends with tunnel_id, vlan, proto, tunnel_type");
+
 int flow_key_make(flow_key *k, const packet *p)
 {
     /* The addresses are read once, as the two 8-byte words the decoder
@@ -53,23 +73,35 @@ int flow_key_make(flow_key *k, const packet *p)
         k->port[0] = p->sport;
         k->port[1] = p->dport;
     }
-    /* tunnel_id, vlan, proto and tunnel_type, the key's last 8 bytes, as
-     * one store: XXH3 reads them as one word at once, which four small
-     * stores could not forward either */
-    uint64_t tail;
-    uint64_t type = p->tunnel_id ? p->tunnel_type : 0;
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    tail = (uint64_t)p->tunnel_id | (uint64_t)p->vlan << 32 | (uint64_t)p->proto << 48 | type << 56;
-#else
-    tail = (uint64_t)p->tunnel_id << 32 | (uint64_t)p->vlan << 16 | (uint64_t)p->proto << 8 | type;
-#endif
-    _Static_assert(offsetof(flow_key, tunnel_id) + 8 == sizeof(flow_key) &&
-                       offsetof(flow_key, vlan) == offsetof(flow_key, tunnel_id) + 4 &&
-                       offsetof(flow_key, proto) == offsetof(flow_key, vlan) + 2 &&
-                       offsetof(flow_key, tunnel_type) == offsetof(flow_key, proto) + 1,
-                   "the key ends with tunnel_id, vlan, proto, tunnel_type");
+    uint64_t tail = flow_key_tail(p);
     memcpy(&k->tunnel_id, &tail, sizeof(tail));
     return swap;
+}
+
+int flow_key_side(const flow_key *k, const packet *p)
+{
+    /* the ports first: a packet of another flow most often differs there */
+    uint32_t pp = (uint32_t)p->sport | (uint32_t)p->dport << 16;
+    uint32_t kp = (uint32_t)k->port[0] | (uint32_t)k->port[1] << 16;
+    uint32_t kr = (uint32_t)k->port[1] | (uint32_t)k->port[0] << 16;
+    uint64_t tail, s[2], d[2], a[2], b[2];
+
+    if (pp != kp && pp != kr)
+        return -1;
+    memcpy(&tail, &k->tunnel_id, sizeof(tail));
+    if (tail != flow_key_tail(p))
+        return -1;
+    memcpy(s, p->src.b, sizeof(s));
+    memcpy(d, p->dst.b, sizeof(d));
+    memcpy(a, k->addr[0].b, sizeof(a));
+    memcpy(b, k->addr[1].b, sizeof(b));
+    /* side 0 first: a flow between one address and port and itself is
+     * side 0 both ways, as flow_key_make() makes it */
+    if (pp == kp && ((s[0] ^ a[0]) | (s[1] ^ a[1]) | (d[0] ^ b[0]) | (d[1] ^ b[1])) == 0)
+        return 0;
+    if (pp == kr && ((s[0] ^ b[0]) | (s[1] ^ b[1]) | (d[0] ^ a[0]) | (d[1] ^ a[1])) == 0)
+        return 1;
+    return -1;
 }
 
 /* XXH3 of the key as six 8-byte words (the addresses' four, then ports

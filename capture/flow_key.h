@@ -37,6 +37,12 @@ int flow_key_make(flow_key *k, const packet *p);
 
 uint64_t flow_key_hash(const flow_key *k);
 
+/* The side (0 or 1) of key k that sent packet p, as flow_key_make() would
+ * say it, or -1 when p is not of k's flow; no key is built. The worker
+ * asks it of the flow of the packet before, which the next packet of a
+ * transfer most often belongs to. */
+int flow_key_side(const flow_key *k, const packet *p);
+
 /* Inline: the flow table compares a key once per packet, and a constant
  * size lets the compiler compare in a few words instead of calling
  * memcmp(). */

@@ -51,7 +51,13 @@ static void check_packet(corpus_flows *cf, const packet *p)
     back.sport = p->dport;
     back.dport = p->sport;
 
-    flow_key_make(&k, p);
+    int side = flow_key_make(&k, p);
+    flow_key kb;
+    int bside = flow_key_make(&kb, &back);
+    /* the worker's shortcut for a packet of the last packet's flow tells
+     * the side flow_key_make() tells, both ways */
+    assert_int_equal(flow_key_side(&k, p), side);
+    assert_int_equal(flow_key_side(&k, &back), bside);
     uint64_t h = flow_key_hash(&k);
     seen *s = &cf->slots[h & (SLOTS - 1)];
     while (s->used && !flow_key_equal(&s->key, &k))
@@ -159,6 +165,77 @@ static void test_fields_spread(void **state)
         assert_true(count[w] > 700 && count[w] < 1300);
 }
 
+/* flow_key_side(): the side flow_key_make() gives for a packet of the
+ * key's flow, either way; -1 for a packet that differs in any field of
+ * the key; a tunnel type counts only with a tunnel id, as in the key; a
+ * flow from an address and port to themselves is side 0 both ways. */
+static void test_key_side(void **state)
+{
+    packet p, q;
+    flow_key k;
+
+    (void)state;
+    memset(&p, 0, sizeof(p));
+    assert_int_equal(pkt_addr_parse("2001:db8::9", &p.src), 0);
+    assert_int_equal(pkt_addr_parse("2001:db8::7", &p.dst), 0);
+    p.sport = 51000;
+    p.dport = 22;
+    p.proto = 6;
+    p.vlan = 12;
+    p.tunnel_id = 7;
+    p.tunnel_type = PKT_TUNNEL_VXLAN;
+    assert_int_equal(flow_key_make(&k, &p), 1);
+    assert_int_equal(flow_key_side(&k, &p), 1);
+    q = p;
+    q.src = p.dst;
+    q.dst = p.src;
+    q.sport = p.dport;
+    q.dport = p.sport;
+    assert_int_equal(flow_key_side(&k, &q), 0);
+    for (int field = 0; field < 8; field++) {
+        q = p;
+        switch (field) {
+        case 0:
+            q.src.b[15] ^= 1;
+            break;
+        case 1:
+            q.dst.b[0] ^= 1;
+            break;
+        case 2:
+            q.sport++;
+            break;
+        case 3:
+            q.dport++;
+            break;
+        case 4:
+            q.proto = 17;
+            break;
+        case 5:
+            q.vlan++;
+            break;
+        case 6:
+            q.tunnel_id++;
+            break;
+        case 7:
+            q.tunnel_type = PKT_TUNNEL_GRE;
+            break;
+        }
+        if (flow_key_side(&k, &q) != -1)
+            fail_msg("a packet with field %d changed is of the key's flow", field);
+    }
+    /* no tunnel: its type is not part of the key */
+    p.tunnel_id = 0;
+    flow_key_make(&k, &p);
+    q = p;
+    q.tunnel_type = PKT_TUNNEL_GRE;
+    assert_int_equal(flow_key_side(&k, &q), 1);
+    /* an address and port talking to themselves */
+    p.dst = p.src;
+    p.dport = p.sport;
+    assert_int_equal(flow_key_make(&k, &p), 0);
+    assert_int_equal(flow_key_side(&k, &p), 0);
+}
+
 /* The key holds the packet's fields, each in its place (flow_key_make()
  * writes the last four as one word), both directions give the same key
  * and hash, and an IPv4 address is the IPv4-mapped form
@@ -228,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_corpus_shards),
         cmocka_unit_test(test_fields_spread),
         cmocka_unit_test(test_key_fields),
+        cmocka_unit_test(test_key_side),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
