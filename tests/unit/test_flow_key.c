@@ -133,6 +133,17 @@ static void test_corpus_shards(void **state)
     free(cf.slots);
 }
 
+/* A TCP packet from src:sport to dst:dport, nothing else set. */
+static void tcp_packet(packet *p, const char *src, uint16_t sport, const char *dst, uint16_t dport)
+{
+    memset(p, 0, sizeof(*p));
+    assert_int_equal(pkt_addr_parse(src, &p->src), 0);
+    assert_int_equal(pkt_addr_parse(dst, &p->dst), 0);
+    p->sport = sport;
+    p->dport = dport;
+    p->proto = 6;
+}
+
 /* Flows that differ only in what separates tenants (VLAN, tunnel id) or
  * in the protocol are distinct keys; the worker choice must read those
  * fields too, or one tenant's flows would pile onto one worker. */
@@ -142,12 +153,7 @@ static void test_fields_spread(void **state)
     packet p;
 
     (void)state;
-    memset(&p, 0, sizeof(p));
-    assert_int_equal(pkt_addr_parse("10.0.0.1", &p.src), 0);
-    assert_int_equal(pkt_addr_parse("10.0.0.2", &p.dst), 0);
-    p.sport = 40000;
-    p.dport = 443;
-    p.proto = 6;
+    tcp_packet(&p, "10.0.0.1", 40000, "10.0.0.2", 443);
     for (uint32_t i = 0; i < 4000; i++) {
         p.vlan = (uint16_t)(i % 4000);
         count[flow_key_shard(&p, 4)]++;
@@ -175,12 +181,7 @@ static void test_key_side(void **state)
     flow_key k;
 
     (void)state;
-    memset(&p, 0, sizeof(p));
-    assert_int_equal(pkt_addr_parse("2001:db8::9", &p.src), 0);
-    assert_int_equal(pkt_addr_parse("2001:db8::7", &p.dst), 0);
-    p.sport = 51000;
-    p.dport = 22;
-    p.proto = 6;
+    tcp_packet(&p, "2001:db8::9", 51000, "2001:db8::7", 22);
     p.vlan = 12;
     p.tunnel_id = 7;
     p.tunnel_type = PKT_TUNNEL_VXLAN;
