@@ -26,7 +26,7 @@ typedef struct cluster_node {
     int port;
     redisContext *ctx; /* NULL: not connected (yet, or any more) */
     int down;          /* could not be reached during this cluster_exec */
-    int replicas;      /* replicas the map shows: WAIT for one after a batch */
+    int replicas;      /* replicas it has (cluster_node_role()): WAIT for one after a batch */
     int used;          /* commands sent to it in this round */
     int unreplicated;  /* its WAIT of this round saw no replica take the batch */
 } cluster_node;
@@ -133,6 +133,37 @@ static rurl cluster_node_url(const cluster *c, const char *host, int port)
     return v;
 }
 
+static void cluster_node_drop(cluster_node *n)
+{
+    redisFree(n->ctx);
+    n->ctx = NULL;
+    n->down = 1;
+}
+
+/* The replicas a connected primary has, from its own ROLE: CLUSTER SLOTS
+ * leaves out a replica whose replication offset is still 0 (Redis's
+ * isReplicaAvailable()), which is every replica of a new cluster until
+ * the primary's first write or replication ping reaches it, up to
+ * repl-ping-replica-period (10 s) after it attached; writes acknowledged
+ * then without WAIT could be lost in a failover. When ROLE is refused (an
+ * ACL without +role) or answers otherwise, the map's count stays.
+ * Returns -1 when the connection failed (the node is dropped). */
+static int cluster_node_role(cluster_node *n)
+{
+    redisReply *r = redisCommand(n->ctx, "ROLE");
+
+    if (r == NULL) {
+        cluster_node_drop(n);
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_ARRAY && r->elements >= 3 &&
+        r->element[0]->type == REDIS_REPLY_STRING && strcmp(r->element[0]->str, "master") == 0 &&
+        r->element[2]->type == REDIS_REPLY_ARRAY && r->element[2]->elements > (size_t)n->replicas)
+        n->replicas = (int)r->element[2]->elements;
+    freeReplyObject(r);
+    return 0;
+}
+
 static int cluster_node_connect(cluster *c, cluster_node *n, char *err, size_t errlen)
 {
     rurl v = cluster_node_url(c, n->host, n->port);
@@ -144,14 +175,11 @@ static int cluster_node_connect(cluster *c, cluster_node *n, char *err, size_t e
         return -1;
     }
     STAT_ADD(c->st.connects, 1);
+    if (cluster_node_role(n) < 0) {
+        snprintf(err, errlen, "Redis at %s:%d: no reply to ROLE", n->host, n->port);
+        return -1;
+    }
     return 0;
-}
-
-static void cluster_node_drop(cluster_node *n)
-{
-    redisFree(n->ctx);
-    n->ctx = NULL;
-    n->down = 1;
 }
 
 /* Parses a CLUSTER SLOTS reply into nodes and slot_node; host is the
@@ -230,8 +258,18 @@ static int cluster_connect_all(cluster *c, char *err, size_t errlen)
         for (unsigned s = 0; s < CLUSTER_NSLOTS && !serves; s++)
             serves = c->slot_node[s] == i + 1;
         c->nodes[i].down = 0;
-        if (serves && cluster_node_connect(c, &c->nodes[i], err, errlen) < 0)
+        if (!serves)
+            continue;
+        /* a node connected before: the map was read again, its replicas
+         * too (a new connection asks in cluster_node_connect()) */
+        if (c->nodes[i].ctx == NULL) {
+            if (cluster_node_connect(c, &c->nodes[i], err, errlen) < 0)
+                rc = -1;
+        } else if (cluster_node_role(&c->nodes[i]) < 0) {
+            snprintf(err, errlen, "Redis at %s:%d: no reply to ROLE", c->nodes[i].host,
+                     c->nodes[i].port);
             rc = -1;
+        }
     }
     return rc;
 }

@@ -19,7 +19,7 @@
  *               times.
  * Every other reply is final. It goes to the caller's callback only after
  * the primary answered WAIT for one replica (bounded, skipped for a
- * primary without replicas): a reply alone says the primary ran the
+ * primary without replicas, as its ROLE lists them): a reply alone says the primary ran the
  * command, and a failover before it reached a replica would lose it, while
  * the caller already took it as done; a batch no replica took within the
  * bound is left undone (and the map read again). A command

@@ -16,7 +16,8 @@
 #    promoted: the events of its slots go to the journal, the writer reads
 #    the slot map again, finds the new primary, loads the library on it and
 #    replays. Nothing acknowledged is lost: the writer takes a reply as done
-#    only after WAIT for a replica (redis/cluster.h).
+#    only after WAIT for a replica (redis/cluster.h), which it does from
+#    the first batch (checked before the kill).
 # 2. Migration. After 30 % of the packets, the slots of the entities seen
 #    so far are moved by hand, step by step (the steps of redis-cli
 #    --cluster reshard) while the replay goes on: while they are MIGRATING
@@ -130,6 +131,17 @@ finish() {
 run 1 0.4 0.7
 wait_for "40 % of the capture" 30 '[ -s "$tmp/ctl1/fed.1" ]'
 wait_for "alerts before the failover" 30 '[ "$(stat_of alerts "$tmp/out1.err")" -ge 10 ]'
+# The writer waited for a replica on every primary it wrote to, from the
+# first batch: the sensor started as soon as the cluster was up, when
+# CLUSTER SLOTS does not list replicas yet (their offset is still 0), so
+# it must count them by the primaries' ROLE (redis/cluster.c).
+for i in $(cluster_primaries); do
+    stats=$(cluster_cli "$i" INFO commandstats | tr -d '\r')
+    fcalls=$(awk -F'[:=,]' '/^cmdstat_fcall:/ { print $3 }' <<<"$stats")
+    waits=$(awk -F'[:=,]' '/^cmdstat_wait:/ { print $3 }' <<<"$stats")
+    [ "${fcalls:-0}" -eq 0 ] || [ "${waits:-0}" -gt 0 ] ||
+        fail "run 1: ${fcalls} library calls on node $i but no WAIT for its replica"
+done
 victim=$(node_of lh:alerts)
 kill -9 "${cluster_pids[$victim]}"
 wait "${cluster_pids[$victim]}" 2>/dev/null || true

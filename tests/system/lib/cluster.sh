@@ -49,9 +49,10 @@ cluster_wait_ok() {
 
 # cluster_wait_replicas: every primary has its replica attached and in
 # sync, and the node the sensor asks first knows all three replicas (its
-# CLUSTER SLOTS lists them). The sensor
-# WAITs for a replica only on primaries the map shows with one, so a
-# replay started before the replicas attach would not be failover-safe.
+# CLUSTER NODES lists them). The sensor WAITs for a replica only on
+# primaries that have one (by their ROLE: CLUSTER SLOTS leaves a replica
+# out until its offset moves), so a replay started before the replicas
+# attach would not be failover-safe.
 cluster_wait_replicas() {
     local i ok
     for _ in $(seq 300); do
