@@ -25,7 +25,8 @@
 # from (lib/cluster_same.py). The hash lh:watermarks must then
 # say every sensor is done. Then loophole alerts follows the cluster's
 # stream, and one sensor's end-of-run summary read from the cluster equals
-# the one it reads from a single server.
+# the one it reads from a single server; that sensor connects as the ACL
+# user docs/redis.md gives for a cluster.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 : "${LOOPHOLE:?LOOPHOLE must name the loophole binary}"
