@@ -147,12 +147,14 @@ static void cluster_node_drop(cluster_node *n)
  * repl-ping-replica-period (10 s) after it attached; writes acknowledged
  * then without WAIT could be lost in a failover. When ROLE is refused (an
  * ACL without +role) or answers otherwise, the map's count stays.
- * Returns -1 when the connection failed (the node is dropped). */
-static int cluster_node_role(cluster_node *n)
+ * Returns -1 with a message in err when the connection failed (the node
+ * is dropped). */
+static int cluster_node_role(cluster_node *n, char *err, size_t errlen)
 {
     redisReply *r = redisCommand(n->ctx, "ROLE");
 
     if (r == NULL) {
+        snprintf(err, errlen, "Redis at %s:%d: no reply to ROLE", n->host, n->port);
         cluster_node_drop(n);
         return -1;
     }
@@ -175,11 +177,7 @@ static int cluster_node_connect(cluster *c, cluster_node *n, char *err, size_t e
         return -1;
     }
     STAT_ADD(c->st.connects, 1);
-    if (cluster_node_role(n) < 0) {
-        snprintf(err, errlen, "Redis at %s:%d: no reply to ROLE", n->host, n->port);
-        return -1;
-    }
-    return 0;
+    return cluster_node_role(n, err, errlen);
 }
 
 /* Parses a CLUSTER SLOTS reply into nodes and slot_node; host is the
@@ -262,14 +260,9 @@ static int cluster_connect_all(cluster *c, char *err, size_t errlen)
             continue;
         /* a node connected before: the map was read again, its replicas
          * too (a new connection asks in cluster_node_connect()) */
-        if (c->nodes[i].ctx == NULL) {
-            if (cluster_node_connect(c, &c->nodes[i], err, errlen) < 0)
-                rc = -1;
-        } else if (cluster_node_role(&c->nodes[i]) < 0) {
-            snprintf(err, errlen, "Redis at %s:%d: no reply to ROLE", c->nodes[i].host,
-                     c->nodes[i].port);
+        if ((c->nodes[i].ctx ? cluster_node_role(&c->nodes[i], err, errlen)
+                             : cluster_node_connect(c, &c->nodes[i], err, errlen)) < 0)
             rc = -1;
-        }
     }
     return rc;
 }

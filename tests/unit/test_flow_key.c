@@ -40,16 +40,22 @@ typedef struct corpus_flows {
     unsigned per_worker[MAX_WORKERS + 1][MAX_WORKERS];
 } corpus_flows;
 
-static void check_packet(corpus_flows *cf, const packet *p)
+/* p seen from its flow's other end: addresses and ports swapped. */
+static packet turned(const packet *p)
 {
     packet back = *p;
-    flow_key k;
 
-    /* the same flow seen from its other end */
     back.src = p->dst;
     back.dst = p->src;
     back.sport = p->dport;
     back.dport = p->sport;
+    return back;
+}
+
+static void check_packet(corpus_flows *cf, const packet *p)
+{
+    packet back = turned(p);
+    flow_key k;
 
     int side = flow_key_make(&k, p);
     flow_key kb;
@@ -187,11 +193,7 @@ static void test_key_side(void **state)
     p.tunnel_type = PKT_TUNNEL_VXLAN;
     assert_int_equal(flow_key_make(&k, &p), 1);
     assert_int_equal(flow_key_side(&k, &p), 1);
-    q = p;
-    q.src = p.dst;
-    q.dst = p.src;
-    q.sport = p.dport;
-    q.dport = p.sport;
+    q = turned(&p);
     assert_int_equal(flow_key_side(&k, &q), 0);
     for (int field = 0; field < 8; field++) {
         q = p;
@@ -269,11 +271,7 @@ static void test_key_fields(void **state)
     assert_int_equal(k.vlan, 0x0abc);
     assert_int_equal(k.proto, 6);
     assert_int_equal(k.tunnel_type, PKT_TUNNEL_GENEVE);
-    back = p;
-    back.src = p.dst;
-    back.dst = p.src;
-    back.sport = p.dport;
-    back.dport = p.sport;
+    back = turned(&p);
     assert_int_equal(flow_key_make(&kb, &back), 0);
     assert_true(flow_key_equal(&k, &kb));
     assert_int_equal(flow_key_hash(&k), flow_key_hash(&kb));
