@@ -10,7 +10,11 @@
  * The ring is bounded: when it is full, ring_reserve() either waits for the
  * consumer or fails at once, as the producer asks. The capture thread waits
  * (a file can wait; a live link's packets wait in the kernel's buffer,
- * which is far larger than the ring), after counting that it had to.
+ * which is far larger than the ring), after counting that it had to. A
+ * waiting producer sleeps until a quarter of the ring is free
+ * (RING_REFILL), not until one record fits: a full ring means the consumer
+ * is the slower side, and a producer let in per released batch found the
+ * ring full again at once and spun on it (ring.c).
  *
  * Thread rules: ring_reserve/ring_commit/ring_close only from the
  * producer, ring_peek/ring_release only from the consumer.
@@ -48,6 +52,7 @@ typedef struct ring {
     pthread_cond_t cond;
     _Atomic int producer_waiting;
     _Atomic int consumer_waiting;
+    _Atomic size_t producer_wants; /* free bytes a sleeping producer waits for */
     _Atomic int closed;
 
     /* The published positions, each alone on its cache line: a side

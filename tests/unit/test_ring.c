@@ -2,7 +2,8 @@
  *
  * Single-thread cases pin down what one side sees of the other: order,
  * lengths, alignment, visibility after commit and flush, wrap-around with a
- * padding record, the largest record, a full ring, close. The two-thread
+ * padding record, the largest record, a full ring, close; a producer
+ * waiting on a full ring resumes at a quarter free. The two-thread
  * case pushes a few million variable-size records through a small ring (so
  * it wraps and both sides sleep) and checks every one: sequence number,
  * length and a checksum of its bytes.
@@ -12,8 +13,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -335,6 +338,72 @@ static void *consumer(void *arg)
     return NULL;
 }
 
+/* A producer that waits on a full ring. */
+typedef struct waiter {
+    ring *r;
+    uint64_t seq;
+    _Atomic int done;
+} waiter;
+
+static void *wait_and_push(void *arg)
+{
+    waiter *w = arg;
+    void *p = ring_reserve(w->r, 1000, 1);
+    if (p != NULL) {
+        fill(p, 1000, w->seq);
+        ring_commit(w->r);
+        ring_flush(w->r);
+    }
+    atomic_store(&w->done, p != NULL ? 1 : -1);
+    return NULL;
+}
+
+/* A producer waiting on a full ring resumes when a quarter of the ring is
+ * free, not when its one record fits (ring.h): the consumer here lets it
+ * know of every record it releases, and it stays asleep through 15 of
+ * 1008 bytes each (under 16 KiB of 64), several of its naps long. */
+static void test_waiting_producer(void **state)
+{
+    waiter w = {.r = ring_new(RING_BYTES)};
+    pthread_t t;
+    uint64_t n = 0;
+    void *p;
+
+    assert_non_null(w.r);
+    while ((p = ring_reserve(w.r, 1000, 0)) != NULL) {
+        fill(p, 1000, n++);
+        ring_commit(w.r);
+    }
+    ring_flush(w.r);
+    w.seq = n;
+    assert_int_equal(pthread_create(&t, NULL, wait_and_push, &w), 0);
+    /* The producer must be asleep before anything is released: one that
+     * comes later finds room for its record and never waits. */
+    struct timespec tick = {0, 100 * 1000};
+    while (!atomic_load(&w.r->producer_waiting))
+        nanosleep(&tick, NULL);
+    uint64_t i = 0;
+    for (; i < 15; i++) {
+        pop(w.r, 1000, i);
+        ring_publish_head(w.r);
+    }
+    struct timespec nap = {0, 30 * 1000 * 1000};
+    nanosleep(&nap, NULL);
+    int done = atomic_load(&w.done); /* read once: cmocka's macros evaluate twice */
+    assert_int_equal(done, 0);
+    for (; i < 17; i++) {
+        pop(w.r, 1000, i);
+        ring_publish_head(w.r);
+    }
+    pthread_join(t, NULL);
+    done = atomic_load(&w.done);
+    assert_int_equal(done, 1);
+    for (; i <= n; i++)
+        pop(w.r, 1000, i); /* the waiter's record last, in order */
+    assert_empty(w.r);
+    ring_free(w.r);
+}
+
 static void test_two_threads(void **state)
 {
     stress st = {.r = ring_new(RING_BYTES)};
@@ -361,6 +430,7 @@ int main(void)
         cmocka_unit_test(test_max_record),
         cmocka_unit_test(test_full_ring),
         cmocka_unit_test(test_close_drains),
+        cmocka_unit_test(test_waiting_producer),
         cmocka_unit_test(test_two_threads),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
