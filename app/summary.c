@@ -182,21 +182,39 @@ static void summary_set_to_array(json_t *row, const char *key, const char *count
     json_object_set_new(row, key, arr);
 }
 
-/* The entity's risk and host hash, from Redis. */
-static void summary_read_entity(rreader *c, const char *prefix, json_t *row)
+/* Queues the two reads of the entity's risk and host hash
+ * (summary_finish_row() takes their replies). */
+static void summary_ask_entity(rreader *c, const char *prefix, const json_t *row, int asked[2])
 {
     const char *ip = json_string_value(json_object_get(row, "ip"));
-    redisReply *r = rreader_command(c, "ZSCORE %srisk %s", prefix, ip);
+
+    asked[0] = rreader_append(c, "ZSCORE %srisk %s", prefix, ip) == 0;
+    asked[1] = rreader_append(c, "HGETALL %shost:%s", prefix, ip) == 0;
+}
+
+/* The reply to a read summary_ask_entity() queued, or NULL when it could
+ * not be queued or nothing answered (the row then goes without). */
+static redisReply *summary_answer(rreader *c, int asked)
+{
+    return asked ? rreader_next(c) : NULL;
+}
+
+static void summary_finish_row(rreader *c, json_t *row, const int asked[2])
+{
     static const char *const keep[] = {"country",    "asn",      "as_org", "roles", "rules",
                                        "gpu_source", "provider", "tenant", NULL};
     json_t *host = json_object();
 
+    summary_set_to_array(row, "rules", NULL);
+    summary_set_to_array(row, "peers", "peers_count");
+    summary_set_to_array(row, "gpu_hosts", "gpu_hosts_count");
+    redisReply *r = summary_answer(c, asked[0]);
     if (r && r->type == REDIS_REPLY_STRING)
         json_object_set_new(row, "score", json_integer((json_int_t)strtod(r->str, NULL)));
     else
         json_object_set(row, "score", json_object_get(row, "_alert_score"));
     freeReplyObject(r);
-    r = rreader_command(c, "HGETALL %shost:%s", prefix, ip);
+    r = summary_answer(c, asked[1]);
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
         for (int k = 0; keep[k]; k++)
             if (strcmp(r->element[i]->str, keep[k]) == 0)
@@ -204,14 +222,6 @@ static void summary_read_entity(rreader *c, const char *prefix, json_t *row)
     }
     freeReplyObject(r);
     json_object_set_new(row, "host", host);
-}
-
-static void summary_finish_row(rreader *c, const char *prefix, json_t *row)
-{
-    summary_set_to_array(row, "rules", NULL);
-    summary_set_to_array(row, "peers", "peers_count");
-    summary_set_to_array(row, "gpu_hosts", "gpu_hosts_count");
-    summary_read_entity(c, prefix, row);
     json_object_del(row, "_flows");
     json_object_del(row, "_alert_score");
 }
@@ -220,13 +230,22 @@ static void summary_finish_row(rreader *c, const char *prefix, json_t *row)
  * Reading the stream
  * ---------------------------------------------------------------------- */
 
-/* One stream entry: counts it and adds it to its entity's row when it is
- * this sensor's, with the candidate record the entry names. */
-static void summary_entry(rreader *c, json_t *sum, json_t *rows, const redisReply *fields,
-                          const char *sensor)
+/* One stream entry of this sensor's, read, with the read of the
+ * candidate record it names queued (`cand`: 1 when it was). */
+typedef struct summary_pending {
+    json_t *alert; /* owned */
+    json_t *row;   /* borrowed from the rows */
+    int cand;
+} summary_pending;
+
+/* Reads one stream entry: when it is this sensor's, finds its entity's
+ * row and queues the read of its candidate record. Returns 1 when *p was
+ * filled, 0 when the entry is skipped. */
+static int summary_entry(rreader *c, json_t *rows, const redisReply *fields, const char *sensor,
+                         summary_pending *p)
 {
     const char *line = NULL, *cand = NULL;
-    json_t *alert, *row;
+    json_t *alert;
 
     for (size_t i = 0; i + 1 < fields->elements; i += 2) {
         if (strcmp(fields->element[i]->str, "json") == 0)
@@ -235,35 +254,48 @@ static void summary_entry(rreader *c, json_t *sum, json_t *rows, const redisRepl
             cand = fields->element[i + 1]->str;
     }
     if (line == NULL || (alert = json_loads(line, 0, NULL)) == NULL)
-        return;
+        return 0;
     const char *s = json_string_value(json_object_get(alert, "sensor"));
     const char *ip = json_string_value(json_object_get(json_object_get(alert, "entity"), "ip"));
-    if (s && ip && strcmp(s, sensor) == 0) {
-        if ((row = json_object_get(rows, ip)) == NULL) {
-            row = summary_new_row(ip);
-            json_object_set_new(rows, ip, row);
-        }
-        summary_absorb_alert(row, alert);
-        if (cand) {
-            redisReply *r = rreader_command(c, "HGETALL %s", cand);
-            summary_absorb_candidates(row, r);
-            freeReplyObject(r);
-        }
-        summary_add_int(sum, "alerts", 1);
-        summary_add_int(json_object_get(sum, "by_rule"),
-                        json_string_value(json_object_get(alert, "rule")), 1);
-        summary_add_int(json_object_get(sum, "by_severity"),
-                        json_string_value(json_object_get(alert, "severity")), 1);
+    if (s == NULL || ip == NULL || strcmp(s, sensor) != 0) {
+        json_decref(alert);
+        return 0;
     }
-    json_decref(alert);
+    if ((p->row = json_object_get(rows, ip)) == NULL) {
+        p->row = summary_new_row(ip);
+        json_object_set_new(rows, ip, p->row);
+    }
+    p->alert = alert;
+    p->cand = cand && rreader_append(c, "HGETALL %s", cand) == 0;
+    return 1;
 }
 
-/* Reads every entry after since_id, a page at a time. */
+/* Adds a read entry to its row, with its candidate record, and counts it:
+ * in stream order, the candidate's reply taken as it comes. */
+static void summary_absorb(rreader *c, json_t *sum, summary_pending *p)
+{
+    summary_absorb_alert(p->row, p->alert);
+    if (p->cand) {
+        redisReply *r = rreader_next(c);
+        summary_absorb_candidates(p->row, r);
+        freeReplyObject(r);
+    }
+    summary_add_int(sum, "alerts", 1);
+    summary_add_int(json_object_get(sum, "by_rule"),
+                    json_string_value(json_object_get(p->alert, "rule")), 1);
+    summary_add_int(json_object_get(sum, "by_severity"),
+                    json_string_value(json_object_get(p->alert, "severity")), 1);
+    json_decref(p->alert);
+}
+
+/* Reads every entry after since_id, a page at a time: the page's
+ * candidate records in one pipeline, then its entries in order. */
 static int summary_read_stream(rreader *c, const char *prefix, const char *sensor,
                                const char *since_id, json_t *sum, json_t *rows, char *err,
                                size_t errlen)
 {
     char start[128];
+    summary_pending page[SUMMARY_PAGE];
 
     snprintf(start, sizeof(start), "(%s", since_id);
     for (;;) {
@@ -275,17 +307,20 @@ static int summary_read_stream(rreader *c, const char *prefix, const char *senso
             freeReplyObject(r);
             return -1;
         }
-        for (size_t i = 0; i < r->elements; i++) {
+        size_t n = 0;
+        for (size_t i = 0; i < r->elements && i < SUMMARY_PAGE; i++) {
             const redisReply *e = r->element[i];
             if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
                 e->element[1]->type != REDIS_REPLY_ARRAY)
                 continue;
-            summary_entry(c, sum, rows, e->element[1], sensor);
+            n += (size_t)summary_entry(c, rows, e->element[1], sensor, &page[n]);
             snprintf(start, sizeof(start), "(%s", e->element[0]->str);
         }
-        size_t n = r->elements;
+        for (size_t i = 0; i < n; i++)
+            summary_absorb(c, sum, &page[i]);
+        size_t got = r->elements;
         freeReplyObject(r);
-        if (n < SUMMARY_PAGE)
+        if (got < SUMMARY_PAGE)
             return 0;
     }
 }
@@ -319,42 +354,53 @@ static json_int_t summary_reply_int(const redisReply *r)
                                                  : 0;
 }
 
-static json_t *summary_knocker(rreader *c, const char *key)
+/* Who a knockers member names: "{k:<net>}:src:<address>" is an address,
+ * "{k:<net>}" a network. Returns 0, or -1 when the key is neither. */
+static int summary_knocker_name(const char *key, char *who, size_t len, int *address)
 {
     const char *net = strstr(key, "{k:"), *end = net ? strchr(net, '}') : NULL;
     const char *addr = end ? strstr(end, "}:src:") : NULL;
-    char who[128];
 
     if (end == NULL)
-        return NULL;
+        return -1;
     if (addr)
-        snprintf(who, sizeof(who), "%s", addr + 6);
+        snprintf(who, len, "%s", addr + 6);
     else
-        snprintf(who, sizeof(who), "%.*s", (int)(end - net - 3), net + 3);
-    redisReply *h = rreader_command(c, "HMGET %s probe attempt", key);
-    redisReply *g = rreader_command(c, "PFCOUNT %s:gpu", key);
-    json_t *row = NULL;
-    if (h && h->type == REDIS_REPLY_ARRAY && h->elements == 2)
-        row = json_pack("{s:s, s:s, s:I, s:I, s:I}", "source", who, "kind",
-                        addr ? "address" : "network", "probes", summary_reply_int(h->element[0]),
-                        "attempts", summary_reply_int(h->element[1]), "gpu_hosts",
-                        summary_reply_int(g));
-    freeReplyObject(h);
-    freeReplyObject(g);
-    return row;
+        snprintf(who, len, "%.*s", (int)(end - net - 3), net + 3);
+    *address = addr != NULL;
+    return 0;
 }
 
 static json_t *summary_knockers(rreader *c, const char *prefix)
 {
     json_t *list = json_array();
     redisReply *r = rreader_command(c, "ZREVRANGE %sknockers 0 %d", prefix, SUMMARY_KNOCKERS - 1);
+    int asked[SUMMARY_KNOCKERS][2] = {{0}};
+    size_t n = r && r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
 
-    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        json_t *row = r->element[i]->type == REDIS_REPLY_STRING
-                          ? summary_knocker(c, r->element[i]->str)
-                          : NULL;
-        if (row)
-            json_array_append_new(list, row);
+    if (n > SUMMARY_KNOCKERS)
+        n = SUMMARY_KNOCKERS;
+    /* every knocker's two reads in one pipeline, then their replies */
+    for (size_t i = 0; i < n; i++) {
+        const char *key = r->element[i]->str;
+        if (r->element[i]->type != REDIS_REPLY_STRING || strstr(key, "{k:") == NULL)
+            continue;
+        asked[i][0] = rreader_append(c, "HMGET %s probe attempt", key) == 0;
+        asked[i][1] = rreader_append(c, "PFCOUNT %s:gpu", key) == 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *h = summary_answer(c, asked[i][0]), *g = summary_answer(c, asked[i][1]);
+        char who[128];
+        int address;
+        if (h && h->type == REDIS_REPLY_ARRAY && h->elements == 2 &&
+            summary_knocker_name(r->element[i]->str, who, sizeof(who), &address) == 0)
+            json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:I, s:I}", "source", who,
+                                                  "kind", address ? "address" : "network", "probes",
+                                                  summary_reply_int(h->element[0]), "attempts",
+                                                  summary_reply_int(h->element[1]), "gpu_hosts",
+                                                  summary_reply_int(g)));
+        freeReplyObject(h);
+        freeReplyObject(g);
     }
     freeReplyObject(r);
     return list;
@@ -376,10 +422,25 @@ json_t *summary_collect(rreader *c, const char *prefix, const char *sensor, cons
         return NULL;
     }
     json_t **sorted = calloc(json_object_size(rows) + 1, sizeof(*sorted));
+    if (sorted == NULL) {
+        snprintf(err, errlen, "out of memory");
+        json_decref(sum);
+        json_decref(rows);
+        json_decref(list);
+        return NULL;
+    }
     json_object_foreach(rows, k, v)
     {
-        summary_finish_row(c, prefix, v);
         sorted[n++] = v;
+    }
+    /* the rows' reads a page at a time, each page in one pipeline */
+    for (size_t at = 0; at < n; at += SUMMARY_PAGE) {
+        int asked[SUMMARY_PAGE][2];
+        size_t end = n - at < SUMMARY_PAGE ? n : at + SUMMARY_PAGE;
+        for (i = at; i < end; i++)
+            summary_ask_entity(c, prefix, sorted[i], asked[i - at]);
+        for (i = at; i < end; i++)
+            summary_finish_row(c, sorted[i], asked[i - at]);
     }
     qsort(sorted, n, sizeof(*sorted), summary_cmp_rows);
     for (i = 0; i < n; i++)

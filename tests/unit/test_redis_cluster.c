@@ -2,8 +2,9 @@
  * (three primaries, three replicas, tests/unit/redis_test_cluster.h): key
  * slots compared with the server's CLUSTER KEYSLOT, the functions library
  * on every primary, routing, a stale map (MOVED), a migrating slot (ASK:
- * ASKING for a plain command, a library call waiting for the move), and a
- * primary killed and its replica promoted.
+ * ASKING for a plain command, a library call waiting for the move), the
+ * reader's pipeline across primaries, and a primary killed and its replica
+ * promoted.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,8 +17,10 @@
 #include "base/output.h"
 #include "base/stats.h"
 #include "redis/conn.h"
+#include "redis/reader.h"
 #include "redis/writer.h"
 #include "redis_test_cluster.h"
+#include "redis_test_pipeline.h"
 #include "redis_test_rig.h"
 
 static tcluster tc;
@@ -549,6 +552,31 @@ static void test_batch_per_slot(void **state)
     }
 }
 
+/* The reader's pipeline on a cluster: commands of keys on every primary
+ * queued together, an error reply among them, each reply in its place. */
+static void test_reader_pipeline(void **state)
+{
+    char url[200], err[512];
+    rurl u;
+    rreader *c;
+
+    (void)state;
+    snprintf(url, sizeof(url), "redis+cluster://127.0.0.1:%d", tc.node[0].port);
+    assert_int_equal(rurl_parse(&u, url, NULL, err, sizeof(err)), 0);
+    c = rreader_open(&u, 2000, err, sizeof(err));
+    if (c == NULL)
+        fail_msg("%s", err);
+    redisReply *r = rreader_command(c, "SET {t}text abc");
+    freeReplyObject(r);
+    pipeline_fill(c, 300, 50);
+    assert_null(rreader_command(c, "GET {t}text"));
+    pipeline_check(c, 300, 50);
+    /* replies still queued when the reader is freed are freed with it */
+    assert_int_equal(rreader_append(c, "GET {p1}k"), 0);
+    rreader_free(c);
+    rurl_free(&u);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,6 +586,7 @@ int main(void)
         cmocka_unit_test(test_moved_and_ask),
         cmocka_unit_test(test_writer_same_as_single),
         cmocka_unit_test(test_batch_per_slot),
+        cmocka_unit_test(test_reader_pipeline),
         cmocka_unit_test(test_failover),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
