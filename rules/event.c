@@ -97,6 +97,35 @@ __attribute__((format(printf, 2, 3))) static void event_fmt(event_args *a, const
     event_arg(a, p, (size_t)n);
 }
 
+/* The texts given, up to a NULL, one after the other: an argument kept in
+ * a->buf and cut to fit as event_fmt()'s are. The keys and names of every
+ * event are made here rather than by event_fmt(): its vsnprintf, for
+ * strings copied end to end, was 1.4% of the worker's instructions on
+ * gpu-fleet (docs/performance.md, "Tenth round"). Every text is the
+ * sensor's own and never NULL (a NULL ends the list). */
+static void event_cat(event_args *a, ...)
+{
+    size_t room = sizeof(a->buf) - a->used, n = 0;
+    char *p = a->buf + a->used;
+    const char *s;
+    va_list ap;
+
+    va_start(ap, a);
+    while ((s = va_arg(ap, const char *)) != NULL && room > 0) {
+        size_t len = strlen(s);
+        if (len > room - 1 - n)
+            len = room - 1 - n;
+        memcpy(p + n, s, len);
+        n += len;
+    }
+    va_end(ap);
+    if (room > 0) {
+        p[n] = '\0';
+        a->used += n + 1;
+    }
+    event_arg(a, p, n);
+}
+
 /* Numbers are written by bytes_digits(), not vsnprintf: every number of
  * every event is written here, and on dpi-dense the "%llu" calls (the
  * start times of the AI-relay follow events, up to 64 a call) were the
@@ -212,8 +241,12 @@ static void event_begin(event_queue *q, event_args *a, int fcall, const char *fn
  * the same; what a call counts is named by its fact (event_fact()). */
 static void event_id(event_queue *q, event_args *a)
 {
-    event_fmt(a, "%s/%llu/%u/%llu", q->ctx->sensor, (unsigned long long)q->ctx->run_id, q->id,
-              (unsigned long long)++q->seq);
+    char run[21], queue[21], seq[21];
+
+    run[bytes_digits(run, q->ctx->run_id)] = '\0';
+    queue[bytes_digits(queue, q->id)] = '\0';
+    seq[bytes_digits(seq, ++q->seq)] = '\0';
+    event_cat(a, q->ctx->sensor, "/", run, "/", queue, "/", seq, NULL);
 }
 
 /* The argument `fact`: what the event describes, prefixed by the sensor
@@ -226,7 +259,7 @@ static int event_fact(event_queue *q, event_args *a, const char *fact)
     if (fact == NULL || *fact == '\0')
         return -1;
     event_str(a, "fact");
-    event_fmt(a, "%s/%s", q->ctx->sensor, fact);
+    event_cat(a, q->ctx->sensor, "/", fact, NULL);
     return 0;
 }
 
@@ -240,14 +273,14 @@ static void event_keys(event_queue *q, event_args *a, const char *entity, const 
 
     if (q->ctx->cluster) {
         event_str(a, "1");
-        event_fmt(a, "%s{e:%s}", p, entity);
+        event_cat(a, p, "{e:", entity, "}", NULL);
         return;
     }
     event_str(a, "4");
-    event_fmt(a, "%s{e:%s}", p, entity);
-    event_fmt(a, "%shost:%s", p, ip);
-    event_fmt(a, "%srisk", p);
-    event_fmt(a, "%salerts", p);
+    event_cat(a, p, "{e:", entity, "}", NULL);
+    event_cat(a, p, "host:", ip, NULL);
+    event_cat(a, p, "risk", NULL);
+    event_cat(a, p, "alerts", NULL);
 }
 
 /* GC lifetime of correlation keys, in wall-clock seconds: two windows and
@@ -339,11 +372,11 @@ static int event_alert_args(event_queue *q, event_args *a, const event_alert *al
     event_kstr(a, "ip", al->ip);
     event_kstr(a, "role", al->role);
     event_str(a, "ts");
-    event_fmt(a, "%s", wjson_format_time(al->ts_us, ts, sizeof(ts)));
+    event_cat(a, wjson_format_time(al->ts_us, ts, sizeof(ts)), NULL);
     event_ku64(a, "maxlen", q->ctx->stream_maxlen);
     event_ku64(a, "keep_s", q->ctx->alert_keep_s);
     event_str(a, "channel");
-    event_fmt(a, "%salerts:live", q->ctx->prefix);
+    event_cat(a, q->ctx->prefix, "alerts:live", NULL);
     rc |= event_line_arg(a, l, "line:sensor", wjson_cstring(q->ctx->sensor));
     rc |= event_line_arg(a, l, "line:gpu_host", json_incref(al->gpu_host));
     rc |= event_line_arg(a, l, "line:peer", json_incref(al->peer));
@@ -352,7 +385,7 @@ static int event_alert_args(event_queue *q, event_args *a, const event_alert *al
                          al->evidence ? json_incref(al->evidence) : json_array());
     rc |= event_line_arg(a, l, "line:summary", wjson_cstring(al->summary));
     for (int i = 0; al->host && al->host[i] && al->host[i + 1]; i += 2) {
-        event_fmt(a, "host:%s", al->host[i]);
+        event_cat(a, "host:", al->host[i], NULL);
         event_str(a, al->host[i + 1]);
     }
     /* lh_leg names its facts by the pair of legs it matches, not the call */
@@ -541,7 +574,7 @@ int event_flow(event_queue *q, const char *line, size_t len)
 
     event_begin(q, &a, 0, NULL);
     event_str(&a, "XADD");
-    event_fmt(&a, "%sflows", q->ctx->prefix);
+    event_cat(&a, q->ctx->prefix, "flows", NULL);
     if (q->ctx->stream_maxlen > 0) {
         event_str(&a, "MAXLEN");
         event_str(&a, "~");
@@ -559,7 +592,7 @@ int event_stats(event_queue *q, const char *const *kv, int n)
 
     event_begin(q, &a, 0, NULL);
     event_str(&a, "HSET");
-    event_fmt(&a, "%sstats:%s", q->ctx->prefix, q->ctx->sensor);
+    event_cat(&a, q->ctx->prefix, "stats:", q->ctx->sensor, NULL);
     for (int i = 0; i < 2 * n; i++)
         event_str(&a, kv[i]);
     return event_push(q, &a, EVENT_PLAIN);
@@ -679,8 +712,8 @@ int event_knock_add(event_queue *q, const event_knock *k)
 
     event_begin(q, &a, 1, "lh_knock");
     event_str(&a, "2");
-    event_fmt(&a, "%s{k:%s}:src:%s", p, k->net, k->src);
-    event_fmt(&a, "%s{k:%s}:net", p, k->net);
+    event_cat(&a, p, "{k:", k->net, "}:src:", k->src, NULL);
+    event_cat(&a, p, "{k:", k->net, "}:net", NULL);
     event_str(&a, "ev");
     event_id(q, &a);
     event_ku64(&a, "ts_us", k->ts_us);
