@@ -375,30 +375,29 @@ static json_t *summary_knockers(rreader *c, const char *prefix)
 {
     json_t *list = json_array();
     redisReply *r = rreader_command(c, "ZREVRANGE %sknockers 0 %d", prefix, SUMMARY_KNOCKERS - 1);
-    int asked[SUMMARY_KNOCKERS][2] = {{0}};
+    int asked[SUMMARY_KNOCKERS][2] = {{0}}, address[SUMMARY_KNOCKERS];
+    char who[SUMMARY_KNOCKERS][128];
     size_t n = r && r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
 
     if (n > SUMMARY_KNOCKERS)
         n = SUMMARY_KNOCKERS;
-    /* every knocker's two reads in one pipeline, then their replies */
+    /* every named knocker's two reads in one pipeline, then their replies */
     for (size_t i = 0; i < n; i++) {
         const char *key = r->element[i]->str;
-        if (r->element[i]->type != REDIS_REPLY_STRING || strstr(key, "{k:") == NULL)
+        if (r->element[i]->type != REDIS_REPLY_STRING ||
+            summary_knocker_name(key, who[i], sizeof(who[i]), &address[i]) != 0)
             continue;
         asked[i][0] = rreader_append(c, "HMGET %s probe attempt", key) == 0;
         asked[i][1] = rreader_append(c, "PFCOUNT %s:gpu", key) == 0;
     }
     for (size_t i = 0; i < n; i++) {
         redisReply *h = summary_answer(c, asked[i][0]), *g = summary_answer(c, asked[i][1]);
-        char who[128];
-        int address;
-        if (h && h->type == REDIS_REPLY_ARRAY && h->elements == 2 &&
-            summary_knocker_name(r->element[i]->str, who, sizeof(who), &address) == 0)
-            json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:I, s:I}", "source", who,
-                                                  "kind", address ? "address" : "network", "probes",
-                                                  summary_reply_int(h->element[0]), "attempts",
-                                                  summary_reply_int(h->element[1]), "gpu_hosts",
-                                                  summary_reply_int(g)));
+        if (h && h->type == REDIS_REPLY_ARRAY && h->elements == 2)
+            json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:I, s:I}", "source", who[i],
+                                                  "kind", address[i] ? "address" : "network",
+                                                  "probes", summary_reply_int(h->element[0]),
+                                                  "attempts", summary_reply_int(h->element[1]),
+                                                  "gpu_hosts", summary_reply_int(g)));
         freeReplyObject(h);
         freeReplyObject(g);
     }
