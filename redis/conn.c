@@ -12,7 +12,7 @@
 
 #include "generated/functions_lua.h"
 
-const char rconn_version[] = "loophole-functions 17";
+const char rconn_version[] = "loophole-functions 18";
 
 const char *rconn_library(size_t *len)
 {

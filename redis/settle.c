@@ -277,19 +277,50 @@ static int settle_cmp_due(const void *a, const void *b)
     return settle_cmp(a, b);
 }
 
+/* The calls for the entities of one due time, `first`, in key order,
+ * per_call a call, each up to that time: when more are due then than one
+ * call takes (or their keys differ in number). */
+static int settle_group(settle_set *s, uint64_t first, int per_call, settle_call_fn *fn, void *ctx)
+{
+    settle_entry **due = malloc(sizeof(*due) * s->used);
+    int n = 0, calls = 0;
+
+    if (due == NULL)
+        return 0;
+    for (size_t i = 0; i < s->cap; i++) {
+        settle_entry *e = &s->slots[i];
+        if (e->key && !e->asked && e->due == first)
+            due[n++] = e;
+    }
+    qsort(due, (size_t)n, sizeof(*due), settle_cmp);
+    for (int i = 0, j; i < n; i = j, calls++) {
+        for (j = i + 1; j < n && j - i < per_call && due[j]->nkeys == due[i]->nkeys; j++)
+            ;
+        settle_call(s, due + i, j - i, first, 0, fn, ctx);
+    }
+    free(due);
+    return calls;
+}
+
 int settle_due(settle_set *s, uint64_t upto_us, int per_call, settle_call_fn *fn, void *ctx)
 {
     settle_entry **due;
-    uint64_t first = 0;
-    int n = 0, calls = 0;
+    uint64_t first = 0, bound = upto_us;
+    int n = 0, g = 0, m, mixed = 0;
 
-    /* Only the earliest due time, every entity due then in key order, each
-     * up to that time: the caller asks again for the next one. So the
-     * windows of all entities are settled in one order, by due time and
-     * key, however the watermark's steps fall, and so is what the risk
-     * of an address shared by several entities adds up to in each line.
-     * One pass finds that time, a second takes its entities: only they
-     * are sorted (a step of a replay's end has a few of its thousands). */
+    /* Windows are settled in one order, by due time and key, however the
+     * watermark's steps fall (so is what the risk of an address shared by
+     * several entities adds up to in each line). The library keeps that
+     * order within a call (lh_settle, rules/lua/95_settle.lua), so one
+     * call may take the entities of several due times: the earliest ones,
+     * whole due times only, up to per_call entities, each settled up to
+     * just before the next due time left out. What an answer reveals (an
+     * entity's next window) is then no earlier than anything left for the
+     * next call. When more entities are due at the earliest time than a
+     * call takes, they go out as before, per_call a call, each up to that
+     * time. One pass finds that time and how many are due then, a second
+     * keeps the per_call + 1 earliest: a step of a replay's end takes a
+     * few of its thousands. */
     if (!s->first_known) {
         for (size_t i = 0; i < s->cap; i++) {
             const settle_entry *e = &s->slots[i];
@@ -303,28 +334,51 @@ int settle_due(settle_set *s, uint64_t upto_us, int per_call, settle_call_fn *fn
     if (first == 0 || (upto_us != SETTLE_ALL && first > upto_us))
         return 0;
     s->first_known = 0; /* its entities are asked below */
-    if ((due = malloc(sizeof(*due) * s->used)) == NULL)
+    if (per_call < 1)
+        per_call = 1;
+    for (size_t i = 0; i < s->cap; i++) {
+        const settle_entry *e = &s->slots[i];
+        if (e->key && !e->asked && e->due == first)
+            g++;
+    }
+    if (g == 0) /* the kept time was stale: the scan above finds the true one */
+        return settle_due(s, upto_us, per_call, fn, ctx);
+    if (g > per_call)
+        return settle_group(s, first, per_call, fn, ctx);
+    if ((due = malloc(sizeof(*due) * (size_t)(per_call + 1))) == NULL)
         return 0;
     for (size_t i = 0; i < s->cap; i++) {
         settle_entry *e = &s->slots[i];
-        if (e->key && !e->asked && e->due == first)
-            due[n++] = e;
+        int j;
+        if (!e->key || e->asked || e->due == 0 || e->due > upto_us)
+            continue;
+        if (n == per_call + 1 && settle_cmp_due(&e, &due[n - 1]) >= 0)
+            continue;
+        if (n < per_call + 1)
+            n++;
+        for (j = n - 1; j > 0 && settle_cmp_due(&e, &due[j - 1]) < 0; j--)
+            due[j] = due[j - 1];
+        due[j] = e;
     }
-    if (n == 0) {
-        /* the kept time was stale: the scan above finds the true one */
-        free(due);
-        return settle_due(s, upto_us, per_call, fn, ctx);
-    }
-    qsort(due, (size_t)n, sizeof(*due), settle_cmp);
-    if (per_call < 1)
-        per_call = 1;
-    for (int i = 0, j; i < n; i = j, calls++) {
-        for (j = i + 1; j < n && j - i < per_call && due[j]->nkeys == due[i]->nkeys; j++)
+    m = n;
+    if (n > per_call) {
+        /* whole due times only: g <= per_call keeps the earliest in */
+        bound = due[per_call]->due - 1;
+        for (m = per_call; m > 0 && due[m - 1]->due == due[per_call]->due; m--)
             ;
-        settle_call(s, due + i, j - i, first, 0, fn, ctx);
     }
+    for (int j = 1; j < m; j++)
+        mixed |= due[j]->nkeys != due[0]->nkeys;
+    if (mixed || m == 0) {
+        free(due);
+        return settle_group(s, first, per_call, fn, ctx);
+    }
+    if (bound > SETTLE_BOUND_MAX)
+        bound = SETTLE_BOUND_MAX;
+    qsort(due, (size_t)m, sizeof(*due), settle_cmp); /* ties in the library by key */
+    settle_call(s, due, m, bound, 0, fn, ctx);
     free(due);
-    return calls;
+    return 1;
 }
 
 int settle_answered(settle_set *s, int argc, const char *const *argv, const size_t *lens,

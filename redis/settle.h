@@ -7,10 +7,10 @@
  * to settle_note(); this set keeps one entry per entity key, the earliest
  * due time. When the sensor's watermark (the packet time before which no
  * record can still arrive, app/sensor.c) passes an entry's due time,
- * settle_due() builds the call for it, up to that due time, with a call
- * id `ev` (so a call sent again gets its first answer), and on one server
- * for the other entities due then in the same call; the answer, each
- * entity's next due time, comes back through settle_answered(). At the end
+ * settle_due() builds the call for it, with a call id `ev` (so a call
+ * sent again gets its first answer), and on one server for the entities
+ * due next in the same call; the answer, each entity's next due time,
+ * comes back through settle_answered(). At the end
  * of a replay settle_due(SETTLE_ALL) asks for every entry.
  *
  * Only the writer thread uses a set; nothing is shared. Entries stay
@@ -24,6 +24,10 @@
 #include <stdint.h>
 
 #define SETTLE_ALL UINT64_MAX
+/* The latest time a call settles up to: the library reads numbers as
+ * doubles, whole and exact below 2^53 (packet times in microseconds stay
+ * below it until the year 2255). */
+#define SETTLE_BOUND_MAX 9007199254740991ull
 
 typedef struct settle_set settle_set;
 
@@ -44,14 +48,18 @@ int settle_is_plain_hint(int argc, const char *const *argv, const size_t *lens);
 int settle_note(settle_set *s, int argc, const char *const *argv, const size_t *lens);
 
 /* Calls fn with encoded calls (rules/event.h, EVENT_CALL; the callee
- * owns buf) for the entities whose due time is the earliest among those
- * due at or before upto_us (SETTLE_ALL: among all pending), in key order,
- * up to per_call entities in one call (1 in a Redis Cluster: one slot per
- * call), each settling up to that time. An entity asked for is not asked
- * again until its answer or a new hint. Returns the number of calls; the
- * caller asks again, once the answers are in, until it is 0, so the
- * windows are settled in one order (due time, key) however its calls
- * fall. */
+ * owns buf) for the entities due earliest among those due at or before
+ * upto_us (SETTLE_ALL: among all pending): one call, in key order, for
+ * the entities of the earliest due times that fit in per_call (1 in a
+ * Redis Cluster: one slot per call), whole due times only, settling up
+ * to just before the next due time left out (or upto_us, at most
+ * SETTLE_BOUND_MAX), since the library settles the windows of a call in
+ * due order; or, when more entities are due at the earliest time than
+ * per_call, one call per per_call of them, each settling up to that
+ * time. An entity asked for is not asked again until its answer or a new
+ * hint. Returns the number of calls; the caller asks again, once the
+ * answers are in, until it is 0, so the windows are settled in one order
+ * (due time, key) however its calls fall. */
 typedef void settle_call_fn(void *ctx, void *buf, size_t len);
 int settle_due(settle_set *s, uint64_t upto_us, int per_call, settle_call_fn *fn, void *ctx);
 

@@ -904,7 +904,7 @@ static void writer_settle_call(void *ctx, void *buf, size_t len)
 }
 
 /* Sends the settle calls due at upto_us (SETTLE_ALL: every pending one),
- * one due time after the other (settle_due), each once the answers of the
+ * the earliest due first (settle_due), each step once the answers of the
  * one before are in. Returns 0 when every window due is settled, -1 when
  * Redis is away or a call went to the journal: the rest waits for the
  * journal's replay (the header comment). Only between batches: w->items

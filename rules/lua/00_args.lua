@@ -130,7 +130,7 @@ the fact leaves nothing pending: fact() in 10_alert.lua); of lh_settle:
 { next due time, { alert_json, or lh_risk step, ... } }.
 ]]
 
-local VERSION = 'loophole-functions 17'
+local VERSION = 'loophole-functions 18'
 local EVIDENCE_MAX = 16 -- interface.md section 2: an alert's evidence holds up to 16 items
 local EVIDENCE_MAX_TEXT = '16' -- the same, as Redis reads it
 

@@ -57,7 +57,7 @@ done
 [ "$(cli HGET lh:stats:tcp flows_total)" -eq "$(wc -l <"$tmp/tcp.jsonl")" ] ||
     fail "lh:stats:tcp flows_total disagrees with the flow records"
 cli --raw FUNCTION LIST LIBRARYNAME loophole | grep -qx lh_observe || fail "no functions library"
-[ "$(cli FCALL lh_version 0)" = "loophole-functions 17" ] || fail "library version"
+[ "$(cli FCALL lh_version 0)" = "loophole-functions 18" ] || fail "library version"
 [ ! -s "$tmp/journal" ] || [ "$(stat -c %s "$tmp/journal")" -le 16 ] ||
     fail "journal not empty after a run with Redis up"
 # every alert line the run wrote is an entry of lh:alerts (the sample

@@ -298,6 +298,107 @@ static void test_settle_entities(void **state)
         free((void *)sv[i]);
 }
 
+/* Raises cn_direct_control for ip at packet time ts without settling,
+ * and keeps the four keys of its settle hint in keys[] (the caller frees
+ * them). */
+static void raise_unsettled(fixture *f, const char *ip, uint64_t ts, char **keys)
+{
+    event_alert a = {.rule = "cn_direct_control",
+                     .severity = "critical",
+                     .role = "gpu_host",
+                     .ip = ip,
+                     .summary = "ssh from CN",
+                     .score = 60,
+                     .ts_us = ts,
+                     .window_us = W_US};
+
+    assert_int_equal(event_raise(f->q, &a), 0);
+    redisReply *r = send_unsettled(f);
+    assert_int_equal(r->element[1]->elements, 1);
+    redisReply *hint = r->element[1]->element[0];
+    assert_int_equal(hint->elements, 9);
+    for (int k = 0; k < 4; k++)
+        keys[k] = strdup(hint->element[3 + k]->str);
+    freeReplyObject(r);
+}
+
+/* lh_settle of entities k[0..3] and k[4..7] up to upto (per 4, ev). */
+static redisReply *settle_two(fixture *f, char **k, uint64_t upto, const char *ev)
+{
+    const char *sv[17] = {"FCALL", "lh_settle", "8"};
+    char bound[24];
+    int argc = 3;
+
+    snprintf(bound, sizeof(bound), "%llu", (unsigned long long)upto);
+    for (int i = 0; i < 8; i++)
+        sv[argc++] = k[i];
+    sv[argc++] = "upto_us", sv[argc++] = bound, sv[argc++] = "ev", sv[argc++] = ev;
+    sv[argc++] = "per", sv[argc++] = "4";
+    redisReply *r = tcmd(f->c, argc, sv, NULL);
+    assert_int_equal(r->type, REDIS_REPLY_ARRAY);
+    return r;
+}
+
+static void assert_line_of(const redisReply *line, const char *ip)
+{
+    char want[40];
+
+    assert_int_equal(line->type, REDIS_REPLY_STRING);
+    snprintf(want, sizeof(want), "\"ip\":\"%s\"", ip);
+    assert_non_null(strstr(line->str, want));
+}
+
+/* One settle call for entities due at different times (the writer's, on
+ * one server, docs/rules-correlation.md "Settling"): the windows of all
+ * of them are settled in due order, not entity after entity, so the
+ * lines come out as they would from a call per due time. Entity A
+ * (given first) raises at T0+9, B at T0+7: B's line comes first. Up to a
+ * time between them, B's line alone, and a hint for each entity with the
+ * next window it has pending (A's at T0+9, B's early window again at its
+ * end). */
+static void test_settle_due_order(void **state)
+{
+    fixture *f = *state;
+    char *k[8], *m[8];
+    uint64_t wend = (T0 / W_US + 1) * W_US;
+
+    int_cmd(f, "DEL", "lh:alerts");
+    raise_unsettled(f, "10.9.7.1", T0 + 9, k);
+    raise_unsettled(f, "10.9.7.2", T0 + 7, k + 4);
+    redisReply *r = settle_two(f, k, wend, "settle/order");
+    assert_int_equal(r->element[0]->integer, 0);
+    assert_int_equal(r->element[1]->elements, 2); /* two lines, nothing pending */
+    assert_line_of(r->element[1]->element[0], "10.9.7.2");
+    assert_line_of(r->element[1]->element[1], "10.9.7.1");
+    freeReplyObject(r);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 2);
+
+    raise_unsettled(f, "10.9.7.3", T0 + 9, m);
+    raise_unsettled(f, "10.9.7.4", T0 + 7, m + 4);
+    r = settle_two(f, m, T0 + 8, "settle/part");
+    assert_int_equal(r->element[1]->elements, 3);
+    assert_line_of(r->element[1]->element[0], "10.9.7.4");
+    char due[2][24];
+    snprintf(due[0], sizeof(due[0]), "%llu", (unsigned long long)(T0 + 9));
+    snprintf(due[1], sizeof(due[1]), "%llu", (unsigned long long)wend);
+    for (int i = 0; i < 2; i++) {
+        redisReply *hint = r->element[1]->element[1 + i];
+        assert_int_equal(hint->type, REDIS_REPLY_ARRAY);
+        assert_string_equal(hint->element[3]->str, m[4 * i]);
+        assert_string_equal(hint->element[8]->str, due[i]);
+    }
+    freeReplyObject(r);
+    r = settle_two(f, m, wend, "settle/rest");
+    assert_int_equal(r->element[1]->elements, 1);
+    assert_line_of(r->element[1]->element[0], "10.9.7.3");
+    freeReplyObject(r);
+    assert_int_equal(int_cmd(f, "XLEN", "lh:alerts"), 4);
+    for (int i = 0; i < 8; i++) {
+        free(k[i]);
+        free(m[i]);
+    }
+}
+
 /* Sends an observation of fan-out `value` by 10.0.0.7 at ts (threshold
  * thr) without settling; checks the count and whether a settle hint came
  * back, and returns the reply. */
@@ -1342,15 +1443,25 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN); /* as the sensor does: a dead server is an error, not a death */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_window_edges),     cmocka_unit_test(test_year_old_capture),
-        cmocka_unit_test(test_alert_once),       cmocka_unit_test(test_resent_call),
-        cmocka_unit_test(test_settle_entities),  cmocka_unit_test(test_unready_window),
-        cmocka_unit_test(test_cap_and_approx),   cmocka_unit_test(test_hostile_bytes),
-        cmocka_unit_test(test_line_members),     cmocka_unit_test(test_live_channel),
-        cmocka_unit_test(test_follow_any_order), cmocka_unit_test(test_absent),
-        cmocka_unit_test(test_named_arguments),  cmocka_unit_test(test_named_arguments_refused),
-        cmocka_unit_test(test_later_events),     cmocka_unit_test(test_knock),
-        cmocka_unit_test(test_batch_errors),     cmocka_unit_test(test_checks_remembered),
+        cmocka_unit_test(test_window_edges),
+        cmocka_unit_test(test_year_old_capture),
+        cmocka_unit_test(test_alert_once),
+        cmocka_unit_test(test_resent_call),
+        cmocka_unit_test(test_settle_entities),
+        cmocka_unit_test(test_settle_due_order),
+        cmocka_unit_test(test_unready_window),
+        cmocka_unit_test(test_cap_and_approx),
+        cmocka_unit_test(test_hostile_bytes),
+        cmocka_unit_test(test_line_members),
+        cmocka_unit_test(test_live_channel),
+        cmocka_unit_test(test_follow_any_order),
+        cmocka_unit_test(test_absent),
+        cmocka_unit_test(test_named_arguments),
+        cmocka_unit_test(test_named_arguments_refused),
+        cmocka_unit_test(test_later_events),
+        cmocka_unit_test(test_knock),
+        cmocka_unit_test(test_batch_errors),
+        cmocka_unit_test(test_checks_remembered),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

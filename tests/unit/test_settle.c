@@ -1,6 +1,6 @@
 /* test_settle.c -- the writer's set of entities to settle (redis/settle.c):
  * the order of the calls (earliest due time, then key), several entities
- * in one call, the answers, the earliest due time it keeps between
+ * and several due times in one call, the answers, the earliest due time it keeps between
  * watermark steps, and the hints it hands over for a journal. No Redis:
  * the set builds calls and reads answers. */
 #include <setjmp.h>
@@ -83,11 +83,13 @@ static void test_order_and_groups(void **state)
     /* nothing due before the earliest time */
     assert_int_equal(settle_due(s, 99, 2, take, &c), 0);
     assert_int_equal(c.n, 0);
-    /* only the earliest time, alone in its call (no `per`) */
+    /* the earliest time alone in its call (no `per`): the next time has
+     * more entities than fit beside it, so it settles up to just before */
     assert_int_equal(settle_due(s, 250, 2, take, &c), 1);
-    assert_string_equal(c.text[0], "k:b upto_us=100 ");
+    assert_string_equal(c.text[0], "k:b upto_us=199 ");
     /* asked: not asked again before its answer; the next time's
-     * entities in key order, two a call */
+     * entities, more than a call takes, in key order, two a call, each up
+     * to that time */
     calls d = {0};
     assert_int_equal(settle_due(s, 250, 2, take, &d), 2);
     assert_string_equal(d.text[0], "k:a k:c upto_us=200 per=4 ");
@@ -130,13 +132,14 @@ static void test_kept_time(void **state)
     /* an answer for an entity not asked (a resent call's): its time rises */
     assert_int_equal(settle_answered(s, 11, argv, lens, 150), 0);
     assert_int_equal(settle_due(s, 120, 4, take, &c), 0);
+    /* up to the watermark: nothing else is due before it */
     assert_int_equal(settle_due(s, 160, 4, take, &c), 1);
-    assert_string_equal(c.text[0], "k:a upto_us=150 ");
+    assert_string_equal(c.text[0], "k:a upto_us=160 ");
     calls_free(&c);
     /* a hint earlier than every kept time */
     note(s, "k:c", "10");
     assert_int_equal(settle_due(s, 20, 4, take, &c), 1);
-    assert_string_equal(c.text[0], "k:c upto_us=10 ");
+    assert_string_equal(c.text[0], "k:c upto_us=20 ");
     calls_free(&c);
     settle_free(s);
 }
@@ -170,10 +173,65 @@ static void test_hints(void **state)
     calls_free(&c);
     assert_int_equal(settle_pending(s2), 3);
     assert_int_equal(settle_due(s2, SETTLE_ALL, 4, take, &d), 1);
-    assert_string_equal(d.text[0], "k:b k:d upto_us=200 per=4 ");
+    assert_string_equal(d.text[0], "k:a k:b k:d upto_us=9007199254740991 per=4 ");
     calls_free(&d);
     settle_free(s);
     settle_free(s2);
+}
+
+/* One call takes the entities of several due times, whole times only and
+ * per_call at most, each up to just before the first time it leaves out:
+ * an answer can then name no window earlier than what the next call
+ * takes. A time with more entities than a call takes goes out as before,
+ * and so does one whose entities' keys differ in number. */
+static void test_due_times_in_one_call(void **state)
+{
+    settle_set *s = settle_new("t");
+    calls c = {0};
+
+    (void)state;
+    note(s, "k:e", "150");
+    note(s, "k:a", "100");
+    note(s, "k:c", "150");
+    note(s, "k:f", "300");
+    note(s, "k:b", "100");
+    note(s, "k:d", "150");
+    /* 100 (two) and 150 (three) do not fit in four: 100 alone */
+    assert_int_equal(settle_due(s, SETTLE_ALL, 4, take, &c), 1);
+    assert_string_equal(c.text[0], "k:a k:b upto_us=149 per=4 ");
+    /* the answer: k:a has a window due at 150, k:b none */
+    answered(s, &c, 0, 0);
+    note(s, "k:a", "150");
+    calls_free(&c);
+    /* 150 now has four: they fit, up to just before 300; in key order */
+    assert_int_equal(settle_due(s, SETTLE_ALL, 4, take, &c), 1);
+    assert_string_equal(c.text[0], "k:a k:c k:d k:e upto_us=299 per=4 ");
+    answered(s, &c, 0, 0);
+    calls_free(&c);
+    /* the watermark bounds the call; then the rest, without a bound */
+    assert_int_equal(settle_due(s, 250, 4, take, &c), 0);
+    assert_int_equal(settle_due(s, 310, 4, take, &c), 1);
+    assert_string_equal(c.text[0], "k:f upto_us=310 ");
+    answered(s, &c, 0, 0);
+    calls_free(&c);
+    assert_int_equal(settle_pending(s), 0);
+    settle_free(s);
+
+    /* keys of different numbers (a hint of one key beside those of four)
+     * never share a call: the earliest time goes out as before */
+    s = settle_new("t");
+    const char *one[6] = {"FCALL", "lh_settle", "1", "k:b", "upto_us", "100"};
+    size_t lens[6];
+    for (int i = 0; i < 6; i++)
+        lens[i] = strlen(one[i]);
+    note(s, "k:a", "100");
+    assert_int_equal(settle_note(s, 6, one, lens), 0);
+    note(s, "k:c", "200");
+    assert_int_equal(settle_due(s, SETTLE_ALL, 4, take, &c), 2);
+    assert_string_equal(c.text[0], "k:a upto_us=100 ");
+    assert_string_equal(c.text[1], "k:b upto_us=100 ");
+    calls_free(&c);
+    settle_free(s);
 }
 
 int main(void)
@@ -182,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_order_and_groups),
         cmocka_unit_test(test_kept_time),
         cmocka_unit_test(test_hints),
+        cmocka_unit_test(test_due_times_in_one_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
