@@ -970,6 +970,9 @@ int sensor_run(sensor *s)
     sensor_flush_outputs(s); /* every alert before the summary */
     if (sensor_operator_end(s) != 0)
         status = 1;
+    /* nothing talks to the private server any more: it exits while the
+     * outputs close and sensor_free() frees the rest (spawn_stop() there) */
+    spawn_stop_begin(s->spawn, s->cfg->redis.keep);
     output **outs[] = {&s->flows, &s->alerts};
     for (int i = 0; i < 2; i++) {
         if (*outs[i] && output_close(*outs[i], err, sizeof(err)) != 0) {

@@ -32,7 +32,8 @@ extern const char rconn_version[];
 int rconn_open(const rurl *u, int timeout_ms, redisContext **out, char *err, size_t errlen);
 
 /* The same without loading the library: for reading a cluster's slot map
- * from a node that may be a replica. */
+ * from a node that may be a replica, and for a reader of one server
+ * (redis/reader.h), which reads keys only. */
 int rconn_connect(const rurl *u, int timeout_ms, redisContext **out, char *err, size_t errlen);
 
 /* The embedded functions library (rules/lua/) and its length. */

@@ -40,6 +40,7 @@ struct spawn {
     gid_t gid;
     char dir[4096];
     char sock[4200];
+    redisContext *stopping; /* SHUTDOWN sent (spawn_stop_begin), not answered */
 };
 
 static void spawn_nap_ms(int ms)
@@ -300,27 +301,53 @@ pid_t spawn_pid(const spawn *s)
 /* Asks for SHUTDOWN [NO]SAVE; the server closes the connection when it
  * obeys, so no reply is the expected answer. An error reply (a failed save)
  * is reported. */
-static int spawn_shutdown(spawn *s, int keep, char *err, size_t errlen)
+/* Sends SHUTDOWN without waiting: the server saves (keep) and exits
+ * while the caller goes on; spawn_shutdown_end() takes the answer.
+ * Returns -1 when the server cannot be reached. */
+static int spawn_shutdown_send(spawn *s, int keep)
 {
     struct timeval tv = {SPAWN_GRACE_MS / 1000, 0};
     redisContext *c = redisConnectUnixWithTimeout(s->sock, tv);
-    redisReply *r = NULL;
-    int rc = 0;
+    int done = 0;
 
-    if (c == NULL || c->err) {
+    if (c == NULL || c->err || redisSetTimeout(c, tv) != REDIS_OK ||
+        redisAppendCommand(c, keep ? "SHUTDOWN SAVE" : "SHUTDOWN NOSAVE") != REDIS_OK) {
         redisFree(c);
         return -1;
     }
-    redisSetTimeout(c, tv);
-    r = redisCommand(c, keep ? "SHUTDOWN SAVE" : "SHUTDOWN NOSAVE");
-    if (r && r->type == REDIS_REPLY_ERROR) {
+    while (!done)
+        if (redisBufferWrite(c, &done) != REDIS_OK) {
+            redisFree(c);
+            return -1;
+        }
+    s->stopping = c;
+    return 0;
+}
+
+/* The answer to the SHUTDOWN sent: none when the server exits (the
+ * connection closes), an error reply when it refuses. */
+static int spawn_shutdown_end(spawn *s, char *err, size_t errlen)
+{
+    redisReply *r = NULL;
+    int rc = 0;
+
+    if (s->stopping == NULL)
+        return -1;
+    if (redisGetReply(s->stopping, (void **)&r) == REDIS_OK && r && r->type == REDIS_REPLY_ERROR) {
         if (err)
             snprintf(err, errlen, "the private redis-server refused to shut down: %s", r->str);
         rc = -1;
     }
     freeReplyObject(r);
-    redisFree(c);
+    redisFree(s->stopping);
+    s->stopping = NULL;
     return rc;
+}
+
+void spawn_stop_begin(spawn *s, int keep)
+{
+    if (s != NULL && s->pid > 0 && s->stopping == NULL)
+        spawn_shutdown_send(s, keep);
 }
 
 int spawn_stop(spawn *s, int keep, char *err, size_t errlen)
@@ -330,7 +357,8 @@ int spawn_stop(spawn *s, int keep, char *err, size_t errlen)
     if (s == NULL)
         return 0;
     if (s->pid > 0) {
-        if (spawn_shutdown(s, keep, err, errlen) < 0)
+        if ((s->stopping == NULL && spawn_shutdown_send(s, keep) < 0) ||
+            spawn_shutdown_end(s, err, errlen) < 0)
             rc = -1;
         if (spawn_reap(s->pid, SPAWN_GRACE_MS) < 0) {
             kill(s->pid, SIGTERM);

@@ -4,8 +4,9 @@
  * starts `redis-server` from PATH as a child process listening only on a
  * Unix socket in it (--port 0, socket mode 700, persistence off, its log in
  * DIR/redis.log) and waits until it answers PING (or leaves that wait to
- * spawn_wait()). spawn_stop() shuts it
- * down (SHUTDOWN NOSAVE, or SHUTDOWN SAVE when the data set is kept), falls
+ * spawn_wait()). spawn_stop() shuts it down (SHUTDOWN NOSAVE, or
+ * SHUTDOWN SAVE when the data set is kept; spawn_stop_begin() sends it
+ * ahead, so that the server exits while the caller frees its own), falls
  * back to SIGTERM and then SIGKILL after a grace period, reaps it and
  * removes the directory unless the data set is kept.
  *
@@ -48,6 +49,13 @@ int spawn_wait(spawn *s, int wait_ms, char *err, size_t errlen);
 const char *spawn_socket(const spawn *s);
 const char *spawn_dir(const spawn *s);
 pid_t spawn_pid(const spawn *s);
+
+/* Sends the server its SHUTDOWN (SAVE with keep) and returns at once, so
+ * that the caller frees its own memory while the server exits;
+ * spawn_stop() then takes the answer, reaps it and frees s (its keep is
+ * the one given here). Does nothing when the server cannot be reached
+ * (spawn_stop() tries again and falls back to signals). */
+void spawn_stop_begin(spawn *s, int keep);
 
 /* Stops the server and frees s. keep = 1 saves the data set to
  * DIR/dump.rdb and leaves DIR in place. Returns 0, or -1 with a message
