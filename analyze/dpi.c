@@ -76,11 +76,19 @@ dpi *dpi_new(char *err, size_t errlen)
     return d;
 }
 
+void dpi_drop_module(dpi *d)
+{
+    if (d != NULL && d->mod != NULL) {
+        ndpi_exit_detection_module(d->mod);
+        d->mod = NULL;
+    }
+}
+
 void dpi_free(dpi *d)
 {
     if (d == NULL)
         return;
-    ndpi_exit_detection_module(d->mod);
+    dpi_drop_module(d);
     free(d);
 }
 

@@ -61,6 +61,13 @@ typedef struct dpi dpi;
 dpi *dpi_new(char *err, size_t errlen);
 void dpi_free(dpi *d);
 
+/* Frees the nDPI module and keeps the counters (dpi_get_stats()): the
+ * worker calls it on its own thread once its last flow has ended, so that
+ * tearing the module down (milliseconds of small frees) overlaps what the
+ * sensor still waits for instead of adding to its exit. Nothing but
+ * dpi_get_stats() and dpi_free() may be called after it. */
+void dpi_drop_module(dpi *d);
+
 /* Inspects packet p of flow f (p->data starts at the IP header). Returns 1
  * when inspection of f has finished (now or before). */
 int dpi_packet(dpi *d, flow *f, const packet *p);

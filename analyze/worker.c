@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/stats.h"
 #include "capture/capture.h"
 #include "fep.h"
 #include "record.h"
@@ -161,11 +162,14 @@ worker *worker_new(const worker_config *cfg, char *err, size_t errlen)
         return NULL;
     }
     w->cfg = *cfg;
-    w->dpi = dpi_new(err, errlen);
+    if (!cfg->dpi_later && (w->dpi = dpi_new(err, errlen)) == NULL) {
+        free(w);
+        return NULL;
+    }
     w->kinds = roles_kinds_new();
     w->table = flow_table_new(&cfg->table, worker_on_end, w);
     w->cache = geo_cache_new(cfg->geo_cache_entries);
-    if (w->dpi == NULL || w->table == NULL || w->cache == NULL || w->kinds == NULL) {
+    if (w->table == NULL || w->cache == NULL || w->kinds == NULL) {
         if (w->table == NULL)
             snprintf(err, errlen, "out of memory for a flow table of %u flows",
                      cfg->table.max_flows);
@@ -273,12 +277,22 @@ static void *worker_main(void *arg)
         worker_process(w, rec);
         ring_release(w->cfg.in);
     }
+    /* after the end record every flow has ended: nDPI's module goes now,
+     * while the sensor waits for Redis, not at its exit */
+    if (STAT_GET(flow_table_get_stats(w->table)->active) == 0)
+        dpi_drop_module(w->dpi);
     return NULL;
+}
+
+void worker_set_dpi(worker *w, dpi *d)
+{
+    dpi_free(w->dpi);
+    w->dpi = d;
 }
 
 int worker_start(worker *w)
 {
-    if (pthread_create(&w->thread, NULL, worker_main, w) != 0)
+    if (w->dpi == NULL || pthread_create(&w->thread, NULL, worker_main, w) != 0)
         return -1;
     w->started = 1;
     return 0;

@@ -68,13 +68,19 @@ typedef struct worker_config {
     unsigned geo_cache_entries;          /* per-worker geo cache size; 0 = no cache */
     worker_sink sinks[WORKER_MAX_SINKS]; /* called in this order */
     unsigned nsinks;
+    int dpi_later; /* worker_set_dpi() gives the nDPI context, not worker_new() */
 } worker_config;
 
 typedef struct worker worker;
 
-/* Creates a worker and its nDPI context. Call from one thread at a time.
- * Returns NULL with a message in err. */
+/* Creates a worker and its nDPI context (none with cfg->dpi_later). Call
+ * from one thread at a time. Returns NULL with a message in err. */
 worker *worker_new(const worker_config *cfg, char *err, size_t errlen);
+
+/* Gives a worker made with dpi_later its nDPI context (owned from now),
+ * before worker_start(): the sensor builds the modules on a thread of its
+ * own while it starts the rest (app/sensor.c). */
+void worker_set_dpi(worker *w, dpi *d);
 
 /* Handles one ring record (packet, tick or end) on the calling thread:
  * the thread's loop body, exported so that the fuzz harness drives the
@@ -82,7 +88,9 @@ worker *worker_new(const worker_config *cfg, char *err, size_t errlen);
 struct capture_rec;
 void worker_process(worker *w, struct capture_rec *rec);
 
-/* Starts the thread. Returns 0, or -1 when it could not be created. */
+/* Starts the thread. Returns 0, or -1 when it could not be created (or
+ * the worker has no nDPI context yet). The thread releases the nDPI
+ * module once its last flow has ended (dpi_drop_module()). */
 int worker_start(worker *w);
 
 /* Waits for the thread to drain its ring and finish. */

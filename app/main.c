@@ -135,6 +135,8 @@ int main(int argc, char **argv)
         return main_fail(NULL, &cfg, 1, err);
     if (sensor_load_geo(main_sensor, err, sizeof(err)) != 0)
         return main_fail(main_sensor, &cfg, 2, err);
+    if (sensor_join_setup(main_sensor, err, sizeof(err)) != 0)
+        return main_fail(main_sensor, &cfg, 1, err);
     /* A live capture that may have to reopen its interface keeps
      * CAP_NET_RAW and nothing else. */
     if (privs_drop(&run_as, cfg.capture.interface && cfg.capture.wait_interface, err,

@@ -87,6 +87,13 @@ struct sensor {
     _Atomic uint64_t *rule_alerts;
     int alerts_eve;     /* --alerts-format eve: sensor_on_alert writes --alerts */
     int metrics_failed; /* the --metrics error was reported once */
+    /* The workers' nDPI modules, built on a thread of their own while the
+     * main thread starts the rest (sensor_dpi_main()); handed to the
+     * workers by sensor_join_setup(). */
+    pthread_t dpi_thread;
+    int dpi_started;
+    dpi **dpi_made;
+    char dpi_err[256];
 };
 
 static void sensor_report(void *ctx, const char *msg);
@@ -254,6 +261,7 @@ static int sensor_new_workers(sensor *s, char *err, size_t errlen)
             .sensor = cfg->sensor,
             .geo = s->geo,
             .geo_cache_entries = SENSOR_GEO_CACHE,
+            .dpi_later = 1, /* sensor_join_setup() */
         };
         s->rules_of[i].q = s->queues[i];
         if ((s->rules_of[i].d = detect_new(&s->rules, cfg->sensor)) == NULL) {
@@ -424,6 +432,60 @@ static int sensor_new_summary(sensor *s, char *err, size_t errlen)
     return 0;
 }
 
+/* Builds the workers' nDPI modules, one after the other (nDPI's
+ * initialisation is not safe on two threads at once, analyze/dpi.h): a
+ * module takes about 10 ms, which the main thread spends meanwhile
+ * starting Redis, the outputs and the workers and loading the geo data
+ * (docs/performance.md, "Eleventh round"). A module that cannot be built
+ * leaves its slot NULL and dpi_err says why. */
+static void *sensor_dpi_main(void *arg)
+{
+    sensor *s = arg;
+
+    pthread_setname_np(pthread_self(), "lh-dpi-init");
+    for (unsigned i = 0; i < s->nworkers; i++)
+        if ((s->dpi_made[i] = dpi_new(s->dpi_err, sizeof(s->dpi_err))) == NULL)
+            break;
+    return NULL;
+}
+
+static int sensor_dpi_start(sensor *s, char *err, size_t errlen)
+{
+    if ((s->dpi_made = calloc(s->nworkers, sizeof(*s->dpi_made))) == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (pthread_create(&s->dpi_thread, NULL, sensor_dpi_main, s) != 0) {
+        snprintf(err, errlen, "cannot start a thread");
+        return -1;
+    }
+    s->dpi_started = 1;
+    return 0;
+}
+
+/* Waits for the modules and frees those not handed over. */
+static void sensor_dpi_join(sensor *s)
+{
+    if (s->dpi_started) {
+        pthread_join(s->dpi_thread, NULL);
+        s->dpi_started = 0;
+    }
+}
+
+int sensor_join_setup(sensor *s, char *err, size_t errlen)
+{
+    sensor_dpi_join(s);
+    for (unsigned i = 0; s->dpi_made && i < s->nworkers; i++) {
+        if (s->dpi_made[i] == NULL) {
+            snprintf(err, errlen, "%s", s->dpi_err[0] ? s->dpi_err : "cannot initialise nDPI");
+            return -1;
+        }
+        worker_set_dpi(s->workers[i], s->dpi_made[i]);
+        s->dpi_made[i] = NULL;
+    }
+    return 0;
+}
+
 sensor *sensor_new(const config *cfg, const privs_target *run_as, char *err, size_t errlen)
 {
     sensor *s = calloc(1, sizeof(*s));
@@ -445,7 +507,8 @@ sensor *sensor_new(const config *cfg, const privs_target *run_as, char *err, siz
     s->alerts_eve = strcmp(cfg->alerts_format, "eve") == 0;
     pthread_mutex_init(&s->term_lock, NULL);
     sensor_detect_config(cfg, &s->rules);
-    if (sensor_new_outputs(s, err, errlen) != 0 || sensor_new_redis(s, err, errlen) != 0) {
+    if (sensor_dpi_start(s, err, errlen) != 0 || sensor_new_outputs(s, err, errlen) != 0 ||
+        sensor_new_redis(s, err, errlen) != 0) {
         sensor_free(s);
         return NULL;
     }
@@ -1017,6 +1080,10 @@ void sensor_free(sensor *s)
 
     if (s == NULL)
         return;
+    sensor_dpi_join(s);
+    for (unsigned i = 0; s->dpi_made && i < s->nworkers; i++)
+        dpi_free(s->dpi_made[i]);
+    free(s->dpi_made);
     capture_free(s->cap);
     for (unsigned i = 0; s->workers && i < s->nworkers; i++)
         worker_free(s->workers[i]);

@@ -43,6 +43,14 @@ void sensor_stop(sensor *s);
  * with geo fields null, after one warning on standard error. */
 int sensor_load_geo(sensor *s, char *err, size_t errlen);
 
+/* Waits for what sensor_new() left running on a thread of its own (the
+ * workers' nDPI modules, built while the main thread sets up the rest and
+ * loads the geo data) and hands it to the workers. main calls it before
+ * privs_drop(), since a thread's capabilities are its own, and before
+ * sensor_run(). Returns -1 with a message in err when nDPI could not be
+ * initialised. */
+int sensor_join_setup(sensor *s, char *err, size_t errlen);
+
 /* Asks for the geo files to be read again (SIGHUP). Async-signal-safe:
  * it only sets a flag; the sensor's control loop reloads, and on failure
  * keeps the tables it has and prints the error naming file and line. */
