@@ -463,7 +463,7 @@ static int sensor_dpi_start(sensor *s, char *err, size_t errlen)
     return 0;
 }
 
-/* Waits for the modules and frees those not handed over. */
+/* Waits for the thread that builds the modules. */
 static void sensor_dpi_join(sensor *s)
 {
     if (s->dpi_started) {
@@ -483,6 +483,8 @@ int sensor_join_setup(sensor *s, char *err, size_t errlen)
         worker_set_dpi(s->workers[i], s->dpi_made[i]);
         s->dpi_made[i] = NULL;
     }
+    free(s->dpi_made); /* all handed over: a second call finds nothing to do */
+    s->dpi_made = NULL;
     return 0;
 }
 
